@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# convlab set-up. Idempotent: when everything is in place a run takes seconds.
+#
+# Installs, once per machine and user, in a location keyed by version:
+#   - a Python venv with torch==2.11.0 (libtorch for tch 0.24) and Jupyter,
+#     at $CONVLAB_VENV      (default $CONVLAB_TOOLS/torch-2.11.0-py3.X)
+#   - evcxr_jupyter 0.22.0, at $CONVLAB_EVCXR (default $CONVLAB_TOOLS/evcxr_jupyter-0.22.0)
+#   $CONVLAB_TOOLS defaults to ${XDG_DATA_HOME:-~/.local/share}/convlab.
+# Then, for this clone: .cargo/config.toml (so plain `cargo build` finds
+# libtorch), the Jupyter kernel "convlab" and Debian's dataset-fashion-mnist.
+# Nothing is downloaded outside the package registries (PyPI, crates.io, Debian).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TORCH_VERSION=2.11.0
+EVCXR_VERSION=0.22.0
+PY=${CONVLAB_PYTHON:-python3}
+PYVER=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+TOOLS=${CONVLAB_TOOLS:-${XDG_DATA_HOME:-$HOME/.local/share}/convlab}
+VENV=${CONVLAB_VENV:-$TOOLS/torch-$TORCH_VERSION-py$PYVER}
+EVCXR=${CONVLAB_EVCXR:-$TOOLS/evcxr_jupyter-$EVCXR_VERSION}
+FMNIST=${CONVLAB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- 1. Python venv with torch and Jupyter ----------------------------------
+REQ="$ROOT/scripts/requirements.txt"
+REQ_SUM=$(sha256sum "$REQ" | cut -d' ' -f1)
+STAMP="$VENV/.convlab-requirements"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$REQ_SUM" ]]; then
+  log "venv ok: $VENV"
+else
+  log "installing Python packages into $VENV (torch is ~4.7 GB, ~2 min)"
+  mkdir -p "$(dirname "$VENV")"
+  [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  echo "$REQ_SUM" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
+fi
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+TORCH_DIR="$SITE/torch"
+GOT=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
+if [[ "${GOT%%+*}" != "$TORCH_VERSION" ]]; then
+  echo "setup: $VENV has torch $GOT, convlab needs $TORCH_VERSION (tch 0.24); remove $STAMP and re-run make setup" >&2
+  exit 1
+fi
+CXX11=$("$VENV/bin/python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+
+# A libtorch-distribution-shaped view of the wheel (include/, lib/, build-version)
+# so torch-sys finds headers and libraries through LIBTORCH and checks the version.
+LIBTORCH="$VENV/libtorch"
+if [[ "$(cat "$LIBTORCH/build-version" 2>/dev/null)" != "$GOT" ]]; then
+  mkdir -p "$LIBTORCH"
+  ln -sfn "$TORCH_DIR/include" "$LIBTORCH/include"
+  ln -sfn "$TORCH_DIR/lib" "$LIBTORCH/lib"
+  echo "$GOT" > "$LIBTORCH/build-version"
+fi
+
+# --- 2. evcxr_jupyter ---------------------------------------------------------
+if [[ -x "$EVCXR/bin/evcxr_jupyter" ]]; then
+  log "evcxr_jupyter ok: $EVCXR"
+else
+  log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (~20 min, once per machine)"
+  cargo install --locked --quiet "evcxr_jupyter@$EVCXR_VERSION" --root "$EVCXR.partial"
+  rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
+fi
+
+# --- 3. Fashion-MNIST, the embedded real dataset -----------------------------
+if [[ -f "$FMNIST/train-images-idx3-ubyte.gz" ]]; then
+  log "fashion-mnist ok: $FMNIST"
+else
+  log "installing Debian's dataset-fashion-mnist"
+  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null; }
+fi
+
+# --- 4. This clone: cargo config --------------------------------------------
+mkdir -p "$ROOT/.cargo"
+CFG="$ROOT/.cargo/config.toml"
+cat > "$CFG.tmp" <<TOML
+# Written by scripts/setup.sh (make setup); re-run it rather than editing.
+[env]
+LIBTORCH = "$LIBTORCH"
+LIBTORCH_CXX11_ABI = "$CXX11"
+CONVLAB_VENV = "$VENV"
+TOML
+if cmp -s "$CFG.tmp" "$CFG"; then rm "$CFG.tmp"; else mv "$CFG.tmp" "$CFG"; log "wrote $CFG"; fi
+
+# --- 5. Jupyter kernel "convlab" ----------------------------------------------
+# Its env carries what a notebook needs to compile and load a tch crate, so the
+# kernel works when JupyterLab is started from anywhere.
+KDATA=${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/jupyter}
+KDIR="$KDATA/kernels/convlab"
+CARGO_BIN=$(dirname "$(command -v cargo)")
+EVCXR_CFG="$TOOLS/evcxr-config"
+mkdir -p "$KDIR" "$EVCXR_CFG"
+# Cache compiled registry crates across kernels (see README, "Notebooks").
+[[ -f "$EVCXR_CFG/init.evcxr" ]] || printf ':cache 4096\n' > "$EVCXR_CFG/init.evcxr"
+"$VENV/bin/python" - "$KDIR/kernel.json" <<PYEOF
+import json, os, sys
+spec = {
+    "argv": ["$EVCXR/bin/evcxr_jupyter", "--control_file", "{connection_file}"],
+    "display_name": "Rust (convlab)",
+    "language": "rust",
+    "interrupt_mode": "message",
+    "env": {
+        "LIBTORCH": "$LIBTORCH",
+        "LIBTORCH_CXX11_ABI": "$CXX11",
+        "LD_LIBRARY_PATH": "$TORCH_DIR/lib",
+        "VIRTUAL_ENV": "$VENV",
+        "PATH": "$VENV/bin:$CARGO_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "EVCXR_CONFIG_DIR": "$EVCXR_CFG",
+        "CONVLAB_VENV": "$VENV",
+    },
+}
+for k in ("CARGO_HOME", "RUSTUP_HOME"):
+    if os.environ.get(k):
+        spec["env"][k] = os.environ[k]
+path = sys.argv[1]
+new = json.dumps(spec, indent=1) + "\n"
+old = open(path).read() if os.path.exists(path) else ""
+if new != old:
+    open(path + ".tmp", "w").write(new)
+    os.replace(path + ".tmp", path)
+    print(f"[setup] wrote kernel {path}", file=sys.stderr)
+PYEOF
+
+# Where make finds things (sourced by the Makefile).
+ENVF="$ROOT/.convlab-env"
+cat > "$ENVF.tmp" <<ENV
+CONVLAB_VENV=$VENV
+CONVLAB_EVCXR=$EVCXR
+CONVLAB_TORCH_LIB=$TORCH_DIR/lib
+ENV
+mv "$ENVF.tmp" "$ENVF"
+log "ready (torch $GOT, evcxr_jupyter $EVCXR_VERSION, kernel 'convlab')"
