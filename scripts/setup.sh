@@ -37,12 +37,11 @@ else
 fi
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 TORCH_DIR="$SITE/torch"
-GOT=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
+read -r GOT CXX11 < <("$VENV/bin/python" -W ignore -c 'import torch; print(torch.__version__, int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 if [[ "${GOT%%+*}" != "$TORCH_VERSION" ]]; then
   echo "setup: $VENV has torch $GOT, convlab needs $TORCH_VERSION (tch 0.24); remove $STAMP and re-run make setup" >&2
   exit 1
 fi
-CXX11=$("$VENV/bin/python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 
 # A libtorch-distribution-shaped view of the wheel (include/, lib/, build-version)
 # so torch-sys finds headers and libraries through LIBTORCH and checks the version.
@@ -82,7 +81,6 @@ cat > "$CFG.tmp" <<TOML
 [env]
 LIBTORCH = "$LIBTORCH"
 LIBTORCH_CXX11_ABI = "$CXX11"
-CONVLAB_VENV = "$VENV"
 TOML
 if cmp -s "$CFG.tmp" "$CFG"; then rm "$CFG.tmp"; else mv "$CFG.tmp" "$CFG"; log "wrote $CFG"; fi
 

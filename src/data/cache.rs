@@ -1,0 +1,467 @@
+//! Decode once, in parallel; cache as safetensors with a manifest; reload in moments.
+use super::listing::{self, Item, Listing};
+pub use super::listing::Skipped;
+use super::{DataConfig, DataError, Source, decode, idx};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+use tch::{Device, Kind, Tensor};
+
+/// Bump when the cache's layout or decoding changes.
+const CACHE_FORMAT: u32 = 1;
+
+/// One split: images as uint8 `[N,C,H,W]` on the CPU, labels int64 `[N]` (−1 = unlabelled), file names.
+#[derive(Debug)]
+pub struct Split {
+    pub images: Tensor,
+    pub labels: Tensor,
+    /// Names relative to the split (`<class>/<file>`, or `<file>` for a flat test folder).
+    pub files: Vec<String>,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+    /// Whether every image has a label.
+    pub fn is_labelled(&self) -> bool {
+        self.is_empty() || self.labels.min().int64_value(&[]) >= 0
+    }
+    /// Images per class (`num_classes` entries).
+    pub fn class_counts(&self, num_classes: usize) -> Vec<i64> {
+        let mut counts = vec![0i64; num_classes];
+        for l in Vec::<i64>::try_from(&self.labels).unwrap_or_default() {
+            if l >= 0 && (l as usize) < num_classes {
+                counts[l as usize] += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Per-channel mean and standard deviation of the training images, in [0, 1] units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormStats {
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+/// A loaded dataset: every split as tensors, plus what was left out.
+#[derive(Debug)]
+pub struct Dataset {
+    pub config: DataConfig,
+    pub classes: Vec<String>,
+    pub train: Split,
+    pub val: Split,
+    /// Present when the source has a test split.
+    pub test: Option<Split>,
+    /// Normalisation statistics of `train`.
+    pub stats: NormStats,
+    /// Files left out, with reasons (empty under `strict`, which errors instead).
+    pub skipped: Vec<Skipped>,
+    /// Whether this load came from the cache.
+    pub from_cache: bool,
+    /// The cache file (`.safetensors`; its manifest is beside it as `.json`).
+    pub cache_path: PathBuf,
+    /// Seconds this load took.
+    pub seconds: f64,
+}
+
+/// What identifies a source's content: names, sizes and modification times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Stamp {
+    file: String,
+    size: u64,
+    mtime_ns: u128,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    /// The data config without `cache_dir`.
+    key: serde_json::Value,
+    classes: Vec<String>,
+    sources: Vec<Stamp>,
+    /// `[C,H,W]`.
+    shape: [i64; 3],
+    stats: NormStats,
+    skipped: Vec<Skipped>,
+    train_files: Vec<String>,
+    val_files: Vec<String>,
+    test_files: Option<Vec<String>>,
+}
+
+fn stamp(path: &Path) -> Result<Stamp, DataError> {
+    let m = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    let mtime_ns = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Ok(Stamp { file: path.to_string_lossy().into_owned(), size: m.len(), mtime_ns })
+}
+
+/// FNV-1a, 64 bit: a stable name for a cache entry.
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+fn cache_key(cfg: &DataConfig) -> serde_json::Value {
+    let mut key = cfg.clone();
+    key.cache_dir = None;
+    serde_json::to_value(key).expect("DataConfig serialises")
+}
+
+/// Write `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), DataError> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let fail = |problem: String| DataError::Cache { path: path.to_path_buf(), problem };
+    write(&tmp).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(format!("cannot rename {}: {e}", tmp.display())))
+}
+
+impl Dataset {
+    /// Load from the cache when it matches the source and settings; otherwise decode and cache.
+    pub fn load(cfg: &DataConfig) -> Result<Self, DataError> {
+        let start = Instant::now();
+        cfg.validate()?;
+        let (listing, sources) = list(cfg)?;
+        let key = cache_key(cfg);
+        let dir = cfg.cache_dir();
+        let name = format!("{}-{:016x}", cfg.source.kind(), fnv64(key.to_string().as_bytes()));
+        let tensors_path = dir.join(format!("{name}.safetensors"));
+        let manifest_path = dir.join(format!("{name}.json"));
+
+        if let Some(ds) = try_cache(cfg, &key, &listing, &sources, &tensors_path, &manifest_path) {
+            return Ok(Dataset { seconds: start.elapsed().as_secs_f64(), ..ds });
+        }
+        let mut ds = match &cfg.source {
+            Source::FashionMnist { dir } => build_idx(cfg, dir)?,
+            _ => build_listing(cfg, listing.expect("listing sources have a listing"))?,
+        };
+        ds.cache_path = tensors_path.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+        let manifest = Manifest {
+            format: CACHE_FORMAT,
+            key,
+            classes: ds.classes.clone(),
+            sources,
+            shape: ds.shape(),
+            stats: ds.stats.clone(),
+            skipped: ds.skipped.clone(),
+            train_files: ds.train.files.clone(),
+            val_files: ds.val.files.clone(),
+            test_files: ds.test.as_ref().map(|t| t.files.clone()),
+        };
+        let mut named: Vec<(&str, &Tensor)> = vec![
+            ("train_images", &ds.train.images),
+            ("train_labels", &ds.train.labels),
+            ("val_images", &ds.val.images),
+            ("val_labels", &ds.val.labels),
+        ];
+        if let Some(t) = &ds.test {
+            named.push(("test_images", &t.images));
+            named.push(("test_labels", &t.labels));
+        }
+        // Tensors first, manifest last: a manifest only ever describes a complete file.
+        write_atomic(&tensors_path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(|e| e.to_string()))?;
+        write_atomic(&manifest_path, |tmp| {
+            let json = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+            std::fs::write(tmp, json).map_err(|e| e.to_string())
+        })?;
+        ds.seconds = start.elapsed().as_secs_f64();
+        Ok(ds)
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// `[C,H,W]` of every image.
+    pub fn shape(&self) -> [i64; 3] {
+        let s = self.train.images.size();
+        [s[1], s[2], s[3]]
+    }
+
+    /// One paragraph: sizes, classes, source, cache.
+    pub fn summary(&self) -> String {
+        let [c, h, w] = self.shape();
+        format!(
+            "{} ({}): {} classes, {c}×{h}×{w}; train {}, val {}, test {}; mean {:.3?} std {:.3?}; {} skipped; {} in {:.2} s",
+            self.config.source.kind(),
+            match &self.config.source {
+                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => root.display().to_string(),
+                Source::FashionMnist { dir } => dir.display().to_string(),
+            },
+            self.num_classes(),
+            self.train.len(),
+            self.val.len(),
+            self.test.as_ref().map_or("none".into(), |t| t.len().to_string()),
+            self.stats.mean,
+            self.stats.std,
+            self.skipped.len(),
+            if self.from_cache { "from cache" } else { "decoded" },
+            self.seconds,
+        )
+    }
+}
+
+fn list(cfg: &DataConfig) -> Result<(Option<Listing>, Vec<Stamp>), DataError> {
+    match &cfg.source {
+        Source::FashionMnist { dir } => {
+            let mut stamps = Vec::new();
+            for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+                stamps.push(stamp(&idx::find(dir, name)?)?);
+            }
+            Ok((None, stamps))
+        }
+        Source::ImageFolder { root } => with_stamps(listing::image_folder(root, cfg)?),
+        Source::TinyImageNet { root, readable_names } => with_stamps(listing::tiny_imagenet(root, *readable_names, cfg)?),
+    }
+}
+
+fn with_stamps(l: Listing) -> Result<(Option<Listing>, Vec<Stamp>), DataError> {
+    let items = l.train.iter().chain(&l.val).chain(l.test.iter().flatten());
+    let stamps: Result<Vec<Stamp>, DataError> = items.map(|i| stamp(&i.path)).collect();
+    Ok((Some(l), stamps?))
+}
+
+fn try_cache(
+    cfg: &DataConfig,
+    key: &serde_json::Value,
+    listing: &Option<Listing>,
+    sources: &[Stamp],
+    tensors_path: &Path,
+    manifest_path: &Path,
+) -> Option<Dataset> {
+    let m: Manifest = serde_json::from_slice(&std::fs::read(manifest_path).ok()?).ok()?;
+    if m.format != CACHE_FORMAT || &m.key != key || m.sources != sources {
+        return None;
+    }
+    if let Some(l) = listing {
+        if l.classes != m.classes {
+            return None;
+        }
+    }
+    let tensors = match Tensor::read_safetensors(tensors_path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("warning: cache {} unreadable ({e}); decoding again", tensors_path.display());
+            return None;
+        }
+    };
+    let get = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.shallow_clone());
+    let split = |prefix: &str, files: Vec<String>| -> Option<Split> {
+        let images = get(&format!("{prefix}_images"))?;
+        let labels = get(&format!("{prefix}_labels"))?;
+        (images.size()[0] as usize == files.len()).then_some(Split { images, labels, files })
+    };
+    let test = match m.test_files {
+        Some(files) => Some(split("test", files)?),
+        None => None,
+    };
+    Some(Dataset {
+        config: cfg.clone(),
+        classes: m.classes,
+        train: split("train", m.train_files)?,
+        val: split("val", m.val_files)?,
+        test,
+        stats: m.stats,
+        skipped: m.skipped,
+        from_cache: true,
+        cache_path: tensors_path.to_path_buf(),
+        seconds: 0.0,
+    })
+}
+
+/// Decode items in parallel into one `[N,C,H,W]` tensor; bad files are skipped (or fail under strict).
+fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, strict: bool, skipped: &mut Vec<Skipped>) -> Result<Split, DataError> {
+    let chw = channels as usize * (hw.0 * hw.1) as usize;
+    let mut flat = vec![0u8; items.len() * chw];
+    let results: Vec<Result<(), String>> = if chw == 0 {
+        vec![]
+    } else {
+        items.par_iter().zip(flat.par_chunks_mut(chw)).map(|(item, out)| decode::decode_into(&item.path, hw, channels, out)).collect()
+    };
+    let mut keep = Vec::with_capacity(items.len());
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(()) => keep.push(i),
+            Err(problem) if strict => return Err(DataError::BadImage { path: items[i].path.clone(), problem }),
+            Err(reason) => {
+                eprintln!("warning: skipping {}: {reason}", items[i].path.display());
+                skipped.push(Skipped { path: items[i].path.clone(), reason });
+            }
+        }
+    }
+    if keep.len() < items.len() {
+        let mut compact = Vec::with_capacity(keep.len() * chw);
+        for &i in &keep {
+            compact.extend_from_slice(&flat[i * chw..(i + 1) * chw]);
+        }
+        flat = compact;
+    }
+    let n = keep.len() as i64;
+    let labels: Vec<i64> = keep.iter().map(|&i| items[i].label).collect();
+    let files = keep.iter().map(|&i| items[i].rel.clone()).collect();
+    Ok(Split {
+        images: Tensor::from_slice(&flat).view([n, channels as i64, hw.0 as i64, hw.1 as i64]),
+        labels: Tensor::from_slice(&labels),
+        files,
+    })
+}
+
+fn build_listing(cfg: &DataConfig, l: Listing) -> Result<Dataset, DataError> {
+    if l.train.is_empty() {
+        return Err(DataError::layout(
+            match &cfg.source {
+                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => root.join("train"),
+                Source::FashionMnist { dir } => dir.clone(),
+            },
+            "no training images",
+        ));
+    }
+    // Target size: the configured one, else the first readable training image's.
+    let hw = if cfg.image_size > 0 {
+        (cfg.image_size, cfg.image_size)
+    } else {
+        l.train.iter().find_map(|i| decode::dimensions(&i.path).ok()).ok_or_else(|| {
+            DataError::layout(&l.train[0].path, "no training image could be read to learn the image size")
+        })?
+    };
+    let channels = cfg.channels();
+    let mut skipped = l.skipped;
+    let train = decode_items(l.train, hw, channels, cfg.strict, &mut skipped)?;
+    let val = decode_items(l.val, hw, channels, cfg.strict, &mut skipped)?;
+    let test = l.test.map(|t| decode_items(t, hw, channels, cfg.strict, &mut skipped)).transpose()?;
+    if train.is_empty() {
+        return Err(DataError::Config(format!("no training image could be decoded ({} skipped)", skipped.len())));
+    }
+    Ok(Dataset {
+        config: cfg.clone(),
+        classes: l.classes,
+        stats: norm_stats(&train.images),
+        train,
+        val,
+        test,
+        skipped,
+        from_cache: false,
+        cache_path: PathBuf::new(),
+        seconds: 0.0,
+    })
+}
+
+fn build_idx(cfg: &DataConfig, dir: &Path) -> Result<Dataset, DataError> {
+    let images = |name: &str| -> Result<(Vec<usize>, Vec<u8>, PathBuf), DataError> {
+        let p = idx::find(dir, name)?;
+        let (dims, data) = idx::read_u8(&p)?;
+        if dims.len() != 3 {
+            return Err(DataError::Idx { path: p, problem: format!("expected 3 dimensions (N,H,W), found {dims:?}") });
+        }
+        Ok((dims, data, p))
+    };
+    let labels = |name: &str, n: usize| -> Result<Vec<u8>, DataError> {
+        let p = idx::find(dir, name)?;
+        let (dims, data) = idx::read_u8(&p)?;
+        if dims != [n] {
+            return Err(DataError::Idx { path: p, problem: format!("{dims:?} labels for {n} images") });
+        }
+        if let Some(bad) = data.iter().find(|&&l| l as usize >= idx::FASHION_MNIST_CLASSES.len()) {
+            return Err(DataError::Idx { path: p, problem: format!("label {bad} out of range 0..10") });
+        }
+        Ok(data)
+    };
+    let (tr_dims, tr_images, tr_path) = images("train-images-idx3-ubyte")?;
+    let tr_labels = labels("train-labels-idx1-ubyte", tr_dims[0])?;
+    let (te_dims, te_images, _) = images("t10k-images-idx3-ubyte")?;
+    let te_labels = labels("t10k-labels-idx1-ubyte", te_dims[0])?;
+    let n_val = 10_000.min(tr_dims[0] / 6);
+    if tr_dims[0] < 2 || n_val == 0 {
+        return Err(DataError::Idx { path: tr_path, problem: format!("{} images: too few to split train/val", tr_dims[0]) });
+    }
+    let n_train = tr_dims[0] - n_val;
+    let keep_classes = cfg.classes.unwrap_or(10).min(10);
+    let (h, w) = (tr_dims[1], tr_dims[2]);
+    // Select indices: first N per class, classes < keep_classes.
+    let select = |labels: &[u8], range: std::ops::Range<usize>, per_class: Option<usize>, limit: Option<usize>| -> Vec<usize> {
+        let mut counts = [0usize; 10];
+        let mut out = Vec::new();
+        for i in range {
+            let l = labels[i] as usize;
+            if l < keep_classes && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
+                counts[l] += 1;
+                out.push(i);
+            }
+        }
+        out
+    };
+    let make = |data: &[u8], labels: &[u8], idx: Vec<usize>, prefix: &str| -> Split {
+        let mut flat = Vec::with_capacity(idx.len() * h * w);
+        for &i in &idx {
+            flat.extend_from_slice(&data[i * h * w..(i + 1) * h * w]);
+        }
+        let images = Tensor::from_slice(&flat).view([idx.len() as i64, 1, h as i64, w as i64]);
+        let images = resize_u8(&images, cfg.image_size, cfg.channels());
+        let lab: Vec<i64> = idx.iter().map(|&i| labels[i] as i64).collect();
+        let files = idx.iter().map(|i| format!("{prefix}/{i:05}")).collect();
+        Split { images, labels: Tensor::from_slice(&lab), files }
+    };
+    let train = make(&tr_images, &tr_labels, select(&tr_labels, 0..n_train, cfg.train_per_class, None), "train");
+    let val = make(&tr_images, &tr_labels, select(&tr_labels, n_train..tr_dims[0], cfg.val_per_class, None), "train");
+    let test = make(&te_images, &te_labels, select(&te_labels, 0..te_dims[0], None, cfg.test_limit), "t10k");
+    Ok(Dataset {
+        config: cfg.clone(),
+        classes: idx::FASHION_MNIST_CLASSES[..keep_classes].iter().map(|s| s.to_string()).collect(),
+        stats: norm_stats(&train.images),
+        train,
+        val,
+        test: Some(test),
+        skipped: vec![],
+        from_cache: false,
+        cache_path: PathBuf::new(),
+        seconds: 0.0,
+    })
+}
+
+/// Resize a uint8 `[N,1,H,W]` batch to `size`² (bilinear, antialiased) and to `channels`.
+fn resize_u8(images: &Tensor, size: u32, channels: u8) -> Tensor {
+    let s = images.size();
+    let mut out = images.shallow_clone();
+    if size > 0 && (s[2] != size as i64 || s[3] != size as i64) {
+        out = out
+            .to_kind(Kind::Float)
+            .internal_upsample_bilinear2d_aa([size as i64, size as i64], false, None, None)
+            .round()
+            .clamp(0.0, 255.0)
+            .to_kind(Kind::Uint8);
+    }
+    if channels == 3 && s[1] == 1 {
+        out = out.repeat([1, 3, 1, 1]);
+    }
+    out.contiguous()
+}
+
+/// Per-channel mean and std over a uint8 `[N,C,H,W]` tensor, in [0,1] units (chunked, f64 sums).
+pub(crate) fn norm_stats(images: &Tensor) -> NormStats {
+    let c = images.size()[1];
+    let n = images.size()[0];
+    let mut sum = Tensor::zeros([c], (Kind::Double, Device::Cpu));
+    let mut sq = Tensor::zeros([c], (Kind::Double, Device::Cpu));
+    let chunk = 2048;
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let x = images.narrow(0, start, len).to_kind(Kind::Double) / 255.0;
+        sum += x.sum_dim_intlist([0, 2, 3].as_slice(), false, Kind::Double);
+        sq += (&x * &x).sum_dim_intlist([0, 2, 3].as_slice(), false, Kind::Double);
+        start += len;
+    }
+    let count = (n * images.size()[2] * images.size()[3]).max(1) as f64;
+    let mean = &sum / count;
+    let var = (&sq / count - &mean * &mean).clamp_min(0.0);
+    let std = var.sqrt().clamp_min(1e-6);
+    NormStats { mean: Vec::<f64>::try_from(&mean).unwrap(), std: Vec::<f64>::try_from(&std).unwrap() }
+}

@@ -1,0 +1,181 @@
+//! Datasets in, cached tensors out.
+//!
+//! Every source — an ImageFolder tree (the study's layout), Tiny ImageNet in its
+//! published layout, Fashion-MNIST's IDX files — becomes the same [`Dataset`]:
+//! one uint8 `[N,C,H,W]` tensor per split with labels, class names and file
+//! names, decoded once in parallel and cached with a manifest that a changed
+//! source invalidates. [`Loader`] batches it on the training device, with
+//! seeded shuffling, augmentation and normalisation there.
+mod cache;
+mod decode;
+mod idx;
+mod listing;
+mod loader;
+mod rng;
+pub mod synthetic;
+
+pub use cache::{Dataset, NormStats, Skipped, Split};
+pub use loader::{Augment, Batch, Loader, augment};
+pub use rng::Rng;
+pub use synthetic::SynthConfig;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where the images come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// `root/train/<class>/*`, `root/val/<class>/*`, and optionally `root/test/`
+    /// with class folders or flat (unlabelled). Classes: sorted folder names of `train`.
+    ImageFolder { root: PathBuf },
+    /// Tiny ImageNet as published: `wnids.txt`, `words.txt`, `train/<wnid>/images/`,
+    /// `val/images/` + `val_annotations.txt`, `test/images/`.
+    TinyImageNet {
+        root: PathBuf,
+        /// Class names from `words.txt` ("goldfish") instead of WordNet ids ("n01443537").
+        #[serde(default)]
+        readable_names: bool,
+    },
+    /// Fashion-MNIST IDX files (`train-images-idx3-ubyte[.gz]`, …): train is the first
+    /// 50,000 training images, val the last 10,000, test the 10,000 `t10k` images (labelled).
+    FashionMnist { dir: PathBuf },
+}
+
+impl Source {
+    /// Fashion-MNIST from Debian's `dataset-fashion-mnist` (or `$CONVLAB_FASHION_MNIST`).
+    pub fn fashion_mnist() -> Self {
+        let dir = std::env::var_os("CONVLAB_FASHION_MNIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"));
+        Source::FashionMnist { dir }
+    }
+
+    /// A short name for logs and cache files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::ImageFolder { .. } => "imagefolder",
+            Source::TinyImageNet { .. } => "tiny-imagenet",
+            Source::FashionMnist { .. } => "fashion-mnist",
+        }
+    }
+
+    /// Image channels when the config does not say: 1 for Fashion-MNIST, else 3.
+    pub fn default_channels(&self) -> u8 {
+        match self {
+            Source::FashionMnist { .. } => 1,
+            _ => 3,
+        }
+    }
+}
+
+/// What to load and how: source, size, subset, cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Where the images come from.
+    pub source: Source,
+    /// Side of the square images in pixels; other sizes are resized (bilinear). 0 = keep the source's size.
+    #[serde(default)]
+    pub image_size: u32,
+    /// Channels: 3 (RGB) or 1 (grayscale); unset = the source's own (1 for Fashion-MNIST, else 3).
+    #[serde(default)]
+    pub channels: Option<u8>,
+    /// Keep only the first N classes (in class order); unset = all.
+    #[serde(default)]
+    pub classes: Option<usize>,
+    /// Keep the first N training images of each class (by file name / source order); unset = all.
+    #[serde(default)]
+    pub train_per_class: Option<usize>,
+    /// Keep the first N validation images of each class; unset = all.
+    #[serde(default)]
+    pub val_per_class: Option<usize>,
+    /// Keep at most N test images; unset = all.
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+    /// Refuse bad files (corrupt, empty, not an image) with an error instead of skipping them with a warning.
+    #[serde(default)]
+    pub strict: bool,
+    /// Where decoded tensors are cached; unset = `$CONVLAB_CACHE` or `~/.cache/convlab`. Not part of the cache key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl DataConfig {
+    /// All of a source at its own size.
+    pub fn new(source: Source) -> Self {
+        Self {
+            source,
+            image_size: 0,
+            channels: None,
+            classes: None,
+            train_per_class: None,
+            val_per_class: None,
+            test_limit: None,
+            strict: false,
+            cache_dir: None,
+        }
+    }
+
+    /// Channels the dataset will have.
+    pub fn channels(&self) -> u8 {
+        self.channels.unwrap_or_else(|| self.source.default_channels())
+    }
+
+    /// The cache directory in use.
+    pub fn cache_dir(&self) -> PathBuf {
+        if let Some(d) = &self.cache_dir {
+            return d.clone();
+        }
+        if let Some(d) = std::env::var_os("CONVLAB_CACHE") {
+            return PathBuf::from(d);
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        base.join("convlab")
+    }
+
+    fn validate(&self) -> Result<(), DataError> {
+        let c = self.channels();
+        if c != 1 && c != 3 {
+            return Err(DataError::Config(format!("channels = {c}: must be 1 or 3")));
+        }
+        if self.image_size > 4096 {
+            return Err(DataError::Config(format!("image_size = {}: at most 4096", self.image_size)));
+        }
+        for (name, v) in [("classes", self.classes), ("train_per_class", self.train_per_class)] {
+            if v == Some(0) {
+                return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for all)")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a dataset could not be loaded. Every variant names the file or value.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("data config: {0}")]
+    Config(String),
+    #[error("{path}: {problem}")]
+    Layout { path: PathBuf, problem: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: bad image ({problem})")]
+    BadImage { path: PathBuf, problem: String },
+    #[error("{path}: {problem}")]
+    Idx { path: PathBuf, problem: String },
+    #[error("cache {path}: {problem}")]
+    Cache { path: PathBuf, problem: String },
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Io { path: path.into(), source }
+    }
+    pub(crate) fn layout(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        DataError::Layout { path: path.into(), problem: problem.into() }
+    }
+}
