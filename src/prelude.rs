@@ -1,5 +1,6 @@
 //! `use convlab::prelude::*;` — the names a notebook needs.
 pub use crate::data::{Augment, DataConfig, Dataset, Loader, Source, SynthConfig};
 pub use crate::device::{Device, libtorch_info};
+pub use crate::train::{EpochRecord, Experiment, ExperimentSummary, Run, RunConfig, RunOptions, RunSummary, Schedule, TrainConfig};
 pub use crate::model::{ConfigError, Norm, ResNet, ResNetConfig, Stem};
-pub use tch::{Kind, Tensor, nn, nn::ModuleT};
+pub use tch::{self, Kind, Tensor, nn, nn::ModuleT};

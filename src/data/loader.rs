@@ -100,6 +100,10 @@ impl Loader {
         self
     }
 
+    /// The device batches are delivered on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
     pub fn len(&self) -> usize {
         self.len
     }

@@ -15,7 +15,7 @@ mod rng;
 pub mod synthetic;
 
 pub use cache::{Dataset, NormStats, Skipped, Split};
-pub use loader::{Augment, Batch, Loader, augment};
+pub use loader::{Augment, Batch, Loader, augment, to_channels_last};
 pub use rng::Rng;
 pub use synthetic::SynthConfig;
 

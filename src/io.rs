@@ -1,0 +1,58 @@
+//! Files that are never half-written: temporary file in the same directory, then rename.
+use anyhow::Context;
+use serde::{Serialize, de::DeserializeOwned};
+use std::path::Path;
+
+/// Write through `write(tmp)`, then rename onto `path`.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("cannot write {}", path.display())));
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+}
+
+/// Bytes, atomically.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic(path, |tmp| Ok(std::fs::write(tmp, bytes)?))
+}
+
+/// Pretty JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_bytes(path, &bytes)
+}
+
+/// Read JSON, naming the file on error.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: invalid JSON", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_json(&p, &vec![1, 2]).unwrap();
+        let err = write_atomic(&p, |tmp| {
+            std::fs::write(tmp, b"half")?;
+            anyhow::bail!("disk full")
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("a.json") && format!("{err:#}").contains("disk full"));
+        assert_eq!(read_json::<Vec<i32>>(&p).unwrap(), [1, 2]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        std::fs::write(&p, b"{oops").unwrap();
+        assert!(format!("{:#}", read_json::<Vec<i32>>(&p).unwrap_err()).contains("invalid JSON"));
+    }
+}

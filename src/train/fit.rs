@@ -1,0 +1,213 @@
+//! The training loop: one epoch of SGD, then evaluation, one record per epoch.
+use super::{Sgd, TrainConfig};
+use crate::data::Loader;
+use crate::model::ResNet;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tch::{Kind, Tensor, nn::ModuleT};
+
+/// One row of `history.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Learning rate at the epoch's first step.
+    pub lr: f64,
+    /// Mean cross-entropy over the epoch's training batches (weighted by batch size).
+    pub train_loss: f64,
+    /// Top-1 accuracy on the training batches as they were trained (augmented, train mode).
+    pub train_acc: f64,
+    pub val_loss: f64,
+    pub val_acc: f64,
+    pub val_top5: f64,
+    /// Wall time of the epoch, training and evaluation.
+    pub seconds: f64,
+    /// Training images per second.
+    pub images_per_s: f64,
+}
+
+impl EpochRecord {
+    pub const CSV_HEADER: &'static str = "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,images_per_s";
+
+    pub fn to_csv(&self) -> String {
+        format!(
+            "{},{:e},{},{},{},{},{},{:.3},{:.1}",
+            self.epoch, self.lr, self.train_loss, self.train_acc, self.val_loss, self.val_acc, self.val_top5, self.seconds, self.images_per_s
+        )
+    }
+
+    pub fn from_csv(line: &str) -> Result<Self, String> {
+        let f: Vec<&str> = line.trim().split(',').collect();
+        if f.len() != 9 {
+            return Err(format!("expected 9 fields, found {}", f.len()));
+        }
+        let num = |i: usize| f[i].parse::<f64>().map_err(|_| format!("field {} `{}` is not a number", i + 1, f[i]));
+        Ok(Self {
+            epoch: f[0].parse().map_err(|_| format!("epoch `{}` is not a whole number", f[0]))?,
+            lr: num(1)?,
+            train_loss: num(2)?,
+            train_acc: num(3)?,
+            val_loss: num(4)?,
+            val_acc: num(5)?,
+            val_top5: num(6)?,
+            seconds: num(7)?,
+            images_per_s: num(8)?,
+        })
+    }
+
+    /// The readable log line: `epoch  3/25  train 1.234 / 61.2%  val 1.301 / 58.9%  lr 1.0e-3  412 img/s`.
+    pub fn log_line(&self, epochs: usize) -> String {
+        format!(
+            "epoch {:>2}/{epochs}  train {:.3} / {:5.1}%  val {:.3} / {:5.1}% (top-5 {:5.1}%)  lr {:.1e}  {:.0} img/s  {:.1} s",
+            self.epoch,
+            self.train_loss,
+            100.0 * self.train_acc,
+            self.val_loss,
+            100.0 * self.val_acc,
+            100.0 * self.val_top5,
+            self.lr,
+            self.images_per_s,
+            self.seconds
+        )
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FitError {
+    #[error("loss became {loss} at epoch {epoch}, step {step} (lr {lr:e}): training diverged; lower the learning rate")]
+    NonFinite { epoch: usize, step: usize, loss: f64, lr: f64 },
+}
+
+/// Loss and accuracies over a split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub acc: f64,
+    pub top5: f64,
+    pub images: usize,
+}
+
+fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
+    let autocast = cfg.bf16 && xs.device().is_cuda();
+    let logits = if autocast { tch::autocast(true, || net.forward_t(xs, train)) } else { net.forward_t(xs, train) };
+    logits.to_kind(Kind::Float)
+}
+
+/// Evaluate in eval mode (running statistics, no dropout), without gradients.
+pub fn evaluate(net: &ResNet, loader: &Loader, cfg: &TrainConfig) -> Evaluation {
+    let _guard = tch::no_grad_guard();
+    let (mut loss, mut correct, mut correct5, mut n) = (0.0, 0i64, 0i64, 0usize);
+    for batch in loader.epoch(0) {
+        let logits = forward(net, &batch.images, false, cfg);
+        let b = batch.labels.size()[0] as usize;
+        loss += logits.cross_entropy_for_logits(&batch.labels).double_value(&[]) * b as f64;
+        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64).int64_value(&[]);
+        let k = logits.size()[1].min(5);
+        let (_, top) = logits.topk(k, -1, true, true);
+        correct5 += top.eq_tensor(&batch.labels.unsqueeze(-1)).any_dim(-1, false).sum(Kind::Int64).int64_value(&[]);
+        n += b;
+    }
+    let d = n.max(1) as f64;
+    Evaluation { loss: loss / d, acc: correct as f64 / d, top5: correct5 as f64 / d, images: n }
+}
+
+/// What the loop reports as it goes.
+pub enum Event<'a> {
+    /// After each optimizer step.
+    Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
+    /// After each epoch, with its record.
+    Epoch(&'a EpochRecord),
+}
+
+/// Train `net` from epoch `start` (0-based) to `cfg.epochs`. After each epoch,
+/// `on_event` gets each step and epoch (checkpoint there); its error stops training.
+pub fn fit(
+    net: &ResNet,
+    opt: &mut Sgd,
+    train: &Loader,
+    val: &Loader,
+    cfg: &TrainConfig,
+    start: usize,
+    on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<EpochRecord>> {
+    let steps = train.num_batches();
+    let mut records = Vec::new();
+    for epoch in start..cfg.epochs {
+        // Dropout draws from libtorch's generator: seed it per epoch so a resumed run repeats them.
+        tch::manual_seed(cfg.seed.wrapping_add(1 + epoch as u64) as i64);
+        let t0 = Instant::now();
+        // Sums stay on the device: no synchronisation per step.
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));
+        let mut correct = Tensor::zeros([], (Kind::Int64, train.device()));
+        let mut n = 0usize;
+        let lr0 = cfg.lr_at(epoch, 0, steps);
+        for (step, batch) in train.epoch(epoch).enumerate() {
+            let lr = cfg.lr_at(epoch, step, steps);
+            let logits = forward(net, &batch.images, true, cfg);
+            let loss = logits.cross_entropy_for_logits(&batch.labels);
+            opt.zero_grad();
+            loss.backward();
+            opt.step(lr);
+            let b = batch.labels.size()[0] as usize;
+            let detached = loss.detach();
+            loss_sum += detached.to_kind(Kind::Double) * b as f64;
+            correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
+            n += b;
+            // Reading the loss synchronises a GPU; do it every 50 steps and at the end.
+            if step % 50 == 0 || step + 1 == steps {
+                let l = detached.double_value(&[]);
+                if !l.is_finite() {
+                    return Err(FitError::NonFinite { epoch: epoch + 1, step: step + 1, loss: l, lr }.into());
+                }
+                on_event(Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr }, opt)?;
+            }
+        }
+        let train_loss = loss_sum.double_value(&[]) / n.max(1) as f64;
+        if !train_loss.is_finite() {
+            return Err(FitError::NonFinite { epoch: epoch + 1, step: steps, loss: train_loss, lr: lr0 }.into());
+        }
+        let train_s = t0.elapsed().as_secs_f64();
+        let ev = evaluate(net, val, cfg);
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            lr: lr0,
+            train_loss,
+            train_acc: correct.int64_value(&[]) as f64 / n.max(1) as f64,
+            val_loss: ev.loss,
+            val_acc: ev.acc,
+            val_top5: ev.top5,
+            seconds: t0.elapsed().as_secs_f64(),
+            images_per_s: n as f64 / train_s.max(1e-9),
+        };
+        on_event(Event::Epoch(&record), opt)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trip_and_errors() {
+        let r = EpochRecord {
+            epoch: 3,
+            lr: 1e-3,
+            train_loss: 1.25,
+            train_acc: 0.5,
+            val_loss: 1.5,
+            val_acc: 0.4,
+            val_top5: 0.9,
+            seconds: 12.5,
+            images_per_s: 400.0,
+        };
+        assert_eq!(EpochRecord::from_csv(&r.to_csv()).unwrap(), r);
+        assert_eq!(EpochRecord::CSV_HEADER.split(',').count(), 9);
+        assert!(EpochRecord::from_csv("1,2,3").unwrap_err().contains("9 fields"));
+        assert!(EpochRecord::from_csv("1,x,3,4,5,6,7,8,9").unwrap_err().contains("`x`"));
+        let line = r.log_line(25);
+        assert!(line.starts_with("epoch  3/25  train 1.250 /  50.0%  val 1.500 /  40.0%"), "{line}");
+    }
+}

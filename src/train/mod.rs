@@ -1,0 +1,215 @@
+//! Training: one loop for every experiment, runs recorded on disk, resumable.
+//!
+//! [`TrainConfig`]'s `Default` is the study's baseline recipe: SGD (momentum
+//! 0.9) at lr 0.001, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108.
+mod fit;
+mod predict;
+mod run;
+mod sgd;
+
+pub use fit::{EpochRecord, Evaluation, Event, FitError, evaluate, fit};
+pub use predict::{predict, write_predictions};
+pub use run::{Experiment, ExperimentSummary, Run, RunConfig, RunError, RunOptions, RunSummary, code_version, list_runs};
+pub use sgd::Sgd;
+
+use crate::data::Augment;
+use crate::device::Device;
+use serde::{Deserialize, Serialize};
+
+/// How the learning rate changes from epoch to epoch (after warm-up).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// The same lr every epoch.
+    Constant,
+    /// PyTorch's StepLR: lr·gamma^⌊epoch / step_size⌋.
+    Step { step_size: usize, gamma: f64 },
+    /// Cosine annealing from lr to `min_lr` over the run.
+    Cosine { min_lr: f64 },
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+    /// `constant`, `step:7:0.1`, `cosine` or `cosine:1e-5`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |v: &str, what: &str| v.parse::<f64>().map_err(|_| format!("schedule `{s}`: {what} `{v}` is not a number"));
+        match parts.as_slice() {
+            ["constant"] => Ok(Schedule::Constant),
+            ["step", n, g] => {
+                let step_size = n.parse().map_err(|_| format!("schedule `{s}`: step size `{n}` is not a whole number"))?;
+                Ok(Schedule::Step { step_size, gamma: num(g, "gamma")? })
+            }
+            ["cosine"] => Ok(Schedule::Cosine { min_lr: 0.0 }),
+            ["cosine", m] => Ok(Schedule::Cosine { min_lr: num(m, "min_lr")? }),
+            _ => Err(format!("schedule `{s}`: expected constant, step:<epochs>:<gamma> or cosine[:<min_lr>]")),
+        }
+    }
+}
+
+/// The training recipe. `Default` is the study's baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Images per optimizer step.
+    pub batch_size: usize,
+    /// Peak learning rate (after warm-up).
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// L2 weight decay added to the gradient (PyTorch SGD's `weight_decay`).
+    pub weight_decay: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// Learning-rate schedule over epochs.
+    pub schedule: Schedule,
+    /// Epochs of linear warm-up from 0 to `lr`, step by step (0 = none).
+    pub warmup_epochs: f64,
+    /// Seed of weights, shuffling, augmentation and dropout.
+    pub seed: u64,
+    /// `auto`, `cpu` or `cuda`.
+    pub device: Device,
+    /// libtorch CPU threads (unset = libtorch's default).
+    pub threads: Option<usize>,
+    /// bf16 autocast for forward passes on CUDA (ignored on CPU).
+    pub bf16: bool,
+    /// Channels-last (NHWC) images and weights — faster convolutions on GPUs.
+    pub channels_last: bool,
+    /// Augmentation of training batches.
+    pub augment: Augment,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 25,
+            batch_size: 64,
+            lr: 1e-3,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            nesterov: false,
+            schedule: Schedule::Step { step_size: 7, gamma: 0.1 },
+            warmup_epochs: 0.0,
+            seed: 20211108,
+            device: Device::Auto,
+            threads: None,
+            bf16: false,
+            channels_last: false,
+            augment: Augment::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Learning rate at `epoch` (0-based), `step` of `steps_per_epoch` into it.
+    pub fn lr_at(&self, epoch: usize, step: usize, steps_per_epoch: usize) -> f64 {
+        let base = match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Step { step_size, gamma } => self.lr * gamma.powi((epoch / step_size.max(1)) as i32),
+            Schedule::Cosine { min_lr } => {
+                let t = epoch as f64 / self.epochs.max(1) as f64;
+                min_lr + (self.lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        };
+        let progress = epoch as f64 + step as f64 / steps_per_epoch.max(1) as f64;
+        if self.warmup_epochs > 0.0 && progress < self.warmup_epochs {
+            base * (progress + 1.0 / steps_per_epoch.max(1) as f64).min(self.warmup_epochs) / self.warmup_epochs
+        } else {
+            base
+        }
+    }
+
+    /// Check every field.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |f: &str, v: String, p: &str| Err(format!("train field `{f}` = {v}: {p}"));
+        if self.epochs == 0 {
+            return bad("epochs", "0".into(), "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "0".into(), "must be at least 1");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", self.lr.to_string(), "must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad("momentum", self.momentum.to_string(), "must be in [0, 1)");
+        }
+        if self.nesterov && self.momentum == 0.0 {
+            return bad("nesterov", "true".into(), "needs momentum > 0");
+        }
+        if let Schedule::Step { step_size: 0, .. } = self.schedule {
+            return bad("schedule.step_size", "0".into(), "must be at least 1");
+        }
+        for (f, p) in [("augment.hflip", self.augment.hflip), ("augment.vflip", self.augment.vflip)] {
+            if !(0.0..=1.0).contains(&p) {
+                return bad(f, p.to_string(), "must be a probability in [0, 1]");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `acc` beats the best so far (strictly: the first best epoch is kept on ties).
+pub fn is_improvement(acc: f64, best: Option<f64>) -> bool {
+    best.is_none_or(|b| acc > b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lr_matches_pytorch() {
+        let c = TrainConfig::default();
+        let lrs: Vec<f64> = (0..25).map(|e| c.lr_at(e, 0, 100)).collect();
+        assert_eq!(lrs[0], 1e-3);
+        assert_eq!(lrs[6], 1e-3);
+        assert!((lrs[7] - 1e-4).abs() < 1e-12);
+        assert!((lrs[14] - 1e-5).abs() < 1e-13);
+        assert!((lrs[21] - 1e-6).abs() < 1e-14);
+        let half = TrainConfig { schedule: "step:4:0.3".parse().unwrap(), ..Default::default() };
+        assert!((half.lr_at(4, 0, 1) - 3e-4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cosine_and_warmup() {
+        let c = TrainConfig { epochs: 10, schedule: Schedule::Cosine { min_lr: 0.0 }, lr: 1.0, ..Default::default() };
+        assert_eq!(c.lr_at(0, 0, 10), 1.0);
+        assert!((c.lr_at(5, 0, 10) - 0.5).abs() < 1e-12);
+        let w = TrainConfig { warmup_epochs: 2.0, lr: 1.0, schedule: Schedule::Constant, ..Default::default() };
+        assert!((w.lr_at(0, 0, 10) - 0.05).abs() < 1e-12, "{}", w.lr_at(0, 0, 10));
+        assert!((w.lr_at(1, 0, 10) - 0.55).abs() < 1e-12);
+        assert_eq!(w.lr_at(2, 0, 10), 1.0);
+        // Warm-up rises step by step.
+        assert!(w.lr_at(0, 5, 10) > w.lr_at(0, 4, 10));
+    }
+
+    #[test]
+    fn schedule_parsing_and_errors() {
+        assert_eq!("constant".parse::<Schedule>().unwrap(), Schedule::Constant);
+        assert_eq!("step:7:0.1".parse::<Schedule>().unwrap(), Schedule::Step { step_size: 7, gamma: 0.1 });
+        assert_eq!("cosine:1e-5".parse::<Schedule>().unwrap(), Schedule::Cosine { min_lr: 1e-5 });
+        let e = "step:x:0.1".parse::<Schedule>().unwrap_err();
+        assert!(e.contains("`x`"), "{e}");
+        assert!("linear".parse::<Schedule>().unwrap_err().contains("expected constant"));
+    }
+
+    #[test]
+    fn best_epoch_rule() {
+        assert!(is_improvement(0.1, None));
+        assert!(is_improvement(0.5, Some(0.4)));
+        assert!(!is_improvement(0.4, Some(0.4)));
+        assert!(!is_improvement(0.3, Some(0.4)));
+    }
+
+    #[test]
+    fn validation_names_fields() {
+        let e = TrainConfig { lr: -1.0, ..Default::default() }.validate().unwrap_err();
+        assert!(e.starts_with("train field `lr` = -1"), "{e}");
+        let e = TrainConfig { augment: Augment::flips(1.5), ..Default::default() }.validate().unwrap_err();
+        assert!(e.contains("augment.hflip"), "{e}");
+        assert!(TrainConfig::default().validate().is_ok());
+    }
+}

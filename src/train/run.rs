@@ -1,0 +1,441 @@
+//! Experiments on disk: `runs/<name>/` holds `config.json` and the aggregated
+//! `summary.json`; each seed trains in `runs/<name>/seed-<seed>/` with its own
+//! `config.json`, `history.csv`, `best.safetensors`, `last.safetensors`
+//! (weights, optimizer state, epoch), `summary.json`, `test.txt`, and `error.txt`
+//! when training failed.
+//! Every file is written atomically; an interrupted run resumes from `last`.
+use super::fit::{self, EpochRecord, Event};
+use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, write_predictions};
+use crate::data::{DataConfig, Dataset, Loader, to_channels_last};
+use crate::io;
+use crate::model::{ResNet, ResNetConfig, parameter_count};
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Tensor, nn};
+
+/// Everything that determines a run's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ResNetConfig,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+}
+
+/// `config.json`: the run's config and the code that ran it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ConfigFile {
+    #[serde(flatten)]
+    config: RunConfig,
+    code_version: String,
+}
+
+/// convlab's version and, when built from git, the commit (`0.1.0 (git 3913288)`).
+pub fn code_version() -> String {
+    format!("{} (git {})", env!("CARGO_PKG_VERSION"), env!("CONVLAB_GIT"))
+}
+
+/// `summary.json` of one finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub seed: u64,
+    pub epochs: usize,
+    pub best_val_acc: f64,
+    /// 1-based epoch of the best validation accuracy.
+    pub best_epoch: usize,
+    pub best_val_top5: f64,
+    pub final_val_acc: f64,
+    pub final_train_acc: f64,
+    /// Test accuracy of the best weights, when the test split is labelled.
+    pub test_acc: Option<f64>,
+    pub parameters: i64,
+    /// Training wall time, all epochs (including resumed ones).
+    pub wall_seconds: f64,
+    /// Mean training throughput.
+    pub images_per_s: f64,
+    pub device: String,
+}
+
+/// What to do when a run directory already exists.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Continue an unfinished run from `last.safetensors`.
+    pub resume: bool,
+    /// Train from scratch even when a run exists (its files are replaced).
+    pub force: bool,
+    /// No per-epoch log lines on stderr.
+    pub quiet: bool,
+    /// Stop (as if killed) after this many epochs of this invocation — for tests of resuming.
+    pub stop_after: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("run {dir} exists with a different config ({diff}); choose another name or use --force to replace it")]
+    ConfigMismatch { dir: PathBuf, diff: String },
+    #[error("run {dir} is unfinished ({done}/{epochs} epochs); use --resume to continue it or --force to start over")]
+    Unfinished { dir: PathBuf, done: usize, epochs: usize },
+    #[error("stopped after epoch {epoch} as asked; resume with --resume")]
+    Stopped { epoch: usize },
+}
+
+/// One seed's run on disk.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub history: Vec<EpochRecord>,
+    pub summary: Option<RunSummary>,
+}
+
+fn history_path(dir: &Path) -> PathBuf {
+    dir.join("history.csv")
+}
+
+fn write_history(dir: &Path, history: &[EpochRecord]) -> anyhow::Result<()> {
+    let mut text = String::from(EpochRecord::CSV_HEADER);
+    text.push('\n');
+    for r in history {
+        text.push_str(&r.to_csv());
+        text.push('\n');
+    }
+    io::write_bytes(&history_path(dir), text.as_bytes())
+}
+
+fn read_history(dir: &Path) -> anyhow::Result<Vec<EpochRecord>> {
+    let p = history_path(dir);
+    if !p.exists() {
+        return Ok(vec![]);
+    }
+    let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2)))
+        .collect()
+}
+
+/// A short description of how two configs differ (top-level JSON keys).
+fn diff(a: &RunConfig, b: &RunConfig) -> String {
+    let (a, b) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let mut out = Vec::new();
+    for part in ["model", "data", "train"] {
+        if let (Some(x), Some(y)) = (a[part].as_object(), b[part].as_object()) {
+            for (k, v) in x {
+                if y.get(k) != Some(v) {
+                    out.push(format!("{part}.{k}: {} → {}", y.get(k).map_or("-".into(), |v| v.to_string()), v));
+                }
+            }
+        }
+    }
+    out.join(", ")
+}
+
+/// The config as compared between runs: cache location and CPU threads do not change results.
+fn comparable(c: &RunConfig) -> RunConfig {
+    let mut c = c.clone();
+    c.data.cache_dir = None;
+    c.train.threads = None;
+    c
+}
+
+fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Sgd>, meta: &[(&str, f64)]) -> anyhow::Result<()> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())).collect();
+    if let Some(opt) = opt {
+        named.extend(opt.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())));
+    }
+    for (k, v) in meta {
+        named.push((format!("meta.{k}"), Tensor::from_slice(&[*v])));
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    io::write_atomic(path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))
+}
+
+/// Load a checkpoint's weights into `vs`; returns everything it holds (for optimizer state and meta).
+pub(crate) fn load_checkpoint(path: &Path, vs: &mut nn::VarStore) -> anyhow::Result<Vec<(String, Tensor)>> {
+    let named = Tensor::read_safetensors(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    tch::no_grad(|| -> anyhow::Result<()> {
+        for (name, mut var) in vs.variables() {
+            let (_, t) = named
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| anyhow::anyhow!("{}: no tensor `{name}` (a checkpoint of another model?)", path.display()))?;
+            anyhow::ensure!(t.size() == var.size(), "{}: `{name}` has shape {:?}, the model {:?}", path.display(), t.size(), var.size());
+            var.copy_(t);
+        }
+        Ok(())
+    })?;
+    Ok(named)
+}
+
+fn meta(named: &[(String, Tensor)], key: &str) -> Option<f64> {
+    named.iter().find(|(n, _)| n == &format!("meta.{key}")).map(|(_, t)| t.double_value(&[0]))
+}
+
+impl Run {
+    /// Read a run directory (finished or not).
+    pub fn open(dir: &Path) -> anyhow::Result<Run> {
+        let cfg: ConfigFile = io::read_json(&dir.join("config.json"))?;
+        let summary_path = dir.join("summary.json");
+        let summary = if summary_path.exists() { Some(io::read_json(&summary_path)?) } else { None };
+        Ok(Run { dir: dir.to_path_buf(), config: cfg.config, history: read_history(dir)?, summary })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.summary.is_some()
+    }
+
+    /// Build the network of this run with the weights of `best.safetensors`.
+    pub fn load_best(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
+        let mut vs = nn::VarStore::new(device);
+        let net = ResNet::new(&vs.root(), &self.config.model)?;
+        load_checkpoint(&self.dir.join("best.safetensors"), &mut vs)?;
+        Ok((vs, net))
+    }
+
+    /// Train (or return the stored result of) `config` in `dir`, on `data`.
+    pub fn execute(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Run> {
+        config.model.validate()?;
+        config.train.validate().map_err(anyhow::Error::msg)?;
+        let [c, _, _] = data.shape();
+        anyhow::ensure!(
+            c == config.model.in_channels,
+            "the data has {c} channels but model.in_channels = {}; set one to match the other",
+            config.model.in_channels
+        );
+        anyhow::ensure!(
+            data.num_classes() as i64 == config.model.num_classes,
+            "the data has {} classes but model.num_classes = {}",
+            data.num_classes(),
+            config.model.num_classes
+        );
+
+        let mut resume_from = None;
+        if dir.join("config.json").exists() && !opts.force {
+            let existing = Run::open(dir)?;
+            if comparable(&existing.config) != comparable(config) {
+                return Err(RunError::ConfigMismatch { dir: dir.into(), diff: diff(config, &existing.config) }.into());
+            }
+            if existing.is_finished() {
+                return Ok(existing);
+            }
+            if dir.join("last.safetensors").exists() {
+                if !opts.resume {
+                    let done = existing.history.len();
+                    return Err(RunError::Unfinished { dir: dir.into(), done, epochs: config.train.epochs }.into());
+                }
+                resume_from = Some(existing);
+            }
+        }
+        if resume_from.is_none() {
+            for f in ["history.csv", "best.safetensors", "last.safetensors", "summary.json", "test.txt"] {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+        io::write_json(&dir.join("config.json"), &ConfigFile { config: config.clone(), code_version: code_version() })?;
+        let _ = std::fs::remove_file(dir.join("error.txt"));
+        let result = train(dir, config, data, opts, resume_from);
+        if let Err(e) = &result {
+            // A failure is part of the run's record (an interruption asked for is not).
+            if e.downcast_ref::<RunError>().is_none() {
+                io::write_bytes(&dir.join("error.txt"), format!("{e:#}\n").as_bytes())?;
+            }
+        }
+        result
+    }
+}
+
+/// libtorch's random generator is global to the process: weight init and dropout
+/// draw from it. Runs in one process therefore train one at a time, so that each
+/// stays deterministic for its seed.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>) -> anyhow::Result<Run> {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tc = &config.train;
+    if let Some(t) = tc.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = tc.device.resolve()?;
+    tch::manual_seed(tc.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let net = ResNet::new(&vs.root(), &config.model)?;
+    let mut opt = Sgd::new(&vs, tc.momentum, tc.weight_decay, tc.nesterov);
+
+    let (mut history, mut best, start) = match resume {
+        Some(run) => {
+            let named = load_checkpoint(&dir.join("last.safetensors"), &mut vs)?;
+            opt.load_state(&named);
+            let epoch = meta(&named, "epoch").unwrap_or(0.0) as usize;
+            let mut history = run.history;
+            history.truncate(epoch);
+            anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
+            let best = history.iter().map(|r| r.val_acc).fold(None, |b: Option<f64>, a| if is_improvement(a, b) { Some(a) } else { b });
+            if !opts.quiet {
+                eprintln!("resuming {} at epoch {}/{}", dir.display(), epoch + 1, tc.epochs);
+            }
+            (history, best, epoch)
+        }
+        None => (vec![], None, 0),
+    };
+    if tc.channels_last {
+        tch::no_grad(|| {
+            for (_, mut v) in vs.variables() {
+                if v.dim() == 4 {
+                    v.set_data(&to_channels_last(&v));
+                }
+            }
+        });
+    }
+    let train_loader = Loader::new(&data.train, &data.stats, tc.batch_size, device)
+        .shuffle(tc.seed)
+        .augment(tc.augment.clone())
+        .channels_last(tc.channels_last);
+    let val_loader = Loader::new(&data.val, &data.stats, tc.batch_size.max(256), device).channels_last(tc.channels_last);
+
+    let t0 = Instant::now();
+    let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
+    let mut done_now = 0usize;
+    let mut on_event = |ev: Event, opt: &Sgd| -> anyhow::Result<()> {
+        let Event::Epoch(record) = ev else { return Ok(()) };
+        if !opts.quiet {
+            eprintln!("{}", record.log_line(tc.epochs));
+        }
+        history.push(record.clone());
+        if is_improvement(record.val_acc, best) {
+            best = Some(record.val_acc);
+            save_checkpoint(&dir.join("best.safetensors"), &vs, None, &[("epoch", record.epoch as f64)])?;
+        }
+        write_history(dir, &history)?;
+        save_checkpoint(&dir.join("last.safetensors"), &vs, Some(opt), &[("epoch", record.epoch as f64)])?;
+        done_now += 1;
+        if opts.stop_after.is_some_and(|n| done_now >= n) && record.epoch < tc.epochs {
+            return Err(RunError::Stopped { epoch: record.epoch }.into());
+        }
+        Ok(())
+    };
+    fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, &mut on_event)?;
+    let wall_seconds = prior_seconds + t0.elapsed().as_secs_f64();
+
+    // The best weights: predictions for the test split, and its accuracy when labelled.
+    let mut best_vs = nn::VarStore::new(device);
+    let best_net = ResNet::new(&best_vs.root(), &config.model)?;
+    load_checkpoint(&dir.join("best.safetensors"), &mut best_vs)?;
+    let mut test_acc = None;
+    if let Some(test) = &data.test {
+        let predicted = predict(&best_net, test, &data.stats, tc, device);
+        write_predictions(&dir.join("test.txt"), &test.files, &predicted, &data.classes)?;
+        if test.is_labelled() && !test.is_empty() {
+            let loader = Loader::new(test, &data.stats, tc.batch_size.max(256), device);
+            test_acc = Some(evaluate(&best_net, &loader, tc).acc);
+        }
+    }
+    let best_rec = history.iter().fold(None::<&EpochRecord>, |b, r| if is_improvement(r.val_acc, b.map(|b| b.val_acc)) { Some(r) } else { b });
+    let best_rec = best_rec.context("no epoch was recorded")?;
+    let last = history.last().context("no epoch was recorded")?;
+    let summary = RunSummary {
+        seed: tc.seed,
+        epochs: tc.epochs,
+        best_val_acc: best_rec.val_acc,
+        best_epoch: best_rec.epoch,
+        best_val_top5: best_rec.val_top5,
+        final_val_acc: last.val_acc,
+        final_train_acc: last.train_acc,
+        test_acc,
+        parameters: parameter_count(&vs),
+        wall_seconds,
+        images_per_s: history.iter().map(|r| r.images_per_s).sum::<f64>() / history.len() as f64,
+        device: format!("{device:?}"),
+    };
+    io::write_json(&dir.join("summary.json"), &summary)?;
+    Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history, summary: Some(summary) })
+}
+
+/// Several seeds of one config: `runs/<name>/seed-<s>/` each, and `runs/<name>/summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub name: String,
+    pub config: RunConfig,
+    /// Seeds to run; the first is the config's own seed when this is empty.
+    pub seeds: Vec<u64>,
+}
+
+/// `runs/<name>/summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentSummary {
+    pub name: String,
+    pub seeds: Vec<u64>,
+    pub best_val_acc_mean: f64,
+    /// Sample standard deviation over seeds (0 for one seed).
+    pub best_val_acc_std: f64,
+    pub runs: Vec<RunSummary>,
+}
+
+impl ExperimentSummary {
+    pub fn from_runs(name: &str, runs: Vec<RunSummary>) -> Self {
+        let accs: Vec<f64> = runs.iter().map(|r| r.best_val_acc).collect();
+        let n = accs.len().max(1) as f64;
+        let mean = accs.iter().sum::<f64>() / n;
+        let var = if accs.len() > 1 { accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+        Self { name: name.into(), seeds: runs.iter().map(|r| r.seed).collect(), best_val_acc_mean: mean, best_val_acc_std: var.sqrt(), runs }
+    }
+}
+
+impl Experiment {
+    pub fn new(name: &str, config: RunConfig) -> Self {
+        Self { name: name.into(), seeds: vec![config.train.seed], config }
+    }
+
+    /// Run every seed under `runs_root/<name>/` (stored results are reused).
+    pub fn run(&self, runs_root: &Path, data: &Dataset, opts: &RunOptions) -> anyhow::Result<(ExperimentSummary, Vec<Run>)> {
+        anyhow::ensure!(
+            !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",
+            "experiment name `{}`: use letters, digits, '-', '_' or '.' (no path separators)",
+            self.name
+        );
+        let dir = runs_root.join(&self.name);
+        let seeds = if self.seeds.is_empty() { vec![self.config.train.seed] } else { self.seeds.clone() };
+        let mut runs = Vec::new();
+        for &seed in &seeds {
+            let mut cfg = self.config.clone();
+            cfg.train.seed = seed;
+            if !opts.quiet {
+                eprintln!("== {} seed {seed}", self.name);
+            }
+            runs.push(Run::execute(&dir.join(format!("seed-{seed}")), &cfg, data, opts)?);
+        }
+        let summary = ExperimentSummary::from_runs(&self.name, runs.iter().filter_map(|r| r.summary.clone()).collect());
+        io::write_json(&dir.join("config.json"), &ExperimentFile { experiment: self.clone(), code_version: code_version() })?;
+        io::write_json(&dir.join("summary.json"), &summary)?;
+        Ok((summary, runs))
+    }
+}
+
+#[derive(Serialize)]
+struct ExperimentFile {
+    #[serde(flatten)]
+    experiment: Experiment,
+    code_version: String,
+}
+
+/// Every finished experiment under `runs_root` (those with a `summary.json`), sorted by name.
+pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(runs_root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot list {}", runs_root.display()))),
+    };
+    for entry in rd {
+        let p = entry?.path().join("summary.json");
+        if p.exists() {
+            out.push(io::read_json::<ExperimentSummary>(&p)?);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
