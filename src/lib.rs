@@ -4,10 +4,12 @@
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
+//! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
 pub mod data;
 pub mod device;
 pub mod io;
 pub mod model;
+pub mod plot;
 pub mod train;
 pub mod prelude;

@@ -69,6 +69,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Stop (as if killed) after this many epochs of this invocation — for tests of resuming.
     pub stop_after: Option<usize>,
+    /// A progress bar (loss, lr, images/s) when stderr is a terminal; plain epoch lines otherwise.
+    pub progress: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -300,10 +302,32 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let t0 = Instant::now();
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let mut done_now = 0usize;
+    let bar = (opts.progress && !opts.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let pb = indicatif::ProgressBar::new(train_loader.num_batches() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb
+    });
     let mut on_event = |ev: Event, opt: &Sgd| -> anyhow::Result<()> {
-        let Event::Epoch(record) = ev else { return Ok(()) };
-        if !opts.quiet {
-            eprintln!("{}", record.log_line(tc.epochs));
+        let record = match ev {
+            Event::Step { epoch, step, steps, loss, lr } => {
+                if let Some(pb) = &bar {
+                    pb.set_prefix(format!("epoch {epoch}/{}", tc.epochs));
+                    pb.set_length(steps as u64);
+                    pb.set_position(step as u64);
+                    pb.set_message(format!("loss {loss:.3} lr {lr:.1e}"));
+                }
+                return Ok(());
+            }
+            Event::Epoch(record) => record,
+        };
+        match &bar {
+            Some(pb) => pb.println(record.log_line(tc.epochs)),
+            None if !opts.quiet => eprintln!("{}", record.log_line(tc.epochs)),
+            None => {}
         }
         history.push(record.clone());
         if is_improvement(record.val_acc, best) {
@@ -318,7 +342,11 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         }
         Ok(())
     };
-    fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, &mut on_event)?;
+    let fitted = fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, &mut on_event);
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    fitted?;
     let wall_seconds = prior_seconds + t0.elapsed().as_secs_f64();
 
     // The best weights: predictions for the test split, and its accuracy when labelled.

@@ -1,0 +1,429 @@
+//! `convlab` — prepare data, train, predict, list runs, plot curves.
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use convlab::data::{Augment, DataConfig, Dataset, Source, SynthConfig, synthetic};
+use convlab::device::Device;
+use convlab::model::{Norm, ResNetConfig, Stem};
+use convlab::plot::{Curve, Figure};
+use convlab::train::{Experiment, Run, RunConfig, RunOptions, Schedule, TrainConfig, list_runs, predict, write_predictions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "convlab", version, about = "Convolutional-network studies on small image datasets")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Prepare (decode + cache) or inspect a dataset, or write a synthetic one.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train an experiment: a model preset plus overrides, on a dataset.
+    Train(TrainArgs),
+    /// Write predictions (`<file>\t<class>` per line) of a run's best weights.
+    Predict(PredictArgs),
+    /// Table of finished experiments.
+    Runs {
+        /// Directory holding the experiments.
+        #[arg(long, default_value = "runs")]
+        runs: PathBuf,
+    },
+    /// Loss and accuracy curves of one or more runs, as SVG or PNG.
+    Plot(PlotArgs),
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Decode and cache a dataset (a second run is near-instant).
+    Prepare(DataArgs),
+    /// Describe a dataset: classes, split sizes, skipped files.
+    Inspect(DataArgs),
+    /// Write a seeded synthetic ImageFolder tree (for smoke runs).
+    Synth {
+        /// Where to write the tree.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        #[arg(long, default_value_t = 100)]
+        train_per_class: usize,
+        #[arg(long, default_value_t = 20)]
+        val_per_class: usize,
+        #[arg(long, default_value_t = 50)]
+        test: usize,
+        #[arg(long, default_value_t = 32)]
+        size: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// `imagefolder:PATH`, `tiny:PATH` (Tiny ImageNet), `tiny-names:PATH` (with words.txt names),
+    /// `fashion-mnist` or `fashion-mnist:DIR`.
+    #[arg(long, default_value = "fashion-mnist")]
+    data: String,
+    /// Resize images to SIZE×SIZE (0 = keep).
+    #[arg(long, default_value_t = 0)]
+    size: u32,
+    /// 1 (grayscale) or 3 (RGB); default: the source's.
+    #[arg(long)]
+    channels: Option<u8>,
+    /// Keep the first N classes.
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Keep N training images per class.
+    #[arg(long)]
+    train_per_class: Option<usize>,
+    /// Keep N validation images per class.
+    #[arg(long)]
+    val_per_class: Option<usize>,
+    /// Error on any bad file instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Cache directory (default $CONVLAB_CACHE or ~/.cache/convlab).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn config(&self) -> anyhow::Result<DataConfig> {
+        let (kind, path) = match self.data.split_once(':') {
+            Some((k, p)) => (k, Some(PathBuf::from(p))),
+            None => (self.data.as_str(), None),
+        };
+        let need = |p: Option<PathBuf>| p.with_context(|| format!("--data {kind}:PATH needs a path"));
+        let source = match kind {
+            "imagefolder" => Source::ImageFolder { root: need(path)? },
+            "tiny" => Source::TinyImageNet { root: need(path)?, readable_names: false },
+            "tiny-names" => Source::TinyImageNet { root: need(path)?, readable_names: true },
+            "fashion-mnist" => match path {
+                Some(dir) => Source::FashionMnist { dir },
+                None => Source::fashion_mnist(),
+            },
+            other => bail!("--data `{other}`: expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]"),
+        };
+        Ok(DataConfig {
+            image_size: self.size,
+            channels: self.channels,
+            classes: self.classes,
+            train_per_class: self.train_per_class,
+            val_per_class: self.val_per_class,
+            strict: self.strict,
+            cache_dir: self.cache.clone(),
+            ..DataConfig::new(source)
+        })
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Experiment name: results go to RUNS/NAME/.
+    #[arg(long)]
+    name: String,
+    /// Model preset: resnet18, xknet18, resnet14, resnet34.
+    #[arg(long, default_value = "xknet18")]
+    preset: String,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Normalization: batch, instance, instance-affine, group:G, none.
+    #[arg(long)]
+    norm: Option<String>,
+    /// Dropout probability before the classifier.
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Plain stacked convolutions: no shortcut connections.
+    #[arg(long)]
+    no_residual: bool,
+    /// Base width (64 = resnet18; 32 = the half-width study).
+    #[arg(long)]
+    width: Option<i64>,
+    /// Blocks per stage, e.g. 2,2,2,2.
+    #[arg(long)]
+    blocks: Option<String>,
+    /// Stem: image-net (7×7/2 + max-pool) or small (3×3/1).
+    #[arg(long)]
+    stem: Option<String>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    momentum: Option<f64>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    #[arg(long)]
+    nesterov: bool,
+    /// constant, step:EPOCHS:GAMMA, cosine[:MIN_LR].
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Epochs of linear learning-rate warm-up.
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Horizontal and vertical flip probability (the study: 0.05, 0.1).
+    #[arg(long)]
+    flips: Option<f64>,
+    #[arg(long)]
+    hflip: Option<f64>,
+    #[arg(long)]
+    vflip: Option<f64>,
+    /// Random-crop padding in pixels.
+    #[arg(long)]
+    crop_pad: Option<i64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Several seeds, e.g. 1,2,3 (mean ± std in the summary).
+    #[arg(long)]
+    seeds: Option<String>,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// bf16 autocast on CUDA.
+    #[arg(long)]
+    bf16: bool,
+    #[arg(long)]
+    channels_last: bool,
+    /// Continue an unfinished run.
+    #[arg(long)]
+    resume: bool,
+    /// Retrain even if a run with this name exists.
+    #[arg(long)]
+    force: bool,
+    #[arg(long, default_value = "runs")]
+    runs: PathBuf,
+}
+
+fn parse_norm(s: &str) -> anyhow::Result<Norm> {
+    Ok(match s {
+        "batch" => Norm::Batch,
+        "instance" => Norm::Instance { affine: false },
+        "instance-affine" => Norm::Instance { affine: true },
+        "none" => Norm::None,
+        g if g.starts_with("group:") => Norm::Group { groups: g[6..].parse().with_context(|| format!("--norm `{s}`: groups must be a number"))? },
+        _ => bail!("--norm `{s}`: expected batch, instance, instance-affine, group:G or none"),
+    })
+}
+
+fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> anyhow::Result<Vec<T>> {
+    s.split(',').map(|v| v.trim().parse::<T>().map_err(|_| anyhow::anyhow!("{what} `{s}`: `{v}` is not a number"))).collect()
+}
+
+impl TrainArgs {
+    fn config(&self, data: &Dataset) -> anyhow::Result<RunConfig> {
+        let mut model = ResNetConfig::preset(&self.preset)?;
+        let [c, _, _] = data.shape();
+        model.in_channels = c;
+        model.num_classes = data.num_classes() as i64;
+        if let Some(n) = &self.norm {
+            model.norm = parse_norm(n)?;
+        }
+        if let Some(p) = self.dropout {
+            model.dropout = p;
+        }
+        if self.no_residual {
+            model.residual = false;
+        }
+        if let Some(w) = self.width {
+            model.width = w;
+        }
+        if let Some(b) = &self.blocks {
+            let v: Vec<usize> = parse_list(b, "--blocks")?;
+            model.blocks = v.try_into().map_err(|v: Vec<usize>| anyhow::anyhow!("--blocks `{b}`: expected 4 numbers, got {}", v.len()))?;
+        }
+        if let Some(s) = &self.stem {
+            model.stem = match s.as_str() {
+                "image-net" | "imagenet" => Stem::ImageNet,
+                "small" => Stem::Small,
+                _ => bail!("--stem `{s}`: expected image-net or small"),
+            };
+        }
+        let d = TrainConfig::default();
+        let mut augment = Augment::default();
+        if let Some(p) = self.flips {
+            augment = Augment::flips(p);
+        }
+        augment.hflip = self.hflip.unwrap_or(augment.hflip);
+        augment.vflip = self.vflip.unwrap_or(augment.vflip);
+        augment.crop_pad = self.crop_pad.unwrap_or(0);
+        let train = TrainConfig {
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            lr: self.lr.unwrap_or(d.lr),
+            momentum: self.momentum.unwrap_or(d.momentum),
+            weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+            nesterov: self.nesterov,
+            schedule: match &self.schedule {
+                Some(s) => s.parse::<Schedule>().map_err(anyhow::Error::msg)?,
+                None => d.schedule,
+            },
+            warmup_epochs: self.warmup.unwrap_or(0.0),
+            seed: self.seed.unwrap_or(d.seed),
+            device: self.device.parse::<Device>()?,
+            threads: self.threads,
+            bf16: self.bf16,
+            channels_last: self.channels_last,
+            augment,
+        };
+        model.validate()?;
+        train.validate().map_err(anyhow::Error::msg)?;
+        Ok(RunConfig { model, data: data.config.clone(), train })
+    }
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A run directory (RUNS/NAME/seed-S) or an experiment directory (its first seed).
+    run: PathBuf,
+    /// Split to predict: test or val.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Output file (default: RUN/<split>.txt).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// Run or experiment directories.
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Output file, .svg or .png.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Figure title.
+    #[arg(long, default_value = "")]
+    title: String,
+}
+
+/// A run directory, or the seed runs inside an experiment directory.
+fn run_dirs(p: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
+    if p.join("history.csv").exists() {
+        return Ok(vec![p.clone()]);
+    }
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(p)
+        .with_context(|| format!("{}: not a run or experiment directory", p.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| d.join("history.csv").exists())
+        .collect();
+    seeds.sort();
+    anyhow::ensure!(!seeds.is_empty(), "{}: no runs (no history.csv) inside", p.display());
+    Ok(seeds)
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Data(DataCommand::Prepare(args)) => {
+            let ds = Dataset::load(&args.config()?)?;
+            println!("{}", ds.summary());
+            println!("cache: {}", ds.cache_path.display());
+        }
+        Command::Data(DataCommand::Inspect(args)) => {
+            let ds = Dataset::load(&args.config()?)?;
+            println!("{}", ds.summary());
+            let counts = ds.train.class_counts(ds.num_classes());
+            let vcounts = ds.val.class_counts(ds.num_classes());
+            println!("{:>5}  {:<30} {:>7} {:>7}", "label", "class", "train", "val");
+            for (i, c) in ds.classes.iter().enumerate() {
+                println!("{i:>5}  {c:<30} {:>7} {:>7}", counts[i], vcounts[i]);
+            }
+            for s in &ds.skipped {
+                println!("skipped {}: {}", s.path.display(), s.reason);
+            }
+        }
+        Command::Data(DataCommand::Synth { out, classes, train_per_class, val_per_class, test, size, seed }) => {
+            let cfg = SynthConfig { classes, train_per_class, val_per_class, test, size, seed, mixed_formats: true };
+            synthetic::write_image_folder(&out, &cfg)?;
+            println!("wrote {} ({classes} classes, {size}×{size})", out.display());
+        }
+        Command::Train(args) => {
+            let data = Dataset::load(&args.data.config()?)?;
+            eprintln!("{}", data.summary());
+            let config = args.config(&data)?;
+            let mut exp = Experiment::new(&args.name, config);
+            if let Some(s) = &args.seeds {
+                exp.seeds = parse_list(s, "--seeds")?;
+            }
+            let opts = RunOptions { resume: args.resume, force: args.force, progress: true, ..Default::default() };
+            let (summary, _) = exp.run(&args.runs, &data, &opts)?;
+            println!(
+                "{}: best val acc {:.4} ± {:.4} over {} seed(s) → {}",
+                summary.name,
+                summary.best_val_acc_mean,
+                summary.best_val_acc_std,
+                summary.seeds.len(),
+                args.runs.join(&args.name).display()
+            );
+        }
+        Command::Predict(args) => {
+            let dir = run_dirs(&args.run)?.remove(0);
+            let run = Run::open(&dir)?;
+            let data = Dataset::load(&run.config.data)?;
+            let split = match args.split.as_str() {
+                "test" => data.test.as_ref().with_context(|| format!("the dataset of {} has no test split", dir.display()))?,
+                "val" => &data.val,
+                s => bail!("--split `{s}`: expected test or val"),
+            };
+            let device = args.device.parse::<Device>()?.resolve()?;
+            let (_vs, net) = run.load_best(device)?;
+            let predicted = predict(&net, split, &data.stats, &run.config.train, device);
+            let out = args.out.unwrap_or_else(|| dir.join(format!("{}.txt", args.split)));
+            write_predictions(&out, &split.files, &predicted, &data.classes)?;
+            println!("wrote {} ({} predictions)", out.display(), predicted.len());
+        }
+        Command::Runs { runs } => {
+            let all = list_runs(&runs)?;
+            if all.is_empty() {
+                println!("no finished experiments under {}", runs.display());
+            }
+            println!("{:<28} {:>5} {:>16} {:>6} {:>11} {:>9} {:>8}", "experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s");
+            for s in all {
+                let r0 = &s.runs[0];
+                let minutes = s.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0;
+                println!(
+                    "{:<28} {:>5} {:>8.4} ± {:.4} {:>6} {:>11} {:>9.1} {:>8.0}",
+                    s.name,
+                    s.seeds.len(),
+                    s.best_val_acc_mean,
+                    s.best_val_acc_std,
+                    r0.best_epoch,
+                    r0.parameters,
+                    minutes,
+                    r0.images_per_s
+                );
+            }
+        }
+        Command::Plot(args) => {
+            let mut curves = Vec::new();
+            for p in &args.runs {
+                for dir in run_dirs(p)? {
+                    let run = Run::open(&dir)?;
+                    let label = dir.strip_prefix(p.parent().unwrap_or(p)).unwrap_or(&dir).display().to_string();
+                    curves.push(Curve::from_history(&label, &run.history));
+                }
+            }
+            Figure::curves(&args.title, curves).save(&args.out)?;
+            println!("wrote {}", args.out.display());
+        }
+    }
+    Ok(())
+}

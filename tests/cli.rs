@@ -1,0 +1,121 @@
+//! The `convlab` command line: a whole workflow, a kill and resume, and its error paths.
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn convlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convlab")).current_dir(dir).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn synth(dir: &Path) {
+    let o = convlab(dir, &["data", "synth", "--out", "tree", "--classes", "3", "--train-per-class", "32", "--val-per-class", "8", "--test", "6", "--size", "12"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+const TINY: [&str; 16] = [
+    "--data", "imagefolder:tree", "--cache", "cache", "--width", "8", "--blocks", "1,1,1,1", "--lr", "0.05", "--device", "cpu", "--threads", "1",
+    "--schedule", "step:3:0.5",
+];
+
+fn history_numbers(path: &Path) -> Vec<Vec<String>> {
+    // Every column but seconds and images/s.
+    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').take(7).map(String::from).collect()).collect()
+}
+
+#[test]
+fn workflow_train_runs_plot_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    synth(d);
+    let mut args = vec!["train", "--name", "tiny", "--epochs", "3", "--seeds", "1,2"];
+    args.extend(TINY);
+    let o = convlab(d, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert!(log.contains("epoch  3/3  train"), "one line per epoch when not a terminal:\n{log}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("over 2 seed(s)"));
+
+    let o = convlab(d, &["runs"]);
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(table.lines().any(|l| l.starts_with("tiny ") && l.contains(" 2 ")), "{table}");
+
+    let o = convlab(d, &["plot", "runs/tiny", "-o", "fig.svg", "--title", "tiny"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(d.join("fig.svg")).unwrap();
+    assert!(svg.contains("seed-1") && svg.contains("seed-2"));
+
+    let o = convlab(d, &["predict", "runs/tiny/seed-2", "--split", "val", "--device", "cpu"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(d.join("runs/tiny/seed-2/val.txt")).unwrap().lines().count(), 24);
+
+    // Same command again: the stored result, no training.
+    let o = convlab(d, &args);
+    assert!(o.status.success() && !stderr(&o).contains("epoch  1/3"), "{}", stderr(&o));
+    // Another config under the same name is refused.
+    let mut other = args.clone();
+    other.extend(["--dropout", "0.1"]);
+    let o = convlab(d, &other);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("different config") && stderr(&o).contains("model.dropout"), "{}", stderr(&o));
+}
+
+#[test]
+fn killed_run_resumes_to_the_same_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    synth(d);
+    let epochs = "40";
+    let mut full = vec!["train", "--name", "full", "--epochs", epochs];
+    full.extend(TINY);
+    assert!(convlab(d, &full).status.success());
+
+    let mut cut = vec!["train", "--name", "cut", "--epochs", epochs];
+    cut.extend(TINY);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convlab")).current_dir(d).args(&cut).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let history = d.join("runs/cut/seed-20211108/history.csv");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&history).is_ok_and(|h| h.lines().count() > 3) {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    assert!(!d.join("runs/cut/seed-20211108/summary.json").exists(), "killed before the end");
+
+    let o = convlab(d, &cut);
+    assert!(!o.status.success() && stderr(&o).contains("--resume"), "{}", stderr(&o));
+    cut.push("--resume");
+    let o = convlab(d, &cut);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming"));
+    assert_eq!(history_numbers(&history), history_numbers(&d.join("runs/full/seed-20211108/history.csv")));
+}
+
+#[test]
+fn bad_arguments_give_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    synth(d);
+    let cases: [(&[&str], &str); 8] = [
+        (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "unknown model preset `resnet99`"),
+        (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),
+        (&["train", "--name", "x", "--data", "mnist", "--cache", "c"], "--data `mnist`"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--norm", "layer"], "--norm `layer`"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--schedule", "step:x:0.1"], "step size `x`"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--dropout", "1.5"], "`dropout` = 1.5"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--device", "tpu"], "unknown device `tpu`"),
+        (&["predict", "runs/none"], "runs/none"),
+    ];
+    for (args, want) in cases {
+        let o = convlab(d, args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(stderr(&o).contains(want), "{args:?}: expected `{want}` in:\n{}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+    let o = convlab(d, &["train"]);
+    assert!(!o.status.success() && stderr(&o).contains("--name"));
+}
