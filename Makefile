@@ -1,15 +1,22 @@
 # convlab — the two commands for a fresh machine are `make report` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
+# Written by `make setup`: CONVLAB_VENV, CONVLAB_EVCXR, CONVLAB_TORCH_LIB.
+-include .convlab-env
+PY = $(CONVLAB_VENV)/bin/python
+CONVLAB = target/release/convlab
+NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: setup build test report clean-runs
+.PHONY: help setup build test test-rust test-notebooks study notebooks report bench-data
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make setup   install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel and Fashion-MNIST (idempotent)"
-	@echo "make build   build the library and the convlab CLI (release)"
-	@echo "make test    setup, then every test (CPU)"
-	@echo "make report  setup, then the study on the embedded data"
+	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures"
+	@echo "make test            setup, every Rust test, and every notebook under the smoke profile (on a copy)"
+	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
+	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
+	@echo "make notebooks       execute every notebook in place and export HTML to figures/html"
+	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 
 setup:
 	@scripts/setup.sh
@@ -18,8 +25,26 @@ build: setup
 	$(CARGO) build --release
 
 test: setup
+	$(MAKE) --no-print-directory test-rust test-notebooks
+
+test-rust:
 	$(CARGO) test --release
 
+# CI: every notebook under the smoke profile, outputs to a temporary copy, runs and figures in a scratch dir.
+test-notebooks:
+	@scratch=$$(mktemp -d) && \
+	CONVLAB_PROFILE=smoke CONVLAB_RUNS=$$scratch/runs CONVLAB_FIGURES=$$scratch/figures \
+	  $(PY) scripts/run_notebooks.py $(NOTEBOOKS)
+
+study: build
+	$(CONVLAB) study
+
+notebooks: setup
+	$(PY) scripts/run_notebooks.py --in-place --html figures/html $(NOTEBOOKS)
+
 report: setup
-	@echo "make report: the study sections and notebooks arrive with issue 5; until then run 'make test'." >&2
-	@exit 2
+	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory study notebooks
+
+bench-data: setup
+	$(CARGO) bench --bench data

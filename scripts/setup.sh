@@ -86,18 +86,40 @@ if cmp -s "$CFG.tmp" "$CFG"; then rm "$CFG.tmp"; else mv "$CFG.tmp" "$CFG"; log 
 
 # --- 5. Jupyter kernel "convlab" ----------------------------------------------
 # Its env carries what a notebook needs to compile and load a tch crate, so the
-# kernel works when JupyterLab is started from anywhere.
+# kernel works when JupyterLab is started from anywhere. It starts through a
+# launcher that gives each kernel a persistent evcxr build directory from a
+# pool (held with flock while the kernel lives): dependencies compile once per
+# slot, not once per kernel start.
 KDATA=${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/jupyter}
 KDIR="$KDATA/kernels/convlab"
 CARGO_BIN=$(dirname "$(command -v cargo)")
 EVCXR_CFG="$TOOLS/evcxr-config"
-mkdir -p "$KDIR" "$EVCXR_CFG"
-# Cache compiled registry crates across kernels (see README, "Notebooks").
-[[ -f "$EVCXR_CFG/init.evcxr" ]] || printf ':cache 4096\n' > "$EVCXR_CFG/init.evcxr"
+LAUNCHER="$TOOLS/bin/convlab-kernel"
+mkdir -p "$KDIR" "$EVCXR_CFG" "$TOOLS/bin"
+# Cache compiled registry crates across build directories too.
+printf ':cache 4096\n' > "$EVCXR_CFG/init.evcxr.tmp" && mv "$EVCXR_CFG/init.evcxr.tmp" "$EVCXR_CFG/init.evcxr"
+cat > "$LAUNCHER.tmp" <<LAUNCH
+#!/usr/bin/env bash
+# convlab's Jupyter kernel: evcxr_jupyter with a persistent build directory
+# taken from a pool of slots (one kernel per slot, locked while it runs).
+POOL=\${CONVLAB_EVCXR_POOL:-$TOOLS/evcxr-builds}
+for i in 0 1 2 3 4 5 6 7; do
+  slot="\$POOL/slot-\$i"
+  mkdir -p "\$slot"
+  exec {lock}>"\$slot/.lock"
+  if flock -n "\$lock"; then
+    export EVCXR_TMPDIR="\$slot"
+    exec "$EVCXR/bin/evcxr_jupyter" "\$@"
+  fi
+  exec {lock}>&-
+done
+exec "$EVCXR/bin/evcxr_jupyter" "\$@"   # every slot busy: a fresh temporary build
+LAUNCH
+chmod +x "$LAUNCHER.tmp" && mv "$LAUNCHER.tmp" "$LAUNCHER"
 "$VENV/bin/python" - "$KDIR/kernel.json" <<PYEOF
 import json, os, sys
 spec = {
-    "argv": ["$EVCXR/bin/evcxr_jupyter", "--control_file", "{connection_file}"],
+    "argv": ["$LAUNCHER", "--control_file", "{connection_file}"],
     "display_name": "Rust (convlab)",
     "language": "rust",
     "interrupt_mode": "message",
@@ -109,6 +131,9 @@ spec = {
         "PATH": "$VENV/bin:$CARGO_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "EVCXR_CONFIG_DIR": "$EVCXR_CFG",
         "CONVLAB_VENV": "$VENV",
+        "POLARS_FMT_MAX_COLS": "-1",
+        "POLARS_FMT_STR_LEN": "60",
+        "POLARS_TABLE_WIDTH": "160",
     },
 }
 for k in ("CARGO_HOME", "RUSTUP_HOME"):

@@ -3,6 +3,7 @@
 //!
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
+//! - [`study`]: the report's sections as experiments, profiles (full, quick, smoke), tables and figures.
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
@@ -13,3 +14,4 @@ pub mod model;
 pub mod plot;
 pub mod train;
 pub mod prelude;
+pub mod study;

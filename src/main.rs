@@ -33,6 +33,24 @@ enum Command {
     },
     /// Loss and accuracy curves of one or more runs, as SVG or PNG.
     Plot(PlotArgs),
+    /// Run the report's sections under a profile and export their figures.
+    Study(StudyArgs),
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// full, quick or smoke (default: $CONVLAB_PROFILE, convlab.toml, else quick).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Sections to run (default: all): baseline, xknet18, width, augmentation, dropout, normalization, lr-decay, residual, depth.
+    #[arg(long, value_delimiter = ',')]
+    sections: Vec<String>,
+    /// Seeds, e.g. 1,2,3 (default: the profile's).
+    #[arg(long)]
+    seeds: Option<String>,
+    /// List the sections and their variants, with the run config of each, and stop.
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(Subcommand)]
@@ -92,21 +110,7 @@ struct DataArgs {
 
 impl DataArgs {
     fn config(&self) -> anyhow::Result<DataConfig> {
-        let (kind, path) = match self.data.split_once(':') {
-            Some((k, p)) => (k, Some(PathBuf::from(p))),
-            None => (self.data.as_str(), None),
-        };
-        let need = |p: Option<PathBuf>| p.with_context(|| format!("--data {kind}:PATH needs a path"));
-        let source = match kind {
-            "imagefolder" => Source::ImageFolder { root: need(path)? },
-            "tiny" => Source::TinyImageNet { root: need(path)?, readable_names: false },
-            "tiny-names" => Source::TinyImageNet { root: need(path)?, readable_names: true },
-            "fashion-mnist" => match path {
-                Some(dir) => Source::FashionMnist { dir },
-                None => Source::fashion_mnist(),
-            },
-            other => bail!("--data `{other}`: expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]"),
-        };
+        let source: Source = self.data.parse().map_err(|e: anyhow::Error| anyhow::anyhow!("--{e}"))?;
         Ok(DataConfig {
             image_size: self.size,
             channels: self.channels,
@@ -411,6 +415,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     r0.images_per_s
                 );
             }
+        }
+        Command::Study(args) => {
+            if let Some(p) = &args.profile {
+                // SAFETY: single-threaded at this point; read back by Profile::from_env.
+                unsafe { std::env::set_var("CONVLAB_PROFILE", p) };
+            }
+            if let Some(s) = &args.seeds {
+                unsafe { std::env::set_var("CONVLAB_SEEDS", s) };
+            }
+            let study = convlab::study::Study::from_env()?;
+            eprintln!("profile {}: {}", study.profile.name.as_str(), study.data.summary());
+            let keys: Vec<String> = if args.sections.is_empty() {
+                convlab::study::SECTIONS.iter().map(|s| s.key.to_string()).collect()
+            } else {
+                args.sections.clone()
+            };
+            if args.list {
+                for key in &keys {
+                    let s = convlab::study::section(key)?;
+                    println!("{} — {}", s.key, s.title);
+                    for v in s.variants {
+                        let c = study.config(v);
+                        println!("  {:<18} {:<36} {}", v.key, v.label, serde_json::to_string(&(&c.model, &c.train))?);
+                    }
+                }
+                return Ok(());
+            }
+            let t0 = std::time::Instant::now();
+            for key in &keys {
+                let result = study.run_section(key)?;
+                let files = result.export(&study.figures_dir)?;
+                println!("{}\n{}\n{}", result.section.title, result.table()?, result.conclusion());
+                println!("figures: {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+            }
+            println!("study ({} sections, profile {}) done in {:.1} min", keys.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
         }
         Command::Plot(args) => {
             let mut curves = Vec::new();

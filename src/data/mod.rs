@@ -42,6 +42,29 @@ pub enum Source {
     FashionMnist { dir: PathBuf },
 }
 
+impl std::str::FromStr for Source {
+    type Err = anyhow::Error;
+    /// `imagefolder:PATH`, `tiny:PATH`, `tiny-names:PATH` (readable class names),
+    /// `fashion-mnist` or `fashion-mnist:DIR`.
+    fn from_str(spec: &str) -> anyhow::Result<Self> {
+        let (kind, path) = match spec.split_once(':') {
+            Some((k, p)) => (k, Some(PathBuf::from(p))),
+            None => (spec, None),
+        };
+        let need = |p: Option<PathBuf>| p.ok_or_else(|| anyhow::anyhow!("data `{spec}`: {kind}:PATH needs a path"));
+        Ok(match kind {
+            "imagefolder" => Source::ImageFolder { root: need(path)? },
+            "tiny" => Source::TinyImageNet { root: need(path)?, readable_names: false },
+            "tiny-names" => Source::TinyImageNet { root: need(path)?, readable_names: true },
+            "fashion-mnist" => match path {
+                Some(dir) => Source::FashionMnist { dir },
+                None => Source::fashion_mnist(),
+            },
+            other => anyhow::bail!("data `{other}`: expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]"),
+        })
+    }
+}
+
 impl Source {
     /// Fashion-MNIST from Debian's `dataset-fashion-mnist` (or `$CONVLAB_FASHION_MNIST`).
     pub fn fashion_mnist() -> Self {

@@ -55,11 +55,24 @@ impl Curve {
     }
 }
 
+/// One bar of a bar chart: a mean with its spread over seeds, and the report's number.
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    pub mean: f64,
+    pub std: f64,
+    pub reported: Option<f64>,
+}
+
 /// What a figure shows.
 #[derive(Debug, Clone)]
 pub enum Chart {
     /// Loss (left) and accuracy (right) per epoch; train dashed, val solid; one colour per run.
     Curves { title: String, curves: Vec<Curve>, show_train: bool },
+    /// Horizontal bars of best validation accuracy, ±1 std over seeds; ✕ marks the report's value.
+    Bars { title: String, bars: Vec<Bar> },
+    /// Confusion matrix (rows: true class, columns: predicted), shaded by row share.
+    Confusion { title: String, classes: Vec<String>, matrix: Vec<Vec<i64>> },
 }
 
 /// A figure: SVG for notebooks and write-ups, PNG on request.
@@ -79,6 +92,17 @@ impl Figure {
     /// Only validation curves (for overlays of many variants).
     pub fn val_curves(title: &str, curves: Vec<Curve>) -> Self {
         Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: 960, height: 400 }
+    }
+
+    /// Best accuracy per variant with error bars.
+    pub fn bars(title: &str, bars: Vec<Bar>) -> Self {
+        let height = 90 + 34 * bars.len() as u32;
+        Self { chart: Chart::Bars { title: title.into(), bars }, width: 960, height }
+    }
+
+    /// A confusion matrix with class names.
+    pub fn confusion(title: &str, classes: Vec<String>, matrix: Vec<Vec<i64>>) -> Self {
+        Self { chart: Chart::Confusion { title: title.into(), classes, matrix }, width: 720, height: 680 }
     }
 
     /// The figure as an SVG document.
@@ -131,9 +155,87 @@ impl Figure {
                 panel(&left, "loss", curves, *show_train, |c| (&c.train_loss, &c.val_loss), false).map_err(err)?;
                 panel(&right, "accuracy", curves, *show_train, |c| (&c.train_acc, &c.val_acc), true).map_err(err)?;
             }
+            Chart::Bars { title, bars } => draw_bars(root, title, bars).map_err(err)?,
+            Chart::Confusion { title, classes, matrix } => draw_confusion(root, title, classes, matrix).map_err(err)?,
         }
         Ok(())
     }
+}
+
+fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bars: &[Bar]) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let n = bars.len().max(1) as f64;
+    let hi = bars.iter().map(|b| (b.mean + b.std).max(b.reported.unwrap_or(0.0))).fold(0.0, f64::max);
+    let x_max = if hi > 0.0 { (hi * 1.6).min(1.0).max(hi * 1.05) } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(10)
+        .build_cartesian_2d(0.0..x_max, 0.0..n)?;
+    chart.configure_mesh().x_desc("best validation accuracy").disable_y_mesh().y_labels(0).light_line_style(WHITE.mix(0.0)).draw()?;
+    for (i, b) in bars.iter().enumerate() {
+        let y = n - i as f64 - 1.0; // first bar on top
+        let color = PALETTE[i % PALETTE.len()];
+        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (b.mean.max(0.0), y + 0.8)], color.mix(0.75).filled())))?;
+        if b.std > 0.0 {
+            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(y + 0.5, (b.mean - b.std).max(0.0), b.mean, b.mean + b.std, BLACK.stroke_width(2), 10)))?;
+        }
+        if let Some(r) = b.reported {
+            chart.draw_series(std::iter::once(Cross::new((r, y + 0.5), 7, BLACK.stroke_width(3))))?;
+        }
+        let text = match (b.std > 0.0, b.reported) {
+            (true, Some(r)) => format!("{}  {:.4} ± {:.4}  (report {r:.4})", b.label, b.mean, b.std),
+            (true, None) => format!("{}  {:.4} ± {:.4}", b.label, b.mean, b.std),
+            (false, Some(r)) => format!("{}  {:.4}  (report {r:.4})", b.label, b.mean),
+            (false, None) => format!("{}  {:.4}", b.label, b.mean),
+        };
+        chart.draw_series(std::iter::once(Text::new(text, (x_max * 0.01, y + 0.62), ("sans-serif", 14).into_font().color(&BLACK))))?;
+    }
+    Ok(())
+}
+
+fn draw_confusion<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    classes: &[String],
+    matrix: &[Vec<i64>],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let k = matrix.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(60)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0.0..k as f64, 0.0..k as f64)?;
+    let name = |v: f64| -> String {
+        let i = v.floor() as usize;
+        if (v - v.floor() - 0.5).abs() < 1e-6 && i < classes.len() && k <= 30 { classes[i].clone() } else { String::new() }
+    };
+    let name_y = |v: f64| name(k as f64 - v);
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(2 * k + 1)
+        .y_labels(2 * k + 1)
+        .x_label_formatter(&|v| name(*v))
+        .y_label_formatter(&|v| name_y(*v))
+        .x_desc("predicted")
+        .y_desc("true")
+        .draw()?;
+    for (r, row) in matrix.iter().enumerate() {
+        let total: i64 = row.iter().sum::<i64>().max(1);
+        for (c, &count) in row.iter().enumerate() {
+            let share = count as f64 / total as f64;
+            let y = (k - r - 1) as f64;
+            let shade = RGBColor((255.0 - 224.0 * share) as u8, (255.0 - 136.0 * share) as u8, (255.0 - 75.0 * share) as u8);
+            chart.draw_series(std::iter::once(Rectangle::new([(c as f64, y), (c as f64 + 1.0, y + 1.0)], shade.filled())))?;
+            if k <= 20 && count > 0 {
+                let color = if share > 0.5 { WHITE } else { BLACK };
+                chart.draw_series(std::iter::once(Text::new(count.to_string(), (c as f64 + 0.3, y + 0.6), ("sans-serif", 12).into_font().color(&color))))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 type Pick = fn(&Curve) -> (&Vec<f64>, &Vec<f64>);
@@ -230,6 +332,16 @@ mod tests {
         // Not blank: the lines and text put non-white pixels on the canvas.
         let dark = png.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count();
         assert!(dark > 500, "{dark} dark pixels");
+        let bars = Figure::bars(
+            "section",
+            vec![Bar { label: "a".into(), mean: 0.5, std: 0.02, reported: Some(0.45) }, Bar { label: "b".into(), mean: 0.4, std: 0.0, reported: None }],
+        );
+        let svg = bars.svg().unwrap();
+        assert!(svg.contains("0.5000 ± 0.0200  (report 0.4500)") && svg.contains("b  0.4000"), "bar labels");
+        bars.save(&dir.path().join("b.png")).unwrap();
+        let cm = Figure::confusion("cm", vec!["cat".into(), "dog".into()], vec![vec![8, 2], vec![1, 9]]);
+        let svg = cm.svg().unwrap();
+        assert!(svg.contains("\ncat\n") && svg.contains("\n9\n") && svg.contains("\npredicted\n"), "confusion labels: {svg}");
         let err = fig.save(&dir.path().join("c.pdf")).unwrap_err().to_string();
         assert!(err.contains("c.pdf") && err.contains(".svg or .png"));
     }

@@ -1,0 +1,164 @@
+//! The study: the report's sections as experiments, at a chosen scale (profile).
+//!
+//! Profiles: `full` (the report's settings on the user's data), `quick` (the
+//! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
+//! for CI). Choose with `CONVLAB_PROFILE` / `CONVLAB_DATA` or a `convlab.toml`.
+mod profile;
+mod results;
+mod sections;
+
+pub use profile::{Profile, ProfileName};
+pub use results::{SectionResult, VariantResult, confusion_matrix};
+pub use sections::{Change, SECTIONS, Section, Variant, all_variants, section};
+
+use crate::data::Dataset;
+use crate::train::{Experiment, RunOptions};
+use std::path::PathBuf;
+
+/// A profile with its data loaded, ready to run sections.
+pub struct Study {
+    pub profile: Profile,
+    pub data: Dataset,
+    /// Where experiments live: `<runs>/<profile>/<variant>/`.
+    pub runs_dir: PathBuf,
+    /// Where figures are exported: `<figures>/<profile>/`.
+    pub figures_dir: PathBuf,
+    pub options: RunOptions,
+}
+
+impl Study {
+    /// The profile chosen by the environment / `convlab.toml` (see [`Profile::from_env`]).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::new(Profile::from_env()?)
+    }
+
+    /// Load (or decode and cache) the profile's data. Runs go to `$CONVLAB_RUNS` or
+    /// `<project>/runs`, figures to `$CONVLAB_FIGURES` or `<project>/figures`.
+    pub fn new(profile: Profile) -> anyhow::Result<Self> {
+        profile.prepare_data()?;
+        let data = Dataset::load(&profile.data)?;
+        let root = project_root();
+        let runs_dir = std::env::var_os("CONVLAB_RUNS").map(PathBuf::from).unwrap_or_else(|| root.join("runs")).join(profile.name.as_str());
+        let figures_dir =
+            std::env::var_os("CONVLAB_FIGURES").map(PathBuf::from).unwrap_or_else(|| root.join("figures")).join(profile.name.as_str());
+        Ok(Self { profile, data, runs_dir, figures_dir, options: RunOptions { resume: true, progress: true, ..Default::default() } })
+    }
+
+    /// The run config of a variant under this profile.
+    pub fn config(&self, v: &Variant) -> crate::train::RunConfig {
+        self.profile.config(v, &self.data)
+    }
+
+    /// Run (or load the stored results of) every variant of a section.
+    pub fn run_section(&self, key: &str) -> anyhow::Result<SectionResult> {
+        let section = section(key)?;
+        let mut results = Vec::new();
+        for v in section.variants {
+            let exp = Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() };
+            let (summary, runs) = exp.run(&self.runs_dir, &self.data, &self.options)?;
+            results.push(VariantResult { variant: v.clone(), summary, runs });
+        }
+        Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, classes: self.data.classes.clone() })
+    }
+
+    /// Run (or load) one variant alone — a single ablation.
+    pub fn run_variant(&self, key: &str) -> anyhow::Result<VariantResult> {
+        let v = all_variants().into_iter().find(|v| v.key == key).ok_or_else(|| {
+            let keys: Vec<&str> = all_variants().iter().map(|v| v.key).collect();
+            anyhow::anyhow!("unknown variant `{key}`; variants: {}", keys.join(", "))
+        })?;
+        let exp = Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() };
+        let (summary, runs) = exp.run(&self.runs_dir, &self.data, &self.options)?;
+        Ok(VariantResult { variant: v.clone(), summary, runs })
+    }
+
+    /// Every section, in order.
+    pub fn run_all(&self) -> anyhow::Result<Vec<SectionResult>> {
+        SECTIONS.iter().map(|s| self.run_section(s.key)).collect()
+    }
+
+    /// Confusion matrix of a variant's first-seed best weights on the validation split, as a figure.
+    pub fn confusion(&self, result: &VariantResult) -> anyhow::Result<crate::plot::Figure> {
+        let m = confusion_matrix(&result.runs[0], &self.data, &self.data.val)?;
+        let title = format!("{} — confusion on validation (seed {})", result.variant.label, result.runs[0].config.train.seed);
+        Ok(crate::plot::Figure::confusion(&title, self.data.classes.clone(), m))
+    }
+
+    /// One paragraph: profile, scale, data, where results go.
+    pub fn describe(&self) -> String {
+        let p = &self.profile;
+        format!(
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {:?}\n{}\nruns: {}\nfigures: {}",
+            p.name.as_str(),
+            p.epochs,
+            p.batch_size,
+            p.width,
+            p.lr_scale,
+            1e-3 * p.lr_scale,
+            p.scaled_step(7),
+            p.seeds,
+            p.device,
+            self.data.summary(),
+            self.runs_dir.display(),
+            self.figures_dir.display()
+        )
+    }
+}
+
+/// Every variant of the study once, with its result next to the report's.
+pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let mut seen: Vec<&VariantResult> = Vec::new();
+    for s in sections {
+        for r in &s.results {
+            if !seen.iter().any(|x| x.variant.key == r.variant.key) {
+                seen.push(r);
+            }
+        }
+    }
+    let xk = seen.iter().find(|r| r.variant.key == "xknet18").map(|r| r.summary.best_val_acc_mean);
+    let xk_report = sections::XKNET18.reported;
+    df!(
+        "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
+        "best_val_acc" => seen.iter().map(|r| r.summary.best_val_acc_mean).collect::<Vec<_>>(),
+        "std" => seen.iter().map(|r| r.summary.best_val_acc_std).collect::<Vec<_>>(),
+        "delta_vs_xknet18" => seen.iter().map(|r| xk.map(|x| r.summary.best_val_acc_mean - x)).collect::<Vec<_>>(),
+        "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+        "report_delta" => seen.iter().map(|r| r.variant.reported.zip(xk_report).map(|(a, b)| a - b)).collect::<Vec<_>>(),
+        "minutes" => seen.iter().map(|r| r.minutes()).collect::<Vec<_>>(),
+    )
+}
+
+/// Bars of every variant of the study (mean ± std), with the report's values.
+pub fn summary_bars(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
+    let mut bars: Vec<crate::plot::Bar> = Vec::new();
+    for s in sections {
+        for r in &s.results {
+            if !bars.iter().any(|b| b.label == r.variant.label) {
+                bars.push(crate::plot::Bar {
+                    label: r.variant.label.into(),
+                    mean: r.summary.best_val_acc_mean,
+                    std: r.summary.best_val_acc_std,
+                    reported: r.variant.reported,
+                });
+            }
+        }
+    }
+    crate::plot::Figure::bars(&format!("Every variant — best validation accuracy ({} profile); ✕ = report", profile.as_str()), bars)
+}
+
+/// The project root: `$CONVLAB_ROOT`, else the nearest ancestor of the current
+/// directory holding convlab's `Cargo.toml`, else the current directory.
+pub fn project_root() -> PathBuf {
+    if let Some(r) = std::env::var_os("CONVLAB_ROOT") {
+        return PathBuf::from(r);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    for dir in cwd.ancestors() {
+        let toml = dir.join("Cargo.toml");
+        if std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("name = \"convlab\"")) {
+            return dir.to_path_buf();
+        }
+    }
+    cwd
+}

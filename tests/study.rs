@@ -1,0 +1,150 @@
+//! The study: sections match the report, profiles map its recipe, a smoke study runs end to end.
+use convlab::data::Source;
+use convlab::model::{Norm, Stem};
+use convlab::study::{Profile, ProfileName, SECTIONS, Study, all_variants, section};
+use convlab::train::Schedule;
+
+#[test]
+fn sections_and_variants_match_the_report() {
+    let keys: Vec<&str> = SECTIONS.iter().map(|s| s.key).collect();
+    assert_eq!(keys, ["baseline", "xknet18", "width", "augmentation", "dropout", "normalization", "lr-decay", "residual", "depth"]);
+    let variants = |k: &str| section(k).unwrap().variants.iter().map(|v| v.key).collect::<Vec<_>>();
+    assert_eq!(variants("baseline"), ["resnet18"]);
+    assert_eq!(variants("xknet18"), ["resnet18", "xknet18"]);
+    assert_eq!(variants("width"), ["xknet18", "xknet18-half"]);
+    assert_eq!(variants("augmentation"), ["xknet18", "flips-0.05", "flips-0.1"]);
+    assert_eq!(variants("dropout"), ["xknet18", "dropout-0.1", "dropout-0.2", "dropout-0.3"]);
+    assert_eq!(variants("normalization"), ["xknet18", "norm-none", "instance", "instance-affine"]);
+    assert_eq!(variants("lr-decay"), ["xknet18", "constant-lr-1e-3", "constant-lr-1e-4"]);
+    assert_eq!(variants("residual"), ["xknet18", "no-residual"]);
+    assert_eq!(variants("depth"), ["resnet14", "xknet18", "resnet34"]);
+    // The report's numbers.
+    let reported: Vec<(&str, f64)> = all_variants().iter().filter_map(|v| v.reported.map(|r| (v.key, r))).collect();
+    assert_eq!(
+        reported,
+        [("resnet18", 0.3916), ("xknet18", 0.4592), ("xknet18-half", 0.4096), ("flips-0.05", 0.4534), ("flips-0.1", 0.4536), ("instance", 0.0658), ("no-residual", 0.4184)]
+    );
+    assert!(section("pooling").unwrap_err().to_string().contains("sections: baseline, xknet18"));
+}
+
+/// The fields (as `model.x` / `train.x`) in which two run configs differ.
+fn changed(a: &convlab::train::RunConfig, b: &convlab::train::RunConfig) -> Vec<String> {
+    let (a, b) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let mut out = vec![];
+    for part in ["model", "train"] {
+        for (k, v) in a[part].as_object().unwrap() {
+            if b[part][k] != *v {
+                out.push(format!("{part}.{k}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn full_profile_is_the_reports_recipe_and_ablations_change_one_thing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A tiny 64×64 tree stands in for the user's data (its classes set num_classes).
+    let root = tmp.path().join("exp2");
+    let synth = convlab::data::SynthConfig { classes: 5, train_per_class: 2, val_per_class: 1, test: 0, size: 64, seed: 0, mixed_formats: false };
+    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    let mut p = Profile::full(Source::ImageFolder { root }, None);
+    p.data.cache_dir = Some(tmp.path().join("cache"));
+    let data = convlab::data::Dataset::load(&p.data).unwrap();
+    let cfg = |k: &str| p.config(all_variants().into_iter().find(|v| v.key == k).unwrap(), &data);
+
+    let base = cfg("resnet18");
+    assert_eq!((base.model.stem, base.model.width, base.model.blocks, base.model.num_classes), (Stem::ImageNet, 64, [2, 2, 2, 2], 5));
+    let t = &base.train;
+    assert_eq!((t.epochs, t.batch_size, t.lr, t.momentum, t.seed), (25, 64, 1e-3, 0.9, 20211108));
+    assert_eq!(t.schedule, Schedule::Step { step_size: 7, gamma: 0.1 });
+    assert_eq!(data.shape(), [3, 64, 64]);
+
+    let xk = cfg("xknet18");
+    assert_eq!(changed(&xk, &base), ["model.stem"]);
+    let half = cfg("xknet18-half");
+    assert_eq!(changed(&half, &xk), ["model.width", "train.schedule"]); // sorted field names
+    assert_eq!((half.model.width, half.train.schedule), (32, Schedule::Step { step_size: 4, gamma: 0.3 }));
+    let one_change: [(&str, &[&str]); 12] = [
+        ("flips-0.05", &["train.augment"]),
+        ("flips-0.1", &["train.augment"]),
+        ("dropout-0.1", &["model.norm", "model.dropout"]),
+        ("dropout-0.2", &["model.norm", "model.dropout"]),
+        ("dropout-0.3", &["model.norm", "model.dropout"]),
+        ("norm-none", &["model.norm"]),
+        ("instance", &["model.norm"]),
+        ("instance-affine", &["model.norm"]),
+        ("constant-lr-1e-3", &["train.schedule"]),
+        ("constant-lr-1e-4", &["train.lr", "train.schedule"]),
+        ("no-residual", &["model.residual"]),
+        ("resnet34", &["model.blocks"]),
+    ];
+    for (k, fields) in one_change {
+        let mut want: Vec<&str> = fields.to_vec();
+        want.sort();
+        assert_eq!(changed(&cfg(k), &xk), want, "{k}");
+    }
+    assert_eq!(cfg("flips-0.1").train.augment.vflip, 0.1);
+    assert_eq!(cfg("dropout-0.3").model.norm, Norm::None);
+    assert_eq!(cfg("instance").model.norm, Norm::Instance { affine: false });
+    assert_eq!(cfg("constant-lr-1e-4").train.lr, 1e-4);
+    assert_eq!(cfg("resnet14").model.blocks, [1, 2, 2, 1]);
+}
+
+#[test]
+fn quick_profile_scales_the_recipe_by_its_rule() {
+    let q = Profile::quick();
+    assert_eq!(q.scaled_step(7), 2); // 7 · 8/25
+    assert_eq!(q.scaled_step(4), 1);
+    assert_eq!(q.lr_scale, 20.0);
+    assert!(q.seeds.len() >= 2, "quick runs several seeds");
+    let err = Profile::named(ProfileName::Full, None, None).unwrap_err().to_string();
+    assert!(err.contains("CONVLAB_DATA"), "{err}");
+    assert!("medium".parse::<ProfileName>().unwrap_err().to_string().contains("full, quick or smoke"));
+}
+
+#[test]
+fn smoke_study_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = Profile::smoke();
+    p.data.source = Source::ImageFolder { root: tmp.path().join("smoke-tree") };
+    p.data.cache_dir = Some(tmp.path().join("cache"));
+    p.seeds = vec![1, 2];
+    let mut study = Study::new(p).unwrap();
+    study.runs_dir = tmp.path().join("runs");
+    study.figures_dir = tmp.path().join("figures");
+    study.options.progress = false;
+    study.options.quiet = true;
+
+    let s = study.run_section("augmentation").unwrap();
+    assert_eq!(s.results.len(), 3);
+    let table = s.table().unwrap();
+    assert_eq!(table.shape(), (3, 9));
+    assert_eq!(table.column("seeds").unwrap().u32().unwrap().get(0), Some(2));
+    let conclusion = s.conclusion();
+    assert!(conclusion.contains("h+v flips p = 0.05:") && conclusion.contains("the report: 0.4534 vs 0.4592"), "{conclusion}");
+    assert!(conclusion.contains("seed noise"), "two seeds give a noise estimate: {conclusion}");
+    let files = s.export(&study.figures_dir).unwrap();
+    assert_eq!(files.len(), 6);
+    assert!(files.iter().all(|f| f.exists()));
+    assert!(std::fs::read_to_string(study.figures_dir.join("augmentation-bars.svg")).unwrap().contains("report 0.4536"));
+
+    // xknet18 is shared: the next section reuses its runs.
+    let stamp = std::fs::metadata(study.runs_dir.join("xknet18/seed-1/history.csv")).unwrap().modified().unwrap();
+    let r = study.run_section("residual").unwrap();
+    assert_eq!(std::fs::metadata(study.runs_dir.join("xknet18/seed-1/history.csv")).unwrap().modified().unwrap(), stamp);
+    assert_eq!(r.get("xknet18").unwrap().summary, s.get("xknet18").unwrap().summary);
+
+    // The final model: confusion matrix over the validation split, predictions for test.
+    let fig = study.confusion(s.get("flips-0.1").unwrap()).unwrap();
+    let convlab::plot::Chart::Confusion { matrix, .. } = &fig.chart else { panic!("a confusion chart") };
+    assert_eq!(matrix.iter().flatten().sum::<i64>(), study.data.val.len() as i64);
+    assert!(study.runs_dir.join("flips-0.1/seed-1/test.txt").exists());
+
+    let one = study.run_variant("no-residual").unwrap();
+    assert_eq!(one.runs.len(), 2);
+    assert!(study.run_variant("nope").unwrap_err().to_string().contains("variants: resnet18"));
+    let all = vec![s, r];
+    let summary = convlab::study::summary_table(&all).unwrap();
+    assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual
+}
