@@ -93,6 +93,9 @@ if cmp -s "$CFG.tmp" "$CFG"; then rm "$CFG.tmp"; else mv "$CFG.tmp" "$CFG"; log 
 KDATA=${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/jupyter}
 KDIR="$KDATA/kernels/convlab"
 CARGO_BIN=$(dirname "$(command -v cargo)")
+# evcxr loads cells as dylibs linked against Rust's libstd; their relative rpath
+# breaks in a deep build directory, so the kernel's loader path names it too.
+RUST_LIBDIR=$(rustc --print target-libdir)
 EVCXR_CFG="$TOOLS/evcxr-config"
 LAUNCHER="$TOOLS/bin/convlab-kernel"
 mkdir -p "$KDIR" "$EVCXR_CFG" "$TOOLS/bin"
@@ -126,7 +129,7 @@ spec = {
     "env": {
         "LIBTORCH": "$LIBTORCH",
         "LIBTORCH_CXX11_ABI": "$CXX11",
-        "LD_LIBRARY_PATH": "$TORCH_DIR/lib",
+        "LD_LIBRARY_PATH": "$TORCH_DIR/lib:$RUST_LIBDIR",
         "VIRTUAL_ENV": "$VENV",
         "PATH": "$VENV/bin:$CARGO_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "EVCXR_CONFIG_DIR": "$EVCXR_CFG",

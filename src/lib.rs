@@ -1,12 +1,14 @@
 //! convlab — convolutional-network studies on small image datasets,
 //! reproducible and fast, on libtorch through tch.
 //!
+//! - [`bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with loader).
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
 //! - [`study`]: the report's sections as experiments, profiles (full, quick, smoke), tables and figures.
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod io;

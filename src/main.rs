@@ -35,6 +35,50 @@ enum Command {
     Plot(PlotArgs),
     /// Run the report's sections under a profile and export their figures.
     Study(StudyArgs),
+    /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Model, image size and data of this profile's xknet18 (quick: width 12, 28 px, the Fashion-MNIST slice).
+    #[arg(long, default_value = "quick")]
+    profile: String,
+    /// Model preset (default xknet18).
+    #[arg(long, default_value = "xknet18")]
+    preset: String,
+    #[arg(long)]
+    width: Option<i64>,
+    /// Data for the epoch measurement (default: the profile's); size and channels follow it.
+    #[arg(long)]
+    data: Option<String>,
+    /// Resize the data to SIZE (0 = keep).
+    #[arg(long, default_value_t = 0)]
+    size: u32,
+    #[arg(long)]
+    channels: Option<u8>,
+    #[arg(long)]
+    train_per_class: Option<usize>,
+    /// Cache directory for the data.
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 30)]
+    steps: usize,
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long)]
+    bf16: bool,
+    #[arg(long)]
+    channels_last: bool,
+    /// Also write the result as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -59,6 +103,15 @@ enum DataCommand {
     Prepare(DataArgs),
     /// Describe a dataset: classes, split sizes, skipped files.
     Inspect(DataArgs),
+    /// Write a dataset's train and val splits as an ImageFolder tree of PNG files
+    /// (e.g. a Fashion-MNIST slice for the PyTorch reference benchmark).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Where to write `train/<class>/*.png` and `val/<class>/*.png`.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a seeded synthetic ImageFolder tree (for smoke runs).
     Synth {
         /// Where to write the tree.
@@ -354,6 +407,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("skipped {}: {}", s.path.display(), s.reason);
             }
         }
+        Command::Data(DataCommand::Export { data, out }) => {
+            let ds = Dataset::load(&data.config()?)?;
+            let n = convlab::data::export_image_folder(&ds, &out)?;
+            println!("wrote {n} images to {}", out.display());
+        }
         Command::Data(DataCommand::Synth { out, classes, train_per_class, val_per_class, test, size, seed }) => {
             let cfg = SynthConfig { classes, train_per_class, val_per_class, test, size, seed, mixed_formats: true };
             synthetic::write_image_folder(&out, &cfg)?;
@@ -450,6 +508,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("figures: {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
             }
             println!("study ({} sections, profile {}) done in {:.1} min", keys.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
+        }
+        Command::Bench(args) => {
+            let profile = convlab::study::Profile::named(args.profile.parse()?, None, None)?;
+            profile.prepare_data()?;
+            let mut data_cfg = profile.data.clone();
+            if let Some(spec) = &args.data {
+                data_cfg = DataConfig { image_size: args.size, channels: args.channels, ..DataConfig::new(spec.parse::<Source>()?) };
+            }
+            if args.train_per_class.is_some() {
+                data_cfg.train_per_class = args.train_per_class;
+            }
+            if args.cache.is_some() {
+                data_cfg.cache_dir = args.cache.clone();
+            }
+            let data = Dataset::load(&data_cfg)?;
+            let [c, h, _] = data.shape();
+            let mut model = ResNetConfig::preset(&args.preset)?;
+            model.width = args.width.unwrap_or(profile.width);
+            model.in_channels = c;
+            model.num_classes = data.num_classes() as i64;
+            let train = TrainConfig {
+                lr: 1e-3 * profile.lr_scale,
+                device: args.device.parse()?,
+                threads: args.threads,
+                bf16: args.bf16,
+                channels_last: args.channels_last,
+                ..TrainConfig::default()
+            };
+            let cfg = convlab::bench::BenchConfig {
+                name: format!("{} w{} {h}px", args.preset, model.width),
+                model,
+                size: h,
+                batch_size: args.batch_size,
+                steps: args.steps,
+                warmup: args.warmup,
+                train,
+            };
+            let r = convlab::bench::run(&cfg, Some(&data))?;
+            println!("{}\n{}", convlab::bench::BenchResult::HEADER, r.row());
+            if let Some(p) = &args.json {
+                convlab::io::write_json(p, &r)?;
+            }
         }
         Command::Plot(args) => {
             let mut curves = Vec::new();

@@ -371,3 +371,21 @@ fn real_fashion_mnist() {
     assert!((ds.stats.mean[0] - 0.286).abs() < 0.03, "{:?}", ds.stats);
     assert!((ds.stats.std[0] - 0.353).abs() < 0.03, "{:?}", ds.stats);
 }
+
+#[test]
+fn export_writes_a_tree_that_loads_back_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    synth(&root, 3);
+    let a = Dataset::load(&cfg(&root, &tmp.path().join("cache"))).unwrap();
+    let out = tmp.path().join("exported");
+    let n = convlab::data::export_image_folder(&a, &out).unwrap();
+    assert_eq!(n, a.train.len() + a.val.len());
+    let b = Dataset::load(&cfg(&out, &tmp.path().join("cache"))).unwrap();
+    assert_eq!(b.classes, a.classes);
+    assert_eq!(b.train.class_counts(3), a.train.class_counts(3));
+    // PNG is lossless: the same pixels per class (file order may differ within a class).
+    let sum = |s: &convlab::data::Split| s.images.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
+    assert_eq!(sum(&b.train), sum(&a.train));
+    assert_eq!(sum(&b.val), sum(&a.val));
+}

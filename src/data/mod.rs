@@ -13,6 +13,8 @@ mod listing;
 mod loader;
 mod rng;
 pub mod synthetic;
+mod export;
+pub use export::export_image_folder;
 
 pub use cache::{Dataset, NormStats, Skipped, Split};
 pub use loader::{Augment, Batch, Loader, augment, to_channels_last};

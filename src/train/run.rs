@@ -240,6 +240,9 @@ impl Run {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
         io::write_json(&dir.join("config.json"), &ConfigFile { config: config.clone(), code_version: code_version() })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
+        if !opts.quiet {
+            eprintln!("== training {}", dir.display());
+        }
         let result = train(dir, config, data, opts, resume_from);
         if let Err(e) = &result {
             // A failure is part of the run's record (an interruption asked for is not).
@@ -431,9 +434,6 @@ impl Experiment {
         for &seed in &seeds {
             let mut cfg = self.config.clone();
             cfg.train.seed = seed;
-            if !opts.quiet {
-                eprintln!("== {} seed {seed}", self.name);
-            }
             runs.push(Run::execute(&dir.join(format!("seed-{seed}")), &cfg, data, opts)?);
         }
         let summary = ExperimentSummary::from_runs(&self.name, runs.iter().filter_map(|r| r.summary.clone()).collect());

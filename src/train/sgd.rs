@@ -25,30 +25,40 @@ impl Sgd {
         }
     }
 
-    /// One update with learning rate `lr` from the gradients in place.
+    /// One update with learning rate `lr` from the gradients in place — the same
+    /// three in-place kernels per parameter as libtorch's SGD (no allocation
+    /// without weight decay or Nesterov).
     pub fn step(&mut self, lr: f64) {
         tch::no_grad(|| {
+            // −lr as a 0-dim tensor on the parameters' device, made once per step.
+            let mut neg_lr: Option<Tensor> = None;
             for (name, p) in self.params.iter_mut() {
                 let g = p.grad();
                 if !g.defined() {
                     continue;
                 }
-                let mut d = if self.weight_decay != 0.0 { &g + &*p * self.weight_decay } else { g };
-                if self.momentum != 0.0 {
-                    let buf = match self.buffers.get_mut(name) {
-                        Some(buf) => {
-                            let _ = buf.g_mul_scalar_(self.momentum).g_add_(&d);
-                            buf.shallow_clone()
-                        }
-                        None => {
-                            let buf = d.detach().copy();
-                            self.buffers.insert(name.clone(), buf.shallow_clone());
-                            buf
-                        }
-                    };
-                    d = if self.nesterov { d + buf * self.momentum } else { buf };
+                let neg_lr = neg_lr.get_or_insert_with(|| Tensor::from(-lr as f32).to_device(p.device()));
+                let d = if self.weight_decay != 0.0 { &g + &*p * self.weight_decay } else { g };
+                if self.momentum == 0.0 {
+                    let _ = p.addcmul_(&d, &*neg_lr);
+                    continue;
                 }
-                let _ = p.g_add_(&(d * -lr));
+                let buf = match self.buffers.get_mut(name) {
+                    Some(buf) => {
+                        let _ = buf.g_mul_scalar_(self.momentum).g_add_(&d);
+                        buf.shallow_clone()
+                    }
+                    None => {
+                        let buf = d.detach().copy();
+                        self.buffers.insert(name.clone(), buf.shallow_clone());
+                        buf
+                    }
+                };
+                if self.nesterov {
+                    let _ = p.addcmul_(&(d + &buf * self.momentum), &*neg_lr);
+                } else {
+                    let _ = p.addcmul_(&buf, &*neg_lr); // p += buf · (−lr)
+                }
             }
         })
     }

@@ -1,0 +1,203 @@
+//! Throughput benchmarks: the model's ceiling (train step on in-memory tensors),
+//! the same step through libtorch's own SGD, evaluation, and a full epoch with
+//! the real loader (and the loader's share of it). Measured, never asserted.
+use crate::data::{Dataset, Loader};
+use crate::model::{ResNet, ResNetConfig};
+use crate::train::{Sgd, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use tch::nn::{ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Tensor, nn};
+
+/// What to measure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// A name for the table (e.g. `xknet18 w12 28px`).
+    pub name: String,
+    pub model: ResNetConfig,
+    /// Image side for the in-memory measurements.
+    pub size: i64,
+    pub batch_size: usize,
+    /// Timed optimizer steps (after `warmup` untimed ones).
+    pub steps: usize,
+    pub warmup: usize,
+    pub train: TrainConfig,
+}
+
+/// What was measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub name: String,
+    pub device: String,
+    pub threads: i32,
+    pub size: i64,
+    pub batch_size: usize,
+    pub parameters: i64,
+    /// convlab's training step (forward, loss, backward, convlab's SGD) on a resident batch; best of 5 blocks.
+    pub step_img_s: f64,
+    /// The same model's step with libtorch's own SGD (`torch::optim::SGD`): the raw ceiling.
+    pub raw_step_img_s: f64,
+    /// Evaluation (no grad, eval mode) on a resident batch.
+    pub eval_img_s: f64,
+    /// A whole training epoch with the real loader (the faster of two), when a dataset was given.
+    pub epoch_img_s: Option<f64>,
+    pub epoch_seconds: Option<f64>,
+    /// Seconds of the loader alone over that epoch, as a share of the epoch.
+    pub loader_share: Option<f64>,
+    /// Peak resident memory of the process so far, MiB.
+    pub peak_rss_mib: f64,
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
+    if cfg.bf16 && xs.device().is_cuda() { tch::autocast(true, || net.forward_t(xs, train)) } else { net.forward_t(xs, train) }
+}
+
+/// Run the in-memory measurements, and the epoch when `data` is given.
+pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchResult> {
+    if let Some(t) = cfg.train.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = cfg.train.device.resolve()?;
+    tch::manual_seed(0);
+    let b = cfg.batch_size as i64;
+    let mut xs = Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));
+    if cfg.train.channels_last {
+        xs = crate::data::to_channels_last(&xs);
+    }
+    let ys = Tensor::randint(cfg.model.num_classes, [b], (Kind::Int64, device));
+    // convlab's step, as in `train::fit`, and the same model with libtorch's SGD,
+    // timed in alternating blocks (best of five each) so that drifting load on
+    // the machine biases neither.
+    let vs = nn::VarStore::new(device);
+    let net = ResNet::new(&vs.root(), &cfg.model)?;
+    let parameters = crate::model::parameter_count(&vs);
+    let mut opt = Sgd::new(&vs, cfg.train.momentum, cfg.train.weight_decay, cfg.train.nesterov);
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+    let raw_vs = nn::VarStore::new(device);
+    let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
+    let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
+    let mut convlab_step = || {
+        let loss = forward(&net, &xs, true, &cfg.train).to_kind(Kind::Float).cross_entropy_for_logits(&ys);
+        opt.zero_grad();
+        loss.backward();
+        opt.step(cfg.train.lr);
+        loss_sum += loss.detach().to_kind(Kind::Double);
+    };
+    let mut raw_step = || {
+        let loss = forward(&raw_net, &xs, true, &cfg.train).to_kind(Kind::Float).cross_entropy_for_logits(&ys);
+        raw_opt.backward_step(&loss);
+    };
+    for _ in 0..cfg.warmup {
+        convlab_step();
+        raw_step();
+    }
+    let block = |step: &mut dyn FnMut()| -> f64 {
+        sync(device);
+        let t0 = Instant::now();
+        for _ in 0..cfg.steps {
+            step();
+        }
+        sync(device);
+        (cfg.steps as f64 * b as f64) / t0.elapsed().as_secs_f64()
+    };
+    let (mut step_img_s, mut raw_step_img_s) = (0.0f64, 0.0f64);
+    for _ in 0..5 {
+        step_img_s = step_img_s.max(block(&mut convlab_step));
+        raw_step_img_s = raw_step_img_s.max(block(&mut raw_step));
+    }
+    drop(convlab_step);
+
+    let eval_img_s = {
+        let _g = tch::no_grad_guard();
+        (0..3).map(|_| block(&mut || drop(forward(&net, &xs, false, &cfg.train)))).fold(0.0, f64::max)
+    };
+
+    let (mut epoch_img_s, mut epoch_seconds, mut loader_share) = (None, None, None);
+    if let Some(data) = data {
+        let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
+            .shuffle(1)
+            .augment(cfg.train.augment.clone())
+            .channels_last(cfg.train.channels_last);
+        // The loader alone.
+        sync(device);
+        let t0 = Instant::now();
+        for batch in loader.epoch(0) {
+            std::hint::black_box(&batch);
+        }
+        sync(device);
+        let loader_s = t0.elapsed().as_secs_f64();
+        // Epochs of training, loader included, as `fit` runs them; the faster of two.
+        let mut s = f64::INFINITY;
+        for epoch in 1..=2 {
+            let t0 = Instant::now();
+            for batch in loader.epoch(epoch) {
+                let logits = forward(&net, &batch.images, true, &cfg.train).to_kind(Kind::Float);
+                let loss = logits.cross_entropy_for_logits(&batch.labels);
+                opt.zero_grad();
+                loss.backward();
+                opt.step(cfg.train.lr);
+                loss_sum += loss.detach().to_kind(Kind::Double);
+                let _ = logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
+            }
+            sync(device);
+            s = s.min(t0.elapsed().as_secs_f64());
+        }
+        epoch_seconds = Some(s);
+        epoch_img_s = Some(loader.len() as f64 / s);
+        loader_share = Some(loader_s / s);
+    }
+    anyhow::ensure!(loss_sum.double_value(&[]).is_finite(), "benchmark loss diverged");
+    Ok(BenchResult {
+        name: cfg.name.clone(),
+        device: format!("{device:?}"),
+        threads: tch::get_num_threads(),
+        size: cfg.size,
+        batch_size: cfg.batch_size,
+        parameters,
+        step_img_s,
+        raw_step_img_s,
+        eval_img_s,
+        epoch_img_s,
+        epoch_seconds,
+        loader_share,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+impl BenchResult {
+    pub const HEADER: &'static str =
+        "| benchmark | device | threads | size | batch | params | step img/s | raw libtorch step img/s | step/raw | eval img/s | epoch img/s | loader share | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+    /// A markdown table row.
+    pub fn row(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.3} | {:.0} | {} | {} | {:.0} |",
+            self.name,
+            self.device,
+            self.threads,
+            self.size,
+            self.batch_size,
+            self.parameters,
+            self.step_img_s,
+            self.raw_step_img_s,
+            self.step_img_s / self.raw_step_img_s,
+            self.eval_img_s,
+            self.epoch_img_s.map_or("-".into(), |v| format!("{v:.0}")),
+            self.loader_share.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v)),
+            self.peak_rss_mib
+        )
+    }
+}
