@@ -68,14 +68,8 @@ struct BenchArgs {
     steps: usize,
     #[arg(long, default_value_t = 5)]
     warmup: usize,
-    #[arg(long, default_value = "auto")]
-    device: String,
-    #[arg(long)]
-    threads: Option<usize>,
-    #[arg(long)]
-    bf16: bool,
-    #[arg(long)]
-    channels_last: bool,
+    #[command(flatten)]
+    hw: DeviceArgs,
     /// Also write the result as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -130,6 +124,23 @@ enum DataCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+/// Where and how tensors compute.
+#[derive(Args, Clone)]
+struct DeviceArgs {
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// libtorch CPU threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// bf16 autocast on CUDA.
+    #[arg(long)]
+    bf16: bool,
+    /// Channels-last (NHWC) images and weights.
+    #[arg(long)]
+    channels_last: bool,
 }
 
 #[derive(Args, Clone)]
@@ -238,16 +249,8 @@ struct TrainArgs {
     /// Several seeds, e.g. 1,2,3 (mean ± std in the summary).
     #[arg(long)]
     seeds: Option<String>,
-    /// auto, cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    device: String,
-    #[arg(long)]
-    threads: Option<usize>,
-    /// bf16 autocast on CUDA.
-    #[arg(long)]
-    bf16: bool,
-    #[arg(long)]
-    channels_last: bool,
+    #[command(flatten)]
+    hw: DeviceArgs,
     /// Continue an unfinished run.
     #[arg(long)]
     resume: bool,
@@ -323,10 +326,10 @@ impl TrainArgs {
             },
             warmup_epochs: self.warmup.unwrap_or(0.0),
             seed: self.seed.unwrap_or(d.seed),
-            device: self.device.parse::<Device>()?,
-            threads: self.threads,
-            bf16: self.bf16,
-            channels_last: self.channels_last,
+            device: self.hw.device.parse::<Device>()?,
+            threads: self.hw.threads,
+            bf16: self.hw.bf16,
+            channels_last: self.hw.channels_last,
             augment,
         };
         model.validate()?;
@@ -530,10 +533,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             model.num_classes = data.num_classes() as i64;
             let train = TrainConfig {
                 lr: 1e-3 * profile.lr_scale,
-                device: args.device.parse()?,
-                threads: args.threads,
-                bf16: args.bf16,
-                channels_last: args.channels_last,
+                device: args.hw.device.parse()?,
+                threads: args.hw.threads,
+                bf16: args.hw.bf16,
+                channels_last: args.hw.channels_last,
                 ..TrainConfig::default()
             };
             let cfg = convlab::bench::BenchConfig {
