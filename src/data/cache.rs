@@ -112,15 +112,9 @@ fn cache_key(cfg: &DataConfig) -> serde_json::Value {
     serde_json::to_value(key).expect("DataConfig serialises")
 }
 
-/// Write `bytes` to `path` atomically (temporary file in the same directory, then rename).
-pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), DataError> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let fail = |problem: String| DataError::Cache { path: path.to_path_buf(), problem };
-    write(&tmp).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(format!("cannot rename {}: {e}", tmp.display())))
+/// Write a cache file atomically (see [`crate::io::write_atomic`]), as a cache error naming it.
+fn write_cache_file(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> Result<(), DataError> {
+    crate::io::write_atomic(path, write).map_err(|e| DataError::Cache { path: path.to_path_buf(), problem: format!("{e:#}") })
 }
 
 impl Dataset {
@@ -167,11 +161,8 @@ impl Dataset {
             named.push(("test_labels", &t.labels));
         }
         // Tensors first, manifest last: a manifest only ever describes a complete file.
-        write_atomic(&tensors_path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(|e| e.to_string()))?;
-        write_atomic(&manifest_path, |tmp| {
-            let json = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
-            std::fs::write(tmp, json).map_err(|e| e.to_string())
-        })?;
+        write_cache_file(&tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
+        write_cache_file(&manifest_path, |tmp| Ok(std::fs::write(tmp, serde_json::to_vec(&manifest)?)?))?;
         ds.seconds = start.elapsed().as_secs_f64();
         Ok(ds)
     }
