@@ -3,10 +3,11 @@
 //! the real loader (and the loader's share of it). Measured, never asserted.
 use crate::data::{Dataset, Loader};
 use crate::model::{ResNet, ResNetConfig};
+use crate::train::fit::forward;
 use crate::train::{Sgd, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::nn::{ModuleT, OptimizerConfig};
+use tch::nn::OptimizerConfig;
 use tch::{Device, Kind, Tensor, nn};
 
 /// What to measure.
@@ -61,10 +62,6 @@ fn peak_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
-    if cfg.bf16 && xs.device().is_cuda() { tch::autocast(true, || net.forward_t(xs, train)) } else { net.forward_t(xs, train) }
-}
-
 /// Run the in-memory measurements, and the epoch when `data` is given.
 pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchResult> {
     if let Some(t) = cfg.train.threads {
@@ -90,14 +87,14 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
     let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
     let mut convlab_step = || {
-        let loss = forward(&net, &xs, true, &cfg.train).to_kind(Kind::Float).cross_entropy_for_logits(&ys);
+        let loss = forward(&net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
         opt.zero_grad();
         loss.backward();
         opt.step(cfg.train.lr);
         loss_sum += loss.detach().to_kind(Kind::Double);
     };
     let mut raw_step = || {
-        let loss = forward(&raw_net, &xs, true, &cfg.train).to_kind(Kind::Float).cross_entropy_for_logits(&ys);
+        let loss = forward(&raw_net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
         raw_opt.backward_step(&loss);
     };
     for _ in 0..cfg.warmup {
@@ -144,7 +141,7 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         for epoch in 1..=2 {
             let t0 = Instant::now();
             for batch in loader.epoch(epoch) {
-                let logits = forward(&net, &batch.images, true, &cfg.train).to_kind(Kind::Float);
+                let logits = forward(&net, &batch.images, true, &cfg.train);
                 let loss = logits.cross_entropy_for_logits(&batch.labels);
                 opt.zero_grad();
                 loss.backward();

@@ -88,7 +88,8 @@ pub struct Evaluation {
     pub images: usize,
 }
 
-fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
+/// Logits in f32, under bf16 autocast when the config asks for it on CUDA.
+pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
     let logits = if autocast { tch::autocast(true, || net.forward_t(xs, train)) } else { net.forward_t(xs, train) };
     logits.to_kind(Kind::Float)

@@ -2,7 +2,7 @@
 //!
 //! [`TrainConfig`]'s `Default` is the study's baseline recipe: SGD (momentum
 //! 0.9) at lr 0.001, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108.
-mod fit;
+pub(crate) mod fit;
 mod predict;
 mod run;
 mod sgd;
