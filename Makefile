@@ -50,11 +50,11 @@ report: setup
 bench-data: setup
 	$(CARGO) bench --bench data
 
-# The quick profile's xknet18 (width 12, 28×28 Fashion-MNIST slice), convlab vs PyTorch, same tree, same threads.
+# The quick profile's xknet18 (width 16, 28×28 Fashion-MNIST slice), convlab vs PyTorch, same tree, same threads.
 BENCH_DIR ?= target/bench
 bench: build
 	@mkdir -p $(BENCH_DIR)
 	@[ -d $(BENCH_DIR)/tree/train ] || $(CONVLAB) data export --data fashion-mnist --train-per-class 300 --val-per-class 100 --out $(BENCH_DIR)/tree
 	$(CONVLAB) bench --data imagefolder:$(BENCH_DIR)/tree --channels 1 --cache $(BENCH_DIR)/cache --threads 2 --device cpu --json $(BENCH_DIR)/convlab.json
-	$(PY) bench/pytorch_reference.py --root $(BENCH_DIR)/tree --channels 1 --width 12 --small-stem --threads 2 --epochs 2 --lr 0.02 --json $(BENCH_DIR)/pytorch.json > /dev/null
+	$(PY) bench/pytorch_reference.py --root $(BENCH_DIR)/tree --channels 1 --width 16 --small-stem --threads 2 --epochs 3 --lr 0.02 --json $(BENCH_DIR)/pytorch.json > /dev/null
 	$(PY) bench/compare.py $(BENCH_DIR)/convlab.json $(BENCH_DIR)/pytorch.json

@@ -6,9 +6,10 @@ study's small stem and a base width), SGD(lr, momentum 0.9), batch 64, the same
 number of threads, the same libtorch (torch 2.11.0) — run on the same ImageFolder
 tree convlab reads (`convlab data export` writes one).
 
-    python bench/pytorch_reference.py --root TREE --width 12 --small-stem --channels 1 --json out.json
+    python bench/pytorch_reference.py --root TREE --width 16 --small-stem --channels 1 --json out.json
 """
 import argparse
+import ctypes
 import json
 import resource
 import time
@@ -74,8 +75,14 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--steps", type=int, default=30, help="timed steps of the in-memory measurement")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC model and batches (not the report's pipeline: for comparison)")
+    ap.add_argument("--keep-freed-memory", action="store_true", help="glibc mallopt as convlab sets it (not the report's pipeline: for comparison)")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.keep_freed_memory:  # M_MMAP_THRESHOLD = 32 MiB, M_TRIM_THRESHOLD = 1 GiB, M_TOP_PAD = 64 MiB
+        libc = ctypes.CDLL("libc.so.6")
+        for param, value in ((-3, 32 << 20), (-1, 1 << 30), (-2, 64 << 20)):
+            libc.mallopt(param, value)
     torch.set_num_threads(args.threads)
     torch.manual_seed(20211108)
 
@@ -83,11 +90,14 @@ def main():
     train_set = torchvision.datasets.ImageFolder(f"{args.root}/train", transform=transforms.Compose(tf + [transforms.ToTensor(), transforms.Normalize([0.5] * args.channels, [0.25] * args.channels)]))
     loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=0)
     model = ResNet([2, 2, 2, 2], args.width, args.channels, len(train_set.classes), args.small_stem)
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
 
     # In-memory step (the model's ceiling), as convlab's `step` measurement.
     x, y = next(iter(loader))
+    x = x.contiguous(memory_format=fmt)
     for _ in range(5):
         opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
     step_img_s = 0.0
@@ -108,6 +118,7 @@ def main():
         t0 = time.perf_counter()
         running_loss, running_corrects = 0.0, 0
         for inputs, labels in loader:
+            inputs = inputs.contiguous(memory_format=fmt)
             opt.zero_grad()
             outputs = model(inputs)
             loss = loss_fn(outputs, labels)
@@ -117,7 +128,8 @@ def main():
             running_corrects += (outputs.argmax(1) == labels).sum().item()
         epoch_s = min(epoch_s, time.perf_counter() - t0)
     result = {
-        "name": f"pytorch {'small' if args.small_stem else 'imagenet'}-stem w{args.width}",
+        "name": f"pytorch {'small' if args.small_stem else 'imagenet'}-stem w{args.width}"
+        + (" NHWC" if args.channels_last else "") + (" mallopt" if args.keep_freed_memory else ""),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "images": len(train_set),

@@ -22,6 +22,8 @@ pub struct BenchConfig {
     /// Timed optimizer steps (after `warmup` untimed ones).
     pub steps: usize,
     pub warmup: usize,
+    /// Epochs with the real loader; the fastest one is reported.
+    pub epochs: usize,
     pub train: TrainConfig,
 }
 
@@ -40,7 +42,7 @@ pub struct BenchResult {
     pub raw_step_img_s: f64,
     /// Evaluation (no grad, eval mode) on a resident batch.
     pub eval_img_s: f64,
-    /// A whole training epoch with the real loader (the faster of two), when a dataset was given.
+    /// A whole training epoch with the real loader (the fastest of `epochs`), when a dataset was given.
     pub epoch_img_s: Option<f64>,
     pub epoch_seconds: Option<f64>,
     /// Seconds of the loader alone over that epoch, as a share of the epoch.
@@ -68,6 +70,7 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         tch::set_num_threads(t as i32);
     }
     let device = cfg.train.device.resolve()?;
+    crate::device::keep_freed_memory();
     tch::manual_seed(0);
     let b = cfg.batch_size as i64;
     let mut xs = Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));
@@ -85,6 +88,10 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
     let raw_vs = nn::VarStore::new(device);
     let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
+    if cfg.train.channels_last {
+        crate::model::weights_to_channels_last(&vs);
+        crate::model::weights_to_channels_last(&raw_vs);
+    }
     let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
     let mut convlab_step = || {
         let loss = forward(&net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
@@ -136,9 +143,9 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         }
         sync(device);
         let loader_s = t0.elapsed().as_secs_f64();
-        // Epochs of training, loader included, as `fit` runs them; the faster of two.
+        // Epochs of training, loader included, as `fit` runs them; the fastest.
         let mut s = f64::INFINITY;
-        for epoch in 1..=2 {
+        for epoch in 1..=cfg.epochs.max(1) {
             let t0 = Instant::now();
             for batch in loader.epoch(epoch) {
                 let logits = forward(&net, &batch.images, true, &cfg.train);

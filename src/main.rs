@@ -41,7 +41,8 @@ enum Command {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Model, image size and data of this profile's xknet18 (quick: width 12, 28 px, the Fashion-MNIST slice).
+    /// Model, image size, data and layout of this profile's xknet18 (quick: width 16, 28 px,
+    /// the Fashion-MNIST slice, channels-last; full: width 64, 64 px, channels-last, bf16 on CUDA).
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Model preset (default xknet18).
@@ -68,6 +69,15 @@ struct BenchArgs {
     steps: usize,
     #[arg(long, default_value_t = 5)]
     warmup: usize,
+    /// Epochs with the real loader (the fastest is reported).
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Plain NCHW layout even where the profile uses channels-last.
+    #[arg(long)]
+    nchw: bool,
+    /// f32 even where the profile uses bf16 autocast.
+    #[arg(long)]
+    fp32: bool,
     #[command(flatten)]
     hw: DeviceArgs,
     /// Also write the result as JSON here.
@@ -513,11 +523,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("study ({} sections, profile {}) done in {:.1} min", keys.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
         }
         Command::Bench(args) => {
-            let profile = convlab::study::Profile::named(args.profile.parse()?, None, None)?;
+            let source = args.data.as_deref().map(str::parse::<Source>).transpose()?;
+            let profile = convlab::study::Profile::named(args.profile.parse()?, source.clone(), None)?;
             profile.prepare_data()?;
             let mut data_cfg = profile.data.clone();
-            if let Some(spec) = &args.data {
-                data_cfg = DataConfig { image_size: args.size, channels: args.channels, ..DataConfig::new(spec.parse::<Source>()?) };
+            if let Some(source) = source {
+                let d = &profile.data;
+                data_cfg = DataConfig {
+                    image_size: if args.size > 0 { args.size } else { d.image_size },
+                    channels: args.channels.or(d.channels),
+                    ..DataConfig::new(source)
+                };
             }
             if args.train_per_class.is_some() {
                 data_cfg.train_per_class = args.train_per_class;
@@ -535,17 +551,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 lr: 1e-3 * profile.lr_scale,
                 device: args.hw.device.parse()?,
                 threads: args.hw.threads,
-                bf16: args.hw.bf16,
-                channels_last: args.hw.channels_last,
+                bf16: (args.hw.bf16 || profile.bf16) && !args.fp32,
+                channels_last: (args.hw.channels_last || profile.channels_last) && !args.nchw,
                 ..TrainConfig::default()
             };
             let cfg = convlab::bench::BenchConfig {
-                name: format!("{} w{} {h}px", args.preset, model.width),
+                name: format!(
+                    "{} w{} {h}px{}",
+                    args.preset,
+                    model.width,
+                    if train.channels_last { " NHWC" } else { "" }
+                ),
                 model,
                 size: h,
                 batch_size: args.batch_size,
                 steps: args.steps,
                 warmup: args.warmup,
+                epochs: args.epochs,
                 train,
             };
             let r = convlab::bench::run(&cfg, Some(&data))?;

@@ -18,6 +18,7 @@ fn bench_reports_consistent_figures() {
         batch_size: 16,
         steps: 3,
         warmup: 1,
+        epochs: 2,
         train: TrainConfig { device: Device::Cpu, ..Default::default() },
     };
     let r = run(&cfg, Some(&data)).unwrap();

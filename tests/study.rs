@@ -58,6 +58,8 @@ fn full_profile_is_the_reports_recipe_and_ablations_change_one_thing() {
     let t = &base.train;
     assert_eq!((t.epochs, t.batch_size, t.lr, t.momentum, t.seed), (25, 64, 1e-3, 0.9, 20211108));
     assert_eq!(t.schedule, Schedule::Step { step_size: 7, gamma: 0.1 });
+    // The GPU fast paths reach every run of the profile.
+    assert!(t.channels_last && t.bf16, "{t:?}");
     assert_eq!(data.shape(), [3, 64, 64]);
 
     let xk = cfg("xknet18");

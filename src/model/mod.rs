@@ -8,7 +8,7 @@ mod norm;
 mod resnet;
 
 pub use norm::NormLayer;
-pub use resnet::{BasicBlock, ResNet, parameter_count};
+pub use resnet::{BasicBlock, ResNet, parameter_count, weights_to_channels_last};
 
 use serde::{Deserialize, Serialize};
 

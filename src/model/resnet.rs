@@ -50,22 +50,25 @@ impl BasicBlock {
     }
 }
 
+// ReLUs and the shortcut's sum work in place, as torchvision's: a norm's or a
+// convolution's backward needs its input, never its output, so overwriting that
+// output saves an allocation and a pass over memory per op (autograd's version
+// counters would reject an unsafe one).
 impl ModuleT for BasicBlock {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let ys = xs
+        let mut ys = xs
             .apply(&self.conv1)
             .apply_t(&self.bn1, train)
-            .relu()
+            .relu_()
             .apply(&self.conv2)
             .apply_t(&self.bn2, train);
-        if !self.residual {
-            return ys.relu();
+        if self.residual {
+            match &self.downsample {
+                Some((conv, norm)) => ys += xs.apply(conv).apply_t(norm, train),
+                None => ys += xs,
+            }
         }
-        let shortcut = match &self.downsample {
-            Some((conv, norm)) => xs.apply(conv).apply_t(norm, train),
-            None => xs.shallow_clone(),
-        };
-        (ys + shortcut).relu()
+        ys.relu_()
     }
 }
 
@@ -112,7 +115,7 @@ impl ResNet {
     /// Images to pooled features. Shapes for xknet18 (width 64) on 64×64 RGB;
     /// the ImageNet stem quarters the resolution (64 → 16) before `layer1`.
     pub fn forward_features(&self, xs: &Tensor, train: bool) -> Tensor {
-        let stem = xs.apply(&self.conv1).apply_t(&self.bn1, train).relu(); // [B,64,64,64]
+        let stem = xs.apply(&self.conv1).apply_t(&self.bn1, train).relu_(); // [B,64,64,64]
         let mut ys = match self.config.stem {
             Stem::ImageNet => stem.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false),
             Stem::Small => stem,
@@ -140,6 +143,18 @@ impl ModuleT for ResNet {
 /// Number of trainable parameters in a var store.
 pub fn parameter_count(vs: &nn::VarStore) -> i64 {
     vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+}
+
+/// Store every 4-D weight channels-last (NHWC), in place: with channels-last
+/// images, convolutions then run without layout conversions.
+pub fn weights_to_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                v.set_data(&crate::data::to_channels_last(&v));
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl Study {
     pub fn describe(&self) -> String {
         let p = &self.profile;
         format!(
-            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {:?}\n{}\nruns: {}\nfigures: {}",
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {:?}{}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
@@ -98,6 +98,8 @@ impl Study {
             p.scaled_step(7),
             p.seeds,
             p.device,
+            if p.channels_last { ", channels-last" } else { "" },
+            if p.bf16 { ", bf16 autocast on CUDA" } else { "" },
             self.data.summary(),
             self.runs_dir.display(),
             self.figures_dir.display()

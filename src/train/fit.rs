@@ -132,6 +132,7 @@ pub fn fit(
     start: usize,
     on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
+    crate::device::keep_freed_memory();
     let steps = train.num_batches();
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {

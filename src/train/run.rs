@@ -6,7 +6,7 @@
 //! Every file is written atomically; an interrupted run resumes from `last`.
 use super::fit::{self, EpochRecord, Event};
 use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, write_predictions};
-use crate::data::{DataConfig, Dataset, Loader, to_channels_last};
+use crate::data::{DataConfig, Dataset, Loader};
 use crate::io;
 use crate::model::{ResNet, ResNetConfig, parameter_count};
 use anyhow::Context;
@@ -288,13 +288,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         None => (vec![], None, 0),
     };
     if tc.channels_last {
-        tch::no_grad(|| {
-            for (_, mut v) in vs.variables() {
-                if v.dim() == 4 {
-                    v.set_data(&to_channels_last(&v));
-                }
-            }
-        });
+        crate::model::weights_to_channels_last(&vs);
     }
     let train_loader = Loader::new(&data.train, &data.stats, tc.batch_size, device)
         .shuffle(tc.seed)
