@@ -12,7 +12,7 @@
 #   2. the full-profile xknet18 run, 25 epochs, timed end to end (target: < 3 min on one H100).
 # Results go to $OUT (bench.json, bench.md, train.log, history.csv, gpu.txt).
 #
-# A CPU dry run of the same steps, small: DEVICE=cpu CLASSES=4 PER_CLASS=16 EPOCHS=1 WIDTH=4 STEPS=2 bash bench/gpu.sh
+# A CPU dry run of the same steps, small: DEVICE=cpu CLASSES=4 PER_CLASS=16 EPOCHS=1 WIDTH=16 STEPS=2 bash bench/gpu.sh
 set -euo pipefail
 
 OUT=${OUT:-target/gpu-bench}

@@ -100,7 +100,7 @@ fn bad_arguments_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     synth(d);
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "unknown model preset `resnet99`"),
         (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),
         (&["train", "--name", "x", "--data", "mnist", "--cache", "c"], "--data `mnist`"),
@@ -109,6 +109,11 @@ fn bad_arguments_give_clear_errors() {
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--dropout", "1.5"], "`dropout` = 1.5"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--device", "tpu"], "unknown device `tpu`"),
         (&["predict", "runs/none"], "runs/none"),
+        // A layout libtorch's oneDNN would segfault on: refused before anything runs.
+        (
+            &["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--size", "64", "--width", "8", "--channels-last", "--device", "cpu"],
+            "layer2.0.downsample.0 (1×1, stride 2) would get 8 input channels on 64×64",
+        ),
     ];
     for (args, want) in cases {
         let o = convlab(d, args);
