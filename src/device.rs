@@ -81,6 +81,48 @@ pub fn keep_freed_memory() {
     });
 }
 
+type SetAutocastDtype = unsafe extern "C" fn(i8, i8);
+type GetAutocastDtype = unsafe extern "C" fn(i8) -> i8;
+const CUDA: i8 = 1; // c10::DeviceType::CUDA
+const BFLOAT16: i8 = 15; // c10::ScalarType::BFloat16 (Half is 5)
+
+/// libtorch's `at::autocast::{set,get}_autocast_dtype`, which tch does not wrap.
+fn autocast_dtype_fns() -> anyhow::Result<(SetAutocastDtype, GetAutocastDtype)> {
+    static FNS: std::sync::OnceLock<Result<(usize, usize), String>> = std::sync::OnceLock::new();
+    let fns = FNS.get_or_init(|| {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; RTLD_NOLOAD only returns a
+        // handle to the libtorch_cpu this process already has loaded (via tch).
+        unsafe {
+            let lib = libc::dlopen(c"libtorch_cpu.so".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            let handle = if lib.is_null() { libc::RTLD_DEFAULT } else { lib };
+            let set = libc::dlsym(handle, c"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE".as_ptr());
+            let get = libc::dlsym(handle, c"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE".as_ptr());
+            if set.is_null() || get.is_null() {
+                return Err("libtorch has no at::autocast::set_autocast_dtype (PyTorch ≥ 2.4 has it)".to_string());
+            }
+            Ok((set as usize, get as usize))
+        }
+    });
+    let &(set, get) = fns.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // SAFETY: the addresses are those two functions; both take and return one-byte enums.
+    Ok(unsafe { (std::mem::transmute::<usize, SetAutocastDtype>(set), std::mem::transmute::<usize, GetAutocastDtype>(get)) })
+}
+
+/// Make CUDA autocast compute in bf16 on this thread. `tch::autocast` only
+/// switches autocast on, and libtorch's CUDA autocast type defaults to fp16,
+/// whose gradients underflow without a loss scaler; bf16 has f32's range.
+/// libtorch keeps the type per thread, so the training loop calls this on its own.
+pub fn set_cuda_autocast_bf16() -> anyhow::Result<()> {
+    let (set, get) = autocast_dtype_fns()?;
+    // SAFETY: plain calls into libtorch with valid enum values.
+    let now = unsafe {
+        set(CUDA, BFLOAT16);
+        get(CUDA)
+    };
+    anyhow::ensure!(now == BFLOAT16, "libtorch kept CUDA autocast at scalar type {now}, not bf16 ({BFLOAT16})");
+    Ok(())
+}
+
 /// One line about the libtorch in use: threads, CUDA, cuDNN.
 pub fn libtorch_info() -> String {
     load_cuda_backend();
@@ -96,7 +138,6 @@ pub fn libtorch_info() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Kind, Tensor};
 
     #[test]
     fn parses_names_and_rejects_others() {
@@ -107,13 +148,16 @@ mod tests {
     }
 
     #[test]
-    fn keeping_freed_memory_is_idempotent_and_keeps_tensors_correct() {
-        keep_freed_memory();
-        keep_freed_memory();
-        let a = Tensor::ones([1 << 22], (Kind::Float, tch::Device::Cpu)); // 16 MiB
-        drop(a);
-        let b = Tensor::arange(1 << 22, (Kind::Float, tch::Device::Cpu));
-        assert_eq!(b.sum(Kind::Double).double_value(&[]), ((1u64 << 22) * ((1 << 22) - 1) / 2) as f64);
+    fn cuda_autocast_becomes_bf16_on_the_calling_thread_only() {
+        std::thread::spawn(|| {
+            let (_, get) = autocast_dtype_fns().unwrap();
+            assert_eq!(unsafe { get(CUDA) }, 5, "libtorch's default CUDA autocast type is fp16");
+            set_cuda_autocast_bf16().unwrap();
+            assert_eq!(unsafe { get(CUDA) }, BFLOAT16);
+        })
+        .join()
+        .unwrap();
+        std::thread::spawn(|| assert_eq!(unsafe { (autocast_dtype_fns().unwrap().1)(CUDA) }, 5)).join().unwrap();
     }
 
     #[test]

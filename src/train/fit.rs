@@ -91,7 +91,13 @@ pub struct Evaluation {
 /// Logits in f32, under bf16 autocast when the config asks for it on CUDA.
 pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
-    let logits = if autocast { tch::autocast(true, || net.forward_t(xs, train)) } else { net.forward_t(xs, train) };
+    let logits = if autocast {
+        // bf16, not libtorch's default fp16 (checked once per run by `fit`, so this cannot fail here).
+        let _ = crate::device::set_cuda_autocast_bf16();
+        tch::autocast(true, || net.forward_t(xs, train))
+    } else {
+        net.forward_t(xs, train)
+    };
     logits.to_kind(Kind::Float)
 }
 
@@ -133,6 +139,9 @@ pub fn fit(
     on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     crate::device::keep_freed_memory();
+    if cfg.bf16 && train.device().is_cuda() {
+        crate::device::set_cuda_autocast_bf16()?;
+    }
     let steps = train.num_batches();
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {
