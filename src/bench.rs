@@ -75,10 +75,7 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
             anyhow::bail!("channels-last on the CPU would crash libtorch 2.11 here: {conv}; use --nchw or width ≥ 16");
         }
     }
-    crate::device::keep_freed_memory();
-    if cfg.train.bf16 && device.is_cuda() {
-        crate::device::set_cuda_autocast_bf16()?;
-    }
+    crate::device::prepare_training(device, cfg.train.bf16)?;
     tch::manual_seed(0);
     let b = cfg.batch_size as i64;
     let mut xs = Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));

@@ -123,6 +123,21 @@ pub fn set_cuda_autocast_bf16() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Process and thread settings for training on `device`, as `fit` and `bench` use
+/// them: freed CPU memory kept (see [`keep_freed_memory`]); on CUDA, cuDNN's
+/// autotuner on (fixed shapes: algorithms timed once, the fastest kept) and,
+/// with `bf16`, CUDA autocast set to bf16 on this thread.
+pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
+    keep_freed_memory();
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(true);
+        if bf16 {
+            set_cuda_autocast_bf16()?;
+        }
+    }
+    Ok(())
+}
+
 /// One line about the libtorch in use: threads, CUDA, cuDNN.
 pub fn libtorch_info() -> String {
     load_cuda_backend();

@@ -138,10 +138,7 @@ pub fn fit(
     start: usize,
     on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
-    crate::device::keep_freed_memory();
-    if cfg.bf16 && train.device().is_cuda() {
-        crate::device::set_cuda_autocast_bf16()?;
-    }
+    crate::device::prepare_training(train.device(), cfg.bf16)?;
     let steps = train.num_batches();
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {
