@@ -524,7 +524,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(args) => {
             let source = args.data.as_deref().map(str::parse::<Source>).transpose()?;
-            let profile = convlab::study::Profile::named(args.profile.parse()?, source.clone(), None)?;
+            let name: convlab::study::ProfileName = args.profile.parse()?;
+            if name == convlab::study::ProfileName::Full && source.is_none() {
+                bail!("`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH (bench/gpu.sh writes a synthetic tree)");
+            }
+            let profile = convlab::study::Profile::named(name, source.clone(), None)?;
             profile.prepare_data()?;
             let mut data_cfg = profile.data.clone();
             if let Some(source) = source {

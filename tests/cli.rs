@@ -100,7 +100,7 @@ fn bad_arguments_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     synth(d);
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "unknown model preset `resnet99`"),
         (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),
         (&["train", "--name", "x", "--data", "mnist", "--cache", "c"], "--data `mnist`"),
@@ -109,6 +109,7 @@ fn bad_arguments_give_clear_errors() {
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--dropout", "1.5"], "`dropout` = 1.5"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--device", "tpu"], "unknown device `tpu`"),
         (&["predict", "runs/none"], "runs/none"),
+        (&["bench", "--profile", "full"], "needs data: --data imagefolder:PATH"),
         // A layout libtorch's oneDNN would segfault on: refused before anything runs.
         (
             &["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--size", "64", "--width", "8", "--channels-last", "--device", "cpu"],
