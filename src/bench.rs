@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor, nn};
 /// What to measure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchConfig {
-    /// A name for the table (e.g. `xknet18 w12 28px`).
+    /// A name for the table (e.g. `xknet18 w16 28px NHWC`).
     pub name: String,
     pub model: ResNetConfig,
     /// Image side for the in-memory measurements.
