@@ -70,10 +70,8 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         tch::set_num_threads(t as i32);
     }
     let device = cfg.train.device.resolve()?;
-    if cfg.train.channels_last && device == Device::Cpu {
-        if let Some(conv) = cfg.model.cpu_channels_last_hazard(cfg.size) {
-            anyhow::bail!("channels-last on the CPU would crash libtorch 2.11 here: {conv}; use --nchw or width ≥ 16");
-        }
+    if cfg.train.channels_last {
+        cfg.model.check_cpu_channels_last(device, cfg.size)?;
     }
     crate::device::prepare_training(device, cfg.train.bf16)?;
     tch::manual_seed(0);

@@ -150,6 +150,18 @@ impl ResNetConfig {
         None
     }
 
+    /// Refuse channels-last training on the CPU where [`Self::cpu_channels_last_hazard`]
+    /// names a convolution libtorch would crash on; other devices pass.
+    pub fn check_cpu_channels_last(&self, device: tch::Device, side: i64) -> anyhow::Result<()> {
+        match self.cpu_channels_last_hazard(side) {
+            Some(conv) if device == tch::Device::Cpu => anyhow::bail!(
+                "channels-last on the CPU would crash libtorch 2.11 here: {conv}, a case its oneDNN \
+                 segfaults on; use the NCHW layout (no --channels-last; `bench --nchw`) or width ≥ 16"
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Check every field; the builder calls this first.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, value: String, problem| Err(ConfigError::Invalid { field, value, problem });
@@ -212,6 +224,9 @@ mod tests {
         let xk = |width| ResNetConfig { width, ..ResNetConfig::xknet18() };
         let h = xk(8).cpu_channels_last_hazard(64).unwrap();
         assert!(h.contains("layer2.0.downsample.0") && h.contains("8 input channels on 64×64"), "{h}");
+        let err = xk(8).check_cpu_channels_last(tch::Device::Cpu, 64).unwrap_err().to_string();
+        assert!(err.contains(&h) && err.contains("NCHW"), "{err}");
+        assert!(xk(8).check_cpu_channels_last(tch::Device::Cuda(0), 64).is_ok(), "only the CPU's oneDNN crashes");
         // 12 channels crashed at 96 px; the rule keeps a margin down to 48 px.
         assert!(xk(12).cpu_channels_last_hazard(96).unwrap().contains("layer2.0"));
         assert!(xk(12).cpu_channels_last_hazard(48).is_some());

@@ -92,7 +92,9 @@ pub struct Evaluation {
 pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
     let logits = if autocast {
-        // bf16, not libtorch's default fp16 (checked once per run by `fit`, so this cannot fail here).
+        // bf16, not libtorch's default fp16. libtorch keeps it per thread, so it is set
+        // where the forward runs (two cached FFI calls); `fit` and `bench` already
+        // failed early if this libtorch lacks the call, hence the ignored result.
         let _ = crate::device::set_cuda_autocast_bf16();
         tch::autocast(true, || net.forward_t(xs, train))
     } else {

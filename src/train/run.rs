@@ -215,13 +215,8 @@ impl Run {
             config.model.num_classes
         );
 
-        if config.train.channels_last && config.train.device.resolve()? == tch::Device::Cpu {
-            if let Some(conv) = config.model.cpu_channels_last_hazard(data.shape()[1]) {
-                anyhow::bail!(
-                    "channels-last on the CPU would crash libtorch 2.11 here: {conv}, a case its oneDNN \
-                     segfaults on; train without channels-last, or with width ≥ 16"
-                );
-            }
+        if config.train.channels_last {
+            config.model.check_cpu_channels_last(config.train.device.resolve()?, data.shape()[1])?;
         }
         let mut resume_from = None;
         if dir.join("config.json").exists() && !opts.force {
