@@ -3,7 +3,7 @@
 //! the real loader (and the loader's share of it). Measured, never asserted.
 use crate::data::{Dataset, Loader};
 use crate::model::{ResNet, ResNetConfig};
-use crate::train::fit::forward;
+use crate::train::fit::{forward, train_step};
 use crate::train::{Sgd, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -97,11 +97,8 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     }
     let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
     let mut convlab_step = || {
-        let loss = forward(&net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
-        opt.zero_grad();
-        loss.backward();
-        opt.step(cfg.train.lr);
-        loss_sum += loss.detach().to_kind(Kind::Double);
+        let (loss, _) = train_step(&net, &mut opt, &xs, &ys, cfg.train.lr, &cfg.train);
+        loss_sum += loss.to_kind(Kind::Double);
     };
     let mut raw_step = || {
         let loss = forward(&raw_net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
@@ -151,12 +148,8 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         for epoch in 1..=cfg.epochs.max(1) {
             let t0 = Instant::now();
             for batch in loader.epoch(epoch) {
-                let logits = forward(&net, &batch.images, true, &cfg.train);
-                let loss = logits.cross_entropy_for_logits(&batch.labels);
-                opt.zero_grad();
-                loss.backward();
-                opt.step(cfg.train.lr);
-                loss_sum += loss.detach().to_kind(Kind::Double);
+                let (loss, logits) = train_step(&net, &mut opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
+                loss_sum += loss.to_kind(Kind::Double);
                 let _ = logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
             }
             sync(device);

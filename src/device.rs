@@ -138,6 +138,20 @@ pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A small host tensor (indices, masks, a learning rate) on `device`, without making
+/// the host wait. A plain copy to CUDA from pageable memory synchronises the stream,
+/// so the CPU would stop queueing kernels once per copy; this goes through pinned
+/// memory with a non-blocking copy (the DataLoader's `pin_memory` + `non_blocking`),
+/// and libtorch's pinned-memory cache keeps the buffer until the copy has run.
+/// Elsewhere it is `to_device`.
+pub fn upload(host: &tch::Tensor, device: tch::Device) -> tch::Tensor {
+    if device.is_cuda() && host.device() == tch::Device::Cpu {
+        host.pin_memory(device).to_device_(device, host.kind(), true, false)
+    } else {
+        host.to_device(device)
+    }
+}
+
 /// One line about the libtorch in use: threads, CUDA, cuDNN.
 pub fn libtorch_info() -> String {
     load_cuda_backend();
@@ -181,5 +195,22 @@ mod tests {
         let auto = Device::Auto.resolve().unwrap();
         assert_eq!(auto.is_cuda(), tch::Cuda::is_available());
         assert_eq!(Device::Cuda.resolve().is_ok(), tch::Cuda::is_available());
+    }
+
+    #[test]
+    fn upload_keeps_values_and_kind_on_every_device() {
+        let host = tch::Tensor::from_slice(&[3i64, 1, 4, 1, 5]);
+        let mut devices = vec![tch::Device::Cpu];
+        if tch::Cuda::is_available() {
+            devices.push(tch::Device::Cuda(0));
+        }
+        for device in devices {
+            let up = upload(&host, device);
+            assert_eq!((up.device(), up.kind()), (device, tch::Kind::Int64));
+            // Read back after the (possibly asynchronous) copy: the same values.
+            assert_eq!(Vec::<i64>::try_from(up.to_device(tch::Device::Cpu)).unwrap(), [3, 1, 4, 1, 5]);
+            let flag = upload(&tch::Tensor::from_slice(&[true, false]), device);
+            assert_eq!(flag.kind(), tch::Kind::Bool);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Batches on the training device: seeded shuffle, augmentation, normalisation.
 use super::rng::Rng;
 use super::{NormStats, Split};
+use crate::device::upload;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -124,19 +125,21 @@ impl Loader {
 
     /// The batches of one epoch.
     pub fn epoch(&self, epoch: usize) -> impl Iterator<Item = Batch> + '_ {
-        let order = self.order(epoch);
+        // The epoch's order goes where the images are once; each batch is a slice of it.
+        let order = upload(&Tensor::from_slice(&self.order(epoch)), self.images.device());
         let seed = self.shuffle.unwrap_or(0);
         (0..self.num_batches()).map(move |b| {
-            let idx = &order[b * self.batch_size..((b + 1) * self.batch_size).min(self.len)];
+            let start = b * self.batch_size;
+            let index = order.narrow(0, start as i64, self.batch_size.min(self.len - start) as i64);
             let mut rng = Rng::derive(seed ^ 0xA5A5, &[epoch as u64, b as u64]);
-            self.batch(idx, &mut rng)
+            self.batch(&index, &mut rng)
         })
     }
 
-    fn batch(&self, idx: &[i64], rng: &mut Rng) -> Batch {
-        let index = Tensor::from_slice(idx).to_device(self.images.device());
-        let images = self.images.index_select(0, &index).to_device(self.device); // uint8 [B,C,H,W]
-        let labels = self.labels.index_select(0, &index).to_device(self.device);
+    fn batch(&self, index: &Tensor, rng: &mut Rng) -> Batch {
+        // Already there when resident; otherwise copied without stalling the host.
+        let images = upload(&self.images.index_select(0, index), self.device); // uint8 [B,C,H,W]
+        let labels = upload(&self.labels.index_select(0, index), self.device);
         let images = augment(&images, &self.augment, rng);
         let mut images = (images.to_kind(Kind::Float) / 255.0 - &self.mean) / &self.std; // float [B,C,H,W]
         if self.channels_last {
@@ -158,7 +161,7 @@ pub fn augment(images: &Tensor, a: &Augment, rng: &mut Rng) -> Tensor {
     let mut x = images.shallow_clone();
     let mask = |p: f64, rng: &mut Rng| {
         let m: Vec<bool> = (0..b).map(|_| rng.uniform() < p).collect();
-        (m.iter().any(|&v| v), Tensor::from_slice(&m).to_device(device).view([-1, 1, 1, 1]))
+        (m.iter().any(|&v| v), upload(&Tensor::from_slice(&m), device).view([-1, 1, 1, 1]))
     };
     if a.hflip > 0.0 {
         let (any, m) = mask(a.hflip, rng);
@@ -187,9 +190,9 @@ fn random_crop(x: &Tensor, pad: i64, rng: &mut Rng) -> Tensor {
     let dx: Vec<i64> = (0..b).map(|_| rng.below(span) as i64).collect();
     let padded = x.constant_pad_nd([pad, pad, pad, pad]); // [B,C,H+2p,W+2p]
     let opts = (Kind::Int64, device);
-    let rows = (Tensor::from_slice(&dy).to_device(device).view([b, 1, 1, 1]) + Tensor::arange(h, opts).view([1, 1, h, 1]))
+    let rows = (upload(&Tensor::from_slice(&dy), device).view([b, 1, 1, 1]) + Tensor::arange(h, opts).view([1, 1, h, 1]))
         .expand([b, c, h, w + 2 * pad], false);
-    let cols = (Tensor::from_slice(&dx).to_device(device).view([b, 1, 1, 1]) + Tensor::arange(w, opts).view([1, 1, 1, w]))
+    let cols = (upload(&Tensor::from_slice(&dx), device).view([b, 1, 1, 1]) + Tensor::arange(w, opts).view([1, 1, 1, w]))
         .expand([b, c, h, w], false);
     padded.gather(2, &rows, false).gather(3, &cols, false) // [B,C,H,W]
 }

@@ -103,22 +103,43 @@ pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig)
     logits.to_kind(Kind::Float)
 }
 
+/// One optimizer step on a batch: forward (train mode), cross-entropy, backward,
+/// SGD at `lr`. Returns the loss (0-dim, on the device) and the logits; reads nothing back.
+pub(crate) fn train_step(net: &ResNet, opt: &mut Sgd, images: &Tensor, labels: &Tensor, lr: f64, cfg: &TrainConfig) -> (Tensor, Tensor) {
+    let logits = forward(net, images, true, cfg); // [B,classes] f32
+    let loss = logits.cross_entropy_for_logits(labels);
+    opt.zero_grad();
+    loss.backward();
+    opt.step(lr);
+    (loss.detach(), logits.detach())
+}
+
 /// Evaluate in eval mode (running statistics, no dropout), without gradients.
 pub fn evaluate(net: &ResNet, loader: &Loader, cfg: &TrainConfig) -> Evaluation {
     let _guard = tch::no_grad_guard();
-    let (mut loss, mut correct, mut correct5, mut n) = (0.0, 0i64, 0i64, 0usize);
+    // Sums stay on the device and are read once at the end: no synchronisation per batch.
+    let device = loader.device();
+    let mut loss = Tensor::zeros([], (Kind::Double, device));
+    let mut correct = Tensor::zeros([], (Kind::Int64, device));
+    let mut correct5 = Tensor::zeros([], (Kind::Int64, device));
+    let mut n = 0usize;
     for batch in loader.epoch(0) {
-        let logits = forward(net, &batch.images, false, cfg);
+        let logits = forward(net, &batch.images, false, cfg); // [B,classes] f32
         let b = batch.labels.size()[0] as usize;
-        loss += logits.cross_entropy_for_logits(&batch.labels).double_value(&[]) * b as f64;
-        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64).int64_value(&[]);
+        loss += logits.cross_entropy_for_logits(&batch.labels).to_kind(Kind::Double) * b as f64;
+        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
         let k = logits.size()[1].min(5);
-        let (_, top) = logits.topk(k, -1, true, true);
-        correct5 += top.eq_tensor(&batch.labels.unsqueeze(-1)).any_dim(-1, false).sum(Kind::Int64).int64_value(&[]);
+        let (_, top) = logits.topk(k, -1, true, true); // [B,k]
+        correct5 += top.eq_tensor(&batch.labels.unsqueeze(-1)).any_dim(-1, false).sum(Kind::Int64);
         n += b;
     }
     let d = n.max(1) as f64;
-    Evaluation { loss: loss / d, acc: correct as f64 / d, top5: correct5 as f64 / d, images: n }
+    Evaluation {
+        loss: loss.double_value(&[]) / d,
+        acc: correct.int64_value(&[]) as f64 / d,
+        top5: correct5.int64_value(&[]) as f64 / d,
+        images: n,
+    }
 }
 
 /// What the loop reports as it goes.
@@ -154,13 +175,8 @@ pub fn fit(
         let lr0 = cfg.lr_at(epoch, 0, steps);
         for (step, batch) in train.epoch(epoch).enumerate() {
             let lr = cfg.lr_at(epoch, step, steps);
-            let logits = forward(net, &batch.images, true, cfg);
-            let loss = logits.cross_entropy_for_logits(&batch.labels);
-            opt.zero_grad();
-            loss.backward();
-            opt.step(lr);
+            let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
             let b = batch.labels.size()[0] as usize;
-            let detached = loss.detach();
             loss_sum += detached.to_kind(Kind::Double) * b as f64;
             correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
             n += b;

@@ -30,14 +30,15 @@ impl Sgd {
     /// without weight decay or Nesterov).
     pub fn step(&mut self, lr: f64) {
         tch::no_grad(|| {
-            // −lr as a 0-dim tensor on the parameters' device, made once per step.
+            // −lr as a 0-dim tensor on the parameters' device, made once per step
+            // (uploaded without a stream synchronisation on CUDA).
             let mut neg_lr: Option<Tensor> = None;
             for (name, p) in self.params.iter_mut() {
                 let g = p.grad();
                 if !g.defined() {
                     continue;
                 }
-                let neg_lr = neg_lr.get_or_insert_with(|| Tensor::from(-lr as f32).to_device(p.device()));
+                let neg_lr = neg_lr.get_or_insert_with(|| crate::device::upload(&Tensor::from(-lr as f32), p.device()));
                 let d = if self.weight_decay != 0.0 { &g + &*p * self.weight_decay } else { g };
                 if self.momentum == 0.0 {
                     let _ = p.addcmul_(&d, &*neg_lr);
