@@ -10,7 +10,8 @@
 #   1. `convlab bench --profile full` on it: train step, raw libtorch step,
 #      evaluation, epoch with the GPU-resident loader (channels-last, bf16 autocast);
 #   2. the full-profile xknet18 run, 25 epochs, timed end to end (target: < 3 min on one H100).
-# Results go to $OUT (bench.json, bench.md, train.log, history.csv, gpu.txt).
+#   3. the bench again in NCHW fp32 (one epoch), for what channels-last + bf16 bring.
+# Results go to $OUT (bench.json, bench-nchw-fp32.json, bench.md, train.log, history.csv, gpu.txt).
 #
 # A CPU dry run of the same steps, small: DEVICE=cpu CLASSES=4 PER_CLASS=16 EPOCHS=1 WIDTH=16 STEPS=2 bash bench/gpu.sh
 set -euo pipefail
@@ -58,3 +59,8 @@ print(f"xknet18 full profile, {epochs} epochs: {t1 - t0:.1f} s wall (process sta
       f"{train_s:.1f} s in epochs (training + evaluation); best val acc {max(float(r['val_acc']) for r in rows):.4f}; "
       f"img/s per epoch {', '.join(r['images_per_s'] for r in rows)}")
 EOF
+
+# Last, the least needed: the same bench without the GPU switches (NCHW, fp32), one epoch,
+# to show what channels-last + bf16 bring.
+"$C" bench --profile full --data "imagefolder:$WORK/tree" --cache "$WORK/cache" --device "$DEVICE" \
+    --width "$WIDTH" --steps "$STEPS" --epochs 1 --nchw --fp32 --json "$OUT/bench-nchw-fp32.json" | tail -n 1 | tee -a "$OUT/bench.md"

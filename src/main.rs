@@ -559,12 +559,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 channels_last: (args.hw.channels_last || profile.channels_last) && !args.nchw,
                 ..TrainConfig::default()
             };
+            // bf16 only takes effect on CUDA, so only there does the name say so.
+            let bf16 = train.bf16 && train.device.resolve().is_ok_and(|d| d.is_cuda());
             let cfg = convlab::bench::BenchConfig {
                 name: format!(
-                    "{} w{} {h}px{}",
+                    "{} w{} {h}px{}{}",
                     args.preset,
                     model.width,
-                    if train.channels_last { " NHWC" } else { "" }
+                    if train.channels_last { " NHWC" } else { "" },
+                    if bf16 { " bf16" } else { "" }
                 ),
                 model,
                 size: h,

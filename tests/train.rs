@@ -175,3 +175,38 @@ fn several_seeds_give_mean_and_std() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0], summary);
 }
+
+/// The full profile's GPU switches on a machine without one: bf16 autocast is CUDA-only
+/// and must leave CPU training exactly as it was; channels-last must train the same
+/// model (other kernels, so equal up to rounding) and save weights that load back.
+#[test]
+fn full_profile_switches_fall_back_on_the_cpu() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let mut cfg = config(&data, 2);
+    cfg.model.width = 16; // channels-last on the CPU wants ≥ 16 channels (see check_cpu_channels_last)
+    let run = |name: &str, bf16: bool, channels_last: bool| {
+        let mut c = cfg.clone();
+        c.train.bf16 = bf16;
+        c.train.channels_last = channels_last;
+        Run::execute(&tmp.path().join(name), &c, &data, &quiet()).unwrap()
+    };
+    let full = run("full", true, true);
+    let nhwc = run("nhwc", false, true);
+    let nchw = run("nchw", false, false);
+    assert_eq!(numbers(&full.history), numbers(&nhwc.history), "bf16 must be a no-op on the CPU");
+    // Rounding differences grow with every step (lr 0.05): the first epoch's losses agree
+    // within 2%, and every epoch's accuracies within a few images.
+    let close = |x: f64, y: f64| (x - y).abs() <= 0.02 * y.abs();
+    let (a, b) = (&full.history[0], &nchw.history[0]);
+    assert!(close(a.train_loss, b.train_loss) && close(a.val_loss, b.val_loss), "NHWC {a:?} vs NCHW {b:?}");
+    for (a, b) in full.history.iter().zip(&nchw.history) {
+        assert!((a.train_acc - b.train_acc).abs() <= 0.05 && (a.val_acc - b.val_acc).abs() <= 0.05, "NHWC {a:?} vs NCHW {b:?}");
+    }
+    assert_ne!(numbers(&nchw.history)[0][2], 0.0);
+    // The checkpoint of a channels-last run holds plain tensors that a fresh model loads.
+    let mut vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let _net = convlab::model::ResNet::new(&vs.root(), &cfg.model).unwrap();
+    vs.load(full.dir.join("best.safetensors")).unwrap();
+}
