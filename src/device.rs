@@ -81,58 +81,103 @@ pub fn keep_freed_memory() {
     });
 }
 
-type SetAutocastDtype = unsafe extern "C" fn(i8, i8);
-type GetAutocastDtype = unsafe extern "C" fn(i8) -> i8;
 const CUDA: i8 = 1; // c10::DeviceType::CUDA
 const BFLOAT16: i8 = 15; // c10::ScalarType::BFloat16 (Half is 5)
 
-/// libtorch's `at::autocast::{set,get}_autocast_dtype`, which tch does not wrap.
-fn autocast_dtype_fns() -> anyhow::Result<(SetAutocastDtype, GetAutocastDtype)> {
-    static FNS: std::sync::OnceLock<Result<(usize, usize), String>> = std::sync::OnceLock::new();
-    let fns = FNS.get_or_init(|| {
-        // SAFETY: dlopen/dlsym with NUL-terminated names; RTLD_NOLOAD only returns a
-        // handle to the libtorch_cpu this process already has loaded (via tch).
-        unsafe {
-            let lib = libc::dlopen(c"libtorch_cpu.so".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
-            let handle = if lib.is_null() { libc::RTLD_DEFAULT } else { lib };
-            let set = libc::dlsym(handle, c"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE".as_ptr());
-            let get = libc::dlsym(handle, c"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE".as_ptr());
-            if set.is_null() || get.is_null() {
-                return Err("libtorch has no at::autocast::set_autocast_dtype (PyTorch ≥ 2.4 has it)".to_string());
-            }
-            Ok((set as usize, get as usize))
-        }
-    });
-    let &(set, get) = fns.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-    // SAFETY: the addresses are those two functions; both take and return one-byte enums.
-    Ok(unsafe { (std::mem::transmute::<usize, SetAutocastDtype>(set), std::mem::transmute::<usize, GetAutocastDtype>(get)) })
+/// libtorch's per-device autocast calls, found in the loaded libtorch_cpu.
+/// `tch::autocast` goes through `at::autocast::{is_enabled, set_enabled}`, which
+/// libtorch 2.11 marks deprecated with a warning printed on every call — five
+/// lines on stderr per forward pass — and it leaves the type at fp16. These are
+/// the calls PyTorch's own `torch.autocast` makes.
+struct AutocastApi {
+    is_enabled: unsafe extern "C" fn(i8) -> bool,
+    set_enabled: unsafe extern "C" fn(i8, bool),
+    get_dtype: unsafe extern "C" fn(i8) -> i8,
+    set_dtype: unsafe extern "C" fn(i8, i8),
+    increment_nesting: unsafe extern "C" fn() -> i32,
+    decrement_nesting: unsafe extern "C" fn() -> i32,
+    clear_cache: unsafe extern "C" fn(),
 }
 
-/// Make CUDA autocast compute in bf16 on this thread. `tch::autocast` only
-/// switches autocast on, and libtorch's CUDA autocast type defaults to fp16,
-/// whose gradients underflow without a loss scaler; bf16 has f32's range.
-/// libtorch keeps the type per thread, so the training loop calls this on its own.
-pub fn set_cuda_autocast_bf16() -> anyhow::Result<()> {
-    let (set, get) = autocast_dtype_fns()?;
+fn autocast_api() -> anyhow::Result<&'static AutocastApi> {
+    static API: std::sync::OnceLock<Result<AutocastApi, String>> = std::sync::OnceLock::new();
+    API.get_or_init(|| {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; RTLD_NOLOAD only returns a
+        // handle to the libtorch_cpu this process already has loaded (via tch).
+        let lib = unsafe { libc::dlopen(c"libtorch_cpu.so".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
+        let handle = if lib.is_null() { libc::RTLD_DEFAULT } else { lib };
+        let find = |name: &std::ffi::CStr| {
+            let f = unsafe { libc::dlsym(handle, name.as_ptr()) };
+            if f.is_null() { Err(format!("libtorch has no {name:?} (PyTorch ≥ 2.4 has it)")) } else { Ok(f) }
+        };
+        // SAFETY: each address is the named function, whose C++ signature takes and
+        // returns only one-byte enums (DeviceType, ScalarType), bool, int or nothing.
+        unsafe {
+            Ok(AutocastApi {
+                is_enabled: std::mem::transmute(find(c"_ZN2at8autocast19is_autocast_enabledEN3c1010DeviceTypeE")?),
+                set_enabled: std::mem::transmute(find(c"_ZN2at8autocast20set_autocast_enabledEN3c1010DeviceTypeEb")?),
+                get_dtype: std::mem::transmute(find(c"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE")?),
+                set_dtype: std::mem::transmute(find(c"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE")?),
+                increment_nesting: std::mem::transmute(find(c"_ZN2at8autocast17increment_nestingEv")?),
+                decrement_nesting: std::mem::transmute(find(c"_ZN2at8autocast17decrement_nestingEv")?),
+                clear_cache: std::mem::transmute(find(c"_ZN2at8autocast11clear_cacheEv")?),
+            })
+        }
+    })
+    .as_ref()
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Restores the calling thread's CUDA autocast state when a scope ends, by return or panic.
+struct AutocastScope {
+    api: &'static AutocastApi,
+    was_enabled: bool,
+    was_dtype: i8,
+}
+
+impl Drop for AutocastScope {
+    fn drop(&mut self) {
+        // SAFETY: plain calls into libtorch with valid enum values.
+        unsafe {
+            if (self.api.decrement_nesting)() == 0 {
+                (self.api.clear_cache)(); // bf16 copies of the weights, cached for this pass
+            }
+            (self.api.set_enabled)(CUDA, self.was_enabled);
+            (self.api.set_dtype)(CUDA, self.was_dtype);
+        }
+    }
+}
+
+/// Run `f` with CUDA autocast on in bf16 (libtorch's CUDA default would be fp16,
+/// whose gradients underflow without a loss scaler; bf16 has f32's range), then
+/// put this thread's autocast state back. Tensors on the CPU are not affected.
+/// Without the libtorch calls (PyTorch < 2.4) it fails before running `f`.
+pub fn cuda_autocast_bf16<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    let api = autocast_api()?;
     // SAFETY: plain calls into libtorch with valid enum values.
-    let now = unsafe {
-        set(CUDA, BFLOAT16);
-        get(CUDA)
+    let scope = unsafe {
+        let scope = AutocastScope { api, was_enabled: (api.is_enabled)(CUDA), was_dtype: (api.get_dtype)(CUDA) };
+        (api.set_dtype)(CUDA, BFLOAT16);
+        (api.set_enabled)(CUDA, true);
+        (api.increment_nesting)();
+        scope
     };
-    anyhow::ensure!(now == BFLOAT16, "libtorch kept CUDA autocast at scalar type {now}, not bf16 ({BFLOAT16})");
-    Ok(())
+    let out = f();
+    drop(scope);
+    Ok(out)
 }
 
 /// Process and thread settings for training on `device`, as `fit` and `bench` use
 /// them: freed CPU memory kept (see [`keep_freed_memory`]); on CUDA, cuDNN's
 /// autotuner on (fixed shapes: algorithms timed once, the fastest kept) and,
-/// with `bf16`, CUDA autocast set to bf16 on this thread.
+/// with `bf16`, a check that this libtorch has the autocast calls
+/// [`cuda_autocast_bf16`] makes, so a run fails before its first step.
 pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
     keep_freed_memory();
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(true);
         if bf16 {
-            set_cuda_autocast_bf16()?;
+            autocast_api()?;
         }
     }
     Ok(())
@@ -146,7 +191,9 @@ pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
 /// Elsewhere it is `to_device`.
 pub fn upload(host: &tch::Tensor, device: tch::Device) -> tch::Tensor {
     if device.is_cuda() && host.device() == tch::Device::Cpu {
-        host.pin_memory(device).to_device_(device, host.kind(), true, false)
+        // `_pin_memory`, not `pin_memory`: tch always passes `pin_memory` a device, which
+        // libtorch ≥ 2.5 answers with a deprecation warning on stderr at every call.
+        host.internal_pin_memory(device).to_device_(device, host.kind(), true, false)
     } else {
         host.to_device(device)
     }
@@ -177,16 +224,30 @@ mod tests {
     }
 
     #[test]
-    fn cuda_autocast_becomes_bf16_on_the_calling_thread_only() {
+    fn cuda_autocast_is_bf16_inside_the_scope_and_restored_after() {
+        // A fresh thread: libtorch's per-thread defaults.
         std::thread::spawn(|| {
-            let (_, get) = autocast_dtype_fns().unwrap();
-            assert_eq!(unsafe { get(CUDA) }, 5, "libtorch's default CUDA autocast type is fp16");
-            set_cuda_autocast_bf16().unwrap();
-            assert_eq!(unsafe { get(CUDA) }, BFLOAT16);
+            let api = autocast_api().unwrap();
+            let state = || unsafe { ((api.is_enabled)(CUDA), (api.get_dtype)(CUDA)) };
+            assert_eq!(state(), (false, 5), "libtorch's default: off, fp16");
+            let inner = cuda_autocast_bf16(|| {
+                assert_eq!(state(), (true, BFLOAT16));
+                // Nested: the inner scope's end leaves the outer one on.
+                cuda_autocast_bf16(|| state()).unwrap();
+                assert_eq!(state(), (true, BFLOAT16));
+                // CPU tensors are outside CUDA autocast: f32 stays f32.
+                let x = tch::Tensor::ones([4, 4], (tch::Kind::Float, tch::Device::Cpu));
+                x.matmul(&x).kind()
+            })
+            .unwrap();
+            assert_eq!(inner, tch::Kind::Float);
+            assert_eq!(state(), (false, 5), "restored after the scope");
+            // A panic inside the scope restores the state too.
+            assert!(std::panic::catch_unwind(|| cuda_autocast_bf16(|| panic!("in the forward pass"))).is_err());
+            assert_eq!(state(), (false, 5));
         })
         .join()
         .unwrap();
-        std::thread::spawn(|| assert_eq!(unsafe { (autocast_dtype_fns().unwrap().1)(CUDA) }, 5)).join().unwrap();
     }
 
     #[test]

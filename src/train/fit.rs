@@ -92,11 +92,9 @@ pub struct Evaluation {
 pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
     let logits = if autocast {
-        // bf16, not libtorch's default fp16. libtorch keeps it per thread, so it is set
-        // where the forward runs (two cached FFI calls); `fit` and `bench` already
-        // failed early if this libtorch lacks the call, hence the ignored result.
-        let _ = crate::device::set_cuda_autocast_bf16();
-        tch::autocast(true, || net.forward_t(xs, train))
+        // `fit` and `bench` have checked that libtorch has the autocast calls; a caller
+        // that did not (a notebook's `evaluate`) gets f32 from a libtorch without them.
+        crate::device::cuda_autocast_bf16(|| net.forward_t(xs, train)).unwrap_or_else(|_| net.forward_t(xs, train))
     } else {
         net.forward_t(xs, train)
     };
