@@ -2,6 +2,7 @@
 //! - an rpath to libtorch's `lib/`, so they run without LD_LIBRARY_PATH;
 //! - `libtorch_cuda` kept with `--no-as-needed` when present, so CUDA's
 //!   kernels register and `tch::Cuda::is_available()` is true on a GPU machine.
+//! - src/train/sgd.cpp, the multi-tensor SGD step, compiled against libtorch's headers.
 //! torch-sys (links = "tch") tells us where libtorch's libraries are.
 use std::{env, path::Path};
 
@@ -19,10 +20,24 @@ fn main() {
     println!("cargo:rustc-env=CONVLAB_GIT={git}");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
-    let Ok(lib) = env::var("DEP_TCH_LIBTORCH_LIB") else {
-        println!("cargo:warning=torch-sys did not report libtorch's lib dir; run `make setup`");
-        return;
-    };
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    println!("cargo:rerun-if-changed=src/train/sgd.cpp");
+    let lib = env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys did not report libtorch's lib dir; run `make setup`");
+    // The multi-tensor SGD step (src/train/sgd.cpp), against libtorch's headers, with
+    // the C++ ABI torch-sys builds with (PyTorch wheels since 2.7 use the new one).
+    let include = Path::new(&lib).parent().map(|torch| torch.join("include")).filter(|p| p.join("ATen").is_dir());
+    let include = include.unwrap_or_else(|| panic!("no libtorch headers (include/ATen) beside {lib}"));
+    let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .file("src/train/sgd.cpp")
+        .include(&include)
+        .std("c++17")
+        .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
+        .warnings(false)
+        .extra_warnings(false)
+        .flag_if_supported("-w")
+        .compile("convlab_sgd");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
     if Path::new(&lib).join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

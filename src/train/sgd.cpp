@@ -1,0 +1,84 @@
+// SGD with momentum over all parameters at once: libtorch's multi-tensor
+// (`_foreach_*`) kernels, as PyTorch's `torch.optim.SGD` runs by default on
+// CUDA (`_multi_tensor_sgd`). On a GPU one step is a handful of kernel launches
+// instead of three per parameter; on the CPU each `_foreach_*` op runs the same
+// per-tensor kernels as before. tch does not wrap the `_foreach_*` family, so
+// this file is compiled against libtorch's headers by build.rs.
+#include <ATen/core/Tensor.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/_foreach_add.h>
+#include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_zero.h>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+namespace {
+std::vector<at::Tensor> list(at::Tensor* const* ts, size_t n) {
+  std::vector<at::Tensor> v;
+  v.reserve(n);
+  for (size_t i = 0; i < n; i++) v.push_back(*ts[i]);
+  return v;
+}
+
+int fail(const char* what, char* err, size_t err_len) {
+  if (err_len > 0) {
+    std::strncpy(err, what, err_len - 1);
+    err[err_len - 1] = '\0';
+  }
+  return 1;
+}
+}  // namespace
+
+// One update of `n` parameters from their gradients, in place:
+//   d = g + weight_decay·p;  buf = momentum·buf + d (buf = d on the first step);
+//   p -= lr · (nesterov ? d + momentum·buf : buf)
+// `bufs[i]` null: no buffer yet; a new one is allocated and written back (the
+// caller owns it). Returns 0, or 1 with libtorch's message in `err`.
+extern "C" int convlab_sgd_step(at::Tensor* const* params, at::Tensor* const* grads, at::Tensor** bufs, size_t n,
+                                double lr, double momentum, double weight_decay, int nesterov, char* err,
+                                size_t err_len) {
+  if (n == 0) return 0;  // libtorch's foreach ops refuse empty lists
+  try {
+    at::NoGradGuard no_grad;
+    auto p = list(params, n);
+    auto g = list(grads, n);
+    auto d = weight_decay != 0.0 ? at::_foreach_add(g, p, weight_decay) : g;
+    if (momentum != 0.0) {
+      bool all = true;
+      for (size_t i = 0; i < n; i++) all = all && bufs[i] != nullptr;
+      std::vector<at::Tensor> b;
+      if (all) {
+        b = list(bufs, n);
+        at::_foreach_mul_(b, momentum);
+        at::_foreach_add_(b, d);
+      } else {
+        for (size_t i = 0; i < n; i++) {
+          if (bufs[i] == nullptr) {
+            bufs[i] = new at::Tensor(d[i].clone().detach());
+          } else {
+            bufs[i]->mul_(momentum).add_(d[i]);
+          }
+          b.push_back(*bufs[i]);
+        }
+      }
+      d = nesterov ? at::_foreach_add(d, b, momentum) : b;
+    }
+    at::_foreach_add_(p, d, -lr);
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(e.what(), err, err_len);
+  }
+}
+
+// Zero `n` gradients in place.
+extern "C" int convlab_zero_grads(at::Tensor* const* grads, size_t n, char* err, size_t err_len) {
+  if (n == 0) return 0;
+  try {
+    auto g = list(grads, n);
+    at::_foreach_zero_(g);
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(e.what(), err, err_len);
+  }
+}
