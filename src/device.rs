@@ -183,7 +183,7 @@ pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A small host tensor (indices, masks, a learning rate) on `device`, without making
+/// A small host tensor (an epoch's order, flip masks, crop offsets) on `device`, without making
 /// the host wait. A plain copy to CUDA from pageable memory synchronises the stream,
 /// so the CPU would stop queueing kernels once per copy; this goes through pinned
 /// memory with a non-blocking copy (the DataLoader's `pin_memory` + `non_blocking`),

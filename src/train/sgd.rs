@@ -77,6 +77,8 @@ impl Sgd {
         let grads: Vec<*mut C_tensor> = with_grads.iter().map(|(_, _, g)| ptr(g)).collect();
         let mut bufs: Vec<*mut C_tensor> =
             with_grads.iter().map(|(n, _, _)| self.buffers.get(*n).map_or(std::ptr::null_mut(), ptr)).collect();
+        // The slots without a buffer yet (a parameter's first step): sgd.cpp fills them.
+        let missing: Vec<usize> = (0..bufs.len()).filter(|&i| bufs[i].is_null()).collect();
         let mut err = [0 as c_char; 1024];
         // SAFETY: params, grads and the existing buffers are live tch tensors for the call;
         // sgd.cpp only writes new buffers into the null slots, which are taken over below.
@@ -95,12 +97,12 @@ impl Sgd {
             )
         };
         check(rc, &err, "the SGD step");
-        let names: Vec<String> = with_grads.iter().map(|(n, _, _)| n.to_string()).collect();
-        for (name, buf) in names.into_iter().zip(bufs) {
-            if !buf.is_null() && !self.buffers.contains_key(&name) {
-                // SAFETY: a tensor sgd.cpp allocated for this slot (`new at::Tensor`); tch frees it on drop.
-                self.buffers.insert(name, unsafe { Tensor::from_ptr(buf) });
-            }
+        // Without momentum the slots stay null.
+        let created: Vec<(String, *mut C_tensor)> =
+            missing.into_iter().filter(|&i| !bufs[i].is_null()).map(|i| (with_grads[i].0.clone(), bufs[i])).collect();
+        for (name, buf) in created {
+            // SAFETY: a tensor sgd.cpp allocated for this slot (`new at::Tensor`); tch frees it on drop.
+            self.buffers.insert(name, unsafe { Tensor::from_ptr(buf) });
         }
     }
 
