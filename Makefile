@@ -7,17 +7,19 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks study notebooks report bench bench-data
+.PHONY: help setup build test test-rust test-notebooks test-browser lab study notebooks report bench bench-data bench-notebook
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures"
-	@echo "make test            setup, every Rust test, and every notebook under the smoke profile (on a copy)"
+	@echo "make test            setup, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
+	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
-	@echo "make notebooks       execute every notebook in place and export HTML to figures/html"
+	@echo "make notebooks       regenerate the notebooks from the sections, execute them in place, export HTML to figures/html"
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
+	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
 
 setup:
 	@scripts/setup.sh
@@ -26,7 +28,7 @@ build: setup
 	$(CARGO) build --release
 
 test: setup
-	$(MAKE) --no-print-directory test-rust test-notebooks
+	$(MAKE) --no-print-directory test-rust test-notebooks test-browser
 
 test-rust:
 	$(CARGO) test --release
@@ -37,10 +39,23 @@ test-notebooks:
 	CONVLAB_PROFILE=smoke CONVLAB_RUNS=$$scratch/runs CONVLAB_FIGURES=$$scratch/figures \
 	  $(PY) scripts/run_notebooks.py $(NOTEBOOKS)
 
+# JupyterLab in a real browser (headless Chromium): every committed notebook shows its
+# figures untrusted, Run All under the smoke profile, live epoch lines, interrupt + resume.
+test-browser:
+	$(PY) tests/browser/lab.py
+
+# JupyterLab from the project venv, on notebooks/; the notebooks pick the kernel "Rust (convlab)".
+LAB_PORT ?= 8888
+lab: setup
+	@echo "JupyterLab on notebooks/ — open the http://127.0.0.1:$(LAB_PORT)/lab?token=… URL it prints below; Ctrl+C stops it."
+	$(CONVLAB_VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks --ServerApp.ip=127.0.0.1 --port=$(LAB_PORT) \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
 study: build
 	$(CONVLAB) study
 
-notebooks: setup
+notebooks: build
+	$(CONVLAB) notebooks
 	$(PY) scripts/run_notebooks.py --in-place --html figures/html $(NOTEBOOKS)
 
 report: setup
@@ -49,6 +64,10 @@ report: setup
 
 bench-data: setup
 	$(CARGO) bench --bench data
+
+# A fresh kernel's first cells and a re-run of one ablation cell, timed against stored quick-profile runs.
+bench-notebook: setup
+	$(PY) bench/notebook_latency.py
 
 # The quick profile's xknet18 (width 16, 28×28 Fashion-MNIST slice), convlab vs PyTorch, same tree, same threads.
 BENCH_DIR ?= target/bench

@@ -7,7 +7,8 @@
 #   - evcxr_jupyter 0.22.0, at $CONVLAB_EVCXR (default $CONVLAB_TOOLS/evcxr_jupyter-0.22.0)
 #   $CONVLAB_TOOLS defaults to ${XDG_DATA_HOME:-~/.local/share}/convlab.
 # Then, for this clone: .cargo/config.toml (so plain `cargo build` finds
-# libtorch), the Jupyter kernel "convlab" and Debian's dataset-fashion-mnist.
+# libtorch), the Jupyter kernel "convlab", Debian's dataset-fashion-mnist,
+# chromium and chromium-driver (the browser test), and a warm notebook build.
 # Nothing is downloaded outside the package registries (PyPI, crates.io, Debian).
 set -euo pipefail
 
@@ -62,15 +63,17 @@ else
   rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
 fi
 
-# --- 3. Fashion-MNIST, the embedded real dataset -----------------------------
-if [[ -f "$FMNIST/train-images-idx3-ubyte.gz" ]]; then
-  log "fashion-mnist ok: $FMNIST"
-else
-  log "installing Debian's dataset-fashion-mnist"
+# --- 3. Debian packages: Fashion-MNIST (the embedded real dataset), and
+#        Chromium with its WebDriver for the browser test of the notebooks ----
+APT=()
+if [[ -f "$FMNIST/train-images-idx3-ubyte.gz" ]]; then log "fashion-mnist ok: $FMNIST"; else APT+=(dataset-fashion-mnist); fi
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then log "chromium ok: /usr/bin/chromium"; else APT+=(chromium chromium-driver); fi
+if (( ${#APT[@]} )); then
+  log "installing Debian's ${APT[*]}"
   SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null \
-    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null; }
+  $SUDO apt-get install -y -q "${APT[@]}" >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${APT[@]}" >/dev/null; }
 fi
 
 # --- 4. This clone: cargo config --------------------------------------------
@@ -159,4 +162,21 @@ CONVLAB_EVCXR=$EVCXR
 CONVLAB_TORCH_LIB=$TORCH_DIR/lib
 ENV
 mv "$ENVF.tmp" "$ENVF"
+
+# --- 6. A warm notebook build --------------------------------------------------
+# The first notebook on a machine compiles libtorch's bindings, polars and
+# plotters into its build slot (~9.5 min on 2 cores); do it here, once per
+# dependency set, so the first notebook a user opens starts in seconds.
+# CONVLAB_WARM=0 skips it.
+WARM_KEY=$( (cat "$ROOT/Cargo.lock"; echo "$EVCXR_VERSION"; rustc -V) | sha256sum | cut -c1-16)
+WARM_STAMP="$TOOLS/evcxr-builds/.warm-$WARM_KEY"
+if [[ "${CONVLAB_WARM:-1}" == 0 ]]; then
+  log "notebook build not warmed (CONVLAB_WARM=0)"
+elif [[ -f "$WARM_STAMP" ]]; then
+  log "notebook build ok: $TOOLS/evcxr-builds"
+else
+  log "warming the notebook build: compiling the notebooks' dependencies once (~10 min on a bare machine)"
+  "$VENV/bin/python" "$ROOT/scripts/run_notebooks.py" --warm >&2
+  mkdir -p "$(dirname "$WARM_STAMP")" && touch "$WARM_STAMP"
+fi
 log "ready (torch $GOT, evcxr_jupyter $EVCXR_VERSION, kernel 'convlab')"

@@ -31,6 +31,23 @@ impl Device {
     }
 }
 
+impl Device {
+    /// The name a user types (`auto`, `cpu`, `cuda`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Auto => "auto",
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Device {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> anyhow::Result<Self> {
@@ -221,6 +238,9 @@ mod tests {
         assert_eq!("auto".parse::<Device>().unwrap(), Device::Auto);
         let err = "tpu".parse::<Device>().unwrap_err().to_string();
         assert!(err.contains("`tpu`") && err.contains("auto, cpu or cuda"), "{err}");
+        for d in [Device::Auto, Device::Cpu, Device::Cuda] {
+            assert_eq!(d.to_string().parse::<Device>().unwrap(), d, "shown as the name a user types");
+        }
     }
 
     #[test]

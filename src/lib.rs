@@ -6,12 +6,14 @@
 //! - [`model`]: one configurable ResNet covering every network of the study.
 //! - [`study`]: the report's sections as experiments, profiles (full, quick, smoke), tables and figures.
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
+//! - [`paths`]: paths as shown to users (project-relative, `~`).
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
 pub mod bench;
 pub mod data;
 pub mod device;
 pub mod io;
+pub mod paths;
 pub mod model;
 pub mod plot;
 pub mod train;

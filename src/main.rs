@@ -37,6 +37,39 @@ enum Command {
     Study(StudyArgs),
     /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
     Bench(BenchArgs),
+    /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or check them.
+    Notebooks(NotebooksArgs),
+}
+
+#[derive(Args)]
+struct NotebooksArgs {
+    /// Where the notebooks live.
+    #[arg(long, default_value = "notebooks")]
+    dir: PathBuf,
+    /// Write nothing; list every difference between the notebooks and the generator, and fail if there is one.
+    #[arg(long)]
+    check: bool,
+}
+
+fn notebooks(args: &NotebooksArgs, paths: &convlab::paths::PathStyle) -> anyhow::Result<()> {
+    use convlab::study::notebooks::{Written, check_notebooks, write_notebooks};
+    if args.check {
+        let problems = check_notebooks(&args.dir)?;
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        anyhow::ensure!(problems.is_empty(), "{} difference(s) between {} and the generator: run `convlab notebooks`", problems.len(), paths.show(&args.dir));
+        println!("{}: every notebook matches the generator", paths.show(&args.dir));
+        return Ok(());
+    }
+    for w in write_notebooks(&args.dir)? {
+        match w {
+            Written::Unchanged(p) => println!("unchanged {}", paths.show(&p)),
+            Written::Updated(p) => println!("updated   {} (changed cells lost their outputs: re-run `make notebooks`)", paths.show(&p)),
+            Written::Created(p) => println!("created   {}", paths.show(&p)),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -401,15 +434,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Paths in messages: relative to the working directory, the home directory as `~`.
+    let paths = convlab::paths::PathStyle::from_env(&std::env::current_dir().unwrap_or_default());
     match cli.command {
         Command::Data(DataCommand::Prepare(args)) => {
             let ds = Dataset::load(&args.config()?)?;
-            println!("{}", ds.summary());
+            println!("{}", ds.summary(&paths));
             println!("cache: {}", ds.cache_path.display());
         }
         Command::Data(DataCommand::Inspect(args)) => {
             let ds = Dataset::load(&args.config()?)?;
-            println!("{}", ds.summary());
+            println!("{}", ds.summary(&paths));
             let counts = ds.train.class_counts(ds.num_classes());
             let vcounts = ds.val.class_counts(ds.num_classes());
             println!("{:>5}  {:<30} {:>7} {:>7}", "label", "class", "train", "val");
@@ -432,13 +467,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Train(args) => {
             let data = Dataset::load(&args.data.config()?)?;
-            eprintln!("{}", data.summary());
+            eprintln!("{}", data.summary(&paths));
             let config = args.config(&data)?;
             let mut exp = Experiment::new(&args.name, config);
             if let Some(s) = &args.seeds {
                 exp.seeds = parse_list(s, "--seeds")?;
             }
-            let opts = RunOptions { resume: args.resume, force: args.force, progress: true, ..Default::default() };
+            let opts = RunOptions { resume: args.resume, force: args.force, progress: true, paths: paths.clone(), ..Default::default() };
             let (summary, _) = exp.run(&args.runs, &data, &opts)?;
             println!(
                 "{}: best val acc {:.4} ± {:.4} over {} seed(s) → {}",
@@ -495,8 +530,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(s) = &args.seeds {
                 unsafe { std::env::set_var("CONVLAB_SEEDS", s) };
             }
-            let study = convlab::study::Study::from_env()?;
-            eprintln!("profile {}: {}", study.profile.name.as_str(), study.data.summary());
+            let mut study = convlab::study::Study::from_env()?;
+            // A command logs on stderr (a progress bar on a terminal); results go to stdout.
+            study.options.log = convlab::train::LogTo::Stderr;
+            eprintln!("profile {}: {}", study.profile.name.as_str(), study.data.summary(&paths));
             let keys: Vec<String> = if args.sections.is_empty() {
                 convlab::study::SECTIONS.iter().map(|s| s.key.to_string()).collect()
             } else {
@@ -516,9 +553,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let t0 = std::time::Instant::now();
             for key in &keys {
                 let result = study.run_section(key)?;
-                let files = result.export(&study.figures_dir)?;
-                println!("{}\n{}\n{}", result.section.title, result.table()?, result.conclusion());
-                println!("figures: {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+                let written = study.export(&result)?;
+                println!("{}\n{}\n{}\n{written}", result.section.title, result.table()?, result.conclusion());
             }
             println!("study ({} sections, profile {}) done in {:.1} min", keys.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
         }
@@ -583,6 +619,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 convlab::io::write_json(p, &r)?;
             }
         }
+        Command::Notebooks(args) => notebooks(&args, &paths)?,
         Command::Plot(args) => {
             let mut curves = Vec::new();
             for p in &args.runs {

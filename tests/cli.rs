@@ -91,7 +91,19 @@ fn killed_run_resumes_to_the_same_history() {
     cut.push("--resume");
     let o = convlab(d, &cut);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("resuming"));
+    // Paths relative to the working directory; the epoch it resumed after is in the log and the record.
+    let log = stderr(&o);
+    let after: usize = log
+        .split("resuming runs/cut/seed-20211108 after epoch ")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resume line naming the run and epoch:\n{log}"));
+    assert!(after >= 3, "{log}");
+    assert!(log.contains(&format!("cut seed 20211108  epoch {:>2}/40  train", after + 1)), "epoch lines name run and seed:\n{log}");
+    assert!(log.contains(" eta "), "epoch lines give the time left:\n{log}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("runs/cut/seed-20211108/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["resumed_at"], serde_json::json!([after]));
     assert_eq!(history_numbers(&history), history_numbers(&d.join("runs/full/seed-20211108/history.csv")));
 }
 

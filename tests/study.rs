@@ -126,6 +126,13 @@ fn smoke_study_runs_end_to_end() {
     let conclusion = s.conclusion();
     assert!(conclusion.contains("h+v flips p = 0.05:") && conclusion.contains("the report: 0.4534 vs 0.4592"), "{conclusion}");
     assert!(conclusion.contains("seed noise"), "two seeds give a noise estimate: {conclusion}");
+    // What a notebook prints: paths relative to the project, values as a user types them.
+    study.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
+    let described = study.describe();
+    assert!(described.contains("device cpu") && described.ends_with("runs: runs\nfigures: figures"), "{described}");
+    assert!(described.contains("imagefolder (smoke-tree)"), "{described}");
+    let written = study.export(&s).unwrap();
+    assert!(written.starts_with("wrote figures/augmentation-curves.svg\nwrote figures/augmentation-curves.png"), "{written}");
     let files = s.export(&study.figures_dir).unwrap();
     assert_eq!(files.len(), 6);
     assert!(files.iter().all(|f| f.exists()));
@@ -143,10 +150,18 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(matrix.iter().flatten().sum::<i64>(), study.data.val.len() as i64);
     assert!(study.runs_dir.join("flips-0.1/seed-1/test.txt").exists());
 
+    let preds = study.test_predictions(s.get("flips-0.1").unwrap(), 2).unwrap();
+    assert!(preds.starts_with("runs/flips-0.1/seed-1/test.txt (8 lines)\n"), "{preds}");
+    assert_eq!(preds.lines().count(), 3);
+
     let one = study.run_variant("no-residual").unwrap();
     assert_eq!(one.runs.len(), 2);
+    let convlab::plot::Chart::Curves { curves, .. } = &one.seed_curves().chart else { panic!("curves") };
+    assert_eq!(curves.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["seed 1", "seed 2"]);
     assert!(study.run_variant("nope").unwrap_err().to_string().contains("variants: resnet18"));
     let all = vec![s, r];
     let summary = convlab::study::summary_table(&all).unwrap();
     assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual
+    assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/summary-bars.svg\nwrote figures/summary-bars.png");
+    assert!(study.figures_dir.join("summary-bars.png").exists());
 }

@@ -114,6 +114,11 @@ fn interrupted_run_resumes_to_the_same_history() {
     assert_eq!(numbers(&resumed.history), numbers(&full.history));
     let (a, b) = (full.summary.unwrap(), resumed.summary.unwrap());
     assert_eq!((a.best_val_acc, a.best_epoch, a.test_acc), (b.best_val_acc, b.best_epoch, b.test_acc));
+    // The record says where it resumed, not a silent restart.
+    assert_eq!(a.resumed_at, Vec::<usize>::new());
+    assert_eq!(b.resumed_at, [2, 3]);
+    assert_eq!(Run::open(&dir).unwrap().summary.unwrap().resumed_at, [2, 3], "summary.json holds it");
+    assert!(!dir.join("resumed.json").exists(), "the interim record is folded into summary.json");
     assert_eq!(std::fs::read(full.dir.join("test.txt")).unwrap(), std::fs::read(dir.join("test.txt")).unwrap());
 }
 

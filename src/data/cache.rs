@@ -177,15 +177,15 @@ impl Dataset {
         [s[1], s[2], s[3]]
     }
 
-    /// One paragraph: sizes, classes, source, cache.
-    pub fn summary(&self) -> String {
+    /// One paragraph: sizes, classes, source (its path shown in `paths`' style), cache.
+    pub fn summary(&self, paths: &crate::paths::PathStyle) -> String {
         let [c, h, w] = self.shape();
         format!(
             "{} ({}): {} classes, {c}×{h}×{w}; train {}, val {}, test {}; mean {:.3?} std {:.3?}; {} skipped; {} in {:.2} s",
             self.config.source.kind(),
             match &self.config.source {
-                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => root.display().to_string(),
-                Source::FashionMnist { dir } => dir.display().to_string(),
+                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => paths.show(root),
+                Source::FashionMnist { dir } => paths.show(dir),
             },
             self.num_classes(),
             self.train.len(),

@@ -75,7 +75,7 @@ pub enum Chart {
     Confusion { title: String, classes: Vec<String>, matrix: Vec<Vec<i64>> },
 }
 
-/// A figure: SVG for notebooks and write-ups, PNG on request.
+/// A figure: SVG and PNG, for notebooks (both in one display bundle) and write-ups.
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub chart: Chart,
@@ -117,30 +117,46 @@ impl Figure {
         Ok(out)
     }
 
+    /// The figure as a PNG file's bytes, at its size in pixels (screen resolution).
+    pub fn png(&self) -> anyhow::Result<Vec<u8>> {
+        register_font();
+        let mut buf = vec![0u8; (self.width * self.height * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (self.width, self.height)).into_drawing_area();
+            self.draw(&root)?;
+            root.present().map_err(|e| anyhow::anyhow!("png: {e}"))?;
+        }
+        let img = image::RgbImage::from_raw(self.width, self.height, buf).context("png buffer size")?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).context("png encoding")?;
+        Ok(out.into_inner())
+    }
+
     /// Write to `path`: `.svg` or `.png` (by extension), atomically.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("svg") => crate::io::write_bytes(path, self.svg()?.as_bytes()),
-            Some("png") => {
-                register_font();
-                let mut buf = vec![0u8; (self.width * self.height * 3) as usize];
-                {
-                    let root = BitMapBackend::with_buffer(&mut buf, (self.width, self.height)).into_drawing_area();
-                    self.draw(&root)?;
-                    root.present().map_err(|e| anyhow::anyhow!("png: {e}"))?;
-                }
-                let img = image::RgbImage::from_raw(self.width, self.height, buf).context("png buffer size")?;
-                crate::io::write_atomic(path, |tmp| Ok(img.save_with_format(tmp, image::ImageFormat::Png)?))
-            }
+            Some("png") => crate::io::write_bytes(path, &self.png()?),
             _ => anyhow::bail!("{}: figures are written as .svg or .png", path.display()),
         }
     }
 
-    /// Shown inline by evcxr (image/svg+xml).
+    /// What evcxr shows for this figure: one display bundle holding the SVG and a
+    /// PNG (base64). JupyterLab renders SVG only in trusted notebooks, and every
+    /// freshly cloned notebook is untrusted: there, and on GitHub and in
+    /// nbconvert's HTML, the PNG shows. evcxr keeps one value per MIME type and
+    /// cell, so a cell shows one figure.
+    pub fn display_bundle(&self) -> anyhow::Result<String> {
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD.encode(self.png()?);
+        Ok(format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT image/png\n{png}\nEVCXR_END_CONTENT", self.svg()?))
+    }
+
+    /// Shown inline by evcxr: SVG and PNG in one bundle (see [`Figure::display_bundle`]).
     pub fn evcxr_display(&self) {
-        match self.svg() {
-            Ok(svg) => println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{svg}\nEVCXR_END_CONTENT"),
+        match self.display_bundle() {
+            Ok(bundle) => println!("{bundle}"),
             Err(e) => eprintln!("figure: {e:#}"),
         }
     }
@@ -344,5 +360,29 @@ mod tests {
         assert!(svg.contains("\ncat\n") && svg.contains("\n9\n") && svg.contains("\npredicted\n"), "confusion labels: {svg}");
         let err = fig.save(&dir.path().join("c.pdf")).unwrap_err().to_string();
         assert!(err.contains("c.pdf") && err.contains(".svg or .png"));
+    }
+
+    /// The bundle evcxr turns into one display_data: an SVG and a PNG of the same figure.
+    #[test]
+    fn display_bundle_holds_svg_and_png() {
+        use base64::Engine;
+        let fig = Figure::curves("bundle", vec![Curve::from_history("seed 1", &history())]);
+        let bundle = fig.display_bundle().unwrap();
+        // evcxr's protocol: `EVCXR_BEGIN_CONTENT <mime>` line, content lines, `EVCXR_END_CONTENT` line.
+        let mut blocks: Vec<(String, String)> = Vec::new();
+        let mut lines = bundle.lines();
+        while let Some(line) = lines.next() {
+            let mime = line.strip_prefix("EVCXR_BEGIN_CONTENT ").unwrap_or_else(|| panic!("unexpected line `{line}`"));
+            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "EVCXR_END_CONTENT").collect();
+            blocks.push((mime.to_string(), body.join("\n")));
+        }
+        let mimes: Vec<&str> = blocks.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(mimes, ["image/svg+xml", "image/png"]);
+        assert!(blocks[0].1.starts_with("<svg") && blocks[0].1.contains("bundle"));
+        assert_eq!(blocks[0].1, fig.svg().unwrap());
+        let png = base64::engine::general_purpose::STANDARD.decode(&blocks[1].1).expect("PNG block is base64");
+        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (fig.width, fig.height));
+        assert!(img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500, "PNG is not blank");
     }
 }

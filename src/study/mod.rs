@@ -3,6 +3,7 @@
 //! Profiles: `full` (the report's settings on the user's data), `quick` (the
 //! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
 //! for CI). Choose with `CONVLAB_PROFILE` / `CONVLAB_DATA` or a `convlab.toml`.
+pub mod notebooks;
 mod profile;
 mod results;
 mod sections;
@@ -12,7 +13,8 @@ pub use results::{SectionResult, VariantResult, confusion_matrix};
 pub use sections::{Change, SECTIONS, Section, Variant, all_variants, section};
 
 use crate::data::Dataset;
-use crate::train::{Experiment, RunOptions};
+use crate::paths::PathStyle;
+use crate::train::{Experiment, LogTo, RunOptions};
 use std::path::PathBuf;
 
 /// A profile with its data loaded, ready to run sections.
@@ -23,7 +25,11 @@ pub struct Study {
     pub runs_dir: PathBuf,
     /// Where figures are exported: `<figures>/<profile>/`.
     pub figures_dir: PathBuf,
+    /// How runs are trained and logged: resumed when interrupted, one line per epoch
+    /// on stdout (what a notebook cell shows while it runs), paths relative to the project.
     pub options: RunOptions,
+    /// How paths are shown: relative to the project root, the home directory as `~`.
+    pub paths: PathStyle,
 }
 
 impl Study {
@@ -41,7 +47,9 @@ impl Study {
         let runs_dir = std::env::var_os("CONVLAB_RUNS").map(PathBuf::from).unwrap_or_else(|| root.join("runs")).join(profile.name.as_str());
         let figures_dir =
             std::env::var_os("CONVLAB_FIGURES").map(PathBuf::from).unwrap_or_else(|| root.join("figures")).join(profile.name.as_str());
-        Ok(Self { profile, data, runs_dir, figures_dir, options: RunOptions { resume: true, progress: true, ..Default::default() } })
+        let paths = PathStyle::from_env(&root);
+        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: paths.clone(), ..Default::default() };
+        Ok(Self { profile, data, runs_dir, figures_dir, options, paths })
     }
 
     /// The run config of a variant under this profile.
@@ -88,7 +96,7 @@ impl Study {
     pub fn describe(&self) -> String {
         let p = &self.profile;
         format!(
-            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {:?}{}{}\n{}\nruns: {}\nfigures: {}",
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {}{}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
@@ -100,12 +108,42 @@ impl Study {
             p.device,
             if p.channels_last { ", channels-last" } else { "" },
             if p.bf16 { ", bf16 autocast on CUDA" } else { "" },
-            self.data.summary(),
-            self.runs_dir.display(),
-            self.figures_dir.display()
+            self.data.summary(&self.paths),
+            self.paths.show(&self.runs_dir),
+            self.paths.show(&self.figures_dir)
         )
     }
+
+    /// Export a section's figures to [`Study::figures_dir`]; one line per file written, paths as shown to users.
+    pub fn export(&self, section: &SectionResult) -> anyhow::Result<String> {
+        Ok(written(&self.paths, &section.export(&self.figures_dir)?))
+    }
+
+    /// Export the study's summary figure (every variant's bars) to [`Study::figures_dir`].
+    pub fn export_summary(&self, sections: &[SectionResult]) -> anyhow::Result<String> {
+        let fig = summary_bars(sections, self.profile.name);
+        let mut files = Vec::new();
+        for ext in ["svg", "png"] {
+            let p = self.figures_dir.join(format!("summary-bars.{ext}"));
+            fig.save(&p)?;
+            files.push(p);
+        }
+        Ok(written(&self.paths, &files))
+    }
+
+    /// The first lines of a run's `test.txt` (its path as shown to users, line count, `n` lines).
+    pub fn test_predictions(&self, result: &VariantResult, n: usize) -> anyhow::Result<String> {
+        let path = result.runs[0].dir.join("test.txt");
+        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let head: Vec<&str> = text.lines().take(n).collect();
+        Ok(format!("{} ({} lines)\n{}", self.paths.show(&path), text.lines().count(), head.join("\n")))
+    }
 }
+
+fn written(paths: &PathStyle, files: &[PathBuf]) -> String {
+    files.iter().map(|f| format!("wrote {}", paths.show(f))).collect::<Vec<_>>().join("\n")
+}
+
 
 /// Every variant of the study once, with its result next to the report's.
 pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
@@ -129,6 +167,29 @@ pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResul
         "report_delta" => seen.iter().map(|r| r.variant.reported.zip(xk_report).map(|(a, b)| a - b)).collect::<Vec<_>>(),
         "minutes" => seen.iter().map(|r| r.minutes()).collect::<Vec<_>>(),
     )
+}
+
+/// Every preset built for `classes` classes and RGB `side`×`side` images: depth,
+/// parameters and the shape of the logits of a batch of two run through it.
+pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude::DataFrame> {
+    use crate::model::{PRESETS, ResNet, ResNetConfig, parameter_count};
+    use tch::nn::ModuleT;
+    let (mut layers, mut params, mut logits) = (Vec::new(), Vec::new(), Vec::new());
+    for name in PRESETS {
+        let cfg = ResNetConfig { num_classes: classes, ..ResNetConfig::preset(name)? };
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let net = ResNet::new(&vs.root(), &cfg)?;
+        let out = tch::no_grad(|| net.forward_t(&tch::Tensor::zeros([2, 3, side, side], (tch::Kind::Float, tch::Device::Cpu)), false));
+        layers.push(cfg.depth() as u32);
+        params.push(parameter_count(&vs));
+        logits.push(format!("{:?}", out.size()));
+    }
+    Ok(polars::df!(
+        "preset" => PRESETS.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "layers" => layers,
+        "params" => params,
+        "logits" => logits,
+    )?)
 }
 
 /// Bars of every variant of the study (mean ± std), with the report's values.

@@ -30,6 +30,11 @@ impl VariantResult {
         curve
     }
 
+    /// Train and validation curves of each seed (one colour per seed): the variant alone.
+    pub fn seed_curves(&self) -> Figure {
+        Figure::curves(self.variant.label, self.runs.iter().map(|r| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history)).collect())
+    }
+
     /// Minutes of training, all seeds.
     pub fn minutes(&self) -> f64 {
         self.summary.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0

@@ -9,7 +9,7 @@ mod sgd;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, evaluate, fit};
 pub use predict::{predict, write_predictions};
-pub use run::{Experiment, ExperimentSummary, Run, RunConfig, RunError, RunOptions, RunSummary, code_version, list_runs};
+pub use run::{Experiment, ExperimentSummary, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, code_version, eta_seconds, format_duration, list_runs};
 pub use sgd::Sgd;
 
 use crate::data::Augment;

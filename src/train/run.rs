@@ -56,6 +56,21 @@ pub struct RunSummary {
     /// Mean training throughput.
     pub images_per_s: f64,
     pub device: String,
+    /// Completed epochs at which this run was resumed after an interruption
+    /// (empty when it trained in one go).
+    #[serde(default)]
+    pub resumed_at: Vec<usize>,
+}
+
+/// Where a run's log lines go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogTo {
+    /// Standard error, as command-line tools log (a progress bar when it is a terminal).
+    #[default]
+    Stderr,
+    /// Standard output: in an evcxr notebook, stdout lines reach the running cell as
+    /// they are printed and stay in order with the cell's end; stderr lines do not.
+    Stdout,
 }
 
 /// What to do when a run directory already exists.
@@ -71,6 +86,36 @@ pub struct RunOptions {
     pub stop_after: Option<usize>,
     /// A progress bar (loss, lr, images/s) when stderr is a terminal; plain epoch lines otherwise.
     pub progress: bool,
+    /// Where log lines (one per epoch, start and resume) go.
+    pub log: LogTo,
+    /// How paths are shown in log lines.
+    pub paths: crate::paths::PathStyle,
+}
+
+impl RunOptions {
+    fn log(&self, line: &str) {
+        match (self.quiet, self.log) {
+            (true, _) => {}
+            (false, LogTo::Stderr) => eprintln!("{line}"),
+            (false, LogTo::Stdout) => println!("{line}"),
+        }
+    }
+}
+
+/// `3m05s` — a duration as a log line shows it.
+pub fn format_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Time left for `remaining` epochs at the mean pace of the `done` epochs this process
+/// trained in `seconds`; `None` before the first epoch.
+pub fn eta_seconds(seconds: f64, done: usize, remaining: usize) -> Option<f64> {
+    (done > 0).then(|| seconds / done as f64 * remaining as f64)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,16 +281,14 @@ impl Run {
             }
         }
         if resume_from.is_none() {
-            for f in ["history.csv", "best.safetensors", "last.safetensors", "summary.json", "test.txt"] {
+            for f in ["history.csv", "best.safetensors", "last.safetensors", "summary.json", "test.txt", RESUMED] {
                 let _ = std::fs::remove_file(dir.join(f));
             }
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
         io::write_json(&dir.join("config.json"), &ConfigFile { config: config.clone(), code_version: code_version() })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
-        if !opts.quiet {
-            eprintln!("== training {}", dir.display());
-        }
+        opts.log(&format!("== training {}", opts.paths.show(dir)));
         let result = train(dir, config, data, opts, resume_from);
         if let Err(e) = &result {
             // A failure is part of the run's record (an interruption asked for is not).
@@ -254,6 +297,18 @@ impl Run {
             }
         }
         result
+    }
+}
+
+/// The completed epochs at which an unfinished run was resumed, kept until its summary holds them.
+const RESUMED: &str = "resumed.json";
+
+/// `xknet18 seed 1` for `runs/quick/xknet18/seed-1`.
+fn run_label(dir: &Path, seed: u64) -> String {
+    let name = dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    match name {
+        Some(n) if dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("seed-{seed}")) => format!("{n} seed {seed}"),
+        _ => format!("{} seed {seed}", dir.file_name().map_or_else(|| dir.display().to_string(), |f| f.to_string_lossy().into_owned())),
     }
 }
 
@@ -274,6 +329,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let net = ResNet::new(&vs.root(), &config.model)?;
     let mut opt = Sgd::new(&vs, tc.momentum, tc.weight_decay, tc.nesterov);
 
+    let mut resumed_at: Vec<usize> = if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
     let (mut history, mut best, start) = match resume {
         Some(run) => {
             let named = load_checkpoint(&dir.join("last.safetensors"), &mut vs)?;
@@ -283,9 +339,11 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
             history.truncate(epoch);
             anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
             let best = history.iter().map(|r| r.val_acc).fold(None, |b: Option<f64>, a| if is_improvement(a, b) { Some(a) } else { b });
-            if !opts.quiet {
-                eprintln!("resuming {} at epoch {}/{}", dir.display(), epoch + 1, tc.epochs);
+            if epoch > 0 {
+                resumed_at.push(epoch);
+                io::write_json(&dir.join(RESUMED), &resumed_at)?;
             }
+            opts.log(&format!("resuming {} after epoch {epoch}/{} (from last.safetensors)", opts.paths.show(dir), tc.epochs));
             (history, best, epoch)
         }
         None => (vec![], None, 0),
@@ -302,7 +360,8 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let t0 = Instant::now();
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let mut done_now = 0usize;
-    let bar = (opts.progress && !opts.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+    let label = run_label(dir, tc.seed);
+    let bar = (opts.progress && !opts.quiet && opts.log == LogTo::Stderr && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let pb = indicatif::ProgressBar::new(train_loader.num_batches() as u64);
         pb.set_style(
             indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})")
@@ -324,11 +383,6 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
             }
             Event::Epoch(record) => record,
         };
-        match &bar {
-            Some(pb) => pb.println(record.log_line(tc.epochs)),
-            None if !opts.quiet => eprintln!("{}", record.log_line(tc.epochs)),
-            None => {}
-        }
         history.push(record.clone());
         if is_improvement(record.val_acc, best) {
             best = Some(record.val_acc);
@@ -337,6 +391,13 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         write_history(dir, &history)?;
         save_checkpoint(&dir.join("last.safetensors"), &vs, Some(opt), &[("epoch", record.epoch as f64)])?;
         done_now += 1;
+        // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
+        let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch).map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
+        let line = format!("{label}  {}{eta}", record.log_line(tc.epochs));
+        match &bar {
+            Some(pb) => pb.println(line),
+            None => opts.log(&line),
+        }
         if opts.stop_after.is_some_and(|n| done_now >= n) && record.epoch < tc.epochs {
             return Err(RunError::Stopped { epoch: record.epoch }.into());
         }
@@ -378,8 +439,10 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         wall_seconds,
         images_per_s: history.iter().map(|r| r.images_per_s).sum::<f64>() / history.len() as f64,
         device: format!("{device:?}"),
+        resumed_at,
     };
     io::write_json(&dir.join("summary.json"), &summary)?;
+    let _ = std::fs::remove_file(dir.join(RESUMED));
     Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history, summary: Some(summary) })
 }
 
@@ -463,4 +526,27 @@ pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_eta_as_log_lines_show_them() {
+        assert_eq!(format_duration(0.4), "0s");
+        assert_eq!(format_duration(59.4), "59s");
+        assert_eq!(format_duration(185.0), "3m05s");
+        assert_eq!(format_duration(3600.0 + 61.0), "1h01m");
+        assert_eq!(format_duration(-3.0), "0s");
+        assert_eq!(eta_seconds(12.0, 0, 5), None, "no pace before the first epoch");
+        assert_eq!(eta_seconds(12.0, 3, 5), Some(20.0));
+        assert_eq!(eta_seconds(12.0, 3, 0), Some(0.0));
+    }
+
+    #[test]
+    fn run_label_names_experiment_and_seed() {
+        assert_eq!(run_label(Path::new("/r/quick/xknet18/seed-1"), 1), "xknet18 seed 1");
+        assert_eq!(run_label(Path::new("/r/single-run"), 7), "single-run seed 7");
+    }
 }

@@ -1,0 +1,57 @@
+//! Paths as a user reads them in log lines and notebook outputs: inside the
+//! project relative to its root (`runs/quick`), under the home directory as
+//! `~/…`, anything else as it is (`/usr/share/datasets/fashion-mnist`).
+//! Committed notebook outputs then carry no machine's absolute paths.
+use std::path::{Path, PathBuf};
+
+/// How to show paths; the default shows them as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathStyle {
+    /// Paths under this directory are shown relative to it.
+    pub base: Option<PathBuf>,
+    /// Paths under this directory (not under `base`) are shown as `~/…`.
+    pub home: Option<PathBuf>,
+}
+
+impl PathStyle {
+    pub fn new(base: Option<PathBuf>, home: Option<PathBuf>) -> Self {
+        Self { base, home }
+    }
+
+    /// Relative to `base`, with the home directory from `$HOME` (read here, at the edge).
+    pub fn from_env(base: &Path) -> Self {
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        Self::new(Some(base.to_path_buf()), home)
+    }
+
+    pub fn show(&self, path: &Path) -> String {
+        if let Some(rest) = self.base.as_deref().and_then(|b| path.strip_prefix(b).ok()) {
+            return if rest.as_os_str().is_empty() { ".".into() } else { rest.display().to_string() };
+        }
+        if let Some(rest) = self.home.as_deref().filter(|h| h.has_root() && h.parent().is_some()).and_then(|h| path.strip_prefix(h).ok()) {
+            return if rest.as_os_str().is_empty() { "~".into() } else { format!("~/{}", rest.display()) };
+        }
+        path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_then_home_then_as_is() {
+        let style = PathStyle::new(Some("/home/ada/convlab".into()), Some("/home/ada".into()));
+        assert_eq!(style.show(Path::new("/home/ada/convlab/runs/quick")), "runs/quick");
+        assert_eq!(style.show(Path::new("/home/ada/convlab")), ".");
+        assert_eq!(style.show(Path::new("/home/ada/.cache/convlab/smoke-tree")), "~/.cache/convlab/smoke-tree");
+        assert_eq!(style.show(Path::new("/home/ada")), "~");
+        assert_eq!(style.show(Path::new("/home/adam/x")), "/home/adam/x", "a sibling of home is not under it");
+        assert_eq!(style.show(Path::new("/usr/share/datasets/fashion-mnist")), "/usr/share/datasets/fashion-mnist");
+        assert_eq!(style.show(Path::new("data/tree")), "data/tree");
+        assert_eq!(PathStyle::default().show(Path::new("/home/ada/convlab/runs")), "/home/ada/convlab/runs");
+        // A root of `/` (HOME=/ in some containers) must not turn every path into `~/…`.
+        let root_home = PathStyle::new(None, Some("/".into()));
+        assert_eq!(root_home.show(Path::new("/usr/share")), "/usr/share");
+    }
+}

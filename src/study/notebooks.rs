@@ -1,0 +1,331 @@
+//! The study's notebooks, generated from [`SECTIONS`]: one source of truth for
+//! their cells. `convlab notebooks` writes them (keeping the outputs of cells
+//! whose source did not change); `convlab notebooks --check` and the test suite
+//! compare the committed notebooks with what this module generates.
+//!
+//! Every section notebook reads: question and the report's numbers → profile →
+//! run (a table) → curves → bars → [the final model] → one variant alone →
+//! conclusion and exported figures.
+use super::sections::{SECTIONS, Section};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Markdown or code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Markdown,
+    Code,
+}
+
+impl CellKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            CellKind::Markdown => "markdown",
+            CellKind::Code => "code",
+        }
+    }
+}
+
+/// One cell's kind and source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    pub kind: CellKind,
+    pub source: String,
+}
+
+fn md(source: impl Into<String>) -> Cell {
+    Cell { kind: CellKind::Markdown, source: source.into() }
+}
+
+fn code(source: impl Into<String>) -> Cell {
+    Cell { kind: CellKind::Code, source: source.into() }
+}
+
+/// A notebook of the study: its file name under `notebooks/` and its cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotebookSpec {
+    pub file: String,
+    pub cells: Vec<Cell>,
+}
+
+const DEP: &str = ":dep convlab = { path = \"..\" }";
+
+const SETUP: &str = "use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!(\"{}\", study.describe());";
+
+const PROFILE_NOTE: &str = "The profile (`CONVLAB_PROFILE`: `quick` by default, `full` on your data with `CONVLAB_DATA`, \
+`smoke` for CI; or `convlab.toml`) sets the data and scale. Runs are stored under \
+`runs/<profile>/<variant>/seed-<s>/`: re-running a cell reuses them, and a changed setting is refused \
+rather than mixed in. While a run trains, its cell prints one line per epoch (run, seed, epoch, loss, \
+accuracy, images/s, time left); **Kernel → Interrupt** stops it, and running the setup cells and the same \
+cell again resumes it from its last finished epoch.";
+
+/// `06_normalization.ipynb` for the sixth section.
+pub fn section_file(index: usize, section: &Section) -> String {
+    format!("{:02}_{}.ipynb", index + 1, section.key.replace('-', "_"))
+}
+
+fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
+    let mut cells = vec![
+        md(format!("# {}\n\n**Question.** {}\n\n**The report.** {}\n\n{PROFILE_NOTE}", s.title, s.question, s.report)),
+        code(DEP),
+        code(SETUP),
+        md(
+            "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
+             The table gives the best validation accuracy, its spread over seeds, the difference to the reference, \
+             and the report's number.",
+        ),
+        code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
+        md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds), then train (dashed) against validation, \
+            then the best validation accuracy of each variant (± 1 std over seeds; ✕ marks the report's number)."),
+        code("section.curves()"),
+        code("section.train_val_curves()"),
+        code("section.bars()"),
+    ];
+    if let Some(key) = s.final_model {
+        cells.extend([
+            md(format!(
+                "## The final model\n\nThe report's final model is `{key}`. Its confusion matrix on the validation split (first seed's \
+                 best weights), and its predictions for the test split — `test.txt`, one line per image: file name, a tab, the \
+                 predicted class."
+            )),
+            code(format!("let last = section.get(\"{key}\").expect(\"{key} is in this section\").clone();\nstudy.confusion(&last)?")),
+            code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
+        ]);
+    }
+    cells.extend([
+        md(format!(
+            "## One variant alone\n\nRe-run a single ablation without the rest of the section: its seeds' curves. Stored runs \
+             are reused; delete `runs/<profile>/{}/` to train it again.",
+            s.alone
+        )),
+        code(format!("let one = study.run_variant(\"{}\")?;\none.seed_curves()", s.alone)),
+        md("## Conclusion\n\nDrawn from the numbers above (differences larger than twice their standard error over seeds count \
+            as separated from noise). The figures are exported to `figures/<profile>/` as SVG and PNG."),
+        code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
+    ]);
+    NotebookSpec { file: section_file(index, s), cells }
+}
+
+fn models_notebook() -> NotebookSpec {
+    NotebookSpec {
+        file: "00_models.ipynb".into(),
+        cells: vec![
+            md("# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
+                baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth ablations resnet14 / resnet34. \
+                This notebook builds each preset, counts its parameters and runs a 64×64 batch through it."),
+            code(DEP),
+            code("use convlab::prelude::*;\nprintln!(\"{}\", libtorch_info());"),
+            md("Parameters and output shape of every preset (100 classes, RGB 64×64):"),
+            code("convlab::study::presets_table(100, 64)?"),
+        ],
+    }
+}
+
+fn summary_notebook() -> NotebookSpec {
+    NotebookSpec {
+        file: format!("{:02}_summary.ipynb", SECTIONS.len() + 1),
+        cells: vec![
+            md("# Summary: the whole report, re-run\n\nEvery variant of every section once, next to the report's single-run \
+                numbers (full profile; other profiles use other data, so compare directions and differences, not absolute \
+                accuracy). Variants shared by sections (xknet18 is the reference of every ablation) are trained once."),
+            code(DEP),
+            code(SETUP),
+            code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
+            code("convlab::study::summary_bars(&sections, study.profile.name)"),
+            md("## Section by section"),
+            code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
+        ],
+    }
+}
+
+/// Every notebook of the study, in order: models, one per section, summary.
+pub fn notebooks() -> Vec<NotebookSpec> {
+    let mut out = vec![models_notebook()];
+    out.extend(SECTIONS.iter().enumerate().map(|(i, s)| section_notebook(i, s)));
+    out.push(summary_notebook());
+    out
+}
+
+/// A cell's source as nbformat stores it: a string or a list of lines.
+fn source_text(cell: &Value) -> String {
+    match &cell["source"] {
+        Value::String(s) => s.clone(),
+        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+/// nbformat's list of lines, each but the last ending in `\n`.
+fn source_lines(source: &str) -> Value {
+    Value::Array(source.split_inclusive('\n').map(|l| Value::String(l.into())).collect())
+}
+
+impl NotebookSpec {
+    /// The notebook as nbformat 4.5 JSON. A cell of `previous` (the notebook on disk)
+    /// at the same position with the same kind and source keeps its outputs.
+    pub fn to_json(&self, previous: Option<&Value>) -> Value {
+        let old_cells = previous.and_then(|p| p["cells"].as_array());
+        let cells: Vec<Value> = self
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = format!("c{i:02}");
+                let old = old_cells.and_then(|cells| cells.get(i)).filter(|o| o["cell_type"] == c.kind.as_str() && source_text(o) == c.source);
+                match c.kind {
+                    CellKind::Markdown => json!({"cell_type": "markdown", "id": id, "metadata": {}, "source": source_lines(&c.source)}),
+                    CellKind::Code => json!({
+                        "cell_type": "code",
+                        "execution_count": old.map_or(Value::Null, |o| o["execution_count"].clone()),
+                        "id": id,
+                        "metadata": {},
+                        "outputs": old.map_or_else(|| json!([]), |o| o["outputs"].clone()),
+                        "source": source_lines(&c.source),
+                    }),
+                }
+            })
+            .collect();
+        json!({
+            "cells": cells,
+            "metadata": {
+                "kernelspec": {"display_name": "Rust (convlab)", "language": "rust", "name": "convlab"},
+                "language_info": {"codemirror_mode": "rust", "file_extension": ".rs", "mimetype": "text/rust", "name": "Rust", "pygment_lexer": "rust", "version": ""},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        })
+    }
+
+    /// How a notebook on disk differs from this spec (cell kinds and sources; outputs are not compared).
+    pub fn differences(&self, on_disk: &Value) -> Vec<String> {
+        let cells = on_disk["cells"].as_array().cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        if on_disk["metadata"]["kernelspec"]["name"] != "convlab" {
+            out.push(format!("kernel is {}, not convlab", on_disk["metadata"]["kernelspec"]["name"]));
+        }
+        if cells.len() != self.cells.len() {
+            out.push(format!("{} cells, the generator makes {}", cells.len(), self.cells.len()));
+        }
+        for (i, (want, got)) in self.cells.iter().zip(&cells).enumerate() {
+            if got["cell_type"] != want.kind.as_str() {
+                out.push(format!("cell {i} is {}, the generator makes {}", got["cell_type"], want.kind.as_str()));
+            } else if source_text(got) != want.source {
+                out.push(format!("cell {i} source differs: {:?} vs generated {:?}", source_text(got), want.source));
+            }
+        }
+        out
+    }
+}
+
+/// What [`write_notebooks`] did to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Unchanged(PathBuf),
+    /// Sources changed: the changed cells lost their outputs; re-execute with `make notebooks`.
+    Updated(PathBuf),
+    Created(PathBuf),
+}
+
+fn read_notebook(path: &Path) -> anyhow::Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{}: not a notebook (invalid JSON: {e})", path.display()))?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Write every notebook into `dir` (atomically), keeping outputs of unchanged cells.
+pub fn write_notebooks(dir: &Path) -> anyhow::Result<Vec<Written>> {
+    let mut done = Vec::new();
+    for spec in notebooks() {
+        let path = dir.join(&spec.file);
+        let old = read_notebook(&path)?;
+        if old.as_ref().is_some_and(|o| spec.differences(o).is_empty()) {
+            done.push(Written::Unchanged(path));
+            continue;
+        }
+        // nbformat's layout (one-space indent, sorted keys), so regenerating and executing diff cleanly.
+        let mut bytes = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut bytes, serde_json::ser::PrettyFormatter::with_indent(b" "));
+        serde::Serialize::serialize(&spec.to_json(old.as_ref()), &mut ser)?;
+        bytes.push(b'\n');
+        crate::io::write_bytes(&path, &bytes)?;
+        done.push(if old.is_some() { Written::Updated(path) } else { Written::Created(path) });
+    }
+    Ok(done)
+}
+
+/// Every way the notebooks in `dir` differ from the generator (empty: they match).
+/// A notebook in `dir` that the generator does not make counts as a difference too.
+pub fn check_notebooks(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let specs = notebooks();
+    let mut out = Vec::new();
+    for spec in &specs {
+        let path = dir.join(&spec.file);
+        match read_notebook(&path)? {
+            None => out.push(format!("{}: missing", path.display())),
+            Some(nb) => out.extend(spec.differences(&nb).into_iter().map(|d| format!("{}: {d}", path.display()))),
+        }
+    }
+    let rd = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?;
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".ipynb") && !specs.iter().any(|s| s.file == name) {
+            out.push(format!("{}: not made by the generator (a section renamed or removed?)", entry.path().display()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_notebook_per_section_in_order() {
+        let files: Vec<String> = notebooks().into_iter().map(|n| n.file).collect();
+        assert_eq!(files.first().map(String::as_str), Some("00_models.ipynb"));
+        assert_eq!(files[7], "07_lr_decay.ipynb");
+        assert_eq!(files.last().map(String::as_str), Some("10_summary.ipynb"));
+        assert_eq!(files.len(), SECTIONS.len() + 2);
+        let aug = &notebooks()[4];
+        assert!(aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")), "the final model's cells");
+        assert!(notebooks()[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
+        for nb in notebooks() {
+            assert_eq!(nb.cells[1].source, DEP, "{}: every :dep first", nb.file);
+            assert!(nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty()));
+        }
+    }
+
+    #[test]
+    fn write_keeps_outputs_of_unchanged_cells_and_check_finds_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_notebooks(dir.path()).unwrap();
+        assert!(written.iter().all(|w| matches!(w, Written::Created(_))));
+        assert!(check_notebooks(dir.path()).unwrap().is_empty());
+        // An executed notebook: an output on cell 2; then an edit to cell 4's source.
+        let path = dir.path().join("06_normalization.ipynb");
+        let mut nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        nb["cells"][2]["outputs"] = json!([{"output_type": "stream", "name": "stdout", "text": ["profile quick\n"]}]);
+        nb["cells"][4]["source"] = json!(["let section = study.run_section(\"dropout\")?;"]);
+        nb["cells"][4]["outputs"] = json!([{"output_type": "stream", "name": "stdout", "text": ["stale\n"]}]);
+        std::fs::write(&path, serde_json::to_vec(&nb).unwrap()).unwrap();
+        let problems = check_notebooks(dir.path()).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("06_normalization.ipynb: cell 4 source differs"), "{}", problems[0]);
+        std::fs::write(dir.path().join("99_extra.ipynb"), "{}").unwrap();
+        assert!(check_notebooks(dir.path()).unwrap().iter().any(|p| p.contains("99_extra.ipynb: not made by the generator")));
+        std::fs::remove_file(dir.path().join("99_extra.ipynb")).unwrap();
+
+        let written = write_notebooks(dir.path()).unwrap();
+        assert!(written.contains(&Written::Updated(path.clone())));
+        assert_eq!(written.iter().filter(|w| matches!(w, Written::Unchanged(_))).count(), written.len() - 1);
+        let nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(nb["cells"][2]["outputs"][0]["text"][0], "profile quick\n", "unchanged cell keeps its output");
+        assert_eq!(nb["cells"][4]["outputs"], json!([]), "a regenerated cell loses its stale output");
+        assert!(check_notebooks(dir.path()).unwrap().is_empty());
+        std::fs::write(&path, "{oops").unwrap();
+        let err = write_notebooks(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("06_normalization.ipynb") && err.contains("invalid JSON"), "{err}");
+    }
+}

@@ -1,0 +1,55 @@
+//! The committed notebooks: made by the generator, with figures that show untrusted
+//! (a PNG beside every SVG) and outputs that carry no machine's paths.
+use serde_json::Value;
+use std::path::Path;
+
+fn committed() -> Vec<(String, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn outputs(nb: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    nb["cells"].as_array().unwrap().iter().enumerate().flat_map(|(i, c)| c["outputs"].as_array().into_iter().flatten().map(move |o| (i, o)))
+}
+
+#[test]
+fn committed_notebooks_match_the_generator() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
+    let problems = convlab::study::notebooks::check_notebooks(&dir).unwrap();
+    assert!(problems.is_empty(), "the notebooks differ from src/study/notebooks.rs (run `convlab notebooks`, then `make notebooks`):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn committed_figures_carry_a_png_and_outputs_no_paths() {
+    let notebooks = committed();
+    assert_eq!(notebooks.len(), convlab::study::notebooks::notebooks().len());
+    let mut figures = 0;
+    for (name, nb) in &notebooks {
+        for (i, o) in outputs(nb) {
+            assert_ne!(o["output_type"], "error", "{name} cell {i}: an error output is committed");
+            if let Some(data) = o["data"].as_object() {
+                if data.contains_key("image/svg+xml") {
+                    figures += 1;
+                    let png = data.get("image/png").and_then(Value::as_str).unwrap_or_else(|| panic!("{name} cell {i}: an SVG figure without a PNG shows empty in an untrusted notebook"));
+                    assert!(png.starts_with("iVBORw0KGgo"), "{name} cell {i}: image/png is not a base64 PNG");
+                }
+            }
+            let text = serde_json::to_string(o).unwrap();
+            for machine in ["/root/", "/home/", "/work/", "/tmp/", env!("CARGO_MANIFEST_DIR")] {
+                assert!(!text.contains(machine), "{name} cell {i}: output carries the machine path `{machine}`: {}", &text[..text.len().min(400)]);
+            }
+            for debug in ["device Auto", "device Cpu", "device Cuda"] {
+                assert!(!text.contains(debug), "{name} cell {i}: `{debug}` is Rust's debug form, not the user-facing `device auto`");
+            }
+        }
+    }
+    // 9 sections × (curves, train-val, bars, one variant) + the final model's confusion + summary bars.
+    assert!(figures >= 9 * 4 + 2, "only {figures} figures in the committed notebooks: are they executed?");
+}
