@@ -86,18 +86,18 @@ pub struct Figure {
 impl Figure {
     /// Loss and accuracy curves of one or more runs.
     pub fn curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: true }, width: 960, height: 400 }
+        Self { chart: Chart::Curves { title: title.into(), curves, show_train: true }, width: 900, height: 400 }
     }
 
     /// Only validation curves (for overlays of many variants).
     pub fn val_curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: 960, height: 400 }
+        Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: 900, height: 400 }
     }
 
     /// Best accuracy per variant with error bars.
     pub fn bars(title: &str, bars: Vec<Bar>) -> Self {
         let height = 90 + 34 * bars.len() as u32;
-        Self { chart: Chart::Bars { title: title.into(), bars }, width: 960, height }
+        Self { chart: Chart::Bars { title: title.into(), bars }, width: 900, height }
     }
 
     /// A confusion matrix with class names.
@@ -344,7 +344,7 @@ mod tests {
         fig.save(&dir.path().join("c.svg")).unwrap();
         fig.save(&dir.path().join("c.png")).unwrap();
         let png = image::open(dir.path().join("c.png")).unwrap().to_rgb8();
-        assert_eq!(png.dimensions(), (960, 400));
+        assert_eq!(png.dimensions(), (900, 400));
         // Not blank: the lines and text put non-white pixels on the canvas.
         let dark = png.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count();
         assert!(dark > 500, "{dark} dark pixels");

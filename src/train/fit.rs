@@ -55,10 +55,11 @@ impl EpochRecord {
         })
     }
 
-    /// The readable log line: `epoch  3/25  train 1.234 / 61.2%  val 1.301 / 58.9%  lr 1.0e-3  412 img/s`.
+    /// The readable log line: `epoch  3/25  train 1.234  61.2%  val 1.301  58.9% top-5  84.0%  lr 1.0e-3  412 img/s  6.7s`
+    /// (loss and top-1 accuracy of each split; short enough for a notebook cell's width).
     pub fn log_line(&self, epochs: usize) -> String {
         format!(
-            "epoch {:>2}/{epochs}  train {:.3} / {:5.1}%  val {:.3} / {:5.1}% (top-5 {:5.1}%)  lr {:.1e}  {:.0} img/s  {:.1} s",
+            "epoch {:>2}/{epochs}  train {:.3} {:5.1}%  val {:.3} {:5.1}% top-5 {:5.1}%  lr {:.1e}  {:.0} img/s  {:.1}s",
             self.epoch,
             self.train_loss,
             100.0 * self.train_acc,
@@ -232,6 +233,6 @@ mod tests {
         assert!(EpochRecord::from_csv("1,2,3").unwrap_err().contains("9 fields"));
         assert!(EpochRecord::from_csv("1,x,3,4,5,6,7,8,9").unwrap_err().contains("`x`"));
         let line = r.log_line(25);
-        assert!(line.starts_with("epoch  3/25  train 1.250 /  50.0%  val 1.500 /  40.0%"), "{line}");
+        assert_eq!(line, "epoch  3/25  train 1.250  50.0%  val 1.500  40.0% top-5  90.0%  lr 1.0e-3  400 img/s  12.5s");
     }
 }

@@ -240,7 +240,7 @@ class Browser:
         """Click a menu or toolbar entry by its JupyterLab command id, as a user clicks it."""
         from selenium.webdriver.common.by import By
 
-        menus = {"notebook:run-all-cells": "Run", "kernelmenu:interrupt": "Kernel"}
+        menus = {"runmenu:run-all": "Run", "kernelmenu:interrupt": "Kernel"}
         if command in menus:
             bar = self.driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
             item = next((b for b in bar if b.text.strip() == menus[command]), None)
@@ -277,8 +277,22 @@ def code_cells(nb):
     return [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
 
 
+# The last line of a cell that shows a figure (`section.curves()`, `study.confusion(&last)?`, …).
+FIGURE_SOURCE = re.compile(r"(curves|bars|confusion)\(.*\)\??\s*$")
+
+
+def source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
 def figure_cells(nb):
-    return [i for i, c in enumerate(nb["cells"]) if any(k.startswith("image/") for o in c.get("outputs", []) for k in o.get("data", {}))]
+    """Cells that store a figure, or whose last line shows one."""
+    return [
+        i for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (
+            any(k.startswith("image/") for o in c.get("outputs", []) for k in o.get("data", {}))
+            or FIGURE_SOURCE.search(source(c).strip().splitlines()[-1]))
+    ]
 
 
 def copy_notebook(src, dst_dir, name, dep_path):
@@ -287,8 +301,7 @@ def copy_notebook(src, dst_dir, name, dep_path):
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             c["outputs"], c["execution_count"] = [], None
-            src_text = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            c["source"] = src_text.replace(':dep convlab = { path = ".." }', f':dep convlab = {{ path = "{dep_path}" }}')
+            c["source"] = source(c).replace(':dep convlab = { path = ".." }', f':dep convlab = {{ path = "{dep_path}" }}')
     path = os.path.join(dst_dir, name)
     with open(path, "w") as f:
         json.dump(nb, f, indent=1)
@@ -324,7 +337,7 @@ def test_run_all_smoke(browser, lab, work, rel_work):
     rel = f"{rel_work}/run-all.ipynb"
     browser.open(rel, len(committed["cells"]))
     t0 = time.time()
-    browser.click_command("notebook:run-all-cells")
+    browser.click_command("runmenu:run-all")
     code = code_cells(committed)
 
     def finished():
