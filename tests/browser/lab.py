@@ -469,7 +469,13 @@ def main():
             test_progress_and_interrupt(browser, lab, work, rel_work, runs)
         ok = True
     except Failure as e:
-        print(f"FAILED: {e}\n(screenshots and the JupyterLab log are in {scratch})", file=sys.stderr)
+        shot = ""
+        if browser:
+            try:
+                shot = f"; the page at the failure: {browser.screenshot('failure')}"
+            except Exception:  # the browser itself may be what failed
+                pass
+        print(f"FAILED: {e}{shot}\n(screenshots and the JupyterLab log are in {scratch})", file=sys.stderr)
     finally:
         if browser:
             browser.quit()
