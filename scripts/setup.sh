@@ -58,7 +58,7 @@ fi
 if [[ -x "$EVCXR/bin/evcxr_jupyter" ]]; then
   log "evcxr_jupyter ok: $EVCXR"
 else
-  log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (~20 min, once per machine)"
+  log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (6–10 min on 2 cores, once per machine)"
   cargo install --locked --quiet "evcxr_jupyter@$EVCXR_VERSION" --root "$EVCXR.partial"
   rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
 fi
@@ -165,7 +165,7 @@ mv "$ENVF.tmp" "$ENVF"
 
 # --- 6. A warm notebook build --------------------------------------------------
 # The first notebook on a machine compiles libtorch's bindings, polars and
-# plotters into its build slot (~9.5 min on 2 cores); do it here, once per
+# plotters into its build slot (367–383 s on 2 cores, README); do it here, once per
 # dependency set, so the first notebook a user opens starts in seconds.
 # CONVLAB_WARM=0 skips it.
 WARM_KEY=$( (cat "$ROOT/Cargo.lock"; echo "$EVCXR_VERSION"; rustc -V) | sha256sum | cut -c1-16)
@@ -175,7 +175,7 @@ if [[ "${CONVLAB_WARM:-1}" == 0 ]]; then
 elif [[ -f "$WARM_STAMP" ]]; then
   log "notebook build ok: $TOOLS/evcxr-builds"
 else
-  log "warming the notebook build: compiling the notebooks' dependencies once (~10 min on a bare machine)"
+  log "warming the notebook build: compiling the notebooks' dependencies once (~6 min on 2 cores)"
   "$VENV/bin/python" "$ROOT/scripts/run_notebooks.py" --warm >&2
   mkdir -p "$(dirname "$WARM_STAMP")" && touch "$WARM_STAMP"
 fi
