@@ -210,9 +210,40 @@ struct DataArgs {
     /// Error on any bad file instead of skipping it.
     #[arg(long)]
     strict: bool,
+    /// Skip images with more pixels (width × height) than this, before decoding them
+    /// (default 178956970, Pillow's decompression-bomb limit).
+    #[arg(long)]
+    max_image_pixels: Option<u64>,
+    /// Memory the decoded images may take, e.g. 8G or 512M (default: half of the available memory).
+    #[arg(long, value_parser = parse_bytes)]
+    memory_budget: Option<u64>,
     /// Cache directory (default $CONVLAB_CACHE or ~/.cache/convlab).
     #[arg(long)]
     cache: Option<PathBuf>,
+}
+
+/// `8G`, `512M`, `100k` or a number of bytes (decimal units, as `df -H`; `GiB`-style binary units too).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}`: expected a size such as 8G, 512M or 1000000"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        u => return Err(format!("`{s}`: unknown unit `{u}` (use k, M, G, T, or KiB, MiB, GiB)")),
+    };
+    let bytes = n * mult;
+    if !(bytes >= 1.0 && bytes < 1.8e19) {
+        return Err(format!("`{s}`: must be at least one byte"));
+    }
+    Ok(bytes as u64)
 }
 
 impl DataArgs {
@@ -225,6 +256,8 @@ impl DataArgs {
             train_per_class: self.train_per_class,
             val_per_class: self.val_per_class,
             strict: self.strict,
+            max_image_pixels: self.max_image_pixels,
+            memory_budget: self.memory_budget,
             cache_dir: self.cache.clone(),
             ..DataConfig::new(source)
         })

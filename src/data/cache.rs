@@ -1,15 +1,24 @@
 //! Decode once, in parallel; cache as safetensors with a manifest; reload in moments.
+//!
+//! The manifest records the tensor file's size and CRC-32 and carries a CRC-32
+//! of its own: a truncated or corrupted cache is detected, reported and rebuilt,
+//! never read as garbage. Before the split buffers are allocated, their size is
+//! checked against a memory budget.
 use super::listing::{self, Item, Listing};
 pub use super::listing::Skipped;
 use super::{DataConfig, DataError, Source, decode, idx};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 use tch::{Device, Kind, Tensor};
 
 /// Bump when the cache's layout or decoding changes.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
+
+/// First line of a manifest file, before its JSON: the format and the JSON's CRC-32.
+const MANIFEST_HEADER: &str = "convlab-cache-manifest";
 
 /// One split: images as uint8 `[N,C,H,W]` on the CPU, labels int64 `[N]` (−1 = unlabelled), file names.
 #[derive(Debug)]
@@ -90,6 +99,9 @@ struct Manifest {
     shape: [i64; 3],
     stats: NormStats,
     skipped: Vec<Skipped>,
+    /// Size in bytes and CRC-32 of the `.safetensors` file this manifest describes.
+    tensors_size: u64,
+    tensors_crc32: u32,
     train_files: Vec<String>,
     val_files: Vec<String>,
     test_files: Option<Vec<String>>,
@@ -98,7 +110,7 @@ struct Manifest {
 fn stamp(path: &Path) -> Result<Stamp, DataError> {
     let m = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
     let mtime_ns = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    Ok(Stamp { file: path.to_string_lossy().into_owned(), size: m.len(), mtime_ns })
+    Ok(Stamp { file: listing::escape_name(path.as_os_str()), size: m.len(), mtime_ns })
 }
 
 /// FNV-1a, 64 bit: a stable name for a cache entry.
@@ -109,12 +121,71 @@ fn fnv64(bytes: &[u8]) -> u64 {
 fn cache_key(cfg: &DataConfig) -> serde_json::Value {
     let mut key = cfg.clone();
     key.cache_dir = None;
+    key.memory_budget = None;
     serde_json::to_value(key).expect("DataConfig serialises")
 }
 
 /// Write a cache file atomically (see [`crate::io::write_atomic`]), as a cache error naming it.
 fn write_cache_file(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> Result<(), DataError> {
-    crate::io::write_atomic(path, write).map_err(|e| DataError::Cache { path: path.to_path_buf(), problem: format!("{e:#}") })
+    crate::io::write_atomic(path, write).map_err(|e| DataError::Cache { path: path.to_path_buf(), problem: format!("cannot write: {e:#}") })
+}
+
+/// Size and CRC-32 of a file, read in 1 MiB blocks.
+fn file_crc32(path: &Path) -> std::io::Result<(u64, u32)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok((size, hasher.finalize()));
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// `convlab-cache-manifest 2 crc32=…` then the JSON.
+fn manifest_bytes(m: &Manifest) -> Vec<u8> {
+    let json = serde_json::to_vec(m).expect("the manifest serialises");
+    let mut out = format!("{MANIFEST_HEADER} {CACHE_FORMAT} crc32={:08x}\n", crc32fast::hash(&json)).into_bytes();
+    out.extend(json);
+    out
+}
+
+/// The manifest in `bytes`, or why it cannot be trusted.
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let nl = bytes.iter().position(|&b| b == b'\n').ok_or("no header line")?;
+    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| "header is not text")?;
+    let (json, crc) = (&bytes[nl + 1..], crc32fast::hash(&bytes[nl + 1..]));
+    match header.split(' ').collect::<Vec<_>>().as_slice() {
+        [MANIFEST_HEADER, format, _] if *format != CACHE_FORMAT.to_string() => Err(format!("written in cache format {format}, this convlab reads {CACHE_FORMAT}")),
+        [MANIFEST_HEADER, _, sum] if *sum == format!("crc32={crc:08x}") => serde_json::from_slice(json).map_err(|e| format!("invalid JSON: {e}")),
+        [MANIFEST_HEADER, _, _] => Err("its checksum does not match its contents (truncated or corrupted)".into()),
+        _ => Err("not a convlab cache manifest".into()),
+    }
+}
+
+/// Half the memory the kernel reports available (`MemAvailable`), else half of physical memory.
+fn default_memory_budget() -> u64 {
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    });
+    // SAFETY: sysconf only reads system configuration values.
+    let physical = || unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES) as u64).saturating_mul(libc::sysconf(libc::_SC_PAGESIZE) as u64) };
+    available.unwrap_or_else(physical) / 2
+}
+
+/// `56.7 GB` — bytes as a person reads them.
+pub(crate) fn human_bytes(b: u64) -> String {
+    match b {
+        0..1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        _ => format!("{:.1} GB", b as f64 / 1e9),
+    }
 }
 
 impl Dataset {
@@ -137,19 +208,10 @@ impl Dataset {
             _ => build_listing(cfg, listing.expect("listing sources have a listing"))?,
         };
         ds.cache_path = tensors_path.clone();
-        std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
-        let manifest = Manifest {
-            format: CACHE_FORMAT,
-            key,
-            classes: ds.classes.clone(),
-            sources,
-            shape: ds.shape(),
-            stats: ds.stats.clone(),
-            skipped: ds.skipped.clone(),
-            train_files: ds.train.files.clone(),
-            val_files: ds.val.files.clone(),
-            test_files: ds.test.as_ref().map(|t| t.files.clone()),
-        };
+        std::fs::create_dir_all(&dir).map_err(|e| DataError::Cache {
+            path: dir.clone(),
+            problem: format!("cannot create the cache directory: {e}; choose another with --cache or $CONVLAB_CACHE"),
+        })?;
         let mut named: Vec<(&str, &Tensor)> = vec![
             ("train_images", &ds.train.images),
             ("train_labels", &ds.train.labels),
@@ -162,7 +224,25 @@ impl Dataset {
         }
         // Tensors first, manifest last: a manifest only ever describes a complete file.
         write_cache_file(&tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
-        write_cache_file(&manifest_path, |tmp| Ok(std::fs::write(tmp, serde_json::to_vec(&manifest)?)?))?;
+        let (tensors_size, tensors_crc32) = file_crc32(&tensors_path).map_err(|e| DataError::Cache { path: tensors_path.clone(), problem: format!("cannot read back: {e}") })?;
+        let manifest = Manifest {
+            format: CACHE_FORMAT,
+            key,
+            classes: ds.classes.clone(),
+            sources,
+            shape: ds.shape(),
+            stats: ds.stats.clone(),
+            skipped: ds.skipped.clone(),
+            tensors_size,
+            tensors_crc32,
+            train_files: ds.train.files.clone(),
+            val_files: ds.val.files.clone(),
+            test_files: ds.test.as_ref().map(|t| t.files.clone()),
+        };
+        if let Err(e) = write_cache_file(&manifest_path, |tmp| Ok(std::fs::write(tmp, manifest_bytes(&manifest))?)) {
+            let _ = std::fs::remove_file(&tensors_path); // no tensor file without its manifest
+            return Err(e);
+        }
         ds.seconds = start.elapsed().as_secs_f64();
         Ok(ds)
     }
@@ -228,9 +308,35 @@ fn try_cache(
     tensors_path: &Path,
     manifest_path: &Path,
 ) -> Option<Dataset> {
-    let m: Manifest = serde_json::from_slice(&std::fs::read(manifest_path).ok()?).ok()?;
+    let bytes = match std::fs::read(manifest_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => return None,
+        Err(e) => {
+            eprintln!("warning: cache manifest {} unreadable ({e}); decoding again", manifest_path.display());
+            return None;
+        }
+    };
+    let m = match parse_manifest(&bytes) {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("warning: cache manifest {}: {why}; decoding again", manifest_path.display());
+            return None;
+        }
+    };
     if m.format != CACHE_FORMAT || &m.key != key || m.sources != sources {
         return None;
+    }
+    match file_crc32(tensors_path) {
+        Ok((size, crc)) if size == m.tensors_size && crc == m.tensors_crc32 => {}
+        Ok((size, _)) => {
+            let what = if size != m.tensors_size { format!("{size} bytes, the manifest says {}", m.tensors_size) } else { "its checksum does not match".into() };
+            eprintln!("warning: cache {} is truncated or corrupted ({what}); decoding again", tensors_path.display());
+            return None;
+        }
+        Err(e) => {
+            eprintln!("warning: cache {} unreadable ({e}); decoding again", tensors_path.display());
+            return None;
+        }
     }
     if let Some(l) = listing {
         if l.classes != m.classes {
@@ -268,20 +374,54 @@ fn try_cache(
     })
 }
 
+/// Bytes of `n` images of `channels`×`h`×`w`, or `None` past `u64`.
+fn split_bytes(n: usize, channels: u8, (h, w): (u32, u32)) -> Option<u64> {
+    (n as u64).checked_mul(channels as u64)?.checked_mul(h as u64)?.checked_mul(w as u64)
+}
+
+/// Check the splits' buffers against the memory budget before any is allocated.
+/// Each split is built in one buffer and then copied into its tensor, so the peak
+/// is every split plus the largest one again.
+fn check_memory(cfg: &DataConfig, counts: &[(&str, usize)], channels: u8, hw: (u32, u32)) -> Result<(), DataError> {
+    let sizes: Vec<Option<u64>> = counts.iter().map(|&(_, n)| split_bytes(n, channels, hw)).collect();
+    let need = sizes.iter().try_fold(0u64, |acc, s| acc.checked_add((*s)?)).and_then(|t| t.checked_add(sizes.iter().flatten().copied().max()?));
+    let (budget, whence) = match cfg.memory_budget {
+        Some(b) => (b, "--memory-budget".to_string()),
+        None => (default_memory_budget(), "half of the memory available now".to_string()),
+    };
+    if need.is_some_and(|n| n <= budget) {
+        return Ok(());
+    }
+    let per_image = split_bytes(1, channels, hw).map_or("?".into(), human_bytes);
+    let splits: Vec<String> = counts.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name} {n}")).collect();
+    let remedy = if cfg.image_size > 0 { "use a smaller --size" } else { "resize them with --size (e.g. --size 64)" };
+    Err(DataError::Config(format!(
+        "the decoded images need {} in memory ({} images of {channels}×{}×{} = {per_image} each), over the memory budget of {} ({whence}); \
+         {remedy}, or raise --memory-budget",
+        need.map_or("more than 18 EB".into(), human_bytes),
+        splits.join(", "),
+        hw.0,
+        hw.1,
+        human_bytes(budget),
+    )))
+}
+
 /// Decode items in parallel into one `[N,C,H,W]` tensor; bad files are skipped (or fail under strict).
-fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, strict: bool, skipped: &mut Vec<Skipped>) -> Result<Split, DataError> {
-    let chw = channels as usize * (hw.0 * hw.1) as usize;
-    let mut flat = vec![0u8; items.len() * chw];
+fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, cfg: &DataConfig, skipped: &mut Vec<Skipped>) -> Result<Split, DataError> {
+    let chw = split_bytes(1, channels, hw).and_then(|b| usize::try_from(b).ok()).ok_or_else(|| DataError::Config(format!("images of {}×{} do not fit in memory", hw.0, hw.1)))?;
+    let total = items.len().checked_mul(chw).ok_or_else(|| DataError::Config(format!("{} images of {chw} bytes do not fit in memory", items.len())))?;
+    let limits = cfg.limits();
+    let mut flat = vec![0u8; total];
     let results: Vec<Result<(), String>> = if chw == 0 {
         vec![]
     } else {
-        items.par_iter().zip(flat.par_chunks_mut(chw)).map(|(item, out)| decode::decode_into(&item.path, hw, channels, out)).collect()
+        items.par_iter().zip(flat.par_chunks_mut(chw)).map(|(item, out)| decode::decode_into(&item.path, hw, channels, &limits, out)).collect()
     };
     let mut keep = Vec::with_capacity(items.len());
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(()) => keep.push(i),
-            Err(problem) if strict => return Err(DataError::BadImage { path: items[i].path.clone(), problem }),
+            Err(problem) if cfg.strict => return Err(DataError::BadImage { path: items[i].path.clone(), problem }),
             Err(reason) => {
                 eprintln!("warning: skipping {}: {reason}", items[i].path.display());
                 skipped.push(Skipped { path: items[i].path.clone(), reason });
@@ -305,7 +445,48 @@ fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, strict: bool, sk
     })
 }
 
-fn build_listing(cfg: &DataConfig, l: Listing) -> Result<Dataset, DataError> {
+/// Without `--size`, every image must have one size: read each header (in parallel,
+/// within the limits), skip the unreadable ones, and name one file of each size
+/// when they differ.
+fn common_size(l: &mut Listing, cfg: &DataConfig, skipped: &mut Vec<Skipped>) -> Result<(u32, u32), DataError> {
+    let limits = cfg.limits();
+    let mut sizes: BTreeMap<(u32, u32), (PathBuf, usize)> = BTreeMap::new();
+    for split in [&mut l.train, &mut l.val].into_iter().chain(l.test.as_mut()) {
+        let dims: Vec<Result<(u32, u32), String>> = split.par_iter().map(|i| decode::dimensions(&i.path, &limits)).collect();
+        let mut kept = Vec::with_capacity(split.len());
+        for (item, d) in std::mem::take(split).into_iter().zip(dims) {
+            match d {
+                Ok(hw) => {
+                    sizes.entry(hw).or_insert_with(|| (item.path.clone(), 0)).1 += 1;
+                    kept.push(item);
+                }
+                Err(problem) if cfg.strict => return Err(DataError::BadImage { path: item.path, problem }),
+                Err(reason) => {
+                    eprintln!("warning: skipping {}: {reason}", item.path.display());
+                    skipped.push(Skipped { path: item.path, reason });
+                }
+            }
+        }
+        *split = kept;
+    }
+    match sizes.len() {
+        0 => Err(DataError::Config(format!("no image could be read ({} skipped)", skipped.len()))),
+        1 => Ok(*sizes.keys().next().unwrap()),
+        n => {
+            let mut by_count: Vec<(&(u32, u32), &(PathBuf, usize))> = sizes.iter().collect();
+            by_count.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+            let shown: Vec<String> =
+                by_count.iter().take(4).map(|((h, w), (p, count))| format!("{} is {w}×{h} ({count} image(s) of that size)", p.display())).collect();
+            let more = if n > 4 { format!("; and {} more sizes", n - 4) } else { String::new() };
+            Err(DataError::Config(format!(
+                "the images have {n} different sizes: {}{more}; pass --size N to resize every image to N×N",
+                shown.join("; ")
+            )))
+        }
+    }
+}
+
+fn build_listing(cfg: &DataConfig, mut l: Listing) -> Result<Dataset, DataError> {
     if l.train.is_empty() {
         return Err(DataError::layout(
             match &cfg.source {
@@ -315,19 +496,15 @@ fn build_listing(cfg: &DataConfig, l: Listing) -> Result<Dataset, DataError> {
             "no training images",
         ));
     }
-    // Target size: the configured one, else the first readable training image's.
-    let hw = if cfg.image_size > 0 {
-        (cfg.image_size, cfg.image_size)
-    } else {
-        l.train.iter().find_map(|i| decode::dimensions(&i.path).ok()).ok_or_else(|| {
-            DataError::layout(&l.train[0].path, "no training image could be read to learn the image size")
-        })?
-    };
+    let mut skipped = std::mem::take(&mut l.skipped);
+    // Target size: the configured one, else the one size every image has.
+    let hw = if cfg.image_size > 0 { (cfg.image_size, cfg.image_size) } else { common_size(&mut l, cfg, &mut skipped)? };
     let channels = cfg.channels();
-    let mut skipped = l.skipped;
-    let train = decode_items(l.train, hw, channels, cfg.strict, &mut skipped)?;
-    let val = decode_items(l.val, hw, channels, cfg.strict, &mut skipped)?;
-    let test = l.test.map(|t| decode_items(t, hw, channels, cfg.strict, &mut skipped)).transpose()?;
+    let counts = [("train", l.train.len()), ("val", l.val.len()), ("test", l.test.as_ref().map_or(0, Vec::len))];
+    check_memory(cfg, &counts, channels, hw)?;
+    let train = decode_items(l.train, hw, channels, cfg, &mut skipped)?;
+    let val = decode_items(l.val, hw, channels, cfg, &mut skipped)?;
+    let test = l.test.map(|t| decode_items(t, hw, channels, cfg, &mut skipped)).transpose()?;
     if train.is_empty() {
         return Err(DataError::Config(format!("no training image could be decoded ({} skipped)", skipped.len())));
     }

@@ -46,7 +46,9 @@ pub(crate) fn read_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
+    let Some(expected) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(bad(format!("dimensions {dims:?} are too large")));
+    };
     let data = &bytes[header..];
     if data.len() != expected {
         return Err(bad(format!("dimensions {dims:?} need {expected} bytes of data, found {}", data.len())));

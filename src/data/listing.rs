@@ -1,8 +1,17 @@
 //! Which files make up each split: ImageFolder and Tiny ImageNet layouts.
+//!
+//! Trees from the wild hold more than images: every entry is looked at once,
+//! following symbolic links, and only regular files with an image extension are
+//! listed. A FIFO, socket or device named like an image, a dangling symbolic
+//! link, a link loop or a directory reached a second time is skipped and named
+//! (an error under `strict`), never opened and never walked twice.
 use super::{DataConfig, DataError};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Extensions read as images (torchvision's `IMG_EXTENSIONS`, plus `gif`).
@@ -11,8 +20,73 @@ pub(crate) const IMAGE_EXTENSIONS: [&str; 10] = ["jpg", "jpeg", "png", "ppm", "p
 /// A file left out of the dataset, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
+    /// Stored with [`escape_name`], so that any path (tabs, newlines, bytes that are not UTF-8) round-trips.
+    #[serde(with = "escaped_path")]
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// A file or folder name as convlab writes it (`test.txt`, file lists, class names):
+/// `\\` for a backslash, `\t`, `\n` and `\r` for those characters, `\xNN` for
+/// each byte that is not part of valid UTF-8, every other character as it is.
+/// Each line of `test.txt` stays `<file>\t<class>`, and [`unescape_name`] maps every
+/// name back to exactly one file.
+pub fn escape_name(raw: &OsStr) -> String {
+    let mut out = String::new();
+    for chunk in raw.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The name [`escape_name`] escaped; `None` for a string it cannot have written.
+pub fn unescape_name(name: &str) -> Option<OsString> {
+    let mut out = Vec::with_capacity(name.len());
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next()? {
+            '\\' => out.push(b'\\'),
+            't' => out.push(b'\t'),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            'x' => {
+                let hex: String = [chars.next()?, chars.next()?].iter().collect();
+                out.push(u8::from_str_radix(&hex, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(OsString::from_vec(out))
+}
+
+mod escaped_path {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::path::PathBuf;
+
+    pub fn serialize<S: Serializer>(p: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::escape_name(p.as_os_str()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        let s = String::deserialize(d)?;
+        super::unescape_name(&s).map(PathBuf::from).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an escaped path")))
+    }
 }
 
 /// One image: where it is, its name relative to the split, its label (−1: unlabelled).
@@ -30,6 +104,61 @@ pub(crate) struct Listing {
     pub val: Vec<Item>,
     pub test: Option<Vec<Item>>,
     pub skipped: Vec<Skipped>,
+    /// Directories walked so far, by (device, inode), with the path they were first reached by.
+    visited: HashMap<(u64, u64), PathBuf>,
+}
+
+/// One directory entry, following symbolic links.
+enum Entry {
+    Dir(fs::Metadata),
+    File,
+    /// Not listed, and why.
+    Skip(String),
+}
+
+fn classify(p: &Path) -> Entry {
+    match fs::metadata(p) {
+        Ok(m) if m.is_dir() => Entry::Dir(m),
+        Ok(m) if m.is_file() => Entry::File,
+        Ok(m) => Entry::Skip(format!("{}, not an image file", super::decode::kind_of(&m.file_type()))),
+        Err(e) => match fs::symlink_metadata(p) {
+            Ok(l) if l.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
+                let target = fs::read_link(p).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+                Entry::Skip(format!("dangling symbolic link (its target {target} does not exist)"))
+            }
+            Ok(l) if l.file_type().is_symlink() && e.raw_os_error() == Some(libc::ELOOP) => Entry::Skip("symbolic link loop".into()),
+            _ => Entry::Skip(format!("cannot read: {e}")),
+        },
+    }
+}
+
+impl Listing {
+    /// A file or folder left out: a warning, or under `strict` the error naming it.
+    fn skip(&mut self, path: PathBuf, reason: String, strict: bool) -> Result<(), DataError> {
+        if strict {
+            return Err(DataError::BadImage { path, problem: reason });
+        }
+        self.skipped.push(Skipped { path, reason });
+        Ok(())
+    }
+
+    /// Register a split or class folder as its own, before any walk can reach it through a link.
+    fn register(&mut self, dir: &Path) {
+        if let Ok(meta) = fs::metadata(dir) {
+            self.visited.entry((meta.dev(), meta.ino())).or_insert_with(|| dir.to_path_buf());
+        }
+    }
+
+    /// Mark a directory walked; `Some(first path)` when it was walked already.
+    fn first_visit(&mut self, dir: &Path, meta: &fs::Metadata) -> Option<PathBuf> {
+        match self.visited.entry((meta.dev(), meta.ino())) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(dir.to_path_buf());
+                None
+            }
+        }
+    }
 }
 
 fn is_hidden(p: &Path) -> bool {
@@ -55,7 +184,7 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 }
 
 fn name_of(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name().map(escape_name).unwrap_or_default()
 }
 
 fn has_image_extension(p: &Path) -> bool {
@@ -64,27 +193,44 @@ fn has_image_extension(p: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Image files under `dir` (recursively, sorted); other files are skipped with a reason.
-fn image_files(dir: &Path, skipped: &mut Vec<Skipped>, strict: bool) -> Result<Vec<PathBuf>, DataError> {
+/// Image files under `dir` (recursively, sorted); other entries are skipped with a
+/// reason, and a directory already walked (or registered as a split or class
+/// folder) is not walked again.
+fn image_files(dir: &Path, l: &mut Listing, strict: bool) -> Result<Vec<PathBuf>, DataError> {
+    l.register(dir);
+    let entries = match read_dir_sorted(dir) {
+        Ok(entries) => entries,
+        // One unreadable folder among many is skipped like an unreadable file.
+        Err(DataError::Io { path, error }) if !strict => {
+            l.skipped.push(Skipped { path, reason: format!("cannot list: {error}") });
+            return Ok(vec![]);
+        }
+        Err(e) => return Err(e),
+    };
     let mut out = Vec::new();
-    for p in read_dir_sorted(dir)? {
-        if p.is_dir() {
-            out.extend(image_files(&p, skipped, strict)?);
-        } else if has_image_extension(&p) {
-            out.push(p);
-        } else {
-            let reason = format!("not an image file (expected one of: {})", IMAGE_EXTENSIONS.join(", "));
-            if strict {
-                return Err(DataError::BadImage { path: p, problem: reason });
-            }
-            skipped.push(Skipped { path: p, reason });
+    for p in entries {
+        match classify(&p) {
+            Entry::Dir(meta) => match l.first_visit(&p, &meta) {
+                Some(first) => {
+                    let reason = format!("directory already listed as {} (a symbolic link loop, or a second link to it): not listed again", first.display());
+                    if strict {
+                        return Err(DataError::layout(&p, reason));
+                    }
+                    l.skipped.push(Skipped { path: p, reason });
+                }
+                None => out.extend(image_files(&p, l, strict)?),
+            },
+            Entry::File if has_image_extension(&p) => out.push(p),
+            Entry::File => l.skip(p, format!("not an image file (expected one of: {})", IMAGE_EXTENSIONS.join(", ")), strict)?,
+            Entry::Skip(reason) => l.skip(p, reason, strict)?,
         }
     }
     Ok(out)
 }
 
+/// The name of `path` relative to `base`, escaped ([`escape_name`]).
 fn rel(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base).unwrap_or(path).to_string_lossy().into_owned()
+    escape_name(path.strip_prefix(base).unwrap_or(path).as_os_str())
 }
 
 /// Items of one class folder, at most `limit`; an empty folder is a warning (or an error when strict).
@@ -96,7 +242,7 @@ fn class_items(
     l: &mut Listing,
     strict: bool,
 ) -> Result<Vec<Item>, DataError> {
-    let files = image_files(dir, &mut l.skipped, strict)?;
+    let files = image_files(dir, l, strict)?;
     if files.is_empty() {
         let reason = "empty class folder: no image files".to_string();
         if strict {
@@ -134,6 +280,15 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
     }
     let classes: Vec<String> = all_classes.iter().take(cfg.classes.unwrap_or(usize::MAX)).cloned().collect();
     let mut l = Listing { classes: classes.clone(), ..Default::default() };
+    // Every split and class folder belongs where it is: a link to one from elsewhere is not walked.
+    for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
+        l.register(&dir);
+    }
+    for split in ["train", "val", "test"] {
+        for class in &all_classes {
+            l.register(&root.join(split).join(class));
+        }
+    }
 
     let val_dir = require_split(root, "val", "val/<class>/<image>, with the class folders of train")?;
     let val_classes: BTreeSet<String> = subdirs(&val_dir)?.iter().map(|p| name_of(p)).collect();
@@ -162,7 +317,7 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
         let mut test = Vec::new();
         if dirs.is_empty() {
             // Flat: unlabelled images.
-            for p in image_files(&test_dir, &mut l.skipped, cfg.strict)? {
+            for p in image_files(&test_dir, &mut l, cfg.strict)? {
                 test.push(Item { rel: rel(&p, &test_dir), path: p, label: -1 });
             }
         } else {
@@ -222,6 +377,12 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
     let mut l = Listing { classes, ..Default::default() };
 
     let train_dir = require_split(root, "train", "train/<wnid>/images/<image>")?;
+    for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
+        l.register(&dir);
+    }
+    for w in &wnids {
+        l.register(&train_dir.join(w).join("images"));
+    }
     for (label, w) in wnids.iter().enumerate() {
         let dir = train_dir.join(w).join("images");
         if !dir.is_dir() {
@@ -269,7 +430,7 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
 
     let test_dir = root.join("test").join("images");
     if test_dir.is_dir() {
-        let mut test: Vec<Item> = image_files(&test_dir, &mut l.skipped, cfg.strict)?
+        let mut test: Vec<Item> = image_files(&test_dir, &mut l, cfg.strict)?
             .into_iter()
             .map(|p| Item { rel: rel(&p, &root.join("test")), path: p, label: -1 })
             .collect();

@@ -17,6 +17,8 @@ mod export;
 pub use export::export_image_folder;
 
 pub use cache::{Dataset, NormStats, Skipped, Split};
+pub use decode::{DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, decode_image, dimensions_of};
+pub use listing::{escape_name, unescape_name};
 pub use loader::{Augment, Batch, Loader, augment, to_channels_last};
 pub use rng::Rng;
 pub use synthetic::SynthConfig;
@@ -118,9 +120,18 @@ pub struct DataConfig {
     /// Keep at most N test images; unset = all.
     #[serde(default)]
     pub test_limit: Option<usize>,
-    /// Refuse bad files (corrupt, empty, not an image) with an error instead of skipping them with a warning.
+    /// Refuse bad files (corrupt, truncated, empty, not an image, not a regular file) with an
+    /// error instead of skipping them with a warning.
     #[serde(default)]
     pub strict: bool,
+    /// Images with more pixels (width × height) are skipped before they are decoded; unset =
+    /// [`DEFAULT_MAX_IMAGE_PIXELS`] (Pillow's decompression-bomb limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_image_pixels: Option<u64>,
+    /// Bytes the decoded dataset may take in memory; unset = half of the memory available
+    /// when it loads. Not part of the cache key, nor of a run's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_budget: Option<u64>,
     /// Where decoded tensors are cached; unset = `$CONVLAB_CACHE` or `~/.cache/convlab`. Not part of the cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
@@ -138,8 +149,15 @@ impl DataConfig {
             val_per_class: None,
             test_limit: None,
             strict: false,
+            max_image_pixels: None,
+            memory_budget: None,
             cache_dir: None,
         }
+    }
+
+    /// The limits every decode of this dataset runs with.
+    pub fn limits(&self) -> DecodeLimits {
+        DecodeLimits { max_pixels: self.max_image_pixels.unwrap_or(DEFAULT_MAX_IMAGE_PIXELS) }
     }
 
     /// Channels the dataset will have.
@@ -170,6 +188,11 @@ impl DataConfig {
         if self.image_size > 4096 {
             return Err(DataError::Config(format!("image_size = {}: at most 4096", self.image_size)));
         }
+        for (name, v) in [("max_image_pixels", self.max_image_pixels), ("memory_budget", self.memory_budget)] {
+            if v == Some(0) {
+                return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for the default)")));
+            }
+        }
         for (name, v) in [("classes", self.classes), ("train_per_class", self.train_per_class)] {
             if v == Some(0) {
                 return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for all)")));
@@ -186,8 +209,9 @@ pub enum DataError {
     Config(String),
     #[error("{path}: {problem}")]
     Layout { path: PathBuf, problem: String },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// The I/O error is part of the message, not a `source`: printed once, not twice in a chain.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: bad image ({problem})")]
     BadImage { path: PathBuf, problem: String },
     #[error("{path}: {problem}")]
@@ -197,8 +221,8 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        DataError::Io { path: path.into(), error }
     }
     pub(crate) fn layout(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         DataError::Layout { path: path.into(), problem: problem.into() }

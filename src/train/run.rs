@@ -181,10 +181,11 @@ fn diff(a: &RunConfig, b: &RunConfig) -> String {
     out.join(", ")
 }
 
-/// The config as compared between runs: cache location and CPU threads do not change results.
+/// The config as compared between runs: cache location, memory budget and CPU threads do not change results.
 fn comparable(c: &RunConfig) -> RunConfig {
     let mut c = c.clone();
     c.data.cache_dir = None;
+    c.data.memory_budget = None;
     c.train.threads = None;
     c
 }
