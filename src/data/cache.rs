@@ -25,7 +25,8 @@ const MANIFEST_HEADER: &str = "convlab-cache-manifest";
 pub struct Split {
     pub images: Tensor,
     pub labels: Tensor,
-    /// Names relative to the split (`<class>/<file>`, or `<file>` for a flat test folder).
+    /// Names relative to the split (`<class>/<file>`, or `<file>` for a flat test folder),
+    /// escaped with [`super::escape_name`].
     pub files: Vec<String>,
 }
 

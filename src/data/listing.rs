@@ -439,3 +439,23 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
     }
     Ok(l)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_round_trips_through_escaping() {
+        for b in 0..=255u8 {
+            let bytes = [b'a', b, b'z'];
+            let raw = OsStr::from_bytes(&bytes);
+            let escaped = escape_name(raw);
+            assert!(!escaped.contains(['\t', '\n', '\r']), "{escaped:?}");
+            assert_eq!(unescape_name(&escaped).as_deref(), Some(raw), "byte {b:#04x} → {escaped:?}");
+        }
+        assert_eq!(escape_name(OsStr::new("ünï\tcode/\\")), "ünï\\tcode/\\\\");
+        for bad in ["a\\", "\\q", "\\x1", "\\xzz"] {
+            assert_eq!(unescape_name(bad), None, "{bad:?}");
+        }
+    }
+}
