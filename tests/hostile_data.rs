@@ -358,9 +358,15 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
     }
     // The warning, as a user sees it.
     fs::write(&tensors, &original.0[..100]).unwrap();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &c.cache_dir().display().to_string()], 30);
+    let cache = c.cache_dir().display().to_string();
+    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("warning: cache {} is truncated or corrupted", tensors.display())), "{out}");
+    // A cache an older convlab wrote (format 1: a plain JSON manifest) is not damage: rebuilt without a warning.
+    fs::write(&manifest, br#"{"format":1,"key":{}}"#).unwrap();
+    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("warning") && out.contains("decoded in"), "{out}");
 }
 
 /// Removes a mount when dropped.

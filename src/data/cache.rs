@@ -156,16 +156,28 @@ fn manifest_bytes(m: &Manifest) -> Vec<u8> {
     out
 }
 
-/// The manifest in `bytes`, or why it cannot be trusted.
-fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let nl = bytes.iter().position(|&b| b == b'\n').ok_or("no header line")?;
-    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| "header is not text")?;
+/// Why a manifest is not used.
+enum ManifestProblem {
+    /// Written by another cache format (an older convlab): rebuilt without a word.
+    OtherFormat,
+    /// Truncated, corrupted or not a manifest: rebuilt with a warning saying why.
+    Damaged(String),
+}
+
+/// The manifest in `bytes`, or why it cannot be used.
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestProblem> {
+    use ManifestProblem::*;
+    if bytes.first() == Some(&b'{') {
+        return Err(OtherFormat); // format 1: plain JSON
+    }
+    let nl = bytes.iter().position(|&b| b == b'\n').ok_or_else(|| Damaged("no header line".into()))?;
+    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| Damaged("header is not text".into()))?;
     let (json, crc) = (&bytes[nl + 1..], crc32fast::hash(&bytes[nl + 1..]));
     match header.split(' ').collect::<Vec<_>>().as_slice() {
-        [MANIFEST_HEADER, format, _] if *format != CACHE_FORMAT.to_string() => Err(format!("written in cache format {format}, this convlab reads {CACHE_FORMAT}")),
-        [MANIFEST_HEADER, _, sum] if *sum == format!("crc32={crc:08x}") => serde_json::from_slice(json).map_err(|e| format!("invalid JSON: {e}")),
-        [MANIFEST_HEADER, _, _] => Err("its checksum does not match its contents (truncated or corrupted)".into()),
-        _ => Err("not a convlab cache manifest".into()),
+        [MANIFEST_HEADER, format, _] if *format != CACHE_FORMAT.to_string() => Err(OtherFormat),
+        [MANIFEST_HEADER, _, sum] if *sum == format!("crc32={crc:08x}") => serde_json::from_slice(json).map_err(|e| Damaged(format!("invalid JSON: {e}"))),
+        [MANIFEST_HEADER, _, _] => Err(Damaged("its checksum does not match its contents (truncated or corrupted)".into())),
+        _ => Err(Damaged("not a convlab cache manifest".into())),
     }
 }
 
@@ -319,7 +331,8 @@ fn try_cache(
     };
     let m = match parse_manifest(&bytes) {
         Ok(m) => m,
-        Err(why) => {
+        Err(ManifestProblem::OtherFormat) => return None,
+        Err(ManifestProblem::Damaged(why)) => {
             eprintln!("warning: cache manifest {}: {why}; decoding again", manifest_path.display());
             return None;
         }
