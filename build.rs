@@ -2,7 +2,9 @@
 //! - an rpath to libtorch's `lib/`, so they run without LD_LIBRARY_PATH;
 //! - `libtorch_cuda` kept with `--no-as-needed` when present, so CUDA's
 //!   kernels register and `tch::Cuda::is_available()` is true on a GPU machine.
-//! - src/train/sgd.cpp, the multi-tensor SGD step, compiled against libtorch's headers.
+//! - libtorch's C++ API, reached one way: `extern "C"` wrappers compiled against
+//!   libtorch's headers — src/train/sgd.cpp (the multi-tensor SGD step) and
+//!   src/autocast.cpp (CUDA autocast in bf16).
 //! torch-sys (links = "tch") tells us where libtorch's libraries are.
 use std::{env, path::Path};
 
@@ -22,8 +24,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     println!("cargo:rerun-if-changed=src/train/sgd.cpp");
+    println!("cargo:rerun-if-changed=src/autocast.cpp");
     let lib = env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys did not report libtorch's lib dir; run `make setup`");
-    // The multi-tensor SGD step (src/train/sgd.cpp), against libtorch's headers, with
+    // The C++ wrappers (SGD step, autocast), against libtorch's headers, with
     // the C++ ABI torch-sys builds with (PyTorch wheels since 2.7 use the new one).
     let include = Path::new(&lib).parent().map(|torch| torch.join("include")).filter(|p| p.join("ATen").is_dir());
     let include = include.unwrap_or_else(|| panic!("no libtorch headers (include/ATen) beside {lib}"));
@@ -31,13 +34,14 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("src/train/sgd.cpp")
+        .file("src/autocast.cpp")
         .include(&include)
         .std("c++17")
         .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
         .warnings(false)
         .extra_warnings(false)
         .flag_if_supported("-w")
-        .compile("convlab_sgd");
+        .compile("convlab_cpp");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
     if Path::new(&lib).join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

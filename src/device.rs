@@ -98,103 +98,77 @@ pub fn keep_freed_memory() {
     });
 }
 
-const CUDA: i8 = 1; // c10::DeviceType::CUDA
-const BFLOAT16: i8 = 15; // c10::ScalarType::BFloat16 (Half is 5)
+unsafe extern "C" {
+    // src/autocast.cpp, compiled against libtorch's headers by build.rs.
+    fn convlab_cuda_autocast_state(enabled: *mut c_int, scalar_type: *mut c_int);
+    fn convlab_cuda_autocast_enter_bf16(was_enabled: *mut c_int, was_scalar_type: *mut c_int);
+    fn convlab_cuda_autocast_exit(was_enabled: c_int, was_scalar_type: c_int);
+    fn convlab_scalar_type_bfloat16() -> c_int;
+    fn convlab_scalar_type_half() -> c_int;
+}
+use std::ffi::c_int;
 
-/// libtorch's per-device autocast calls, found in the loaded libtorch_cpu.
-/// `tch::autocast` goes through `at::autocast::{is_enabled, set_enabled}`, which
-/// libtorch 2.11 marks deprecated with a warning printed on every call — five
-/// lines on stderr per forward pass — and it leaves the type at fp16. These are
-/// the calls PyTorch's own `torch.autocast` makes.
-struct AutocastApi {
-    is_enabled: unsafe extern "C" fn(i8) -> bool,
-    set_enabled: unsafe extern "C" fn(i8, bool),
-    get_dtype: unsafe extern "C" fn(i8) -> i8,
-    set_dtype: unsafe extern "C" fn(i8, i8),
-    increment_nesting: unsafe extern "C" fn() -> i32,
-    decrement_nesting: unsafe extern "C" fn() -> i32,
-    clear_cache: unsafe extern "C" fn(),
+/// The calling thread's CUDA autocast state: whether it is on, and its type.
+pub fn cuda_autocast_state() -> (bool, tch::Kind) {
+    let (mut on, mut kind) = (0, 0);
+    // SAFETY: the wrapper writes two ints through valid pointers.
+    unsafe { convlab_cuda_autocast_state(&mut on, &mut kind) };
+    (on != 0, scalar_kind(kind))
 }
 
-fn autocast_api() -> anyhow::Result<&'static AutocastApi> {
-    static API: std::sync::OnceLock<Result<AutocastApi, String>> = std::sync::OnceLock::new();
-    API.get_or_init(|| {
-        // SAFETY: dlopen/dlsym with NUL-terminated names; RTLD_NOLOAD only returns a
-        // handle to the libtorch_cpu this process already has loaded (via tch).
-        let lib = unsafe { libc::dlopen(c"libtorch_cpu.so".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
-        let handle = if lib.is_null() { libc::RTLD_DEFAULT } else { lib };
-        let find = |name: &std::ffi::CStr| {
-            let f = unsafe { libc::dlsym(handle, name.as_ptr()) };
-            if f.is_null() { Err(format!("libtorch has no {name:?} (PyTorch ≥ 2.4 has it)")) } else { Ok(f) }
-        };
-        // SAFETY: each address is the named function, whose C++ signature takes and
-        // returns only one-byte enums (DeviceType, ScalarType), bool, int or nothing.
-        unsafe {
-            Ok(AutocastApi {
-                is_enabled: std::mem::transmute(find(c"_ZN2at8autocast19is_autocast_enabledEN3c1010DeviceTypeE")?),
-                set_enabled: std::mem::transmute(find(c"_ZN2at8autocast20set_autocast_enabledEN3c1010DeviceTypeEb")?),
-                get_dtype: std::mem::transmute(find(c"_ZN2at8autocast18get_autocast_dtypeEN3c1010DeviceTypeE")?),
-                set_dtype: std::mem::transmute(find(c"_ZN2at8autocast18set_autocast_dtypeEN3c1010DeviceTypeENS1_10ScalarTypeE")?),
-                increment_nesting: std::mem::transmute(find(c"_ZN2at8autocast17increment_nestingEv")?),
-                decrement_nesting: std::mem::transmute(find(c"_ZN2at8autocast17decrement_nestingEv")?),
-                clear_cache: std::mem::transmute(find(c"_ZN2at8autocast11clear_cacheEv")?),
-            })
-        }
-    })
-    .as_ref()
-    .map_err(|e| anyhow::anyhow!("{e}"))
+fn scalar_kind(v: c_int) -> tch::Kind {
+    // SAFETY: the wrappers only read libtorch's enum values.
+    let (bf16, half) = unsafe { (convlab_scalar_type_bfloat16(), convlab_scalar_type_half()) };
+    match v {
+        v if v == bf16 => tch::Kind::BFloat16,
+        v if v == half => tch::Kind::Half,
+        _ => tch::Kind::Float,
+    }
 }
 
 /// Restores the calling thread's CUDA autocast state when a scope ends, by return or panic.
 struct AutocastScope {
-    api: &'static AutocastApi,
-    was_enabled: bool,
-    was_dtype: i8,
+    was_enabled: c_int,
+    was_scalar_type: c_int,
 }
 
 impl Drop for AutocastScope {
     fn drop(&mut self) {
-        // SAFETY: plain calls into libtorch with valid enum values.
-        unsafe {
-            if (self.api.decrement_nesting)() == 0 {
-                (self.api.clear_cache)(); // bf16 copies of the weights, cached for this pass
-            }
-            (self.api.set_enabled)(CUDA, self.was_enabled);
-            (self.api.set_dtype)(CUDA, self.was_dtype);
-        }
+        // SAFETY: the state read on entry, handed back.
+        unsafe { convlab_cuda_autocast_exit(self.was_enabled, self.was_scalar_type) };
     }
 }
 
 /// Run `f` with CUDA autocast on in bf16 (libtorch's CUDA default would be fp16,
 /// whose gradients underflow without a loss scaler; bf16 has f32's range), then
-/// put this thread's autocast state back. Tensors on the CPU are not affected.
-/// Without the libtorch calls (PyTorch < 2.4) it fails before running `f`.
-pub fn cuda_autocast_bf16<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
-    let api = autocast_api()?;
-    // SAFETY: plain calls into libtorch with valid enum values.
-    let scope = unsafe {
-        let scope = AutocastScope { api, was_enabled: (api.is_enabled)(CUDA), was_dtype: (api.get_dtype)(CUDA) };
-        (api.set_dtype)(CUDA, BFLOAT16);
-        (api.set_enabled)(CUDA, true);
-        (api.increment_nesting)();
-        scope
-    };
+/// put this thread's autocast state back, also when `f` panics. Tensors on the
+/// CPU are not affected.
+pub fn cuda_autocast_bf16<T>(f: impl FnOnce() -> T) -> T {
+    let mut scope = AutocastScope { was_enabled: 0, was_scalar_type: 0 };
+    // SAFETY: the wrapper writes two ints through valid pointers.
+    unsafe { convlab_cuda_autocast_enter_bf16(&mut scope.was_enabled, &mut scope.was_scalar_type) };
     let out = f();
     drop(scope);
-    Ok(out)
+    out
 }
 
 /// Process and thread settings for training on `device`, as `fit` and `bench` use
 /// them: freed CPU memory kept (see [`keep_freed_memory`]); on CUDA, cuDNN's
 /// autotuner on (fixed shapes: algorithms timed once, the fastest kept) and,
-/// with `bf16`, a check that this libtorch has the autocast calls
-/// [`cuda_autocast_bf16`] makes, so a run fails before its first step.
+/// with `bf16`, a probe that a matrix product under [`cuda_autocast_bf16`] runs in
+/// bf16 — a run asked for bf16 that libtorch does not honour stops before its
+/// first step instead of training in f32. On the CPU `bf16` is ignored.
 pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
     keep_freed_memory();
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(true);
         if bf16 {
-            autocast_api()?;
+            let x = tch::Tensor::ones([8, 8], (tch::Kind::Float, device));
+            let kind = cuda_autocast_bf16(|| x.matmul(&x).kind());
+            anyhow::ensure!(
+                kind == tch::Kind::BFloat16,
+                "bf16 autocast was asked for on {device:?}, but libtorch ran a matrix product under it in {kind:?}; run without --bf16"
+            );
         }
     }
     Ok(())
@@ -247,24 +221,26 @@ mod tests {
     fn cuda_autocast_is_bf16_inside_the_scope_and_restored_after() {
         // A fresh thread: libtorch's per-thread defaults.
         std::thread::spawn(|| {
-            let api = autocast_api().unwrap();
-            let state = || unsafe { ((api.is_enabled)(CUDA), (api.get_dtype)(CUDA)) };
-            assert_eq!(state(), (false, 5), "libtorch's default: off, fp16");
+            let state = cuda_autocast_state;
+            assert_eq!(state(), (false, tch::Kind::Half), "libtorch's default: off, fp16");
             let inner = cuda_autocast_bf16(|| {
-                assert_eq!(state(), (true, BFLOAT16));
+                assert_eq!(state(), (true, tch::Kind::BFloat16));
                 // Nested: the inner scope's end leaves the outer one on.
-                cuda_autocast_bf16(|| state()).unwrap();
-                assert_eq!(state(), (true, BFLOAT16));
+                cuda_autocast_bf16(state);
+                assert_eq!(state(), (true, tch::Kind::BFloat16));
                 // CPU tensors are outside CUDA autocast: f32 stays f32.
                 let x = tch::Tensor::ones([4, 4], (tch::Kind::Float, tch::Device::Cpu));
                 x.matmul(&x).kind()
-            })
-            .unwrap();
+            });
             assert_eq!(inner, tch::Kind::Float);
-            assert_eq!(state(), (false, 5), "restored after the scope");
+            assert_eq!(state(), (false, tch::Kind::Half), "restored after the scope");
             // A panic inside the scope restores the state too.
             assert!(std::panic::catch_unwind(|| cuda_autocast_bf16(|| panic!("in the forward pass"))).is_err());
-            assert_eq!(state(), (false, 5));
+            assert_eq!(state(), (false, tch::Kind::Half));
+            // On a GPU, a product under the scope really runs in bf16.
+            if tch::Cuda::is_available() {
+                prepare_training(tch::Device::Cuda(0), true).unwrap();
+            }
         })
         .join()
         .unwrap();

@@ -1,4 +1,5 @@
-//! Figures with plotters: training curves, now; written as SVG or PNG, shown inline in notebooks.
+//! Figures with plotters — training curves, bars of best accuracies, confusion matrices —
+//! written as SVG or PNG and shown inline in notebooks (SVG and PNG in one display bundle).
 //! Text uses the embedded DejaVu Sans (see `DejaVuSans-LICENSE.txt`), so PNGs render
 //! the same on every machine, with no system fonts needed.
 use crate::train::EpochRecord;

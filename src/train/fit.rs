@@ -93,9 +93,7 @@ pub struct Evaluation {
 pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
     let logits = if autocast {
-        // `fit` and `bench` have checked that libtorch has the autocast calls; a caller
-        // that did not (a notebook's `evaluate`) gets f32 from a libtorch without them.
-        crate::device::cuda_autocast_bf16(|| net.forward_t(xs, train)).unwrap_or_else(|_| net.forward_t(xs, train))
+        crate::device::cuda_autocast_bf16(|| net.forward_t(xs, train))
     } else {
         net.forward_t(xs, train)
     };
@@ -143,7 +141,8 @@ pub fn evaluate(net: &ResNet, loader: &Loader, cfg: &TrainConfig) -> Evaluation 
 
 /// What the loop reports as it goes.
 pub enum Event<'a> {
-    /// After each optimizer step.
+    /// Every 50 optimizer steps and after an epoch's last one (reading the loss back
+    /// synchronises a GPU, so it is not done at every step).
     Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
     /// After each epoch, with its record.
     Epoch(&'a EpochRecord),
