@@ -127,7 +127,7 @@ fn smoke_study_runs_end_to_end() {
     assert!(conclusion.contains("h+v flips p = 0.05:") && conclusion.contains("the report: 0.4534 vs 0.4592"), "{conclusion}");
     assert!(conclusion.contains("seed noise"), "two seeds give a noise estimate: {conclusion}");
     // What a notebook prints: paths relative to the project, values as a user types them.
-    study.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
+    study.options.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
     let described = study.describe();
     assert!(described.contains("device cpu") && described.ends_with("runs: runs\nfigures: figures"), "{described}");
     assert!(described.contains("imagefolder (smoke-tree)"), "{described}");

@@ -193,7 +193,7 @@ fn default_memory_budget() -> u64 {
 }
 
 /// `56.7 GB` — bytes as a person reads them.
-pub(crate) fn human_bytes(b: u64) -> String {
+fn human_bytes(b: u64) -> String {
     match b {
         0..1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
         1_000_000..1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
@@ -420,6 +420,16 @@ fn check_memory(cfg: &DataConfig, counts: &[(&str, usize)], channels: u8, hw: (u
     )))
 }
 
+/// An image that cannot be used: under `strict` the error naming it, else a warning and a `skipped` entry.
+fn skip_file(path: PathBuf, reason: String, strict: bool, skipped: &mut Vec<Skipped>) -> Result<(), DataError> {
+    if strict {
+        return Err(DataError::BadImage { path, problem: reason });
+    }
+    eprintln!("warning: skipping {}: {reason}", path.display());
+    skipped.push(Skipped { path, reason });
+    Ok(())
+}
+
 /// Decode items in parallel into one `[N,C,H,W]` tensor; bad files are skipped (or fail under strict).
 fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, cfg: &DataConfig, skipped: &mut Vec<Skipped>) -> Result<Split, DataError> {
     let chw = split_bytes(1, channels, hw).and_then(|b| usize::try_from(b).ok()).ok_or_else(|| DataError::Config(format!("images of {}×{} do not fit in memory", hw.0, hw.1)))?;
@@ -435,11 +445,7 @@ fn decode_items(items: Vec<Item>, hw: (u32, u32), channels: u8, cfg: &DataConfig
     for (i, r) in results.into_iter().enumerate() {
         match r {
             Ok(()) => keep.push(i),
-            Err(problem) if cfg.strict => return Err(DataError::BadImage { path: items[i].path.clone(), problem }),
-            Err(reason) => {
-                eprintln!("warning: skipping {}: {reason}", items[i].path.display());
-                skipped.push(Skipped { path: items[i].path.clone(), reason });
-            }
+            Err(reason) => skip_file(items[i].path.clone(), reason, cfg.strict, skipped)?,
         }
     }
     if keep.len() < items.len() {
@@ -474,11 +480,7 @@ fn common_size(l: &mut Listing, cfg: &DataConfig, skipped: &mut Vec<Skipped>) ->
                     sizes.entry(hw).or_insert_with(|| (item.path.clone(), 0)).1 += 1;
                     kept.push(item);
                 }
-                Err(problem) if cfg.strict => return Err(DataError::BadImage { path: item.path, problem }),
-                Err(reason) => {
-                    eprintln!("warning: skipping {}: {reason}", item.path.display());
-                    skipped.push(Skipped { path: item.path, reason });
-                }
+                Err(reason) => skip_file(item.path, reason, cfg.strict, skipped)?,
             }
         }
         *split = kept;

@@ -2,7 +2,7 @@
 //! only regular files are opened (and never blocked on), decoders run with pixel
 //! and allocation limits, a file that ends early is refused as Pillow refuses it,
 //! and a decoder that panics on a malformed file is an error for that file.
-use image::{DynamicImage, ImageFormat, ImageReader, Limits, imageops::FilterType};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, imageops::FilterType};
 use std::io::{Cursor, Read};
 use std::path::Path;
 
@@ -203,22 +203,32 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
+/// A decoder of `bytes` with its header read: refused when the file ends early or
+/// the image is over the limits.
+fn decoder<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<impl ImageDecoder + 'a, String> {
+    let decoder = reader(bytes, limits)?.into_decoder().map_err(|e| decode_error(e, bytes, "cannot read size"))?;
+    let (w, h) = decoder.dimensions();
+    limits.check((h, w))?;
+    Ok(decoder)
+}
+
 /// Height and width from the header, within the limits (no full decode).
 pub fn dimensions_of(bytes: &[u8], limits: &DecodeLimits) -> Result<(u32, u32), String> {
     guarded(|| {
-        let (w, h) = reader(bytes, limits)?.into_dimensions().map_err(|e| decode_error(e, bytes, "cannot read size"))?;
-        limits.check((h, w))?;
+        let (w, h) = decoder(bytes, limits)?.dimensions();
         Ok((h, w))
     })
 }
 
 /// Decode an image file's bytes within the limits, refusing one that ends early.
+/// The header is parsed once: an image over the limits is refused from it, never decoded.
 pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, String> {
     guarded(|| {
-        // The header first (in memory, cheap): an image over the limits is never decoded.
-        let (w, h) = reader(bytes, limits)?.into_dimensions().map_err(|e| decode_error(e, bytes, "cannot read size"))?;
-        limits.check((h, w))?;
-        reader(bytes, limits)?.decode().map_err(|e| decode_error(e, bytes, "cannot decode"))
+        let mut decoder = decoder(bytes, limits)?;
+        // As `ImageReader::decode`: the output buffer counts against the allocation limit.
+        let mut budget = limits.image_limits();
+        budget.reserve(decoder.total_bytes()).and_then(|()| decoder.set_limits(budget)).map_err(|e| decode_error(e, bytes, "cannot decode"))?;
+        DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, bytes, "cannot decode"))
     })
 }
 

@@ -6,7 +6,7 @@ use crate::train::EpochRecord;
 use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
@@ -141,6 +141,15 @@ impl Figure {
             Some("png") => crate::io::write_bytes(path, &self.png()?),
             _ => anyhow::bail!("{}: figures are written as .svg or .png", path.display()),
         }
+    }
+
+    /// Write `<dir>/<stem>.svg` and `<dir>/<stem>.png` (atomically); returns both paths.
+    pub fn export(&self, dir: &Path, stem: &str) -> anyhow::Result<Vec<PathBuf>> {
+        let files = vec![dir.join(format!("{stem}.svg")), dir.join(format!("{stem}.png"))];
+        for f in &files {
+            self.save(f)?;
+        }
+        Ok(files)
     }
 
     /// What evcxr shows for this figure: one display bundle holding the SVG and a

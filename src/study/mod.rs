@@ -26,10 +26,9 @@ pub struct Study {
     /// Where figures are exported: `<figures>/<profile>/`.
     pub figures_dir: PathBuf,
     /// How runs are trained and logged: resumed when interrupted, one line per epoch
-    /// on stdout (what a notebook cell shows while it runs), paths relative to the project.
+    /// on stdout (what a notebook cell shows while it runs), and how every path this
+    /// study prints is shown (`options.paths`: relative to the project root, `~` for home).
     pub options: RunOptions,
-    /// How paths are shown: relative to the project root, the home directory as `~`.
-    pub paths: PathStyle,
 }
 
 impl Study {
@@ -47,9 +46,8 @@ impl Study {
         let runs_dir = std::env::var_os("CONVLAB_RUNS").map(PathBuf::from).unwrap_or_else(|| root.join("runs")).join(profile.name.as_str());
         let figures_dir =
             std::env::var_os("CONVLAB_FIGURES").map(PathBuf::from).unwrap_or_else(|| root.join("figures")).join(profile.name.as_str());
-        let paths = PathStyle::from_env(&root);
-        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: paths.clone(), ..Default::default() };
-        Ok(Self { profile, data, runs_dir, figures_dir, options, paths })
+        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: PathStyle::from_env(&root), ..Default::default() };
+        Ok(Self { profile, data, runs_dir, figures_dir, options })
     }
 
     /// The run config of a variant under this profile.
@@ -108,27 +106,21 @@ impl Study {
             p.device,
             if p.channels_last { ", channels-last" } else { "" },
             if p.bf16 { ", bf16 autocast on CUDA" } else { "" },
-            self.data.summary(&self.paths),
-            self.paths.show(&self.runs_dir),
-            self.paths.show(&self.figures_dir)
+            self.data.summary(&self.options.paths),
+            self.options.paths.show(&self.runs_dir),
+            self.options.paths.show(&self.figures_dir)
         )
     }
 
     /// Export a section's figures to [`Study::figures_dir`]; one line per file written, paths as shown to users.
     pub fn export(&self, section: &SectionResult) -> anyhow::Result<String> {
-        Ok(written(&self.paths, &section.export(&self.figures_dir)?))
+        Ok(written(&self.options.paths, &section.export(&self.figures_dir)?))
     }
 
     /// Export the study's summary figure (every variant's bars) to [`Study::figures_dir`].
     pub fn export_summary(&self, sections: &[SectionResult]) -> anyhow::Result<String> {
-        let fig = summary_bars(sections, self.profile.name);
-        let mut files = Vec::new();
-        for ext in ["svg", "png"] {
-            let p = self.figures_dir.join(format!("summary-bars.{ext}"));
-            fig.save(&p)?;
-            files.push(p);
-        }
-        Ok(written(&self.paths, &files))
+        let files = summary_bars(sections, self.profile.name).export(&self.figures_dir, "summary-bars")?;
+        Ok(written(&self.options.paths, &files))
     }
 
     /// The first lines of a run's `test.txt` (its path as shown to users, line count, `n` lines).
@@ -136,7 +128,7 @@ impl Study {
         let path = result.runs[0].dir.join("test.txt");
         let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let head: Vec<&str> = text.lines().take(n).collect();
-        Ok(format!("{} ({} lines)\n{}", self.paths.show(&path), text.lines().count(), head.join("\n")))
+        Ok(format!("{} ({} lines)\n{}", self.options.paths.show(&path), text.lines().count(), head.join("\n")))
     }
 }
 

@@ -152,11 +152,7 @@ impl SectionResult {
     pub fn export(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let mut written = Vec::new();
         for (name, fig) in [("curves", self.curves()), ("train-val", self.train_val_curves()), ("bars", self.bars())] {
-            for ext in ["svg", "png"] {
-                let p = dir.join(format!("{}-{name}.{ext}", self.section.key));
-                fig.save(&p)?;
-                written.push(p);
-            }
+            written.extend(fig.export(dir, &format!("{}-{name}", self.section.key))?);
         }
         Ok(written)
     }
