@@ -16,7 +16,7 @@ help:
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
-	@echo "make notebooks       regenerate the notebooks from the sections, execute them in place, export HTML to figures/html"
+	@echo "make notebooks       regenerate the notebooks from the sections, execute them in place, export HTML to figures/html (not committed)"
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
@@ -30,8 +30,10 @@ build: setup
 test: setup
 	$(MAKE) --no-print-directory test-rust test-notebooks test-browser
 
+# The tests, then the API docs with warnings as errors (broken intra-doc links fail).
 test-rust:
 	$(CARGO) test --release
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 # CI: every notebook under the smoke profile, outputs to a temporary copy, runs and figures in a scratch dir.
 test-notebooks:

@@ -71,7 +71,7 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     }
     let device = cfg.train.device.resolve()?;
     if cfg.train.channels_last {
-        cfg.model.check_cpu_channels_last(device, cfg.size)?;
+        crate::device::check_cpu_channels_last(&cfg.model, device, cfg.size)?;
     }
     crate::device::prepare_training(device, cfg.train.bf16)?;
     tch::manual_seed(0);

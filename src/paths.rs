@@ -1,7 +1,8 @@
 //! Paths as a user reads them in log lines and notebook outputs: inside the
 //! project relative to its root (`runs/quick`), under the home directory as
 //! `~/…`, anything else as it is (`/usr/share/datasets/fashion-mnist`).
-//! Committed notebook outputs then carry no machine's absolute paths.
+//! Committed notebook outputs then carry no machine's absolute paths. The
+//! home directory comes from the settings ([`crate::settings::Settings::path_style`]).
 use std::path::{Path, PathBuf};
 
 /// How to show paths; the default shows them as they are.
@@ -16,12 +17,6 @@ pub struct PathStyle {
 impl PathStyle {
     pub fn new(base: Option<PathBuf>, home: Option<PathBuf>) -> Self {
         Self { base, home }
-    }
-
-    /// Relative to `base`, with the home directory from `$HOME` (read here, at the edge).
-    pub fn from_env(base: &Path) -> Self {
-        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        Self::new(Some(base.to_path_buf()), home)
     }
 
     pub fn show(&self, path: &Path) -> String {

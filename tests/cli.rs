@@ -112,14 +112,15 @@ fn bad_arguments_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     synth(d);
-    let cases: [(&[&str], &str); 10] = [
-        (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "unknown model preset `resnet99`"),
+    let cases: [(&[&str], &str); 11] = [
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--blocks", "2,2"], "--blocks 2,2: expected 4 numbers"),
+        (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "invalid value 'resnet99' for '--preset <PRESET>'"),
         (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),
-        (&["train", "--name", "x", "--data", "mnist", "--cache", "c"], "--data `mnist`"),
-        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--norm", "layer"], "--norm `layer`"),
+        (&["train", "--name", "x", "--data", "mnist", "--cache", "c"], "invalid value 'mnist' for '--data <DATA>': expected imagefolder:PATH"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--norm", "layer"], "invalid value 'layer' for '--norm <NORM>': expected batch, instance"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--schedule", "step:x:0.1"], "step size `x`"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--dropout", "1.5"], "`dropout` = 1.5"),
-        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--device", "tpu"], "unknown device `tpu`"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--device", "tpu"], "invalid value 'tpu' for '--device <DEVICE>'"),
         (&["predict", "runs/none"], "runs/none"),
         (&["bench", "--profile", "full"], "needs data: --data imagefolder:PATH"),
         // A layout libtorch's oneDNN would segfault on: refused before anything runs.
@@ -136,4 +137,54 @@ fn bad_arguments_give_clear_errors() {
     }
     let o = convlab(d, &["train"]);
     assert!(!o.status.success() && stderr(&o).contains("--name"));
+}
+
+/// `convlab study --list` under `CONVLAB_ROOT=d`, with `env` set and every other `CONVLAB_*` variable removed.
+fn study_list(d: &Path, env: &[(&str, &str)], flags: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convlab"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CONVLAB_")) {
+        cmd.env_remove(k);
+    }
+    cmd.current_dir(d).env("CONVLAB_ROOT", d).env("CONVLAB_CACHE", d.join("cache")).envs(env.iter().copied());
+    cmd.args(["study", "--list", "--sections", "residual"]).args(flags).output().unwrap()
+}
+
+/// The seed of the first variant `study --list` prints (its run config's `"seed":N`).
+fn listed(o: &Output) -> (String, u64) {
+    assert!(o.status.success(), "{}", stderr(o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let seed = out.split("\"seed\":").nth(1).and_then(|r| r.split(',').next()).and_then(|n| n.parse().ok());
+    let profile = stderr(o).split_whitespace().nth(1).unwrap_or_default().trim_end_matches(':').to_string();
+    (profile, seed.unwrap_or_else(|| panic!("no seed in:\n{out}")))
+}
+
+#[test]
+fn study_settings_flag_over_environment_over_toml_over_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Default: quick is the profile with no settings, but it needs Fashion-MNIST; smoke is named everywhere below.
+    std::fs::write(d.join("convlab.toml"), "profile = \"smoke\"\n").unwrap();
+    assert_eq!(listed(&study_list(d, &[], &[])), ("smoke".into(), 20211108), "the profile's default seed");
+    std::fs::write(d.join("convlab.toml"), "profile = \"smoke\"\nseeds = [7, 8]\n").unwrap();
+    assert_eq!(listed(&study_list(d, &[], &[])).1, 7, "convlab.toml over the default");
+    assert_eq!(listed(&study_list(d, &[("CONVLAB_SEEDS", "5")], &[])).1, 5, "the environment over convlab.toml");
+    assert_eq!(listed(&study_list(d, &[("CONVLAB_SEEDS", "5")], &["--seeds", "3,4"])).1, 3, "a flag over the environment");
+    // The profile too: a flag names smoke over an environment naming full.
+    assert_eq!(listed(&study_list(d, &[("CONVLAB_PROFILE", "full")], &["--profile", "smoke"])).0, "smoke");
+    let o = study_list(d, &[("CONVLAB_PROFILE", "full")], &[]);
+    assert!(!o.status.success() && stderr(&o).contains("profile `full` runs on your copy"), "{}", stderr(&o));
+
+    // Malformed values, at each level, name the setting and where it came from.
+    let o = study_list(d, &[("CONVLAB_SEEDS", "1,x")], &[]);
+    assert_eq!(stderr(&o).trim(), "error: CONVLAB_SEEDS=1,x: `x` is not a number");
+    let o = study_list(d, &[("CONVLAB_EPOCHS", "0")], &[]);
+    assert_eq!(stderr(&o).trim(), "error: CONVLAB_EPOCHS=0: must be at least 1");
+    let o = study_list(d, &[], &["--seeds", "1,x"]);
+    assert!(!o.status.success() && stderr(&o).contains("invalid value 'x' for '--seeds <SEEDS>'"), "{}", stderr(&o));
+    std::fs::write(d.join("convlab.toml"), "profile = \"huge\"\n").unwrap();
+    let o = study_list(d, &[], &[]);
+    assert_eq!(stderr(&o).trim(), format!("error: {}: profile = \"huge\": expected full, quick or smoke", d.join("convlab.toml").display()));
+    std::fs::write(d.join("convlab.toml"), "seed = [1]\n").unwrap();
+    let o = study_list(d, &[], &[]);
+    assert!(!o.status.success() && stderr(&o).contains("convlab.toml") && stderr(&o).contains("unknown field `seed`"), "{}", stderr(&o));
 }

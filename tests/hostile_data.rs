@@ -358,7 +358,7 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
     }
     // The warning, as a user sees it.
     fs::write(&tensors, &original.0[..100]).unwrap();
-    let cache = c.cache_dir().display().to_string();
+    let cache = c.cache_dir().unwrap().display().to_string();
     let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("warning: cache {} is truncated or corrupted", tensors.display())), "{out}");

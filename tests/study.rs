@@ -1,8 +1,11 @@
 //! The study: sections match the report, profiles map its recipe, a smoke study runs end to end.
 use convlab::data::Source;
 use convlab::model::{Norm, Stem};
+use convlab::device::Device;
+use convlab::settings::Settings;
 use convlab::study::{Profile, ProfileName, SECTIONS, Study, all_variants, section};
 use convlab::train::Schedule;
+use std::path::Path;
 
 #[test]
 fn sections_and_variants_match_the_report() {
@@ -100,21 +103,37 @@ fn quick_profile_scales_the_recipe_by_its_rule() {
     assert_eq!(q.scaled_step(4), 1);
     assert_eq!(q.lr_scale, 20.0);
     assert!(q.seeds.len() >= 2, "quick runs several seeds");
-    let err = Profile::named(ProfileName::Full, None, None).unwrap_err().to_string();
+    let defaults = Settings::defaults(Path::new("/p"), Path::new("/c"));
+    let err = Profile::resolve(&Settings { profile: ProfileName::Full, ..defaults.clone() }).unwrap_err().to_string();
     assert!(err.contains("CONVLAB_DATA"), "{err}");
-    assert!("medium".parse::<ProfileName>().unwrap_err().to_string().contains("full, quick or smoke"));
+    assert!("medium".parse::<ProfileName>().unwrap_err().contains("full, quick or smoke"));
+}
+
+#[test]
+fn settings_reach_the_profile() {
+    let defaults = Settings::defaults(Path::new("/p"), Path::new("/c"));
+    // Nothing set: the quick profile as written, caching under the settings' directory.
+    let q = Profile::resolve(&defaults).unwrap();
+    assert_eq!(q, Profile { data: convlab::data::DataConfig { cache_dir: Some("/c".into()), ..Profile::quick().data }, ..Profile::quick() });
+    // Each setting replaces the profile's value, and only it.
+    let s = Settings { seeds: Some(vec![5, 6, 7]), epochs: Some(3), device: Some(Device::Cpu), classes: Some(4), fashion_mnist: "/fm".into(), ..defaults.clone() };
+    let p = Profile::resolve(&s).unwrap();
+    assert_eq!((p.seeds, p.epochs, p.device, p.data.classes), (vec![5, 6, 7], 3, Device::Cpu, Some(4)));
+    assert_eq!(p.data.source, Source::FashionMnist { dir: "/fm".into() }, "fashion-mnist found where the settings say");
+    assert_eq!((p.width, p.lr_scale, p.batch_size), (16, 20.0, 64));
+    // full on the user's data; smoke's tree under the cache directory.
+    let f = Profile::resolve(&Settings { profile: ProfileName::Full, data: Some(Source::ImageFolder { root: "/d".into() }), classes: Some(100), ..defaults.clone() }).unwrap();
+    assert_eq!((f.data.source.path(), f.data.classes, f.epochs, f.seeds), (Path::new("/d"), Some(100), 25, vec![20211108]));
+    let smoke = Profile::resolve(&Settings { profile: ProfileName::Smoke, ..defaults }).unwrap();
+    assert_eq!(smoke.data.source, Source::ImageFolder { root: "/c/smoke-tree".into() });
 }
 
 #[test]
 fn smoke_study_runs_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = Profile::smoke();
-    p.data.source = Source::ImageFolder { root: tmp.path().join("smoke-tree") };
-    p.data.cache_dir = Some(tmp.path().join("cache"));
-    p.seeds = vec![1, 2];
-    let mut study = Study::new(p).unwrap();
-    study.runs_dir = tmp.path().join("runs");
-    study.figures_dir = tmp.path().join("figures");
+    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(vec![1, 2]), ..Settings::defaults(tmp.path(), &tmp.path().join("cache")) };
+    let mut study = Study::open(&settings).unwrap();
+    assert_eq!((study.runs_dir.clone(), study.figures_dir.clone()), (tmp.path().join("runs/smoke"), tmp.path().join("figures/smoke")));
     study.options.progress = false;
     study.options.quiet = true;
 
@@ -129,10 +148,10 @@ fn smoke_study_runs_end_to_end() {
     // What a notebook prints: paths relative to the project, values as a user types them.
     study.options.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
     let described = study.describe();
-    assert!(described.contains("device cpu") && described.ends_with("runs: runs\nfigures: figures"), "{described}");
-    assert!(described.contains("imagefolder (smoke-tree)"), "{described}");
+    assert!(described.contains("device cpu") && described.ends_with("runs: runs/smoke\nfigures: figures/smoke"), "{described}");
+    assert!(described.contains("imagefolder (cache/smoke-tree)"), "{described}");
     let written = study.export(&s).unwrap();
-    assert!(written.starts_with("wrote figures/augmentation-curves.svg\nwrote figures/augmentation-curves.png"), "{written}");
+    assert!(written.starts_with("wrote figures/smoke/augmentation-curves.svg\nwrote figures/smoke/augmentation-curves.png"), "{written}");
     let files = s.export(&study.figures_dir).unwrap();
     assert_eq!(files.len(), 6);
     assert!(files.iter().all(|f| f.exists()));
@@ -151,7 +170,7 @@ fn smoke_study_runs_end_to_end() {
     assert!(study.runs_dir.join("flips-0.1/seed-1/test.txt").exists());
 
     let preds = study.test_predictions(s.get("flips-0.1").unwrap(), 2).unwrap();
-    assert!(preds.starts_with("runs/flips-0.1/seed-1/test.txt (8 lines)\n"), "{preds}");
+    assert!(preds.starts_with("runs/smoke/flips-0.1/seed-1/test.txt (8 lines)\n"), "{preds}");
     assert_eq!(preds.lines().count(), 3);
 
     let one = study.run_variant("no-residual").unwrap();
@@ -162,6 +181,6 @@ fn smoke_study_runs_end_to_end() {
     let all = vec![s, r];
     let summary = convlab::study::summary_table(&all).unwrap();
     assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual
-    assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/summary-bars.svg\nwrote figures/summary-bars.png");
+    assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/smoke/summary-bars.svg\nwrote figures/smoke/summary-bars.png");
     assert!(study.figures_dir.join("summary-bars.png").exists());
 }

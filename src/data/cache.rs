@@ -44,7 +44,9 @@ impl Split {
     /// Images per class (`num_classes` entries).
     pub fn class_counts(&self, num_classes: usize) -> Vec<i64> {
         let mut counts = vec![0i64; num_classes];
-        for l in Vec::<i64>::try_from(&self.labels).unwrap_or_default() {
+        // As int64 and flat, the conversion cannot fail.
+        let labels = Vec::<i64>::try_from(self.labels.to_kind(Kind::Int64).flatten(0, -1)).expect("a flat int64 tensor converts to Vec<i64>");
+        for l in labels {
             if l >= 0 && (l as usize) < num_classes {
                 counts[l as usize] += 1;
             }
@@ -202,13 +204,21 @@ fn human_bytes(b: u64) -> String {
 }
 
 impl Dataset {
+    /// The split `name`; an error naming the data when it has no test split.
+    pub fn split(&self, name: super::SplitName) -> Result<&Split, DataError> {
+        match name {
+            super::SplitName::Val => Ok(&self.val),
+            super::SplitName::Test => self.test.as_ref().ok_or_else(|| DataError::layout(self.config.source.path(), "no test split")),
+        }
+    }
+
     /// Load from the cache when it matches the source and settings; otherwise decode and cache.
     pub fn load(cfg: &DataConfig) -> Result<Self, DataError> {
         let start = Instant::now();
         cfg.validate()?;
         let (listing, sources) = list(cfg)?;
         let key = cache_key(cfg);
-        let dir = cfg.cache_dir();
+        let dir = cfg.cache_dir()?.to_path_buf();
         let name = format!("{}-{:016x}", cfg.source.kind(), fnv64(key.to_string().as_bytes()));
         let tensors_path = dir.join(format!("{name}.safetensors"));
         let manifest_path = dir.join(format!("{name}.json"));
@@ -217,7 +227,7 @@ impl Dataset {
             return Ok(Dataset { seconds: start.elapsed().as_secs_f64(), ..ds });
         }
         let mut ds = match &cfg.source {
-            Source::FashionMnist { dir } => build_idx(cfg, dir)?,
+            Source::FashionMnist { dir } => idx::load_fashion_mnist(cfg, dir)?,
             _ => build_listing(cfg, listing.expect("listing sources have a listing"))?,
         };
         ds.cache_path = tensors_path.clone();
@@ -276,10 +286,7 @@ impl Dataset {
         format!(
             "{} ({}): {} classes, {c}×{h}×{w}; train {}, val {}, test {}; mean {:.3?} std {:.3?}; {} skipped; {} in {:.2} s",
             self.config.source.kind(),
-            match &self.config.source {
-                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => paths.show(root),
-                Source::FashionMnist { dir } => paths.show(dir),
-            },
+            paths.show(self.config.source.path()),
             self.num_classes(),
             self.train.len(),
             self.val.len(),
@@ -538,80 +545,8 @@ fn build_listing(cfg: &DataConfig, mut l: Listing) -> Result<Dataset, DataError>
     })
 }
 
-fn build_idx(cfg: &DataConfig, dir: &Path) -> Result<Dataset, DataError> {
-    let images = |name: &str| -> Result<(Vec<usize>, Vec<u8>, PathBuf), DataError> {
-        let p = idx::find(dir, name)?;
-        let (dims, data) = idx::read_u8(&p)?;
-        if dims.len() != 3 {
-            return Err(DataError::Idx { path: p, problem: format!("expected 3 dimensions (N,H,W), found {dims:?}") });
-        }
-        Ok((dims, data, p))
-    };
-    let labels = |name: &str, n: usize| -> Result<Vec<u8>, DataError> {
-        let p = idx::find(dir, name)?;
-        let (dims, data) = idx::read_u8(&p)?;
-        if dims != [n] {
-            return Err(DataError::Idx { path: p, problem: format!("{dims:?} labels for {n} images") });
-        }
-        if let Some(bad) = data.iter().find(|&&l| l as usize >= idx::FASHION_MNIST_CLASSES.len()) {
-            return Err(DataError::Idx { path: p, problem: format!("label {bad} out of range 0..10") });
-        }
-        Ok(data)
-    };
-    let (tr_dims, tr_images, tr_path) = images("train-images-idx3-ubyte")?;
-    let tr_labels = labels("train-labels-idx1-ubyte", tr_dims[0])?;
-    let (te_dims, te_images, _) = images("t10k-images-idx3-ubyte")?;
-    let te_labels = labels("t10k-labels-idx1-ubyte", te_dims[0])?;
-    let n_val = 10_000.min(tr_dims[0] / 6);
-    if tr_dims[0] < 2 || n_val == 0 {
-        return Err(DataError::Idx { path: tr_path, problem: format!("{} images: too few to split train/val", tr_dims[0]) });
-    }
-    let n_train = tr_dims[0] - n_val;
-    let keep_classes = cfg.classes.unwrap_or(10).min(10);
-    let (h, w) = (tr_dims[1], tr_dims[2]);
-    // Select indices: first N per class, classes < keep_classes.
-    let select = |labels: &[u8], range: std::ops::Range<usize>, per_class: Option<usize>, limit: Option<usize>| -> Vec<usize> {
-        let mut counts = [0usize; 10];
-        let mut out = Vec::new();
-        for i in range {
-            let l = labels[i] as usize;
-            if l < keep_classes && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
-                counts[l] += 1;
-                out.push(i);
-            }
-        }
-        out
-    };
-    let make = |data: &[u8], labels: &[u8], idx: Vec<usize>, prefix: &str| -> Split {
-        let mut flat = Vec::with_capacity(idx.len() * h * w);
-        for &i in &idx {
-            flat.extend_from_slice(&data[i * h * w..(i + 1) * h * w]);
-        }
-        let images = Tensor::from_slice(&flat).view([idx.len() as i64, 1, h as i64, w as i64]);
-        let images = resize_u8(&images, cfg.image_size, cfg.channels());
-        let lab: Vec<i64> = idx.iter().map(|&i| labels[i] as i64).collect();
-        let files = idx.iter().map(|i| format!("{prefix}/{i:05}")).collect();
-        Split { images, labels: Tensor::from_slice(&lab), files }
-    };
-    let train = make(&tr_images, &tr_labels, select(&tr_labels, 0..n_train, cfg.train_per_class, None), "train");
-    let val = make(&tr_images, &tr_labels, select(&tr_labels, n_train..tr_dims[0], cfg.val_per_class, None), "train");
-    let test = make(&te_images, &te_labels, select(&te_labels, 0..te_dims[0], None, cfg.test_limit), "t10k");
-    Ok(Dataset {
-        config: cfg.clone(),
-        classes: idx::FASHION_MNIST_CLASSES[..keep_classes].iter().map(|s| s.to_string()).collect(),
-        stats: norm_stats(&train.images),
-        train,
-        val,
-        test: Some(test),
-        skipped: vec![],
-        from_cache: false,
-        cache_path: PathBuf::new(),
-        seconds: 0.0,
-    })
-}
-
 /// Resize a uint8 `[N,1,H,W]` batch to `size`² (bilinear, antialiased) and to `channels`.
-fn resize_u8(images: &Tensor, size: u32, channels: u8) -> Tensor {
+pub(crate) fn resize_u8(images: &Tensor, size: u32, channels: u8) -> Tensor {
     let s = images.size();
     let mut out = images.shallow_clone();
     if size > 0 && (s[2] != size as i64 || s[3] != size as i64) {

@@ -1,11 +1,19 @@
-//! IDX files (MNIST, Fashion-MNIST): big-endian header, then raw bytes.
-use super::DataError;
+//! IDX files (MNIST, Fashion-MNIST): big-endian header, then raw bytes; and
+//! Fashion-MNIST's four files as a [`Dataset`].
+use super::cache::{Dataset, Split, norm_stats, resize_u8};
+use super::{DataConfig, DataError};
+use tch::Tensor;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// Fashion-MNIST's classes.
+const CLASSES: usize = 10;
+/// Validation images taken from the end of Fashion-MNIST's training file.
+const VAL_IMAGES: usize = 10_000;
+
 /// Class names of Fashion-MNIST, in label order.
-pub(crate) const FASHION_MNIST_CLASSES: [&str; 10] =
+pub(crate) const FASHION_MNIST_CLASSES: [&str; CLASSES] =
     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 /// `name` or `name.gz` in `dir`, whichever exists.
@@ -94,4 +102,78 @@ mod tests {
         let err = find(dir.path(), "t10k-labels-idx1-ubyte").unwrap_err().to_string();
         assert!(err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("dataset-fashion-mnist"), "{err}");
     }
+}
+
+/// Fashion-MNIST's four IDX files as a dataset: train is the first 50,000 training
+/// images, val the last 10,000 (a sixth of fewer), test the 10,000 `t10k` images.
+pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset, DataError> {
+    let images = |name: &str| -> Result<(Vec<usize>, Vec<u8>, PathBuf), DataError> {
+        let p = find(dir, name)?;
+        let (dims, data) = read_u8(&p)?;
+        if dims.len() != 3 {
+            return Err(DataError::Idx { path: p, problem: format!("expected 3 dimensions (N,H,W), found {dims:?}") });
+        }
+        Ok((dims, data, p))
+    };
+    let labels = |name: &str, n: usize| -> Result<Vec<u8>, DataError> {
+        let p = find(dir, name)?;
+        let (dims, data) = read_u8(&p)?;
+        if dims != [n] {
+            return Err(DataError::Idx { path: p, problem: format!("{dims:?} labels for {n} images") });
+        }
+        if let Some(bad) = data.iter().find(|&&l| l as usize >= CLASSES) {
+            return Err(DataError::Idx { path: p, problem: format!("label {bad} out of range 0..{CLASSES}") });
+        }
+        Ok(data)
+    };
+    let (tr_dims, tr_images, tr_path) = images("train-images-idx3-ubyte")?;
+    let tr_labels = labels("train-labels-idx1-ubyte", tr_dims[0])?;
+    let (te_dims, te_images, _) = images("t10k-images-idx3-ubyte")?;
+    let te_labels = labels("t10k-labels-idx1-ubyte", te_dims[0])?;
+    let n_val = VAL_IMAGES.min(tr_dims[0] / 6);
+    if tr_dims[0] < 2 || n_val == 0 {
+        return Err(DataError::Idx { path: tr_path, problem: format!("{} images: too few to split train/val", tr_dims[0]) });
+    }
+    let n_train = tr_dims[0] - n_val;
+    let keep_classes = cfg.classes.unwrap_or(CLASSES).min(CLASSES);
+    let (h, w) = (tr_dims[1], tr_dims[2]);
+    // Select indices: first N per class, classes < keep_classes.
+    let select = |labels: &[u8], range: std::ops::Range<usize>, per_class: Option<usize>, limit: Option<usize>| -> Vec<usize> {
+        let mut counts = [0usize; CLASSES];
+        let mut out = Vec::new();
+        for i in range {
+            let l = labels[i] as usize;
+            if l < keep_classes && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
+                counts[l] += 1;
+                out.push(i);
+            }
+        }
+        out
+    };
+    let make = |data: &[u8], labels: &[u8], idx: Vec<usize>, prefix: &str| -> Split {
+        let mut flat = Vec::with_capacity(idx.len() * h * w);
+        for &i in &idx {
+            flat.extend_from_slice(&data[i * h * w..(i + 1) * h * w]);
+        }
+        let images = Tensor::from_slice(&flat).view([idx.len() as i64, 1, h as i64, w as i64]);
+        let images = resize_u8(&images, cfg.image_size, cfg.channels());
+        let lab: Vec<i64> = idx.iter().map(|&i| labels[i] as i64).collect();
+        let files = idx.iter().map(|i| format!("{prefix}/{i:05}")).collect();
+        Split { images, labels: Tensor::from_slice(&lab), files }
+    };
+    let train = make(&tr_images, &tr_labels, select(&tr_labels, 0..n_train, cfg.train_per_class, None), "train");
+    let val = make(&tr_images, &tr_labels, select(&tr_labels, n_train..tr_dims[0], cfg.val_per_class, None), "train");
+    let test = make(&te_images, &te_labels, select(&te_labels, 0..te_dims[0], None, cfg.test_limit), "t10k");
+    Ok(Dataset {
+        config: cfg.clone(),
+        classes: FASHION_MNIST_CLASSES[..keep_classes].iter().map(|s| s.to_string()).collect(),
+        stats: norm_stats(&train.images),
+        train,
+        val,
+        test: Some(test),
+        skipped: vec![],
+        from_cache: false,
+        cache_path: PathBuf::new(),
+        seconds: 0.0,
+    })
 }

@@ -36,7 +36,11 @@ pub struct Batch {
 
 /// Iterates a split in batches. Images stay uint8 until they reach the device,
 /// where they are augmented, converted to float and normalised. On CUDA the
-/// whole split is kept on the GPU when it is at most `resident_limit` bytes.
+/// whole split is kept on the GPU when it is at most [`RESIDENT_LIMIT_BYTES`].
+/// A split's uint8 images up to this size (8 GiB) are copied to the GPU once and
+/// batched there; larger ones are copied batch by batch.
+pub const RESIDENT_LIMIT_BYTES: i64 = 8 << 30;
+
 #[derive(Debug)]
 pub struct Loader {
     images: Tensor,
@@ -56,9 +60,8 @@ impl Loader {
     /// In order, no augmentation, the last partial batch kept.
     pub fn new(split: &Split, stats: &NormStats, batch_size: usize, device: Device) -> Self {
         assert!(batch_size > 0, "batch_size must be at least 1");
-        let resident_limit: i64 = 8 << 30;
         let bytes = split.images.numel() as i64;
-        let (images, labels) = if device.is_cuda() && bytes <= resident_limit {
+        let (images, labels) = if device.is_cuda() && bytes <= RESIDENT_LIMIT_BYTES {
             (split.images.to_device(device), split.labels.to_device(device))
         } else {
             (split.images.shallow_clone(), split.labels.shallow_clone())

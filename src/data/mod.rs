@@ -19,7 +19,7 @@ pub use export::export_image_folder;
 pub use cache::{Dataset, NormStats, Skipped, Split};
 pub use decode::{DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, decode_image, dimensions_of};
 pub use listing::{escape_name, unescape_name};
-pub use loader::{Augment, Batch, Loader, augment, to_channels_last};
+pub use loader::{Augment, Batch, Loader, RESIDENT_LIMIT_BYTES, augment, to_channels_last};
 pub use rng::Rng;
 pub use synthetic::SynthConfig;
 
@@ -47,15 +47,17 @@ pub enum Source {
 }
 
 impl std::str::FromStr for Source {
-    type Err = anyhow::Error;
+    /// What is wrong with the spec (the caller names the spec and where it came from).
+    type Err = String;
     /// `imagefolder:PATH`, `tiny:PATH`, `tiny-names:PATH` (readable class names),
     /// `fashion-mnist` or `fashion-mnist:DIR`.
-    fn from_str(spec: &str) -> anyhow::Result<Self> {
+    fn from_str(spec: &str) -> Result<Self, String> {
         let (kind, path) = match spec.split_once(':') {
-            Some((k, p)) => (k, Some(PathBuf::from(p))),
+            Some((k, p)) if !p.is_empty() => (k, Some(PathBuf::from(p))),
+            Some((k, _)) => (k, None),
             None => (spec, None),
         };
-        let need = |p: Option<PathBuf>| p.ok_or_else(|| anyhow::anyhow!("data `{spec}`: {kind}:PATH needs a path"));
+        let need = |p: Option<PathBuf>| p.ok_or_else(|| format!("{kind}:PATH needs a path"));
         Ok(match kind {
             "imagefolder" => Source::ImageFolder { root: need(path)? },
             "tiny" => Source::TinyImageNet { root: need(path)?, readable_names: false },
@@ -64,18 +66,25 @@ impl std::str::FromStr for Source {
                 Some(dir) => Source::FashionMnist { dir },
                 None => Source::fashion_mnist(),
             },
-            other => anyhow::bail!("data `{other}`: expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]"),
+            _ => return Err("expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]".into()),
         })
     }
 }
 
 impl Source {
-    /// Fashion-MNIST from Debian's `dataset-fashion-mnist` (or `$CONVLAB_FASHION_MNIST`).
+    /// Fashion-MNIST where Debian's `dataset-fashion-mnist` installs it
+    /// ([`crate::settings::DEFAULT_FASHION_MNIST`]; [`crate::settings::Settings::locate`]
+    /// moves it to `$CONVLAB_FASHION_MNIST` or convlab.toml's `fashion_mnist`).
     pub fn fashion_mnist() -> Self {
-        let dir = std::env::var_os("CONVLAB_FASHION_MNIST")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"));
-        Source::FashionMnist { dir }
+        Source::FashionMnist { dir: PathBuf::from(crate::settings::DEFAULT_FASHION_MNIST) }
+    }
+
+    /// The directory the source reads.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => root,
+            Source::FashionMnist { dir } => dir,
+        }
     }
 
     /// A short name for logs and cache files.
@@ -92,6 +101,22 @@ impl Source {
         match self {
             Source::FashionMnist { .. } => 1,
             _ => 3,
+        }
+    }
+}
+
+/// A split a user names (`--split test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitName {
+    Test,
+    Val,
+}
+
+impl SplitName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitName::Test => "test",
+            SplitName::Val => "val",
         }
     }
 }
@@ -132,7 +157,8 @@ pub struct DataConfig {
     /// when it loads. Not part of the cache key, nor of a run's identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_budget: Option<u64>,
-    /// Where decoded tensors are cached; unset = `$CONVLAB_CACHE` or `~/.cache/convlab`. Not part of the cache key.
+    /// Where decoded tensors are cached (required to load; [`crate::settings::Settings`] gives
+    /// `$CONVLAB_CACHE` or `~/.cache/convlab`). Not part of the cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
 }
@@ -165,19 +191,12 @@ impl DataConfig {
         self.channels.unwrap_or_else(|| self.source.default_channels())
     }
 
-    /// The cache directory in use.
-    pub fn cache_dir(&self) -> PathBuf {
-        if let Some(d) = &self.cache_dir {
-            return d.clone();
-        }
-        if let Some(d) = std::env::var_os("CONVLAB_CACHE") {
-            return PathBuf::from(d);
-        }
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        base.join("convlab")
+    /// The cache directory: [`DataConfig::cache_dir`] when set, else an error saying
+    /// so (the edge fills it: [`crate::settings::Settings::data_config`]).
+    pub fn cache_dir(&self) -> Result<&std::path::Path, DataError> {
+        self.cache_dir.as_deref().ok_or_else(|| {
+            DataError::Config("cache_dir is unset: set it, or fill it from the settings (Settings::data_config)".into())
+        })
     }
 
     fn validate(&self) -> Result<(), DataError> {

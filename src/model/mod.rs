@@ -13,10 +13,11 @@ pub use resnet::{BasicBlock, ResNet, parameter_count, weights_to_channels_last};
 use serde::{Deserialize, Serialize};
 
 /// The first layers, before the four stages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Stem {
     /// torchvision's: 7×7 conv stride 2, norm, ReLU, 3×3 max-pool stride 2 (¼ resolution).
+    #[value(alias = "imagenet")]
     ImageNet,
     /// The study's xknet18: 3×3 conv stride 1, norm, ReLU, no pool (full resolution).
     Small,
@@ -37,13 +38,32 @@ pub enum Norm {
     None,
 }
 
+impl std::str::FromStr for Norm {
+    /// What is wrong (the caller names the value and where it came from).
+    type Err = String;
+    /// `batch`, `instance`, `instance-affine`, `group:G` or `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim() {
+            "batch" => Norm::Batch,
+            "instance" => Norm::Instance { affine: false },
+            "instance-affine" => Norm::Instance { affine: true },
+            "none" => Norm::None,
+            g if g.starts_with("group:") => match g["group:".len()..].parse::<i64>() {
+                Ok(groups) if groups >= 1 => Norm::Group { groups },
+                _ => return Err(format!("groups `{}` must be a whole number ≥ 1", &g["group:".len()..])),
+            },
+            _ => return Err("expected batch, instance, instance-affine, group:G or none".into()),
+        })
+    }
+}
+
 /// Every network of the study. `Default` is torchvision's resnet18 with 100 classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResNetConfig {
     /// Stem before the stages: `image_net` (7×7/2 + max-pool) or `small` (3×3/1).
     pub stem: Stem,
-    /// BasicBlocks in each of the four stages: [2,2,2,2] is resnet18.
+    /// BasicBlocks in each of the four stages: `[2, 2, 2, 2]` is resnet18.
     pub blocks: [usize; 4],
     /// Channels of the stem and first stage; stage k has width·2^k.
     pub width: i64,
@@ -87,7 +107,7 @@ pub enum ConfigError {
 pub const PRESETS: [&str; 4] = ["resnet18", "xknet18", "resnet14", "resnet34"];
 
 impl ResNetConfig {
-    /// torchvision resnet18 (He et al. 2015): ImageNet stem, [2,2,2,2], width 64 — the study's baseline.
+    /// torchvision resnet18 (He et al. 2015): ImageNet stem, `[2, 2, 2, 2]`, width 64 — the study's baseline.
     pub fn resnet18() -> Self {
         Self::default()
     }
@@ -95,11 +115,11 @@ impl ResNetConfig {
     pub fn xknet18() -> Self {
         Self { stem: Stem::Small, ..Self::default() }
     }
-    /// The study's depth ablation, shallower: xknet18 with [1,2,2,1] blocks (14 weighted layers).
+    /// The study's depth ablation, shallower: xknet18 with `[1, 2, 2, 1]` blocks (14 weighted layers).
     pub fn resnet14() -> Self {
         Self { blocks: [1, 2, 2, 1], ..Self::xknet18() }
     }
-    /// The study's depth ablation, deeper: xknet18 with resnet34's [3,4,6,3] blocks.
+    /// The study's depth ablation, deeper: xknet18 with resnet34's `[3, 4, 6, 3]` blocks.
     pub fn resnet34() -> Self {
         Self { blocks: [3, 4, 6, 3], ..Self::xknet18() }
     }
@@ -115,51 +135,9 @@ impl ResNetConfig {
         }
     }
 
-    /// Channels of the four stages: width·[1,2,4,8].
+    /// Channels of the four stages: width·`[1, 2, 4, 8]`.
     pub fn stage_channels(&self) -> [i64; 4] {
         [self.width, self.width * 2, self.width * 4, self.width * 8]
-    }
-
-    /// A convolution that channels-last would crash on the CPU, for `side`×`side`
-    /// images: libtorch 2.11's oneDNN segfaults (AVX-512, the backward for weights)
-    /// in 1×1 stride-2 convolutions of channels-last tensors with 2–15 input
-    /// channels on large maps — measured crashing with 2, 4 and 8 channels from
-    /// 56 px and 12 channels at 96 px, fine at 48 px and below and from 16 channels.
-    /// Those are the shortcut projections of stages 2–4 when the width is under 16;
-    /// this names the first one with fewer than 16 input channels on 48 px or more.
-    pub fn cpu_channels_last_hazard(&self, side: i64) -> Option<String> {
-        if !self.residual {
-            return None;
-        }
-        let half = |x: i64| (x + 1) / 2; // a stride-2 convolution or pool with "same" padding
-        let mut s = match self.stem {
-            Stem::ImageNet => half(half(side)), // 7×7/2 conv, 3×3/2 max-pool
-            Stem::Small => side,
-        };
-        let c = self.stage_channels();
-        for i in 1..4 {
-            if c[i - 1] < 16 && s >= 48 {
-                return Some(format!(
-                    "layer{}.0.downsample.0 (1×1, stride 2) would get {} input channels on {s}×{s} maps",
-                    i + 1,
-                    c[i - 1]
-                ));
-            }
-            s = half(s);
-        }
-        None
-    }
-
-    /// Refuse channels-last training on the CPU where [`Self::cpu_channels_last_hazard`]
-    /// names a convolution libtorch would crash on; other devices pass.
-    pub fn check_cpu_channels_last(&self, device: tch::Device, side: i64) -> anyhow::Result<()> {
-        match self.cpu_channels_last_hazard(side) {
-            Some(conv) if device == tch::Device::Cpu => anyhow::bail!(
-                "channels-last on the CPU would crash libtorch 2.11 here: {conv}, a case its oneDNN \
-                 segfaults on; use the NCHW layout (no --channels-last; `bench --nchw`) or width ≥ 16"
-            ),
-            _ => Ok(()),
-        }
     }
 
     /// Check every field; the builder calls this first.
@@ -220,26 +198,15 @@ mod tests {
     }
 
     #[test]
-    fn channels_last_hazard_names_the_crashing_shortcut_and_spares_the_profiles() {
-        let xk = |width| ResNetConfig { width, ..ResNetConfig::xknet18() };
-        let h = xk(8).cpu_channels_last_hazard(64).unwrap();
-        assert!(h.contains("layer2.0.downsample.0") && h.contains("8 input channels on 64×64"), "{h}");
-        let err = xk(8).check_cpu_channels_last(tch::Device::Cpu, 64).unwrap_err().to_string();
-        assert!(err.contains(&h) && err.contains("NCHW"), "{err}");
-        assert!(xk(8).check_cpu_channels_last(tch::Device::Cuda(0), 64).is_ok(), "only the CPU's oneDNN crashes");
-        // 12 channels crashed at 96 px; the rule keeps a margin down to 48 px.
-        assert!(xk(12).cpu_channels_last_hazard(96).unwrap().contains("layer2.0"));
-        assert!(xk(12).cpu_channels_last_hazard(48).is_some());
-        assert_eq!(xk(12).cpu_channels_last_hazard(40), None);
-        // The ImageNet stem quarters the side first: 224 → 56.
-        let r18 = ResNetConfig { width: 8, ..ResNetConfig::resnet18() };
-        assert!(r18.cpu_channels_last_hazard(224).unwrap().contains("56×56"));
-        assert_eq!(r18.cpu_channels_last_hazard(64), None);
-        // No shortcuts, no projection; and what the profiles run.
-        assert_eq!(ResNetConfig { residual: false, ..xk(8) }.cpu_channels_last_hazard(64), None);
-        assert_eq!(xk(16).cpu_channels_last_hazard(64), None); // quick's width, any side
-        assert_eq!(xk(8).cpu_channels_last_hazard(28), None); // quick's half width at 28 px
-        assert_eq!(xk(32).cpu_channels_last_hazard(64), None); // full's half width
+    fn norms_parse_as_users_type_them() {
+        assert_eq!("batch".parse::<Norm>(), Ok(Norm::Batch));
+        assert_eq!("instance".parse::<Norm>(), Ok(Norm::Instance { affine: false }));
+        assert_eq!("instance-affine".parse::<Norm>(), Ok(Norm::Instance { affine: true }));
+        assert_eq!("group:8".parse::<Norm>(), Ok(Norm::Group { groups: 8 }));
+        assert_eq!("none".parse::<Norm>(), Ok(Norm::None));
+        assert_eq!("group:x".parse::<Norm>(), Err("groups `x` must be a whole number ≥ 1".into()));
+        assert_eq!("group:0".parse::<Norm>(), Err("groups `0` must be a whole number ≥ 1".into()));
+        assert!("layer".parse::<Norm>().unwrap_err().starts_with("expected batch"));
     }
 
     #[test]

@@ -173,7 +173,7 @@ mod tests {
     fn channels_last_computes_what_nchw_computes_and_trains_where_allowed() {
         // Width 8 on 40 px: the largest maps the CPU hazard rule lets through with 8 channels.
         let cfg = ResNetConfig { width: 8, num_classes: 5, ..ResNetConfig::xknet18() };
-        assert_eq!(cfg.cpu_channels_last_hazard(40), None);
+        assert_eq!(crate::device::cpu_channels_last_hazard(&cfg, 40), None);
         let (vs, net) = build(&cfg);
         let xs = Tensor::randn([4, 3, 40, 40], (Kind::Float, Device::Cpu));
         let want = net.forward_t(&xs, false);

@@ -2,7 +2,8 @@
 //!
 //! Profiles: `full` (the report's settings on the user's data), `quick` (the
 //! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
-//! for CI). Choose with `CONVLAB_PROFILE` / `CONVLAB_DATA` or a `convlab.toml`.
+//! for CI). Chosen by the [`Settings`]: a flag, `CONVLAB_PROFILE` / `CONVLAB_DATA`,
+//! or `convlab.toml`, in that order (see [`crate::settings`]).
 pub mod notebooks;
 mod profile;
 mod results;
@@ -14,6 +15,7 @@ pub use sections::{Change, SECTIONS, Section, Variant, all_variants, section};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
+use crate::settings::Settings;
 use crate::train::{Experiment, LogTo, RunOptions};
 use std::path::PathBuf;
 
@@ -32,27 +34,44 @@ pub struct Study {
 }
 
 impl Study {
-    /// The profile chosen by the environment / `convlab.toml` (see [`Profile::from_env`]).
+    /// The study the environment and `convlab.toml` choose ([`Settings::from_env`]): what a notebook opens.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::new(Profile::from_env()?)
+        Self::open(&Settings::from_env()?)
     }
 
-    /// Load (or decode and cache) the profile's data. Runs go to `$CONVLAB_RUNS` or
-    /// `<project>/runs`, figures to `$CONVLAB_FIGURES` or `<project>/figures`.
-    pub fn new(profile: Profile) -> anyhow::Result<Self> {
+    /// The study `settings` name: their profile, data and directories.
+    pub fn open(settings: &Settings) -> anyhow::Result<Self> {
+        Self::new(settings.profile()?, settings)
+    }
+
+    /// `profile` with its data loaded (or decoded and cached); runs under
+    /// `<settings.runs_dir>/<profile>/`, figures under `<settings.figures_dir>/<profile>/`,
+    /// paths shown relative to the project root.
+    pub fn new(profile: Profile, settings: &Settings) -> anyhow::Result<Self> {
         profile.prepare_data()?;
-        let data = Dataset::load(&profile.data)?;
-        let root = project_root();
-        let runs_dir = std::env::var_os("CONVLAB_RUNS").map(PathBuf::from).unwrap_or_else(|| root.join("runs")).join(profile.name.as_str());
-        let figures_dir =
-            std::env::var_os("CONVLAB_FIGURES").map(PathBuf::from).unwrap_or_else(|| root.join("figures")).join(profile.name.as_str());
-        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: PathStyle::from_env(&root), ..Default::default() };
+        let data = Dataset::load(&settings.data_config(profile.data.clone()))?;
+        let runs_dir = settings.runs_dir.join(profile.name.as_str());
+        let figures_dir = settings.figures_dir.join(profile.name.as_str());
+        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: settings.path_style(), ..Default::default() };
         Ok(Self { profile, data, runs_dir, figures_dir, options })
     }
 
     /// The run config of a variant under this profile.
     pub fn config(&self, v: &Variant) -> crate::train::RunConfig {
         self.profile.config(v, &self.data)
+    }
+
+    /// Each section's variants with the run config of each (model and recipe as JSON), one line per variant.
+    pub fn list(&self, sections: &[&Section]) -> anyhow::Result<String> {
+        let mut out = Vec::new();
+        for s in sections {
+            out.push(format!("{} — {}", s.key, s.title));
+            for v in s.variants {
+                let c = self.config(v);
+                out.push(format!("  {:<18} {:<36} {}", v.key, v.label, serde_json::to_string(&(&c.model, &c.train))?));
+            }
+        }
+        Ok(out.join("\n"))
     }
 
     /// Run (or load the stored results of) every variant of a section.
@@ -94,14 +113,16 @@ impl Study {
     pub fn describe(&self) -> String {
         let p = &self.profile;
         format!(
-            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's 0.001 → {}), StepLR(7) → StepLR({}), seeds {:?}, device {}{}{}\n{}\nruns: {}\nfigures: {}",
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's {} → {}), StepLR({}) → StepLR({}), seeds {:?}, device {}{}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
             p.width,
             p.lr_scale,
-            1e-3 * p.lr_scale,
-            p.scaled_step(7),
+            crate::train::recipe::LR,
+            p.scaled_lr(crate::train::recipe::LR),
+            crate::train::recipe::STEP_SIZE,
+            p.scaled_step(crate::train::recipe::STEP_SIZE),
             p.seeds,
             p.device,
             if p.channels_last { ", channels-last" } else { "" },
@@ -200,20 +221,4 @@ pub fn summary_bars(sections: &[SectionResult], profile: ProfileName) -> crate::
         }
     }
     crate::plot::Figure::bars(&format!("Every variant — best validation accuracy ({} profile); ✕ = report", profile.as_str()), bars)
-}
-
-/// The project root: `$CONVLAB_ROOT`, else the nearest ancestor of the current
-/// directory holding convlab's `Cargo.toml`, else the current directory.
-pub fn project_root() -> PathBuf {
-    if let Some(r) = std::env::var_os("CONVLAB_ROOT") {
-        return PathBuf::from(r);
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    for dir in cwd.ancestors() {
-        let toml = dir.join("Cargo.toml");
-        if std::fs::read_to_string(&toml).is_ok_and(|t| t.contains("name = \"convlab\"")) {
-            return dir.to_path_buf();
-        }
-    }
-    cwd
 }

@@ -4,11 +4,13 @@ use super::sections::{Change, Variant};
 use crate::data::{Augment, DataConfig, Dataset, Source, SynthConfig, synthetic};
 use crate::device::Device;
 use crate::model::{ResNetConfig, Stem};
-use crate::train::{RunConfig, Schedule, TrainConfig};
+use crate::settings::Settings;
+use crate::train::{RunConfig, Schedule, TrainConfig, recipe};
+use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 /// Which scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileName {
     /// The report's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.
@@ -30,13 +32,14 @@ impl ProfileName {
 }
 
 impl std::str::FromStr for ProfileName {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
+    /// What is wrong (the caller names the value and where it came from).
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
             "full" => Ok(ProfileName::Full),
             "quick" => Ok(ProfileName::Quick),
             "smoke" => Ok(ProfileName::Smoke),
-            _ => anyhow::bail!("unknown profile `{s}`: expected full, quick or smoke"),
+            _ => Err("expected full, quick or smoke".into()),
         }
     }
 }
@@ -45,7 +48,7 @@ impl std::str::FromStr for ProfileName {
 ///
 /// Mapping rule: StepLR step sizes scale with `epochs / 25` (rounded, at least 1);
 /// every learning rate of the report (0.001, and the 1e-4 of the LR ablation) is
-/// multiplied by `lr_scale`; widths scale with `width / 64`. Everything else
+/// multiplied by `lr_scale`; the report's recipe is [`recipe`]; widths scale with `width / 64`. Everything else
 /// (momentum 0.9, gammas, flip probabilities, dropout) is the report's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -73,29 +76,17 @@ pub struct Profile {
     pub synth: Option<SynthConfig>,
 }
 
-/// `convlab.toml` at the project root (every key optional; environment variables win).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TomlConfig {
-    profile: Option<String>,
-    data: Option<String>,
-    classes: Option<usize>,
-    seeds: Option<Vec<u64>>,
-    device: Option<String>,
-    epochs: Option<usize>,
-}
-
 impl Profile {
     /// The report's settings on `source` (64×64 RGB).
     pub fn full(source: Source, classes: Option<usize>) -> Self {
         Self {
             name: ProfileName::Full,
             data: DataConfig { image_size: 64, channels: Some(3), classes, ..DataConfig::new(source) },
-            epochs: 25,
-            batch_size: 64,
-            width: 64,
+            epochs: recipe::EPOCHS,
+            batch_size: recipe::BATCH_SIZE,
+            width: ResNetConfig::resnet18().width,
             lr_scale: 1.0,
-            seeds: vec![20211108],
+            seeds: vec![recipe::SEED],
             device: Device::Auto,
             threads: None,
             channels_last: true,
@@ -119,7 +110,7 @@ impl Profile {
             batch_size: 64,
             width: 16,
             lr_scale: 20.0,
-            seeds: vec![20211108, 1],
+            seeds: vec![recipe::SEED, 1],
             device: Device::Auto,
             threads: None,
             channels_last: true,
@@ -128,9 +119,9 @@ impl Profile {
         }
     }
 
-    /// A synthetic 4-class 16×16 tree (written on first use), width 4, 2 epochs.
-    pub fn smoke() -> Self {
-        let root = crate::data::DataConfig::new(Source::fashion_mnist()).cache_dir().join("smoke-tree");
+    /// A synthetic 4-class 16×16 tree, written on first use at `tree`; width 4, 2 epochs.
+    pub fn smoke(tree: PathBuf) -> Self {
+        let root = tree;
         let synth = SynthConfig { classes: 4, train_per_class: 24, val_per_class: 8, test: 8, size: 16, seed: 0, mixed_formats: true };
         Self {
             name: ProfileName::Smoke,
@@ -139,7 +130,7 @@ impl Profile {
             batch_size: 16,
             width: 4,
             lr_scale: 20.0,
-            seeds: vec![20211108],
+            seeds: vec![recipe::SEED],
             device: Device::Cpu,
             threads: None,
             channels_last: false,
@@ -148,9 +139,12 @@ impl Profile {
         }
     }
 
-    pub fn named(name: ProfileName, data: Option<Source>, classes: Option<usize>) -> anyhow::Result<Self> {
-        Ok(match (name, data) {
-            (ProfileName::Full, Some(src)) => Self::full(src, classes),
+    /// The profile `settings` name, on their data (located), with their seeds, device and
+    /// epochs where they set them; `smoke`'s tree and every cache under their cache directory.
+    pub fn resolve(settings: &Settings) -> anyhow::Result<Self> {
+        let data = settings.data.clone().map(|d| settings.locate(d));
+        let mut p = match (settings.profile, data) {
+            (ProfileName::Full, Some(src)) => Self::full(src, settings.classes),
             (ProfileName::Full, None) => anyhow::bail!(
                 "profile `full` runs on your copy of the study's data: set CONVLAB_DATA=imagefolder:/path/to/data \
                  (train/ val/ test/ with class folders) or tiny:/path/to/tiny-imagenet-200 with CONVLAB_CLASSES=100, \
@@ -158,48 +152,20 @@ impl Profile {
             ),
             (ProfileName::Quick, src) => {
                 let mut p = Self::quick();
-                if let Some(src) = src {
-                    p.data.source = src;
-                }
-                p.data.classes = classes.or(p.data.classes);
+                p.data.source = settings.locate(src.unwrap_or(p.data.source));
+                p.data.classes = settings.classes.or(p.data.classes);
                 p
             }
-            (ProfileName::Smoke, _) => Self::smoke(),
-        })
-    }
-
-    /// Chosen by `CONVLAB_PROFILE` (default `quick`), `CONVLAB_DATA`, `CONVLAB_CLASSES`,
-    /// `CONVLAB_SEEDS` (e.g. `1,2,3`), `CONVLAB_DEVICE`, `CONVLAB_EPOCHS`, each
-    /// overriding the same key of `convlab.toml` at the project root.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let path = super::project_root().join("convlab.toml");
-        let toml_cfg: TomlConfig = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            Err(_) => TomlConfig::default(),
+            (ProfileName::Smoke, _) => Self::smoke(settings.cache_dir.join("smoke-tree")),
         };
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let name: ProfileName = var("CONVLAB_PROFILE").or(toml_cfg.profile).unwrap_or_else(|| "quick".into()).parse()?;
-        let data = var("CONVLAB_DATA").or(toml_cfg.data).map(|s| s.parse::<Source>()).transpose()?;
-        let classes = match var("CONVLAB_CLASSES") {
-            Some(c) => Some(c.parse().map_err(|_| anyhow::anyhow!("CONVLAB_CLASSES=`{c}` is not a number"))?),
-            None => toml_cfg.classes,
-        };
-        let mut p = Self::named(name, data, classes)?;
-        if let Some(s) = var("CONVLAB_SEEDS") {
-            p.seeds = s
-                .split(',')
-                .map(|v| v.trim().parse().map_err(|_| anyhow::anyhow!("CONVLAB_SEEDS=`{s}`: `{v}` is not a number")))
-                .collect::<anyhow::Result<_>>()?;
-        } else if let Some(s) = toml_cfg.seeds {
-            p.seeds = s;
+        p.data.cache_dir = Some(settings.cache_dir.clone());
+        if let Some(seeds) = &settings.seeds {
+            p.seeds = seeds.clone();
         }
-        anyhow::ensure!(!p.seeds.is_empty(), "at least one seed is needed");
-        if let Some(d) = var("CONVLAB_DEVICE").or(toml_cfg.device) {
-            p.device = d.parse()?;
+        if let Some(d) = settings.device {
+            p.device = d;
         }
-        if let Some(e) = var("CONVLAB_EPOCHS") {
-            p.epochs = e.parse().map_err(|_| anyhow::anyhow!("CONVLAB_EPOCHS=`{e}` is not a number"))?;
-        } else if let Some(e) = toml_cfg.epochs {
+        if let Some(e) = settings.epochs {
             p.epochs = e;
         }
         Ok(p)
@@ -221,26 +187,31 @@ impl Profile {
         Ok(())
     }
 
-    /// StepLR step size scaled from the report's 25 epochs.
+    /// A StepLR step size of the report's (over its 25 epochs) scaled to this profile's epochs.
     pub fn scaled_step(&self, step_size: usize) -> usize {
-        ((step_size as f64 * self.epochs as f64 / 25.0).round() as usize).max(1)
+        ((step_size as f64 * self.epochs as f64 / recipe::EPOCHS as f64).round() as usize).max(1)
+    }
+
+    /// A learning rate of the report's at this profile's scale.
+    pub fn scaled_lr(&self, lr: f64) -> f64 {
+        lr * self.lr_scale
     }
 
     /// The run config of `v` on `data` (classes and channels from the data).
     pub fn config(&self, v: &Variant, data: &Dataset) -> RunConfig {
-        let [c, _, _] = data.shape();
-        let mut model = ResNetConfig { width: self.width, in_channels: c, num_classes: data.num_classes() as i64, ..ResNetConfig::resnet18() };
+        let mut model = ResNetConfig { width: self.width, ..ResNetConfig::resnet18() };
+        let report = TrainConfig::report();
         let mut train = TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
-            lr: 1e-3 * self.lr_scale,
-            schedule: Schedule::Step { step_size: self.scaled_step(7), gamma: 0.1 },
+            lr: self.scaled_lr(report.lr),
+            schedule: Schedule::Step { step_size: self.scaled_step(recipe::STEP_SIZE), gamma: recipe::GAMMA },
             seed: self.seeds[0],
             device: self.device,
             threads: self.threads,
             channels_last: self.channels_last,
             bf16: self.bf16,
-            ..TrainConfig::default()
+            ..report
         };
         for change in v.changes {
             match *change {
@@ -251,13 +222,13 @@ impl Profile {
                 Change::Norm(n) => model.norm = n,
                 Change::Dropout(p) => model.dropout = p,
                 Change::ConstantLr(lr) => {
-                    train.lr = lr * self.lr_scale;
+                    train.lr = self.scaled_lr(lr);
                     train.schedule = Schedule::Constant;
                 }
                 Change::NoResidual => model.residual = false,
                 Change::Blocks(b) => model.blocks = b,
             }
         }
-        RunConfig { model, data: data.config.clone(), train }
+        RunConfig::for_data(model, train, data)
     }
 }

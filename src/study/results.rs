@@ -162,7 +162,7 @@ impl SectionResult {
 pub fn confusion_matrix(run: &Run, data: &Dataset, split: &Split) -> anyhow::Result<Vec<Vec<i64>>> {
     let device = run.config.train.device.resolve()?;
     let (_vs, net) = run.load_best(device)?;
-    let predicted = predict(&net, split, &data.stats, &run.config.train, device);
+    let predicted = predict(&net, split, &data.stats, &run.config.train, device)?;
     let truth: Vec<i64> = Vec::try_from(&split.labels)?;
     let k = data.num_classes();
     let mut m = vec![vec![0i64; k]; k];

@@ -139,9 +139,13 @@ pub fn evaluate(net: &ResNet, loader: &Loader, cfg: &TrainConfig) -> Evaluation 
     }
 }
 
+/// Optimizer steps between two read-backs of the loss (each synchronises a GPU):
+/// the non-finite check and [`Event::Step`] happen at these steps and at an epoch's last.
+pub const LOSS_READ_EVERY: usize = 50;
+
 /// What the loop reports as it goes.
 pub enum Event<'a> {
-    /// Every 50 optimizer steps and after an epoch's last one (reading the loss back
+    /// Every [`LOSS_READ_EVERY`] optimizer steps and after an epoch's last one (reading the loss back
     /// synchronises a GPU, so it is not done at every step).
     Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
     /// After each epoch, with its record.
@@ -178,8 +182,8 @@ pub fn fit(
             loss_sum += detached.to_kind(Kind::Double) * b as f64;
             correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
             n += b;
-            // Reading the loss synchronises a GPU; do it every 50 steps and at the end.
-            if step % 50 == 0 || step + 1 == steps {
+            // Reading the loss synchronises a GPU: only every LOSS_READ_EVERY steps and at the end.
+            if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
                 let l = detached.double_value(&[]);
                 if !l.is_finite() {
                     return Err(FitError::NonFinite { epoch: epoch + 1, step: step + 1, loss: l, lr }.into());

@@ -1,13 +1,14 @@
 //! Training: one loop for every experiment, runs recorded on disk, resumable.
 //!
-//! [`TrainConfig`]'s `Default` is the study's baseline recipe: SGD (momentum
-//! 0.9) at lr 0.001, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108.
+//! [`TrainConfig::report`] (also its `Default`) is the study's baseline recipe,
+//! named once in [`recipe`]: SGD (momentum 0.9) at lr 0.001, StepLR(7, 0.1),
+//! batch 64, 25 epochs, seed 20211108.
 pub(crate) mod fit;
 mod predict;
 mod run;
 mod sgd;
 
-pub use fit::{EpochRecord, Evaluation, Event, FitError, evaluate, fit};
+pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use predict::{predict, write_predictions};
 pub use run::{Experiment, ExperimentSummary, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, code_version, eta_seconds, format_duration, list_runs};
 pub use sgd::Sgd;
@@ -15,6 +16,39 @@ pub use sgd::Sgd;
 use crate::data::Augment;
 use crate::device::Device;
 use serde::{Deserialize, Serialize};
+
+/// The report's recipe ("Exp2: Convolution Neural Network": torchvision resnet18 on
+/// 100 classes of 64×64 ImageNet images), named once. Profiles scale it
+/// ([`crate::study::Profile`]); [`TrainConfig::report`] is it as a config.
+pub mod recipe {
+    /// SGD learning rate.
+    pub const LR: f64 = 1e-3;
+    /// SGD momentum.
+    pub const MOMENTUM: f64 = 0.9;
+    /// StepLR: the lr is multiplied by `GAMMA` every `STEP_SIZE` epochs.
+    pub const STEP_SIZE: usize = 7;
+    pub const GAMMA: f64 = 0.1;
+    /// Images per optimizer step.
+    pub const BATCH_SIZE: usize = 64;
+    /// Passes over the training split.
+    pub const EPOCHS: usize = 25;
+    /// The report's seed (torch.manual_seed).
+    pub const SEED: u64 = 20211108;
+}
+
+/// The smallest batch evaluation and prediction use ([`TrainConfig::eval_batch_size`]).
+pub const EVAL_BATCH_MIN: usize = 256;
+
+/// A training config or schedule that cannot be used; names the field or spec.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainConfigError {
+    /// `train field `lr` = -1: must be a positive number`
+    #[error("train field `{field}` = {value}: {problem}")]
+    Invalid { field: &'static str, value: String, problem: &'static str },
+    /// `schedule `step:x:0.1`: step size `x` is not a whole number`
+    #[error("schedule `{spec}`: {problem}")]
+    Schedule { spec: String, problem: String },
+}
 
 /// How the learning rate changes from epoch to epoch (after warm-up).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -29,20 +63,21 @@ pub enum Schedule {
 }
 
 impl std::str::FromStr for Schedule {
-    type Err = String;
+    type Err = TrainConfigError;
     /// `constant`, `step:7:0.1`, `cosine` or `cosine:1e-5`.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, TrainConfigError> {
+        let err = |problem: String| TrainConfigError::Schedule { spec: s.to_string(), problem };
         let parts: Vec<&str> = s.split(':').collect();
-        let num = |v: &str, what: &str| v.parse::<f64>().map_err(|_| format!("schedule `{s}`: {what} `{v}` is not a number"));
+        let num = |v: &str, what: &str| v.parse::<f64>().map_err(|_| err(format!("{what} `{v}` is not a number")));
         match parts.as_slice() {
             ["constant"] => Ok(Schedule::Constant),
             ["step", n, g] => {
-                let step_size = n.parse().map_err(|_| format!("schedule `{s}`: step size `{n}` is not a whole number"))?;
+                let step_size = n.parse().map_err(|_| err(format!("step size `{n}` is not a whole number")))?;
                 Ok(Schedule::Step { step_size, gamma: num(g, "gamma")? })
             }
             ["cosine"] => Ok(Schedule::Cosine { min_lr: 0.0 }),
             ["cosine", m] => Ok(Schedule::Cosine { min_lr: num(m, "min_lr")? }),
-            _ => Err(format!("schedule `{s}`: expected constant, step:<epochs>:<gamma> or cosine[:<min_lr>]")),
+            _ => Err(err("expected constant, step:<epochs>:<gamma> or cosine[:<min_lr>]".into())),
         }
     }
 }
@@ -82,17 +117,25 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
+    /// The report's recipe.
     fn default() -> Self {
+        Self::report()
+    }
+}
+
+impl TrainConfig {
+    /// The report's recipe ([`recipe`]), f32 NCHW on the automatic device, no augmentation.
+    pub fn report() -> Self {
         Self {
-            epochs: 25,
-            batch_size: 64,
-            lr: 1e-3,
-            momentum: 0.9,
+            epochs: recipe::EPOCHS,
+            batch_size: recipe::BATCH_SIZE,
+            lr: recipe::LR,
+            momentum: recipe::MOMENTUM,
             weight_decay: 0.0,
             nesterov: false,
-            schedule: Schedule::Step { step_size: 7, gamma: 0.1 },
+            schedule: Schedule::Step { step_size: recipe::STEP_SIZE, gamma: recipe::GAMMA },
             warmup_epochs: 0.0,
-            seed: 20211108,
+            seed: recipe::SEED,
             device: Device::Auto,
             threads: None,
             bf16: false,
@@ -100,9 +143,13 @@ impl Default for TrainConfig {
             augment: Augment::default(),
         }
     }
-}
 
-impl TrainConfig {
+    /// Images per batch when evaluating or predicting: the training batch, at least
+    /// [`EVAL_BATCH_MIN`] (no gradients are kept, so larger batches fit).
+    pub fn eval_batch_size(&self) -> usize {
+        self.batch_size.max(EVAL_BATCH_MIN)
+    }
+
     /// Learning rate at `epoch` (0-based), `step` of `steps_per_epoch` into it.
     pub fn lr_at(&self, epoch: usize, step: usize, steps_per_epoch: usize) -> f64 {
         let base = match self.schedule {
@@ -122,8 +169,8 @@ impl TrainConfig {
     }
 
     /// Check every field.
-    pub fn validate(&self) -> Result<(), String> {
-        let bad = |f: &str, v: String, p: &str| Err(format!("train field `{f}` = {v}: {p}"));
+    pub fn validate(&self) -> Result<(), TrainConfigError> {
+        let bad = |field, value: String, problem| Err(TrainConfigError::Invalid { field, value, problem });
         if self.epochs == 0 {
             return bad("epochs", "0".into(), "must be at least 1");
         }
@@ -191,9 +238,9 @@ mod tests {
         assert_eq!("constant".parse::<Schedule>().unwrap(), Schedule::Constant);
         assert_eq!("step:7:0.1".parse::<Schedule>().unwrap(), Schedule::Step { step_size: 7, gamma: 0.1 });
         assert_eq!("cosine:1e-5".parse::<Schedule>().unwrap(), Schedule::Cosine { min_lr: 1e-5 });
-        let e = "step:x:0.1".parse::<Schedule>().unwrap_err();
-        assert!(e.contains("`x`"), "{e}");
-        assert!("linear".parse::<Schedule>().unwrap_err().contains("expected constant"));
+        let e = "step:x:0.1".parse::<Schedule>().unwrap_err().to_string();
+        assert_eq!(e, "schedule `step:x:0.1`: step size `x` is not a whole number");
+        assert!("linear".parse::<Schedule>().unwrap_err().to_string().contains("expected constant"));
     }
 
     #[test]
@@ -207,9 +254,10 @@ mod tests {
     #[test]
     fn validation_names_fields() {
         let e = TrainConfig { lr: -1.0, ..Default::default() }.validate().unwrap_err();
-        assert!(e.starts_with("train field `lr` = -1"), "{e}");
+        assert_eq!(e, TrainConfigError::Invalid { field: "lr", value: "-1".into(), problem: "must be a positive number" });
+        assert_eq!(e.to_string(), "train field `lr` = -1: must be a positive number");
         let e = TrainConfig { augment: Augment::flips(1.5), ..Default::default() }.validate().unwrap_err();
-        assert!(e.contains("augment.hflip"), "{e}");
+        assert!(e.to_string().contains("augment.hflip"), "{e}");
         assert!(TrainConfig::default().validate().is_ok());
     }
 }

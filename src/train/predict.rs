@@ -6,15 +6,15 @@ use std::path::Path;
 use tch::nn::ModuleT;
 
 /// Predicted class index of every image of `split`, in split order.
-pub fn predict(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig, device: tch::Device) -> Vec<i64> {
+pub fn predict(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig, device: tch::Device) -> Result<Vec<i64>, tch::TchError> {
     let _guard = tch::no_grad_guard();
-    let loader = Loader::new(split, stats, cfg.batch_size.max(256), device);
+    let loader = Loader::new(split, stats, cfg.eval_batch_size(), device);
     let mut out = Vec::with_capacity(split.len());
     for batch in loader.epoch(0) {
         let logits = net.forward_t(&batch.images, false);
-        out.extend(Vec::<i64>::try_from(logits.argmax(-1, false).to_device(tch::Device::Cpu)).unwrap_or_default());
+        out.extend(Vec::<i64>::try_from(logits.argmax(-1, false).to_device(tch::Device::Cpu))?);
     }
-    out
+    Ok(out)
 }
 
 /// Write `path` (atomically): one line per image, `<relative file>\t<class name>`, sorted by file name.

@@ -24,6 +24,37 @@ pub struct RunConfig {
     pub train: TrainConfig,
 }
 
+impl RunConfig {
+    /// `model` and `train` on `data`: the model's input channels and classes are the data's.
+    pub fn for_data(model: ResNetConfig, train: TrainConfig, data: &Dataset) -> RunConfig {
+        let [c, _, _] = data.shape();
+        let model = ResNetConfig { in_channels: c, num_classes: data.num_classes() as i64, ..model };
+        RunConfig { model, data: data.config.clone(), train }
+    }
+
+    /// Every field valid and the model fitted to `data` — checked once, before a run starts.
+    pub fn check(&self, data: &Dataset) -> anyhow::Result<()> {
+        self.model.validate()?;
+        self.train.validate()?;
+        let [c, side, _] = data.shape();
+        anyhow::ensure!(
+            c == self.model.in_channels,
+            "the data has {c} channels but model.in_channels = {}; set one to match the other",
+            self.model.in_channels
+        );
+        anyhow::ensure!(
+            data.num_classes() as i64 == self.model.num_classes,
+            "the data has {} classes but model.num_classes = {}",
+            data.num_classes(),
+            self.model.num_classes
+        );
+        if self.train.channels_last {
+            crate::device::check_cpu_channels_last(&self.model, self.train.device.resolve()?, side)?;
+        }
+        Ok(())
+    }
+}
+
 /// `config.json`: the run's config and the code that ran it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ConfigFile {
@@ -190,6 +221,14 @@ fn comparable(c: &RunConfig) -> RunConfig {
     c
 }
 
+/// The config as a run records it: without the cache's location, a detail of the machine
+/// that trained it (the settings give it wherever the run is read).
+fn recorded(c: &RunConfig) -> RunConfig {
+    let mut c = c.clone();
+    c.data.cache_dir = None;
+    c
+}
+
 fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Sgd>, meta: &[(&str, f64)]) -> anyhow::Result<()> {
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())).collect();
     if let Some(opt) = opt {
@@ -246,24 +285,7 @@ impl Run {
 
     /// Train (or return the stored result of) `config` in `dir`, on `data`.
     pub fn execute(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Run> {
-        config.model.validate()?;
-        config.train.validate().map_err(anyhow::Error::msg)?;
-        let [c, _, _] = data.shape();
-        anyhow::ensure!(
-            c == config.model.in_channels,
-            "the data has {c} channels but model.in_channels = {}; set one to match the other",
-            config.model.in_channels
-        );
-        anyhow::ensure!(
-            data.num_classes() as i64 == config.model.num_classes,
-            "the data has {} classes but model.num_classes = {}",
-            data.num_classes(),
-            config.model.num_classes
-        );
-
-        if config.train.channels_last {
-            config.model.check_cpu_channels_last(config.train.device.resolve()?, data.shape()[1])?;
-        }
+        config.check(data)?;
         let mut resume_from = None;
         if dir.join("config.json").exists() && !opts.force {
             let existing = Run::open(dir)?;
@@ -287,7 +309,7 @@ impl Run {
             }
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
-        io::write_json(&dir.join("config.json"), &ConfigFile { config: config.clone(), code_version: code_version() })?;
+        io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version() })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
         opts.log(&format!("== training {}", opts.paths.show(dir)));
         let result = train(dir, config, data, opts, resume_from);
@@ -339,7 +361,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
             let mut history = run.history;
             history.truncate(epoch);
             anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
-            let best = history.iter().map(|r| r.val_acc).fold(None, |b: Option<f64>, a| if is_improvement(a, b) { Some(a) } else { b });
+            let best = best_epoch(&history).map(|r| r.val_acc);
             if epoch > 0 {
                 resumed_at.push(epoch);
                 io::write_json(&dir.join(RESUMED), &resumed_at)?;
@@ -356,7 +378,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         .shuffle(tc.seed)
         .augment(tc.augment.clone())
         .channels_last(tc.channels_last);
-    let val_loader = Loader::new(&data.val, &data.stats, tc.batch_size.max(256), device).channels_last(tc.channels_last);
+    let val_loader = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device).channels_last(tc.channels_last);
 
     let t0 = Instant::now();
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
@@ -409,42 +431,62 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         pb.finish_and_clear();
     }
     fitted?;
-    let wall_seconds = prior_seconds + t0.elapsed().as_secs_f64();
+    let trained = Trained { history, parameters: parameter_count(&vs), wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(), resumed_at };
+    let summary = finish(dir, config, data, device, &trained)?;
+    Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history: trained.history, summary: Some(summary) })
+}
 
-    // The best weights: predictions for the test split, and its accuracy when labelled.
+/// The best epoch of a history: the highest validation accuracy, the first on ties.
+fn best_epoch(history: &[EpochRecord]) -> Option<&EpochRecord> {
+    history.iter().fold(None, |b: Option<&EpochRecord>, r| if is_improvement(r.val_acc, b.map(|b| b.val_acc)) { Some(r) } else { b })
+}
+
+/// What the training loop leaves for the finishing step.
+struct Trained {
+    history: Vec<EpochRecord>,
+    parameters: i64,
+    /// All epochs, resumed ones included.
+    wall_seconds: f64,
+    resumed_at: Vec<usize>,
+}
+
+/// After the last epoch: the best weights predict the test split (`test.txt`, and its
+/// accuracy when labelled), then `summary.json` is written — the run is finished.
+fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained) -> anyhow::Result<RunSummary> {
+    let tc = &config.train;
+    let history = &trained.history;
+    let best = best_epoch(history).context("no epoch was recorded")?;
+    let last = history.last().context("no epoch was recorded")?;
     let mut best_vs = nn::VarStore::new(device);
     let best_net = ResNet::new(&best_vs.root(), &config.model)?;
     load_checkpoint(&dir.join("best.safetensors"), &mut best_vs)?;
     let mut test_acc = None;
     if let Some(test) = &data.test {
-        let predicted = predict(&best_net, test, &data.stats, tc, device);
+        let predicted = predict(&best_net, test, &data.stats, tc, device)?;
         write_predictions(&dir.join("test.txt"), &test.files, &predicted, &data.classes)?;
         if test.is_labelled() && !test.is_empty() {
-            let loader = Loader::new(test, &data.stats, tc.batch_size.max(256), device);
+            let loader = Loader::new(test, &data.stats, tc.eval_batch_size(), device);
             test_acc = Some(evaluate(&best_net, &loader, tc).acc);
         }
     }
-    let best_rec = history.iter().fold(None::<&EpochRecord>, |b, r| if is_improvement(r.val_acc, b.map(|b| b.val_acc)) { Some(r) } else { b });
-    let best_rec = best_rec.context("no epoch was recorded")?;
-    let last = history.last().context("no epoch was recorded")?;
     let summary = RunSummary {
         seed: tc.seed,
         epochs: tc.epochs,
-        best_val_acc: best_rec.val_acc,
-        best_epoch: best_rec.epoch,
-        best_val_top5: best_rec.val_top5,
+        best_val_acc: best.val_acc,
+        best_epoch: best.epoch,
+        best_val_top5: best.val_top5,
         final_val_acc: last.val_acc,
         final_train_acc: last.train_acc,
         test_acc,
-        parameters: parameter_count(&vs),
-        wall_seconds,
+        parameters: trained.parameters,
+        wall_seconds: trained.wall_seconds,
         images_per_s: history.iter().map(|r| r.images_per_s).sum::<f64>() / history.len() as f64,
         device: format!("{device:?}"),
-        resumed_at,
+        resumed_at: trained.resumed_at.clone(),
     };
     io::write_json(&dir.join("summary.json"), &summary)?;
     let _ = std::fs::remove_file(dir.join(RESUMED));
-    Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history, summary: Some(summary) })
+    Ok(summary)
 }
 
 /// Several seeds of one config: `runs/<name>/seed-<s>/` each, and `runs/<name>/summary.json`.
@@ -498,7 +540,8 @@ impl Experiment {
             runs.push(Run::execute(&dir.join(format!("seed-{seed}")), &cfg, data, opts)?);
         }
         let summary = ExperimentSummary::from_runs(&self.name, runs.iter().filter_map(|r| r.summary.clone()).collect());
-        io::write_json(&dir.join("config.json"), &ExperimentFile { experiment: self.clone(), code_version: code_version() })?;
+        let experiment = Experiment { config: recorded(&self.config), ..self.clone() };
+        io::write_json(&dir.join("config.json"), &ExperimentFile { experiment, code_version: code_version() })?;
         io::write_json(&dir.join("summary.json"), &summary)?;
         Ok((summary, runs))
     }

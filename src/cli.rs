@@ -1,0 +1,541 @@
+//! The `convlab` command's argument groups and what they build. They live in the
+//! library so that every conversion from flags to configs is tested here, once;
+//! `main.rs` holds the subcommands and one short function each.
+use crate::bench::BenchConfig;
+use crate::data::{Augment, DataConfig, Dataset, Source};
+use crate::device::Device;
+use crate::model::{Norm, PRESETS, ResNetConfig, Stem};
+use crate::paths::PathStyle;
+use crate::plot::{Curve, Figure};
+use crate::settings::{Layer, Settings};
+use crate::study::ProfileName;
+use crate::train::{ExperimentSummary, Run, RunConfig, Schedule, TrainConfig};
+use anyhow::Context;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// `8G`, `512M`, `100k` or a number of bytes (decimal units, as `df -H`; `GiB`-style binary units too).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}`: expected a size such as 8G, 512M or 1000000"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        u => return Err(format!("`{s}`: unknown unit `{u}` (use k, M, G, T, or KiB, MiB, GiB)")),
+    };
+    let bytes = n * mult;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("`{s}`: must be at least one byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// The study's settings as flags: each wins over its `CONVLAB_*` variable and `convlab.toml`
+/// (see [`crate::settings`]).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// full, quick or smoke (default: $CONVLAB_PROFILE, convlab.toml, else quick).
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileName>,
+    /// The study's data, e.g. imagefolder:PATH (default: $CONVLAB_DATA, convlab.toml, else the profile's).
+    #[arg(long)]
+    pub data: Option<Source>,
+    /// Keep the first N classes of the data.
+    #[arg(long)]
+    pub classes: Option<usize>,
+    /// Seeds, e.g. 1,2,3 (default: $CONVLAB_SEEDS, convlab.toml, else the profile's).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// auto, cpu or cuda (default: $CONVLAB_DEVICE, convlab.toml, else the profile's).
+    #[arg(long, value_enum)]
+    pub device: Option<Device>,
+    /// Epochs per run (default: $CONVLAB_EPOCHS, convlab.toml, else the profile's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Runs go to RUNS/PROFILE/ (default: $CONVLAB_RUNS, convlab.toml, else PROJECT/runs).
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Figures go to FIGURES/PROFILE/ (default: $CONVLAB_FIGURES, convlab.toml, else PROJECT/figures).
+    #[arg(long)]
+    pub figures: Option<PathBuf>,
+}
+
+impl SettingsArgs {
+    /// The flag level of the settings; values clap cannot check alone are checked here.
+    pub fn layer(&self) -> anyhow::Result<Layer> {
+        if let Some(seeds) = &self.seeds {
+            let text = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            anyhow::ensure!(!seeds.is_empty(), "--seeds: at least one seed is needed");
+            if let Some(d) = seeds.iter().enumerate().find_map(|(i, s)| seeds[..i].contains(s).then_some(s)) {
+                anyhow::bail!("--seeds {text}: seed {d} is listed twice");
+            }
+        }
+        for (flag, v) in [("--classes", self.classes), ("--epochs", self.epochs)] {
+            anyhow::ensure!(v != Some(0), "{flag} 0: must be at least 1");
+        }
+        Ok(Layer {
+            profile: self.profile,
+            data: self.data.clone(),
+            classes: self.classes,
+            seeds: self.seeds.clone(),
+            device: self.device,
+            epochs: self.epochs,
+            runs: self.runs.clone(),
+            figures: self.figures.clone(),
+            ..Layer::default()
+        })
+    }
+}
+
+/// Where and how tensors compute.
+#[derive(Args, Debug, Clone)]
+pub struct DeviceArgs {
+    /// auto, cpu or cuda.
+    #[arg(long, value_enum, default_value_t = Device::Auto)]
+    pub device: Device,
+    /// libtorch CPU threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// bf16 autocast on CUDA (an error when CUDA cannot honour it; ignored on the CPU).
+    #[arg(long)]
+    pub bf16: bool,
+    /// Channels-last (NHWC) images and weights.
+    #[arg(long)]
+    pub channels_last: bool,
+}
+
+/// A dataset and how to load it.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// `imagefolder:PATH`, `tiny:PATH` (Tiny ImageNet), `tiny-names:PATH` (with words.txt names),
+    /// `fashion-mnist` or `fashion-mnist:DIR` (default: fashion-mnist; for bench, the profile's).
+    #[arg(long)]
+    pub data: Option<Source>,
+    /// Resize images to SIZE×SIZE (default: keep; for bench, the profile's size).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// 1 (grayscale) or 3 (RGB); default: the source's.
+    #[arg(long)]
+    pub channels: Option<u8>,
+    /// Keep the first N classes.
+    #[arg(long)]
+    pub classes: Option<usize>,
+    /// Keep N training images per class.
+    #[arg(long)]
+    pub train_per_class: Option<usize>,
+    /// Keep N validation images per class.
+    #[arg(long)]
+    pub val_per_class: Option<usize>,
+    /// Error on any bad file instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Skip images with more pixels (width × height) than this, before decoding them
+    /// (default 178956970, Pillow's decompression-bomb limit).
+    #[arg(long)]
+    pub max_image_pixels: Option<u64>,
+    /// Memory the decoded images may take, e.g. 8G or 512M (default: half of the available memory).
+    #[arg(long, value_parser = parse_bytes)]
+    pub memory_budget: Option<u64>,
+    /// Cache directory (default $CONVLAB_CACHE, convlab.toml's `cache`, else ~/.cache/convlab).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The data config these flags describe (Fashion-MNIST unless `--data`); the cache
+    /// directory and Fashion-MNIST's location from `settings` unless given.
+    pub fn config(&self, settings: &Settings) -> DataConfig {
+        let source = self.data.clone().unwrap_or_else(Source::fashion_mnist);
+        settings.data_config(self.over(DataConfig::new(source)))
+    }
+
+    /// `base` with every value these flags set (the source is the caller's).
+    pub fn over(&self, base: DataConfig) -> DataConfig {
+        DataConfig {
+            image_size: self.size.unwrap_or(base.image_size),
+            channels: self.channels.or(base.channels),
+            classes: self.classes.or(base.classes),
+            train_per_class: self.train_per_class.or(base.train_per_class),
+            val_per_class: self.val_per_class.or(base.val_per_class),
+            strict: self.strict || base.strict,
+            max_image_pixels: self.max_image_pixels.or(base.max_image_pixels),
+            memory_budget: self.memory_budget.or(base.memory_budget),
+            cache_dir: self.cache.clone().or(base.cache_dir),
+            ..base
+        }
+    }
+}
+
+/// A model preset and the changes to it.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model preset.
+    #[arg(long, default_value = "xknet18", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    pub preset: String,
+    /// Normalization: batch, instance, instance-affine, group:G, none.
+    #[arg(long)]
+    pub norm: Option<Norm>,
+    /// Dropout probability before the classifier.
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Plain stacked convolutions: no shortcut connections.
+    #[arg(long)]
+    pub no_residual: bool,
+    /// Base width (64 = resnet18; 32 = the half-width study).
+    #[arg(long)]
+    pub width: Option<i64>,
+    /// Blocks per stage, four numbers, e.g. 2,2,2,2.
+    #[arg(long, value_delimiter = ',')]
+    pub blocks: Option<Vec<usize>>,
+    /// Stem: image-net (7×7/2 + max-pool) or small (3×3/1).
+    #[arg(long, value_enum)]
+    pub stem: Option<Stem>,
+}
+
+impl ModelArgs {
+    /// The preset with the flags' changes (input channels and classes come from the data: [`RunConfig::for_data`]).
+    pub fn config(&self) -> anyhow::Result<ResNetConfig> {
+        let preset = ResNetConfig::preset(&self.preset)?;
+        let blocks = match &self.blocks {
+            Some(b) => <[usize; 4]>::try_from(b.as_slice()).map_err(|_| {
+                let text = b.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+                anyhow::anyhow!("--blocks {text}: expected 4 numbers (one per stage), got {}", b.len())
+            })?,
+            None => preset.blocks,
+        };
+        Ok(ResNetConfig {
+            norm: self.norm.unwrap_or(preset.norm),
+            dropout: self.dropout.unwrap_or(preset.dropout),
+            residual: preset.residual && !self.no_residual,
+            width: self.width.unwrap_or(preset.width),
+            stem: self.stem.unwrap_or(preset.stem),
+            blocks,
+            ..preset
+        })
+    }
+}
+
+/// The training recipe's changes from the report's ([`TrainConfig::report`]).
+#[derive(Args, Debug, Clone)]
+pub struct RecipeArgs {
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    #[arg(long)]
+    pub nesterov: bool,
+    /// constant, step:EPOCHS:GAMMA, cosine or cosine:MIN_LR.
+    #[arg(long)]
+    pub schedule: Option<Schedule>,
+    /// Epochs of linear learning-rate warm-up.
+    #[arg(long)]
+    pub warmup: Option<f64>,
+    /// Horizontal and vertical flip probability (the study: 0.05, 0.1).
+    #[arg(long)]
+    pub flips: Option<f64>,
+    #[arg(long)]
+    pub hflip: Option<f64>,
+    #[arg(long)]
+    pub vflip: Option<f64>,
+    /// Random-crop padding in pixels.
+    #[arg(long)]
+    pub crop_pad: Option<i64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl RecipeArgs {
+    /// The report's recipe with these changes, on the hardware `hw` names.
+    pub fn config(&self, hw: &DeviceArgs) -> TrainConfig {
+        let report = TrainConfig::report();
+        let flips = self.flips.map_or_else(Augment::default, Augment::flips);
+        let augment = Augment {
+            hflip: self.hflip.unwrap_or(flips.hflip),
+            vflip: self.vflip.unwrap_or(flips.vflip),
+            crop_pad: self.crop_pad.unwrap_or(flips.crop_pad),
+            ..flips
+        };
+        TrainConfig {
+            epochs: self.epochs.unwrap_or(report.epochs),
+            batch_size: self.batch_size.unwrap_or(report.batch_size),
+            lr: self.lr.unwrap_or(report.lr),
+            momentum: self.momentum.unwrap_or(report.momentum),
+            weight_decay: self.weight_decay.unwrap_or(report.weight_decay),
+            nesterov: self.nesterov,
+            schedule: self.schedule.unwrap_or(report.schedule),
+            warmup_epochs: self.warmup.unwrap_or(report.warmup_epochs),
+            seed: self.seed.unwrap_or(report.seed),
+            device: hw.device,
+            threads: hw.threads,
+            bf16: hw.bf16,
+            channels_last: hw.channels_last,
+            augment,
+        }
+    }
+}
+
+/// What `convlab train` trains: the preset and recipe with the flags' changes, on `data`, checked.
+pub fn run_config(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs, data: &Dataset) -> anyhow::Result<RunConfig> {
+    let config = RunConfig::for_data(model.config()?, recipe.config(hw), data);
+    config.check(data)?;
+    Ok(config)
+}
+
+/// `convlab bench`: a profile's xknet18 (or another preset) on its data or another.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Model, image size, data and layout of this profile's xknet18 (quick: width 16, 28 px,
+    /// the Fashion-MNIST slice, channels-last; full: width 64, 64 px, channels-last, bf16 on CUDA).
+    #[arg(long, value_enum, default_value_t = ProfileName::Quick)]
+    pub profile: ProfileName,
+    /// Model preset.
+    #[arg(long, default_value = "xknet18", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    pub preset: String,
+    /// Base width (default: the profile's).
+    #[arg(long)]
+    pub width: Option<i64>,
+    /// Data for the epoch measurement: the profile's unless `--data` (then whole, at the profile's size and channels).
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 30)]
+    pub steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Epochs with the real loader (the fastest is reported).
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Plain NCHW layout even where the profile uses channels-last.
+    #[arg(long)]
+    pub nchw: bool,
+    /// f32 even where the profile uses bf16 autocast.
+    #[arg(long)]
+    pub fp32: bool,
+    #[command(flatten)]
+    pub hw: DeviceArgs,
+    /// Also write the result as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    /// The settings level of these flags: the profile, and the data when given.
+    pub fn layer(&self) -> Layer {
+        Layer { profile: Some(self.profile), data: self.data.data.clone(), cache: self.data.cache.clone(), ..Layer::default() }
+    }
+
+    /// The benchmark and its data, under `settings` (from [`BenchArgs::layer`]).
+    pub fn config(&self, settings: &Settings) -> anyhow::Result<(BenchConfig, Dataset)> {
+        anyhow::ensure!(
+            !(self.profile == ProfileName::Full && self.data.data.is_none()),
+            "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH (bench/gpu.sh writes a synthetic tree)"
+        );
+        let profile = settings.profile()?;
+        profile.prepare_data()?;
+        let base = match &self.data.data {
+            // Another dataset, whole, at the profile's size and channels unless the flags say.
+            Some(source) => DataConfig { image_size: profile.data.image_size, channels: profile.data.channels, ..DataConfig::new(settings.locate(source.clone())) },
+            None => profile.data.clone(),
+        };
+        let data = Dataset::load(&settings.data_config(self.data.over(base)))?;
+        let train = TrainConfig {
+            lr: profile.scaled_lr(crate::train::recipe::LR),
+            device: self.hw.device,
+            threads: self.hw.threads,
+            bf16: (self.hw.bf16 || profile.bf16) && !self.fp32,
+            channels_last: (self.hw.channels_last || profile.channels_last) && !self.nchw,
+            ..TrainConfig::report()
+        };
+        let model = ResNetConfig { width: self.width.unwrap_or(profile.width), ..ResNetConfig::preset(&self.preset)? };
+        let RunConfig { model, train, .. } = RunConfig::for_data(model, train, &data);
+        let h = data.shape()[1];
+        // bf16 only takes effect on CUDA, so only there does the name say so.
+        let bf16 = train.bf16 && train.device.resolve().is_ok_and(|d| d.is_cuda());
+        let name = format!("{} w{} {h}px{}{}", self.preset, model.width, if train.channels_last { " NHWC" } else { "" }, if bf16 { " bf16" } else { "" });
+        let cfg = BenchConfig { name, model, size: h, batch_size: self.batch_size, steps: self.steps, warmup: self.warmup, epochs: self.epochs, train };
+        Ok((cfg, data))
+    }
+}
+
+/// `convlab data inspect`: the summary, images per class and split, and every skipped file.
+pub fn inspect(ds: &Dataset, paths: &PathStyle) -> String {
+    let mut out = vec![ds.summary(paths)];
+    let counts = ds.train.class_counts(ds.num_classes());
+    let vcounts = ds.val.class_counts(ds.num_classes());
+    out.push(format!("{:>5}  {:<30} {:>7} {:>7}", "label", "class", "train", "val"));
+    for (i, c) in ds.classes.iter().enumerate() {
+        out.push(format!("{i:>5}  {c:<30} {:>7} {:>7}", counts[i], vcounts[i]));
+    }
+    for s in &ds.skipped {
+        out.push(format!("skipped {}: {}", paths.show(&s.path), s.reason));
+    }
+    out.join("\n")
+}
+
+/// `convlab runs`: one line per finished experiment.
+pub fn runs_table(experiments: &[ExperimentSummary], runs: &Path, paths: &PathStyle) -> String {
+    if experiments.is_empty() {
+        return format!("no finished experiments under {}", paths.show(runs));
+    }
+    let mut out = vec![format!("{:<28} {:>5} {:>16} {:>6} {:>11} {:>9} {:>8}", "experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s")];
+    for s in experiments {
+        let r0 = &s.runs[0];
+        let minutes = s.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0;
+        out.push(format!(
+            "{:<28} {:>5} {:>8.4} ± {:.4} {:>6} {:>11} {:>9.1} {:>8.0}",
+            s.name,
+            s.seeds.len(),
+            s.best_val_acc_mean,
+            s.best_val_acc_std,
+            r0.best_epoch,
+            r0.parameters,
+            minutes,
+            r0.images_per_s
+        ));
+    }
+    out.join("\n")
+}
+
+/// A run directory, or the seed runs inside an experiment directory (sorted).
+pub fn run_dirs(p: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if p.join("history.csv").exists() {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(p)
+        .with_context(|| format!("{}: not a run or experiment directory", p.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| d.join("history.csv").exists())
+        .collect();
+    seeds.sort();
+    anyhow::ensure!(!seeds.is_empty(), "{}: no runs (no history.csv) inside", p.display());
+    Ok(seeds)
+}
+
+/// `convlab plot`: the curves of every run under `dirs`, each labelled by its path from the directory's parent.
+pub fn curves_figure(dirs: &[PathBuf], title: &str) -> anyhow::Result<Figure> {
+    let mut curves = Vec::new();
+    for p in dirs {
+        for dir in run_dirs(p)? {
+            let run = Run::open(&dir)?;
+            let label = dir.strip_prefix(p.parent().unwrap_or(p)).unwrap_or(&dir).display().to_string();
+            curves.push(Curve::from_history(&label, &run.history));
+        }
+    }
+    Ok(Figure::curves(title, curves))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Train {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        recipe: RecipeArgs,
+        #[command(flatten)]
+        hw: DeviceArgs,
+    }
+
+    #[derive(Parser)]
+    struct Study {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Train, clap::Error> {
+        Train::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+    }
+
+    fn study(args: &[&str]) -> Result<Layer, String> {
+        let s = Study::try_parse_from(std::iter::once("s").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        s.settings.layer().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn no_flags_is_the_report_recipe_on_xknet18() {
+        let t = parse(&[]).unwrap();
+        assert_eq!(t.model.config().unwrap(), ResNetConfig::xknet18());
+        assert_eq!(t.recipe.config(&t.hw), TrainConfig::report());
+        assert_eq!(study(&[]).unwrap(), Layer::default());
+    }
+
+    #[test]
+    fn flags_change_exactly_their_fields() {
+        let t = parse(&[
+            "--preset", "resnet18", "--norm", "group:4", "--stem", "small", "--blocks", "1,2,2,1", "--no-residual", "--width", "32",
+            "--schedule", "step:4:0.3", "--flips", "0.1", "--vflip", "0.2", "--lr", "0.02", "--device", "cpu", "--channels-last",
+        ])
+        .unwrap();
+        let m = t.model.config().unwrap();
+        let want = ResNetConfig { norm: Norm::Group { groups: 4 }, stem: Stem::Small, blocks: [1, 2, 2, 1], residual: false, width: 32, ..ResNetConfig::resnet18() };
+        assert_eq!(m, want);
+        let c = t.recipe.config(&t.hw);
+        let want = TrainConfig {
+            schedule: Schedule::Step { step_size: 4, gamma: 0.3 },
+            augment: Augment { vflip: 0.2, ..Augment::flips(0.1) },
+            lr: 0.02,
+            device: Device::Cpu,
+            channels_last: true,
+            ..TrainConfig::report()
+        };
+        assert_eq!(c, want);
+        let layer = study(&["--seeds", "3,4", "--profile", "smoke", "--device", "cpu", "--data", "imagefolder:/t"]).unwrap();
+        let want = Layer {
+            profile: Some(ProfileName::Smoke),
+            seeds: Some(vec![3, 4]),
+            device: Some(Device::Cpu),
+            data: Some(Source::ImageFolder { root: "/t".into() }),
+            ..Layer::default()
+        };
+        assert_eq!(layer, want);
+        // Aliases users type.
+        assert_eq!(parse(&["--stem", "imagenet", "--device", "gpu"]).map(|t| (t.model.stem, t.hw.device)).unwrap(), (Some(Stem::ImageNet), Device::Cuda));
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_the_problem() {
+        let err = |a: &[&str]| parse(a).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(&["--norm", "layer"]).contains("expected batch, instance"), "{}", err(&["--norm", "layer"]));
+        assert!(err(&["--schedule", "step:x:0.1"]).contains("step size `x` is not a whole number"));
+        assert!(err(&["--device", "tpu"]).contains("'tpu'"));
+        assert!(err(&["--preset", "resnet50"]).contains("resnet50"));
+        assert!(study(&["--seeds", "1,x"]).unwrap_err().contains("--seeds"));
+        assert!(study(&["--profile", "huge"]).unwrap_err().contains("possible values: full, quick, smoke"));
+        assert!(study(&["--data", "nope"]).unwrap_err().contains("expected imagefolder:PATH"));
+        let t = parse(&["--blocks", "2,2"]).unwrap();
+        assert_eq!(t.model.config().unwrap_err().to_string(), "--blocks 2,2: expected 4 numbers (one per stage), got 2");
+        assert_eq!(study(&["--seeds", "1,1"]).unwrap_err(), "--seeds 1,1: seed 1 is listed twice");
+        assert_eq!(study(&["--epochs", "0"]).unwrap_err(), "--epochs 0: must be at least 1");
+        let t = parse(&["--epochs", "0"]).unwrap();
+        assert!(t.recipe.config(&t.hw).validate().unwrap_err().to_string().contains("`epochs` = 0"));
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("8G"), Ok(8_000_000_000));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("8X").unwrap_err().contains("unknown unit `x`"));
+        assert!(parse_bytes("0").unwrap_err().contains("at least one byte"));
+    }
+}

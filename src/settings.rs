@@ -1,0 +1,402 @@
+//! Settings: what a study runs with, resolved once at the edge and passed down.
+//!
+//! Each setting is taken from the first of these that gives it:
+//!
+//! 1. a command-line flag (`convlab study --profile smoke --seeds 1,2,3`);
+//! 2. an environment variable: `CONVLAB_PROFILE`, `CONVLAB_DATA`, `CONVLAB_CLASSES`,
+//!    `CONVLAB_SEEDS`, `CONVLAB_DEVICE`, `CONVLAB_EPOCHS`, `CONVLAB_RUNS`,
+//!    `CONVLAB_FIGURES`, `CONVLAB_CACHE`, `CONVLAB_FASHION_MNIST` (an empty one counts as unset);
+//! 3. the same key in `convlab.toml` at the project root (`profile = "quick"`,
+//!    `seeds = [1, 2, 3]`, `runs = "runs"`; relative paths are relative to the root);
+//! 4. the default: the profile's own (`quick` when nothing names one), `<root>/runs`,
+//!    `<root>/figures`, `$XDG_CACHE_HOME/convlab` or `~/.cache/convlab`,
+//!    `/usr/share/datasets/fashion-mnist`.
+//!
+//! [`Settings::from_env`] is the one place the library reads the process environment
+//! (and the working directory, to find the project root). Everything else — the
+//! study, data loading, training — takes a [`Settings`] or the values built from it.
+//! A malformed value is an error naming where it came from:
+//! ``CONVLAB_SEEDS=1,x: `x` is not a number``.
+use crate::data::{DataConfig, Source};
+use crate::device::Device;
+use crate::paths::PathStyle;
+use crate::study::{Profile, ProfileName};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where Debian's `dataset-fashion-mnist` installs the IDX files.
+pub const DEFAULT_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// A setting that could not be read. Every variant names the setting and where it came from.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingsError {
+    /// `CONVLAB_SEEDS=1,x: `x` is not a number`, `/p/convlab.toml: profile = "huge": expected …`.
+    #[error("{setting}: {problem}")]
+    Invalid { setting: String, problem: String },
+    /// `convlab.toml` that is not TOML, or holds an unknown key or a value of the wrong type.
+    #[error("{path}: {problem}")]
+    Toml { path: PathBuf, problem: String },
+}
+
+/// One level of the precedence: the settings it gives, each optional.
+/// Flags build one directly; [`Layer::from_vars`] and [`Layer::from_toml`] read the others.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layer {
+    pub profile: Option<ProfileName>,
+    pub data: Option<Source>,
+    pub classes: Option<usize>,
+    pub seeds: Option<Vec<u64>>,
+    pub device: Option<Device>,
+    pub epochs: Option<usize>,
+    pub runs: Option<PathBuf>,
+    pub figures: Option<PathBuf>,
+    pub cache: Option<PathBuf>,
+    pub fashion_mnist: Option<PathBuf>,
+}
+
+/// `convlab.toml`: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlFile {
+    profile: Option<String>,
+    data: Option<String>,
+    classes: Option<usize>,
+    seeds: Option<Vec<u64>>,
+    device: Option<String>,
+    epochs: Option<usize>,
+    runs: Option<PathBuf>,
+    figures: Option<PathBuf>,
+    cache: Option<PathBuf>,
+    fashion_mnist: Option<PathBuf>,
+}
+
+fn parse_profile(s: &str) -> Result<ProfileName, String> {
+    match s.trim() {
+        "full" => Ok(ProfileName::Full),
+        "quick" => Ok(ProfileName::Quick),
+        "smoke" => Ok(ProfileName::Smoke),
+        _ => Err("expected full, quick or smoke".into()),
+    }
+}
+
+fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let seeds = s
+        .split(',')
+        .map(|v| v.trim().parse::<u64>().map_err(|_| format!("`{}` is not a number", v.trim())))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_seeds(&seeds)?;
+    Ok(seeds)
+}
+
+fn check_seeds(seeds: &[u64]) -> Result<(), String> {
+    if seeds.is_empty() {
+        return Err("at least one seed is needed".into());
+    }
+    if let Some(d) = seeds.iter().enumerate().find_map(|(i, s)| seeds[..i].contains(s).then_some(s)) {
+        return Err(format!("seed {d} is listed twice"));
+    }
+    Ok(())
+}
+
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{}` is not a whole number", s.trim())),
+    }
+}
+
+fn check_count(n: usize) -> Result<usize, String> {
+    if n == 0 { Err("must be at least 1".into()) } else { Ok(n) }
+}
+
+impl Layer {
+    /// The environment level: `CONVLAB_*` variables as `get` returns them (the process
+    /// environment in [`Settings::from_env`]; a map in tests). Empty values count as unset;
+    /// relative paths stay relative to the working directory.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Layer, SettingsError> {
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        fn read<T>(key: &str, value: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
+            value
+                .map(|v| parse(&v).map_err(|problem| SettingsError::Invalid { setting: format!("{key}={v}"), problem }))
+                .transpose()
+        }
+        Ok(Layer {
+            profile: read("CONVLAB_PROFILE", var("CONVLAB_PROFILE"), parse_profile)?,
+            data: read("CONVLAB_DATA", var("CONVLAB_DATA"), |s| s.trim().parse::<Source>())?,
+            classes: read("CONVLAB_CLASSES", var("CONVLAB_CLASSES"), parse_count)?,
+            seeds: read("CONVLAB_SEEDS", var("CONVLAB_SEEDS"), parse_seeds)?,
+            device: read("CONVLAB_DEVICE", var("CONVLAB_DEVICE"), |s| s.trim().parse::<Device>())?,
+            epochs: read("CONVLAB_EPOCHS", var("CONVLAB_EPOCHS"), parse_count)?,
+            runs: var("CONVLAB_RUNS").map(PathBuf::from),
+            figures: var("CONVLAB_FIGURES").map(PathBuf::from),
+            cache: var("CONVLAB_CACHE").map(PathBuf::from),
+            fashion_mnist: var("CONVLAB_FASHION_MNIST").map(PathBuf::from),
+        })
+    }
+
+    /// The `convlab.toml` level from the file's text; relative paths are made relative to `root`.
+    pub fn from_toml(path: &Path, text: &str, root: &Path) -> Result<Layer, SettingsError> {
+        let file: TomlFile = toml::from_str(text).map_err(|e| SettingsError::Toml { path: path.into(), problem: e.to_string().trim_end().to_string() })?;
+        let invalid = |key: &str, value: String, problem: String| SettingsError::Invalid { setting: format!("{}: {key} = {value}", path.display()), problem };
+        let quoted = |s: &str| format!("{s:?}");
+        let path_of = |p: Option<PathBuf>| p.map(|p| root.join(p));
+        Ok(Layer {
+            profile: file.profile.map(|s| parse_profile(&s).map_err(|e| invalid("profile", quoted(&s), e))).transpose()?,
+            data: file.data.map(|s| s.parse::<Source>().map_err(|e| invalid("data", quoted(&s), e))).transpose()?,
+            classes: file.classes.map(|n| check_count(n).map_err(|e| invalid("classes", n.to_string(), e))).transpose()?,
+            seeds: file.seeds.map(|s| check_seeds(&s).map(|()| s.clone()).map_err(|e| invalid("seeds", format!("{s:?}"), e))).transpose()?,
+            device: file.device.map(|s| s.parse::<Device>().map_err(|e| invalid("device", quoted(&s), e))).transpose()?,
+            epochs: file.epochs.map(|n| check_count(n).map_err(|e| invalid("epochs", n.to_string(), e))).transpose()?,
+            runs: path_of(file.runs),
+            figures: path_of(file.figures),
+            cache: path_of(file.cache),
+            fashion_mnist: path_of(file.fashion_mnist),
+        })
+    }
+
+    /// Each setting from `self`, else from `lower`.
+    pub fn or(self, lower: Layer) -> Layer {
+        Layer {
+            profile: self.profile.or(lower.profile),
+            data: self.data.or(lower.data),
+            classes: self.classes.or(lower.classes),
+            seeds: self.seeds.or(lower.seeds),
+            device: self.device.or(lower.device),
+            epochs: self.epochs.or(lower.epochs),
+            runs: self.runs.or(lower.runs),
+            figures: self.figures.or(lower.figures),
+            cache: self.cache.or(lower.cache),
+            fashion_mnist: self.fashion_mnist.or(lower.fashion_mnist),
+        }
+    }
+}
+
+/// Everything a study or a command needs to know about where and how it runs.
+/// Unset options mean "the profile's default".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The project: `convlab.toml` is read here, `runs/` and `figures/` live here by default.
+    pub root: PathBuf,
+    /// The user's home directory: paths under it are shown as `~/…`.
+    pub home: Option<PathBuf>,
+    pub profile: ProfileName,
+    /// The data every section trains on (`full` needs it; `quick` may swap Fashion-MNIST for it).
+    pub data: Option<Source>,
+    /// Keep the first N classes of the data.
+    pub classes: Option<usize>,
+    /// Seeds per variant.
+    pub seeds: Option<Vec<u64>>,
+    pub device: Option<Device>,
+    /// Epochs per run.
+    pub epochs: Option<usize>,
+    /// Runs go to `<runs_dir>/<profile>/<variant>/seed-<s>/`.
+    pub runs_dir: PathBuf,
+    /// Figures go to `<figures_dir>/<profile>/`.
+    pub figures_dir: PathBuf,
+    /// Decoded datasets are cached here.
+    pub cache_dir: PathBuf,
+    /// Where Fashion-MNIST's IDX files are (what `fashion-mnist` without a directory means).
+    pub fashion_mnist: PathBuf,
+}
+
+impl Settings {
+    /// Every default, for a project at `root` caching data in `cache_dir`.
+    pub fn defaults(root: &Path, cache_dir: &Path) -> Settings {
+        Settings::resolve(root, None, cache_dir, Layer::default())
+    }
+
+    /// The settings of `layer` (levels already merged with [`Layer::or`]) over the defaults.
+    pub fn resolve(root: &Path, home: Option<PathBuf>, default_cache: &Path, layer: Layer) -> Settings {
+        Settings {
+            root: root.to_path_buf(),
+            home,
+            profile: layer.profile.unwrap_or(ProfileName::Quick),
+            data: layer.data,
+            classes: layer.classes,
+            seeds: layer.seeds,
+            device: layer.device,
+            epochs: layer.epochs,
+            runs_dir: layer.runs.unwrap_or_else(|| root.join("runs")),
+            figures_dir: layer.figures.unwrap_or_else(|| root.join("figures")),
+            cache_dir: layer.cache.unwrap_or_else(|| default_cache.to_path_buf()),
+            fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(DEFAULT_FASHION_MNIST)),
+        }
+    }
+
+    /// The settings of this process: the environment and `convlab.toml`, no flags.
+    /// What a notebook calls (through [`crate::study::Study::from_env`]).
+    pub fn from_env() -> anyhow::Result<Settings> {
+        Settings::from_env_and(Layer::default())
+    }
+
+    /// **The one place the library reads the process environment**: `flags` over the
+    /// `CONVLAB_*` variables over `convlab.toml` over the defaults. The project root is
+    /// `$CONVLAB_ROOT`, else the nearest ancestor of the working directory holding
+    /// convlab's `Cargo.toml` (a notebook runs in `notebooks/`), else the working directory.
+    pub fn from_env_and(flags: Layer) -> anyhow::Result<Settings> {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let root = var("CONVLAB_ROOT").unwrap_or_else(|| find_root(&cwd));
+        let home = var("HOME");
+        let default_cache = var("XDG_CACHE_HOME")
+            .or_else(|| home.as_ref().map(|h| h.join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("convlab");
+        let env = Layer::from_vars(|k| std::env::var(k).ok())?;
+        let toml = read_toml(&root)?;
+        Ok(Settings::resolve(&root, home, &default_cache, flags.or(env).or(toml)))
+    }
+
+    /// `source` with `fashion-mnist`'s default directory replaced by [`Settings::fashion_mnist`].
+    pub fn locate(&self, source: Source) -> Source {
+        match source {
+            Source::FashionMnist { dir } if dir == Path::new(DEFAULT_FASHION_MNIST) => Source::FashionMnist { dir: self.fashion_mnist.clone() },
+            other => other,
+        }
+    }
+
+    /// `cfg` with its source located and, when it names none, this cache directory.
+    pub fn data_config(&self, mut cfg: DataConfig) -> DataConfig {
+        cfg.source = self.locate(cfg.source);
+        cfg.cache_dir.get_or_insert_with(|| self.cache_dir.clone());
+        cfg
+    }
+
+    /// The profile these settings name, with their data, seeds, device and epochs.
+    pub fn profile(&self) -> anyhow::Result<Profile> {
+        Profile::resolve(self)
+    }
+
+    /// Paths shown relative to the project root, the home directory as `~`.
+    pub fn path_style(&self) -> PathStyle {
+        PathStyle::new(Some(self.root.clone()), self.home.clone())
+    }
+}
+
+/// `convlab.toml` at `root` as a layer (empty when there is no such file).
+fn read_toml(root: &Path) -> Result<Layer, SettingsError> {
+    let path = root.join("convlab.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Layer::from_toml(&path, &text, root),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Layer::default()),
+        Err(e) => Err(SettingsError::Toml { path, problem: e.to_string() }),
+    }
+}
+
+/// The nearest ancestor of `dir` holding convlab's `Cargo.toml`, else `dir`.
+pub fn find_root(dir: &Path) -> PathBuf {
+    for d in dir.ancestors() {
+        if std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("name = \"convlab\"")) {
+            return d.to_path_buf();
+        }
+    }
+    dir.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn toml(text: &str) -> Result<Layer, SettingsError> {
+        Layer::from_toml(Path::new("/p/convlab.toml"), text, Path::new("/p"))
+    }
+
+    fn settings(flags: Layer, env: &[(&str, &str)], toml_text: &str) -> Settings {
+        let layer = flags.or(Layer::from_vars(vars(env)).unwrap()).or(toml(toml_text).unwrap());
+        Settings::resolve(Path::new("/p"), None, Path::new("/c"), layer)
+    }
+
+    #[test]
+    fn flag_over_environment_over_toml_over_default() {
+        let toml_text = "profile = \"smoke\"\nseeds = [7]\nepochs = 3\ndevice = \"cpu\"\nclasses = 4\ndata = \"imagefolder:/t\"\nruns = \"r\"\ncache = \"/tc\"";
+        let env = [("CONVLAB_PROFILE", "full"), ("CONVLAB_SEEDS", "5,6"), ("CONVLAB_EPOCHS", "2"), ("CONVLAB_RUNS", "/er")];
+        let flags = Layer { profile: Some(ProfileName::Quick), seeds: Some(vec![1]), ..Layer::default() };
+
+        // Defaults only.
+        let s = settings(Layer::default(), &[], "");
+        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device), (ProfileName::Quick, None, None, None));
+        assert_eq!((s.runs_dir.as_path(), s.figures_dir.as_path(), s.cache_dir.as_path()), (Path::new("/p/runs"), Path::new("/p/figures"), Path::new("/c")));
+        assert_eq!(s.fashion_mnist, Path::new(DEFAULT_FASHION_MNIST));
+        // convlab.toml over the defaults; its relative paths under the root.
+        let s = settings(Layer::default(), &[], toml_text);
+        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device, s.classes), (ProfileName::Smoke, Some(vec![7]), Some(3), Some(Device::Cpu), Some(4)));
+        assert_eq!(s.data, Some(Source::ImageFolder { root: "/t".into() }));
+        assert_eq!((s.runs_dir.as_path(), s.cache_dir.as_path()), (Path::new("/p/r"), Path::new("/tc")));
+        // The environment over convlab.toml, key by key.
+        let s = settings(Layer::default(), &env, toml_text);
+        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device), (ProfileName::Full, Some(vec![5, 6]), Some(2), Some(Device::Cpu)));
+        assert_eq!(s.runs_dir, Path::new("/er"));
+        // Flags over the environment.
+        let s = settings(flags, &env, toml_text);
+        assert_eq!((s.profile, s.seeds.clone(), s.epochs), (ProfileName::Quick, Some(vec![1]), Some(2)));
+        // An empty variable counts as unset.
+        let s = settings(Layer::default(), &[("CONVLAB_PROFILE", " "), ("CONVLAB_SEEDS", "")], toml_text);
+        assert_eq!((s.profile, s.seeds), (ProfileName::Smoke, Some(vec![7])));
+    }
+
+    #[test]
+    fn malformed_environment_values_name_the_variable() {
+        let err = |k: &str, v: &str| Layer::from_vars(vars(&[(k, v)])).unwrap_err().to_string();
+        assert_eq!(err("CONVLAB_SEEDS", "1,x"), "CONVLAB_SEEDS=1,x: `x` is not a number");
+        assert_eq!(err("CONVLAB_SEEDS", "1,1"), "CONVLAB_SEEDS=1,1: seed 1 is listed twice");
+        assert_eq!(err("CONVLAB_PROFILE", "huge"), "CONVLAB_PROFILE=huge: expected full, quick or smoke");
+        assert_eq!(err("CONVLAB_EPOCHS", "ten"), "CONVLAB_EPOCHS=ten: `ten` is not a whole number");
+        assert_eq!(err("CONVLAB_EPOCHS", "0"), "CONVLAB_EPOCHS=0: must be at least 1");
+        assert_eq!(err("CONVLAB_CLASSES", "-3"), "CONVLAB_CLASSES=-3: `-3` is not a whole number");
+        assert_eq!(err("CONVLAB_DEVICE", "tpu"), "CONVLAB_DEVICE=tpu: expected auto, cpu or cuda");
+        let e = err("CONVLAB_DATA", "bogus:/x");
+        assert!(e.starts_with("CONVLAB_DATA=bogus:/x: expected imagefolder:PATH"), "{e}");
+        assert_eq!(err("CONVLAB_DATA", "imagefolder"), "CONVLAB_DATA=imagefolder: imagefolder:PATH needs a path");
+    }
+
+    #[test]
+    fn malformed_toml_values_name_the_file_and_key() {
+        let err = |t: &str| toml(t).unwrap_err().to_string();
+        assert_eq!(err("profile = \"huge\""), "/p/convlab.toml: profile = \"huge\": expected full, quick or smoke");
+        assert_eq!(err("device = \"tpu\""), "/p/convlab.toml: device = \"tpu\": expected auto, cpu or cuda");
+        assert_eq!(err("seeds = []"), "/p/convlab.toml: seeds = []: at least one seed is needed");
+        assert_eq!(err("epochs = 0"), "/p/convlab.toml: epochs = 0: must be at least 1");
+        assert_eq!(err("classes = 0"), "/p/convlab.toml: classes = 0: must be at least 1");
+        assert!(err("data = \"nope\"").starts_with("/p/convlab.toml: data = \"nope\": expected imagefolder:PATH"));
+        // Wrong types and unknown keys: the TOML parser's message, with the file and the key.
+        let e = err("seeds = [1, \"x\"]");
+        assert!(e.starts_with("/p/convlab.toml: ") && e.contains("seeds"), "{e}");
+        let e = err("epochs = \"ten\"");
+        assert!(e.contains("epochs") && e.contains("invalid type"), "{e}");
+        let e = err("seed = [1]");
+        assert!(e.contains("unknown field `seed`"), "{e}");
+        let e = err("profile = ");
+        assert!(e.starts_with("/p/convlab.toml: "), "{e}");
+    }
+
+    #[test]
+    fn fashion_mnist_default_is_located_and_cache_filled() {
+        let s = Settings { fashion_mnist: "/data/fm".into(), ..Settings::defaults(Path::new("/p"), Path::new("/c")) };
+        assert_eq!(s.locate(Source::fashion_mnist()), Source::FashionMnist { dir: "/data/fm".into() });
+        let own = Source::FashionMnist { dir: "/elsewhere".into() };
+        assert_eq!(s.locate(own.clone()), own, "an explicit directory stays");
+        let cfg = s.data_config(DataConfig::new(Source::fashion_mnist()));
+        assert_eq!(cfg.cache_dir.as_deref(), Some(Path::new("/c")));
+        let mine = DataConfig { cache_dir: Some("/mine".into()), ..DataConfig::new(own) };
+        assert_eq!(s.data_config(mine).cache_dir.as_deref(), Some(Path::new("/mine")));
+    }
+
+    #[test]
+    fn root_is_the_nearest_convlab_checkout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let nb = tmp.path().join("notebooks");
+        std::fs::create_dir_all(&nb).unwrap();
+        assert_eq!(find_root(&nb), nb, "no Cargo.toml: the directory itself");
+        std::fs::write(tmp.path().join("Cargo.toml"), "[package]\nname = \"convlab\"\n").unwrap();
+        assert_eq!(find_root(&nb), tmp.path());
+        std::fs::write(nb.join("Cargo.toml"), "[package]\nname = \"other\"\n").unwrap();
+        assert_eq!(find_root(&nb), tmp.path(), "another crate's Cargo.toml is passed over");
+    }
+}
