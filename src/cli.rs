@@ -288,11 +288,10 @@ impl RecipeArgs {
     }
 }
 
-/// What `convlab train` trains: the preset and recipe with the flags' changes, on `data`, checked.
+/// What `convlab train` trains: the preset and recipe with the flags' changes, on `data`
+/// (checked once, when the run starts: [`RunConfig::check`]).
 pub fn run_config(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs, data: &Dataset) -> anyhow::Result<RunConfig> {
-    let config = RunConfig::for_data(model.config()?, recipe.config(hw), data);
-    config.check(data)?;
-    Ok(config)
+    Ok(RunConfig::for_data(model.config()?, recipe.config(hw), data))
 }
 
 /// `convlab bench`: a profile's xknet18 (or another preset) on its data or another.
