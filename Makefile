@@ -7,7 +7,7 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks test-browser lab study notebooks report bench bench-data bench-notebook
+.PHONY: help setup build test test-rust test-notebooks test-browser lab study notebooks report bench bench-data bench-notebook bench-grid
 .DEFAULT_GOAL := help
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
+	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
 
 setup:
 	@scripts/setup.sh
@@ -63,6 +64,10 @@ notebooks: build
 report: setup
 	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory study notebooks
+
+# The grid's default worker count on a CPU-only machine is chosen from this (README, "Running the grid").
+bench-grid: build
+	bash bench/grid.sh
 
 bench-data: setup
 	$(CARGO) bench --bench data

@@ -10,7 +10,8 @@
 #   1. `convlab bench --profile full` on it: train step, raw libtorch step,
 #      evaluation, epoch with the GPU-resident loader (channels-last, bf16 autocast);
 #   2. the full-profile xknet18 run, 25 epochs, timed end to end (target: < 3 min on one H100).
-#   3. the bench again in NCHW fp32 (one epoch), for what channels-last + bf16 bring.
+#   3. the grid (`convlab study`) of the width section with 1 and 2 workers per GPU;
+#   4. the bench again in NCHW fp32 (one epoch), for what channels-last + bf16 bring.
 # Results go to $OUT (bench.json, bench-nchw-fp32.json, bench.md, train.log, history.csv, gpu.txt).
 #
 # A CPU dry run of the same steps, small: DEVICE=cpu CLASSES=4 PER_CLASS=16 EPOCHS=1 WIDTH=16 STEPS=2 bash bench/gpu.sh
@@ -59,6 +60,18 @@ print(f"xknet18 full profile, {epochs} epochs: {t1 - t0:.1f} s wall (process sta
       f"{train_s:.1f} s in epochs (training + evaluation); best val acc {max(float(r['val_acc']) for r in rows):.4f}; "
       f"img/s per epoch {', '.join(r['images_per_s'] for r in rows)}")
 EOF
+
+# The grid on the GPU(s): the width section's units (2 variants × 2 seeds, 2 epochs each) with one
+# and with two workers per GPU (`--jobs-per-gpu`), wall time of each launch.
+for k in 1 2; do
+    rm -rf "$WORK/grid-$k"
+    t0=$(date +%s.%N)
+    CONVLAB_RUNS="$WORK/grid-$k" CONVLAB_FIGURES="$WORK/grid-$k-figures" CONVLAB_CACHE="$WORK/cache" \
+        "$C" study --profile full --data "imagefolder:$WORK/tree" --device "$DEVICE" --sections width --seeds 1,2 --epochs 2 \
+        --jobs-per-gpu "$k" > "$OUT/grid-$k.log" 2>&1
+    t1=$(date +%s.%N)
+    echo "grid: width section, 4 units × 2 epochs, $k worker(s) per GPU: $("$PY" -c "print(f'{$t1 - $t0:.1f}')") s wall" | tee -a "$OUT/gpu.txt"
+done
 
 # Last, the least needed: the same bench without the GPU switches (NCHW, fp32), one epoch,
 # to show what channels-last + bf16 bring.

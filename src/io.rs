@@ -29,6 +29,28 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     write_bytes(path, &bytes)
 }
 
+/// An exclusive advisory lock (`flock(2)`) on a lock file, held until dropped and released
+/// by the kernel if the process dies. On NFS, Linux maps it to a POSIX lock, which the
+/// server honours across clients.
+#[derive(Debug)]
+pub struct FileLock(#[allow(dead_code)] std::fs::File);
+
+/// Wait for the exclusive lock of `path` (created if missing).
+pub fn lock(path: &Path) -> std::io::Result<FileLock> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    loop {
+        // SAFETY: flock on a file descriptor this function owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(FileLock(f));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Read JSON, naming the file on error.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -7,7 +7,7 @@ use convlab::data::{Dataset, SplitName, SynthConfig, synthetic};
 use convlab::device::Device;
 use convlab::paths::PathStyle;
 use convlab::settings::Settings;
-use convlab::study::{SECTIONS, Study, section};
+use convlab::study::{SECTIONS, Study, grid, section};
 use convlab::train::{Experiment, LogTo, Run, RunOptions, list_runs, predict, write_predictions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +42,33 @@ enum Command {
     Bench(BenchArgs),
     /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or check them.
     Notebooks(NotebooksArgs),
+    /// Train exactly one unit (variant, seed) of a launched grid, resuming it from its checkpoint.
+    RunUnit(RunUnitArgs),
+    /// A grid worker: take units of a grid file until none is left (started by `study`).
+    #[command(hide = true)]
+    StudyWorker(WorkerArgs),
+}
+
+#[derive(Args)]
+struct RunUnitArgs {
+    /// The grid file a launch froze (RUNS/PROFILE/grid.json).
+    #[arg(long)]
+    grid: PathBuf,
+    #[arg(long)]
+    variant: String,
+    #[arg(long)]
+    seed: u64,
+    /// libtorch threads (default: libtorch's).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[arg(long)]
+    grid: PathBuf,
+    #[arg(long)]
+    threads: usize,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +169,21 @@ struct StudyArgs {
     /// List the sections and their variants, with the run config of each, and stop.
     #[arg(long)]
     list: bool,
+    /// List the units (variant × seed) as JSON lines — profile, variant, seed, state, run dir — and stop.
+    #[arg(long, conflicts_with_all = ["list", "status"])]
+    units: bool,
+    /// Show every unit's state (done, running, failed, pending) and stop.
+    #[arg(long, conflicts_with = "list")]
+    status: bool,
+    /// Worker processes (default: one per GPU × --jobs-per-gpu; on the CPU, 2).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Workers sharing each GPU.
+    #[arg(long, default_value_t = 1)]
+    jobs_per_gpu: usize,
+    /// libtorch threads per worker (default: cores / workers).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -204,6 +246,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Study(args) => study(&args, &edge),
         Command::Bench(args) => bench(&args, &edge),
         Command::Notebooks(args) => notebooks(&args, &edge),
+        Command::RunUnit(args) => run_unit(&args, &edge),
+        Command::StudyWorker(args) => study_worker(&args),
     }
 }
 
@@ -264,9 +308,11 @@ fn predict_split(args: &PredictArgs, edge: &Edge) -> anyhow::Result<()> {
 fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     let keys: Vec<&str> = if args.sections.is_empty() { SECTIONS.iter().map(|s| s.key).collect() } else { args.sections.iter().map(String::as_str).collect() };
     let sections = keys.iter().map(|k| section(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let gpus = grid::visible_gpus(&edge.settings)?;
+    let slots = grid::plan_workers(args.jobs, args.jobs_per_gpu, args.threads, cores, &gpus, grid::CPU_DEFAULT_JOBS)?;
     let mut study = Study::open(&edge.settings)?;
-    // A command logs on stderr (a progress bar on a terminal) and shows paths as the shell
-    // sees them; results go to stdout.
+    // A command logs on stderr and shows paths as the shell sees them; results go to stdout.
     study.options.log = LogTo::Stderr;
     study.options.paths = edge.paths.clone();
     eprintln!("profile {}: {}", study.profile.name.as_str(), study.data.summary(&edge.paths));
@@ -274,14 +320,56 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
         println!("{}", study.list(&sections)?);
         return Ok(());
     }
+    if args.units {
+        for line in study.unit_lines(&sections)? {
+            println!("{}", serde_json::to_string(&line)?);
+        }
+        return Ok(());
+    }
+    if args.status {
+        println!("{}", study.status_text(&sections)?);
+        return Ok(());
+    }
     let t0 = std::time::Instant::now();
+    let grid_file = grid::Grid::path(&study);
+    grid::Grid::new(&edge.settings, &sections).freeze(&grid_file)?;
+    let exe = std::env::current_exe()?;
+    let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, |line| eprintln!("{line}"))?;
     for s in &sections {
+        if let Some(missing) = study.missing_units(s)? {
+            println!("{}: not summarised, {missing}", s.key);
+            continue;
+        }
         let result = study.run_section(s.key)?;
         let written = study.export(&result)?;
         println!("{}\n{}\n{}\n{written}", result.section.title, result.table()?, result.conclusion());
     }
     println!("study ({} sections, profile {}) done in {:.1} min", sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
+    report.into_result()
+}
+
+fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
+    let g = grid::Grid::load(&args.grid)?;
+    let mut study = grid::open_grid(&g, args.threads)?;
+    study.options.log = LogTo::Stderr;
+    study.options.paths = edge.paths.clone();
+    let unit = study.unit(&args.variant, args.seed)?;
+    match study.run_unit(&unit, convlab::train::WhenBusy::Wait)? {
+        convlab::train::Started::Run(run) => {
+            let acc = run.summary.as_ref().map_or(f64::NAN, |s| s.best_val_acc);
+            println!("{} seed {}: best val acc {acc:.4} → {}", args.variant, args.seed, edge.paths.show(&unit.dir));
+        }
+        convlab::train::Started::Busy(info) => println!("{} seed {}: held by {}", args.variant, args.seed, info.describe()),
+    }
     Ok(())
+}
+
+fn study_worker(args: &WorkerArgs) -> anyhow::Result<()> {
+    let g = grid::Grid::load(&args.grid)?;
+    let mut study = grid::open_grid(&g, Some(args.threads))?;
+    study.options.log = LogTo::Stderr;
+    study.options.progress = false;
+    grid::work(&study, &g, |event| println!("{}", serde_json::to_string(&event).expect("worker events serialize")))
 }
 
 fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {

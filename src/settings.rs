@@ -5,15 +5,19 @@
 //! 1. a command-line flag (`convlab study --profile smoke --seeds 1,2,3`);
 //! 2. an environment variable: `CONVLAB_PROFILE`, `CONVLAB_DATA`, `CONVLAB_CLASSES`,
 //!    `CONVLAB_SEEDS`, `CONVLAB_DEVICE`, `CONVLAB_EPOCHS`, `CONVLAB_RUNS`,
-//!    `CONVLAB_FIGURES`, `CONVLAB_CACHE`, `CONVLAB_FASHION_MNIST` (an empty one counts as unset);
+//!    `CONVLAB_FIGURES`, `CONVLAB_CACHE`, `CONVLAB_FASHION_MNIST`, `CONVLAB_LEASE_TIMEOUT`
+//!    (seconds; an empty variable counts as unset);
 //! 3. the same key in `convlab.toml` at the project root (`profile = "quick"`,
 //!    `seeds = [1, 2, 3]`, `runs = "runs"`; relative paths are relative to the root);
 //! 4. the default: the profile's own (`quick` when nothing names one), `<root>/runs`,
 //!    `<root>/figures`, `$XDG_CACHE_HOME/convlab` or `~/.cache/convlab`,
-//!    `/usr/share/datasets/fashion-mnist`.
+//!    `/usr/share/datasets/fashion-mnist`, a lease timeout of 120 s.
 //!
 //! [`Settings::from_env`] is the one place the library reads the process environment
-//! (and the working directory, to find the project root). Everything else — the
+//! (and the working directory, to find the project root and make relative paths
+//! absolute); [`Settings::with_process_identity`] makes settings a grid launcher froze
+//! into a file this process's, taking only its identity (home, Slurm job, visible GPUs)
+//! from the environment. Everything else — the
 //! study, data loading, training — takes a [`Settings`] or the values built from it.
 //! A malformed value is an error naming where it came from:
 //! ``CONVLAB_SEEDS=1,x: `x` is not a number``.
@@ -21,8 +25,9 @@ use crate::data::{DataConfig, Source};
 use crate::device::Device;
 use crate::paths::PathStyle;
 use crate::study::{Profile, ProfileName};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where Debian's `dataset-fashion-mnist` installs the IDX files.
 pub const DEFAULT_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
@@ -52,6 +57,8 @@ pub struct Layer {
     pub figures: Option<PathBuf>,
     pub cache: Option<PathBuf>,
     pub fashion_mnist: Option<PathBuf>,
+    /// Seconds without a heartbeat after which another process's lease is stale.
+    pub lease_timeout: Option<u64>,
 }
 
 /// `convlab.toml`: every key optional, unknown keys refused.
@@ -68,6 +75,7 @@ struct TomlFile {
     figures: Option<PathBuf>,
     cache: Option<PathBuf>,
     fashion_mnist: Option<PathBuf>,
+    lease_timeout: Option<u64>,
 }
 
 fn parse_profile(s: &str) -> Result<ProfileName, String> {
@@ -132,6 +140,7 @@ impl Layer {
             figures: var("CONVLAB_FIGURES").map(PathBuf::from),
             cache: var("CONVLAB_CACHE").map(PathBuf::from),
             fashion_mnist: var("CONVLAB_FASHION_MNIST").map(PathBuf::from),
+            lease_timeout: read("CONVLAB_LEASE_TIMEOUT", var("CONVLAB_LEASE_TIMEOUT"), |s| parse_count(s).map(|n| n as u64))?,
         })
     }
 
@@ -152,6 +161,7 @@ impl Layer {
             figures: path_of(file.figures),
             cache: path_of(file.cache),
             fashion_mnist: path_of(file.fashion_mnist),
+            lease_timeout: file.lease_timeout.map(|n| check_count(n as usize).map(|_| n).map_err(|e| invalid("lease_timeout", n.to_string(), e))).transpose()?,
         })
     }
 
@@ -168,18 +178,28 @@ impl Layer {
             figures: self.figures.or(lower.figures),
             cache: self.cache.or(lower.cache),
             fashion_mnist: self.fashion_mnist.or(lower.fashion_mnist),
+            lease_timeout: self.lease_timeout.or(lower.lease_timeout),
         }
     }
 }
 
 /// Everything a study or a command needs to know about where and how it runs.
-/// Unset options mean "the profile's default".
-#[derive(Debug, Clone, PartialEq)]
+/// Unset options mean "the profile's default". Serialized, it is what a grid launcher
+/// freezes for its workers (without `home` and `slurm_job`, which are each process's own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The project: `convlab.toml` is read here, `runs/` and `figures/` live here by default.
     pub root: PathBuf,
     /// The user's home directory: paths under it are shown as `~/…`.
+    #[serde(skip)]
     pub home: Option<PathBuf>,
+    /// The Slurm job this process runs in (`<array job>_<task>` for an array task), written into its leases.
+    #[serde(skip)]
+    pub slurm_job: Option<String>,
+    /// The GPUs this process may use when `CUDA_VISIBLE_DEVICES` names them (grid workers are spread over them).
+    #[serde(skip)]
+    pub visible_gpus: Option<Vec<String>>,
     pub profile: ProfileName,
     /// The data every section trains on (`full` needs it; `quick` may swap Fashion-MNIST for it).
     pub data: Option<Source>,
@@ -198,6 +218,8 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// Where Fashion-MNIST's IDX files are (what `fashion-mnist` without a directory means).
     pub fashion_mnist: PathBuf,
+    /// Seconds without a heartbeat after which another process's lease on a run is stale.
+    pub lease_timeout: u64,
 }
 
 impl Settings {
@@ -211,6 +233,8 @@ impl Settings {
         Settings {
             root: root.to_path_buf(),
             home,
+            slurm_job: None,
+            visible_gpus: None,
             profile: layer.profile.unwrap_or(ProfileName::Quick),
             data: layer.data,
             classes: layer.classes,
@@ -221,6 +245,7 @@ impl Settings {
             figures_dir: layer.figures.unwrap_or_else(|| root.join("figures")),
             cache_dir: layer.cache.unwrap_or_else(|| default_cache.to_path_buf()),
             fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(DEFAULT_FASHION_MNIST)),
+            lease_timeout: layer.lease_timeout.unwrap_or(crate::train::DEFAULT_LEASE_TIMEOUT.as_secs()),
         }
     }
 
@@ -245,7 +270,44 @@ impl Settings {
             .join("convlab");
         let env = Layer::from_vars(|k| std::env::var(k).ok())?;
         let toml = read_toml(&root)?;
-        Ok(Settings::resolve(&root, home, &default_cache, flags.or(env).or(toml)))
+        let mut s = Settings::resolve(&root, home, &default_cache, flags.or(env).or(toml)).absolute(&cwd);
+        s.slurm_job = slurm_job(|k| std::env::var(k).ok());
+        s.visible_gpus = visible_gpus(std::env::var("CUDA_VISIBLE_DEVICES").ok());
+        Ok(s)
+    }
+
+    /// Settings another process froze (serialized, e.g. in a grid file) made this process's:
+    /// its home directory and Slurm job from the environment, nothing else.
+    pub fn with_process_identity(mut self) -> Settings {
+        self.home = std::env::var_os("HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+        self.slurm_job = slurm_job(|k| std::env::var(k).ok());
+        self.visible_gpus = visible_gpus(std::env::var("CUDA_VISIBLE_DEVICES").ok());
+        self
+    }
+
+    /// Every path made absolute against `cwd` (the data's too), so that the settings mean
+    /// the same in a process started anywhere.
+    pub fn absolute(mut self, cwd: &Path) -> Settings {
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = cwd.join(&*p);
+            }
+        };
+        for p in [&mut self.root, &mut self.runs_dir, &mut self.figures_dir, &mut self.cache_dir, &mut self.fashion_mnist] {
+            abs(p);
+        }
+        if let Some(src) = &mut self.data {
+            match src {
+                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => abs(root),
+                Source::FashionMnist { dir } => abs(dir),
+            }
+        }
+        self
+    }
+
+    /// How long another process's lease may go without a heartbeat before it is stale.
+    pub fn lease_timeout(&self) -> Duration {
+        Duration::from_secs(self.lease_timeout)
     }
 
     /// `source` with `fashion-mnist`'s default directory replaced by [`Settings::fashion_mnist`].
@@ -272,6 +334,20 @@ impl Settings {
     pub fn path_style(&self) -> PathStyle {
         PathStyle::new(Some(self.root.clone()), self.home.clone())
     }
+}
+
+/// The Slurm job of this process from Slurm's variables: `<array job>_<task>` in an array, else the job id.
+fn slurm_job(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    match (get("SLURM_ARRAY_JOB_ID"), get("SLURM_ARRAY_TASK_ID"), get("SLURM_JOB_ID")) {
+        (Some(a), Some(t), _) => Some(format!("{a}_{t}")),
+        (_, _, Some(j)) => Some(j),
+        _ => None,
+    }
+}
+
+/// `CUDA_VISIBLE_DEVICES` as a list (`0,2` → ["0", "2"]); unset → `None`, empty → no GPU.
+fn visible_gpus(var: Option<String>) -> Option<Vec<String>> {
+    var.map(|v| v.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
 }
 
 /// `convlab.toml` at `root` as a layer (empty when there is no such file).

@@ -223,16 +223,39 @@ impl Dataset {
         let tensors_path = dir.join(format!("{name}.safetensors"));
         let manifest_path = dir.join(format!("{name}.json"));
 
-        if let Some(ds) = try_cache(cfg, &key, &listing, &sources, &tensors_path, &manifest_path) {
+        // Several processes loading one uncached dataset decode it once: the others wait here,
+        // then find the cache. (No lock where none can be made, e.g. a read-only cache: reads
+        // need none.) A failed build removes the lock file, leaving nothing behind.
+        let lock_path = dir.join(format!("{name}.lock"));
+        let lock = std::fs::create_dir_all(&dir).ok().and_then(|()| crate::io::lock(&lock_path).ok());
+        let loaded = Self::load_locked(cfg, start, &dir, key, listing, sources, &tensors_path, &manifest_path);
+        if loaded.is_err() && lock.is_some() {
+            let _ = std::fs::remove_file(&lock_path);
+        }
+        loaded
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_locked(
+        cfg: &DataConfig,
+        start: Instant,
+        dir: &Path,
+        key: serde_json::Value,
+        listing: Option<Listing>,
+        sources: Vec<Stamp>,
+        tensors_path: &Path,
+        manifest_path: &Path,
+    ) -> Result<Self, DataError> {
+        if let Some(ds) = try_cache(cfg, &key, &listing, &sources, tensors_path, manifest_path) {
             return Ok(Dataset { seconds: start.elapsed().as_secs_f64(), ..ds });
         }
         let mut ds = match &cfg.source {
             Source::FashionMnist { dir } => idx::load_fashion_mnist(cfg, dir)?,
             _ => build_listing(cfg, listing.expect("listing sources have a listing"))?,
         };
-        ds.cache_path = tensors_path.clone();
+        ds.cache_path = tensors_path.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| DataError::Cache {
-            path: dir.clone(),
+            path: dir.to_path_buf(),
             problem: format!("cannot create the cache directory: {e}; choose another with --cache or $CONVLAB_CACHE"),
         })?;
         let mut named: Vec<(&str, &Tensor)> = vec![
@@ -247,7 +270,7 @@ impl Dataset {
         }
         // Tensors first, manifest last: a manifest only ever describes a complete file.
         write_cache_file(&tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
-        let (tensors_size, tensors_crc32) = file_crc32(&tensors_path).map_err(|e| DataError::Cache { path: tensors_path.clone(), problem: format!("cannot read back: {e}") })?;
+        let (tensors_size, tensors_crc32) = file_crc32(&tensors_path).map_err(|e| DataError::Cache { path: tensors_path.to_path_buf(), problem: format!("cannot read back: {e}") })?;
         let manifest = Manifest {
             format: CACHE_FORMAT,
             key,

@@ -4,6 +4,7 @@
 //! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
 //! for CI). Chosen by the [`Settings`]: a flag, `CONVLAB_PROFILE` / `CONVLAB_DATA`,
 //! or `convlab.toml`, in that order (see [`crate::settings`]).
+pub mod grid;
 pub mod notebooks;
 mod profile;
 mod results;
@@ -11,12 +12,12 @@ mod sections;
 
 pub use profile::{Profile, ProfileName};
 pub use results::{SectionResult, VariantResult, confusion_matrix};
-pub use sections::{Change, SECTIONS, Section, Variant, all_variants, section};
+pub use sections::{Change, SECTIONS, Section, Variant, all_sections, all_variants, section};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
 use crate::settings::Settings;
-use crate::train::{Experiment, LogTo, RunOptions};
+use crate::train::{Experiment, Holder, LeaseOptions, LogTo, RunOptions};
 use std::path::PathBuf;
 
 /// A profile with its data loaded, ready to run sections.
@@ -52,7 +53,8 @@ impl Study {
         let data = Dataset::load(&settings.data_config(profile.data.clone()))?;
         let runs_dir = settings.runs_dir.join(profile.name.as_str());
         let figures_dir = settings.figures_dir.join(profile.name.as_str());
-        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: settings.path_style(), ..Default::default() };
+        let lease = LeaseOptions { holder: Holder::this_process(settings.slurm_job.clone()), timeout: settings.lease_timeout() };
+        let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: settings.path_style(), lease, ..Default::default() };
         Ok(Self { profile, data, runs_dir, figures_dir, options })
     }
 

@@ -130,6 +130,10 @@ fn summary_notebook() -> NotebookSpec {
                 accuracy). Variants shared by sections (xknet18 is the reference of every ablation) are trained once."),
             code(DEP),
             code(SETUP),
+            md("## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
+                or anywhere else sharing the runs directory), failed or pending. The cells below train what is pending and wait \
+                for what another process is training."),
+            code("study.status(&convlab::study::all_sections())?"),
             code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
             code("convlab::study::summary_bars(&sections, study.profile.name)"),
             md("## Section by section"),

@@ -191,6 +191,11 @@ pub fn section(key: &str) -> anyhow::Result<&'static Section> {
     })
 }
 
+/// Every section, in the report's order.
+pub fn all_sections() -> Vec<&'static Section> {
+    SECTIONS.iter().collect()
+}
+
 /// Every distinct variant of the study, in first-appearance order.
 pub fn all_variants() -> Vec<&'static Variant> {
     let mut out: Vec<&'static Variant> = Vec::new();

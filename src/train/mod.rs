@@ -4,13 +4,15 @@
 //! named once in [`recipe`]: SGD (momentum 0.9) at lr 0.001, StepLR(7, 0.1),
 //! batch 64, 25 epochs, seed 20211108.
 pub(crate) mod fit;
+pub mod lease;
 mod predict;
 mod run;
 mod sgd;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use predict::{predict, write_predictions};
-pub use run::{Experiment, ExperimentSummary, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, code_version, eta_seconds, format_duration, list_runs};
+pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, list_runs};
+pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use sgd::Sgd;
 
 use crate::data::Augment;

@@ -5,6 +5,7 @@
 //! when training failed.
 //! Every file is written atomically; an interrupted run resumes from `last`.
 use super::fit::{self, EpochRecord, Event};
+use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
 use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, write_predictions};
 use crate::data::{DataConfig, Dataset, Loader};
 use crate::io;
@@ -121,6 +122,10 @@ pub struct RunOptions {
     pub log: LogTo,
     /// How paths are shown in log lines.
     pub paths: crate::paths::PathStyle,
+    /// Who this process is in lease files, and when another holder is gone.
+    pub lease: LeaseOptions,
+    /// When another live process holds a run: wait (the default) or skip it.
+    pub when_busy: WhenBusy,
 }
 
 impl RunOptions {
@@ -157,6 +162,10 @@ pub enum RunError {
     Unfinished { dir: PathBuf, done: usize, epochs: usize },
     #[error("stopped after epoch {epoch} as asked; resume with --resume")]
     Stopped { epoch: usize },
+    #[error("run {dir} is being trained by {holder}")]
+    Busy { dir: PathBuf, holder: String },
+    #[error("run {dir} was taken over by another process (this one's lease went stale); stopped at an epoch boundary")]
+    LeaseLost { dir: PathBuf },
 }
 
 /// One seed's run on disk.
@@ -283,9 +292,41 @@ impl Run {
         Ok((vs, net))
     }
 
-    /// Train (or return the stored result of) `config` in `dir`, on `data`.
+    /// Train (or return the stored result of) `config` in `dir`, on `data`. When another
+    /// live process holds the run's lease this waits for it (printing who holds it), or,
+    /// with [`WhenBusy::Skip`], returns [`RunError::Busy`].
     pub fn execute(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Run> {
+        let mut announced = false;
+        loop {
+            match Self::start(dir, config, data, opts)? {
+                Started::Run(run) => return Ok(run),
+                Started::Busy(info) if opts.when_busy == WhenBusy::Skip => return Err(RunError::Busy { dir: dir.into(), holder: info.describe() }.into()),
+                Started::Busy(info) => {
+                    if !announced {
+                        opts.log(&format!("waiting for {}: held by {}", opts.paths.show(dir), info.describe()));
+                        announced = true;
+                    }
+                    std::thread::sleep(BUSY_POLL);
+                }
+            }
+        }
+    }
+
+    /// One attempt at [`Run::execute`]: the stored run, a trained one, or who holds it.
+    pub fn start(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         config.check(data)?;
+        // A finished run with this config needs no lease.
+        if !opts.force && let Some(run) = Self::stored(dir, config)? {
+            return Ok(Started::Run(run));
+        }
+        let lease = match lease::claim(dir, &opts.lease.holder, opts.lease.timeout).with_context(|| format!("cannot claim run directory {}", dir.display()))? {
+            Claim::Held(lease) => lease,
+            Claim::Busy(info) => return Ok(Started::Busy(info)),
+        };
+        if let Some(gone) = &lease.took_over {
+            opts.log(&format!("taking over {} from {} (its holder is gone)", opts.paths.show(dir), gone.describe()));
+        }
+        // Under the lease: what is on disk now is ours to continue.
         let mut resume_from = None;
         if dir.join("config.json").exists() && !opts.force {
             let existing = Run::open(dir)?;
@@ -293,7 +334,7 @@ impl Run {
                 return Err(RunError::ConfigMismatch { dir: dir.into(), diff: diff(config, &existing.config) }.into());
             }
             if existing.is_finished() {
-                return Ok(existing);
+                return Ok(Started::Run(existing));
             }
             if dir.join("last.safetensors").exists() {
                 if !opts.resume {
@@ -308,19 +349,113 @@ impl Run {
                 let _ = std::fs::remove_file(dir.join(f));
             }
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
         io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version() })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
         opts.log(&format!("== training {}", opts.paths.show(dir)));
-        let result = train(dir, config, data, opts, resume_from);
+        let result = train(dir, config, data, opts, resume_from, &lease);
         if let Err(e) = &result {
             // A failure is part of the run's record (an interruption asked for is not).
             if e.downcast_ref::<RunError>().is_none() {
                 io::write_bytes(&dir.join("error.txt"), format!("{e:#}\n").as_bytes())?;
             }
         }
-        result
+        result.map(Started::Run)
     }
+
+    /// The finished run stored in `dir` when its config is `config`; an error when another config is stored there.
+    fn stored(dir: &Path, config: &RunConfig) -> anyhow::Result<Option<Run>> {
+        if !dir.join("summary.json").exists() || !dir.join("config.json").exists() {
+            return Ok(None);
+        }
+        let existing = Run::open(dir)?;
+        if comparable(&existing.config) != comparable(config) {
+            return Err(RunError::ConfigMismatch { dir: dir.into(), diff: diff(config, &existing.config) }.into());
+        }
+        Ok(existing.is_finished().then_some(existing))
+    }
+
+    /// Every training attempt of the run in `dir`, oldest first (`attempts.jsonl`).
+    pub fn attempts(dir: &Path) -> anyhow::Result<Vec<Attempt>> {
+        let path = dir.join(ATTEMPTS);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}: not an attempt record", path.display(), i + 1)))
+            .collect()
+    }
+}
+
+/// What [`Run::start`] found.
+#[derive(Debug)]
+pub enum Started {
+    /// The run, stored or just trained.
+    Run(Run),
+    /// Another live process holds its lease.
+    Busy(LeaseInfo),
+}
+
+/// How often a waiting process looks again at a run another process holds.
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What to do when another live process holds a run's lease.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhenBusy {
+    /// Wait until it is finished (or its holder is gone): notebooks and the CLI.
+    #[default]
+    Wait,
+    /// Leave it to its holder: grid workers take another unit.
+    Skip,
+}
+
+/// Who this process is in lease files, and when another holder is gone.
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    pub holder: Holder,
+    /// A lease without a heartbeat for this long is stale (its holder on another host is presumed gone).
+    pub timeout: std::time::Duration,
+}
+
+impl Default for LeaseOptions {
+    fn default() -> Self {
+        Self { holder: Holder::this_process(None), timeout: lease::DEFAULT_LEASE_TIMEOUT }
+    }
+}
+
+/// One training attempt of a run (a line of `attempts.jsonl`): who trained it, from which epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub host: String,
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<String>,
+    /// Unix seconds.
+    pub started: f64,
+    /// Completed epochs it started after (0 = from scratch).
+    pub from_epoch: usize,
+}
+
+/// Every training attempt of a run, appended when it starts.
+const ATTEMPTS: &str = "attempts.jsonl";
+
+fn record_attempt(dir: &Path, holder: &Holder, from_epoch: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let a = Attempt { host: holder.host.clone(), pid: holder.pid, slurm_job: holder.slurm_job.clone(), started, from_epoch };
+    let mut line = serde_json::to_string(&a)?;
+    line.push('\n');
+    let path = dir.join(ATTEMPTS);
+    // One write of one short line with O_APPEND: lines of two writers never interleave.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The completed epochs at which an unfinished run was resumed, kept until its summary holds them.
@@ -340,7 +475,7 @@ fn run_label(dir: &Path, seed: u64) -> String {
 /// stays deterministic for its seed.
 static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>) -> anyhow::Result<Run> {
+fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>, lease: &Lease) -> anyhow::Result<Run> {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tc = &config.train;
     if let Some(t) = tc.threads {
@@ -371,6 +506,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         }
         None => (vec![], None, 0),
     };
+    record_attempt(dir, &opts.lease.holder, start)?;
     if tc.channels_last {
         crate::model::weights_to_channels_last(&vs);
     }
@@ -420,6 +556,9 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         match &bar {
             Some(pb) => pb.println(line),
             None => opts.log(&line),
+        }
+        if lease.is_lost() {
+            return Err(RunError::LeaseLost { dir: dir.into() }.into());
         }
         if opts.stop_after.is_some_and(|n| done_now >= n) && record.epoch < tc.epochs {
             return Err(RunError::Stopped { epoch: record.epoch }.into());
@@ -524,26 +663,70 @@ impl Experiment {
         Self { name: name.into(), seeds: vec![config.train.seed], config }
     }
 
-    /// Run every seed under `runs_root/<name>/` (stored results are reused).
+    /// Run every seed under `runs_root/<name>/` (stored results are reused; seeds another
+    /// process is training are waited for, or skipped and left out with [`WhenBusy::Skip`]).
     pub fn run(&self, runs_root: &Path, data: &Dataset, opts: &RunOptions) -> anyhow::Result<(ExperimentSummary, Vec<Run>)> {
+        let mut runs = Vec::new();
+        for seed in self.seeds() {
+            match self.run_seed(runs_root, seed, data, opts)? {
+                Started::Run(run) => runs.push(run),
+                Started::Busy(_) => {}
+            }
+        }
+        let summary = self.update_summary(runs_root)?;
+        Ok((summary, runs))
+    }
+
+    /// The seeds to run: [`Experiment::seeds`], or the config's own seed when that is empty.
+    pub fn seeds(&self) -> Vec<u64> {
+        if self.seeds.is_empty() { vec![self.config.train.seed] } else { self.seeds.clone() }
+    }
+
+    /// The run directory of one seed.
+    pub fn seed_dir(&self, runs_root: &Path, seed: u64) -> PathBuf {
+        runs_root.join(&self.name).join(format!("seed-{seed}"))
+    }
+
+    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
+    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
+    pub fn run_seed(&self, runs_root: &Path, seed: u64, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         anyhow::ensure!(
             !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",
             "experiment name `{}`: use letters, digits, '-', '_' or '.' (no path separators)",
             self.name
         );
-        let dir = runs_root.join(&self.name);
-        let seeds = if self.seeds.is_empty() { vec![self.config.train.seed] } else { self.seeds.clone() };
-        let mut runs = Vec::new();
-        for &seed in &seeds {
-            let mut cfg = self.config.clone();
-            cfg.train.seed = seed;
-            runs.push(Run::execute(&dir.join(format!("seed-{seed}")), &cfg, data, opts)?);
+        let mut cfg = self.config.clone();
+        cfg.train.seed = seed;
+        let dir = self.seed_dir(runs_root, seed);
+        let started = match opts.when_busy {
+            WhenBusy::Wait => Started::Run(Run::execute(&dir, &cfg, data, opts)?),
+            WhenBusy::Skip => Run::start(&dir, &cfg, data, opts)?,
+        };
+        if matches!(started, Started::Run(_)) {
+            self.update_summary(runs_root)?;
         }
-        let summary = ExperimentSummary::from_runs(&self.name, runs.iter().filter_map(|r| r.summary.clone()).collect());
+        Ok(started)
+    }
+
+    /// `<name>/summary.json` and `<name>/config.json` rewritten from the finished seeds on
+    /// disk, under the experiment's lock: two units finishing at once cannot leave a summary
+    /// that misses one of them (each rewrite reads every seed's record).
+    pub fn update_summary(&self, runs_root: &Path) -> anyhow::Result<ExperimentSummary> {
+        let dir = runs_root.join(&self.name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let _lock = io::lock(&dir.join(".lock")).with_context(|| format!("cannot lock {}", dir.display()))?;
+        let mut finished = Vec::new();
+        for seed in self.seeds() {
+            let p = self.seed_dir(runs_root, seed).join("summary.json");
+            if p.exists() {
+                finished.push(io::read_json::<RunSummary>(&p)?);
+            }
+        }
+        let summary = ExperimentSummary::from_runs(&self.name, finished);
         let experiment = Experiment { config: recorded(&self.config), ..self.clone() };
         io::write_json(&dir.join("config.json"), &ExperimentFile { experiment, code_version: code_version() })?;
         io::write_json(&dir.join("summary.json"), &summary)?;
-        Ok((summary, runs))
+        Ok(summary)
     }
 }
 
@@ -554,7 +737,7 @@ struct ExperimentFile {
     code_version: String,
 }
 
-/// Every finished experiment under `runs_root` (those with a `summary.json`), sorted by name.
+/// Every experiment under `runs_root` with a finished seed (from its `summary.json`), sorted by name.
 pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
     let mut out = Vec::new();
     let rd = match std::fs::read_dir(runs_root) {
@@ -565,7 +748,11 @@ pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
     for entry in rd {
         let p = entry?.path().join("summary.json");
         if p.exists() {
-            out.push(io::read_json::<ExperimentSummary>(&p)?);
+            let s = io::read_json::<ExperimentSummary>(&p)?;
+            // An experiment whose seeds are all still training has nothing to list yet.
+            if !s.runs.is_empty() {
+                out.push(s);
+            }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

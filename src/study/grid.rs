@@ -1,0 +1,537 @@
+//! The study as a grid of units — one (variant, seed) each, the run directory
+//! `<runs>/<profile>/<variant>/seed-<s>/` — that any number of workers take safely:
+//! a unit is claimed with a lease (see [`crate::train::lease`]), so nothing is trained
+//! twice, and a unit whose holder died is taken over and resumed from its checkpoint.
+//!
+//! A launch freezes the settings into `<runs>/<profile>/grid.json`; workers (local
+//! processes, Slurm array tasks) read only that file, never the launcher's environment
+//! or working directory.
+use super::{Section, Study, Variant, all_variants, section};
+use crate::settings::Settings;
+use crate::train::{Experiment, LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// One (variant, seed) of the study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub variant: &'static Variant,
+    pub seed: u64,
+    /// `<runs>/<profile>/<variant>/seed-<s>/`
+    pub dir: PathBuf,
+}
+
+/// Where a unit stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitState {
+    /// Finished: its best validation accuracy.
+    Done { acc: f64 },
+    /// A live process holds it: who, and how far it got.
+    Running { holder: LeaseInfo, epoch: usize, epochs: usize },
+    /// Its last attempt failed: the first line of `error.txt`.
+    Failed { error: String },
+    /// Not finished and nobody holds it; `epoch` epochs are on disk to resume from,
+    /// `stale` the lease of a holder that is gone.
+    Pending { epoch: usize, stale: Option<LeaseInfo> },
+}
+
+impl UnitState {
+    /// `done`, `running`, `failed` or `pending`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UnitState::Done { .. } => "done",
+            UnitState::Running { .. } => "running",
+            UnitState::Failed { .. } => "failed",
+            UnitState::Pending { .. } => "pending",
+        }
+    }
+}
+
+/// One unit's line of [`Study::status`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusRow {
+    pub variant: String,
+    pub seed: u64,
+    /// `done`, `running`, `failed` or `pending`.
+    pub state: &'static str,
+    pub best_val_acc: Option<f64>,
+    pub epochs_done: Option<usize>,
+    /// `host pid N (Slurm job J)` of a running unit.
+    pub holder: Option<String>,
+    pub heartbeat_s_ago: Option<f64>,
+    /// The epoch in progress, the first line of an error, or where a pending unit resumes.
+    pub note: String,
+}
+
+/// `convlab study --units`: one JSON line per unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnitLine {
+    pub profile: String,
+    pub variant: String,
+    pub seed: u64,
+    pub state: String,
+    pub run_dir: PathBuf,
+}
+
+/// The frozen launch: everything a worker needs, in `<runs>/<profile>/grid.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    pub settings: Settings,
+    /// Section keys, in order.
+    pub sections: Vec<String>,
+    /// Unix seconds of the launch: a unit that failed after it is not retried in this launch.
+    pub launched: f64,
+}
+
+impl Grid {
+    /// A grid of `sections` under `settings`, launched now.
+    pub fn new(settings: &Settings, sections: &[&Section]) -> Grid {
+        let launched = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        Grid { settings: settings.clone(), sections: sections.iter().map(|s| s.key.to_string()).collect(), launched }
+    }
+
+    /// Where a study's grid file lives.
+    pub fn path(study: &Study) -> PathBuf {
+        study.runs_dir.join("grid.json")
+    }
+
+    /// Write it (atomically), creating the runs directory; an error names a directory that cannot be made.
+    pub fn freeze(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the runs directory {}: {e}", dir.display()))?;
+        }
+        crate::io::write_json(path, self)
+    }
+
+    /// Read a grid file; its settings become this process's ([`Settings::with_process_identity`]).
+    pub fn load(path: &Path) -> anyhow::Result<Grid> {
+        let g: Grid = crate::io::read_json(path)?;
+        Ok(Grid { settings: g.settings.with_process_identity(), ..g })
+    }
+
+    /// Its sections.
+    pub fn sections(&self) -> anyhow::Result<Vec<&'static Section>> {
+        self.sections.iter().map(|k| section(k)).collect()
+    }
+}
+
+/// Completed epochs of a run directory (rows of its history).
+fn epochs_done(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("history.csv")).map_or(0, |t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
+}
+
+impl Study {
+    /// The units of `sections`: each distinct variant once (in section order), × the profile's seeds.
+    pub fn units(&self, sections: &[&Section]) -> Vec<Unit> {
+        let mut variants: Vec<&'static Variant> = Vec::new();
+        for v in all_variants() {
+            if sections.iter().any(|s| s.variants.iter().any(|x| x.key == v.key)) {
+                variants.push(v);
+            }
+        }
+        let mut out = Vec::new();
+        for v in variants {
+            for &seed in &self.profile.seeds {
+                out.push(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) });
+            }
+        }
+        out
+    }
+
+    /// Where `unit` stands, read from its run directory.
+    pub fn unit_state(&self, unit: &Unit) -> anyhow::Result<UnitState> {
+        let summary = unit.dir.join("summary.json");
+        if summary.exists() {
+            let s: crate::train::RunSummary = crate::io::read_json(&summary)?;
+            return Ok(UnitState::Done { acc: s.best_val_acc });
+        }
+        let epoch = epochs_done(&unit.dir);
+        let mut stale = None;
+        if let Some((_, holder)) = lease::current(&unit.dir)? {
+            if holder.is_stale(&self.options.lease.holder.host, self.options.lease.timeout) {
+                stale = Some(holder);
+            } else {
+                return Ok(UnitState::Running { holder, epoch, epochs: self.profile.epochs });
+            }
+        }
+        if let Ok(text) = std::fs::read_to_string(unit.dir.join("error.txt")) {
+            return Ok(UnitState::Failed { error: text.lines().next().unwrap_or("").to_string() });
+        }
+        Ok(UnitState::Pending { epoch, stale })
+    }
+
+    /// Every unit of `sections` with its state, as JSON lines for any scheduler.
+    pub fn unit_lines(&self, sections: &[&Section]) -> anyhow::Result<Vec<UnitLine>> {
+        self.units(sections)
+            .into_iter()
+            .map(|u| {
+                let state = self.unit_state(&u)?;
+                Ok(UnitLine { profile: self.profile.name.as_str().into(), variant: u.variant.key.into(), seed: u.seed, state: state.name().into(), run_dir: u.dir })
+            })
+            .collect()
+    }
+
+    /// Every unit of `sections` with its state, as rows (see [`Study::status`]).
+    pub fn status_rows(&self, sections: &[&Section]) -> anyhow::Result<Vec<StatusRow>> {
+        let mut rows = Vec::new();
+        for u in self.units(sections) {
+            let st = self.unit_state(&u)?;
+            let mut row = StatusRow { variant: u.variant.key.to_string(), seed: u.seed, state: st.name(), ..StatusRow::default() };
+            match st {
+                UnitState::Done { acc } => {
+                    row.best_val_acc = Some(acc);
+                    row.epochs_done = Some(self.profile.epochs);
+                }
+                UnitState::Running { holder, epoch, epochs } => {
+                    let job = holder.slurm_job.as_ref().map_or(String::new(), |j| format!(" (Slurm job {j})"));
+                    row.holder = Some(format!("{} pid {}{job}", holder.host, holder.pid));
+                    row.heartbeat_s_ago = Some(holder.age().round());
+                    row.epochs_done = Some(epoch);
+                    row.note = format!("epoch {}/{epochs}", epoch + 1);
+                }
+                UnitState::Failed { error } => row.note = error,
+                UnitState::Pending { epoch, stale } => {
+                    row.epochs_done = Some(epoch);
+                    row.note = match (&stale, epoch) {
+                        (Some(s), _) => format!("holder gone ({}); resumes after epoch {epoch}", s.describe()),
+                        (None, 0) => String::new(),
+                        (None, k) => format!("resumes after epoch {k}"),
+                    };
+                }
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// `study.status()` in a notebook: every unit of `sections` with its state — done
+    /// (accuracy), running (host, pid, Slurm job, epoch k of n, last heartbeat), failed
+    /// (first line of its error), pending (epochs to resume from).
+    pub fn status(&self, sections: &[&Section]) -> anyhow::Result<polars::prelude::DataFrame> {
+        let rows = self.status_rows(sections)?;
+        Ok(polars::df!(
+            "variant" => rows.iter().map(|r| r.variant.clone()).collect::<Vec<_>>(),
+            "seed" => rows.iter().map(|r| r.seed).collect::<Vec<_>>(),
+            "state" => rows.iter().map(|r| r.state.to_string()).collect::<Vec<_>>(),
+            "best_val_acc" => rows.iter().map(|r| r.best_val_acc).collect::<Vec<_>>(),
+            "epochs_done" => rows.iter().map(|r| r.epochs_done.map(|e| e as u32)).collect::<Vec<_>>(),
+            "holder" => rows.iter().map(|r| r.holder.clone()).collect::<Vec<_>>(),
+            "heartbeat_s_ago" => rows.iter().map(|r| r.heartbeat_s_ago).collect::<Vec<_>>(),
+            "note" => rows.iter().map(|r| r.note.clone()).collect::<Vec<_>>(),
+        )?)
+    }
+
+    /// `convlab study --status`: one line per unit, then the counts per state.
+    pub fn status_text(&self, sections: &[&Section]) -> anyhow::Result<String> {
+        let rows = self.status_rows(sections)?;
+        let mut out = vec![format!("{:<18} {:>9}  {:<8} {:>12}", "variant", "seed", "state", "best val acc")];
+        for r in &rows {
+            let detail = match (&r.holder, r.heartbeat_s_ago) {
+                (Some(h), Some(hb)) => format!("{h}, heartbeat {hb:.0} s ago, {}", r.note),
+                _ => r.note.clone(),
+            };
+            let acc = r.best_val_acc.map_or(String::new(), |a| format!("{a:.4}"));
+            out.push(format!("{:<18} {:>9}  {:<8} {acc:>12}  {detail}", r.variant, r.seed, r.state).trim_end().to_string());
+        }
+        let count = |s: &str| rows.iter().filter(|r| r.state == s).count();
+        out.push(format!("{} units: {} done, {} running, {} failed, {} pending", rows.len(), count("done"), count("running"), count("failed"), count("pending")));
+        Ok(out.join("\n"))
+    }
+
+    /// `None` when every unit of `section` is done; else which are not (`2 of 6 units not done: …`).
+    pub fn missing_units(&self, section: &Section) -> anyhow::Result<Option<String>> {
+        let units = self.units(&[section]);
+        let mut missing = Vec::new();
+        for u in &units {
+            let st = self.unit_state(u)?;
+            if !matches!(st, UnitState::Done { .. }) {
+                missing.push(format!("{} seed {} {}", u.variant.key, u.seed, st.name()));
+            }
+        }
+        Ok((!missing.is_empty()).then(|| format!("{} of {} units not done: {}", missing.len(), units.len(), missing.join(", "))))
+    }
+
+    /// Train one unit (resuming it from its checkpoint), or return its stored run; under
+    /// `when_busy`, a unit another live process holds is waited for or skipped.
+    pub fn run_unit(&self, unit: &Unit, when_busy: WhenBusy) -> anyhow::Result<Started> {
+        let exp = Experiment { name: unit.variant.key.into(), config: self.config(unit.variant), seeds: self.profile.seeds.clone() };
+        let opts = RunOptions { when_busy, ..self.options.clone() };
+        exp.run_seed(&self.runs_dir, unit.seed, &self.data, &opts)
+    }
+
+    /// The unit of `variant` and `seed`, named as a user types them.
+    pub fn unit(&self, variant: &str, seed: u64) -> anyhow::Result<Unit> {
+        let v = all_variants().into_iter().find(|v| v.key == variant).ok_or_else(|| {
+            let keys: Vec<&str> = all_variants().iter().map(|v| v.key).collect();
+            anyhow::anyhow!("unknown variant `{variant}`; variants: {}", keys.join(", "))
+        })?;
+        Ok(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) })
+    }
+}
+
+/// What a worker reports, one JSON line each on its stdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WorkerEvent {
+    Started { variant: String, seed: u64 },
+    Finished { variant: String, seed: u64, acc: f64, minutes: f64, resumed_at: Vec<usize> },
+    /// Another process claimed it first.
+    Skipped { variant: String, seed: u64, holder: String },
+    Failed { variant: String, seed: u64, error: String },
+}
+
+/// A worker: take units of `grid` until none is left that this worker can take — every
+/// unit done, held by a live process, or failed in this launch. Reports each through `report`.
+pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
+    let sections = grid.sections()?;
+    let units = study.units(&sections);
+    let mut attempted: Vec<usize> = Vec::new();
+    loop {
+        let mut took = false;
+        for (i, u) in units.iter().enumerate() {
+            if attempted.contains(&i) {
+                continue;
+            }
+            match study.unit_state(u)? {
+                UnitState::Done { .. } | UnitState::Running { .. } => continue,
+                // Failed in this launch: left for the user (a failure is not retried in a loop).
+                UnitState::Failed { .. } if failed_since(&u.dir, grid.launched) => continue,
+                _ => {}
+            }
+            took = true;
+            let (variant, seed) = (u.variant.key.to_string(), u.seed);
+            report(WorkerEvent::Started { variant: variant.clone(), seed });
+            let t0 = Instant::now();
+            match study.run_unit(u, WhenBusy::Skip) {
+                Ok(Started::Run(run)) => {
+                    let s = run.summary.as_ref();
+                    report(WorkerEvent::Finished {
+                        variant,
+                        seed,
+                        acc: s.map_or(f64::NAN, |s| s.best_val_acc),
+                        minutes: t0.elapsed().as_secs_f64() / 60.0,
+                        resumed_at: s.map_or(vec![], |s| s.resumed_at.clone()),
+                    })
+                }
+                // Another process claimed it first: not ours, but ours to take over should it die.
+                Ok(Started::Busy(info)) => {
+                    report(WorkerEvent::Skipped { variant, seed, holder: info.describe() });
+                    continue;
+                }
+                Err(e) => report(WorkerEvent::Failed { variant, seed, error: format!("{e:#}").lines().next().unwrap_or("").to_string() }),
+            }
+            attempted.push(i);
+            // Look at every unit again: some may have finished, failed or lost their holder meanwhile.
+            break;
+        }
+        if !took {
+            return Ok(());
+        }
+    }
+}
+
+fn failed_since(dir: &Path, launched: f64) -> bool {
+    std::fs::metadata(dir.join("error.txt"))
+        .and_then(|m| m.modified())
+        .map(|t| t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()) >= launched)
+        .unwrap_or(false)
+}
+
+/// One worker process of a local grid: the GPU it sees (`CUDA_VISIBLE_DEVICES`), its libtorch threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSlot {
+    pub gpu: Option<String>,
+    pub threads: usize,
+}
+
+/// The workers of a local grid: `jobs` of them (default: `jobs_per_gpu` per GPU when there
+/// are GPUs, else `cpu_default`), spread round-robin over `gpus`, each with `cores / jobs`
+/// libtorch threads (at least 1) unless `threads` says.
+pub fn plan_workers(jobs: Option<usize>, jobs_per_gpu: usize, threads: Option<usize>, cores: usize, gpus: &[String], cpu_default: usize) -> anyhow::Result<Vec<WorkerSlot>> {
+    anyhow::ensure!(jobs != Some(0), "--jobs 0: at least one worker is needed");
+    anyhow::ensure!(jobs_per_gpu >= 1, "--jobs-per-gpu 0: at least one job per GPU is needed");
+    anyhow::ensure!(threads != Some(0), "--threads 0: at least one thread is needed");
+    let n = jobs.unwrap_or(if gpus.is_empty() { cpu_default } else { gpus.len() * jobs_per_gpu });
+    let threads = threads.unwrap_or((cores / n).max(1));
+    Ok((0..n).map(|i| WorkerSlot { gpu: (!gpus.is_empty()).then(|| gpus[i % gpus.len()].clone()), threads }).collect())
+}
+
+/// Worker processes of this launch by default on a CPU-only machine: measured with
+/// `make bench-grid` (see README, "Running the grid").
+pub const CPU_DEFAULT_JOBS: usize = 2;
+
+/// A line the launcher shows.
+fn unit_name(variant: &str, seed: u64) -> String {
+    format!("{variant} seed {seed}")
+}
+
+/// The GPUs grid workers are spread over: none when the study's device resolves to the CPU;
+/// else `CUDA_VISIBLE_DEVICES`'s list when set, else every device libtorch sees.
+pub fn visible_gpus(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let device = settings.profile()?.device.resolve()?;
+    if !device.is_cuda() {
+        return Ok(vec![]);
+    }
+    Ok(settings.visible_gpus.clone().unwrap_or_else(|| (0..tch::Cuda::device_count()).map(|i| i.to_string()).collect()))
+}
+
+/// How a local grid ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridReport {
+    pub finished: usize,
+    pub failed: Vec<String>,
+    /// Workers that did not exit cleanly (killed, crashed): `worker 2: signal 9`.
+    pub lost_workers: Vec<String>,
+}
+
+impl GridReport {
+    /// An error naming every failed unit and lost worker (the exit status says whether all succeeded).
+    pub fn into_result(self) -> anyhow::Result<()> {
+        let mut problems = self.failed;
+        problems.extend(self.lost_workers);
+        anyhow::ensure!(problems.is_empty(), "{} problem(s) in the grid:\n  {}", problems.len(), problems.join("\n  "));
+        Ok(())
+    }
+}
+
+/// Run `slots.len()` worker processes (`exe study-worker --grid <grid> --threads T`) and
+/// show their progress through `show`: one line per unit started and finished (variant,
+/// seed, accuracy, minutes) with the overall counts and an ETA. Each worker's training
+/// log goes to `<runs>/<profile>/logs/worker-<i>.log`. Returns when every worker has exited.
+pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section], slots: &[WorkerSlot], mut show: impl FnMut(&str)) -> anyhow::Result<GridReport> {
+    let logs = study.runs_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
+    let total = study.units(sections).len();
+    let mut done = study.units(sections).iter().filter(|u| matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).count();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();
+    let mut children = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        let log_path = logs.join(format!("worker-{}.log", i + 1));
+        let log = std::fs::File::create(&log_path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_path.display()))?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("study-worker").arg("--grid").arg(grid_path).arg("--threads").arg(slot.threads.to_string());
+        if let Some(gpu) = &slot.gpu {
+            cmd.env("CUDA_VISIBLE_DEVICES", gpu);
+        }
+        cmd.stdout(std::process::Stdio::piped()).stderr(log).stdin(std::process::Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start worker {} ({}): {e}", i + 1, exe.display()))?;
+        let out = child.stdout.take().expect("piped stdout");
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(ev) = serde_json::from_str::<WorkerEvent>(&line) {
+                    let _ = tx.send((i, Some(ev)));
+                }
+            }
+            let _ = tx.send((i, None));
+        });
+        children.push(child);
+    }
+    drop(tx);
+    let gpu_note = |i: usize| slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}"));
+    let t0 = Instant::now();
+    let (mut running, mut finished_now, mut minutes_sum) = (0usize, 0usize, 0.0f64);
+    let mut failed = Vec::new();
+    let mut open = slots.len();
+    while open > 0 {
+        let Ok((i, ev)) = rx.recv() else { break };
+        let Some(ev) = ev else {
+            open -= 1;
+            continue;
+        };
+        match ev {
+            WorkerEvent::Started { variant, seed } => {
+                running += 1;
+                show(&format!("started  {:<26} worker {}{}", unit_name(&variant, seed), i + 1, gpu_note(i)));
+            }
+            WorkerEvent::Skipped { variant, seed, holder } => {
+                running = running.saturating_sub(1);
+                show(&format!("skipped  {:<26} held by {holder}", unit_name(&variant, seed)));
+            }
+            WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
+                running = running.saturating_sub(1);
+                done += 1;
+                finished_now += 1;
+                minutes_sum += minutes;
+                let pending = total.saturating_sub(done + running + failed.len());
+                // Units still to start or finish, at this launch's mean pace, over the workers.
+                let eta = minutes_sum / finished_now as f64 * (pending as f64 + running as f64 / 2.0) / slots.len() as f64 * 60.0;
+                let resumed = if resumed_at.is_empty() { String::new() } else { format!(", resumed after epoch {:?}", resumed_at) };
+                show(&format!(
+                    "finished {:<26} best val {:.4}  {:.1} min{resumed}   [{done}/{total} done, {running} running, {pending} pending, eta {}]",
+                    unit_name(&variant, seed),
+                    acc,
+                    minutes,
+                    crate::train::format_duration(eta)
+                ));
+            }
+            WorkerEvent::Failed { variant, seed, error } => {
+                running = running.saturating_sub(1);
+                show(&format!("FAILED   {:<26} {error}", unit_name(&variant, seed)));
+                failed.push(format!("{}: {error}", unit_name(&variant, seed)));
+            }
+        }
+    }
+    let mut lost_workers = Vec::new();
+    for (i, mut c) in children.into_iter().enumerate() {
+        let status = c.wait()?;
+        if !status.success() {
+            let why = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+                (_, Some(sig)) => format!("signal {sig}"),
+                (Some(code), _) => format!("exit status {code}"),
+                _ => "unknown".into(),
+            };
+            lost_workers.push(format!("worker {}: {why} (log: {})", i + 1, study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))));
+        }
+    }
+    show(&format!("grid: {finished_now} unit(s) trained by {} worker(s) in {}", slots.len(), crate::train::format_duration(t0.elapsed().as_secs_f64())));
+    Ok(GridReport { finished: finished_now, failed, lost_workers })
+}
+
+/// The study of a grid file with `threads` libtorch threads per run (an execution detail:
+/// stored runs are reused whatever thread count trained them), runs skipped when busy.
+pub fn open_grid(grid: &Grid, threads: Option<usize>) -> anyhow::Result<Study> {
+    let mut study = Study::open(&grid.settings)?;
+    study.profile.threads = threads;
+    Ok(study)
+}
+
+/// A run directory's record of one unit (for tests and status): its attempts.
+pub fn attempts(unit: &Unit) -> anyhow::Result<Vec<crate::train::Attempt>> {
+    Run::attempts(&unit.dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_spread_over_gpus_and_share_cores() {
+        let gpus: Vec<String> = ["0", "1", "3"].iter().map(|s| s.to_string()).collect();
+        // GPUs: jobs-per-gpu of them each, round robin.
+        let p = plan_workers(None, 2, None, 16, &gpus, 2).unwrap();
+        assert_eq!(p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(), ["0", "1", "3", "0", "1", "3"]);
+        assert!(p.iter().all(|s| s.threads == 2), "16 cores / 6 workers");
+        // An explicit --jobs on GPUs still spreads them.
+        let p = plan_workers(Some(4), 1, None, 8, &gpus, 2).unwrap();
+        assert_eq!(p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(), ["0", "1", "3", "0"]);
+        // CPU only: the measured default, cores shared out, at least one thread each.
+        let p = plan_workers(None, 1, None, 2, &[], CPU_DEFAULT_JOBS).unwrap();
+        assert_eq!(p, vec![WorkerSlot { gpu: None, threads: 2 / CPU_DEFAULT_JOBS }; CPU_DEFAULT_JOBS]);
+        assert_eq!(plan_workers(Some(4), 1, None, 2, &[], 2).unwrap()[0].threads, 1);
+        assert_eq!(plan_workers(Some(1), 1, Some(3), 2, &[], 2).unwrap(), [WorkerSlot { gpu: None, threads: 3 }]);
+        assert_eq!(plan_workers(Some(0), 1, None, 2, &[], 2).unwrap_err().to_string(), "--jobs 0: at least one worker is needed");
+        assert!(plan_workers(None, 0, None, 2, &gpus, 2).is_err());
+    }
+
+    #[test]
+    fn worker_events_are_json_lines() {
+        let ev = WorkerEvent::Finished { variant: "xknet18".into(), seed: 1, acc: 0.5, minutes: 1.5, resumed_at: vec![2] };
+        let line = serde_json::to_string(&ev).unwrap();
+        assert_eq!(line, r#"{"event":"finished","variant":"xknet18","seed":1,"acc":0.5,"minutes":1.5,"resumed_at":[2]}"#);
+        assert_eq!(serde_json::from_str::<WorkerEvent>(&line).unwrap(), ev);
+    }
+}
