@@ -12,7 +12,7 @@ NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures"
-	@echo "make test            setup, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
+	@echo "make test            setup, a local one-node Slurm, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
@@ -28,7 +28,9 @@ setup:
 build: setup
 	$(CARGO) build --release
 
+# tests/slurm.rs runs against a real one-node Slurm on this machine (installed and started here, as root).
 test: setup
+	scripts/slurm-local.sh start
 	$(MAKE) --no-print-directory test-rust test-notebooks test-browser
 
 # The tests, then the API docs with warnings as errors (broken intra-doc links fail).

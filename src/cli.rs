@@ -95,6 +95,60 @@ impl SettingsArgs {
     }
 }
 
+/// `convlab study --slurm`: the grid's pending units as Slurm job arrays.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SlurmArgs {
+    /// Submit the pending units as Slurm job arrays (one task per unit) instead of local workers.
+    #[arg(long)]
+    pub slurm: bool,
+    /// With --slurm: write and print the sbatch script(s), submit nothing.
+    #[arg(long, requires = "slurm")]
+    pub dry_run: bool,
+    #[arg(long, requires = "slurm")]
+    pub partition: Option<String>,
+    #[arg(long, requires = "slurm")]
+    pub account: Option<String>,
+    /// GPUs per task.
+    #[arg(long, requires = "slurm")]
+    pub gpus_per_task: Option<u32>,
+    /// CPUs per task, also each unit's libtorch threads.
+    #[arg(long, requires = "slurm", default_value_t = 1)]
+    pub cpus_per_task: usize,
+    /// Memory per node, as sbatch takes it (e.g. 8G).
+    #[arg(long, requires = "slurm")]
+    pub mem: Option<String>,
+    /// Time limit per task: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
+    #[arg(long, requires = "slurm")]
+    pub time: Option<String>,
+    /// Tasks of an array running at once (%K).
+    #[arg(long, requires = "slurm")]
+    pub max_parallel: Option<usize>,
+    /// A further sbatch option, as given (repeatable), e.g. --sbatch-arg=--qos=low.
+    #[arg(long = "sbatch-arg", requires = "slurm", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+}
+
+impl SlurmArgs {
+    /// What the submission asks Slurm for.
+    pub fn options(&self) -> anyhow::Result<crate::study::slurm::SlurmOptions> {
+        anyhow::ensure!(self.cpus_per_task >= 1, "--cpus-per-task 0: at least one CPU is needed");
+        anyhow::ensure!(self.max_parallel != Some(0), "--max-parallel 0: at least one task must run");
+        Ok(crate::study::slurm::SlurmOptions {
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            gpus_per_task: self.gpus_per_task,
+            cpus_per_task: self.cpus_per_task,
+            mem: self.mem.clone(),
+            time: match &self.time {
+                Some(t) => Some((t.clone(), crate::study::slurm::parse_time(t).map_err(|e| anyhow::anyhow!("--time {e}"))?)),
+                None => None,
+            },
+            max_parallel: self.max_parallel,
+            sbatch_args: self.sbatch_args.clone(),
+        })
+    }
+}
+
 /// Where and how tensors compute.
 #[derive(Args, Debug, Clone)]
 pub struct DeviceArgs {

@@ -23,4 +23,5 @@ pub mod plot;
 pub mod train;
 pub mod prelude;
 pub mod settings;
+pub mod signals;
 pub mod study;

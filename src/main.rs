@@ -2,7 +2,7 @@
 //! Argument definitions and one short function per subcommand; the work is the library's
 //! (the shared argument groups and their conversions: `convlab::cli`).
 use clap::{Args, Parser, Subcommand};
-use convlab::cli::{BenchArgs, DataArgs, DeviceArgs, ModelArgs, RecipeArgs, SettingsArgs};
+use convlab::cli::{BenchArgs, DataArgs, DeviceArgs, ModelArgs, RecipeArgs, SettingsArgs, SlurmArgs};
 use convlab::data::{Dataset, SplitName, SynthConfig, synthetic};
 use convlab::device::Device;
 use convlab::paths::PathStyle;
@@ -184,6 +184,8 @@ struct StudyArgs {
     /// libtorch threads per worker (default: cores / workers).
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    slurm: SlurmArgs,
 }
 
 #[derive(Args)]
@@ -311,6 +313,8 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let gpus = grid::visible_gpus(&edge.settings)?;
     let slots = grid::plan_workers(args.jobs, args.jobs_per_gpu, args.threads, cores, &gpus, grid::CPU_DEFAULT_JOBS)?;
+    // Slurm's options and client commands are checked before anything loads.
+    let slurm = args.slurm.slurm.then(|| slurm_setup(&args.slurm)).transpose()?;
     let mut study = Study::open(&edge.settings)?;
     // A command logs on stderr and shows paths as the shell sees them; results go to stdout.
     study.options.log = LogTo::Stderr;
@@ -330,11 +334,15 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
         println!("{}", study.status_text(&sections)?);
         return Ok(());
     }
+    if let Some((opts, max_array)) = slurm {
+        return submit_to_slurm(args.slurm.dry_run, &opts, max_array, &study, &sections, edge);
+    }
     let t0 = std::time::Instant::now();
     let grid_file = grid::Grid::path(&study);
     grid::Grid::new(&edge.settings, &sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
-    let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, |line| eprintln!("{line}"))?;
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
     for s in &sections {
         if let Some(missing) = study.missing_units(s)? {
             println!("{}: not summarised, {missing}", s.key);
@@ -348,13 +356,63 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     report.into_result()
 }
 
+/// The submission's options and the cluster's MaxArraySize (Slurm's default, 1001, for a dry run without Slurm).
+fn slurm_setup(args: &SlurmArgs) -> anyhow::Result<(convlab::study::slurm::SlurmOptions, usize)> {
+    let opts = args.options()?;
+    let max_array = match convlab::study::slurm::max_array_size() {
+        Ok(n) => n,
+        Err(_) if args.dry_run => 1001,
+        Err(e) => return Err(e),
+    };
+    Ok((opts, max_array))
+}
+
+fn submit_to_slurm(
+    dry_run: bool,
+    opts: &convlab::study::slurm::SlurmOptions,
+    max_array: usize,
+    study: &Study,
+    sections: &[&convlab::study::Section],
+    edge: &Edge,
+) -> anyhow::Result<()> {
+    use convlab::study::slurm;
+    let pending: Vec<_> = study.units(sections).into_iter().filter(|u| matches!(study.unit_state(u), Ok(s) if s.name() == "pending" || s.name() == "failed")).collect();
+    if pending.is_empty() {
+        println!("nothing to submit: every unit is done or running (see `convlab study --status`)");
+        return Ok(());
+    }
+    let grid_file = grid::Grid::path(study);
+    grid::Grid::new(&edge.settings, sections).freeze(&grid_file)?;
+    let exe = std::env::current_exe()?;
+    let name = format!("convlab-{}", study.profile.name.as_str());
+    let scripts = slurm::write_scripts(&exe, &grid_file, &study.runs_dir.join("slurm"), &name, &pending, opts, max_array)?;
+    for (path, text) in &scripts {
+        if dry_run {
+            println!("# {}\n{text}", edge.paths.show(path));
+        } else {
+            let job = slurm::submit(path)?;
+            let n = text.lines().filter(|l| l.starts_with("  \"")).count();
+            println!("submitted array job {job}: {n} unit(s), script {}", edge.paths.show(path));
+        }
+    }
+    if !dry_run {
+        println!("watch: convlab study --status (or squeue); task logs in {}", edge.paths.show(&study.runs_dir.join("slurm")));
+    }
+    Ok(())
+}
+
 fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
     let g = grid::Grid::load(&args.grid)?;
     let mut study = grid::open_grid(&g, args.threads)?;
     study.options.log = LogTo::Stderr;
     study.options.paths = edge.paths.clone();
+    study.options.stop = Some(convlab::signals::stop_on_term_and_usr1());
     let unit = study.unit(&args.variant, args.seed)?;
-    match study.run_unit(&unit, convlab::train::WhenBusy::Wait)? {
+    let started = match study.run_unit(&unit, convlab::train::WhenBusy::Wait) {
+        Err(e) if convlab::train::is_stop(&e) => return stopped_unit(&e, &edge.settings),
+        other => other?,
+    };
+    match started {
         convlab::train::Started::Run(run) => {
             let acc = run.summary.as_ref().map_or(f64::NAN, |s| s.best_val_acc);
             println!("{} seed {}: best val acc {acc:.4} → {}", args.variant, args.seed, edge.paths.show(&unit.dir));
@@ -364,9 +422,24 @@ fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A unit stopped by a signal. Under Slurm, SIGUSR1 is the warning before the time limit
+/// (or a preemption notice): requeue this array task, which resumes the unit. SIGTERM (a
+/// cancel) only stops it: its lease is released, nothing is requeued.
+fn stopped_unit(e: &anyhow::Error, settings: &Settings) -> anyhow::Result<()> {
+    let signal = convlab::signals::received().unwrap_or("a signal");
+    match (&settings.slurm_job, signal) {
+        (Some(task), "SIGUSR1") => {
+            eprintln!("{e}; requeueing Slurm task {task}");
+            convlab::study::slurm::requeue(task)
+        }
+        _ => Err(anyhow::anyhow!("{e} ({signal})")),
+    }
+}
+
 fn study_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     let g = grid::Grid::load(&args.grid)?;
     let mut study = grid::open_grid(&g, Some(args.threads))?;
+    study.options.stop = Some(convlab::signals::stop_on_term_and_usr1());
     study.options.log = LogTo::Stderr;
     study.options.progress = false;
     grid::work(&study, &g, |event| println!("{}", serde_json::to_string(&event).expect("worker events serialize")))

@@ -177,6 +177,8 @@ impl Study {
     /// Every unit of `sections` with its state, as rows (see [`Study::status`]).
     pub fn status_rows(&self, sections: &[&Section]) -> anyhow::Result<Vec<StatusRow>> {
         let mut rows = Vec::new();
+        // squeue, asked once and only when a running unit belongs to a Slurm task.
+        let mut queue: Option<Option<Vec<String>>> = None;
         for u in self.units(sections) {
             let st = self.unit_state(&u)?;
             let mut row = StatusRow { variant: u.variant.key.to_string(), seed: u.seed, state: st.name(), ..StatusRow::default() };
@@ -191,6 +193,12 @@ impl Study {
                     row.heartbeat_s_ago = Some(holder.age().round());
                     row.epochs_done = Some(epoch);
                     row.note = format!("epoch {}/{epochs}", epoch + 1);
+                    if let Some(job) = &holder.slurm_job
+                        && let Some(q) = queue.get_or_insert_with(super::slurm::queued_jobs)
+                        && !q.iter().any(|x| x == job)
+                    {
+                        row.note += &format!("; its Slurm task {job} is no longer in the queue (the lease goes stale in at most {} s)", self.options.lease.timeout.as_secs());
+                    }
                 }
                 UnitState::Failed { error } => row.note = error,
                 UnitState::Pending { epoch, stale } => {
@@ -281,6 +289,8 @@ pub enum WorkerEvent {
     /// Another process claimed it first.
     Skipped { variant: String, seed: u64, holder: String },
     Failed { variant: String, seed: u64, error: String },
+    /// A signal asked the worker to stop: the unit resumes from its last finished epoch on the next launch.
+    Stopped { variant: String, seed: u64, signal: String },
 }
 
 /// A worker: take units of `grid` until none is left that this worker can take — every
@@ -320,6 +330,10 @@ pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
                 Ok(Started::Busy(info)) => {
                     report(WorkerEvent::Skipped { variant, seed, holder: info.describe() });
                     continue;
+                }
+                Err(e) if crate::train::is_stop(&e) => {
+                    report(WorkerEvent::Stopped { variant, seed, signal: crate::signals::received().unwrap_or("a signal").into() });
+                    return Ok(());
                 }
                 Err(e) => report(WorkerEvent::Failed { variant, seed, error: format!("{e:#}").lines().next().unwrap_or("").to_string() }),
             }
@@ -399,9 +413,18 @@ impl GridReport {
 
 /// Run `slots.len()` worker processes (`exe study-worker --grid <grid> --threads T`) and
 /// show their progress through `show`: one line per unit started and finished (variant,
-/// seed, accuracy, minutes) with the overall counts and an ETA. Each worker's training
-/// log goes to `<runs>/<profile>/logs/worker-<i>.log`. Returns when every worker has exited.
-pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section], slots: &[WorkerSlot], mut show: impl FnMut(&str)) -> anyhow::Result<GridReport> {
+/// seed, accuracy, minutes) with the overall counts and an ETA, and with `bar` (a terminal)
+/// a live bar of done / running / pending under them. Each worker's training log goes to
+/// `<runs>/<profile>/logs/worker-<i>.log`. Returns when every worker has exited.
+pub fn launch(
+    exe: &Path,
+    grid_path: &Path,
+    study: &Study,
+    sections: &[&Section],
+    slots: &[WorkerSlot],
+    bar: bool,
+    mut show: impl FnMut(&str),
+) -> anyhow::Result<GridReport> {
     let logs = study.runs_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
     let total = study.units(sections).len();
@@ -432,6 +455,20 @@ pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section]
     }
     drop(tx);
     let gpu_note = |i: usize| slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}"));
+    let pb = bar.then(|| {
+        let pb = indicatif::ProgressBar::new(total as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb.set_position(done as u64);
+        pb
+    });
+    let mut emit = |line: &str| match &pb {
+        Some(pb) => pb.println(line),
+        None => show(line),
+    };
     let t0 = Instant::now();
     let (mut running, mut finished_now, mut minutes_sum) = (0usize, 0usize, 0.0f64);
     let mut failed = Vec::new();
@@ -445,11 +482,11 @@ pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section]
         match ev {
             WorkerEvent::Started { variant, seed } => {
                 running += 1;
-                show(&format!("started  {:<26} worker {}{}", unit_name(&variant, seed), i + 1, gpu_note(i)));
+                emit(&format!("started  {:<26} worker {}{}", unit_name(&variant, seed), i + 1, gpu_note(i)));
             }
             WorkerEvent::Skipped { variant, seed, holder } => {
                 running = running.saturating_sub(1);
-                show(&format!("skipped  {:<26} held by {holder}", unit_name(&variant, seed)));
+                emit(&format!("skipped  {:<26} held by {holder}", unit_name(&variant, seed)));
             }
             WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
                 running = running.saturating_sub(1);
@@ -459,8 +496,12 @@ pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section]
                 let pending = total.saturating_sub(done + running + failed.len());
                 // Units still to start or finish, at this launch's mean pace, over the workers.
                 let eta = minutes_sum / finished_now as f64 * (pending as f64 + running as f64 / 2.0) / slots.len() as f64 * 60.0;
-                let resumed = if resumed_at.is_empty() { String::new() } else { format!(", resumed after epoch {:?}", resumed_at) };
-                show(&format!(
+                let resumed = if resumed_at.is_empty() {
+                    String::new()
+                } else {
+                    format!(", resumed after epoch {}", resumed_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+                };
+                emit(&format!(
                     "finished {:<26} best val {:.4}  {:.1} min{resumed}   [{done}/{total} done, {running} running, {pending} pending, eta {}]",
                     unit_name(&variant, seed),
                     acc,
@@ -468,13 +509,27 @@ pub fn launch(exe: &Path, grid_path: &Path, study: &Study, sections: &[&Section]
                     crate::train::format_duration(eta)
                 ));
             }
+            WorkerEvent::Stopped { variant, seed, signal } => {
+                running = running.saturating_sub(1);
+                emit(&format!("stopped  {:<26} by {signal}; resumes from its last finished epoch on the next launch", unit_name(&variant, seed)));
+                failed.push(format!("{}: stopped by {signal}", unit_name(&variant, seed)));
+            }
             WorkerEvent::Failed { variant, seed, error } => {
                 running = running.saturating_sub(1);
-                show(&format!("FAILED   {:<26} {error}", unit_name(&variant, seed)));
+                emit(&format!("FAILED   {:<26} {error}", unit_name(&variant, seed)));
                 failed.push(format!("{}: {error}", unit_name(&variant, seed)));
             }
         }
+        if let Some(pb) = &pb {
+            let pending = total.saturating_sub(done + running + failed.len());
+            pb.set_position(done as u64);
+            pb.set_message(format!("{running} running, {pending} pending, {} failed", failed.len()));
+        }
     }
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    drop(emit);
     let mut lost_workers = Vec::new();
     for (i, mut c) in children.into_iter().enumerate() {
         let status = c.wait()?;

@@ -6,6 +6,7 @@
 //! or `convlab.toml`, in that order (see [`crate::settings`]).
 pub mod grid;
 pub mod notebooks;
+pub mod slurm;
 mod profile;
 mod results;
 mod sections;

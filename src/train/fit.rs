@@ -78,6 +78,8 @@ impl EpochRecord {
 pub enum FitError {
     #[error("loss became {loss} at epoch {epoch}, step {step} (lr {lr:e}): training diverged; lower the learning rate")]
     NonFinite { epoch: usize, step: usize, loss: f64, lr: f64 },
+    #[error("stopped as asked (a signal) before step {step} of epoch {epoch}; the run resumes after epoch {}", epoch - 1)]
+    Stopped { epoch: usize, step: usize },
 }
 
 /// Loss and accuracies over a split.
@@ -154,6 +156,8 @@ pub enum Event<'a> {
 
 /// Train `net` from epoch `start` (0-based) to `cfg.epochs`. After each epoch,
 /// `on_event` gets each step and epoch (checkpoint there); its error stops training.
+/// When `stop` is set (a signal asked for it), training stops at the next step boundary
+/// with [`FitError::Stopped`]: the epoch in progress is dropped, and a resume repeats it.
 pub fn fit(
     net: &ResNet,
     opt: &mut Sgd,
@@ -161,6 +165,7 @@ pub fn fit(
     val: &Loader,
     cfg: &TrainConfig,
     start: usize,
+    stop: Option<&std::sync::atomic::AtomicBool>,
     on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     crate::device::prepare_training(train.device(), cfg.bf16)?;
@@ -176,6 +181,9 @@ pub fn fit(
         let mut n = 0usize;
         let lr0 = cfg.lr_at(epoch, 0, steps);
         for (step, batch) in train.epoch(epoch).enumerate() {
+            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(FitError::Stopped { epoch: epoch + 1, step: step + 1 }.into());
+            }
             let lr = cfg.lr_at(epoch, step, steps);
             let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
             let b = batch.labels.size()[0] as usize;

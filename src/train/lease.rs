@@ -201,10 +201,17 @@ pub fn claim(dir: &Path, holder: &Holder, timeout: Duration) -> std::io::Result<
             let (flag, cvar) = &*stop;
             let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
             loop {
-                let (guard, _) = cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
+                // Checked before waiting too: the holder may have dropped the lease before this thread ran.
+                if *stopped {
+                    return;
+                }
+                let (guard, waited) = cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
                 stopped = guard;
                 if *stopped {
                     return;
+                }
+                if !waited.timed_out() {
+                    continue; // a spurious wake-up: not yet time for a heartbeat
                 }
                 // A newer generation: someone judged this lease stale and took the run over.
                 if generations(&dir).is_ok_and(|gs| gs.last().is_some_and(|&g| g > generation)) {

@@ -126,6 +126,8 @@ pub struct RunOptions {
     pub lease: LeaseOptions,
     /// When another live process holds a run: wait (the default) or skip it.
     pub when_busy: WhenBusy,
+    /// Set by a signal handler ([`crate::signals`]): stop at the next step boundary.
+    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 impl RunOptions {
@@ -355,7 +357,7 @@ impl Run {
         let result = train(dir, config, data, opts, resume_from, &lease);
         if let Err(e) = &result {
             // A failure is part of the run's record (an interruption asked for is not).
-            if e.downcast_ref::<RunError>().is_none() {
+            if e.downcast_ref::<RunError>().is_none() && !is_stop(e) {
                 io::write_bytes(&dir.join("error.txt"), format!("{e:#}\n").as_bytes())?;
             }
         }
@@ -388,6 +390,11 @@ impl Run {
             .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}: not an attempt record", path.display(), i + 1)))
             .collect()
     }
+}
+
+/// Whether `e` is a stop a signal asked for ([`fit::FitError::Stopped`]): the run is resumable, not failed.
+pub fn is_stop(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<fit::FitError>(), Some(fit::FitError::Stopped { .. }))
 }
 
 /// What [`Run::start`] found.
@@ -565,7 +572,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         }
         Ok(())
     };
-    let fitted = fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, &mut on_event);
+    let fitted = fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, opts.stop, &mut on_event);
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
