@@ -51,7 +51,7 @@ enum Command {
 
 #[derive(Args)]
 struct RunUnitArgs {
-    /// The grid file a launch froze (RUNS/PROFILE/grid.json).
+    /// The grid file a launch froze (RUNS/PROFILE/grids/grid-TIME-PID.json).
     #[arg(long)]
     grid: PathBuf,
     #[arg(long)]

@@ -69,7 +69,7 @@ fn two_workers_train_every_unit_once_with_one_workers_histories() {
         assert_eq!(attempts(u).len(), 1, "{}", u.display());
     }
     // The launch is frozen beside the runs; status reads the units back.
-    assert!(two.join("smoke/grid.json").exists());
+    assert_eq!(std::fs::read_dir(two.join("smoke/grids")).unwrap().count(), 1, "one frozen grid file per launch");
     let o = run(study_cmd(root, &two, &["--sections", "residual,width", "--seeds", "1,2", "--status"]));
     assert!(String::from_utf8_lossy(&o.stdout).contains("6 units: 6 done, 0 running, 0 failed, 0 pending"), "{}", text(&o));
     // Threads are an execution detail: a launch with other thread counts reuses every run.

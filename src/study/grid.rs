@@ -3,7 +3,8 @@
 //! a unit is claimed with a lease (see [`crate::train::lease`]), so nothing is trained
 //! twice, and a unit whose holder died is taken over and resumed from its checkpoint.
 //!
-//! A launch freezes the settings into `<runs>/<profile>/grid.json`; workers (local
+//! A launch freezes the settings into its own file, `<runs>/<profile>/grids/grid-<time>-<pid>.json`
+//! (a later launch with other settings cannot change what queued tasks read); workers (local
 //! processes, Slurm array tasks) read only that file, never the launcher's environment
 //! or working directory.
 use super::{Section, Study, Variant, all_variants, section};
@@ -75,7 +76,7 @@ pub struct UnitLine {
     pub run_dir: PathBuf,
 }
 
-/// The frozen launch: everything a worker needs, in `<runs>/<profile>/grid.json`.
+/// The frozen launch: everything a worker needs, in `<runs>/<profile>/grids/grid-<time>-<pid>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grid {
@@ -93,9 +94,10 @@ impl Grid {
         Grid { settings: settings.clone(), sections: sections.iter().map(|s| s.key.to_string()).collect(), launched }
     }
 
-    /// Where a study's grid file lives.
+    /// A new launch's grid file: its own, under `<runs>/<profile>/grids/`.
     pub fn path(study: &Study) -> PathBuf {
-        study.runs_dir.join("grid.json")
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        study.runs_dir.join("grids").join(format!("grid-{t}-{}.json", std::process::id()))
     }
 
     /// Write it (atomically), creating the runs directory; an error names a directory that cannot be made.
