@@ -362,10 +362,9 @@ def test_run_all_smoke(browser, lab, work, rel_work):
 PROGRESS_NOTEBOOK = [
     ":dep convlab = {{ path = \"{root}\" }}",
     "use convlab::prelude::*;\n"
-    "let mut profile = Profile::quick();\n"
-    "profile.epochs = {epochs};\n"
-    "profile.seeds = vec![{seed}];\n"
-    "let study = Study::new(profile)?;",
+    "let settings = Settings::from_env()?;\n"
+    "let settings = Settings {{ profile: convlab::study::ProfileName::Quick, epochs: Some({epochs}), seeds: Some(vec![{seed}]), ..settings }};\n"
+    "let study = Study::open(&settings)?;",
     "let one = study.run_variant(\"xknet18\")?;\none.seed_curves()",
 ]
 
