@@ -7,6 +7,7 @@
 pub mod grid;
 pub mod notebooks;
 pub mod slurm;
+pub mod stats;
 mod profile;
 mod results;
 mod sections;

@@ -1,0 +1,118 @@
+//! Statistics of comparisons between variants: Welch's t (unequal variances) for the
+//! difference of mean best-validation accuracies, its 95% confidence interval, and
+//! Holm's step-down adjustment over a fixed family of comparisons. t quantiles come
+//! from `statrs`.
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// One comparison `b − a` by Welch's t-test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Welch {
+    /// mean(b) − mean(a).
+    pub diff: f64,
+    /// Standard error of the difference: √(s²a/na + s²b/nb).
+    pub se: f64,
+    /// Welch–Satterthwaite degrees of freedom.
+    pub df: f64,
+    pub t: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+    /// 95% confidence interval of the difference.
+    pub ci95: (f64, f64),
+}
+
+fn mean_var(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    (m, x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0))
+}
+
+/// Welch's t-test of `b − a`; `None` with fewer than two values on a side (no spread to
+/// estimate). Two sides without any spread give p = 1 when their means are equal, else
+/// p = 0, with the interval collapsed onto the difference.
+pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let ((ma, va), (mb, vb)) = (mean_var(a), mean_var(b));
+    let (qa, qb) = (va / a.len() as f64, vb / b.len() as f64);
+    let diff = mb - ma;
+    let se = (qa + qb).sqrt();
+    if se == 0.0 {
+        let p = if diff == 0.0 { 1.0 } else { 0.0 };
+        return Some(Welch { diff, se, df: f64::INFINITY, t: f64::NAN, p, ci95: (diff, diff) });
+    }
+    let df = (qa + qb).powi(2) / (qa * qa / (a.len() as f64 - 1.0) + qb * qb / (b.len() as f64 - 1.0));
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    let t = diff / se;
+    let p = (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0);
+    let q = dist.inverse_cdf(0.975);
+    Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
+}
+
+/// Holm's step-down adjustment of a family's p-values. `None` entries are comparisons
+/// still pending: they stay `None`, but count in the family's size (they are not dropped
+/// from the adjustment), ranked as if their p-values were 1.
+pub fn holm(ps: &[Option<f64>]) -> Vec<Option<f64>> {
+    let m = ps.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&i, &j| ps[i].unwrap_or(1.0).total_cmp(&ps[j].unwrap_or(1.0)));
+    let mut out = vec![None; m];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        let adjusted = ((m - rank) as f64 * ps[i].unwrap_or(1.0)).min(1.0);
+        running = running.max(adjusted);
+        if ps[i].is_some() {
+            out[i] = Some(running);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs().max(1e-12)
+    }
+
+    /// References: scipy 1.17.1, `r = scipy.stats.ttest_ind(b, a, equal_var=False)`,
+    /// `r.confidence_interval(0.95)`.
+    #[test]
+    fn welch_matches_scipy() {
+        let cases: [(&[f64], &[f64], f64, f64, f64, (f64, f64)); 3] = [
+            (&[0.823, 0.820, 0.815], &[0.798, 0.812, 0.805], -3.07142857142854, 0.05005781530709271, 3.1999999999999997, (-0.028673201671994636, 6.535005328239807e-06)),
+            (&[0.5, 0.6, 0.55, 0.58], &[0.52, 0.61], 0.1500625390896456, 0.8984253274945884, 1.494449355326848, (-0.29477697061946384, 0.30977697061946374)),
+            (&[0.823, 0.82], &[0.790, 0.781], -7.589466384404064, 0.056446961780878054, 1.2195121951219512, (-0.07581632666864177, 0.0038163266686421574)),
+        ];
+        for (a, b, t, p, df, (lo, hi)) in cases {
+            let w = welch(a, b).unwrap();
+            assert!(close(w.t, t, 1e-9) && close(w.df, df, 1e-9), "{a:?} {b:?}: {w:?}");
+            assert!(close(w.p, p, 1e-6), "{a:?} {b:?}: p {} vs scipy {p}", w.p);
+            assert!(close(w.ci95.0, lo, 1e-6), "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})", w.ci95);
+            assert!((w.ci95.1 - hi).abs() < 1e-9, "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})", w.ci95);
+        }
+        assert_eq!(welch(&[0.8], &[0.7, 0.75]), None, "one seed: too few to tell");
+        let flat = welch(&[0.5, 0.5], &[0.5, 0.5]).unwrap();
+        assert_eq!((flat.p, flat.ci95), (1.0, (0.0, 0.0)));
+    }
+
+    /// References: statsmodels 0.15.0, `multipletests(ps, method="holm")[1]`; the pending
+    /// comparison is entered there as p = 1 in a family of six.
+    #[test]
+    fn holm_matches_statsmodels_and_counts_pending() {
+        let got = holm(&[Some(0.01), Some(0.04), Some(0.03), Some(0.005), Some(0.5)]);
+        let want = [0.04, 0.09, 0.09, 0.025, 0.5];
+        for (g, w) in got.iter().zip(want) {
+            assert!(close(g.unwrap(), w, 1e-12), "{got:?}");
+        }
+        let got = holm(&[Some(0.01), Some(0.04), Some(0.03), Some(0.005), Some(0.5), None]);
+        let want = [Some(0.05), Some(0.12), Some(0.12), Some(0.03), Some(1.0), None];
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g.is_some(), w.is_some());
+            if let (Some(g), Some(w)) = (g, w) {
+                assert!(close(*g, w, 1e-12), "{got:?}");
+            }
+        }
+    }
+}
