@@ -73,10 +73,7 @@ impl SettingsArgs {
     pub fn layer(&self) -> anyhow::Result<Layer> {
         if let Some(seeds) = &self.seeds {
             let text = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            anyhow::ensure!(!seeds.is_empty(), "--seeds: at least one seed is needed");
-            if let Some(d) = seeds.iter().enumerate().find_map(|(i, s)| seeds[..i].contains(s).then_some(s)) {
-                anyhow::bail!("--seeds {text}: seed {d} is listed twice");
-            }
+            crate::settings::check_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {text}: {e}"))?;
         }
         for (flag, v) in [("--classes", self.classes), ("--epochs", self.epochs)] {
             anyhow::ensure!(v != Some(0), "{flag} 0: must be at least 1");

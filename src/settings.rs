@@ -78,15 +78,6 @@ struct TomlFile {
     lease_timeout: Option<u64>,
 }
 
-fn parse_profile(s: &str) -> Result<ProfileName, String> {
-    match s.trim() {
-        "full" => Ok(ProfileName::Full),
-        "quick" => Ok(ProfileName::Quick),
-        "smoke" => Ok(ProfileName::Smoke),
-        _ => Err("expected full, quick or smoke".into()),
-    }
-}
-
 fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     let seeds = s
         .split(',')
@@ -96,7 +87,8 @@ fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     Ok(seeds)
 }
 
-fn check_seeds(seeds: &[u64]) -> Result<(), String> {
+/// At least one seed, none listed twice.
+pub(crate) fn check_seeds(seeds: &[u64]) -> Result<(), String> {
     if seeds.is_empty() {
         return Err("at least one seed is needed".into());
     }
@@ -130,7 +122,7 @@ impl Layer {
                 .transpose()
         }
         Ok(Layer {
-            profile: read("CONVLAB_PROFILE", var("CONVLAB_PROFILE"), parse_profile)?,
+            profile: read("CONVLAB_PROFILE", var("CONVLAB_PROFILE"), str::parse::<ProfileName>)?,
             data: read("CONVLAB_DATA", var("CONVLAB_DATA"), |s| s.trim().parse::<Source>())?,
             classes: read("CONVLAB_CLASSES", var("CONVLAB_CLASSES"), parse_count)?,
             seeds: read("CONVLAB_SEEDS", var("CONVLAB_SEEDS"), parse_seeds)?,
@@ -151,7 +143,7 @@ impl Layer {
         let quoted = |s: &str| format!("{s:?}");
         let path_of = |p: Option<PathBuf>| p.map(|p| root.join(p));
         Ok(Layer {
-            profile: file.profile.map(|s| parse_profile(&s).map_err(|e| invalid("profile", quoted(&s), e))).transpose()?,
+            profile: file.profile.map(|s| s.parse::<ProfileName>().map_err(|e| invalid("profile", quoted(&s), e))).transpose()?,
             data: file.data.map(|s| s.parse::<Source>().map_err(|e| invalid("data", quoted(&s), e))).transpose()?,
             classes: file.classes.map(|n| check_count(n).map_err(|e| invalid("classes", n.to_string(), e))).transpose()?,
             seeds: file.seeds.map(|s| check_seeds(&s).map(|()| s.clone()).map_err(|e| invalid("seeds", format!("{s:?}"), e))).transpose()?,
