@@ -350,7 +350,12 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
         }
         let result = study.run_section(s.key)?;
         let written = study.export(&result)?;
-        println!("{}\n{}\n{}\n{written}", result.section.title, result.table()?, result.conclusion());
+        println!("{}\n{}\n{}\n{written}", result.section.title, result.seed_table()?, result.conclusion());
+    }
+    let family = study.family()?;
+    println!("The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's method: {}", family.comparisons.len(), family.tally());
+    for c in &family.comparisons {
+        println!("  {:<13} {:<16} vs {:<8} {}", c.section.key, c.variant.variant.key, c.reference.variant.key, c.describe());
     }
     println!("study ({} sections, profile {}) done in {:.1} min", sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
     report.into_result()
@@ -376,7 +381,7 @@ fn submit_to_slurm(
     edge: &Edge,
 ) -> anyhow::Result<()> {
     use convlab::study::slurm;
-    let pending: Vec<_> = study.units(sections).into_iter().filter(|u| matches!(study.unit_state(u), Ok(s) if s.name() == "pending" || s.name() == "failed")).collect();
+    let pending: Vec<_> = study.longest_first(study.units(sections)).into_iter().filter(|u| matches!(study.unit_state(u), Ok(s) if s.name() == "pending" || s.name() == "failed")).collect();
     if pending.is_empty() {
         println!("nothing to submit: every unit is done or running (see `convlab study --status`)");
         return Ok(());

@@ -123,7 +123,7 @@ fn a_killed_workers_unit_is_taken_over_and_resumed() {
     let o = run(study_cmd(root, &clean, &args));
     assert!(o.status.success(), "{}", text(&o));
 
-    let mut launcher = study_cmd(root, &runs, &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let launcher = study_cmd(root, &runs, &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let unit = runs.join("smoke/xknet18/seed-1");
     let t0 = Instant::now();
     // Four epochs on disk: the checkpoint of the third is written (see tests/cli.rs).

@@ -53,3 +53,42 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
     // 9 sections × (curves, train-val, bars, one variant) + the final model's confusion + summary bars.
     assert!(figures >= 9 * 4 + 2, "only {figures} figures in the committed notebooks: are they executed?");
 }
+
+/// Text of every output of a notebook.
+fn output_text(nb: &Value) -> String {
+    outputs(nb)
+        .map(|(_, o)| {
+            let t = if o["text"].is_null() { &o["data"]["text/plain"] } else { &o["text"] };
+            match t {
+                Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect::<String>(),
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The committed notebooks were run with three seeds and show the family's statistics:
+/// every seed's value, CIs, Holm-adjusted verdicts, nothing pending.
+#[test]
+fn committed_notebooks_show_confidence_intervals_and_verdicts() {
+    let notebooks = committed();
+    for (name, nb) in &notebooks {
+        let text = output_text(nb);
+        if name == "00_models.ipynb" {
+            continue;
+        }
+        for seed in ["seed_20211108", "seed_1", "seed_2"] {
+            assert!(name == "10_summary.ipynb" || text.contains(seed), "{name}: no `{seed}` column: not re-run with the profile's three seeds?");
+        }
+        assert!(text.contains("95% CI ["), "{name}: no confidence interval in its outputs");
+        assert!(!text.contains("pending"), "{name}: a comparison is pending in the committed outputs");
+        assert!(!text.contains("│ …"), "{name}: a table shows with rows cut (POLARS_FMT_MAX_ROWS in the kernel's env)");
+        if name != "01_baseline.ipynb" {
+            assert!(text.contains("Holm-adjusted p") && text.contains("(15 comparisons)"), "{name}: no adjusted verdict in its outputs");
+        }
+    }
+    let summary = &notebooks.iter().find(|(n, _)| n == "10_summary.ipynb").expect("the summary notebook").1;
+    let text = output_text(summary);
+    assert!(text.contains("p_holm") && text.contains("verdict") && text.contains("shape: (15, 11)"), "the summary shows the family's table");
+}

@@ -99,10 +99,10 @@ fn full_profile_is_the_reports_recipe_and_ablations_change_one_thing() {
 #[test]
 fn quick_profile_scales_the_recipe_by_its_rule() {
     let q = Profile::quick();
-    assert_eq!(q.scaled_step(7), 2); // 7 · 8/25
+    assert_eq!(q.scaled_step(7), 2); // 7 · 6/25
     assert_eq!(q.scaled_step(4), 1);
     assert_eq!(q.lr_scale, 20.0);
-    assert!(q.seeds.len() >= 2, "quick runs several seeds");
+    assert!(q.seeds.len() >= 3, "quick runs enough seeds for a CI on each side");
     let defaults = Settings::defaults(Path::new("/p"), Path::new("/c"));
     let err = Profile::resolve(&Settings { profile: ProfileName::Full, ..defaults.clone() }).unwrap_err().to_string();
     assert!(err.contains("CONVLAB_DATA"), "{err}");
@@ -123,7 +123,7 @@ fn settings_reach_the_profile() {
     assert_eq!((p.width, p.lr_scale, p.batch_size), (16, 20.0, 64));
     // full on the user's data; smoke's tree under the cache directory.
     let f = Profile::resolve(&Settings { profile: ProfileName::Full, data: Some(Source::ImageFolder { root: "/d".into() }), classes: Some(100), ..defaults.clone() }).unwrap();
-    assert_eq!((f.data.source.path(), f.data.classes, f.epochs, f.seeds), (Path::new("/d"), Some(100), 25, vec![20211108]));
+    assert_eq!((f.data.source.path(), f.data.classes, f.epochs, f.seeds), (Path::new("/d"), Some(100), 25, vec![20211108, 1, 2]));
     let smoke = Profile::resolve(&Settings { profile: ProfileName::Smoke, ..defaults }).unwrap();
     assert_eq!(smoke.data.source, Source::ImageFolder { root: "/c/smoke-tree".into() });
 }
@@ -140,11 +140,36 @@ fn smoke_study_runs_end_to_end() {
     let s = study.run_section("augmentation").unwrap();
     assert_eq!(s.results.len(), 3);
     let table = s.table().unwrap();
-    assert_eq!(table.shape(), (3, 9));
-    assert_eq!(table.column("seeds").unwrap().u32().unwrap().get(0), Some(2));
+    let names: Vec<&str> = table.get_column_names().into_iter().map(|n| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["variant", "seed_1", "seed_2", "mean", "std", "delta_pp", "ci95_lo_pp", "ci95_hi_pp", "p_holm", "verdict", "report", "best_epoch", "minutes"]
+    );
+    // The table's numbers are the run records'.
+    for (i, r) in s.results.iter().enumerate() {
+        for (col, run) in ["seed_1", "seed_2"].iter().zip(&r.summary.runs) {
+            assert_eq!(table.column(col).unwrap().f64().unwrap().get(i), Some(run.best_val_acc), "{} {col}", r.variant.key);
+        }
+    }
+    let verdict_col = table.column("verdict").unwrap().str().unwrap().clone();
+    let verdicts: Vec<Option<&str>> = (0..table.height()).map(|i| verdict_col.get(i)).collect();
+    assert_eq!(verdicts[0], Some("reference"));
+    // Two seeds a side: judged over the family of 15, whose other 13 comparisons are pending and still counted.
+    let fam = study.family().unwrap();
+    assert_eq!(fam.comparisons.len(), 15);
+    let judged: Vec<&convlab::study::Comparison> = fam.comparisons.iter().filter(|c| c.welch.is_some()).collect();
+    assert_eq!(judged.iter().map(|c| c.variant.variant.key).collect::<Vec<_>>(), ["flips-0.05", "flips-0.1"]);
+    assert_eq!(fam.comparisons.iter().filter(|c| c.verdict() == convlab::study::Verdict::Pending).count(), 13);
+    let smallest = judged.iter().map(|c| c.welch.unwrap().p).fold(1.0, f64::min);
+    let adjusted = judged.iter().map(|c| c.p_holm.unwrap()).fold(1.0, f64::min);
+    assert!((adjusted - (15.0 * smallest).min(1.0)).abs() < 1e-12, "Holm over 15, not 2: {adjusted} vs p {smallest}");
+    for c in &judged {
+        assert_eq!(s.comparison(c.variant.variant.key), Some(*c), "the section shows the family's numbers");
+        assert!(verdicts.contains(&Some(c.verdict().as_str())));
+    }
     let conclusion = s.conclusion();
-    assert!(conclusion.contains("h+v flips p = 0.05:") && conclusion.contains("the report: 0.4534 vs 0.4592"), "{conclusion}");
-    assert!(conclusion.contains("seed noise"), "two seeds give a noise estimate: {conclusion}");
+    assert!(conclusion.contains("h+v flips p = 0.05:") && conclusion.contains("The report: 0.4534 vs 0.4592"), "{conclusion}");
+    assert!(conclusion.contains("95% CI [") && conclusion.contains("Holm-adjusted p") && conclusion.contains("(15 comparisons)"), "{conclusion}");
     // What a notebook prints: paths relative to the project, values as a user types them.
     study.options.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
     let described = study.describe();
@@ -181,6 +206,12 @@ fn smoke_study_runs_end_to_end() {
     let all = vec![s, r];
     let summary = convlab::study::summary_table(&all).unwrap();
     assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual
+    let xk = all[0].get("xknet18").unwrap();
+    let (lo, hi) = xk.ci95().unwrap();
+    assert!(lo <= xk.summary.best_val_acc_mean && xk.summary.best_val_acc_mean <= hi);
+    assert_eq!(summary.column("ci95_lo").unwrap().f64().unwrap().get(0), Some((lo * 1e4).round() / 1e4));
+    // The residual comparison joined the family once its section ran.
+    assert_eq!(study.family().unwrap().comparisons.iter().filter(|c| c.welch.is_some()).count(), 3);
     assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/smoke/summary-bars.svg\nwrote figures/smoke/summary-bars.png");
     assert!(study.figures_dir.join("summary-bars.png").exists());
 }

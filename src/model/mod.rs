@@ -179,6 +179,38 @@ impl ResNetConfig {
     pub fn depth(&self) -> usize {
         1 + 2 * self.blocks.iter().sum::<usize>() + 1
     }
+
+    /// Multiply-accumulates of one forward pass of a `side`×`side` image: every
+    /// convolution (shortcut projections included) and `fc`; normalization, ReLU,
+    /// pooling and additions are left out, as torchvision's `_ops` counts them.
+    /// A training step costs about three times this per image (forward and backward).
+    pub fn macs(&self, side: i64) -> i64 {
+        let out = |h: i64, k: i64, stride: i64, pad: i64| (h + 2 * pad - k) / stride + 1;
+        let mut h = side;
+        let mut total = 0;
+        let mut c_in = self.in_channels;
+        match self.stem {
+            Stem::ImageNet => {
+                h = out(h, 7, 2, 3);
+                total += 49 * c_in * self.width * h * h;
+                h = out(h, 3, 2, 1); // max-pool
+            }
+            Stem::Small => total += 9 * c_in * self.width * h * h,
+        }
+        c_in = self.width;
+        for (stage, (&blocks, c_out)) in self.blocks.iter().zip(self.stage_channels()).enumerate() {
+            for block in 0..blocks {
+                let stride = if stage > 0 && block == 0 { 2 } else { 1 };
+                let h_out = out(h, 3, stride, 1);
+                total += 9 * c_in * c_out * h_out * h_out + 9 * c_out * c_out * h_out * h_out;
+                if self.residual && (stride != 1 || c_in != c_out) {
+                    total += c_in * c_out * h_out * h_out;
+                }
+                (h, c_in) = (h_out, c_out);
+            }
+        }
+        total + c_in * self.num_classes
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +227,19 @@ mod tests {
         for name in PRESETS {
             assert!(ResNetConfig::preset(name).is_ok(), "{name}");
         }
+    }
+
+    /// torchvision's model table gives resnet18 (224×224, 1000 classes) 1.814 GFLOPS
+    /// (`ResNet18_Weights.IMAGENET1K_V1.meta["_ops"]`, multiply-accumulates) and resnet34 3.664.
+    #[test]
+    fn macs_match_torchvision() {
+        let at = |c: ResNetConfig| c.macs(224) as f64 / 1e9;
+        assert_eq!(format!("{:.3}", at(ResNetConfig { num_classes: 1000, ..ResNetConfig::resnet18() })), "1.814");
+        assert_eq!(format!("{:.3}", at(ResNetConfig { num_classes: 1000, stem: Stem::ImageNet, ..ResNetConfig::resnet34() })), "3.664");
+        // The small stem keeps full resolution: 16× the stages' work at the same parameters.
+        let (x, r) = (ResNetConfig::xknet18().macs(64), ResNetConfig::resnet18().macs(64));
+        assert!(x > 12 * r, "xknet18 {x} vs resnet18 {r}");
+        assert!(ResNetConfig { residual: false, ..ResNetConfig::xknet18() }.macs(64) < x, "no projections");
     }
 
     #[test]

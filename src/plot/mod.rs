@@ -32,7 +32,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// One run's curves over epochs.
+/// One run's curves over epochs (or several seeds' mean, with their [`Band`]).
 #[derive(Debug, Clone)]
 pub struct Curve {
     pub label: String,
@@ -41,6 +41,18 @@ pub struct Curve {
     pub val_loss: Vec<f64>,
     pub train_acc: Vec<f64>,
     pub val_acc: Vec<f64>,
+    /// The lowest and highest value over seeds at each epoch, drawn as a shaded band
+    /// around the mean; `None` for a single run.
+    pub band: Option<Band>,
+}
+
+/// Per-epoch (min, max) over seeds of each series of a [`Curve`].
+#[derive(Debug, Clone, Default)]
+pub struct Band {
+    pub train_loss: Vec<(f64, f64)>,
+    pub val_loss: Vec<(f64, f64)>,
+    pub train_acc: Vec<(f64, f64)>,
+    pub val_acc: Vec<(f64, f64)>,
 }
 
 impl Curve {
@@ -52,25 +64,62 @@ impl Curve {
             val_loss: history.iter().map(|r| r.val_loss).collect(),
             train_acc: history.iter().map(|r| r.train_acc).collect(),
             val_acc: history.iter().map(|r| r.val_acc).collect(),
+            band: None,
         }
+    }
+
+    /// The mean over runs at each epoch (epochs every run reached), with the min–max band
+    /// over them when there is more than one; `None` without runs.
+    pub fn mean_of(label: &str, histories: &[&[EpochRecord]]) -> Option<Self> {
+        let epochs = histories.iter().map(|h| h.len()).min()?;
+        let (mut curve, mut band) = (Curve::from_history(label, &histories[0][..epochs]), Band::default());
+        let n = histories.len() as f64;
+        for i in 0..epochs {
+            let stats = |f: fn(&EpochRecord) -> f64| {
+                let xs = histories.iter().map(|h| f(&h[i]));
+                let (lo, hi) = xs.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                (xs.sum::<f64>() / n, (lo, hi))
+            };
+            for (f, mean, range) in [
+                (|r: &EpochRecord| r.train_loss, &mut curve.train_loss, &mut band.train_loss),
+                (|r: &EpochRecord| r.val_loss, &mut curve.val_loss, &mut band.val_loss),
+                (|r: &EpochRecord| r.train_acc, &mut curve.train_acc, &mut band.train_acc),
+                (|r: &EpochRecord| r.val_acc, &mut curve.val_acc, &mut band.val_acc),
+            ] as [(fn(&EpochRecord) -> f64, &mut Vec<f64>, &mut Vec<(f64, f64)>); 4]
+            {
+                let (m, r) = stats(f);
+                mean[i] = m;
+                range.push(r);
+            }
+        }
+        curve.band = (histories.len() > 1).then_some(band);
+        Some(curve)
     }
 }
 
-/// One bar of a bar chart: a mean with its spread over seeds, and the report's number.
-#[derive(Debug, Clone)]
+/// One bar of a bar chart: the mean over seeds, its 95% confidence interval, every
+/// seed's value, and the report's number.
+#[derive(Debug, Clone, Default)]
 pub struct Bar {
     pub label: String,
     pub mean: f64,
-    pub std: f64,
+    /// 95% CI of the mean (Student's t over seeds), drawn as a whisker; `None` for one seed.
+    pub ci95: Option<(f64, f64)>,
+    /// Each seed's value, drawn as a dot.
+    pub seeds: Vec<f64>,
     pub reported: Option<f64>,
+    /// Appended to the bar's text, e.g. the comparison's verdict.
+    pub note: Option<String>,
 }
 
 /// What a figure shows.
 #[derive(Debug, Clone)]
 pub enum Chart {
-    /// Loss (left) and accuracy (right) per epoch; train dashed, val solid; one colour per run.
+    /// Loss (left) and accuracy (right) per epoch; train dashed, val solid; one colour per
+    /// run; a shaded min–max band over seeds around a mean curve.
     Curves { title: String, curves: Vec<Curve>, show_train: bool },
-    /// Horizontal bars of best validation accuracy, ±1 std over seeds; ✕ marks the report's value.
+    /// Horizontal bars of best validation accuracy (mean over seeds) with 95% CI whiskers and
+    /// a dot per seed; ✕ marks the report's value.
     Bars { title: String, bars: Vec<Bar> },
     /// Confusion matrix (rows: true class, columns: predicted), shaded by row share.
     Confusion { title: String, classes: Vec<String>, matrix: Vec<Vec<i64>> },
@@ -97,7 +146,7 @@ impl Figure {
 
     /// Best accuracy per variant with error bars.
     pub fn bars(title: &str, bars: Vec<Bar>) -> Self {
-        let height = 90 + 34 * bars.len() as u32;
+        let height = 90 + 50 * bars.len() as u32;
         Self { chart: Chart::Bars { title: title.into(), bars }, width: 900, height }
     }
 
@@ -178,8 +227,8 @@ impl Figure {
             Chart::Curves { title, curves, show_train } => {
                 let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
                 let (left, right) = root.split_horizontally(self.width / 2);
-                panel(&left, "loss", curves, *show_train, |c| (&c.train_loss, &c.val_loss), false).map_err(err)?;
-                panel(&right, "accuracy", curves, *show_train, |c| (&c.train_acc, &c.val_acc), true).map_err(err)?;
+                panel(&left, "loss", curves, *show_train, |c| (&c.train_loss, &c.val_loss), |b| (&b.train_loss, &b.val_loss), false).map_err(err)?;
+                panel(&right, "accuracy", curves, *show_train, |c| (&c.train_acc, &c.val_acc), |b| (&b.train_acc, &b.val_acc), true).map_err(err)?;
             }
             Chart::Bars { title, bars } => draw_bars(root, title, bars).map_err(err)?,
             Chart::Confusion { title, classes, matrix } => draw_confusion(root, title, classes, matrix).map_err(err)?,
@@ -190,7 +239,8 @@ impl Figure {
 
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bars: &[Bar]) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let n = bars.len().max(1) as f64;
-    let hi = bars.iter().map(|b| (b.mean + b.std).max(b.reported.unwrap_or(0.0))).fold(0.0, f64::max);
+    let top = |b: &Bar| [b.mean, b.ci95.map_or(0.0, |c| c.1), b.reported.unwrap_or(0.0)].into_iter().chain(b.seeds.iter().copied()).fold(0.0, f64::max);
+    let hi = bars.iter().map(top).fold(0.0, f64::max);
     let x_max = if hi > 0.0 { (hi * 1.6).min(1.0).max(hi * 1.05) } else { 1.0 };
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 18))
@@ -198,24 +248,41 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bar
         .x_label_area_size(35)
         .y_label_area_size(10)
         .build_cartesian_2d(0.0..x_max, 0.0..n)?;
-    chart.configure_mesh().x_desc("best validation accuracy").disable_y_mesh().y_labels(0).light_line_style(WHITE.mix(0.0)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("best validation accuracy (bar: mean; whisker: 95% CI; dots: seeds; ✕: report)")
+        .disable_y_mesh()
+        .y_labels(0)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
     for (i, b) in bars.iter().enumerate() {
         let y = n - i as f64 - 1.0; // first bar on top
         let color = PALETTE[i % PALETTE.len()];
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (b.mean.max(0.0), y + 0.8)], color.mix(0.75).filled())))?;
-        if b.std > 0.0 {
-            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(y + 0.5, (b.mean - b.std).max(0.0), b.mean, b.mean + b.std, BLACK.stroke_width(2), 10)))?;
+        // Each row: the bar, its whisker and dots in the lower part, its text line above them.
+        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.08), (b.mean.max(0.0), y + 0.58)], color.mix(0.6).filled())))?;
+        if let Some((lo, hi)) = b.ci95 {
+            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(y + 0.33, lo.max(0.0), b.mean, hi.min(1.0), BLACK.stroke_width(2), 10)))?;
+        }
+        // Seeds spread vertically a little, so equal values stay visible as separate dots.
+        let k = b.seeds.len().max(1) as f64;
+        chart.draw_series(b.seeds.iter().enumerate().map(|(j, &v)| {
+            let dy = if k > 1.0 { 0.16 + 0.34 * j as f64 / (k - 1.0) } else { 0.33 };
+            Circle::new((v, y + dy), 3, ShapeStyle::from(&BLACK).filled())
+        }))?;
+        if let Some(r) = b.reported {
+            chart.draw_series(std::iter::once(Cross::new((r, y + 0.33), 7, BLACK.stroke_width(3))))?;
+        }
+        let mut text = format!("{}  {:.4}", b.label, b.mean);
+        if let Some((lo, hi)) = b.ci95 {
+            text += &format!(" [{lo:.3}, {hi:.3}]");
         }
         if let Some(r) = b.reported {
-            chart.draw_series(std::iter::once(Cross::new((r, y + 0.5), 7, BLACK.stroke_width(3))))?;
+            text += &format!("  (report {r:.4})");
         }
-        let text = match (b.std > 0.0, b.reported) {
-            (true, Some(r)) => format!("{}  {:.4} ± {:.4}  (report {r:.4})", b.label, b.mean, b.std),
-            (true, None) => format!("{}  {:.4} ± {:.4}", b.label, b.mean, b.std),
-            (false, Some(r)) => format!("{}  {:.4}  (report {r:.4})", b.label, b.mean),
-            (false, None) => format!("{}  {:.4}", b.label, b.mean),
-        };
-        chart.draw_series(std::iter::once(Text::new(text, (x_max * 0.01, y + 0.62), ("sans-serif", 14).into_font().color(&BLACK))))?;
+        if let Some(note) = &b.note {
+            text += &format!("  {note}");
+        }
+        chart.draw_series(std::iter::once(Text::new(text, (x_max * 0.005, y + 0.95), ("sans-serif", 14).into_font().color(&BLACK))))?;
     }
     Ok(())
 }
@@ -265,6 +332,7 @@ fn draw_confusion<DB: DrawingBackend>(
 }
 
 type Pick = fn(&Curve) -> (&Vec<f64>, &Vec<f64>);
+type PickBand = fn(&Band) -> (&Vec<(f64, f64)>, &Vec<(f64, f64)>);
 
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -272,12 +340,19 @@ fn panel<DB: DrawingBackend>(
     curves: &[Curve],
     show_train: bool,
     pick: Pick,
+    pick_band: PickBand,
     unit_range: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let max_epoch = curves.iter().flat_map(|c| c.epochs.iter().copied()).fold(1.0, f64::max);
+    // The axis holds the bands' highest values too.
     let values = curves.iter().flat_map(|c| {
         let (t, v) = pick(c);
-        v.iter().chain(if show_train { t.iter() } else { [].iter() }).copied().collect::<Vec<_>>()
+        let mut out: Vec<f64> = v.iter().chain(if show_train { t.iter() } else { [].iter() }).copied().collect();
+        if let Some(b) = &c.band {
+            let (bt, bv) = pick_band(b);
+            out.extend(bv.iter().chain(if show_train { bt.iter() } else { [].iter() }).map(|r| r.1));
+        }
+        out
     });
     let (lo, hi) = if unit_range {
         (0.0, 1.0)
@@ -292,6 +367,7 @@ fn panel<DB: DrawingBackend>(
         .x_label_area_size(35)
         .y_label_area_size(50)
         .build_cartesian_2d(1.0..max_epoch.max(2.0), lo..hi)?;
+    let y_top = hi;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -299,6 +375,19 @@ fn panel<DB: DrawingBackend>(
         .x_label_formatter(&|x| format!("{x:.0}"))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
+    // Bands first, so every line is drawn over them.
+    for (i, c) in curves.iter().enumerate() {
+        let Some(band) = &c.band else { continue };
+        let color = PALETTE[i % PALETTE.len()];
+        let (t, v) = pick_band(band);
+        for (ranges, show) in [(v, true), (t, show_train)] {
+            let pts: Vec<(f64, (f64, f64))> = c.epochs.iter().copied().zip(ranges.iter().copied()).filter(|(_, (a, b))| a.is_finite() && b.is_finite()).collect();
+            if show && pts.len() > 1 {
+                let outline: Vec<(f64, f64)> = pts.iter().map(|&(x, (_, hi))| (x, hi.min(y_top))).chain(pts.iter().rev().map(|&(x, (lo, _))| (x, lo.min(y_top)))).collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15).filled())))?;
+            }
+        }
+    }
     for (i, c) in curves.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let (t, v) = pick(c);
@@ -360,16 +449,37 @@ mod tests {
         assert!(dark > 500, "{dark} dark pixels");
         let bars = Figure::bars(
             "section",
-            vec![Bar { label: "a".into(), mean: 0.5, std: 0.02, reported: Some(0.45) }, Bar { label: "b".into(), mean: 0.4, std: 0.0, reported: None }],
+            vec![
+                Bar { label: "a".into(), mean: 0.5, ci95: Some((0.48, 0.52)), seeds: vec![0.49, 0.5, 0.51], reported: Some(0.45), note: Some("worse".into()) },
+                Bar { label: "b".into(), mean: 0.4, seeds: vec![0.4], ..Default::default() },
+            ],
         );
         let svg = bars.svg().unwrap();
-        assert!(svg.contains("0.5000 ± 0.0200  (report 0.4500)") && svg.contains("b  0.4000"), "bar labels");
+        assert!(svg.contains("\na  0.5000 [0.480, 0.520]  (report 0.4500)  worse\n") && svg.contains("\nb  0.4000\n"), "bar labels: {svg}");
+        assert_eq!(svg.lines().filter(|l| l.starts_with("<circle") && l.contains("r=\"3\"")).count(), 4, "a dot per seed");
         bars.save(&dir.path().join("b.png")).unwrap();
         let cm = Figure::confusion("cm", vec!["cat".into(), "dog".into()], vec![vec![8, 2], vec![1, 9]]);
         let svg = cm.svg().unwrap();
         assert!(svg.contains("\ncat\n") && svg.contains("\n9\n") && svg.contains("\npredicted\n"), "confusion labels: {svg}");
         let err = fig.save(&dir.path().join("c.pdf")).unwrap_err().to_string();
         assert!(err.contains("c.pdf") && err.contains(".svg or .png"));
+    }
+
+    /// A mean curve over seeds: the mean, and a band from the lowest to the highest seed.
+    #[test]
+    fn mean_curve_has_a_min_max_band() {
+        let a = history();
+        let b: Vec<EpochRecord> = history().into_iter().map(|r| EpochRecord { val_acc: r.val_acc + 0.1, ..r }).collect();
+        let c = Curve::mean_of("two seeds", &[&a, &b[..4]]).unwrap();
+        assert_eq!(c.epochs.len(), 4, "epochs every seed reached");
+        assert!((c.val_acc[1] - (a[1].val_acc + b[1].val_acc) / 2.0).abs() < 1e-12);
+        let band = c.band.as_ref().unwrap();
+        assert_eq!(band.val_acc[1], (a[1].val_acc, b[1].val_acc));
+        assert_eq!(band.train_acc[0], (0.1, 0.1));
+        let svg = Figure::val_curves("t", vec![c.clone()]).svg().unwrap();
+        assert_eq!(svg.matches("<polygon").count(), 2, "a band in each panel");
+        assert!(Curve::mean_of("one", &[&a]).unwrap().band.is_none());
+        assert!(Curve::mean_of("none", &[]).is_none());
     }
 
     /// The bundle evcxr turns into one display_data: an SVG and a PNG of the same figure.

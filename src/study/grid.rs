@@ -9,7 +9,7 @@
 //! or working directory.
 use super::{Section, Study, Variant, all_variants, section};
 use crate::settings::Settings;
-use crate::train::{Experiment, LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
+use crate::train::{LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -143,6 +143,22 @@ impl Study {
         out
     }
 
+    /// `units` in the order workers take them: the costliest first (multiply-accumulates
+    /// per image × epochs, [`crate::model::ResNetConfig::macs`]), so the grid does not end
+    /// on one long unit while the other workers idle; ties keep their order.
+    pub fn longest_first(&self, mut units: Vec<Unit>) -> Vec<Unit> {
+        units.sort_by(|a, b| self.unit_cost(b.variant).total_cmp(&self.unit_cost(a.variant)));
+        units
+    }
+
+    /// A unit's estimated cost, in relative units: multiply-accumulates per image × epochs
+    /// (normalization and data loading left out). What orders units and scales the ETA.
+    pub fn unit_cost(&self, v: &Variant) -> f64 {
+        let [_, side, _] = self.data.shape();
+        let c = self.config(v);
+        c.model.macs(side) as f64 * c.train.epochs as f64
+    }
+
     /// Where `unit` stands, read from its run directory.
     pub fn unit_state(&self, unit: &Unit) -> anyhow::Result<UnitState> {
         let summary = unit.dir.join("summary.json");
@@ -267,7 +283,7 @@ impl Study {
     /// Train one unit (resuming it from its checkpoint), or return its stored run; under
     /// `when_busy`, a unit another live process holds is waited for or skipped.
     pub fn run_unit(&self, unit: &Unit, when_busy: WhenBusy) -> anyhow::Result<Started> {
-        let exp = Experiment { name: unit.variant.key.into(), config: self.config(unit.variant), seeds: self.profile.seeds.clone() };
+        let exp = self.experiment(unit.variant);
         let opts = RunOptions { when_busy, ..self.options.clone() };
         exp.run_seed(&self.runs_dir, unit.seed, &self.data, &opts)
     }
@@ -299,7 +315,7 @@ pub enum WorkerEvent {
 /// unit done, held by a live process, or failed in this launch. Reports each through `report`.
 pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
     let sections = grid.sections()?;
-    let units = study.units(&sections);
+    let units = study.longest_first(study.units(&sections));
     let mut attempted: Vec<usize> = Vec::new();
     loop {
         let mut took = false;
@@ -429,8 +445,15 @@ pub fn launch(
 ) -> anyhow::Result<GridReport> {
     let logs = study.runs_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
-    let total = study.units(sections).len();
-    let mut done = study.units(sections).iter().filter(|u| matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).count();
+    let units = study.units(sections);
+    let total = units.len();
+    let is_done = |u: &Unit| matches!(study.unit_state(u), Ok(UnitState::Done { .. }));
+    let mut done = units.iter().filter(|u| is_done(u)).count();
+    // The ETA weighs units by their estimated cost: workers take the costliest first, so a
+    // mean over the units finished so far would overestimate what is left.
+    let cost_of = |variant: &str| all_variants().into_iter().find(|v| v.key == variant).map_or(0.0, |v| study.unit_cost(v));
+    let mut cost_left: f64 = units.iter().filter(|u| !is_done(u)).map(|u| study.unit_cost(u.variant)).sum();
+    let (mut cost_running, mut cost_finished) = (0.0f64, 0.0f64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();
     let mut children = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
@@ -484,10 +507,12 @@ pub fn launch(
         match ev {
             WorkerEvent::Started { variant, seed } => {
                 running += 1;
+                cost_running += cost_of(&variant);
                 emit(&format!("started  {:<26} worker {}{}", unit_name(&variant, seed), i + 1, gpu_note(i)));
             }
             WorkerEvent::Skipped { variant, seed, holder } => {
                 running = running.saturating_sub(1);
+                cost_running -= cost_of(&variant);
                 emit(&format!("skipped  {:<26} held by {holder}", unit_name(&variant, seed)));
             }
             WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
@@ -495,9 +520,11 @@ pub fn launch(
                 done += 1;
                 finished_now += 1;
                 minutes_sum += minutes;
+                let c = cost_of(&variant);
+                (cost_running, cost_left, cost_finished) = (cost_running - c, cost_left - c, cost_finished + c);
                 let pending = total.saturating_sub(done + running + failed.len());
-                // Units still to start or finish, at this launch's mean pace, over the workers.
-                let eta = minutes_sum / finished_now as f64 * (pending as f64 + running as f64 / 2.0) / slots.len() as f64 * 60.0;
+                // The cost still to train (running units half done), at this launch's pace per unit of cost, over the workers.
+                let eta = minutes_sum / cost_finished.max(f64::MIN_POSITIVE) * (cost_left - cost_running / 2.0).max(0.0) / slots.len() as f64 * 60.0;
                 let resumed = if resumed_at.is_empty() {
                     String::new()
                 } else {
@@ -513,11 +540,14 @@ pub fn launch(
             }
             WorkerEvent::Stopped { variant, seed, signal } => {
                 running = running.saturating_sub(1);
+                cost_running -= cost_of(&variant);
                 emit(&format!("stopped  {:<26} by {signal}; resumes from its last finished epoch on the next launch", unit_name(&variant, seed)));
                 failed.push(format!("{}: stopped by {signal}", unit_name(&variant, seed)));
             }
             WorkerEvent::Failed { variant, seed, error } => {
                 running = running.saturating_sub(1);
+                let c = cost_of(&variant);
+                (cost_running, cost_left) = (cost_running - c, cost_left - c);
                 emit(&format!("FAILED   {:<26} {error}", unit_name(&variant, seed)));
                 failed.push(format!("{}: {error}", unit_name(&variant, seed)));
             }

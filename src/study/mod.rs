@@ -4,6 +4,7 @@
 //! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
 //! for CI). Chosen by the [`Settings`]: a flag, `CONVLAB_PROFILE` / `CONVLAB_DATA`,
 //! or `convlab.toml`, in that order (see [`crate::settings`]).
+pub mod compare;
 pub mod grid;
 pub mod notebooks;
 pub mod slurm;
@@ -12,6 +13,7 @@ mod profile;
 mod results;
 mod sections;
 
+pub use compare::{Comparison, Family, Verdict};
 pub use profile::{Profile, ProfileName};
 pub use results::{SectionResult, VariantResult, confusion_matrix};
 pub use sections::{Change, SECTIONS, Section, Variant, all_sections, all_variants, section};
@@ -65,6 +67,11 @@ impl Study {
         self.profile.config(v, &self.data)
     }
 
+    /// A variant's experiment under this profile: its config and the profile's seeds.
+    pub fn experiment(&self, v: &Variant) -> Experiment {
+        Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() }
+    }
+
     /// Each section's variants with the run config of each (model and recipe as JSON), one line per variant.
     pub fn list(&self, sections: &[&Section]) -> anyhow::Result<String> {
         let mut out = Vec::new();
@@ -83,11 +90,27 @@ impl Study {
         let section = section(key)?;
         let mut results = Vec::new();
         for v in section.variants {
-            let exp = Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() };
-            let (summary, runs) = exp.run(&self.runs_dir, &self.data, &self.options)?;
+            let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
             results.push(VariantResult { variant: v.clone(), summary, runs });
         }
-        Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, classes: self.data.classes.clone() })
+        let comparisons = self.family()?.of_section(key);
+        Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, comparisons, classes: self.data.classes.clone() })
+    }
+
+    /// The study's 15 comparisons ([`compare`]) from the runs finished so far, read from
+    /// disk (nothing is trained): the adjusted p-values and verdicts every section shows.
+    /// Only the profile's seeds count; a run stored under another config is an error.
+    pub fn family(&self) -> anyhow::Result<Family> {
+        Family::new(|v| {
+            let exp = self.experiment(v);
+            let mut values = Vec::new();
+            for &seed in &exp.seeds {
+                if let Some(s) = exp.stored_seed(&self.runs_dir, seed)?.and_then(|r| r.summary) {
+                    values.push((seed, s.best_val_acc));
+                }
+            }
+            Ok((values, exp.seeds.len()))
+        })
     }
 
     /// Run (or load) one variant alone — a single ablation.
@@ -96,8 +119,7 @@ impl Study {
             let keys: Vec<&str> = all_variants().iter().map(|v| v.key).collect();
             anyhow::anyhow!("unknown variant `{key}`; variants: {}", keys.join(", "))
         })?;
-        let exp = Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() };
-        let (summary, runs) = exp.run(&self.runs_dir, &self.data, &self.options)?;
+        let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
         Ok(VariantResult { variant: v.clone(), summary, runs })
     }
 
@@ -162,9 +184,27 @@ fn written(paths: &PathStyle, files: &[PathBuf]) -> String {
 }
 
 
-/// Every variant of the study once, with its result next to the report's.
+/// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
+/// CI of the mean, std, the report's number, minutes of training. The comparisons between
+/// variants, with their verdicts, are [`Study::family`]'s table.
 pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
+    let seen = distinct_variants(sections);
+    let r4 = |x: f64| (x * 1e4).round() / 1e4;
+    df!(
+        "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
+        "seeds" => seen.iter().map(|r| r.runs.len() as u32).collect::<Vec<_>>(),
+        "mean" => seen.iter().map(|r| r4(r.summary.best_val_acc_mean)).collect::<Vec<_>>(),
+        "ci95_lo" => seen.iter().map(|r| r.ci95().map(|c| r4(c.0))).collect::<Vec<_>>(),
+        "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
+        "std" => seen.iter().map(|r| (r.runs.len() > 1).then(|| r4(r.summary.best_val_acc_std))).collect::<Vec<_>>(),
+        "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+        "minutes" => seen.iter().map(|r| (r.minutes() * 100.0).round() / 100.0).collect::<Vec<_>>(),
+    )
+}
+
+/// Each variant of `sections` once, in order.
+fn distinct_variants(sections: &[SectionResult]) -> Vec<&VariantResult> {
     let mut seen: Vec<&VariantResult> = Vec::new();
     for s in sections {
         for r in &s.results {
@@ -173,17 +213,7 @@ pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResul
             }
         }
     }
-    let xk = seen.iter().find(|r| r.variant.key == "xknet18").map(|r| r.summary.best_val_acc_mean);
-    let xk_report = sections::XKNET18.reported;
-    df!(
-        "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
-        "best_val_acc" => seen.iter().map(|r| r.summary.best_val_acc_mean).collect::<Vec<_>>(),
-        "std" => seen.iter().map(|r| r.summary.best_val_acc_std).collect::<Vec<_>>(),
-        "delta_vs_xknet18" => seen.iter().map(|r| xk.map(|x| r.summary.best_val_acc_mean - x)).collect::<Vec<_>>(),
-        "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
-        "report_delta" => seen.iter().map(|r| r.variant.reported.zip(xk_report).map(|(a, b)| a - b)).collect::<Vec<_>>(),
-        "minutes" => seen.iter().map(|r| r.minutes()).collect::<Vec<_>>(),
-    )
+    seen
 }
 
 /// Every preset built for `classes` classes and RGB `side`×`side` images: depth,
@@ -209,20 +239,15 @@ pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude:
     )?)
 }
 
-/// Bars of every variant of the study (mean ± std), with the report's values.
+/// Bars of every variant of the study (mean, 95% CI, seeds), with the report's values and
+/// the verdict of each variant's comparison with its section's reference.
 pub fn summary_bars(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
-    let mut bars: Vec<crate::plot::Bar> = Vec::new();
-    for s in sections {
-        for r in &s.results {
-            if !bars.iter().any(|b| b.label == r.variant.label) {
-                bars.push(crate::plot::Bar {
-                    label: r.variant.label.into(),
-                    mean: r.summary.best_val_acc_mean,
-                    std: r.summary.best_val_acc_std,
-                    reported: r.variant.reported,
-                });
-            }
-        }
-    }
+    let bars = distinct_variants(sections)
+        .into_iter()
+        .map(|r| {
+            let c = sections.iter().flat_map(|s| &s.comparisons).find(|c| c.variant.variant.key == r.variant.key);
+            r.bar(c.map(|c| format!("{} vs {}", c.verdict().as_str(), c.reference.variant.key)))
+        })
+        .collect();
     crate::plot::Figure::bars(&format!("Every variant — best validation accuracy ({} profile); ✕ = report", profile.as_str()), bars)
 }

@@ -71,12 +71,14 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
         code(SETUP),
         md(
             "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
-             The table gives the best validation accuracy, its spread over seeds, the difference to the reference, \
-             and the report's number.",
+             The table gives each seed's best validation accuracy, their mean and std, the difference to the section's \
+             reference in percentage points with its 95% confidence interval (Welch's t), the p-value adjusted over the \
+             study's 15 comparisons (Holm), the verdict, and the report's number.",
         ),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
-        md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds), then train (dashed) against validation, \
-            then the best validation accuracy of each variant (± 1 std over seeds; ✕ marks the report's number)."),
+        md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
+            highest seed), then train (dashed) against validation, then the best validation accuracy of each variant (bar: \
+            mean; whisker: its 95% confidence interval; dots: the seeds; ✕: the report's number)."),
         code("section.curves()"),
         code("section.train_val_curves()"),
         code("section.bars()"),
@@ -99,8 +101,12 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
             s.alone
         )),
         code(format!("let one = study.run_variant(\"{}\")?;\none.seed_curves()", s.alone)),
-        md("## Conclusion\n\nDrawn from the numbers above (differences larger than twice their standard error over seeds count \
-            as separated from noise). The figures are exported to `figures/<profile>/` as SVG and PNG."),
+        md("## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
+            difference of mean best validation accuracies, its 95% confidence interval (Welch's t, unequal variances), and \
+            the p-value adjusted by Holm's method over the study's 15 comparisons (those whose runs are missing count as \
+            pending, never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is \
+            not detectable with these seeds, and the interval says how large it could be. With three seeds only \
+            differences of a few points are detectable. The figures are exported to `figures/<profile>/` as SVG and PNG."),
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
     ]);
     NotebookSpec { file: section_file(index, s), cells }
@@ -136,6 +142,12 @@ fn summary_notebook() -> NotebookSpec {
             code("study.status(&convlab::study::all_sections())?"),
             code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
             code("convlab::study::summary_bars(&sections, study.profile.name)"),
+            md("## Effect or noise: the study's 15 comparisons\n\nEach variant against its section's reference: the difference \
+                in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
+                method over all 15 comparisons — the family is fixed before any run, and a comparison whose runs are missing \
+                counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. `report_delta_pp` is the report's own \
+                single-run difference, where it gives both numbers."),
+            code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
             md("## Section by section"),
             code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
         ],

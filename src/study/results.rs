@@ -1,6 +1,9 @@
-//! A section's results: tables (polars), figures (plotters), a conclusion drawn from the numbers.
+//! A section's results: tables (polars), figures (plotters), a conclusion drawn from the
+//! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
+use super::compare::{Comparison, Verdict};
 use super::profile::ProfileName;
 use super::sections::{Section, Variant};
+use super::stats;
 use crate::data::{Dataset, Split};
 use crate::plot::{Bar, Curve, Figure};
 use crate::train::{ExperimentSummary, Run, predict};
@@ -16,23 +19,31 @@ pub struct VariantResult {
 }
 
 impl VariantResult {
-    /// Validation-accuracy (and loss) curves averaged over seeds.
+    /// Train/validation accuracy and loss averaged over seeds, with the min–max band over them.
     pub fn mean_curve(&self) -> Curve {
-        let mut curve = Curve::from_history(self.variant.label, &self.runs[0].history);
-        let n = self.runs.len() as f64;
-        for (i, _) in curve.epochs.clone().iter().enumerate() {
-            let mean = |f: fn(&crate::train::EpochRecord) -> f64| self.runs.iter().filter_map(|r| r.history.get(i)).map(f).sum::<f64>() / n;
-            curve.train_loss[i] = mean(|r| r.train_loss);
-            curve.val_loss[i] = mean(|r| r.val_loss);
-            curve.train_acc[i] = mean(|r| r.train_acc);
-            curve.val_acc[i] = mean(|r| r.val_acc);
-        }
-        curve
+        let histories: Vec<&[crate::train::EpochRecord]> = self.runs.iter().map(|r| r.history.as_slice()).collect();
+        Curve::mean_of(self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(self.variant.label, &[]))
     }
 
     /// Train and validation curves of each seed (one colour per seed): the variant alone.
     pub fn seed_curves(&self) -> Figure {
         Figure::curves(self.variant.label, self.runs.iter().map(|r| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history)).collect())
+    }
+
+    /// Best validation accuracy of each seed, in the runs' order.
+    pub fn seed_accs(&self) -> Vec<f64> {
+        self.summary.runs.iter().map(|r| r.best_val_acc).collect()
+    }
+
+    /// 95% CI of the mean best validation accuracy over seeds (Student's t), clipped to
+    /// [0, 1], the range of an accuracy; `None` for one seed.
+    pub fn ci95(&self) -> Option<(f64, f64)> {
+        stats::mean_ci95(&self.seed_accs()).map(|(lo, hi)| (lo.max(0.0), hi.min(1.0)))
+    }
+
+    /// Its bar: mean, 95% CI, seeds, the report's value.
+    pub fn bar(&self, note: Option<String>) -> Bar {
+        Bar { label: self.variant.label.into(), mean: self.summary.best_val_acc_mean, ci95: self.ci95(), seeds: self.seed_accs(), reported: self.variant.reported, note }
     }
 
     /// Minutes of training, all seeds.
@@ -47,15 +58,14 @@ pub struct SectionResult {
     pub section: Section,
     pub profile: ProfileName,
     pub results: Vec<VariantResult>,
+    /// The section's comparisons, adjusted over the study's whole family ([`super::Study::family`]).
+    pub comparisons: Vec<Comparison>,
     pub classes: Vec<String>,
 }
 
-/// Accuracy difference (b − a) and its standard error from the seeds' spreads.
-fn delta(a: &ExperimentSummary, b: &ExperimentSummary) -> (f64, Option<f64>) {
-    let d = b.best_val_acc_mean - a.best_val_acc_mean;
-    let (na, nb) = (a.runs.len() as f64, b.runs.len() as f64);
-    let se = (na > 1.0 && nb > 1.0).then(|| (a.best_val_acc_std.powi(2) / na + b.best_val_acc_std.powi(2) / nb).sqrt());
-    (d, se)
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
 }
 
 impl SectionResult {
@@ -67,54 +77,114 @@ impl SectionResult {
         self.section.reference.and_then(|k| self.get(k))
     }
 
-    /// variant, best val acc (mean, std over seeds), Δ vs the reference, best epoch, parameters, minutes, the report's value.
-    pub fn table(&self) -> PolarsResult<DataFrame> {
-        let reference = self.reference().map(|r| r.summary.best_val_acc_mean);
-        let col = |f: &dyn Fn(&VariantResult) -> f64| self.results.iter().map(f).collect::<Vec<f64>>();
-        df!(
-            "variant" => self.results.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
-            "seeds" => self.results.iter().map(|r| r.runs.len() as u32).collect::<Vec<_>>(),
-            "best_val_acc" => col(&|r| r.summary.best_val_acc_mean),
-            "std" => col(&|r| r.summary.best_val_acc_std),
-            "delta_vs_ref" => self.results.iter().map(|r| reference.map(|x| r.summary.best_val_acc_mean - x)).collect::<Vec<Option<f64>>>(),
-            "best_epoch" => col(&|r| r.summary.runs.iter().map(|s| s.best_epoch as f64).sum::<f64>() / r.summary.runs.len() as f64),
-            "params" => self.results.iter().map(|r| r.summary.runs[0].parameters).collect::<Vec<i64>>(),
-            "minutes" => col(&|r| r.minutes()),
-            "report" => self.results.iter().map(|r| r.variant.reported).collect::<Vec<Option<f64>>>(),
-        )
+    /// The comparison of `key` with the section's reference.
+    pub fn comparison(&self, key: &str) -> Option<&Comparison> {
+        self.comparisons.iter().find(|c| c.variant.variant.key == key)
     }
 
-    /// Validation curves of every variant (mean over seeds), overlaid.
+    /// The seeds of the section's runs, in first-seen order.
+    fn seeds(&self) -> Vec<u64> {
+        let mut seeds: Vec<u64> = Vec::new();
+        for s in self.results.iter().flat_map(|r| r.summary.seeds.iter()) {
+            if !seeds.contains(s) {
+                seeds.push(*s);
+            }
+        }
+        seeds
+    }
+
+    /// One row per variant: the best validation accuracy of every seed (`seed_<s>`), their
+    /// mean and std, the difference to the reference in pp with its 95% CI (Welch), the
+    /// Holm-adjusted p over the study's 15 comparisons, the verdict, the report's number,
+    /// the mean best epoch and the minutes of training.
+    pub fn table(&self) -> PolarsResult<DataFrame> {
+        let rs = &self.results;
+        let cmp = |r: &VariantResult| self.comparison(r.variant.key);
+        let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key).collect::<Vec<_>>())];
+        for seed in self.seeds() {
+            let v: Vec<Option<f64>> = rs.iter().map(|r| r.summary.runs.iter().find(|s| s.seed == seed).map(|s| s.best_val_acc)).collect();
+            cols.push(Column::new(format!("seed_{seed}").into(), v));
+        }
+        let f = |name: &str, g: &dyn Fn(&VariantResult) -> Option<f64>| Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>());
+        cols.extend([
+            f("mean", &|r| Some(round(r.summary.best_val_acc_mean, 4))),
+            f("std", &|r| (r.runs.len() > 1).then(|| round(r.summary.best_val_acc_std, 4))),
+            f("delta_pp", &|r| cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))),
+            f("ci95_lo_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))),
+            f("ci95_hi_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))),
+            f("p_holm", &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
+            Column::new(
+                "verdict".into(),
+                rs.iter()
+                    .map(|r| match cmp(r) {
+                        Some(c) => c.verdict().as_str(),
+                        None if self.section.reference == Some(r.variant.key) => "reference",
+                        None => "",
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            f("report", &|r| r.variant.reported),
+            f("best_epoch", &|r| Some(round(r.summary.runs.iter().map(|s| s.best_epoch as f64).sum::<f64>() / r.summary.runs.len().max(1) as f64, 1))),
+            f("minutes", &|r| Some(round(r.minutes(), 2))),
+        ]);
+        DataFrame::new(rs.len(), cols)
+    }
+
+    /// Each seed's best validation accuracy, their mean and std, and the verdict: the
+    /// table's columns a terminal has room for.
+    pub fn seed_table(&self) -> PolarsResult<DataFrame> {
+        let t = self.table()?;
+        let keep: Vec<String> = t
+            .get_column_names()
+            .into_iter()
+            .map(|n| n.to_string())
+            .filter(|n| n == "variant" || n.starts_with("seed_") || ["mean", "std", "verdict"].contains(&n.as_str()))
+            .collect();
+        t.select(keep)
+    }
+
+    /// Validation curves of every variant (mean over seeds, min–max band), overlaid.
     pub fn curves(&self) -> Figure {
         Figure::val_curves(&format!("{} — validation ({} profile)", self.section.title, self.profile.as_str()), self.results.iter().map(|r| r.mean_curve()).collect())
     }
 
-    /// Train and validation curves of each variant (mean over seeds).
+    /// Train and validation curves of each variant (mean over seeds, min–max band).
     pub fn train_val_curves(&self) -> Figure {
         Figure::curves(&format!("{} — train (dashed) and validation", self.section.title), self.results.iter().map(|r| r.mean_curve()).collect())
     }
 
-    /// Best validation accuracy per variant, ±1 std over seeds, with the report's values.
+    /// Best validation accuracy per variant: mean, 95% CI, each seed, the report's value,
+    /// and each comparison's verdict.
     pub fn bars(&self) -> Figure {
         let bars = self
             .results
             .iter()
-            .map(|r| Bar { label: r.variant.label.into(), mean: r.summary.best_val_acc_mean, std: r.summary.best_val_acc_std, reported: r.variant.reported })
+            .map(|r| {
+                let note = match self.comparison(r.variant.key) {
+                    Some(c) => Some(c.verdict().as_str().to_string()),
+                    None if self.section.reference == Some(r.variant.key) => Some("(reference)".to_string()),
+                    None => None,
+                };
+                r.bar(note)
+            })
             .collect();
         Figure::bars(&format!("{} — best validation accuracy ({} profile)", self.section.title, self.profile.as_str()), bars)
     }
 
-    /// What the numbers say, variant by variant, against the reference and the report.
+    /// What the numbers say, variant by variant: against the reference (difference, its 95%
+    /// CI, p and Holm-adjusted p over the study's comparisons, the verdict) and against the report.
     pub fn conclusion(&self) -> String {
         let mut out = Vec::new();
+        let describe = |r: &VariantResult| {
+            let ci = r.ci95().map_or(String::new(), |(lo, hi)| format!(", 95% CI [{lo:.4}, {hi:.4}]"));
+            format!("{:.4}{ci} over {} seed(s)", r.summary.best_val_acc_mean, r.runs.len())
+        };
         let Some(reference) = self.reference() else {
             for r in &self.results {
                 out.push(format!(
-                    "{}: best validation accuracy {:.4} ± {:.4} over {} seed(s), at epoch {} of {}{}.",
+                    "{}: best validation accuracy {}, at epoch {} of {}{}.",
                     r.variant.label,
-                    r.summary.best_val_acc_mean,
-                    r.summary.best_val_acc_std,
-                    r.runs.len(),
+                    describe(r),
                     r.summary.runs[0].best_epoch,
                     r.summary.runs[0].epochs,
                     r.variant.reported.map_or(String::new(), |x| format!(" (report, full profile: {x:.4})"))
@@ -122,28 +192,23 @@ impl SectionResult {
             }
             return out.join("\n");
         };
+        out.push(format!("Reference: {} at {}.", reference.variant.label, describe(reference)));
         for r in self.results.iter().filter(|r| r.variant.key != reference.variant.key) {
-            let (d, se) = delta(&reference.summary, &r.summary);
-            let verdict = match se {
-                Some(se) if d.abs() > 2.0 * se => format!("separated from seed noise (|Δ| > 2 × {:.1} pp)", 100.0 * se),
-                Some(se) => format!("within seed noise (|Δ| ≤ 2 × {:.1} pp)", 100.0 * se),
-                None => "one seed: no noise estimate — run more seeds (CONVLAB_SEEDS)".into(),
-            };
-            let report = match (r.variant.reported, reference.variant.reported) {
-                (Some(x), Some(y)) => format!("; the report: {x:.4} vs {y:.4} (Δ {:+.1} pp){}", 100.0 * (x - y), if (x - y).signum() == d.signum() { ", same direction" } else { ", opposite direction" }),
-                (Some(x), None) => format!("; the report: {x:.4}"),
+            let Some(c) = self.comparison(r.variant.key) else { continue };
+            let report = match (r.variant.reported, reference.variant.reported, c.diff()) {
+                (Some(x), Some(y), Some(d)) => format!(
+                    " The report: {x:.4} vs {y:.4} (Δ {} pp, one run each){}.",
+                    super::compare::pp(x - y),
+                    match c.verdict() {
+                        Verdict::Better | Verdict::Worse if (x - y).signum() == d.signum() => ", the same direction",
+                        Verdict::Better | Verdict::Worse => ", the opposite direction",
+                        _ => "",
+                    }
+                ),
+                (Some(x), None, _) => format!(" The report: {x:.4}."),
                 _ => String::new(),
             };
-            out.push(format!(
-                "{}: {:.4} ± {:.4} vs {} {:.4} ± {:.4} — Δ {:+.1} pp, {verdict}{report}.",
-                r.variant.label,
-                r.summary.best_val_acc_mean,
-                r.summary.best_val_acc_std,
-                reference.variant.label,
-                reference.summary.best_val_acc_mean,
-                reference.summary.best_val_acc_std,
-                100.0 * d
-            ));
+            out.push(format!("{}: {} — {}.{report}", r.variant.label, describe(r), c.describe()));
         }
         out.join("\n")
     }

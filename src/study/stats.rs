@@ -49,6 +49,18 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
 }
 
+/// The 95% confidence interval of the mean of `x` (Student's t, n − 1 degrees of
+/// freedom); `None` with fewer than two values.
+pub fn mean_ci95(x: &[f64]) -> Option<(f64, f64)> {
+    if x.len() < 2 {
+        return None;
+    }
+    let (m, v) = mean_var(x);
+    let se = (v / x.len() as f64).sqrt();
+    let q = StudentsT::new(0.0, 1.0, x.len() as f64 - 1.0).ok()?.inverse_cdf(0.975);
+    Some((m - q * se, m + q * se))
+}
+
 /// Holm's step-down adjustment of a family's p-values. `None` entries are comparisons
 /// still pending: they stay `None`, but count in the family's size (they are not dropped
 /// from the adjustment), ranked as if their p-values were 1.
@@ -95,6 +107,17 @@ mod tests {
         assert_eq!(welch(&[0.8], &[0.7, 0.75]), None, "one seed: too few to tell");
         let flat = welch(&[0.5, 0.5], &[0.5, 0.5]).unwrap();
         assert_eq!((flat.p, flat.ci95), (1.0, (0.0, 0.0)));
+    }
+
+    /// References: scipy 1.17.1, `scipy.stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=scipy.stats.sem(x))`.
+    #[test]
+    fn mean_ci_matches_scipy() {
+        let cases: [(&[f64], (f64, f64)); 2] = [(&[0.823, 0.820, 0.815], (0.8092938102972511, 0.8293728563694154)), (&[0.5, 0.6, 0.55, 0.58, 0.41], (0.4336825619241489, 0.6223174380758512))];
+        for (x, (lo, hi)) in cases {
+            let (l, h) = mean_ci95(x).unwrap();
+            assert!(close(l, lo, 1e-9) && close(h, hi, 1e-9), "{x:?}: ({l}, {h}) vs scipy ({lo}, {hi})");
+        }
+        assert_eq!(mean_ci95(&[0.8]), None);
     }
 
     /// References: statsmodels 0.15.0, `multipletests(ps, method="holm")[1]`; the pending

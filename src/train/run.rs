@@ -364,8 +364,9 @@ impl Run {
         result.map(Started::Run)
     }
 
-    /// The finished run stored in `dir` when its config is `config`; an error when another config is stored there.
-    fn stored(dir: &Path, config: &RunConfig) -> anyhow::Result<Option<Run>> {
+    /// The finished run stored in `dir` when its config is `config` (`None` when it is not
+    /// finished); an error when a run of another config is stored there.
+    pub fn stored(dir: &Path, config: &RunConfig) -> anyhow::Result<Option<Run>> {
         if !dir.join("summary.json").exists() || !dir.join("config.json").exists() {
             return Ok(None);
         }
@@ -696,14 +697,26 @@ impl Experiment {
 
     /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
     /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
+    /// The config of its run with `seed`.
+    pub fn seed_config(&self, seed: u64) -> RunConfig {
+        let mut cfg = self.config.clone();
+        cfg.train.seed = seed;
+        cfg
+    }
+
+    /// The finished run of `seed` stored under `runs_root` (nothing is trained; `None` when
+    /// it has not finished); an error when a run of another config is stored there.
+    pub fn stored_seed(&self, runs_root: &Path, seed: u64) -> anyhow::Result<Option<Run>> {
+        Run::stored(&self.seed_dir(runs_root, seed), &self.seed_config(seed))
+    }
+
     pub fn run_seed(&self, runs_root: &Path, seed: u64, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         anyhow::ensure!(
             !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",
             "experiment name `{}`: use letters, digits, '-', '_' or '.' (no path separators)",
             self.name
         );
-        let mut cfg = self.config.clone();
-        cfg.train.seed = seed;
+        let cfg = self.seed_config(seed);
         let dir = self.seed_dir(runs_root, seed);
         let started = match opts.when_busy {
             WhenBusy::Wait => Started::Run(Run::execute(&dir, &cfg, data, opts)?),

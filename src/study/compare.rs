@@ -1,0 +1,307 @@
+//! The study's family of comparisons, fixed before any run: every variant of a section
+//! against the reference that section names — 15 comparisons in all. Each gives the
+//! difference of mean best-validation accuracies with its 95% confidence interval and
+//! p-value (Welch's t, [`stats::welch`]), and the p-value adjusted over the whole family
+//! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
+//! all finished are *pending*: they count in the family's size all the same, so a
+//! verdict never gets easier because runs are missing.
+use super::sections::{SECTIONS, Section, Variant};
+use super::stats::{self, Welch};
+use polars::prelude::*;
+
+/// Adjusted p-values below this call a difference (the family-wise error rate, 5%).
+pub const ALPHA: f64 = 0.05;
+
+/// What a comparison says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Higher accuracy than the reference, Holm-adjusted p < [`ALPHA`].
+    Better,
+    /// Lower accuracy than the reference, Holm-adjusted p < [`ALPHA`].
+    Worse,
+    /// Adjusted p ≥ [`ALPHA`]: the CI says how large a difference could still hide in the noise.
+    NoDetectableDifference,
+    /// Every run finished, but fewer than two seeds on a side: no spread to judge by.
+    TooFewSeeds,
+    /// Runs still missing on either side.
+    Pending,
+}
+
+impl Verdict {
+    /// As tables show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoDetectableDifference => "no detectable difference",
+            Verdict::TooFewSeeds => "too few seeds to tell",
+            Verdict::Pending => "pending",
+        }
+    }
+}
+
+/// One side of a comparison: a variant's best validation accuracy per finished seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Side {
+    pub variant: &'static Variant,
+    /// (seed, best validation accuracy) of each finished run, in the profile's seed order.
+    pub values: Vec<(u64, f64)>,
+    /// Seeds the profile runs.
+    pub expected: usize,
+}
+
+impl Side {
+    pub fn accs(&self) -> Vec<f64> {
+        self.values.iter().map(|&(_, a)| a).collect()
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (!self.values.is_empty()).then(|| self.accs().iter().sum::<f64>() / self.values.len() as f64)
+    }
+
+    /// Every seed of the profile finished.
+    pub fn complete(&self) -> bool {
+        self.values.len() >= self.expected
+    }
+}
+
+/// One predefined comparison: `variant − reference`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub section: &'static Section,
+    pub reference: Side,
+    pub variant: Side,
+    /// Welch's test, when both sides are complete with at least two seeds each.
+    pub welch: Option<Welch>,
+    /// Holm-adjusted p over the family.
+    pub p_holm: Option<f64>,
+    /// Comparisons in the family (pending ones included).
+    pub family_size: usize,
+}
+
+/// `+1.2` / `−0.6` percentage points (a true minus sign).
+pub(crate) fn pp(x: f64) -> String {
+    let s = format!("{:+.1}", 100.0 * x);
+    s.replacen('-', "−", 1)
+}
+
+/// A p-value as a reader wants it: three decimals, or `< 0.001`.
+pub fn show_p(p: f64) -> String {
+    if p < 0.001 { "< 0.001".into() } else { format!("= {p:.3}") }
+}
+
+impl Comparison {
+    pub fn verdict(&self) -> Verdict {
+        if !self.reference.complete() || !self.variant.complete() {
+            return Verdict::Pending;
+        }
+        match (self.welch, self.p_holm) {
+            (Some(w), Some(p)) if p < ALPHA => {
+                if w.diff > 0.0 {
+                    Verdict::Better
+                } else {
+                    Verdict::Worse
+                }
+            }
+            (Some(_), Some(_)) => Verdict::NoDetectableDifference,
+            _ => Verdict::TooFewSeeds,
+        }
+    }
+
+    /// mean(variant) − mean(reference), when both have a finished run.
+    pub fn diff(&self) -> Option<f64> {
+        Some(self.variant.mean()? - self.reference.mean()?)
+    }
+
+    /// The verdict with its numbers, e.g. `worse: −17.1 pp, 95% CI [−20.3, −13.9], p = 0.002,
+    /// Holm-adjusted p = 0.021 (15 comparisons)`, or `no detectable difference: −0.6 pp, 95% CI [−2.1, +0.9], …`.
+    pub fn describe(&self) -> String {
+        let v = self.verdict();
+        match v {
+            Verdict::Pending => format!(
+                "pending: {} of {} seed(s) of {} and {} of {} of {} finished",
+                self.variant.values.len(),
+                self.variant.expected,
+                self.variant.variant.key,
+                self.reference.values.len(),
+                self.reference.expected,
+                self.reference.variant.key
+            ),
+            Verdict::TooFewSeeds => format!(
+                "too few seeds to tell: {} pp from {} against {} seed(s); a confidence interval needs two per side (CONVLAB_SEEDS=1,2,3)",
+                self.diff().map_or("?".into(), pp),
+                self.variant.values.len(),
+                self.reference.values.len()
+            ),
+            _ => {
+                let (w, p_holm) = (self.welch.expect("judged"), self.p_holm.expect("judged"));
+                let mut s = format!(
+                    "{}: {} pp, 95% CI [{}, {}], p {}, Holm-adjusted p {} ({} comparisons)",
+                    v.as_str(),
+                    pp(w.diff),
+                    pp(w.ci95.0),
+                    pp(w.ci95.1),
+                    show_p(w.p),
+                    show_p(p_holm),
+                    self.family_size
+                );
+                if v == Verdict::NoDetectableDifference && w.p < ALPHA {
+                    s += &format!(" — p < {ALPHA} alone, but not once the {} comparisons are accounted for", self.family_size);
+                }
+                s
+            }
+        }
+    }
+}
+
+/// The fixed family: (section, reference, variant) for every non-reference variant of every
+/// section with a reference, in the report's order.
+pub fn family_members() -> Vec<(&'static Section, &'static Variant, &'static Variant)> {
+    let mut out = Vec::new();
+    for s in &SECTIONS {
+        let Some(r) = s.reference else { continue };
+        let reference = s.variants.iter().find(|v| v.key == r).expect("a section's reference is one of its variants");
+        out.extend(s.variants.iter().filter(|v| v.key != r).map(|v| (s, reference, v)));
+    }
+    out
+}
+
+/// Every comparison of the study, adjusted together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub comparisons: Vec<Comparison>,
+}
+
+impl Family {
+    /// The family from each variant's finished values: `values(variant)` gives its
+    /// (seed, best val acc) pairs and how many seeds the profile expects.
+    pub fn new(mut values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
+        let members = family_members();
+        let mut comparisons = Vec::with_capacity(members.len());
+        for (section, r, v) in members {
+            let side = |v, (values, expected)| Side { variant: v, values, expected };
+            let reference = side(r, values(r)?);
+            let variant = side(v, values(v)?);
+            let welch = if reference.complete() && variant.complete() { stats::welch(&reference.accs(), &variant.accs()) } else { None };
+            comparisons.push(Comparison { section, reference, variant, welch, p_holm: None, family_size: 0 });
+        }
+        let adjusted = stats::holm(&comparisons.iter().map(|c| c.welch.map(|w| w.p)).collect::<Vec<_>>());
+        let n = comparisons.len();
+        for (c, p) in comparisons.iter_mut().zip(adjusted) {
+            c.p_holm = p;
+            c.family_size = n;
+        }
+        Ok(Family { comparisons })
+    }
+
+    /// The comparisons of one section, in its order.
+    pub fn of_section(&self, key: &str) -> Vec<Comparison> {
+        self.comparisons.iter().filter(|c| c.section.key == key).cloned().collect()
+    }
+
+    /// One line per comparison: section, variant, reference, means, Δ and its 95% CI (pp),
+    /// p, Holm-adjusted p, verdict, and the report's own difference where it gives both numbers.
+    pub fn table(&self) -> PolarsResult<DataFrame> {
+        comparisons_table(&self.comparisons)
+    }
+
+    /// How many comparisons have each verdict, e.g. `3 worse, 1 better, 11 no detectable difference`.
+    pub fn tally(&self) -> String {
+        let order = [Verdict::Better, Verdict::Worse, Verdict::NoDetectableDifference, Verdict::TooFewSeeds, Verdict::Pending];
+        order
+            .iter()
+            .filter_map(|v| {
+                let n = self.comparisons.iter().filter(|c| c.verdict() == *v).count();
+                (n > 0).then(|| format!("{n} {}", v.as_str()))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The table of [`Family::table`] for any list of comparisons.
+pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
+    let f = |g: &dyn Fn(&Comparison) -> Option<f64>| cs.iter().map(g).collect::<Vec<Option<f64>>>();
+    let round = |x: f64, d: i32| (x * 10f64.powi(d)).round() / 10f64.powi(d);
+    df!(
+        "section" => cs.iter().map(|c| c.section.key).collect::<Vec<_>>(),
+        "variant" => cs.iter().map(|c| c.variant.variant.key).collect::<Vec<_>>(),
+        "reference" => cs.iter().map(|c| c.reference.variant.key).collect::<Vec<_>>(),
+        "seeds" => cs.iter().map(|c| format!("{}/{}", c.variant.values.len(), c.reference.values.len())).collect::<Vec<_>>(),
+        "delta_pp" => f(&|c| c.diff().map(|d| round(100.0 * d, 2))),
+        "ci95_lo_pp" => f(&|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
+        "ci95_hi_pp" => f(&|c| c.welch.map(|w| round(100.0 * w.ci95.1, 2))),
+        "p" => f(&|c| c.welch.map(|w| round(w.p, 4))),
+        "p_holm" => f(&|c| c.p_holm.map(|p| round(p, 4))),
+        "verdict" => cs.iter().map(|c| c.verdict().as_str()).collect::<Vec<_>>(),
+        "report_delta_pp" => f(&|c| c.variant.variant.reported.zip(c.reference.variant.reported).map(|(a, b)| round(100.0 * (a - b), 2))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_family_is_the_fifteen_predefined_comparisons() {
+        let m = family_members();
+        assert_eq!(m.len(), 15);
+        let names: Vec<String> = m.iter().map(|(s, r, v)| format!("{}:{}-{}", s.key, v.key, r.key)).collect();
+        assert_eq!(names[0], "xknet18:xknet18-resnet18");
+        assert!(names.contains(&"normalization:instance-xknet18".to_string()));
+        assert_eq!(names.last().unwrap(), "depth:resnet34-xknet18");
+        // Every pair once.
+        let mut pairs: Vec<(&str, &str)> = m.iter().map(|(_, r, v)| (r.key, v.key)).collect();
+        pairs.sort();
+        pairs.dedup();
+        assert_eq!(pairs.len(), 15);
+    }
+
+    /// Fixed accuracies for three seeds: the family's Welch p-values and Holm adjustment are
+    /// those of scipy 1.17.1 (`ttest_ind(v, r, equal_var=False).pvalue`) and statsmodels
+    /// 0.15.0 (`multipletests(ps, method="holm")[1]`) on the same numbers, with the
+    /// pending comparisons entered as p = 1.
+    #[test]
+    fn verdicts_follow_the_adjusted_p_and_pending_counts() {
+        let xk = [0.823, 0.820, 0.815];
+        let value = |key: &str| -> Option<[f64; 3]> {
+            match key {
+                "xknet18" => Some(xk),
+                // 10 pp worse, tight: worse even after adjustment.
+                "dropout-0.1" => Some([0.723, 0.719, 0.716]),
+                // 0.2 pp better, inside the noise.
+                "flips-0.1" => Some([0.826, 0.818, 0.820]),
+                // Not run yet: pending.
+                "resnet34" => None,
+                // Everything else: a small, noisy difference.
+                _ => Some([0.815, 0.825, 0.800]),
+            }
+        };
+        let fam = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3))).unwrap();
+        let get = |v: &str| fam.comparisons.iter().find(|c| c.variant.variant.key == v).unwrap();
+        assert_eq!(get("dropout-0.1").verdict(), Verdict::Worse);
+        assert_eq!(get("flips-0.1").verdict(), Verdict::NoDetectableDifference);
+        assert_eq!(get("resnet34").verdict(), Verdict::Pending);
+        assert_eq!(get("resnet34").p_holm, None);
+        assert!(get("resnet34").describe().starts_with("pending: 0 of 3 seed(s) of resnet34"), "{}", get("resnet34").describe());
+        let w = get("dropout-0.1").welch.unwrap();
+        // scipy: ttest_ind([0.723, 0.719, 0.716], [0.823, 0.820, 0.815], equal_var=False).pvalue
+        assert!((w.p - 6.540398156395746e-06).abs() < 1e-11, "p {}", w.p);
+        // statsmodels: multipletests(the 14 p-values + [1.0 for resnet34], method="holm")[1][4]
+        assert!((get("dropout-0.1").p_holm.unwrap() - 9.81059723e-05).abs() < 1e-12, "{:?}", get("dropout-0.1").p_holm);
+        assert!(get("dropout-0.1").describe().starts_with("worse: −10.0 pp, 95% CI [−10.9, −9.1], p < 0.001, Holm-adjusted p < 0.001 (15 comparisons)"), "{}", get("dropout-0.1").describe());
+        assert!(get("flips-0.1").describe().starts_with("no detectable difference: +0.2 pp, 95% CI [−0.7, +1.1], p = 0.583, Holm-adjusted p = 1.000"), "{}", get("flips-0.1").describe());
+        assert_eq!(fam.tally(), "1 worse, 13 no detectable difference, 1 pending");
+        let t = fam.table().unwrap();
+        assert_eq!(t.height(), 15);
+        assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));
+
+        // One seed a side: too few to tell, and not "no difference".
+        let one = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(1, a[0])]), 1))).unwrap();
+        assert_eq!(one.comparisons[4].verdict(), Verdict::TooFewSeeds);
+        assert!(one.comparisons[4].describe().starts_with("too few seeds to tell: "), "{}", one.comparisons[4].describe());
+        // Two of three seeds finished: pending, not judged on part of the runs.
+        let part = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3))).unwrap();
+        assert!(part.comparisons.iter().all(|c| c.verdict() == Verdict::Pending));
+    }
+}
