@@ -82,7 +82,7 @@ pub struct Comparison {
 /// `+1.2` / `−0.6` percentage points (a true minus sign).
 pub(crate) fn pp(x: f64) -> String {
     let s = format!("{:+.1}", 100.0 * x);
-    s.replacen('-', "−", 1)
+    if s == "-0.0" { "+0.0".into() } else { s.replacen('-', "−", 1) }
 }
 
 /// A p-value as a reader wants it: three decimals, or `< 0.001`.
@@ -241,6 +241,11 @@ pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_print_with_a_true_minus_and_no_negative_zero() {
+        assert_eq!((pp(0.0123), pp(-0.0123), pp(-0.0004)), ("+1.2".into(), "−1.2".into(), "+0.0".into()));
+    }
 
     #[test]
     fn the_family_is_the_fifteen_predefined_comparisons() {
