@@ -6,7 +6,7 @@
 //! all finished are *pending*: they count in the family's size all the same, so a
 //! verdict never gets easier because runs are missing.
 use super::sections::{SECTIONS, Section, Variant};
-use super::stats::{self, Welch};
+use super::stats::{self, Welch, round};
 use polars::prelude::*;
 
 /// Adjusted p-values below this call a difference (the family-wise error rate, 5%).
@@ -222,7 +222,6 @@ impl Family {
 /// The table of [`Family::table`] for any list of comparisons.
 pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
     let f = |g: &dyn Fn(&Comparison) -> Option<f64>| cs.iter().map(g).collect::<Vec<Option<f64>>>();
-    let round = |x: f64, d: i32| (x * 10f64.powi(d)).round() / 10f64.powi(d);
     df!(
         "section" => cs.iter().map(|c| c.section.key).collect::<Vec<_>>(),
         "variant" => cs.iter().map(|c| c.variant.variant.key).collect::<Vec<_>>(),

@@ -447,12 +447,12 @@ pub fn launch(
     std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
     let units = study.units(sections);
     let total = units.len();
-    let is_done = |u: &Unit| matches!(study.unit_state(u), Ok(UnitState::Done { .. }));
-    let mut done = units.iter().filter(|u| is_done(u)).count();
+    let to_train: Vec<&Unit> = units.iter().filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).collect();
+    let mut done = total - to_train.len();
     // The ETA weighs units by their estimated cost: workers take the costliest first, so a
     // mean over the units finished so far would overestimate what is left.
     let cost_of = |variant: &str| all_variants().into_iter().find(|v| v.key == variant).map_or(0.0, |v| study.unit_cost(v));
-    let mut cost_left: f64 = units.iter().filter(|u| !is_done(u)).map(|u| study.unit_cost(u.variant)).sum();
+    let mut cost_left: f64 = to_train.iter().map(|u| study.unit_cost(u.variant)).sum();
     let (mut cost_running, mut cost_finished) = (0.0f64, 0.0f64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();
     let mut children = Vec::new();

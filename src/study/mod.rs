@@ -87,14 +87,20 @@ impl Study {
 
     /// Run (or load the stored results of) every variant of a section.
     pub fn run_section(&self, key: &str) -> anyhow::Result<SectionResult> {
+        let mut result = self.section_runs(key)?;
+        result.comparisons = self.family()?.of_section(key);
+        Ok(result)
+    }
+
+    /// A section's variants run (or loaded), its comparisons not yet filled in.
+    fn section_runs(&self, key: &str) -> anyhow::Result<SectionResult> {
         let section = section(key)?;
         let mut results = Vec::new();
         for v in section.variants {
             let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
             results.push(VariantResult { variant: v.clone(), summary, runs });
         }
-        let comparisons = self.family()?.of_section(key);
-        Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, comparisons, classes: self.data.classes.clone() })
+        Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, comparisons: Vec::new(), classes: self.data.classes.clone() })
     }
 
     /// The study's 15 comparisons ([`compare`]) from the runs finished so far, read from
@@ -123,9 +129,15 @@ impl Study {
         Ok(VariantResult { variant: v.clone(), summary, runs })
     }
 
-    /// Every section, in order.
+    /// Every section, in order, with one family of comparisons read after all have run.
     pub fn run_all(&self) -> anyhow::Result<Vec<SectionResult>> {
-        SECTIONS.iter().map(|s| self.run_section(s.key)).collect()
+        let mut all = SECTIONS.iter().map(|s| self.section_runs(s.key)).collect::<anyhow::Result<Vec<_>>>()?;
+        // One family for every section, read once every section has run.
+        let family = self.family()?;
+        for s in &mut all {
+            s.comparisons = family.of_section(s.section.key);
+        }
+        Ok(all)
     }
 
     /// Confusion matrix of a variant's first-seed best weights on the validation split, as a figure.
@@ -190,7 +202,7 @@ fn written(paths: &PathStyle, files: &[PathBuf]) -> String {
 pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
     let seen = distinct_variants(sections);
-    let r4 = |x: f64| (x * 1e4).round() / 1e4;
+    let r4 = |x: f64| stats::round(x, 4);
     df!(
         "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
         "seeds" => seen.iter().map(|r| r.runs.len() as u32).collect::<Vec<_>>(),
@@ -199,7 +211,7 @@ pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResul
         "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
         "std" => seen.iter().map(|r| (r.runs.len() > 1).then(|| r4(r.summary.best_val_acc_std))).collect::<Vec<_>>(),
         "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
-        "minutes" => seen.iter().map(|r| (r.minutes() * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "minutes" => seen.iter().map(|r| stats::round(r.minutes(), 2)).collect::<Vec<_>>(),
     )
 }
 

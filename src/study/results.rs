@@ -3,7 +3,7 @@
 use super::compare::{Comparison, Verdict};
 use super::profile::ProfileName;
 use super::sections::{Section, Variant};
-use super::stats;
+use super::stats::{self, round};
 use crate::data::{Dataset, Split};
 use crate::plot::{Bar, Curve, Figure};
 use crate::train::{ExperimentSummary, Run, predict};
@@ -61,11 +61,6 @@ pub struct SectionResult {
     /// The section's comparisons, adjusted over the study's whole family ([`super::Study::family`]).
     pub comparisons: Vec<Comparison>,
     pub classes: Vec<String>,
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
 }
 
 impl SectionResult {

@@ -49,6 +49,12 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
 }
 
+/// `x` rounded to `digits` decimals, as the study's tables show numbers.
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
 /// The 95% confidence interval of the mean of `x` (Student's t, n − 1 degrees of
 /// freedom); `None` with fewer than two values.
 pub fn mean_ci95(x: &[f64]) -> Option<(f64, f64)> {
