@@ -4,7 +4,7 @@
 use crate::bench::BenchConfig;
 use crate::data::{Augment, DataConfig, Dataset, Source};
 use crate::device::Device;
-use crate::model::{Norm, PRESETS, ResNetConfig, Stem};
+use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
 use crate::paths::PathStyle;
 use crate::plot::{Curve, Figure};
 use crate::settings::{Layer, Settings};
@@ -249,6 +249,9 @@ pub struct ModelArgs {
     /// Stem: image-net (7×7/2 + max-pool) or small (3×3/1).
     #[arg(long, value_enum)]
     pub stem: Option<Stem>,
+    /// Global pooling before the classifier: avg (torchvision's) or max.
+    #[arg(long, value_enum)]
+    pub pool: Option<Pool>,
 }
 
 impl ModelArgs {
@@ -268,6 +271,7 @@ impl ModelArgs {
             residual: preset.residual && !self.no_residual,
             width: self.width.unwrap_or(preset.width),
             stem: self.stem.unwrap_or(preset.stem),
+            pool: self.pool.unwrap_or(preset.pool),
             blocks,
             ..preset
         })

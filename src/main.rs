@@ -357,6 +357,12 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     for c in &family.comparisons {
         println!("  {:<13} {:<16} vs {:<8} {}", c.section.key, c.variant.variant.key, c.reference.variant.key, c.describe());
     }
+    if sections.len() == SECTIONS.len() && report.failed.is_empty() && sections.iter().all(|s| study.missing_units(s).is_ok_and(|m| m.is_none())) {
+        // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
+        let answers = convlab::study::questions::answer_all(&study, &study.run_all()?)?;
+        println!("\nThe report's open questions\n\n{}", answers.conclusions());
+        println!("\nThe {} profile against the report\n\n{}", study.profile.name.as_str(), convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)));
+    }
     println!("study ({} sections, profile {}) done in {:.1} min", sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
     report.into_result()
 }

@@ -38,6 +38,18 @@ pub enum Norm {
     None,
 }
 
+/// How the head reads the last stage's maps before `fc`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// Global average pooling, torchvision's: each channel's mean over the map.
+    #[default]
+    Avg,
+    /// Global max pooling: each channel's peak, which a per-image normalization of the
+    /// map's mean and scale does not erase the way it erases the mean.
+    Max,
+}
+
 impl std::str::FromStr for Norm {
     /// What is wrong (the caller names the value and where it came from).
     type Err = String;
@@ -77,6 +89,8 @@ pub struct ResNetConfig {
     pub dropout: f64,
     /// Residual shortcuts; `false` gives plain stacked convolutions (no shortcut, no downsample projection).
     pub residual: bool,
+    /// Global pooling of the last stage before `fc` (runs recorded before it existed read as `avg`).
+    pub pool: Pool,
 }
 
 impl Default for ResNetConfig {
@@ -90,6 +104,7 @@ impl Default for ResNetConfig {
             norm: Norm::Batch,
             dropout: 0.0,
             residual: true,
+            pool: Pool::Avg,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! ResNet with BasicBlocks (He et al. 2015, "Deep Residual Learning for Image
 //! Recognition", <https://arxiv.org/abs/1512.03385>), as torchvision builds it,
 //! with the study's variations as [`ResNetConfig`] fields.
-use super::{ConfigError, NormLayer, ResNetConfig, Stem};
+use super::{ConfigError, NormLayer, Pool, ResNetConfig, Stem};
 use tch::{Tensor, nn, nn::ModuleT};
 
 /// A bias-free convolution with torchvision's init (Kaiming normal, fan-out, ReLU).
@@ -125,7 +125,11 @@ impl ResNet {
                 ys = ys.apply_t(block, train);
             }
         } // layer1 [B,64,64,64] → layer2 [B,128,32,32] → layer3 [B,256,16,16] → layer4 [B,512,8,8]
-        ys.adaptive_avg_pool2d([1, 1]).flatten(1, -1) // [B,512]
+        match self.config.pool {
+            Pool::Avg => ys.adaptive_avg_pool2d([1, 1]),
+            Pool::Max => ys.adaptive_max_pool2d([1, 1]).0,
+        }
+        .flatten(1, -1) // [B,512]
     }
 
     /// Pooled features to class logits: dropout (training only), then `fc`.

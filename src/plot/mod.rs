@@ -414,6 +414,28 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Text a notebook cell shows rendered as Markdown (headings, bold, tables), with the same
+/// text as plain text for anything that cannot render it (nbclient, a terminal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Markdown(pub String);
+
+impl Markdown {
+    /// evcxr's display bundle: `text/markdown` and `text/plain`.
+    pub fn display_bundle(&self) -> String {
+        format!("EVCXR_BEGIN_CONTENT text/markdown\n{0}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{0}\nEVCXR_END_CONTENT", self.0)
+    }
+
+    pub fn evcxr_display(&self) {
+        println!("{}", self.display_bundle());
+    }
+}
+
+impl std::fmt::Display for Markdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,16 @@ impl Comparison {
     }
 }
 
+impl Comparison {
+    /// The numbers alone, for a table cell: `−9.5 pp [−11.8, −7.2], adjusted p = 0.005`, or the verdict when not judged.
+    pub fn brief(&self) -> String {
+        match (self.welch, self.p_holm) {
+            (Some(w), Some(p)) => format!("{} pp [{}, {}], adjusted p {}", pp(w.diff), pp(w.ci95.0), pp(w.ci95.1), show_p(p)),
+            _ => self.verdict().as_str().to_string(),
+        }
+    }
+}
+
 /// The fixed family: (section, reference, variant) for every non-reference variant of every
 /// section with a reference, in the report's order.
 pub fn family_members() -> Vec<(&'static Section, &'static Variant, &'static Variant)> {
@@ -175,8 +185,16 @@ pub struct Family {
 impl Family {
     /// The family from each variant's finished values: `values(variant)` gives its
     /// (seed, best val acc) pairs and how many seeds the profile expects.
-    pub fn new(mut values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
-        let members = family_members();
+    pub fn new(values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
+        Self::over(family_members(), values)
+    }
+
+    /// Any fixed family of (section, reference, variant) comparisons, adjusted together
+    /// (the study's is [`family_members`]; a question's own experiments form smaller ones).
+    pub fn over(
+        members: Vec<(&'static Section, &'static Variant, &'static Variant)>,
+        mut values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
+    ) -> anyhow::Result<Family> {
         let mut comparisons = Vec::with_capacity(members.len());
         for (section, r, v) in members {
             let side = |v, (values, expected)| Side { variant: v, values, expected };

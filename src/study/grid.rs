@@ -126,7 +126,8 @@ fn epochs_done(dir: &Path) -> usize {
 }
 
 impl Study {
-    /// The units of `sections`: each distinct variant once (in section order), × the profile's seeds.
+    /// The units of `sections`: each distinct variant once (in section order), × the profile's
+    /// seeds, then the sections' probes × their seeds ([`Study::seeds_of`]).
     pub fn units(&self, sections: &[&Section]) -> Vec<Unit> {
         let mut variants: Vec<&'static Variant> = Vec::new();
         for v in all_variants() {
@@ -134,9 +135,11 @@ impl Study {
                 variants.push(v);
             }
         }
+        // A probe that duplicates a variant under this profile is that variant's units.
+        variants.extend(sections.iter().flat_map(|s| s.probes.iter()).filter(|p| self.twin(p).key == p.key));
         let mut out = Vec::new();
         for v in variants {
-            for &seed in &self.profile.seeds {
+            for seed in self.seeds_of(v) {
                 out.push(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) });
             }
         }
@@ -288,12 +291,9 @@ impl Study {
         exp.run_seed(&self.runs_dir, unit.seed, &self.data, &opts)
     }
 
-    /// The unit of `variant` and `seed`, named as a user types them.
+    /// The unit of `variant` (or probe) and `seed`, named as a user types them.
     pub fn unit(&self, variant: &str, seed: u64) -> anyhow::Result<Unit> {
-        let v = all_variants().into_iter().find(|v| v.key == variant).ok_or_else(|| {
-            let keys: Vec<&str> = all_variants().iter().map(|v| v.key).collect();
-            anyhow::anyhow!("unknown variant `{variant}`; variants: {}", keys.join(", "))
-        })?;
+        let v = super::variant(variant)?;
         Ok(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) })
     }
 }
@@ -451,7 +451,7 @@ pub fn launch(
     let mut done = total - to_train.len();
     // The ETA weighs units by their estimated cost: workers take the costliest first, so a
     // mean over the units finished so far would overestimate what is left.
-    let cost_of = |variant: &str| all_variants().into_iter().find(|v| v.key == variant).map_or(0.0, |v| study.unit_cost(v));
+    let cost_of = |variant: &str| super::variant(variant).map_or(0.0, |v| study.unit_cost(v));
     let mut cost_left: f64 = to_train.iter().map(|u| study.unit_cost(u.variant)).sum();
     let (mut cost_running, mut cost_finished) = (0.0f64, 0.0f64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod grid;
 pub mod notebooks;
+pub mod questions;
 pub mod slurm;
 pub mod stats;
 mod profile;
@@ -16,7 +17,7 @@ mod sections;
 pub use compare::{Comparison, Family, Verdict};
 pub use profile::{Profile, ProfileName};
 pub use results::{SectionResult, VariantResult, confusion_matrix};
-pub use sections::{Change, SECTIONS, Section, Variant, all_sections, all_variants, section};
+pub use sections::{Change, PROBE_SEEDS, SECTIONS, Section, Variant, all_probes, all_sections, all_variants, section, variant};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
@@ -67,9 +68,16 @@ impl Study {
         self.profile.config(v, &self.data)
     }
 
-    /// A variant's experiment under this profile: its config and the profile's seeds.
+    /// A variant's experiment under this profile: its config and its seeds ([`Study::seeds_of`]).
     pub fn experiment(&self, v: &Variant) -> Experiment {
-        Experiment { name: v.key.into(), config: self.config(v), seeds: self.profile.seeds.clone() }
+        Experiment { name: v.key.into(), config: self.config(v), seeds: self.seeds_of(v) }
+    }
+
+    /// The seeds `v` runs with: the profile's, or for a probe ([`Section::probes`]) the first [`PROBE_SEEDS`] of them.
+    pub fn seeds_of(&self, v: &Variant) -> Vec<u64> {
+        let probe = all_probes().iter().any(|p| p.key == v.key);
+        let n = if probe { PROBE_SEEDS.min(self.profile.seeds.len()) } else { self.profile.seeds.len() };
+        self.profile.seeds[..n].to_vec()
     }
 
     /// Each section's variants with the run config of each (model and recipe as JSON), one line per variant.
@@ -107,7 +115,13 @@ impl Study {
     /// disk (nothing is trained): the adjusted p-values and verdicts every section shows.
     /// Only the profile's seeds count; a run stored under another config is an error.
     pub fn family(&self) -> anyhow::Result<Family> {
-        Family::new(|v| {
+        self.family_over(compare::family_members())
+    }
+
+    /// Any fixed family of comparisons from the runs finished so far (nothing is trained).
+    pub fn family_over(&self, members: Vec<(&'static Section, &'static Variant, &'static Variant)>) -> anyhow::Result<Family> {
+        Family::over(members, |v| {
+            let v = self.twin(v);
             let exp = self.experiment(v);
             let mut values = Vec::new();
             for &seed in &exp.seeds {
@@ -119,12 +133,22 @@ impl Study {
         })
     }
 
-    /// Run (or load) one variant alone — a single ablation.
+    /// The variant whose runs stand for `v`: the study variant with the very same run config
+    /// when `v` is a probe that duplicates one under this profile (on `full`, whose lr is the
+    /// report's, the lr-0.001 probes are xknet18 and InstanceNorm themselves), else `v`.
+    /// Nothing is trained twice.
+    pub fn twin(&self, v: &'static Variant) -> &'static Variant {
+        if !all_probes().iter().any(|p| p.key == v.key) {
+            return v;
+        }
+        let config = self.config(v);
+        all_variants().into_iter().find(|x| self.config(x) == config).unwrap_or(v)
+    }
+
+    /// Run (or load) one variant or probe alone — a single ablation. A probe that duplicates
+    /// a study variant under this profile loads that variant's runs ([`Study::twin`]).
     pub fn run_variant(&self, key: &str) -> anyhow::Result<VariantResult> {
-        let v = all_variants().into_iter().find(|v| v.key == key).ok_or_else(|| {
-            let keys: Vec<&str> = all_variants().iter().map(|v| v.key).collect();
-            anyhow::anyhow!("unknown variant `{key}`; variants: {}", keys.join(", "))
-        })?;
+        let v = self.twin(variant(key)?);
         let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
         Ok(VariantResult { variant: v.clone(), summary, runs })
     }

@@ -94,6 +94,7 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
             code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
         ]);
     }
+    cells.extend(question_cells(s));
     cells.extend([
         md(format!(
             "## One variant alone\n\nRe-run a single ablation without the rest of the section: its seeds' curves. Stored runs \
@@ -110,6 +111,58 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
     ]);
     NotebookSpec { file: section_file(index, s), cells }
+}
+
+/// The cells that answer a section's open question ([`super::questions`]), if it has one.
+fn question_cells(s: &Section) -> Vec<Cell> {
+    match s.key {
+        "normalization" => vec![
+            md("## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
+                probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 with BatchNorm and with \
+                InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its scale), each with \
+                torchvision's average-pooling head and with a max-pooling head. They train on the profile's first two seeds \
+                with the section's units and are not among the study's 15 comparisons; their three comparisons are \
+                Holm-adjusted among themselves.\n\nThe explanation under test: instance normalisation erases each channel's \
+                per-image mean and scale at every block, and global average pooling then reads exactly those means. The \
+                table measures it on the validation images: `cv` is how much a pooled channel varies from image to image \
+                relative to its mean (median over channels), `class_share` the share of the pooled features' variance that \
+                lies between the class means — at initialisation and trained; `x_chance` is accuracy over chance, \
+                `loss_learned` the share of chance-level loss (ln classes) the best validation loss removed."),
+            code("let inorm = convlab::study::questions::instance_norm(&study)?;\ninorm.table()?"),
+            code("inorm.curves()"),
+            code("Markdown(inorm.conclusion())"),
+            md("## Is no normalization better than BatchNorm?\n\nThe report found no normalization slightly better than \
+                BatchNorm, from one run each. The comparison above, in words:"),
+            code("Markdown(convlab::study::questions::no_norm(&section))"),
+        ],
+        "lr-decay" => vec![
+            md("## Constant lr 1e-3: accurate but unhealthy?\n\nFor every variant of the study (this cell loads every \
+                section, training what is not stored yet): the final epoch's train accuracy against its validation accuracy, \
+                the gap between them, and how far the validation loss ended above its lowest value. Train accuracy is \
+                measured on the batches as they trained (train mode, augmented, averaged over the epoch), as the curves \
+                show it. Constant lr 1e-3's gap is then tested against xknet18's (Welch's t over seeds)."),
+            code("let all = study.run_all()?;\nlet gap = convlab::study::questions::generalisation(&all);\ngap.table()?"),
+            code("Markdown(gap.conclusion())"),
+        ],
+        "dropout" => vec![
+            md("## Does accuracy fall steadily as p grows?\n\nEvery run of no normalization (p = 0: BatchNorm removed, no \
+                dropout, from the normalization section) and of dropout 0.1, 0.2 and 0.3: the least-squares slope of best \
+                validation accuracy on p with its 95% CI, and the same for the final train accuracy (under-fitting shows as \
+                a train accuracy that falls with p)."),
+            code("let trend = convlab::study::questions::dropout_trend(&section, &study.run_variant(\"norm-none\")?);\ntrend.table()?"),
+            code("Markdown(trend.conclusion())"),
+        ],
+        "depth" => vec![
+            md("## What does depth cost?\n\nThe report: resnet34 takes about twice resnet14's time. Run records time runs \
+                that shared the machine with other workers, so the three depths are timed by `convlab bench`'s measurement \
+                instead, alone and with every thread: a whole training epoch with the loader, at the profile's scale. The \
+                result is stored in `runs/<profile>/questions/depth-bench.json` and reused; \
+                `depth_cost(&study, section.clone(), true)` measures again (on an otherwise idle machine)."),
+            code("let depth = convlab::study::questions::depth_cost(&study, section.clone(), false)?;\ndepth.table()?"),
+            code("Markdown(depth.conclusion())"),
+        ],
+        _ => vec![],
+    }
 }
 
 fn models_notebook() -> NotebookSpec {
@@ -148,6 +201,14 @@ fn summary_notebook() -> NotebookSpec {
                 counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. `report_delta_pp` is the report's own \
                 single-run difference, where it gives both numbers."),
             code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
+            md("## The profile against the report\n\nFor each of the report's findings: **reproduced** (the same direction, \
+                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) or **not separable** (the \
+                interval spans zero), with the reason where a section's experiment shows one. The dropout trend is judged by \
+                its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's time by the benchmark \
+                (within 1.5–2.5× counts as \"about twice\"). The five open questions' answers follow; each section's \
+                notebook shows its experiment."),
+            code("let answers = convlab::study::questions::answer_all(&study, &sections)?;\nMarkdown(convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)))"),
+            code("Markdown(answers.conclusions())"),
             md("## Section by section"),
             code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
         ],

@@ -234,6 +234,8 @@ impl Profile {
                 }
                 Change::NoResidual => model.residual = false,
                 Change::Blocks(b) => model.blocks = b,
+                Change::Pool(p) => model.pool = p,
+                Change::ReportLr => train.lr = recipe::LR,
             }
         }
         RunConfig::for_data(model, train, data)

@@ -2,7 +2,7 @@
 //! changes from the report's baseline recipe (torchvision resnet18, SGD lr 0.001
 //! momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108).
 //! Every ablation is xknet18 plus one change, as the report did them.
-use crate::model::Norm;
+use crate::model::{Norm, Pool};
 
 /// One change from the report's baseline, in the report's own units (its 25 epochs, its lr).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,6 +25,11 @@ pub enum Change {
     NoResidual,
     /// Blocks per stage.
     Blocks([usize; 4]),
+    /// Global pooling of the head.
+    Pool(Pool),
+    /// The report's own learning rate, 0.001, not multiplied by the profile's `lr_scale`
+    /// (the schedule keeps the profile's step sizes).
+    ReportLr,
 }
 
 /// One experiment of a section.
@@ -58,7 +63,14 @@ pub struct Section {
     /// The report's final model, when the section ends with it: its confusion
     /// matrix and test-set predictions (`test.txt`) are shown.
     pub final_model: Option<&'static str>,
+    /// Extra experiments that answer the section's open question ([`super::questions`]):
+    /// trained with the section's units on the profile's first [`PROBE_SEEDS`] seeds, and
+    /// not part of the study's family of comparisons.
+    pub probes: &'static [Variant],
 }
+
+/// Seeds of a probe: the profile's first two (one when it has one), the fewest that give a spread.
+pub const PROBE_SEEDS: usize = 2;
 
 const XK: Change = Change::SmallStem;
 
@@ -87,6 +99,29 @@ pub const CONST_1E3: Variant = Variant { key: "constant-lr-1e-3", label: "no LR 
 pub const CONST_1E4: Variant = Variant { key: "constant-lr-1e-4", label: "no LR decay, lr 1e-4", changes: &[XK, Change::ConstantLr(1e-4)], reported: None };
 pub const NO_RESIDUAL: Variant = Variant { key: "no-residual", label: "no residual connections", changes: &[XK, Change::NoResidual], reported: Some(0.4184) };
 pub const RESNET14: Variant = Variant { key: "resnet14", label: "resnet14 [1,2,2,1]", changes: &[XK, Change::Blocks([1, 2, 2, 1])], reported: None };
+/// The normalization section's probes ([`super::questions::instance_norm`]): xknet18 with
+/// BatchNorm and with InstanceNorm, each with the average-pooling head and with a max-pooling
+/// one, all at the report's own lr 0.001 (not the profile's scaled one).
+pub const PROBE_BN_REPORT_LR: Variant =
+    Variant { key: "probe-bn-lr1e-3", label: "BatchNorm at the report's lr 0.001", changes: &[XK, Change::ReportLr], reported: Some(0.4592) };
+pub const PROBE_IN_REPORT_LR: Variant = Variant {
+    key: "probe-in-lr1e-3",
+    label: "InstanceNorm at the report's lr 0.001",
+    changes: &[XK, Change::Norm(Norm::Instance { affine: false }), Change::ReportLr],
+    reported: Some(0.0658),
+};
+pub const PROBE_IN_MAX_REPORT_LR: Variant = Variant {
+    key: "probe-in-max-lr1e-3",
+    label: "InstanceNorm, max-pool head, lr 0.001",
+    changes: &[XK, Change::Norm(Norm::Instance { affine: false }), Change::Pool(Pool::Max), Change::ReportLr],
+    reported: None,
+};
+pub const PROBE_BN_MAX_REPORT_LR: Variant = Variant {
+    key: "probe-bn-max-lr1e-3",
+    label: "BatchNorm, max-pool head, lr 0.001",
+    changes: &[XK, Change::Pool(Pool::Max), Change::ReportLr],
+    reported: None,
+};
 pub const RESNET34: Variant = Variant { key: "resnet34", label: "resnet34 [3,4,6,3]", changes: &[XK, Change::Blocks([3, 4, 6, 3])], reported: None };
 
 /// Every section, in the report's order.
@@ -100,6 +135,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET18],
         alone: "resnet18",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "xknet18",
@@ -110,6 +146,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET18, XKNET18],
         alone: "xknet18",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "width",
@@ -120,6 +157,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, HALF],
         alone: "xknet18-half",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "augmentation",
@@ -130,6 +168,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, FLIPS_005, FLIPS_01],
         alone: "flips-0.05",
         final_model: Some("flips-0.1"),
+        probes: &[],
     },
     Section {
         key: "dropout",
@@ -140,6 +179,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, DROPOUT_01, DROPOUT_02, DROPOUT_03],
         alone: "dropout-0.2",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "normalization",
@@ -150,6 +190,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, NORM_NONE, INSTANCE, INSTANCE_AFFINE],
         alone: "instance",
         final_model: None,
+        probes: &[PROBE_BN_REPORT_LR, PROBE_IN_REPORT_LR, PROBE_BN_MAX_REPORT_LR, PROBE_IN_MAX_REPORT_LR],
     },
     Section {
         key: "lr-decay",
@@ -160,6 +201,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, CONST_1E3, CONST_1E4],
         alone: "constant-lr-1e-4",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "residual",
@@ -170,6 +212,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, NO_RESIDUAL],
         alone: "no-residual",
         final_model: None,
+        probes: &[],
     },
     Section {
         key: "depth",
@@ -180,6 +223,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET14, XKNET18, RESNET34],
         alone: "resnet34",
         final_model: None,
+        probes: &[],
     },
 ];
 
@@ -194,6 +238,20 @@ pub fn section(key: &str) -> anyhow::Result<&'static Section> {
 /// Every section, in the report's order.
 pub fn all_sections() -> Vec<&'static Section> {
     SECTIONS.iter().collect()
+}
+
+/// Every probe of the study ([`Section::probes`]), in section order.
+pub fn all_probes() -> Vec<&'static Variant> {
+    SECTIONS.iter().flat_map(|s| s.probes.iter()).collect()
+}
+
+/// A variant or probe by key, or an error listing the keys.
+pub fn variant(key: &str) -> anyhow::Result<&'static Variant> {
+    let all = || all_variants().into_iter().chain(all_probes());
+    all().find(|v| v.key == key).ok_or_else(|| {
+        let keys: Vec<&str> = all().map(|v| v.key).collect();
+        anyhow::anyhow!("unknown variant `{key}`; variants: {}", keys.join(", "))
+    })
 }
 
 /// Every distinct variant of the study, in first-appearance order.
@@ -225,5 +283,15 @@ mod tests {
                 assert!(has(r), "{}: reference {r} is not one of its variants", s.key);
             }
         }
+    }
+
+    #[test]
+    fn probe_keys_are_distinct_from_variants() {
+        let keys: Vec<&str> = all_variants().into_iter().chain(all_probes()).map(|v| v.key).collect();
+        for k in &keys {
+            assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "{k} is listed twice");
+        }
+        assert_eq!(variant("probe-in-lr1e-3").unwrap().key, "probe-in-lr1e-3");
+        assert!(variant("nope").unwrap_err().to_string().contains("probe-in-max-lr1e-3"));
     }
 }

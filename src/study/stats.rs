@@ -49,6 +49,29 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
 }
 
+/// A linear contrast `Σ cᵢ·mean(xᵢ)` of several groups with unequal variances (the
+/// Welch–Satterthwaite degrees of freedom; [`welch`] is the contrast `b − a`), e.g. an
+/// interaction `(b − a) − (d − c)`. `None` when a group has fewer than two values.
+pub fn contrast(groups: &[(&[f64], f64)]) -> Option<Welch> {
+    if groups.iter().any(|(x, _)| x.len() < 2) {
+        return None;
+    }
+    let diff: f64 = groups.iter().map(|(x, c)| c * mean_var(x).0).sum();
+    let terms: Vec<f64> = groups.iter().map(|(x, c)| c * c * mean_var(x).1 / x.len() as f64).collect();
+    let var: f64 = terms.iter().sum();
+    let se = var.sqrt();
+    if se == 0.0 {
+        let p = if diff == 0.0 { 1.0 } else { 0.0 };
+        return Some(Welch { diff, se, df: f64::INFINITY, t: f64::NAN, p, ci95: (diff, diff) });
+    }
+    let df = var * var / terms.iter().zip(groups).map(|(t, (x, _))| t * t / (x.len() as f64 - 1.0)).sum::<f64>();
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    let t = diff / se;
+    let p = (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0);
+    let q = dist.inverse_cdf(0.975);
+    Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
+}
+
 /// `x` rounded to `digits` decimals, as the study's tables show numbers.
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
@@ -84,6 +107,54 @@ pub fn holm(ps: &[Option<f64>]) -> Vec<Option<f64>> {
         }
     }
     out
+}
+
+/// A least-squares line `y = intercept + slope·x` with the slope's standard error, its
+/// two-sided p-value (t with n − 2 degrees of freedom) and its 95% CI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regression {
+    pub slope: f64,
+    pub intercept: f64,
+    pub se: f64,
+    pub df: f64,
+    pub p: f64,
+    pub ci95: (f64, f64),
+}
+
+/// Ordinary least squares of `y` on `x` (scipy's `linregress`); `None` with fewer than
+/// three points or when every `x` is the same (no slope to estimate).
+pub fn linregress(x: &[f64], y: &[f64]) -> Option<Regression> {
+    let n = x.len();
+    if n < 3 || y.len() != n {
+        return None;
+    }
+    let (mx, my) = (x.iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
+    if x.iter().all(|v| *v == x[0]) {
+        return None;
+    }
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let sse: f64 = x.iter().zip(y).map(|(a, b)| (b - intercept - slope * a).powi(2)).sum();
+    let df = (n - 2) as f64;
+    let se = (sse / df / sxx).sqrt();
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    let p = if se == 0.0 { if slope == 0.0 { 1.0 } else { 0.0 } } else { (2.0 * (1.0 - dist.cdf((slope / se).abs()))).clamp(0.0, 1.0) };
+    let q = dist.inverse_cdf(0.975);
+    Some(Regression { slope, intercept, se, df, p, ci95: (slope - q * se, slope + q * se) })
+}
+
+/// The median of `x` (the mean of the middle two for an even count); `None` when empty.
+pub fn median(x: &[f64]) -> Option<f64> {
+    let mut v = x.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }
 
 #[cfg(test)]
@@ -124,6 +195,41 @@ mod tests {
             assert!(close(l, lo, 1e-9) && close(h, hi, 1e-9), "{x:?}: ({l}, {h}) vs scipy ({lo}, {hi})");
         }
         assert_eq!(mean_ci95(&[0.8]), None);
+    }
+
+    /// Reference: the Welch–Satterthwaite contrast computed with numpy and scipy 1.17.1
+    /// (`L = Σ c·mean`, `v = Σ c²·var(ddof=1)/n`, `df = v² / Σ (c²·var/n)²/(n−1)`,
+    /// `p = 2·t.sf(|L|/√v, df)`, CI `L ± t.ppf(0.975, df)·√v`).
+    #[test]
+    fn contrast_matches_the_welch_satterthwaite_reference() {
+        let (a, b, c, d) = ([0.629, 0.606], [0.230, 0.239], [0.686, 0.694], [0.503, 0.515]);
+        let w = contrast(&[(&a, 1.0), (&b, -1.0), (&c, -1.0), (&d, 1.0)]).unwrap();
+        assert!(close(w.diff, 0.202, 1e-9) && close(w.se, 0.014300349646075083, 1e-9) && close(w.df, 2.1499065012177234, 1e-9), "{w:?}");
+        assert!(close(w.p, 0.0036971771833844824, 1e-6), "{w:?}");
+        assert!(close(w.ci95.0, 0.14440442975909332, 1e-6) && close(w.ci95.1, 0.2595955702409067, 1e-6), "{w:?}");
+        // Two groups: Welch's test itself.
+        let (x, y) = ([0.823, 0.820, 0.815], [0.798, 0.812, 0.805]);
+        assert_eq!(contrast(&[(&y, 1.0), (&x, -1.0)]).map(|w| (w.diff, w.df)), welch(&x, &y).map(|w| (w.diff, w.df)));
+        assert_eq!(contrast(&[(&[0.5], 1.0), (&y, -1.0)]), None);
+    }
+
+    /// References: scipy 1.17.1, `r = scipy.stats.linregress(x, y)`; the CI is
+    /// `r.slope ± scipy.stats.t.ppf(0.975, len(x) - 2) * r.stderr`.
+    #[test]
+    fn linregress_matches_scipy() {
+        let x = [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3];
+        let y = [0.617, 0.64, 0.63, 0.61, 0.6, 0.62, 0.58, 0.59, 0.6, 0.57, 0.55, 0.58];
+        let r = linregress(&x, &y).unwrap();
+        assert!(close(r.slope, -0.20700000000000005, 1e-9) && close(r.intercept, 0.6299666666666667, 1e-9), "{r:?}");
+        assert!(close(r.se, 0.02765943680634957, 1e-9) && close(r.p, 2.1013643922214246e-05, 1e-6), "{r:?}");
+        assert!(close(r.ci95.0, -0.2686290657722867, 1e-9) && close(r.ci95.1, -0.1453709342277134, 1e-9), "{r:?}");
+        // A noisy, flat one: the CI spans zero.
+        let r = linregress(&[0.0, 0.0, 0.1, 0.2, 0.3, 0.3], &[0.6, 0.4, 0.62, 0.17, 0.58, 0.61]).unwrap();
+        assert!(close(r.slope, 0.06315789473684198, 1e-9) && close(r.p, 0.9274492985016247, 1e-6), "{r:?}");
+        assert!(close(r.ci95.0, -1.7460466930842806, 1e-9) && close(r.ci95.1, 1.8723624825579648, 1e-9), "{r:?}");
+        assert_eq!(linregress(&[0.1, 0.1, 0.1], &[0.5, 0.6, 0.7]), None, "one x: no slope");
+        assert_eq!(linregress(&[0.1, 0.2], &[0.5, 0.6]), None, "two points: no spread");
+        assert_eq!((median(&[3.0, 1.0, 2.0]), median(&[4.0, 1.0, 2.0, 3.0]), median(&[])), (Some(2.0), Some(2.5), None));
     }
 
     /// References: statsmodels 0.15.0, `multipletests(ps, method="holm")[1]`; the pending

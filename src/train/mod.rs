@@ -10,7 +10,7 @@ mod run;
 mod sgd;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
-pub use predict::{predict, write_predictions};
+pub use predict::{pooled_features, predict, write_predictions};
 pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, is_stop, list_runs};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use sgd::Sgd;

@@ -17,6 +17,15 @@ pub fn predict(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig
     Ok(out)
 }
 
+/// The pooled features (the input of `fc`, [`ResNet::forward_features`] in evaluation mode)
+/// of every image of `split`, in split order: `[N, C]`, f64, on the CPU.
+pub fn pooled_features(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig, device: tch::Device) -> Result<tch::Tensor, tch::TchError> {
+    let _guard = tch::no_grad_guard();
+    let loader = Loader::new(split, stats, cfg.eval_batch_size(), device);
+    let parts: Vec<tch::Tensor> = loader.epoch(0).map(|b| net.forward_features(&b.images, false).to_kind(tch::Kind::Double).to_device(tch::Device::Cpu)).collect();
+    tch::Tensor::f_cat(&parts, 0)
+}
+
 /// Write `path` (atomically): one line per image, `<relative file>\t<class name>`, sorted by file name.
 pub fn write_predictions(path: &Path, files: &[String], predicted: &[i64], classes: &[String]) -> anyhow::Result<()> {
     anyhow::ensure!(files.len() == predicted.len(), "{} files but {} predictions", files.len(), predicted.len());

@@ -287,6 +287,16 @@ impl Run {
     }
 
     /// Build the network of this run with the weights of `best.safetensors`.
+    /// The network as this run started it: built from the config under the run's seed,
+    /// before any step (what [`Run::execute`] trains from).
+    pub fn initial(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
+        let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tch::manual_seed(self.config.train.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let net = ResNet::new(&vs.root(), &self.config.model)?;
+        Ok((vs, net))
+    }
+
     pub fn load_best(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
         let mut vs = nn::VarStore::new(device);
         let net = ResNet::new(&vs.root(), &self.config.model)?;

@@ -1,0 +1,157 @@
+//! The report's open questions on a real smoke study: each answer's numbers are the run
+//! records', the probes train as the section's units, and the fidelity table follows the verdicts.
+use convlab::settings::Settings;
+use convlab::study::questions::{self, Fidelity};
+use convlab::study::{PROBE_SEEDS, ProfileName, Study, Verdict, section, stats};
+use std::path::Path;
+
+fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
+    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(seeds), ..Settings::defaults(root, &root.join("cache")) };
+    let mut study = Study::open(&settings).unwrap();
+    study.options.progress = false;
+    study.options.quiet = true;
+    study
+}
+
+/// (train_acc, val_acc, val_loss) of every epoch, read from `history.csv` itself.
+fn history(dir: &Path) -> Vec<(f64, f64, f64)> {
+    let text = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>()).map(|f| (f[3], f[5], f[4])).collect()
+}
+
+fn best_val_acc(dir: &Path) -> f64 {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    s["best_val_acc"].as_f64().unwrap()
+}
+
+#[test]
+fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = smoke_study(tmp.path(), vec![1, 2, 3]);
+    let runs = study.runs_dir.clone();
+
+    // The probes are units of the normalization section, on the first PROBE_SEEDS seeds.
+    let units = study.units(&[section("normalization").unwrap()]);
+    let probe_units: Vec<String> = units.iter().filter(|u| u.variant.key.starts_with("probe-")).map(|u| format!("{}:{}", u.variant.key, u.seed)).collect();
+    assert_eq!(probe_units.len(), 4 * PROBE_SEEDS, "{probe_units:?}");
+    assert!(!probe_units.iter().any(|u| u.ends_with(":3")), "{probe_units:?}");
+
+    let all = study.run_all().unwrap();
+    let answers = questions::answer_all(&study, &all).unwrap();
+    let family = study.family().unwrap();
+
+    // 1. InstanceNorm: the probes ran at the report's lr, two seeds each, the max heads with max pooling.
+    let inorm = &answers.instance_norm;
+    assert_eq!(inorm.rows.iter().map(|r| r.key).collect::<Vec<_>>(), ["xknet18", "instance", "probe-bn-lr1e-3", "probe-in-lr1e-3", "probe-bn-max-lr1e-3", "probe-in-max-lr1e-3"]);
+    for r in &inorm.rows[2..] {
+        assert_eq!(r.result.runs.len(), PROBE_SEEDS, "{}", r.key);
+        assert_eq!(r.result.runs[0].config.train.lr, 0.001, "{}: the report's lr, unscaled", r.key);
+        assert_eq!(r.result.runs[0].config.model.pool == convlab::model::Pool::Max, r.key.contains("-max-"), "{}", r.key);
+        let mean = (1..=2).map(|s| best_val_acc(&runs.join(r.key).join(format!("seed-{s}")))).sum::<f64>() / 2.0;
+        assert!((r.result.summary.best_val_acc_mean - mean).abs() < 1e-12, "{}", r.key);
+        assert!((r.times_chance - 4.0 * mean).abs() < 1e-9, "4 classes: × chance is 4 × accuracy");
+        assert!((0.0..=1.0).contains(&r.trained.class_share) && (0.0..=1.0).contains(&r.init.class_share));
+        assert_ne!(r.init, r.trained, "{}: the trained network's features are not the initial ones", r.key);
+    }
+    assert!(!runs.join("probe-in-lr1e-3/seed-3").exists(), "a probe runs two seeds, not the profile's three");
+    // Its three comparisons are adjusted among themselves.
+    assert_eq!(inorm.probes.comparisons.len(), 3);
+    for c in &inorm.probes.comparisons {
+        let (p, adj) = (c.welch.unwrap().p, c.p_holm.unwrap());
+        assert!(adj >= p && adj <= (3.0 * p).min(1.0) + 1e-12, "{}: p {p} adjusted {adj}", c.variant.variant.key);
+        assert_eq!(c.family_size, 3);
+    }
+    let t = inorm.table().unwrap();
+    assert_eq!(t.height(), 6);
+    assert_eq!(t.column("best_val_acc").unwrap().f64().unwrap().get(3), Some(stats_round(inorm.rows[3].result.summary.best_val_acc_mean)));
+    let text = inorm.conclusion();
+    assert!(text.contains("Chance is 1/4 = 0.250") && text.contains("(3 comparisons)") && text.contains("CONVLAB_PROFILE=full"), "{text}");
+    assert_eq!(inorm.collapsed(), Some(inorm.rows[3].times_chance <= 2.0));
+
+    // 2. No normalization: the family's own comparison, in words.
+    let none = family.comparisons.iter().find(|c| c.variant.variant.key == "norm-none").unwrap();
+    assert!(answers.no_norm.contains(&none.describe()), "{}", answers.no_norm);
+
+    // 3. The gap of every variant, from the histories' last epochs.
+    let gap = &answers.generalisation;
+    assert_eq!(gap.rows.len(), 16);
+    let xk = gap.row("xknet18").unwrap();
+    for (i, seed) in [1, 2, 3].iter().enumerate() {
+        let h = history(&runs.join(format!("xknet18/seed-{seed}")));
+        let (train, val, _) = *h.last().unwrap();
+        assert!((xk.gaps[i] - (train - val)).abs() < 1e-12);
+        let min = h.iter().map(|e| e.2).fold(f64::INFINITY, f64::min);
+        assert!((xk.rises[i] - (h.last().unwrap().2 - min)).abs() < 1e-12);
+    }
+    let w = gap.gap_test("constant-lr-1e-3").unwrap();
+    assert_eq!(w, stats::welch(&xk.gaps, &gap.row("constant-lr-1e-3").unwrap().gaps).unwrap());
+    assert!(gap.conclusion().contains("Constant lr 1e-3 (no decay) ends with train"), "{}", gap.conclusion());
+
+    // 4. The dropout trend: 4 values of p × 3 seeds, the slope of the records' accuracies.
+    let trend = &answers.dropout;
+    assert_eq!(trend.points.len(), 12);
+    let (mut x, mut y) = (vec![], vec![]);
+    for (key, p) in [("norm-none", 0.0), ("dropout-0.1", 0.1), ("dropout-0.2", 0.2), ("dropout-0.3", 0.3)] {
+        for seed in [1, 2, 3] {
+            x.push(p);
+            y.push(best_val_acc(&runs.join(format!("{key}/seed-{seed}"))));
+        }
+    }
+    let want = stats::linregress(&x, &y);
+    assert_eq!(trend.val, want);
+    assert_eq!(trend.table().unwrap().height(), 4);
+
+    // 5. Depth: the benchmark is stored beside the runs and reused.
+    let bench = runs.join("questions/depth-bench.json");
+    assert!(bench.exists());
+    let stamp = std::fs::metadata(&bench).unwrap().modified().unwrap();
+    let again = questions::depth_cost(&study, all.iter().find(|s| s.section.key == "depth").unwrap().clone(), false).unwrap();
+    assert_eq!(std::fs::metadata(&bench).unwrap().modified().unwrap(), stamp, "a stored benchmark is reused");
+    let secs = |k: &str| again.bench.results.iter().find(|r| r.0 == k).unwrap().2.epoch_seconds.unwrap();
+    assert_eq!(again.time_ratio("resnet34", "resnet14"), Some(secs("resnet34") / secs("resnet14")));
+    assert_eq!(again.bench.results.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["resnet14", "xknet18", "resnet34"]);
+    assert_eq!(again.table().unwrap().height(), 3);
+
+    // The fidelity table follows the verdicts and the report's directions.
+    let rows = answers.fidelity(&family);
+    assert_eq!(rows.len(), 10);
+    for (finding, variant, sign) in [("stem", "xknet18", 1.0), ("width", "xknet18-half", -1.0), ("residual", "no-residual", -1.0), ("no normalization", "norm-none", 1.0)] {
+        let c = family.comparisons.iter().find(|c| c.variant.variant.key == variant).unwrap();
+        let want = match c.verdict() {
+            Verdict::Better | Verdict::Worse if c.diff().unwrap().signum() == sign => Fidelity::Reproduced,
+            Verdict::Better | Verdict::Worse => Fidelity::Contradicted,
+            Verdict::Pending => Fidelity::Pending,
+            _ => Fidelity::NotSeparable,
+        };
+        assert_eq!(rows.iter().find(|r| r.finding == finding).unwrap().status, want, "{finding}");
+    }
+    let md = questions::fidelity_markdown(&rows);
+    assert_eq!(md.lines().count(), 12, "{md}");
+    assert!(answers.conclusions().contains("### Why did InstanceNorm collapse?"));
+}
+
+fn stats_round(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// On the full profile the report's lr is the profile's: the lr-0.001 probes are xknet18 and
+/// InstanceNorm themselves, and are not trained twice.
+#[test]
+fn probes_that_duplicate_a_variant_are_that_variant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("exp2");
+    let synth = convlab::data::SynthConfig { classes: 3, train_per_class: 2, val_per_class: 1, test: 0, size: 64, seed: 0, mixed_formats: false };
+    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    let settings = Settings {
+        profile: ProfileName::Full,
+        data: Some(convlab::data::Source::ImageFolder { root }),
+        ..Settings::defaults(tmp.path(), &tmp.path().join("cache"))
+    };
+    let study = Study::open(&settings).unwrap();
+    let twin = |k: &str| study.twin(convlab::study::variant(k).unwrap()).key;
+    assert_eq!((twin("probe-bn-lr1e-3"), twin("probe-in-lr1e-3")), ("xknet18", "instance"));
+    assert_eq!((twin("probe-in-max-lr1e-3"), twin("xknet18")), ("probe-in-max-lr1e-3", "xknet18"));
+    let units: Vec<String> = study.units(&[section("normalization").unwrap()]).iter().map(|u| u.variant.key.to_string()).collect();
+    assert!(!units.iter().any(|u| u == "probe-bn-lr1e-3" || u == "probe-in-lr1e-3"), "{units:?}");
+    assert_eq!(units.iter().filter(|u| u.ends_with("max-lr1e-3")).count(), 2 * PROBE_SEEDS, "{units:?}");
+}
