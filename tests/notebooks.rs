@@ -92,3 +92,28 @@ fn committed_notebooks_show_confidence_intervals_and_verdicts() {
     let text = output_text(summary);
     assert!(text.contains("p_holm") && text.contains("verdict") && text.contains("shape: (15, 11)"), "the summary shows the family's table");
 }
+
+/// The committed notebooks answer the report's open questions from computed numbers, shown as
+/// rendered Markdown (a `text/markdown` output) with the same text as plain text.
+#[test]
+fn committed_notebooks_answer_the_open_questions() {
+    let notebooks = committed();
+    let text = |name: &str| output_text(&notebooks.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name} is committed")).1);
+    let markdown = |name: &str| outputs(&notebooks.iter().find(|(n, _)| n == name).unwrap().1).any(|(_, o)| o["data"]["text/markdown"].is_array() || o["data"]["text/markdown"].is_string());
+    let expect = [
+        ("05_dropout.ipynb", vec!["Best validation accuracy on p over 12 runs", "pp per 0.1 of p, 95% CI ["]),
+        ("06_normalization.ipynb", vec!["Chance is 1/10", "(3 comparisons)", "x_chance", "class_share_trained", "no normalization slightly better than BatchNorm"]),
+        ("07_lr_decay.ipynb", vec!["Constant lr 1e-3 (no decay) ends with train", "gap_pp", "shape: (16, 7)"]),
+        ("09_depth.ipynb", vec!["an epoch of resnet34 takes", "time_vs_resnet14"]),
+        ("10_summary.ipynb", vec!["| finding | the report | here | status | why |", "| InstanceNorm collapse |", "### Why did InstanceNorm collapse?"]),
+    ];
+    for (name, needles) in expect {
+        let t = text(name);
+        for n in needles {
+            assert!(t.contains(n), "{name}: its outputs lack `{n}`: re-run `make notebooks`");
+        }
+        assert!(markdown(name), "{name}: the answer is not shown as Markdown");
+    }
+    let fidelity_rows = text("10_summary.ipynb").lines().filter(|l| l.starts_with("| ") && l.contains("| **")).count();
+    assert_eq!(fidelity_rows, 10, "the fidelity table has one row per finding");
+}

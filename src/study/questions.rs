@@ -8,7 +8,7 @@
 //! 4. [`dropout_trend`]: does accuracy fall as dropout's p grows? A least-squares slope.
 //! 5. [`depth_cost`]: what do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
 //!
-//! [`fidelity`] then says, finding by finding, whether the profile reproduces the report,
+//! [`Answers::fidelity`] then says, finding by finding, whether the profile reproduces the report,
 //! contradicts it or cannot tell. Every sentence of a conclusion is built from the numbers
 //! next to it.
 use super::Study;
@@ -198,7 +198,7 @@ impl InstanceNormAnswer {
 
     /// Validation accuracy per epoch of the four probes (mean over seeds, min–max band).
     pub fn curves(&self) -> Figure {
-        let curves = self.rows.iter().filter(|r| r.result.runs[0].config.train.lr < self.profile_lr).map(|r| r.result.mean_curve()).collect();
+        let curves = self.rows.iter().filter(|r| r.key.starts_with("probe-")).map(|r| r.result.mean_curve()).collect();
         Figure::val_curves("InstanceNorm vs BatchNorm at the report's lr 0.001 — validation", curves)
     }
 
