@@ -11,7 +11,7 @@ NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures"
+	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
 	@echo "make test            setup, a local one-node Slurm, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
@@ -66,6 +66,7 @@ notebooks: build
 report: setup
 	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory study notebooks
+	$(CONVLAB) report
 
 # The grid's default worker count on a CPU-only machine is chosen from this (README, "Running the grid").
 bench-grid: build

@@ -8,7 +8,8 @@
 #   $CONVLAB_TOOLS defaults to ${XDG_DATA_HOME:-~/.local/share}/convlab.
 # Then, for this clone: .cargo/config.toml (so plain `cargo build` finds
 # libtorch), the Jupyter kernel "convlab", Debian's dataset-fashion-mnist,
-# chromium and chromium-driver (the browser test), and a warm notebook build.
+# chromium and chromium-driver (the browser test), pdflatex (texlive-latex-recommended, for
+# `convlab report --format latex`), and a warm notebook build.
 # Nothing is downloaded outside the package registries (PyPI, crates.io, Debian).
 set -euo pipefail
 
@@ -74,6 +75,17 @@ if (( ${#APT[@]} )); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get install -y -q "${APT[@]}" >/dev/null \
     || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${APT[@]}" >/dev/null; }
+fi
+# pdflatex with booktabs and graphicx, for `convlab report --format latex` and its compile test
+# (without recommends: ~45 s, no documentation or extra fonts).
+if command -v pdflatex >/dev/null && kpsewhich booktabs.sty >/dev/null; then
+  log "pdflatex ok: $(command -v pdflatex)"
+else
+  log "installing Debian's texlive-latex-recommended (pdflatex, booktabs)"
+  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q --no-install-recommends texlive-latex-recommended >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q --no-install-recommends texlive-latex-recommended >/dev/null; }
 fi
 
 # --- 4. This clone: cargo config --------------------------------------------

@@ -38,6 +38,8 @@ enum Command {
     Plot(PlotArgs),
     /// Run the report's sections under a profile and export their figures.
     Study(StudyArgs),
+    /// Write the study as a document (Markdown or LaTeX) from the stored runs, its tables as CSV; trains nothing.
+    Report(ReportArgs),
     /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
     Bench(BenchArgs),
     /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or check them.
@@ -189,6 +191,18 @@ struct StudyArgs {
 }
 
 #[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for pdflatex).
+    #[arg(long, value_enum, default_value = "md")]
+    format: convlab::study::report::Format,
+    /// Directory for the document and its `tables/` (default: the profile's figures directory, figures/<profile>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct NotebooksArgs {
     /// Where the notebooks live.
     #[arg(long, default_value = "notebooks")]
@@ -218,6 +232,7 @@ struct Edge {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let flags = match &cli.command {
         Command::Study(a) => a.settings.layer()?,
+        Command::Report(a) => a.settings.layer()?,
         Command::Bench(a) => a.layer(),
         _ => Default::default(),
     };
@@ -246,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Study(args) => study(&args, &edge),
+        Command::Report(args) => report(&args, &edge),
         Command::Bench(args) => bench(&args, &edge),
         Command::Notebooks(args) => notebooks(&args, &edge),
         Command::RunUnit(args) => run_unit(&args, &edge),
@@ -454,6 +470,13 @@ fn study_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     study.options.log = LogTo::Stderr;
     study.options.progress = false;
     grid::work(&study, &g, |event| println!("{}", serde_json::to_string(&event).expect("worker events serialize")))
+}
+
+fn report(args: &ReportArgs, edge: &Edge) -> anyhow::Result<()> {
+    let mut study = Study::open(&edge.settings)?;
+    study.options.paths = edge.paths.clone();
+    println!("{}", study.write_report(args.format, args.out.as_deref())?);
+    Ok(())
 }
 
 fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {

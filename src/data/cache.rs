@@ -62,8 +62,15 @@ pub struct NormStats {
     pub std: Vec<f64>,
 }
 
-/// A loaded dataset: every split as tensors, plus what was left out.
-#[derive(Debug)]
+impl Clone for Split {
+    /// The same tensors (shared, not copied: a split is never written to) and file names.
+    fn clone(&self) -> Self {
+        Split { images: self.images.shallow_clone(), labels: self.labels.shallow_clone(), files: self.files.clone() }
+    }
+}
+
+/// A loaded dataset: every split as tensors, plus what was left out. A clone shares the tensors.
+#[derive(Debug, Clone)]
 pub struct Dataset {
     pub config: DataConfig,
     pub classes: Vec<String>,

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod grid;
 pub mod notebooks;
 pub mod questions;
+pub mod report;
 pub mod slurm;
 pub mod stats;
 mod profile;
@@ -204,6 +205,13 @@ impl Study {
     pub fn export_summary(&self, sections: &[SectionResult]) -> anyhow::Result<String> {
         let files = summary_bars(sections, self.profile.name).export(&self.figures_dir, "summary-bars")?;
         Ok(written(&self.options.paths, &files))
+    }
+
+    /// Write the study as a document ([`report`]): `report.md` or `report.tex` and
+    /// `tables/*.csv` in `out` (default: [`Study::figures_dir`]), from the stored runs only;
+    /// one line per file written, paths as shown to users.
+    pub fn write_report(&self, format: report::Format, out: Option<&std::path::Path>) -> anyhow::Result<String> {
+        Ok(written(&self.options.paths, &report::write(self, format, out)?))
     }
 
     /// The first lines of a run's `test.txt` (its path as shown to users, line count, `n` lines).

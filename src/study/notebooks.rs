@@ -211,6 +211,11 @@ fn summary_notebook() -> NotebookSpec {
             code("Markdown(answers.conclusions())"),
             md("## Section by section"),
             code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
+            md("## The write-up\n\nThe study as a document, from the stored runs (nothing is trained): `figures/<profile>/report.md` — \
+                set-up, every section with its figures, table and conclusion, the open questions, the summary and the fidelity \
+                table — with relative links to the figures, and every table as CSV under `figures/<profile>/tables/`. \
+                `convlab report --format latex` writes `report.tex` for pdflatex; `make report` ends with `convlab report`."),
+            code("println!(\"{}\", study.write_report(convlab::study::report::Format::Md, None)?);"),
         ],
     }
 }

@@ -95,6 +95,9 @@ pub struct NormRow {
     /// Share of chance-level loss (ln classes) the best validation loss removes, mean over seeds:
     /// 0 = still at chance, 1 = perfect.
     pub loss_learned: f64,
+    /// Final-epoch train accuracy (train mode, as trained) and validation accuracy, means over seeds.
+    pub final_train_acc: f64,
+    pub final_val_acc: f64,
     pub init: FeatureSpread,
     pub trained: FeatureSpread,
 }
@@ -155,7 +158,9 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
         let best_loss = |r: &Run| r.history.iter().map(|e| e.val_loss).fold(f64::INFINITY, f64::min);
         let loss_learned = result.runs.iter().map(|r| 1.0 - best_loss(r) / ln_k).sum::<f64>() / result.runs.len() as f64;
         let times_chance = result.summary.best_val_acc_mean * classes as f64;
-        rows.push(NormRow { key, result, times_chance, loss_learned, init, trained });
+        let last = |f: fn(&EpochRecord) -> f64| mean(&result.runs.iter().filter_map(|r| r.history.last().map(f)).collect::<Vec<_>>());
+        let (final_train_acc, final_val_acc) = (last(|e| e.train_acc), last(|e| e.val_acc));
+        rows.push(NormRow { key, result, times_chance, loss_learned, final_train_acc, final_val_acc, init, trained });
     }
     let at_profile_lr = study.family()?.comparisons.into_iter().find(|c| c.variant.variant.key == "instance");
     let probes = study.family_over(probe_members())?;
@@ -189,6 +194,7 @@ impl InstanceNormAnswer {
             "best_val_acc" => f(&|r| r.result.summary.best_val_acc_mean, 4),
             "x_chance" => f(&|r| r.times_chance, 2),
             "loss_learned" => f(&|r| r.loss_learned, 3),
+            "final_train_acc" => f(&|r| r.final_train_acc, 4),
             "cv_init" => f(&|r| r.init.cv, 3),
             "cv_trained" => f(&|r| r.trained.cv, 3),
             "class_share_init" => f(&|r| r.init.class_share, 3),
@@ -246,11 +252,26 @@ impl InstanceNormAnswer {
         };
         let in_vs_bn = self.probe(sections::PROBE_IN_REPORT_LR.key, sections::PROBE_BN_REPORT_LR.key);
         out.push(format!(
-            "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.",
+            "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
             in_vs_bn.map_or("not compared yet".into(), |c| c.describe()),
-            pin.result.summary.best_val_acc_mean / pbn.result.summary.best_val_acc_mean
+            pin.result.summary.best_val_acc_mean / pbn.result.summary.best_val_acc_mean,
+            {
+                // How much of the deficit is there in training already: evaluation-time statistics can explain at most the rest.
+                let (val, train) = (pbn.final_val_acc - pin.final_val_acc, pbn.final_train_acc - pin.final_train_acc);
+                if val > 0.0 {
+                    format!(
+                        " In the last epoch InstanceNorm fits its training batches at {} against BatchNorm's {}: {} of its {} pp deficit on validation is there in training already, so the statistics used in evaluation can explain at most the rest (InstanceNorm here normalises each image with its own statistics in training and evaluation alike, PyTorch's default).",
+                        pct(pin.final_train_acc),
+                        pct(pbn.final_train_acc),
+                        pct((train / val).clamp(0.0, 1.0)),
+                        pp(val).trim_start_matches('+')
+                    )
+                } else {
+                    String::new()
+                }
+            }
         ));
         let max_in = self.probe(sections::PROBE_IN_MAX_REPORT_LR.key, sections::PROBE_IN_REPORT_LR.key);
         let max_bn = self.probe(sections::PROBE_BN_MAX_REPORT_LR.key, sections::PROBE_BN_REPORT_LR.key);
@@ -621,11 +642,15 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
         })
         .collect();
     let stored: Option<DepthBench> = if force || !path.exists() { None } else { Some(crate::io::read_json(&path)?) };
+
     let same = |b: &DepthBench| {
         b.results.len() == configs.len() && b.results.iter().zip(&configs).all(|((_, c, _), want)| serde_json::to_value(c).ok() == serde_json::to_value(want).ok())
     };
     let bench = match stored {
         Some(b) if same(&b) => b,
+        _ if study.options.stored_only => {
+            anyhow::bail!("the depth benchmark of this profile has not run: {} is missing or older than the configs (`convlab study` runs it after the grid)", path.display())
+        }
         _ => {
             let mut results = Vec::new();
             for (v, cfg) in variants.iter().zip(&configs) {

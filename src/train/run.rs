@@ -88,6 +88,9 @@ pub struct RunSummary {
     /// Mean training throughput.
     pub images_per_s: f64,
     pub device: String,
+    /// libtorch's CPU threads while it trained (absent in runs recorded before 2026-11-29).
+    #[serde(default)]
+    pub threads: Option<i32>,
     /// Completed epochs at which this run was resumed after an interruption
     /// (empty when it trained in one go).
     #[serde(default)]
@@ -128,6 +131,8 @@ pub struct RunOptions {
     pub when_busy: WhenBusy,
     /// Set by a signal handler ([`crate::signals`]): stop at the next step boundary.
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
+    /// Never train: a run that is not finished is [`RunError::NotTrained`] (what a write-up reads).
+    pub stored_only: bool,
 }
 
 impl RunOptions {
@@ -168,6 +173,8 @@ pub enum RunError {
     Busy { dir: PathBuf, holder: String },
     #[error("run {dir} was taken over by another process (this one's lease went stale); stopped at an epoch boundary")]
     LeaseLost { dir: PathBuf },
+    #[error("run {dir} is not finished, and nothing is trained here (run `convlab study` first)")]
+    NotTrained { dir: PathBuf },
 }
 
 /// One seed's run on disk.
@@ -330,6 +337,9 @@ impl Run {
         // A finished run with this config needs no lease.
         if !opts.force && let Some(run) = Self::stored(dir, config)? {
             return Ok(Started::Run(run));
+        }
+        if opts.stored_only {
+            return Err(RunError::NotTrained { dir: dir.into() }.into());
         }
         let lease = match lease::claim(dir, &opts.lease.holder, opts.lease.timeout).with_context(|| format!("cannot claim run directory {}", dir.display()))? {
             Claim::Held(lease) => lease,
@@ -639,6 +649,7 @@ fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, t
         wall_seconds: trained.wall_seconds,
         images_per_s: history.iter().map(|r| r.images_per_s).sum::<f64>() / history.len() as f64,
         device: format!("{device:?}"),
+        threads: Some(tch::get_num_threads()),
         resumed_at: trained.resumed_at.clone(),
     };
     io::write_json(&dir.join("summary.json"), &summary)?;

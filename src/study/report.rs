@@ -1,0 +1,580 @@
+//! The write-up: the study as a document — title, set-up, every section in the report's
+//! order (question, the report's number, figures, table, conclusion, the section's open
+//! question), then the summary, the 15 comparisons and the fidelity table — in Markdown
+//! (relative links to the PNG and SVG figures: JupyterLab's Markdown viewer, GitHub) or
+//! LaTeX (booktabs tables, PNG figures, ASCII only: pdflatex takes it as is). Every table
+//! is also written as CSV, one file per table. Built from the stored runs: nothing is
+//! trained, and units not finished are listed as missing.
+use super::questions::{self, Answers};
+use super::{SECTIONS, SectionResult, Study, summary_bars, summary_table};
+use polars::prelude::{AnyValue, DataFrame};
+use std::path::{Path, PathBuf};
+
+/// The document's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Markdown (`report.md`).
+    Md,
+    /// LaTeX (`report.tex`), for pdflatex.
+    Latex,
+}
+
+impl Format {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Md => "report.md",
+            Format::Latex => "report.tex",
+        }
+    }
+}
+
+/// A table as text: a header and rows of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Its CSV file's name, without `.csv`.
+    pub name: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A cell as the tables show it: numbers in Rust's shortest form (the run records' own
+/// values), missing values as `—`.
+fn cell(v: AnyValue) -> String {
+    match v {
+        AnyValue::Null => "—".into(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Float64(x) => format!("{x}"),
+        AnyValue::Float32(x) => format!("{x}"),
+        other => other.to_string(),
+    }
+}
+
+impl Table {
+    pub fn from_frame(name: &str, df: &DataFrame) -> anyhow::Result<Table> {
+        let header: Vec<String> = df.get_column_names().into_iter().map(|n| n.to_string()).collect();
+        let mut rows = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            rows.push(df.columns().iter().map(|c| c.get(i).map(cell)).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(Table { name: name.into(), header, rows })
+    }
+
+    /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled;
+    /// missing values are empty fields.
+    pub fn csv(&self) -> String {
+        let field = |s: &str| {
+            if s == "—" {
+                String::new()
+            } else if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        let line = |cells: &[String]| cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(",");
+        let mut out = vec![line(&self.header)];
+        out.extend(self.rows.iter().map(|r| line(r)));
+        out.join("\n") + "\n"
+    }
+}
+
+/// One piece of the document. Text is Markdown inline: `**bold**` and `` `code` ``.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Heading(u8, String),
+    Para(String),
+    Table(Table),
+    /// A figure's PNG (and SVG) files, and its caption.
+    Figure { png: PathBuf, svg: Option<PathBuf>, caption: String },
+}
+
+/// The study as a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub title: String,
+    pub blocks: Vec<Block>,
+}
+
+/// `to` relative to the directory `from` (both absolute), with `/` separators.
+fn relative(from: &Path, to: &Path) -> String {
+    let (f, t): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+impl Document {
+    /// The tables of the document, for their CSV files.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.blocks.iter().filter_map(|b| if let Block::Table(t) = b { Some(t) } else { None })
+    }
+
+    /// Markdown; figure links relative to `dir`, where the file is written.
+    pub fn markdown(&self, dir: &Path) -> String {
+        let mut out = vec![format!("# {}", self.title)];
+        for b in &self.blocks {
+            out.push(match b {
+                Block::Heading(level, text) => format!("{} {text}", "#".repeat(*level as usize + 1)),
+                Block::Para(text) => text.clone(),
+                Block::Table(t) => {
+                    let mut lines = vec![format!("| {} |", t.header.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | "))];
+                    lines.push(format!("|{}|", vec!["---"; t.header.len()].join("|")));
+                    lines.extend(t.rows.iter().map(|r| format!("| {} |", r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "))));
+                    lines.push(format!("\n*Table `{}` — also `tables/{}.csv`.*", t.name, t.name));
+                    lines.join("\n")
+                }
+                Block::Figure { png, svg, caption } => {
+                    let svg = svg.as_ref().map_or(String::new(), |s| format!(" ([SVG]({}))", relative(dir, s)));
+                    format!("![{caption}]({})\n\n*{caption}*{svg}", relative(dir, png))
+                }
+            });
+        }
+        out.join("\n\n") + "\n"
+    }
+
+    /// LaTeX for pdflatex (ASCII only); figure paths relative to `dir`. Characters without
+    /// a LaTeX form are written as `?` and returned, so the caller can say which.
+    pub fn latex(&self, dir: &Path) -> (String, Vec<char>) {
+        let mut unknown = Vec::new();
+        let mut t = |s: &str| inline_tex(s, &mut unknown);
+        let mut out = vec![
+            "\\documentclass[10pt]{article}".to_string(),
+            "\\usepackage[T1]{fontenc}".into(),
+            "\\usepackage{graphicx}".into(),
+            "\\usepackage{booktabs}".into(),
+            "\\setlength{\\textwidth}{6.5in}\\setlength{\\oddsidemargin}{0in}\\setlength{\\evensidemargin}{0in}".into(),
+            "\\setlength{\\textheight}{9in}\\setlength{\\topmargin}{-0.5in}".into(),
+            "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}".into(),
+            "\\begin{document}".into(),
+            format!("\\title{{{}}}\n\\date{{}}\n\\maketitle", t(&self.title)),
+        ];
+        for b in &self.blocks {
+            out.push(match b {
+                // Unnumbered: the report's sections carry their own numbers.
+                Block::Heading(1, text) => format!("\\section*{{{}}}", t(text)),
+                Block::Heading(2, text) => format!("\\subsection*{{{}}}", t(text)),
+                Block::Heading(_, text) => format!("\\subsubsection*{{{}}}", t(text)),
+                Block::Para(text) => t(text),
+                Block::Table(tab) => latex_table(tab, &mut t),
+                Block::Figure { png, caption, .. } => format!(
+                    "\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width=\\linewidth]{{{}}}\n\\caption{{{}}}\n\\end{{figure}}",
+                    relative(dir, png),
+                    t(caption)
+                ),
+            });
+        }
+        out.push("\\end{document}".into());
+        unknown.sort();
+        unknown.dedup();
+        (out.join("\n\n") + "\n", unknown)
+    }
+}
+
+/// A booktabs table: numeric columns right-aligned; columns with long text as paragraphs
+/// sharing the line's width; wide tables scaled to the line.
+fn latex_table(tab: &Table, t: &mut dyn FnMut(&str) -> String) -> String {
+    let n = tab.header.len();
+    let longest: Vec<usize> = (0..n).map(|j| tab.rows.iter().map(|r| r[j].chars().count()).chain([tab.header[j].chars().count()]).max().unwrap_or(0)).collect();
+    let numeric = |j: usize| tab.rows.iter().all(|r| r[j] == "—" || r[j].parse::<f64>().is_ok());
+    let wide_text: f64 = (0..n).filter(|&j| longest[j] > 30).map(|j| longest[j] as f64).sum();
+    let spec: String = (0..n)
+        .map(|j| {
+            if longest[j] > 30 {
+                format!("p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.8 } else { 1.0 })
+            } else if numeric(j) {
+                "r".into()
+            } else {
+                "l".into()
+            }
+        })
+        .collect();
+    let row = |cells: &[String], t: &mut dyn FnMut(&str) -> String| cells.iter().map(|c| t(c)).collect::<Vec<_>>().join(" & ") + " \\\\";
+    let mut body = vec![format!("\\begin{{tabular}}{{{spec}}}"), "\\toprule".into(), row(&tab.header, t), "\\midrule".into()];
+    body.extend(tab.rows.iter().map(|r| row(r, t)));
+    body.extend(["\\bottomrule".to_string(), "\\end{tabular}".into()]);
+    let mut tabular = body.join("\n");
+    if wide_text == 0.0 && n > 6 {
+        tabular = format!("\\resizebox{{\\linewidth}}{{!}}{{%\n{tabular}}}");
+    }
+    format!("\\begin{{table}}[htbp]\n\\centering\\small\n{tabular}\n\\par\\footnotesize\\texttt{{tables/{}.csv}}\n\\end{{table}}", t(&tab.name))
+}
+
+/// One character in LaTeX's ASCII, or `None` when it has no form here.
+fn tex_char(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\\' => "\\textbackslash{}",
+        '&' => "\\&",
+        '%' => "\\%",
+        '$' => "\\$",
+        '#' => "\\#",
+        '_' => "\\_",
+        '{' => "\\{",
+        '}' => "\\}",
+        '~' => "\\textasciitilde{}",
+        '^' => "\\textasciicircum{}",
+        '<' => "\\textless{}",
+        '>' => "\\textgreater{}",
+        '|' => "\\textbar{}",
+        '"' => "''",
+        '×' | '✕' => "$\\times$",
+        'Δ' => "$\\Delta$",
+        'η' => "$\\eta$",
+        '—' => "---",
+        '–' => "--",
+        '−' => "$-$",
+        '±' => "$\\pm$",
+        '≤' => "$\\leq$",
+        '≥' => "$\\geq$",
+        '≈' => "$\\approx$",
+        '→' => "$\\to$",
+        '·' => "$\\cdot$",
+        '…' => "\\ldots{}",
+        '“' => "``",
+        '”' => "''",
+        '‘' => "`",
+        '’' => "'",
+        '¼' => "$\\frac{1}{4}$",
+        '½' => "$\\frac{1}{2}$",
+        '²' => "$^2$",
+        '³' => "$^3$",
+        '⁻' => "$^-$",
+        '₀' => "$_0$",
+        '₁' => "$_1$",
+        '₂' => "$_2$",
+        '₃' => "$_3$",
+        '₄' => "$_4$",
+        '₅' => "$_5$",
+        '₆' => "$_6$",
+        '₇' => "$_7$",
+        '₈' => "$_8$",
+        '₉' => "$_9$",
+        '\u{a0}' => "~",
+        _ => return None,
+    })
+}
+
+/// Markdown inline text (`**bold**`, `` `code` ``) as LaTeX; unknown characters become `?`
+/// and are pushed to `unknown`.
+pub fn inline_tex(s: &str, unknown: &mut Vec<char>) -> String {
+    let mut out = String::new();
+    let (mut bold, mut code, mut emph) = (false, false, false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') && !code => {
+                chars.next();
+                out.push_str(if bold { "}" } else { "\\textbf{" });
+                bold = !bold;
+            }
+            '*' if !code => {
+                out.push_str(if emph { "}" } else { "\\emph{" });
+                emph = !emph;
+            }
+            '`' => {
+                out.push_str(if code { "}" } else { "\\texttt{" });
+                code = !code;
+            }
+            c if c.is_ascii() && tex_char(c).is_none() => out.push(c),
+            c => match tex_char(c) {
+                Some(t) => out.push_str(t),
+                None => {
+                    unknown.push(c);
+                    out.push('?');
+                }
+            },
+        }
+    }
+    // Unbalanced markers close at the end of the text.
+    for open in [code, emph, bold] {
+        if open {
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// The machine: CPU model, cores, and the device the profile trains on.
+fn hardware(study: &Study) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let device = study.profile.device.resolve().map_or_else(|e| format!("unavailable ({e})"), |d| format!("{d:?}"));
+    format!("{} ({cores} cores); training device {device}", cpu.unwrap_or_else(|| std::env::consts::ARCH.into()))
+}
+
+/// The code's version: the crate's, and the git commit of the checkout the runs directory is in.
+fn code_version(study: &Study) -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(study.runs_dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new(".")))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(c) => {
+            // Changes under the figures directory (this document, its tables and figures) do not count.
+            let top = git(&["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+            let figures = top.as_ref().and_then(|t| study.figures_dir.strip_prefix(t).ok()).map(|p| p.to_string_lossy().into_owned());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| s.lines().any(|l| figures.as_ref().is_none_or(|f| !l.get(3..).is_some_and(|path| path.starts_with(f.as_str())))));
+            format!("git commit {c}{}", if dirty { " with uncommitted changes" } else { "" })
+        }
+        None => "not in a git checkout".into(),
+    };
+    format!("convlab {} ({commit})", env!("CARGO_PKG_VERSION"))
+}
+
+/// A study that reads stored runs only: nothing it does trains ([`crate::train::RunOptions::stored_only`]).
+fn reader(study: &Study) -> Study {
+    let mut options = study.options.clone();
+    options.stored_only = true;
+    options.quiet = true;
+    options.progress = false;
+    Study { profile: study.profile.clone(), data: study.data.clone(), runs_dir: study.runs_dir.clone(), figures_dir: study.figures_dir.clone(), options }
+}
+
+/// Figures exported under the figures directory, as blocks.
+fn figure_blocks(files: &[PathBuf], captions: &[(&str, String)]) -> Vec<Block> {
+    let mut out = Vec::new();
+    for (suffix, caption) in captions {
+        let png = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("{suffix}.png")));
+        let svg = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("{suffix}.svg")));
+        if let Some(png) = png {
+            out.push(Block::Figure { png: png.clone(), svg: svg.cloned(), caption: caption.clone() });
+        }
+    }
+    out
+}
+
+fn paras(text: &str) -> Vec<Block> {
+    text.split("\n\n").flat_map(|p| p.split('\n')).filter(|p| !p.trim().is_empty()).map(|p| Block::Para(p.to_string())).collect()
+}
+
+/// The document from the stored runs of `study` (figures exported to its figures directory).
+pub fn build(study: &Study) -> anyhow::Result<Document> {
+    let study = reader(study);
+    let p = &study.profile;
+    let mut blocks = vec![Block::Heading(1, "Set-up".into())];
+    let mut missing_total = Vec::new();
+    let mut complete: Vec<SectionResult> = Vec::new();
+    for s in &SECTIONS {
+        if let Some(m) = study.missing_units(s)? {
+            missing_total.push(format!("{}: {m}", s.key));
+        } else {
+            complete.push(study.run_section(s.key)?);
+        }
+    }
+    // From the finished runs' records: training time, devices, libtorch threads.
+    let (mut seconds, mut devices, mut threads, mut unrecorded) = (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
+    for u in study.units(&SECTIONS.iter().collect::<Vec<_>>()) {
+        if let Ok(s) = crate::io::read_json::<crate::train::RunSummary>(&u.dir.join("summary.json")) {
+            seconds += s.wall_seconds;
+            if !devices.contains(&s.device) {
+                devices.push(s.device.clone());
+            }
+            match s.threads {
+                Some(t) if !threads.contains(&t) => threads.push(t),
+                Some(_) => {}
+                None => unrecorded += 1,
+            }
+        }
+    }
+    threads.sort();
+    let threads = match (threads.is_empty(), unrecorded) {
+        (true, _) => "not recorded (runs older than the record's `threads` field)".to_string(),
+        (false, 0) => format!("{threads:?} per run"),
+        (false, n) => format!("{threads:?} per run ({n} runs older than the record's `threads` field)"),
+    };
+    blocks.extend([
+        Block::Para(format!("**Data.** {}", {
+            // Without how long this load took: the document describes the data, not this read of it.
+            let summary = study.data.summary(&study.options.paths);
+            match summary.rsplit_once("; ") {
+                Some((data, load)) if load.contains(" in ") => data.to_string(),
+                _ => summary,
+            }
+        })),
+        Block::Para(format!(
+            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {:?} (probes: the first {}), device `{}`{}.",
+            p.name.as_str(),
+            p.epochs,
+            p.batch_size,
+            p.width,
+            p.seeds,
+            super::PROBE_SEEDS.min(p.seeds.len()),
+            p.device,
+            if p.channels_last { ", channels-last" } else { "" }
+        )),
+        Block::Para(format!(
+            "**Scaling rule.** The report's recipe (SGD lr 0.001, momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs) maps onto the profile as follows: StepLR step sizes scale with epochs / 25 (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes {}), widths scale with width / 64; momentum, gammas, flip probabilities and dropout are the report's.",
+            p.lr_scale,
+            p.scaled_lr(crate::train::recipe::LR)
+        )),
+        Block::Para(format!("**Hardware.** {}. The runs trained on {} with libtorch threads {threads}.", hardware(&study), if devices.is_empty() { "nothing yet".into() } else { devices.join(", ") })),
+        Block::Para(format!(
+            "**Training time.** {:.1} minutes over every finished unit (the sum of the runs' wall times; workers ran in parallel).",
+            seconds / 60.0
+        )),
+        Block::Para(format!("**Code.** {}.", code_version(&study))),
+        Block::Para("**Statistics.** Each variant is compared with its section's reference: the difference of mean best validation accuracies with its 95% CI (Welch's t), and the p-value adjusted by Holm's method over the study's 15 comparisons. *Better* / *worse* means an adjusted p below 0.05.".into()),
+    ]);
+    if missing_total.is_empty() {
+        blocks.push(Block::Para("Every unit of the study is finished.".into()));
+    } else {
+        blocks.push(Block::Para(format!("**Missing.** Not every unit is finished; the sections below that lack runs say which, and show no numbers: {}.", missing_total.join("; "))));
+    }
+    let answers = questions::answer_all(&study, &complete).ok();
+    for s in &SECTIONS {
+        blocks.push(Block::Heading(1, s.title.into()));
+        blocks.push(Block::Para(format!("**Question.** {}", s.question)));
+        blocks.push(Block::Para(format!("**The report.** {}", s.report)));
+        let Some(result) = complete.iter().find(|r| r.section.key == s.key) else {
+            let m = study.missing_units(s)?.unwrap_or_default();
+            blocks.push(Block::Para(format!("**Missing:** {m}. Run `convlab study --profile {}` to finish them.", p.name.as_str())));
+            continue;
+        };
+        let files = result.export(&study.figures_dir)?;
+        blocks.extend(figure_blocks(
+            &files,
+            &[
+                ("-curves", format!("{}: validation loss and accuracy per epoch (mean over seeds, band: lowest to highest seed).", s.title)),
+                ("-train-val", format!("{}: train (dashed) and validation.", s.title)),
+                ("-bars", format!("{}: best validation accuracy (bar: mean; whisker: 95% CI; dots: seeds; cross: the report).", s.title)),
+            ],
+        ));
+        blocks.push(Block::Table(Table::from_frame(s.key, &result.table()?)?));
+        blocks.push(Block::Heading(2, "Conclusion".into()));
+        blocks.extend(paras(&result.conclusion()));
+        blocks.extend(question_blocks(&study, s.key, result, answers.as_ref())?);
+    }
+    blocks.push(Block::Heading(1, "Summary".into()));
+    if !complete.is_empty() {
+        blocks.push(Block::Table(Table::from_frame("summary", &summary_table(&complete)?)?));
+        let files = summary_bars(&complete, p.name).export(&study.figures_dir, "summary-bars")?;
+        blocks.extend(figure_blocks(&files, &[("summary-bars", "Every variant: best validation accuracy with its 95% CI, the verdict against its section's reference, and the report's number.".into())]));
+    }
+    let family = study.family()?;
+    blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
+    blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));
+    blocks.push(Block::Heading(2, format!("The {} profile against the report", p.name.as_str())));
+    match &answers {
+        Some(a) => {
+            blocks.push(Block::Para("*Reproduced*: the same direction, adjusted p < 0.05; *contradicted*: the opposite direction, adjusted p < 0.05; *not separable*: otherwise. The dropout trend is judged by its slope's CI, \"accurate but unhealthy\" by the generalisation gap, depth's time by the benchmark (1.5–2.5× counts as \"about twice\").".into()));
+            let rows = a.fidelity(&family);
+            blocks.push(Block::Table(Table {
+                name: "fidelity".into(),
+                header: ["finding", "the report", "here", "status", "why"].map(String::from).to_vec(),
+                rows: rows.iter().map(|r| vec![r.finding.to_string(), r.report.clone(), r.here.clone(), r.status.as_str().to_string(), r.reason.clone()]).collect(),
+            }));
+        }
+        None => blocks.push(Block::Para("Not available until every section, the probes and the depth benchmark have run (`convlab study`).".into())),
+    }
+    Ok(Document { title: format!("Exp2: Convolution Neural Network — the study re-run by convlab ({} profile)", p.name.as_str()), blocks })
+}
+
+/// The blocks of a section's open question, when it has one and its answer could be computed.
+fn question_blocks(study: &Study, key: &str, result: &SectionResult, answers: Option<&Answers>) -> anyhow::Result<Vec<Block>> {
+    let mut out = Vec::new();
+    let Some(a) = answers else {
+        if ["normalization", "dropout", "lr-decay", "depth"].contains(&key) {
+            out.push(Block::Para("The section's open question is answered once every section, the probes and the depth benchmark have run (`convlab study`).".into()));
+        }
+        return Ok(out);
+    };
+    match key {
+        "normalization" => {
+            out.push(Block::Heading(2, "Why did InstanceNorm collapse?".into()));
+            out.push(Block::Table(Table::from_frame("instance-norm", &a.instance_norm.table()?)?));
+            let files = a.instance_norm.curves().export(&study.figures_dir, "normalization-probes")?;
+            out.extend(figure_blocks(&files, &[("normalization-probes", "BatchNorm and InstanceNorm at the report's lr 0.001, each with an average- and a max-pooling head: validation per epoch.".into())]));
+            out.extend(paras(&a.instance_norm.conclusion()));
+            out.push(Block::Heading(2, "Is no normalization better than BatchNorm?".into()));
+            out.extend(paras(&a.no_norm));
+        }
+        "dropout" => {
+            out.push(Block::Heading(2, "Does accuracy fall steadily as p grows?".into()));
+            out.push(Block::Table(Table::from_frame("dropout-trend", &a.dropout.table()?)?));
+            out.extend(paras(&a.dropout.conclusion()));
+        }
+        "lr-decay" => {
+            out.push(Block::Heading(2, "Constant lr 1e-3: accurate but unhealthy?".into()));
+            out.push(Block::Table(Table::from_frame("generalisation", &a.generalisation.table()?)?));
+            out.extend(paras(&a.generalisation.conclusion()));
+        }
+        "depth" => {
+            out.push(Block::Heading(2, "What does depth cost?".into()));
+            out.push(Block::Table(Table::from_frame("depth-cost", &a.depth.table()?)?));
+            out.extend(paras(&a.depth.conclusion()));
+        }
+        _ => {}
+    }
+    let _ = result;
+    Ok(out)
+}
+
+/// Write the document as `format` into `out` (default: the study's figures directory), with
+/// every table as `tables/<name>.csv` beside it; returns the files written.
+pub fn write(study: &Study, format: Format, out: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = out.map_or_else(|| study.figures_dir.clone(), Path::to_path_buf);
+    std::fs::create_dir_all(dir.join("tables")).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.join("tables").display()))?;
+    let dir = dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let doc = build(study)?;
+    let mut written = Vec::new();
+    for t in doc.tables() {
+        let path = dir.join("tables").join(format!("{}.csv", t.name));
+        crate::io::write_bytes(&path, t.csv().as_bytes())?;
+        written.push(path);
+    }
+    let path = dir.join(format.file_name());
+    let text = match format {
+        Format::Md => doc.markdown(&dir),
+        Format::Latex => {
+            let (text, unknown) = doc.latex(&dir);
+            if !unknown.is_empty() {
+                eprintln!("{}: characters without a LaTeX form written as `?`: {}", path.display(), unknown.iter().collect::<String>());
+            }
+            text
+        }
+    };
+    crate::io::write_bytes(&path, text.as_bytes())?;
+    written.push(path);
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_relative_to_the_document() {
+        assert_eq!(relative(Path::new("/a/figures/quick"), Path::new("/a/figures/quick/x.png")), "x.png");
+        assert_eq!(relative(Path::new("/a/out"), Path::new("/a/figures/quick/x.png")), "../figures/quick/x.png");
+    }
+
+    #[test]
+    fn latex_escapes_and_maps_every_character_the_text_uses() {
+        let mut unknown = vec![];
+        let t = inline_tex("**worse**: −9.5 pp [−11.8, −7.2] — Δ 1×2 ± `run_x*` 100% & $5 #1 ✕ η² … “q” *better* ¼", &mut unknown);
+        assert_eq!(
+            t,
+            "\\textbf{worse}: $-$9.5 pp [$-$11.8, $-$7.2] --- $\\Delta$ 1$\\times$2 $\\pm$ \\texttt{run\\_x*} 100\\% \\& \\$5 \\#1 $\\times$ $\\eta$$^2$ \\ldots{} ``q'' \\emph{better} $\\frac{1}{4}$"
+        );
+        assert!(t.is_ascii() && unknown.is_empty());
+        let t = inline_tex("猫 class", &mut unknown);
+        assert_eq!((t.as_str(), unknown), ("? class", vec!['猫']));
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let t = Table { name: "t".into(), header: vec!["a".into(), "b".into()], rows: vec![vec!["1.5".into(), "x, \"y\"".into()], vec!["—".into(), "z".into()]] };
+        assert_eq!(t.csv(), "a,b\n1.5,\"x, \"\"y\"\"\"\n,z\n");
+    }
+}

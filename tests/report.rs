@@ -1,0 +1,117 @@
+//! `convlab report` on a real smoke study: every section present, every figure link pointing
+//! at a file, every number of the tables the run records', the LaTeX compiled by pdflatex
+//! (installed by `make setup`: a missing pdflatex fails this test, it is not skipped), and
+//! units not finished listed as missing while nothing is trained.
+use convlab::settings::Settings;
+use convlab::study::report::{self, Format};
+use convlab::study::{ProfileName, SECTIONS, Study};
+use std::path::Path;
+use std::process::Command;
+
+fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
+    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(seeds), ..Settings::defaults(root, &root.join("cache")) };
+    let mut study = Study::open(&settings).unwrap();
+    study.options.progress = false;
+    study.options.quiet = true;
+    study
+}
+
+fn best_val_acc(dir: &Path) -> f64 {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    s["best_val_acc"].as_f64().unwrap()
+}
+
+/// The `](target)` links of a Markdown text.
+fn links(md: &str) -> Vec<String> {
+    md.split("](").skip(1).map(|rest| rest[..rest.find(')').unwrap()].to_string()).collect()
+}
+
+#[test]
+fn the_report_is_the_study_in_markdown_and_latex() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = smoke_study(tmp.path(), vec![1, 2]);
+    let all = study.run_all().unwrap();
+    convlab::study::questions::answer_all(&study, &all).unwrap();
+
+    // Markdown, into the figures directory (what `make report` writes).
+    let written = study.write_report(Format::Md, None).unwrap();
+    assert!(written.ends_with("wrote figures/smoke/report.md"), "paths as shown to users: {written}");
+    let md = std::fs::read_to_string(study.figures_dir.join("report.md")).unwrap();
+    for s in &SECTIONS {
+        assert!(md.contains(&format!("## {}", s.title)), "section {} is missing", s.key);
+    }
+    for heading in ["## Set-up", "## Summary", "The study's 15 comparisons", "The smoke profile against the report", "### Why did InstanceNorm collapse?"] {
+        assert!(md.contains(heading), "no `{heading}`");
+    }
+    assert!(md.contains("Every unit of the study is finished.") && !md.contains("**Missing"), "nothing is missing");
+    let targets = links(&md);
+    assert!(targets.len() >= 2 * 3 * SECTIONS.len(), "a PNG and an SVG link per figure: {}", targets.len());
+    for t in &targets {
+        assert!(!t.starts_with('/'), "{t}: links are relative");
+        assert!(study.figures_dir.join(t).is_file(), "{t}: the link points at no file");
+    }
+    // Every table is a CSV beside it, and the seeds' numbers are the run records'.
+    for s in &SECTIONS {
+        let csv = std::fs::read_to_string(study.figures_dir.join(format!("tables/{}.csv", s.key))).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), s.variants.len(), "{}", s.key);
+        for (row, v) in rows.iter().zip(s.variants) {
+            assert_eq!(row[0], v.key);
+            for seed in [1, 2] {
+                let col = header.iter().position(|h| *h == format!("seed_{seed}")).unwrap();
+                let want = best_val_acc(&study.runs_dir.join(v.key).join(format!("seed-{seed}")));
+                assert_eq!(row[col].parse::<f64>().unwrap(), want, "{} {} seed {seed}", s.key, v.key);
+                assert!(md.contains(&format!("| {want} |")) || md.contains(&format!(" {want} |")), "{want} is in the Markdown table of {}", s.key);
+            }
+        }
+    }
+    for t in ["summary", "comparisons", "fidelity", "instance-norm", "generalisation", "dropout-trend", "depth-cost"] {
+        assert!(study.figures_dir.join(format!("tables/{t}.csv")).is_file(), "tables/{t}.csv");
+    }
+
+    // LaTeX elsewhere: ASCII only, figures as PNG relative to it, compiled by pdflatex.
+    let out = tmp.path().join("latex");
+    study.write_report(Format::Latex, Some(&out)).unwrap();
+    let tex = std::fs::read_to_string(out.join("report.tex")).unwrap();
+    assert!(tex.is_ascii(), "pdflatex reads ASCII: {:?}", tex.chars().filter(|c| !c.is_ascii()).collect::<String>());
+    assert!(tex.contains("\\usepackage{booktabs}") && tex.contains("\\toprule") && tex.contains("\\includegraphics[width=\\linewidth]{../figures/smoke/"));
+    assert!(!tex.contains(".svg}"), "pdflatex includes the PNGs");
+    let pdflatex = Command::new("pdflatex").args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"]).current_dir(&out).output();
+    let o = pdflatex.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
+    assert!(o.status.success(), "pdflatex failed:\n{}", String::from_utf8_lossy(&o.stdout));
+    assert!(std::fs::metadata(out.join("report.pdf")).unwrap().len() > 10_000, "a PDF with its figures");
+}
+
+#[test]
+fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = smoke_study(tmp.path(), vec![1, 2]);
+    study.run_section("residual").unwrap();
+    let before: Vec<_> = walk(&study.runs_dir);
+    let md_path = tmp.path().join("out").join("report.md");
+    report::write(&study, Format::Md, Some(&tmp.path().join("out"))).unwrap();
+    assert_eq!(walk(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(), before.iter().filter(|p| p.ends_with("summary.json")).count(), "nothing trained");
+    let md = std::fs::read_to_string(md_path).unwrap();
+    assert!(md.contains("**Missing.**"), "the set-up says units are missing");
+    assert!(md.contains("**Missing:** 2 of 2 units not done: resnet18 seed 1 pending, resnet18 seed 2 pending"), "{md}");
+    // The finished section is there with its numbers; the fidelity table waits for the rest.
+    assert!(md.contains("| no-residual |"));
+    assert!(md.contains("Not available until every section"));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
