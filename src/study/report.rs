@@ -182,10 +182,12 @@ fn latex_table(tab: &Table, t: &mut dyn FnMut(&str) -> String) -> String {
     let n = tab.header.len();
     let longest: Vec<usize> = (0..n).map(|j| tab.rows.iter().map(|r| r[j].chars().count()).chain([tab.header[j].chars().count()]).max().unwrap_or(0)).collect();
     let numeric = |j: usize| tab.rows.iter().all(|r| r[j] == "—" || r[j].parse::<f64>().is_ok());
-    let wide_text: f64 = (0..n).filter(|&j| longest[j] > 30).map(|j| longest[j] as f64).sum();
+    // Few columns with long text: those wrap as paragraphs. Many columns: one line each, scaled to fit.
+    let wraps = |j: usize| n <= 6 && longest[j] > 30;
+    let wide_text: f64 = (0..n).filter(|&j| wraps(j)).map(|j| longest[j] as f64).sum();
     let spec: String = (0..n)
         .map(|j| {
-            if longest[j] > 30 {
+            if wraps(j) {
                 format!("p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.8 } else { 1.0 })
             } else if numeric(j) {
                 "r".into()
@@ -199,7 +201,7 @@ fn latex_table(tab: &Table, t: &mut dyn FnMut(&str) -> String) -> String {
     body.extend(tab.rows.iter().map(|r| row(r, t)));
     body.extend(["\\bottomrule".to_string(), "\\end{tabular}".into()]);
     let mut tabular = body.join("\n");
-    if wide_text == 0.0 && n > 6 {
+    if n > 6 {
         tabular = format!("\\resizebox{{\\linewidth}}{{!}}{{%\n{tabular}}}");
     }
     format!("\\begin{{table}}[htbp]\n\\centering\\small\n{tabular}\n\\par\\footnotesize\\texttt{{tables/{}.csv}}\n\\end{{table}}", t(&tab.name))
