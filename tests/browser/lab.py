@@ -1,6 +1,6 @@
 """The notebooks as a user sees them: JupyterLab in a real (headless) Chromium.
 
-    python tests/browser/lab.py [--only open|run-all|progress] [--keep]
+    python tests/browser/lab.py [--only open|run-all|progress|report] [--keep]
 
 Run by `make test` (target test-browser) with the project venv's Python. It
 
@@ -17,7 +17,10 @@ Run by `make test` (target test-browser) with the project venv's Python. It
 4. on a small notebook that trains one quick-profile run, checks that epoch
    lines appear while the cell still shows `[*]`, interrupts the kernel
    (Kernel → Interrupt), re-runs the setup and training cells, and checks that
-   the run resumed from a finished epoch (recorded in its summary.json).
+   the run resumed from a finished epoch (recorded in its summary.json);
+5. opens the committed write-up, `figures/quick/report.md`, in JupyterLab's
+   Markdown viewer (the default viewer for Markdown in this lab's settings) and
+   checks that every section's heading is there and every figure it links loads.
 
 Each kernel is shut down after its notebook (a live kernel holds a build slot).
 Screenshots of every notebook go to the scratch directory, named in failures.
@@ -101,6 +104,8 @@ class Lab:
         overrides = {
             "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
             "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+            # A Markdown file opens rendered, as a reader opens the write-up.
+            "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"defaultViewers": {"markdown": "Markdown Preview"}},
         }
         for name, value in overrides.items():
             path = os.path.join(settings, name)
@@ -437,12 +442,49 @@ def test_progress_and_interrupt(browser, lab, work, rel_work, runs):
     lab.shutdown_kernels()
 
 
+REPORT_JS = """
+const view = [...document.querySelectorAll('.jp-RenderedMarkdown')].find(v => v.offsetParent !== null);
+if (!view) return null;
+return {
+  headings: [...view.querySelectorAll('h2')].map(h => h.textContent.replace(/¶$/, '').trim()),
+  images: [...view.querySelectorAll('img')].map(i => ({src: i.getAttribute('src'), loaded: i.complete && i.naturalWidth > 0})),
+  tables: view.querySelectorAll('table').length,
+};
+"""
+
+
+def test_report_renders(browser, lab):
+    rel = "figures/quick/report.md"
+    path = os.path.join(ROOT, rel)
+    if not os.path.exists(path):
+        raise Failure(f"{rel} is not committed: run `convlab report`")
+    text = open(path).read()
+    want = [l[3:].strip() for l in text.splitlines() if l.startswith("## ")]
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    browser.driver.get(f"{lab.base}/lab/tree/{rel}?reset")
+
+    def rendered():
+        r = browser.driver.execute_script(REPORT_JS)
+        return r if r and len(r["images"]) == len(links) and all(i["loaded"] for i in r["images"]) else None
+    try:
+        r = wait_for(f"{rel}: its {len(links)} figures to load in the Markdown viewer", rendered, 120, 0.5)
+    except Failure as e:
+        r = browser.driver.execute_script(REPORT_JS)
+        missing = [i["src"] for i in (r or {}).get("images", []) if not i["loaded"]]
+        raise Failure(f"{e}; not loaded: {missing[:5]}; screenshot {browser.screenshot('report-missing-figure')}") from None
+    if r["headings"] != want:
+        raise Failure(f"{rel}: the viewer shows the sections {r['headings']}, the file has {want}")
+    if r["tables"] < 10:
+        raise Failure(f"{rel}: {r['tables']} tables rendered, expected every section's and the summary's")
+    log(f"{rel}: {len(r['headings'])} sections, {len(r['images'])} figures loaded, {r['tables']} tables in the Markdown viewer; screenshot {browser.screenshot('report')}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", choices=["open", "run-all", "progress"], action="append", help="run only these parts (default: all)")
+    ap.add_argument("--only", choices=["open", "run-all", "progress", "report"], action="append", help="run only these parts (default: all)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory even when everything passes")
     args = ap.parse_args()
-    parts = args.only or ["open", "run-all", "progress"]
+    parts = args.only or ["open", "run-all", "progress", "report"]
 
     scratch = tempfile.mkdtemp(prefix="convlab-browser-")
     shots = os.path.join(scratch, "screenshots")
@@ -466,6 +508,8 @@ def main():
             test_run_all_smoke(browser, lab, work, rel_work)
         if "progress" in parts:
             test_progress_and_interrupt(browser, lab, work, rel_work, runs)
+        if "report" in parts:
+            test_report_renders(browser, lab)
         ok = True
     except Failure as e:
         shot = ""
