@@ -193,6 +193,12 @@ pub fn upload(host: &tch::Tensor, device: tch::Device) -> tch::Tensor {
     }
 }
 
+/// The CPU's model name (`/proc/cpuinfo`), or the architecture where that file is not.
+pub fn cpu_model() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
+    cpu.unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
 /// One line about the libtorch in use: threads, CUDA, cuDNN.
 pub fn libtorch_info() -> String {
     load_cuda_backend();

@@ -359,6 +359,7 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
+    let mut summarised = Vec::new();
     for s in &sections {
         if let Some(missing) = study.missing_units(s)? {
             println!("{}: not summarised, {missing}", s.key);
@@ -367,15 +368,16 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
         let result = study.run_section(s.key)?;
         let written = study.export(&result)?;
         println!("{}\n{}\n{}\n{written}", result.section.title, result.seed_table()?, result.conclusion());
+        summarised.push(result);
     }
     let family = study.family()?;
     println!("The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's method: {}", family.comparisons.len(), family.tally());
     for c in &family.comparisons {
         println!("  {:<13} {:<16} vs {:<8} {}", c.section.key, c.variant.variant.key, c.reference.variant.key, c.describe());
     }
-    if sections.len() == SECTIONS.len() && report.failed.is_empty() && sections.iter().all(|s| study.missing_units(s).is_ok_and(|m| m.is_none())) {
+    if summarised.len() == SECTIONS.len() && report.failed.is_empty() {
         // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
-        let answers = convlab::study::questions::answer_all(&study, &study.run_all()?)?;
+        let answers = convlab::study::questions::answer_all(&study, &summarised)?;
         println!("\nThe report's open questions\n\n{}", answers.conclusions());
         println!("\nThe {} profile against the report\n\n{}", study.profile.name.as_str(), convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)));
     }

@@ -5,23 +5,13 @@ use convlab::study::questions::{self, Fidelity};
 use convlab::study::{PROBE_SEEDS, ProfileName, Study, Verdict, section, stats};
 use std::path::Path;
 
-fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
-    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(seeds), ..Settings::defaults(root, &root.join("cache")) };
-    let mut study = Study::open(&settings).unwrap();
-    study.options.progress = false;
-    study.options.quiet = true;
-    study
-}
+mod common;
+use common::{best_val_acc, smoke_study};
 
 /// (train_acc, val_acc, val_loss) of every epoch, read from `history.csv` itself.
 fn history(dir: &Path) -> Vec<(f64, f64, f64)> {
     let text = std::fs::read_to_string(dir.join("history.csv")).unwrap();
     text.lines().skip(1).map(|l| l.split(',').map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>()).map(|f| (f[3], f[5], f[4])).collect()
-}
-
-fn best_val_acc(dir: &Path) -> f64 {
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    s["best_val_acc"].as_f64().unwrap()
 }
 
 #[test]

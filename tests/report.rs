@@ -2,24 +2,13 @@
 //! at a file, every number of the tables the run records', the LaTeX compiled by pdflatex
 //! (installed by `make setup`: a missing pdflatex fails this test, it is not skipped), and
 //! units not finished listed as missing while nothing is trained.
-use convlab::settings::Settings;
 use convlab::study::report::{self, Format};
-use convlab::study::{ProfileName, SECTIONS, Study};
+use convlab::study::SECTIONS;
 use std::path::Path;
 use std::process::Command;
 
-fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
-    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(seeds), ..Settings::defaults(root, &root.join("cache")) };
-    let mut study = Study::open(&settings).unwrap();
-    study.options.progress = false;
-    study.options.quiet = true;
-    study
-}
-
-fn best_val_acc(dir: &Path) -> f64 {
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    s["best_val_acc"].as_f64().unwrap()
-}
+mod common;
+use common::{best_val_acc, smoke_study};
 
 /// The `](target)` links of a Markdown text.
 fn links(md: &str) -> Vec<String> {

@@ -579,20 +579,26 @@ impl DropoutTrend {
             Self::describe(&t),
             if t.ci95.1 < 0.0 { "the network fits the training data less as p grows (under-fitting grows)" } else if t.ci95.0 > 0.0 { "train accuracy rises with p" } else { "no detectable change in how well the training data is fitted" }
         ));
-        // Runs far below their p's median: the no-BN runs that stalled.
-        let mut stalled = Vec::new();
+        let stalled: Vec<String> = self.stalled().iter().map(|(p, acc, med)| format!("p = {p}: {acc:.3} (median {med:.3})")).collect();
+        if !stalled.is_empty() {
+            out.push(format!("Runs more than 10 pp below their p's median (BatchNorm removed, a run can stall): {}. The slope is sensitive to them.", stalled.join("; ")));
+        }
+        out.join("\n\n")
+    }
+
+    /// Runs more than 10 pp below the median of their p — the no-BN runs that stalled:
+    /// (p, best validation accuracy, that median).
+    pub fn stalled(&self) -> Vec<(f64, f64, f64)> {
+        let mut out = Vec::new();
         for &(p, acc, _) in &self.points {
             let same: Vec<f64> = self.points.iter().filter(|q| q.0 == p).map(|q| q.1).collect();
             if let Some(med) = stats::median(&same)
                 && acc < med - 0.1
             {
-                stalled.push(format!("p = {p}: {acc:.3} (median {med:.3})"));
+                out.push((p, acc, med));
             }
         }
-        if !stalled.is_empty() {
-            out.push(format!("Runs more than 10 pp below their p's median (BatchNorm removed, a run can stall): {}. The slope is sensitive to them.", stalled.join("; ")));
-        }
-        out.join("\n\n")
+        out
     }
 }
 
@@ -617,11 +623,6 @@ pub struct DepthCost {
     pub macs: Vec<i64>,
     /// The depth section: accuracies and the comparisons with xknet18.
     pub section: SectionResult,
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
-    cpu.unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 /// Q5. The report: "resnet34 takes about twice resnet14's time". Run records are confounded
@@ -657,7 +658,7 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
                 let r = crate::bench::run(cfg, Some(&study.data))?;
                 results.push((v.key.to_string(), cfg.clone(), r));
             }
-            let b = DepthBench { machine: machine(), results };
+            let b = DepthBench { machine: crate::device::cpu_model(), results };
             std::fs::create_dir_all(path.parent().expect("under the runs directory"))?;
             crate::io::write_json(&path, &b)?;
             b
@@ -824,7 +825,11 @@ impl Answers {
             Some(_) => Fidelity::NotSeparable,
             None => Fidelity::Pending,
         };
-        let stalls = self.dropout.conclusion().lines().find(|l| l.starts_with("Runs more than")).map_or(String::new(), |_| "no-BN runs that stall at this lr widen the spread".into());
+        let stalls = if self.dropout.val.is_some() && self.dropout.train.is_some() && !self.dropout.stalled().is_empty() {
+            "no-BN runs that stall at this lr widen the spread".to_string()
+        } else {
+            String::new()
+        };
         out.push(Finding {
             finding: "dropout trend",
             report: "accuracy falls steadily as p grows".into(),

@@ -303,35 +303,9 @@ pub fn inline_tex(s: &str, unknown: &mut Vec<char>) -> String {
 
 /// The machine: CPU model, cores, and the device the profile trains on.
 fn hardware(study: &Study) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let device = study.profile.device.resolve().map_or_else(|e| format!("unavailable ({e})"), |d| format!("{d:?}"));
-    format!("{} ({cores} cores); training device {device}", cpu.unwrap_or_else(|| std::env::consts::ARCH.into()))
-}
-
-/// The code's version: the crate's, and the git commit of the checkout the runs directory is in.
-fn code_version(study: &Study) -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(study.runs_dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new(".")))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let commit = match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(c) => {
-            // Changes under the figures directory (this document, its tables and figures) do not count.
-            let top = git(&["rev-parse", "--show-toplevel"]).map(PathBuf::from);
-            let figures = top.as_ref().and_then(|t| study.figures_dir.strip_prefix(t).ok()).map(|p| p.to_string_lossy().into_owned());
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| s.lines().any(|l| figures.as_ref().is_none_or(|f| !l.get(3..).is_some_and(|path| path.starts_with(f.as_str())))));
-            format!("git commit {c}{}", if dirty { " with uncommitted changes" } else { "" })
-        }
-        None => "not in a git checkout".into(),
-    };
-    format!("convlab {} ({commit})", env!("CARGO_PKG_VERSION"))
+    format!("{} ({cores} cores); training device {device}", crate::device::cpu_model())
 }
 
 /// A study that reads stored runs only: nothing it does trains ([`crate::train::RunOptions::stored_only`]).
@@ -365,14 +339,19 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     let study = reader(study);
     let p = &study.profile;
     let mut blocks = vec![Block::Heading(1, "Set-up".into())];
-    let mut missing_total = Vec::new();
+    // Each section's unfinished units (read once), the finished sections' runs, and one
+    // family of comparisons for all of them.
+    let mut missing: Vec<(&str, String)> = Vec::new();
     let mut complete: Vec<SectionResult> = Vec::new();
     for s in &SECTIONS {
-        if let Some(m) = study.missing_units(s)? {
-            missing_total.push(format!("{}: {m}", s.key));
-        } else {
-            complete.push(study.run_section(s.key)?);
+        match study.missing_units(s)? {
+            Some(m) => missing.push((s.key, m)),
+            None => complete.push(study.section_runs(s.key)?),
         }
+    }
+    let family = study.family()?;
+    for r in &mut complete {
+        r.comparisons = family.of_section(r.section.key);
     }
     // From the finished runs' records: training time, devices, libtorch threads.
     let (mut seconds, mut devices, mut threads, mut unrecorded) = (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
@@ -425,13 +404,13 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             "**Training time.** {:.1} minutes over every finished unit (the sum of the runs' wall times; workers ran in parallel).",
             seconds / 60.0
         )),
-        Block::Para(format!("**Code.** {}.", code_version(&study))),
+        Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
         Block::Para("**Statistics.** Each variant is compared with its section's reference: the difference of mean best validation accuracies with its 95% CI (Welch's t), and the p-value adjusted by Holm's method over the study's 15 comparisons. *Better* / *worse* means an adjusted p below 0.05.".into()),
     ]);
-    if missing_total.is_empty() {
+    if missing.is_empty() {
         blocks.push(Block::Para("Every unit of the study is finished.".into()));
     } else {
-        blocks.push(Block::Para(format!("**Missing.** Not every unit is finished; the sections below that lack runs say which, and show no numbers: {}.", missing_total.join("; "))));
+        blocks.push(Block::Para(format!("**Missing.** Not every unit is finished; the sections below that lack runs say which, and show no numbers: {}.", missing.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "))));
     }
     let answers = questions::answer_all(&study, &complete).ok();
     for s in &SECTIONS {
@@ -439,7 +418,7 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         blocks.push(Block::Para(format!("**Question.** {}", s.question)));
         blocks.push(Block::Para(format!("**The report.** {}", s.report)));
         let Some(result) = complete.iter().find(|r| r.section.key == s.key) else {
-            let m = study.missing_units(s)?.unwrap_or_default();
+            let m = missing.iter().find(|(k, _)| *k == s.key).map_or("", |(_, m)| m.as_str());
             blocks.push(Block::Para(format!("**Missing:** {m}. Run `convlab study --profile {}` to finish them.", p.name.as_str())));
             continue;
         };
@@ -455,7 +434,7 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         blocks.push(Block::Table(Table::from_frame(s.key, &result.table()?)?));
         blocks.push(Block::Heading(2, "Conclusion".into()));
         blocks.extend(paras(&result.conclusion()));
-        blocks.extend(question_blocks(&study, s.key, result, answers.as_ref())?);
+        blocks.extend(question_blocks(&study, s.key, answers.as_ref())?);
     }
     blocks.push(Block::Heading(1, "Summary".into()));
     if !complete.is_empty() {
@@ -463,7 +442,6 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         let files = summary_bars(&complete, p.name).export(&study.figures_dir, "summary-bars")?;
         blocks.extend(figure_blocks(&files, &[("summary-bars", "Every variant: best validation accuracy with its 95% CI, the verdict against its section's reference, and the report's number.".into())]));
     }
-    let family = study.family()?;
     blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
     blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));
     blocks.push(Block::Heading(2, format!("The {} profile against the report", p.name.as_str())));
@@ -483,7 +461,7 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
 }
 
 /// The blocks of a section's open question, when it has one and its answer could be computed.
-fn question_blocks(study: &Study, key: &str, result: &SectionResult, answers: Option<&Answers>) -> anyhow::Result<Vec<Block>> {
+fn question_blocks(study: &Study, key: &str, answers: Option<&Answers>) -> anyhow::Result<Vec<Block>> {
     let mut out = Vec::new();
     let Some(a) = answers else {
         if ["normalization", "dropout", "lr-decay", "depth"].contains(&key) {
@@ -518,7 +496,6 @@ fn question_blocks(study: &Study, key: &str, result: &SectionResult, answers: Op
         }
         _ => {}
     }
-    let _ = result;
     Ok(out)
 }
 
