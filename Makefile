@@ -7,13 +7,14 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks test-browser lab study notebooks report bench bench-data bench-notebook bench-grid
+.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
 	@echo "make test            setup, a local one-node Slurm, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
+	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
 	@echo "make notebooks       regenerate the notebooks from the sections, execute them in place, export HTML to figures/html (not committed)"
@@ -31,7 +32,7 @@ build: setup
 # tests/slurm.rs runs against a real one-node Slurm on this machine (installed and started here, as root).
 test: setup
 	scripts/slurm-local.sh start
-	$(MAKE) --no-print-directory test-rust test-notebooks test-browser
+	$(MAKE) --no-print-directory test-rust test-tensorboard test-notebooks test-browser
 
 # The tests, then the API docs with warnings as errors (broken intra-doc links fail).
 test-rust:
@@ -44,6 +45,10 @@ test-notebooks:
 	CONVLAB_PROFILE=smoke CONVLAB_RUNS=$$scratch/runs CONVLAB_FIGURES=$$scratch/figures \
 	  $(PY) scripts/run_notebooks.py $(NOTEBOOKS)
 
+# convlab's event files read back by TensorBoard's own reader (a run killed and resumed).
+test-tensorboard: build
+	$(PY) tests/tensorboard_events.py
+
 # JupyterLab in a real browser (headless Chromium): every committed notebook shows its
 # figures untrusted, Run All under the smoke profile, live epoch lines, interrupt + resume.
 test-browser:
@@ -55,6 +60,13 @@ lab: setup
 	@echo "JupyterLab on notebooks/ — open the http://127.0.0.1:$(LAB_PORT)/lab?token=… URL it prints below; Ctrl+C stops it."
 	$(CONVLAB_VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks --ServerApp.ip=127.0.0.1 --port=$(LAB_PORT) \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# Every run writes TensorBoard event files beside its history.csv; RUNS=… for another directory.
+RUNS ?= runs
+TB_PORT ?= 6006
+tensorboard: setup
+	@echo "TensorBoard on $(RUNS)/ — open http://127.0.0.1:$(TB_PORT)/ ; Ctrl+C stops it."
+	$(CONVLAB_VENV)/bin/tensorboard --logdir $(RUNS) --host 127.0.0.1 --port $(TB_PORT)
 
 study: build
 	$(CONVLAB) study

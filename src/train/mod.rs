@@ -6,6 +6,7 @@
 pub(crate) mod fit;
 pub mod lease;
 mod predict;
+pub mod tensorboard;
 mod run;
 mod sgd;
 

@@ -6,7 +6,7 @@
 //! Every file is written atomically; an interrupted run resumes from `last`.
 use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
-use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, write_predictions};
+use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, tensorboard, write_predictions};
 use crate::data::{DataConfig, Dataset, Loader};
 use crate::io;
 use crate::model::{ResNet, ResNetConfig, parameter_count};
@@ -370,6 +370,9 @@ impl Run {
             for f in ["history.csv", "best.safetensors", "last.safetensors", "summary.json", "test.txt", RESUMED] {
                 let _ = std::fs::remove_file(dir.join(f));
             }
+            for f in tensorboard::event_files(dir) {
+                let _ = std::fs::remove_file(f);
+            }
         }
         io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version() })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
@@ -557,6 +560,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         );
         pb
     });
+    let config_json = serde_json::to_string_pretty(&recorded(config))?;
     let mut on_event = |ev: Event, opt: &Sgd| -> anyhow::Result<()> {
         let record = match ev {
             Event::Step { epoch, step, steps, loss, lr } => {
@@ -577,6 +581,8 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         }
         write_history(dir, &history)?;
         save_checkpoint(&dir.join("last.safetensors"), &vs, Some(opt), &[("epoch", record.epoch as f64)])?;
+        // After the epoch is on disk: the events follow the history, never lead it.
+        tensorboard::sync(dir, &history, &config_json)?;
         done_now += 1;
         // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
         let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch).map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
