@@ -65,6 +65,8 @@ lab: setup
 RUNS ?= runs
 TB_PORT ?= 6006
 tensorboard: setup
+	$(CARGO) build --release --quiet
+	$(CONVLAB) runs --runs $(RUNS) --tensorboard
 	@echo "TensorBoard on $(RUNS)/ — open http://127.0.0.1:$(TB_PORT)/ ; Ctrl+C stops it."
 	$(CONVLAB_VENV)/bin/tensorboard --logdir $(RUNS) --host 127.0.0.1 --port $(TB_PORT)
 

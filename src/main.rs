@@ -33,6 +33,10 @@ enum Command {
         /// Directory holding the experiments.
         #[arg(long, default_value = "runs")]
         runs: PathBuf,
+        /// Instead: write the TensorBoard events every run under RUNS lacks, from its history.csv
+        /// (runs recorded before convlab wrote them), and list the runs it wrote them for.
+        #[arg(long)]
+        tensorboard: bool,
     },
     /// Loss and accuracy curves of one or more runs, as SVG or PNG.
     Plot(PlotArgs),
@@ -251,7 +255,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Train(args) => train(&args, &edge),
         Command::Predict(args) => predict_split(&args, &edge),
-        Command::Runs { runs } => {
+        Command::Runs { runs, tensorboard: true } => {
+            let written = convlab::train::tensorboard::backfill(&runs)?;
+            for dir in &written {
+                println!("events written for {}", edge.paths.show(dir));
+            }
+            println!("{} run(s) under {} given TensorBoard events", written.len(), edge.paths.show(&runs));
+            Ok(())
+        }
+        Command::Runs { runs, .. } => {
             println!("{}", convlab::cli::runs_table(&list_runs(&runs)?, &runs, &edge.paths));
             Ok(())
         }

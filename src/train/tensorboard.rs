@@ -248,6 +248,38 @@ pub fn sync(dir: &Path, history: &[EpochRecord], config_json: &str) -> anyhow::R
     Ok(())
 }
 
+/// Every run directory under `root` (a `history.csv` beside a `config.json`) whose event
+/// files lack epochs of its history gets them ([`sync`]); returns those directories.
+pub fn backfill(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    anyhow::ensure!(root.is_dir(), "{} is not a directory of runs", root.display());
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        let mut subdirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        subdirs.sort();
+        stack.extend(subdirs.into_iter().rev());
+        let (history, config) = (dir.join("history.csv"), dir.join("config.json"));
+        if !(history.is_file() && config.is_file()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&history).with_context(|| format!("cannot read {}", history.display()))?;
+        let records = text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{}: {e}", history.display())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (last, has_config) = written(&dir)?;
+        if records.iter().any(|r| r.epoch > last) || !has_config {
+            let config_json = std::fs::read_to_string(&config).with_context(|| format!("cannot read {}", config.display()))?;
+            sync(&dir, &records, config_json.trim())?;
+            out.push(dir);
+        }
+    }
+    Ok(out)
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().replace(['/', '.'], "_")).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "host".into())
 }
