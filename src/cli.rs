@@ -489,7 +489,8 @@ pub fn curves_figure(dirs: &[PathBuf], title: &str) -> anyhow::Result<Figure> {
         for dir in run_dirs(p)? {
             let run = Run::open(&dir)?;
             let label = dir.strip_prefix(p.parent().unwrap_or(p)).unwrap_or(&dir).display().to_string();
-            curves.push(Curve::from_history(&label, &run.history));
+            let style = crate::plot::Style::nth(curves.len());
+            curves.push(Curve::from_history(&label, &run.history).styled(style));
         }
     }
     Ok(Figure::curves(title, curves))

@@ -66,6 +66,8 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     let tex = std::fs::read_to_string(out.join("report.tex")).unwrap();
     assert!(tex.is_ascii(), "pdflatex reads ASCII: {:?}", tex.chars().filter(|c| !c.is_ascii()).collect::<String>());
     assert!(tex.contains("\\usepackage{booktabs}") && tex.contains("\\toprule") && tex.contains("\\includegraphics[width=\\linewidth]{../figures/smoke/"));
+    // Column-width figures at their size: 3.5 in.
+    assert!(tex.contains("\\includegraphics[width=3.50in]{../figures/smoke/baseline-confusion.png}"), "{tex}");
     assert!(!tex.contains(".svg}"), "pdflatex includes the PNGs");
     let pdflatex = Command::new("pdflatex").args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"]).current_dir(&out).output();
     let o = pdflatex.expect("pdflatex runs (make setup installs texlive-latex-recommended)");

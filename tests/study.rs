@@ -180,7 +180,30 @@ fn smoke_study_runs_end_to_end() {
     let files = s.export(&study.figures_dir).unwrap();
     assert_eq!(files.len(), 6);
     assert!(files.iter().all(|f| f.exists()));
-    assert!(std::fs::read_to_string(study.figures_dir.join("augmentation-bars.svg")).unwrap().contains("report 0.4536"));
+    // The effects figure: each variant's row in its study-wide style, with the report's own difference.
+    let svg = std::fs::read_to_string(study.figures_dir.join("augmentation-effects.svg")).unwrap();
+    assert!(svg.contains("h+v flips p = 0.1") && svg.contains("report&apos;s Δ"), "{svg}");
+    let convlab::plot::Chart::Effects { rows, reference, .. } = &s.effects().chart else { panic!("an effects chart") };
+    assert_eq!(reference.as_deref(), Some("xknet18"));
+    let flips = rows.iter().find(|r| r.label == "h+v flips p = 0.1").unwrap();
+    assert!((flips.report_delta_pp.unwrap() - 100.0 * (0.4536 - 0.4592)).abs() < 1e-9);
+    assert_eq!(flips.style, convlab::study::style_of(convlab::study::variant("flips-0.1").unwrap()));
+    let c = s.comparison("flips-0.1").unwrap();
+    assert_eq!(flips.delta_pp.unwrap().0, 100.0 * c.diff().unwrap());
+    assert!(rows.iter().find(|r| r.label.starts_with("xknet18")).unwrap().reference);
+
+    // The best model: the section's best run, its confusion matrix from its best weights —
+    // whose accuracy is the run's recorded best validation accuracy.
+    let best = study.best_model(&s).unwrap();
+    let top = s.results.iter().flat_map(|r| r.seed_accs()).fold(0.0, f64::max);
+    assert_eq!(best.best_val_acc, top);
+    let correct: i64 = (0..best.matrix.len()).map(|i| best.matrix[i][i]).sum();
+    assert_eq!(best.matrix.iter().flatten().sum::<i64>(), study.data.val.len() as i64);
+    assert!((correct as f64 / study.data.val.len() as f64 - top).abs() < 1e-9, "{correct} correct vs best {top}");
+    let table = best.table().unwrap();
+    assert_eq!(table.height(), study.data.classes.len());
+    let col = table.column("correct").unwrap().i64().unwrap().clone();
+    assert_eq!((0..col.len()).filter_map(|i| col.get(i)).sum::<i64>(), correct);
 
     // xknet18 is shared: the next section reuses its runs.
     let stamp = std::fs::metadata(study.runs_dir.join("xknet18/seed-1/history.csv")).unwrap().modified().unwrap();
@@ -212,6 +235,13 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(summary.column("ci95_lo").unwrap().f64().unwrap().get(0), Some((lo * 1e4).round() / 1e4));
     // The residual comparison joined the family once its section ran.
     assert_eq!(study.family().unwrap().comparisons.iter().filter(|c| c.welch.is_some()).count(), 3);
-    assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/smoke/summary-bars.svg\nwrote figures/smoke/summary-bars.png");
-    assert!(study.figures_dir.join("summary-bars.png").exists());
+    assert_eq!(study.export_summary(&all).unwrap(), "wrote figures/smoke/summary-effects.svg\nwrote figures/smoke/summary-effects.png");
+    assert!(study.figures_dir.join("summary-effects.png").exists());
+    // Sections that show their best model per class export it with its table.
+    let x = study.run_section("xknet18").unwrap();
+    let files = study.export_files(&x).unwrap();
+    let names: Vec<String> = files.iter().map(|f| f.strip_prefix(&study.figures_dir).unwrap().display().to_string()).collect();
+    assert_eq!(names[6..], ["xknet18-confusion.svg", "xknet18-confusion.png", "xknet18-per-class.svg", "xknet18-per-class.png", "tables/xknet18-per-class.csv"]);
+    let csv = std::fs::read_to_string(&files[10]).unwrap();
+    assert!(csv.starts_with("class,images,correct,accuracy,most_confused_with,share\n") && csv.lines().count() == 1 + study.data.classes.len(), "{csv}");
 }

@@ -76,7 +76,25 @@ def main():
         text = tensor_util.make_ndarray(config[0].tensor_proto).item().decode()
         if '"model"' not in text or '"epochs": 8' not in text:
             fail(f"config text: {text[:200]!r}")
-        print(f"tensorboard: passed ({len(TAGS)} scalars × {EPOCHS} epochs equal history.csv, killed after epoch 3 and resumed, {len(files)} event files, no step twice, config as text)")
+
+        # A run recorded before the writer existed: `convlab runs --tensorboard` writes its
+        # events with the wall times it trained at — the last epoch when history.csv was last
+        # written, each earlier one its successors' seconds before.
+        for f in files:
+            os.remove(os.path.join(run, f))
+        end = os.path.getmtime(os.path.join(run, "history.csv"))
+        subprocess.run([EXE, "runs", "--runs", runs, "--tensorboard"], check=True, capture_output=True)
+        ea = EventAccumulator(run, size_guidance={"scalars": 0, "tensors": 0})
+        ea.Reload()
+        events = ea.Scalars("val/acc")
+        if [e.step for e in events] != list(range(1, EPOCHS + 1)):
+            fail(f"backfill: steps {[e.step for e in events]}")
+        if abs(events[-1].wall_time - end) > 1e-3:
+            fail(f"backfill: the last epoch at {events[-1].wall_time}, history.csv written at {end}")
+        for a, b, r in zip(events, events[1:], history[1:]):
+            if abs((b.wall_time - a.wall_time) - float(r["seconds"])) > 1e-3:
+                fail(f"backfill: epochs {a.step}→{b.step} {b.wall_time - a.wall_time:.3f} s apart, history.csv says {r['seconds']} s")
+        print(f"tensorboard: passed ({len(TAGS)} scalars × {EPOCHS} epochs equal history.csv, killed after epoch 3 and resumed, {len(files)} event files, no step twice, config as text; backfilled at the epochs' own wall times)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

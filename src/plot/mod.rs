@@ -1,11 +1,24 @@
-//! Figures with plotters — training curves, bars of best accuracies, confusion matrices —
-//! written as SVG or PNG and shown inline in notebooks (SVG and PNG in one display bundle).
+//! Figures with plotters — training curves, effects against a reference, confusion
+//! matrices, per-class accuracy — sized for a document and shown inline in notebooks.
+//!
+//! - **Sizes.** A figure is laid out in points for a column of a paper: [`Width::Column`]
+//!   (3.5 in, 89 mm) or [`Width::Page`] (7.16 in, 182 mm). Text is 7–9 pt at that size.
+//!   Files are an SVG of that physical size with text as text, and a PNG at 300 dpi (its
+//!   pHYs chunk says so); notebooks get a screen-size PNG ([`Figure::png`]) in their bundle.
+//! - **Styles.** Every series carries its [`Style`] (an Okabe–Ito colour × a dash), so a
+//!   caller can keep one style per thing across figures (the study's `style_of`).
+//! - **Layout.** Legends and labels sit outside the plotting areas; the drawing code
+//!   returns where it put everything ([`Layout`]) for the layout tests.
+//!
 //! Text uses the embedded DejaVu Sans (see `DejaVuSans-LICENSE.txt`), so PNGs render
 //! the same on every machine, with no system fonts needed.
+mod draw;
+mod layout;
+
+pub use layout::{Layout, Rect, svg_font_sizes, svg_texts};
+
 use crate::train::EpochRecord;
 use anyhow::Context;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -14,28 +27,123 @@ static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+        let _ = plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT);
     });
 }
 
-/// Colours for series, in order (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
+/// Okabe & Ito's colour-blind-safe palette (2008), as sRGB.
+pub mod okabe_ito {
+    pub const BLACK: (u8, u8, u8) = (0, 0, 0);
+    pub const ORANGE: (u8, u8, u8) = (230, 159, 0);
+    pub const SKY_BLUE: (u8, u8, u8) = (86, 180, 233);
+    pub const BLUISH_GREEN: (u8, u8, u8) = (0, 158, 115);
+    /// Too light for lines on white (contrast 1.3:1): not used for series.
+    pub const YELLOW: (u8, u8, u8) = (240, 228, 66);
+    pub const BLUE: (u8, u8, u8) = (0, 114, 178);
+    pub const VERMILLION: (u8, u8, u8) = (213, 94, 0);
+    pub const REDDISH_PURPLE: (u8, u8, u8) = (204, 121, 167);
+}
+
+/// How a line is broken, in points along it (on, off, on, off, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+    DashDot,
+}
+
+impl Dash {
+    pub const ALL: [Dash; 4] = [Dash::Solid, Dash::Dashed, Dash::Dotted, Dash::DashDot];
+
+    /// The pattern in points: (on, off) pairs; empty for a solid line.
+    pub fn pattern(self) -> &'static [f64] {
+        match self {
+            Dash::Solid => &[],
+            Dash::Dashed => &[4.0, 2.0],
+            Dash::Dotted => &[1.0, 1.6],
+            Dash::DashDot => &[5.0, 1.6, 1.2, 1.6],
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dash::Solid => "solid",
+            Dash::Dashed => "dashed",
+            Dash::Dotted => "dotted",
+            Dash::DashDot => "dash-dot",
+        }
+    }
+}
+
+/// A series' look: colour and dash. Markers use the colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Style {
+    pub color: (u8, u8, u8),
+    pub dash: Dash,
+}
+
+impl Style {
+    pub const fn new(color: (u8, u8, u8), dash: Dash) -> Self {
+        Self { color, dash }
+    }
+
+    /// The `i`-th of 28 distinct styles, for series that are not named things (a run's
+    /// seeds, `convlab plot`'s directories): the seven Okabe–Ito colours dark enough for
+    /// lines, solid first, then dashed, dotted, dash-dot.
+    pub fn nth(i: usize) -> Self {
+        use okabe_ito::*;
+        const SERIES: [(u8, u8, u8); 7] = [BLUE, VERMILLION, BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, BLACK];
+        Self { color: SERIES[i % SERIES.len()], dash: Dash::ALL[(i / SERIES.len()) % Dash::ALL.len()] }
+    }
+}
+
+/// A figure's width in a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    /// One column of a two-column paper: 3.5 in (89 mm).
+    Column,
+    /// The full text width: 7.16 in (182 mm).
+    Page,
+}
+
+impl Width {
+    /// In points (1/72 in).
+    pub fn points(self) -> f64 {
+        match self {
+            Width::Column => 252.0,
+            Width::Page => 515.5,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Width::Column => "column",
+            Width::Page => "page",
+        }
+    }
+}
+
+/// Pixels per point of a rendering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolution(pub f64);
+
+impl Resolution {
+    /// Print: 300 dpi.
+    pub const PRINT: Resolution = Resolution(300.0 / 72.0);
+    /// Screen (notebooks): 126 dpi — a page-width figure is 902 px wide.
+    pub const SCREEN: Resolution = Resolution(1.75);
+
+    pub fn dpi(self) -> f64 {
+        self.0 * 72.0
+    }
+}
 
 /// One run's curves over epochs (or several seeds' mean, with their [`Band`]).
 #[derive(Debug, Clone)]
 pub struct Curve {
     pub label: String,
+    pub style: Style,
     pub epochs: Vec<f64>,
     pub train_loss: Vec<f64>,
     pub val_loss: Vec<f64>,
@@ -59,6 +167,7 @@ impl Curve {
     pub fn from_history(label: &str, history: &[EpochRecord]) -> Self {
         Self {
             label: label.into(),
+            style: Style::nth(0),
             epochs: history.iter().map(|r| r.epoch as f64).collect(),
             train_loss: history.iter().map(|r| r.train_loss).collect(),
             val_loss: history.iter().map(|r| r.val_loss).collect(),
@@ -66,6 +175,12 @@ impl Curve {
             val_acc: history.iter().map(|r| r.val_acc).collect(),
             band: None,
         }
+    }
+
+    /// The same curve in `style`.
+    pub fn styled(mut self, style: Style) -> Self {
+        self.style = style;
+        self
     }
 
     /// The mean over runs at each epoch (epochs every run reached), with the min–max band
@@ -97,97 +212,168 @@ impl Curve {
     }
 }
 
-/// One bar of a bar chart: the mean over seeds, its 95% confidence interval, every
-/// seed's value, and the report's number.
-#[derive(Debug, Clone, Default)]
-pub struct Bar {
+/// One row of an effects figure: a variant's accuracy over seeds, its difference to the
+/// reference with the CI, and the report's own difference.
+#[derive(Debug, Clone)]
+pub struct EffectRow {
     pub label: String,
+    pub style: Style,
+    /// Mean best validation accuracy over seeds (a fraction).
     pub mean: f64,
-    /// 95% CI of the mean (Student's t over seeds), drawn as a whisker; `None` for one seed.
+    /// 95% CI of that mean (Student's t over seeds); `None` for one seed.
     pub ci95: Option<(f64, f64)>,
-    /// Each seed's value, drawn as a dot.
+    /// Each seed's value, drawn as a small dot.
     pub seeds: Vec<f64>,
-    pub reported: Option<f64>,
-    /// Appended to the bar's text, e.g. the comparison's verdict.
+    /// Whether this row is the reference the others are compared with.
+    pub reference: bool,
+    /// Difference to the reference in percentage points, and its 95% CI (Welch).
+    pub delta_pp: Option<(f64, Option<(f64, f64)>)>,
+    /// Whether the difference is detectable (Holm-adjusted p < 0.05): a filled marker; hollow otherwise.
+    pub detectable: bool,
+    /// The report's difference between the same two variants, in pp (one run each).
+    pub report_delta_pp: Option<f64>,
+    /// Text in the right-hand column, e.g. the verdict.
     pub note: Option<String>,
 }
 
 /// What a figure shows.
 #[derive(Debug, Clone)]
 pub enum Chart {
-    /// Loss (left) and accuracy (right) per epoch; train dashed, val solid; one colour per
-    /// run; a shaded min–max band over seeds around a mean curve.
+    /// Loss and accuracy per epoch, one panel each; a shaded min–max band over seeds around
+    /// each mean curve. With `show_train`, validation thick and training thin, in one style.
     Curves { title: String, curves: Vec<Curve>, show_train: bool },
-    /// Horizontal bars of best validation accuracy (mean over seeds) with 95% CI whiskers and
-    /// a dot per seed; ✕ marks the report's value.
-    Bars { title: String, bars: Vec<Bar> },
+    /// One row per variant: best validation accuracy (mean, CI, seeds), the difference to
+    /// the reference with its CI, the report's difference, and a note per row.
+    Effects { title: String, reference: Option<String>, rows: Vec<EffectRow> },
     /// Confusion matrix (rows: true class, columns: predicted), shaded by row share.
     Confusion { title: String, classes: Vec<String>, matrix: Vec<Vec<i64>> },
+    /// Accuracy per class, sorted (the worst on top), with the mean over classes.
+    PerClass { title: String, classes: Vec<String>, accuracy: Vec<f64>, style: Style },
 }
 
-/// A figure: SVG and PNG, for notebooks (both in one display bundle) and write-ups.
+/// A figure at a document width: SVG and PNG files, and a notebook display bundle.
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub chart: Chart,
-    pub width: u32,
-    pub height: u32,
+    pub width: Width,
 }
 
 impl Figure {
-    /// Loss and accuracy curves of one or more runs.
+    /// Loss and accuracy curves of one or more runs, training and validation (page width).
     pub fn curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: true }, width: 900, height: 400 }
+        Self { chart: Chart::Curves { title: title.into(), curves, show_train: true }, width: Width::Page }
     }
 
-    /// Only validation curves (for overlays of many variants).
+    /// Only validation curves (for overlays of many variants; page width).
     pub fn val_curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: 900, height: 400 }
+        Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: Width::Page }
     }
 
-    /// Best accuracy per variant with error bars.
-    pub fn bars(title: &str, bars: Vec<Bar>) -> Self {
-        let height = 90 + 50 * bars.len() as u32;
-        Self { chart: Chart::Bars { title: title.into(), bars }, width: 900, height }
+    /// Each variant's accuracy and its difference to `reference` (page width).
+    pub fn effects(title: &str, reference: Option<&str>, rows: Vec<EffectRow>) -> Self {
+        Self { chart: Chart::Effects { title: title.into(), reference: reference.map(Into::into), rows }, width: Width::Page }
     }
 
-    /// A confusion matrix with class names.
+    /// A confusion matrix with class names (column width).
     pub fn confusion(title: &str, classes: Vec<String>, matrix: Vec<Vec<i64>>) -> Self {
-        Self { chart: Chart::Confusion { title: title.into(), classes, matrix }, width: 720, height: 680 }
+        Self { chart: Chart::Confusion { title: title.into(), classes, matrix }, width: Width::Column }
     }
 
-    /// The figure as an SVG document.
-    pub fn svg(&self) -> anyhow::Result<String> {
+    /// Accuracy per class from a confusion matrix (rows: true class), sorted (column width).
+    pub fn per_class(title: &str, classes: Vec<String>, matrix: &[Vec<i64>], style: Style) -> Self {
+        let accuracy = per_class_accuracy(matrix);
+        Self { chart: Chart::PerClass { title: title.into(), classes, accuracy, style }, width: Width::Column }
+    }
+
+    /// The same figure at another width.
+    pub fn at(mut self, width: Width) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Width and height in points.
+    pub fn size_pt(&self) -> (f64, f64) {
         register_font();
+        let w = self.width.points();
+        (w, draw::height_pt(self, w))
+    }
+
+    /// Width and height in pixels at `res`.
+    pub fn pixels(&self, res: Resolution) -> (u32, u32) {
+        let (w, h) = self.size_pt();
+        ((w * res.0).round() as u32, (h * res.0).round() as u32)
+    }
+
+    /// The figure as an SVG document of its physical size (`width="…pt"`), text as text.
+    pub fn svg(&self) -> anyhow::Result<String> {
+        Ok(self.svg_with_layout()?.0)
+    }
+
+    /// Where the drawing code put the plots, legend, labels and points (at 300 dpi).
+    pub fn layout(&self) -> anyhow::Result<Layout> {
+        Ok(self.svg_with_layout()?.1)
+    }
+
+    fn svg_with_layout(&self) -> anyhow::Result<(String, Layout)> {
+        use plotters::prelude::*;
+        register_font();
+        let (w_pt, h_pt) = self.size_pt();
+        let (w, h) = self.pixels(Resolution::PRINT);
         let mut out = String::new();
+        let layout;
         {
-            let root = SVGBackend::with_string(&mut out, (self.width, self.height)).into_drawing_area();
-            self.draw(&root)?;
+            let root = SVGBackend::with_string(&mut out, (w, h)).into_drawing_area();
+            layout = draw::draw(self, &root, Resolution::PRINT)?;
             root.present().map_err(|e| anyhow::anyhow!("svg: {e}"))?;
+        }
+        // The physical size, keeping the pixel grid as the viewBox.
+        let head = format!("<svg width=\"{w}\" height=\"{h}\" ");
+        anyhow::ensure!(out.starts_with(&head), "svg: unexpected header {:?}", &out[..out.len().min(80)]);
+        let out = out.replacen(&head, &format!("<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" "), 1);
+        Ok((out, layout))
+    }
+
+    /// RGB pixels at `res`.
+    pub fn raster(&self, res: Resolution) -> anyhow::Result<image::RgbImage> {
+        use plotters::prelude::*;
+        register_font();
+        let (w, h) = self.pixels(res);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            draw::draw(self, &root, res)?;
+            root.present().map_err(|e| anyhow::anyhow!("png: {e}"))?;
+        }
+        image::RgbImage::from_raw(w, h, buf).context("png buffer size")
+    }
+
+    /// A PNG file's bytes at `res`, with its resolution in the pHYs chunk.
+    pub fn png_at(&self, res: Resolution) -> anyhow::Result<Vec<u8>> {
+        let img = self.raster(res)?;
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, img.width(), img.height());
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let ppm = (res.dpi() / 0.0254).round() as u32; // pixels per metre
+            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+            let mut w = enc.write_header().context("png header")?;
+            w.write_image_data(img.as_raw()).context("png encoding")?;
         }
         Ok(out)
     }
 
-    /// The figure as a PNG file's bytes, at its size in pixels (screen resolution).
+    /// The screen-size PNG notebooks show.
     pub fn png(&self) -> anyhow::Result<Vec<u8>> {
-        register_font();
-        let mut buf = vec![0u8; (self.width * self.height * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut buf, (self.width, self.height)).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(|e| anyhow::anyhow!("png: {e}"))?;
-        }
-        let img = image::RgbImage::from_raw(self.width, self.height, buf).context("png buffer size")?;
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).context("png encoding")?;
-        Ok(out.into_inner())
+        self.png_at(Resolution::SCREEN)
     }
 
-    /// Write to `path`: `.svg` or `.png` (by extension), atomically.
+    /// Write to `path`: `.svg` (physical size) or `.png` (300 dpi), by extension, atomically.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("svg") => crate::io::write_bytes(path, self.svg()?.as_bytes()),
-            Some("png") => crate::io::write_bytes(path, &self.png()?),
+            Some("png") => crate::io::write_bytes(path, &self.png_at(Resolution::PRINT)?),
             _ => anyhow::bail!("{}: figures are written as .svg or .png", path.display()),
         }
     }
@@ -202,7 +388,7 @@ impl Figure {
     }
 
     /// What evcxr shows for this figure: one display bundle holding the SVG and a
-    /// PNG (base64). JupyterLab renders SVG only in trusted notebooks, and every
+    /// screen-size PNG (base64). JupyterLab renders SVG only in trusted notebooks, and every
     /// freshly cloned notebook is untrusted: there, and on GitHub and in
     /// nbconvert's HTML, the PNG shows. evcxr keeps one value per MIME type and
     /// cell, so a cell shows one figure.
@@ -219,199 +405,19 @@ impl Figure {
             Err(e) => eprintln!("figure: {e:#}"),
         }
     }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing: {e:?}");
-        root.fill(&WHITE).map_err(err)?;
-        match &self.chart {
-            Chart::Curves { title, curves, show_train } => {
-                let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
-                let (left, right) = root.split_horizontally(self.width / 2);
-                panel(&left, "loss", curves, *show_train, |c| (&c.train_loss, &c.val_loss), |b| (&b.train_loss, &b.val_loss), false).map_err(err)?;
-                panel(&right, "accuracy", curves, *show_train, |c| (&c.train_acc, &c.val_acc), |b| (&b.train_acc, &b.val_acc), true).map_err(err)?;
-            }
-            Chart::Bars { title, bars } => draw_bars(root, title, bars).map_err(err)?,
-            Chart::Confusion { title, classes, matrix } => draw_confusion(root, title, classes, matrix).map_err(err)?,
-        }
-        Ok(())
-    }
 }
 
-fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, bars: &[Bar]) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let n = bars.len().max(1) as f64;
-    let top = |b: &Bar| [b.mean, b.ci95.map_or(0.0, |c| c.1), b.reported.unwrap_or(0.0)].into_iter().chain(b.seeds.iter().copied()).fold(0.0, f64::max);
-    let hi = bars.iter().map(top).fold(0.0, f64::max);
-    let x_max = if hi > 0.0 { (hi * 1.6).min(1.0).max(hi * 1.05) } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(10)
-        .build_cartesian_2d(0.0..x_max, 0.0..n)?;
-    chart
-        .configure_mesh()
-        .x_desc("best validation accuracy (bar: mean; whisker: 95% CI; dots: seeds; ✕: report)")
-        .disable_y_mesh()
-        .y_labels(0)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
-    for (i, b) in bars.iter().enumerate() {
-        let y = n - i as f64 - 1.0; // first bar on top
-        let color = PALETTE[i % PALETTE.len()];
-        // Each row: the bar, its whisker and dots in the lower part, its text line above them.
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.08), (b.mean.max(0.0), y + 0.58)], color.mix(0.6).filled())))?;
-        if let Some((lo, hi)) = b.ci95 {
-            chart.draw_series(std::iter::once(ErrorBar::new_horizontal(y + 0.33, lo.max(0.0), b.mean, hi.min(1.0), BLACK.stroke_width(2), 10)))?;
-        }
-        // Seeds spread vertically a little, so equal values stay visible as separate dots.
-        let k = b.seeds.len().max(1) as f64;
-        chart.draw_series(b.seeds.iter().enumerate().map(|(j, &v)| {
-            let dy = if k > 1.0 { 0.16 + 0.34 * j as f64 / (k - 1.0) } else { 0.33 };
-            Circle::new((v, y + dy), 3, ShapeStyle::from(&BLACK).filled())
-        }))?;
-        if let Some(r) = b.reported {
-            chart.draw_series(std::iter::once(Cross::new((r, y + 0.33), 7, BLACK.stroke_width(3))))?;
-        }
-        let mut text = format!("{}  {:.4}", b.label, b.mean);
-        if let Some((lo, hi)) = b.ci95 {
-            text += &format!(" [{lo:.3}, {hi:.3}]");
-        }
-        if let Some(r) = b.reported {
-            text += &format!("  (report {r:.4})");
-        }
-        if let Some(note) = &b.note {
-            text += &format!("  {note}");
-        }
-        chart.draw_series(std::iter::once(Text::new(text, (x_max * 0.005, y + 0.95), ("sans-serif", 14).into_font().color(&BLACK))))?;
-    }
-    Ok(())
-}
-
-fn draw_confusion<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    classes: &[String],
-    matrix: &[Vec<i64>],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let k = matrix.len().max(1);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(60)
-        .y_label_area_size(110)
-        .build_cartesian_2d(0.0..k as f64, 0.0..k as f64)?;
-    let name = |v: f64| -> String {
-        let i = v.floor() as usize;
-        if (v - v.floor() - 0.5).abs() < 1e-6 && i < classes.len() && k <= 30 { classes[i].clone() } else { String::new() }
-    };
-    let name_y = |v: f64| name(k as f64 - v);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(2 * k + 1)
-        .y_labels(2 * k + 1)
-        .x_label_formatter(&|v| name(*v))
-        .y_label_formatter(&|v| name_y(*v))
-        .x_desc("predicted")
-        .y_desc("true")
-        .draw()?;
-    for (r, row) in matrix.iter().enumerate() {
-        let total: i64 = row.iter().sum::<i64>().max(1);
-        for (c, &count) in row.iter().enumerate() {
-            let share = count as f64 / total as f64;
-            let y = (k - r - 1) as f64;
-            let shade = RGBColor((255.0 - 224.0 * share) as u8, (255.0 - 136.0 * share) as u8, (255.0 - 75.0 * share) as u8);
-            chart.draw_series(std::iter::once(Rectangle::new([(c as f64, y), (c as f64 + 1.0, y + 1.0)], shade.filled())))?;
-            if k <= 20 && count > 0 {
-                let color = if share > 0.5 { WHITE } else { BLACK };
-                chart.draw_series(std::iter::once(Text::new(count.to_string(), (c as f64 + 0.3, y + 0.6), ("sans-serif", 12).into_font().color(&color))))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-type Pick = fn(&Curve) -> (&Vec<f64>, &Vec<f64>);
-type PickBand = fn(&Band) -> (&Vec<(f64, f64)>, &Vec<(f64, f64)>);
-
-fn panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    name: &str,
-    curves: &[Curve],
-    show_train: bool,
-    pick: Pick,
-    pick_band: PickBand,
-    unit_range: bool,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let max_epoch = curves.iter().flat_map(|c| c.epochs.iter().copied()).fold(1.0, f64::max);
-    // The axis holds the bands' highest values too.
-    let values = curves.iter().flat_map(|c| {
-        let (t, v) = pick(c);
-        let mut out: Vec<f64> = v.iter().chain(if show_train { t.iter() } else { [].iter() }).copied().collect();
-        if let Some(b) = &c.band {
-            let (bt, bv) = pick_band(b);
-            out.extend(bv.iter().chain(if show_train { bt.iter() } else { [].iter() }).map(|r| r.1));
-        }
-        out
-    });
-    let (lo, hi) = if unit_range {
-        (0.0, 1.0)
-    } else {
-        let finite: Vec<f64> = values.filter(|v| v.is_finite()).collect();
-        let hi = finite.iter().copied().fold(0.0, f64::max);
-        (0.0, if hi > 0.0 { hi * 1.05 } else { 1.0 })
-    };
-    let mut chart = ChartBuilder::on(area)
-        .caption(name, ("sans-serif", 16))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..max_epoch.max(2.0), lo..hi)?;
-    let y_top = hi;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .x_labels((max_epoch as usize).clamp(2, 13))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
-    // Bands first, so every line is drawn over them.
-    for (i, c) in curves.iter().enumerate() {
-        let Some(band) = &c.band else { continue };
-        let color = PALETTE[i % PALETTE.len()];
-        let (t, v) = pick_band(band);
-        for (ranges, show) in [(v, true), (t, show_train)] {
-            let pts: Vec<(f64, (f64, f64))> = c.epochs.iter().copied().zip(ranges.iter().copied()).filter(|(_, (a, b))| a.is_finite() && b.is_finite()).collect();
-            if show && pts.len() > 1 {
-                let outline: Vec<(f64, f64)> = pts.iter().map(|&(x, (_, hi))| (x, hi.min(y_top))).chain(pts.iter().rev().map(|&(x, (lo, _))| (x, lo.min(y_top)))).collect();
-                chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15).filled())))?;
-            }
-        }
-    }
-    for (i, c) in curves.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let (t, v) = pick(c);
-        let pts = |ys: &Vec<f64>| c.epochs.iter().copied().zip(ys.iter().copied()).filter(|(_, y)| y.is_finite()).collect::<Vec<_>>();
-        let val_label = if show_train { format!("{} val", c.label) } else { c.label.clone() };
-        chart
-            .draw_series(LineSeries::new(pts(v), color.stroke_width(2)))?
-            .label(val_label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-        if show_train {
-            chart
-                .draw_series(DashedLineSeries::new(pts(t), 6, 4, color.stroke_width(1)))?
-                .label(format!("{} train", c.label))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(1)));
-        }
-    }
-    chart
-        .configure_series_labels()
-        .position(if unit_range { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight })
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 12))
-        .draw()?;
-    Ok(())
+/// Each class's accuracy: the diagonal over the row's total (rows: true class); NaN for a
+/// class with no examples.
+pub fn per_class_accuracy(matrix: &[Vec<i64>]) -> Vec<f64> {
+    matrix
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let total: i64 = row.iter().sum();
+            if total == 0 { f64::NAN } else { row.get(i).copied().unwrap_or(0) as f64 / total as f64 }
+        })
+        .collect()
 }
 
 /// Text a notebook cell shows rendered as Markdown (headings, bold, tables), with the same
@@ -440,15 +446,15 @@ impl std::fmt::Display for Markdown {
 mod tests {
     use super::*;
 
-    fn history() -> Vec<EpochRecord> {
+    fn history(shift: f64) -> Vec<EpochRecord> {
         (1..=5)
             .map(|e| EpochRecord {
                 epoch: e,
                 lr: 1e-3,
                 train_loss: 2.0 / e as f64,
-                train_acc: 0.1 * e as f64,
-                val_loss: 2.2 / e as f64,
-                val_acc: 0.09 * e as f64,
+                train_acc: 0.1 * e as f64 + shift,
+                val_loss: 2.2 / e as f64 + shift,
+                val_acc: 0.09 * e as f64 + shift,
                 val_top5: 0.5,
                 seconds: 1.0,
                 images_per_s: 100.0,
@@ -456,42 +462,149 @@ mod tests {
             .collect()
     }
 
+    fn effect_rows() -> Vec<EffectRow> {
+        let row = |label: &str, i: usize, mean: f64, delta: Option<(f64, Option<(f64, f64)>)>, report: Option<f64>| EffectRow {
+            label: label.into(),
+            style: Style::nth(i),
+            mean,
+            ci95: Some((mean - 0.02, mean + 0.02)),
+            seeds: vec![mean - 0.01, mean, mean + 0.01],
+            reference: delta.is_none(),
+            delta_pp: delta,
+            detectable: delta.is_some_and(|(_, ci)| ci.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)),
+            report_delta_pp: report,
+            note: delta.map(|_| "not detectable (Holm p = 0.41)".to_string()),
+        };
+        vec![
+            row("xknet18 (3×3/1 stem, no max-pool)", 0, 0.80, None, None),
+            row("no BN, dropout 0.1", 1, 0.61, Some((-19.0, Some((-40.0, 2.0)))), None),
+            row("InstanceNorm (affine = false)", 2, 0.72, Some((-8.5, Some((-12.0, -5.0)))), Some(-39.3)),
+        ]
+    }
+
+    fn confusion() -> (Vec<String>, Vec<Vec<i64>>) {
+        let classes: Vec<String> = ["T-shirt/top", "Trouser", "Pullover", "Dress"].map(String::from).to_vec();
+        (classes, vec![vec![80, 5, 10, 5], vec![1, 97, 1, 1], vec![12, 0, 70, 18], vec![4, 2, 6, 88]])
+    }
+
+    /// One figure of every kind, drawn from fixed data, at both widths.
+    fn every_kind() -> Vec<(&'static str, Figure)> {
+        let curves = vec![
+            Curve::from_history("xknet18", &history(0.0)).styled(Style::nth(0)),
+            Curve::from_history("InstanceNorm (affine = false)", &history(-0.1)).styled(Style::nth(1)),
+            Curve::from_history("InstanceNorm (affine = true)", &history(-0.1)).styled(Style::nth(8)),
+        ];
+        let (classes, m) = confusion();
+        let mut out = Vec::new();
+        for width in [Width::Page, Width::Column] {
+            out.extend([
+                ("train-val", Figure::curves("Normalization — train and validation", curves.clone()).at(width)),
+                ("val", Figure::val_curves("Normalization — validation", curves.clone()).at(width)),
+                ("effects", Figure::effects("Normalization — effects", Some("xknet18"), effect_rows()).at(width)),
+                ("effects-alone", Figure::effects("Baseline — accuracy", None, effect_rows()[..1].iter().map(|r| EffectRow { reference: false, ..r.clone() }).collect()).at(width)),
+                ("confusion", Figure::confusion("xknet18 — confusion", classes.clone(), m.clone()).at(width)),
+                ("per-class", Figure::per_class("xknet18 — per class", classes.clone(), &m, Style::nth(0)).at(width)),
+            ]);
+        }
+        out
+    }
+
+    /// The layout test: every kind of figure at both widths keeps its legend and labels off
+    /// the data (from the rectangles the drawing code computed) and carries its labels as SVG text.
     #[test]
-    fn curves_render_to_svg_and_png() {
-        let fig = Figure::curves("xknet18", vec![Curve::from_history("seed 1", &history()), Curve::from_history("seed 2", &history())]);
-        let svg = fig.svg().unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("xknet18") && svg.contains("seed 2 val") && svg.contains("accuracy"));
-        let dir = tempfile::tempdir().unwrap();
-        fig.save(&dir.path().join("c.svg")).unwrap();
-        fig.save(&dir.path().join("c.png")).unwrap();
-        let png = image::open(dir.path().join("c.png")).unwrap().to_rgb8();
-        assert_eq!(png.dimensions(), (900, 400));
-        // Not blank: the lines and text put non-white pixels on the canvas.
-        let dark = png.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count();
-        assert!(dark > 500, "{dark} dark pixels");
-        let bars = Figure::bars(
-            "section",
-            vec![
-                Bar { label: "a".into(), mean: 0.5, ci95: Some((0.48, 0.52)), seeds: vec![0.49, 0.5, 0.51], reported: Some(0.45), note: Some("worse".into()) },
-                Bar { label: "b".into(), mean: 0.4, seeds: vec![0.4], ..Default::default() },
-            ],
-        );
-        let svg = bars.svg().unwrap();
-        assert!(svg.contains("\na  0.5000 [0.480, 0.520]  (report 0.4500)  worse\n") && svg.contains("\nb  0.4000\n"), "bar labels: {svg}");
-        assert_eq!(svg.lines().filter(|l| l.starts_with("<circle") && l.contains("r=\"3\"")).count(), 4, "a dot per seed");
-        bars.save(&dir.path().join("b.png")).unwrap();
-        let cm = Figure::confusion("cm", vec!["cat".into(), "dog".into()], vec![vec![8, 2], vec![1, 9]]);
-        let svg = cm.svg().unwrap();
-        assert!(svg.contains("\ncat\n") && svg.contains("\n9\n") && svg.contains("\npredicted\n"), "confusion labels: {svg}");
-        let err = fig.save(&dir.path().join("c.pdf")).unwrap_err().to_string();
+    fn layouts_keep_legends_and_labels_off_the_data() {
+        for (kind, fig) in every_kind() {
+            let layout = fig.layout().unwrap();
+            let problems = layout.problems();
+            assert!(problems.is_empty(), "{kind} at {} width: {problems:#?}", fig.width.as_str());
+            assert!(!layout.plots.is_empty() && !layout.points.is_empty(), "{kind}: plots and points recorded");
+            assert!(layout.legend.is_some(), "{kind}: a legend or key");
+            let texts = svg_texts(&fig.svg().unwrap());
+            let has = |t: &str| texts.iter().any(|x| x == t);
+            match kind {
+                "train-val" | "val" => {
+                    assert!(has("xknet18") && has("epoch") && has("accuracy (%)") && has("cross-entropy (nats)"), "{kind}: {texts:?}");
+                    // The two InstanceNorm curves are the same numbers: the legend says so (wrapped at column width).
+                    assert!(texts.join(" ").contains("InstanceNorm (affine = true) — coincides with InstanceNorm (affine = false)"), "{kind}: {texts:?}");
+                    assert!(!texts.iter().any(|t| t.starts_with("xknet18 — coincides")), "xknet18 differs from both");
+                    assert_eq!(has("validation") && has("training"), kind == "train-val", "{kind}: the thick/thin key only with training curves");
+                }
+                "effects" => {
+                    let joined = texts.join(" ");
+                    assert!(joined.contains("InstanceNorm (affine = false)") && joined.contains("xknet18 (3×3/1 stem, no max-pool)") && has("difference (pp)"), "{texts:?}");
+                    assert!(has("Δ vs xknet18") && has("report's Δ") && has("the report's Δ (one run each)") && has("−20"), "{texts:?}");
+                    assert_eq!(has("accuracy") && has("reference") && has("not detectable (Holm p = 0.41)"), fig.width == Width::Page, "accuracy panel and notes at page width only");
+                }
+                "effects-alone" => {
+                    // Nothing to compare with: the accuracy panel alone, at either width.
+                    assert!(has("accuracy") && has("accuracy (%)") && texts.join(" ").contains("xknet18 (3×3/1 stem, no max-pool)"), "{texts:?}");
+                    assert!(!texts.iter().any(|t| t.contains('Δ')), "no difference panel or key: {texts:?}");
+                    assert_eq!(layout.plots.len(), 1);
+                }
+                "confusion" => assert!(has("0 T-shirt/top") && has("3 Dress") && has("predicted class") && has("true class") && has("97"), "{texts:?}"),
+                "per-class" => {
+                    assert!(has("Pullover") && has("97.0") && has("mean over 4 classes: 83.7%"), "{texts:?}");
+                    // Sorted, worst first.
+                    let pos = |t: &str| texts.iter().position(|x| x == t).unwrap();
+                    assert!(pos("Pullover") < pos("T-shirt/top") && pos("T-shirt/top") < pos("Dress") && pos("Dress") < pos("Trouser"));
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
+
+    /// A legend drawn over the data is caught: the same curves with the legend moved into the plot.
+    #[test]
+    fn a_legend_over_the_data_is_a_problem() {
+        let fig = Figure::val_curves("t", vec![Curve::from_history("a", &history(0.0))]);
+        let mut layout = fig.layout().unwrap();
+        let plot = layout.plots[1];
+        layout.legend = Some(Rect::new(plot.x0, plot.y0, plot.x1, plot.y1));
+        assert!(layout.problems().iter().any(|p| p.contains("covers plot")), "{:?}", layout.problems());
+    }
+
+    /// Document sizes: the SVG is 3.5 or 7.16 inches wide with text ≥ 7 pt; the PNG is 300 dpi
+    /// at that size and says so in its pHYs chunk; notebooks get a screen-size PNG.
+    #[test]
+    fn document_sizes_and_legible_text() {
+        for (kind, fig) in every_kind() {
+            let (w_pt, h_pt) = fig.size_pt();
+            let svg = fig.svg().unwrap();
+            assert!(svg.starts_with(&format!("<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" viewBox=\"0 0 ")), "{kind}: {}", &svg[..100]);
+            let view_w: f64 = svg.split("viewBox=\"0 0 ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+            let smallest = svg_font_sizes(&svg).into_iter().fold(f64::INFINITY, f64::min) * w_pt / view_w;
+            assert!(smallest >= 6.99, "{kind} at {} width: {smallest:.2} pt text", fig.width.as_str());
+            let dir = tempfile::tempdir().unwrap();
+            let files = fig.export(dir.path(), kind).unwrap();
+            let png = std::fs::read(&files[1]).unwrap();
+            let decoder = png::Decoder::new(std::io::Cursor::new(png));
+            let reader = decoder.read_info().unwrap();
+            let info = reader.info();
+            assert_eq!((info.width, info.height), fig.pixels(Resolution::PRINT));
+            assert!((info.width as f64 / (w_pt / 72.0) - 300.0).abs() < 1.0, "{kind}: 300 dpi");
+            let dims = info.pixel_dims.unwrap();
+            assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter), "300 dpi = 11811 px/m");
+            let img = fig.raster(Resolution::SCREEN).unwrap();
+            assert_eq!(img.width(), (w_pt * 1.75).round() as u32);
+            assert!(img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500, "{kind}: not blank");
+        }
+        assert_eq!(Width::Column.points() / 72.0, 3.5);
+        let err = every_kind()[0].1.save(Path::new("/tmp/c.pdf")).unwrap_err().to_string();
         assert!(err.contains("c.pdf") && err.contains(".svg or .png"));
+    }
+
+    #[test]
+    fn nth_styles_are_distinct() {
+        let styles: std::collections::HashSet<Style> = (0..28).map(Style::nth).collect();
+        assert_eq!(styles.len(), 28);
+        assert!(!styles.iter().any(|s| s.color == okabe_ito::YELLOW));
     }
 
     /// A mean curve over seeds: the mean, and a band from the lowest to the highest seed.
     #[test]
     fn mean_curve_has_a_min_max_band() {
-        let a = history();
-        let b: Vec<EpochRecord> = history().into_iter().map(|r| EpochRecord { val_acc: r.val_acc + 0.1, ..r }).collect();
+        let a = history(0.0);
+        let b: Vec<EpochRecord> = history(0.0).into_iter().map(|r| EpochRecord { val_acc: r.val_acc + 0.1, ..r }).collect();
         let c = Curve::mean_of("two seeds", &[&a, &b[..4]]).unwrap();
         assert_eq!(c.epochs.len(), 4, "epochs every seed reached");
         assert!((c.val_acc[1] - (a[1].val_acc + b[1].val_acc) / 2.0).abs() < 1e-12);
@@ -504,11 +617,18 @@ mod tests {
         assert!(Curve::mean_of("none", &[]).is_none());
     }
 
+    #[test]
+    fn per_class_accuracy_is_the_diagonal_over_the_row() {
+        let acc = per_class_accuracy(&[vec![3, 1], vec![0, 0]]);
+        assert_eq!(acc[0], 0.75);
+        assert!(acc[1].is_nan(), "a class without images has no accuracy");
+    }
+
     /// The bundle evcxr turns into one display_data: an SVG and a PNG of the same figure.
     #[test]
     fn display_bundle_holds_svg_and_png() {
         use base64::Engine;
-        let fig = Figure::curves("bundle", vec![Curve::from_history("seed 1", &history())]);
+        let fig = Figure::curves("bundle", vec![Curve::from_history("seed 1", &history(0.0))]);
         let bundle = fig.display_bundle().unwrap();
         // evcxr's protocol: `EVCXR_BEGIN_CONTENT <mime>` line, content lines, `EVCXR_END_CONTENT` line.
         let mut blocks: Vec<(String, String)> = Vec::new();
@@ -524,7 +644,7 @@ mod tests {
         assert_eq!(blocks[0].1, fig.svg().unwrap());
         let png = base64::engine::general_purpose::STANDARD.decode(&blocks[1].1).expect("PNG block is base64");
         let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
-        assert_eq!(img.dimensions(), (fig.width, fig.height));
+        assert_eq!(img.dimensions(), fig.pixels(Resolution::SCREEN));
         assert!(img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500, "PNG is not blank");
     }
 }

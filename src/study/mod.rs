@@ -17,8 +17,8 @@ mod sections;
 
 pub use compare::{Comparison, Family, Verdict};
 pub use profile::{Profile, ProfileName};
-pub use results::{SectionResult, VariantResult, confusion_matrix};
-pub use sections::{Change, PROBE_SEEDS, SECTIONS, Section, Variant, all_probes, all_sections, all_variants, section, variant};
+pub use results::{BestModel, SectionResult, VariantResult, confusion_matrix};
+pub use sections::{Change, PROBE_SEEDS, SECTIONS, Section, Variant, all_probes, STYLES, all_sections, all_variants, section, style_of, variant};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
@@ -172,6 +172,40 @@ impl Study {
         Ok(crate::plot::Figure::confusion(&title, self.data.classes.clone(), m))
     }
 
+    /// The section's best model: of all its runs, the one with the highest best validation
+    /// accuracy (the earlier variant and seed on a tie), with its confusion matrix on the
+    /// validation split from its best weights.
+    pub fn best_model(&self, section: &SectionResult) -> anyhow::Result<BestModel> {
+        let (result, run, acc) = section
+            .results
+            .iter()
+            .flat_map(|r| r.runs.iter().zip(&r.summary.runs).map(move |(run, s)| (r, run, s.best_val_acc)))
+            .fold(None, |best: Option<(&VariantResult, &crate::train::Run, f64)>, x| match best {
+                Some(b) if b.2 >= x.2 => Some(b),
+                _ => Some(x),
+            })
+            .ok_or_else(|| anyhow::anyhow!("section `{}` has no finished runs", section.section.key))?;
+        let matrix = confusion_matrix(run, &self.data, &self.data.val)?;
+        Ok(BestModel { variant: result.variant.clone(), seed: run.config.train.seed, best_val_acc: acc, matrix, classes: self.data.classes.clone() })
+    }
+
+    /// Every figure of a section, exported to [`Study::figures_dir`]: its curves and effects,
+    /// and for sections that show it ([`Section::per_class`]) the best model's confusion
+    /// matrix and per-class accuracy (figures, and `tables/<section>-per-class.csv`).
+    pub fn export_files(&self, section: &SectionResult) -> anyhow::Result<Vec<PathBuf>> {
+        let mut files = section.export(&self.figures_dir)?;
+        if section.section.per_class {
+            let best = self.best_model(section)?;
+            files.extend(best.confusion().export(&self.figures_dir, &format!("{}-confusion", section.section.key))?);
+            files.extend(best.per_class().export(&self.figures_dir, &format!("{}-per-class", section.section.key))?);
+            let csv = self.figures_dir.join("tables").join(format!("{}-per-class.csv", section.section.key));
+            let name = format!("{}-per-class", section.section.key);
+            crate::io::write_bytes(&csv, report::Table::from_frame(&name, &best.table()?)?.csv().as_bytes())?;
+            files.push(csv);
+        }
+        Ok(files)
+    }
+
     /// One paragraph: profile, scale, data, where results go.
     pub fn describe(&self) -> String {
         let p = &self.profile;
@@ -198,12 +232,12 @@ impl Study {
 
     /// Export a section's figures to [`Study::figures_dir`]; one line per file written, paths as shown to users.
     pub fn export(&self, section: &SectionResult) -> anyhow::Result<String> {
-        Ok(written(&self.options.paths, &section.export(&self.figures_dir)?))
+        Ok(written(&self.options.paths, &self.export_files(section)?))
     }
 
-    /// Export the study's summary figure (every variant's bars) to [`Study::figures_dir`].
+    /// Export the study's summary figure (every variant's effect) to [`Study::figures_dir`].
     pub fn export_summary(&self, sections: &[SectionResult]) -> anyhow::Result<String> {
-        let files = summary_bars(sections, self.profile.name).export(&self.figures_dir, "summary-bars")?;
+        let files = summary_effects(sections, self.profile.name).export(&self.figures_dir, "summary-effects")?;
         Ok(written(&self.options.paths, &files))
     }
 
@@ -283,15 +317,16 @@ pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude:
     )?)
 }
 
-/// Bars of every variant of the study (mean, 95% CI, seeds), with the report's values and
-/// the verdict of each variant's comparison with its section's reference.
-pub fn summary_bars(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
-    let bars = distinct_variants(sections)
+/// Every variant of the study once: its accuracy (mean, 95% CI, seeds), its difference to
+/// its section's reference with the CI and verdict, and the report's difference.
+pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
+    let rows = distinct_variants(sections)
         .into_iter()
         .map(|r| {
             let c = sections.iter().flat_map(|s| &s.comparisons).find(|c| c.variant.variant.key == r.variant.key);
-            r.bar(c.map(|c| format!("{} vs {}", c.verdict().as_str(), c.reference.variant.key)))
+            let is_reference = c.is_none() && sections.iter().any(|s| s.section.reference == Some(r.variant.key));
+            r.effect_row(c, false, c.map(|c| format!("{} vs {}", results::short_verdict(c.verdict()), c.reference.variant.key)).or(is_reference.then(|| "a reference".to_string())))
         })
         .collect();
-    crate::plot::Figure::bars(&format!("Every variant — best validation accuracy ({} profile); ✕ = report", profile.as_str()), bars)
+    crate::plot::Figure::effects(&format!("Every variant — best validation accuracy and effects ({} profile)", profile.as_str()), None, rows)
 }

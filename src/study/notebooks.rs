@@ -4,7 +4,7 @@
 //! compare the committed notebooks with what this module generates.
 //!
 //! Every section notebook reads: question and the report's numbers → profile →
-//! run (a table) → curves → bars → [the final model] → one variant alone →
+//! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant alone →
 //! conclusion and exported figures.
 use super::sections::{SECTIONS, Section};
 use serde_json::{Value, json};
@@ -77,12 +77,25 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
         ),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
         md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
-            highest seed), then train (dashed) against validation, then the best validation accuracy of each variant (bar: \
-            mean; whisker: its 95% confidence interval; dots: the seeds; ✕: the report's number)."),
+            highest seed), then training (thin) against validation (thick). Every variant keeps its colour and dash in every \
+            figure of the study; the legend says when two curves coincide."),
         code("section.curves()"),
         code("section.train_val_curves()"),
-        code("section.bars()"),
+        md("## Effects\n\nEach variant's best validation accuracy (dot: the mean; whisker: its 95% confidence interval; rings: \
+            the seeds), its difference to the section's reference in percentage points with its 95% CI (filled: detectable \
+            after Holm's adjustment; hollow: not), and — in its own panel, since the report's accuracies are on another \
+            scale — the report's difference between the same two variants (✕, one run each)."),
+        code("section.effects()"),
     ];
+    if s.per_class {
+        cells.extend([
+            md("## The best model, class by class\n\nThe section's best run (the highest best validation accuracy over its \
+                variants and seeds), from its best weights on the validation split: the confusion matrix, then the accuracy of \
+                every class, the worst on top. `best.table()?` has every class with the class it is most often taken for."),
+            code("let best = study.best_model(&section)?;\nbest.confusion()"),
+            code("best.per_class()"),
+        ]);
+    }
     if let Some(key) = s.final_model {
         cells.extend([
             md(format!(
@@ -194,7 +207,7 @@ fn summary_notebook() -> NotebookSpec {
                 for what another process is training."),
             code("study.status(&convlab::study::all_sections())?"),
             code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
-            code("convlab::study::summary_bars(&sections, study.profile.name)"),
+            code("convlab::study::summary_effects(&sections, study.profile.name)"),
             md("## Effect or noise: the study's 15 comparisons\n\nEach variant against its section's reference: the difference \
                 in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
                 method over all 15 comparisons — the family is fixed before any run, and a comparison whose runs are missing \

@@ -6,7 +6,7 @@
 //! is also written as CSV, one file per table. Built from the stored runs: nothing is
 //! trained, and units not finished are listed as missing.
 use super::questions::{self, Answers};
-use super::{SECTIONS, SectionResult, Study, summary_bars, summary_table};
+use super::{SECTIONS, SectionResult, Study, summary_effects, summary_table};
 use polars::prelude::{AnyValue, DataFrame};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,18 @@ impl Format {
             Format::Md => "report.md",
             Format::Latex => "report.tex",
         }
+    }
+}
+
+/// A PNG's width in inches, from its pixels and the resolution its pHYs chunk gives; `None`
+/// when it cannot be read or states no resolution.
+fn png_inches(path: &Path) -> Option<f64> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader = png::Decoder::new(std::io::BufReader::new(file)).read_info().ok()?;
+    let info = reader.info();
+    match info.pixel_dims {
+        Some(png::PixelDimensions { xppu, unit: png::Unit::Meter, .. }) if xppu > 0 => Some(info.width as f64 / (xppu as f64 * 0.0254)),
+        _ => None,
     }
 }
 
@@ -148,7 +160,8 @@ impl Document {
             "\\usepackage[T1]{fontenc}".into(),
             "\\usepackage{graphicx}".into(),
             "\\usepackage{booktabs}".into(),
-            "\\setlength{\\textwidth}{6.5in}\\setlength{\\oddsidemargin}{0in}\\setlength{\\evensidemargin}{0in}".into(),
+            // The full text width is a page-width figure's 7.16 in (letter paper, 0.67 in margins).
+            "\\setlength{\\textwidth}{7.16in}\\setlength{\\oddsidemargin}{-0.33in}\\setlength{\\evensidemargin}{-0.33in}".into(),
             "\\setlength{\\textheight}{9in}\\setlength{\\topmargin}{-0.5in}".into(),
             "\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.5em}".into(),
             "\\begin{document}".into(),
@@ -162,8 +175,10 @@ impl Document {
                 Block::Heading(_, text) => format!("\\subsubsection*{{{}}}", t(text)),
                 Block::Para(text) => t(text),
                 Block::Table(tab) => latex_table(tab, &mut t),
+                // At the size it was laid out for: a column-width figure at its 3.5 in, the rest at the text width.
                 Block::Figure { png, caption, .. } => format!(
-                    "\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width=\\linewidth]{{{}}}\n\\caption{{{}}}\n\\end{{figure}}",
+                    "\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[width={}]{{{}}}\n\\caption{{{}}}\n\\end{{figure}}",
+                    png_inches(png).filter(|w| *w < 7.0).map_or("\\linewidth".to_string(), |w| format!("{w:.2}in")),
                     relative(dir, png),
                     t(caption)
                 ),
@@ -188,7 +203,7 @@ fn latex_table(tab: &Table, t: &mut dyn FnMut(&str) -> String) -> String {
     let spec: String = (0..n)
         .map(|j| {
             if wraps(j) {
-                format!("p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.8 } else { 1.0 })
+                format!("p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.7 } else { 1.0 })
             } else if numeric(j) {
                 "r".into()
             } else {
@@ -422,13 +437,15 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             blocks.push(Block::Para(format!("**Missing:** {m}. Run `convlab study --profile {}` to finish them.", p.name.as_str())));
             continue;
         };
-        let files = result.export(&study.figures_dir)?;
+        let files = study.export_files(result)?;
         blocks.extend(figure_blocks(
             &files,
             &[
                 ("-curves", format!("{}: validation loss and accuracy per epoch (mean over seeds, band: lowest to highest seed).", s.title)),
-                ("-train-val", format!("{}: train (dashed) and validation.", s.title)),
-                ("-bars", format!("{}: best validation accuracy (bar: mean; whisker: 95% CI; dots: seeds; cross: the report).", s.title)),
+                ("-train-val", format!("{}: training (thin) and validation (thick) per epoch, mean over seeds.", s.title)),
+                ("-effects", format!("{}: best validation accuracy (dot: mean; whisker: 95% CI; rings: seeds), the difference to the reference with its 95% CI (filled: detectable after Holm), and the report's difference (cross).", s.title)),
+                ("-confusion", format!("{}: the best model's confusion matrix on the validation split.", s.title)),
+                ("-per-class", format!("{}: the best model's accuracy per class on the validation split, the worst first; every class in `tables/{}-per-class.csv`.", s.title, s.key)),
             ],
         ));
         blocks.push(Block::Table(Table::from_frame(s.key, &result.table()?)?));
@@ -439,8 +456,8 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     blocks.push(Block::Heading(1, "Summary".into()));
     if !complete.is_empty() {
         blocks.push(Block::Table(Table::from_frame("summary", &summary_table(&complete)?)?));
-        let files = summary_bars(&complete, p.name).export(&study.figures_dir, "summary-bars")?;
-        blocks.extend(figure_blocks(&files, &[("summary-bars", "Every variant: best validation accuracy with its 95% CI, the verdict against its section's reference, and the report's number.".into())]));
+        let files = summary_effects(&complete, p.name).export(&study.figures_dir, "summary-effects")?;
+        blocks.extend(figure_blocks(&files, &[("summary-effects", "Every variant: best validation accuracy with its 95% CI, the difference to its section's reference with its 95% CI and verdict, and the report's difference.".into())]));
     }
     blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
     blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));

@@ -5,7 +5,7 @@ use super::profile::ProfileName;
 use super::sections::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
-use crate::plot::{Bar, Curve, Figure};
+use crate::plot::{Curve, EffectRow, Figure};
 use crate::train::{ExperimentSummary, Run, predict};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -22,12 +22,13 @@ impl VariantResult {
     /// Train/validation accuracy and loss averaged over seeds, with the min–max band over them.
     pub fn mean_curve(&self) -> Curve {
         let histories: Vec<&[crate::train::EpochRecord]> = self.runs.iter().map(|r| r.history.as_slice()).collect();
-        Curve::mean_of(self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(self.variant.label, &[]))
+        Curve::mean_of(self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(self.variant.label, &[])).styled(super::style_of(&self.variant))
     }
 
-    /// Train and validation curves of each seed (one colour per seed): the variant alone.
+    /// Train and validation curves of each seed (one style per seed): the variant alone.
     pub fn seed_curves(&self) -> Figure {
-        Figure::curves(self.variant.label, self.runs.iter().map(|r| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history)).collect())
+        let curves = self.runs.iter().enumerate().map(|(i, r)| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history).styled(crate::plot::Style::nth(i)));
+        Figure::curves(self.variant.label, curves.collect())
     }
 
     /// Best validation accuracy of each seed, in the runs' order.
@@ -41,9 +42,23 @@ impl VariantResult {
         stats::mean_ci95(&self.seed_accs()).map(|(lo, hi)| (lo.max(0.0), hi.min(1.0)))
     }
 
-    /// Its bar: mean, 95% CI, seeds, the report's value.
-    pub fn bar(&self, note: Option<String>) -> Bar {
-        Bar { label: self.variant.label.into(), mean: self.summary.best_val_acc_mean, ci95: self.ci95(), seeds: self.seed_accs(), reported: self.variant.reported, note }
+    /// Its row of an effects figure: accuracy over seeds, and — given its comparison with the
+    /// reference — the difference with its CI, the report's difference, and `note`.
+    pub fn effect_row(&self, comparison: Option<&Comparison>, reference: bool, note: Option<String>) -> EffectRow {
+        let delta_pp = comparison.and_then(|c| Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1)))));
+        let report_delta_pp = comparison.and_then(|c| Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?)));
+        EffectRow {
+            label: self.variant.label.into(),
+            style: super::style_of(&self.variant),
+            mean: self.summary.best_val_acc_mean,
+            ci95: self.ci95(),
+            seeds: self.seed_accs(),
+            reference,
+            delta_pp,
+            detectable: comparison.is_some_and(|c| matches!(c.verdict(), Verdict::Better | Verdict::Worse)),
+            report_delta_pp,
+            note,
+        }
     }
 
     /// Minutes of training, all seeds.
@@ -145,25 +160,28 @@ impl SectionResult {
 
     /// Train and validation curves of each variant (mean over seeds, min–max band).
     pub fn train_val_curves(&self) -> Figure {
-        Figure::curves(&format!("{} — train (dashed) and validation", self.section.title), self.results.iter().map(|r| r.mean_curve()).collect())
+        Figure::curves(&format!("{} — training and validation ({} profile)", self.section.title, self.profile.as_str()), self.results.iter().map(|r| r.mean_curve()).collect())
     }
 
-    /// Best validation accuracy per variant: mean, 95% CI, each seed, the report's value,
-    /// and each comparison's verdict.
-    pub fn bars(&self) -> Figure {
-        let bars = self
+    /// Each variant's best validation accuracy (mean, 95% CI, seeds), its difference to the
+    /// section's reference with the CI and verdict, and the report's difference.
+    pub fn effects(&self) -> Figure {
+        let rows = self
             .results
             .iter()
             .map(|r| {
-                let note = match self.comparison(r.variant.key) {
-                    Some(c) => Some(c.verdict().as_str().to_string()),
-                    None if self.section.reference == Some(r.variant.key) => Some("(reference)".to_string()),
-                    None => None,
-                };
-                r.bar(note)
+                let c = self.comparison(r.variant.key);
+                let note = c.map(|c| match (c.verdict(), c.p_holm) {
+                    (v @ (Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference), Some(p)) => {
+                        format!("{} (Holm p {})", short_verdict(v), super::compare::show_p(p))
+                    }
+                    (v, _) => v.as_str().to_string(),
+                });
+                r.effect_row(c, self.section.reference == Some(r.variant.key), note)
             })
             .collect();
-        Figure::bars(&format!("{} — best validation accuracy ({} profile)", self.section.title, self.profile.as_str()), bars)
+        let reference = self.reference().map(|r| r.variant.key);
+        Figure::effects(&format!("{} — best validation accuracy and effects ({} profile)", self.section.title, self.profile.as_str()), reference, rows)
     }
 
     /// What the numbers say, variant by variant: against the reference (difference, its 95%
@@ -208,13 +226,77 @@ impl SectionResult {
         out.join("\n")
     }
 
-    /// Write `<dir>/<section>-curves.{svg,png}`, `-train-val.{svg,png}` and `-bars.{svg,png}`.
+    /// Write `<dir>/<section>-curves.{svg,png}`, `-train-val.{svg,png}` and `-effects.{svg,png}`.
     pub fn export(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let mut written = Vec::new();
-        for (name, fig) in [("curves", self.curves()), ("train-val", self.train_val_curves()), ("bars", self.bars())] {
+        for (name, fig) in [("curves", self.curves()), ("train-val", self.train_val_curves()), ("effects", self.effects())] {
             written.extend(fig.export(dir, &format!("{}-{name}", self.section.key))?);
         }
         Ok(written)
+    }
+}
+
+/// A section's best model — the run with the highest best validation accuracy — and its
+/// confusion matrix on the validation split, from its best weights.
+#[derive(Debug, Clone)]
+pub struct BestModel {
+    pub variant: Variant,
+    pub seed: u64,
+    pub best_val_acc: f64,
+    /// Rows: true class, columns: predicted.
+    pub matrix: Vec<Vec<i64>>,
+    /// Class names from the data, in label order.
+    pub classes: Vec<String>,
+}
+
+impl BestModel {
+    fn who(&self) -> String {
+        format!("{}, seed {} (validation {:.4})", self.variant.key, self.seed, self.best_val_acc)
+    }
+
+    /// Its confusion matrix on the validation split.
+    pub fn confusion(&self) -> Figure {
+        Figure::confusion(&format!("Best model {}: confusion", self.who()), self.classes.clone(), self.matrix.clone())
+    }
+
+    /// Its accuracy per class on the validation split, sorted, the worst on top.
+    pub fn per_class(&self) -> Figure {
+        Figure::per_class(&format!("Best model {}: accuracy per class", self.who()), self.classes.clone(), &self.matrix, super::style_of(&self.variant))
+    }
+
+    /// One row per class, in label order: images, correct, accuracy, and the class it is
+    /// most often taken for, with that share.
+    pub fn table(&self) -> PolarsResult<DataFrame> {
+        let acc = crate::plot::per_class_accuracy(&self.matrix);
+        let confused: Vec<(Option<String>, Option<f64>)> = self
+            .matrix
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let total: i64 = row.iter().sum();
+                let worst = row.iter().enumerate().filter(|(j, n)| *j != i && **n > 0).max_by_key(|(j, n)| (**n, std::cmp::Reverse(*j)));
+                match worst {
+                    Some((j, &n)) if total > 0 => (Some(self.classes.get(j).cloned().unwrap_or_else(|| j.to_string())), Some(round(n as f64 / total as f64, 4))),
+                    _ => (None, None),
+                }
+            })
+            .collect();
+        polars::df!(
+            "class" => self.classes.clone(),
+            "images" => self.matrix.iter().map(|r| r.iter().sum::<i64>()).collect::<Vec<_>>(),
+            "correct" => self.matrix.iter().enumerate().map(|(i, r)| r.get(i).copied().unwrap_or(0)).collect::<Vec<_>>(),
+            "accuracy" => acc.iter().map(|a| a.is_finite().then(|| round(*a, 4))).collect::<Vec<_>>(),
+            "most_confused_with" => confused.iter().map(|c| c.0.clone()).collect::<Vec<_>>(),
+            "share" => confused.iter().map(|c| c.1).collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// A verdict in a figure's note column: `better`, `worse`, `not detectable`, or as tables say it.
+pub(crate) fn short_verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::NoDetectableDifference => "not detectable",
+        v => v.as_str(),
     }
 }
 

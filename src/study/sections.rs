@@ -2,6 +2,7 @@
 //! changes from the report's baseline recipe (torchvision resnet18, SGD lr 0.001
 //! momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108).
 //! Every ablation is xknet18 plus one change, as the report did them.
+use crate::plot::{Dash, Style};
 use crate::model::{Norm, Pool};
 
 /// One change from the report's baseline, in the report's own units (its 25 epochs, its lr).
@@ -63,6 +64,9 @@ pub struct Section {
     /// The report's final model, when the section ends with it: its confusion
     /// matrix and test-set predictions (`test.txt`) are shown.
     pub final_model: Option<&'static str>,
+    /// Whether the section shows its best model's confusion matrix and per-class accuracy
+    /// ([`super::Study::best_model`]).
+    pub per_class: bool,
     /// Extra experiments that answer the section's open question ([`super::questions`]):
     /// trained with the section's units on the profile's first [`PROBE_SEEDS`] seeds, and
     /// not part of the study's family of comparisons.
@@ -135,6 +139,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET18],
         alone: "resnet18",
         final_model: None,
+        per_class: true,
         probes: &[],
     },
     Section {
@@ -146,6 +151,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET18, XKNET18],
         alone: "xknet18",
         final_model: None,
+        per_class: true,
         probes: &[],
     },
     Section {
@@ -157,6 +163,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, HALF],
         alone: "xknet18-half",
         final_model: None,
+        per_class: false,
         probes: &[],
     },
     Section {
@@ -168,6 +175,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, FLIPS_005, FLIPS_01],
         alone: "flips-0.05",
         final_model: Some("flips-0.1"),
+        per_class: false,
         probes: &[],
     },
     Section {
@@ -179,6 +187,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, DROPOUT_01, DROPOUT_02, DROPOUT_03],
         alone: "dropout-0.2",
         final_model: None,
+        per_class: false,
         probes: &[],
     },
     Section {
@@ -190,6 +199,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, NORM_NONE, INSTANCE, INSTANCE_AFFINE],
         alone: "instance",
         final_model: None,
+        per_class: false,
         probes: &[PROBE_BN_REPORT_LR, PROBE_IN_REPORT_LR, PROBE_BN_MAX_REPORT_LR, PROBE_IN_MAX_REPORT_LR],
     },
     Section {
@@ -201,6 +211,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, CONST_1E3, CONST_1E4],
         alone: "constant-lr-1e-4",
         final_model: None,
+        per_class: false,
         probes: &[],
     },
     Section {
@@ -212,6 +223,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[XKNET18, NO_RESIDUAL],
         alone: "no-residual",
         final_model: None,
+        per_class: false,
         probes: &[],
     },
     Section {
@@ -223,6 +235,7 @@ pub const SECTIONS: [Section; 9] = [
         variants: &[RESNET14, XKNET18, RESNET34],
         alone: "resnet34",
         final_model: None,
+        per_class: false,
         probes: &[],
     },
 ];
@@ -233,6 +246,46 @@ pub fn section(key: &str) -> anyhow::Result<&'static Section> {
         let keys: Vec<&str> = SECTIONS.iter().map(|s| s.key).collect();
         anyhow::anyhow!("unknown section `{key}`; sections: {}", keys.join(", "))
     })
+}
+
+/// Every variant's look in every figure of the study: a colour of Okabe & Ito's palette
+/// (yellow left out: too light for lines on white) × a dash. Related variants share a colour
+/// and differ in dash — the three dropout rates, the two flip rates, the three widths and
+/// depths, the two InstanceNorms; xknet18, the reference of every ablation, is black, and the
+/// BatchNorm probes are its dashed and dotted twins.
+pub const STYLES: [(&str, Style); 20] = {
+    use crate::plot::okabe_ito::*;
+    use Dash::*;
+    [
+        ("resnet18", Style::new(VERMILLION, Solid)),
+        ("xknet18", Style::new(BLACK, Solid)),
+        ("xknet18-half", Style::new(BLUE, Solid)),
+        ("flips-0.05", Style::new(BLUISH_GREEN, Solid)),
+        ("flips-0.1", Style::new(BLUISH_GREEN, Dashed)),
+        ("dropout-0.1", Style::new(ORANGE, Solid)),
+        ("dropout-0.2", Style::new(ORANGE, Dashed)),
+        ("dropout-0.3", Style::new(ORANGE, Dotted)),
+        ("norm-none", Style::new(REDDISH_PURPLE, Solid)),
+        ("instance", Style::new(SKY_BLUE, Solid)),
+        ("instance-affine", Style::new(SKY_BLUE, Dashed)),
+        ("constant-lr-1e-3", Style::new(REDDISH_PURPLE, Dashed)),
+        ("constant-lr-1e-4", Style::new(REDDISH_PURPLE, Dotted)),
+        ("no-residual", Style::new(VERMILLION, Dashed)),
+        ("resnet14", Style::new(BLUE, Dashed)),
+        ("resnet34", Style::new(BLUE, Dotted)),
+        ("probe-bn-lr1e-3", Style::new(BLACK, Dashed)),
+        ("probe-bn-max-lr1e-3", Style::new(BLACK, Dotted)),
+        ("probe-in-lr1e-3", Style::new(SKY_BLUE, Dotted)),
+        ("probe-in-max-lr1e-3", Style::new(SKY_BLUE, DashDot)),
+    ]
+};
+
+/// Grey: the look of a variant [`STYLES`] does not list (none; a test says so).
+const UNLISTED: Style = Style::new((128, 128, 128), Dash::Solid);
+
+/// The variant's style in every figure ([`STYLES`]).
+pub fn style_of(v: &Variant) -> Style {
+    STYLES.iter().find(|(k, _)| *k == v.key).map_or(UNLISTED, |(_, s)| *s)
 }
 
 /// Every section, in the report's order.
@@ -270,6 +323,23 @@ pub fn all_variants() -> Vec<&'static Variant> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One variant, one style, in every figure: every variant and probe has its own.
+    #[test]
+    fn every_variant_has_a_distinct_style() {
+        let all: Vec<&Variant> = all_variants().into_iter().chain(all_probes()).collect();
+        assert_eq!(all.len(), STYLES.len(), "a style per variant and probe, no stale entry");
+        let mut seen = std::collections::HashMap::new();
+        for v in &all {
+            assert!(STYLES.iter().any(|(k, _)| *k == v.key), "{} has no style", v.key);
+            let s = style_of(v);
+            assert_ne!(s, UNLISTED);
+            assert_ne!(s.color, crate::plot::okabe_ito::YELLOW, "{}: yellow is too light for lines", v.key);
+            if let Some(other) = seen.insert(s, v.key) {
+                panic!("{} and {other} share {s:?}", v.key);
+            }
+        }
+    }
 
     #[test]
     fn notebook_variants_belong_to_their_section() {

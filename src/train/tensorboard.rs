@@ -209,25 +209,50 @@ fn written(dir: &Path) -> anyhow::Result<(usize, bool)> {
     Ok((last, config))
 }
 
+/// When the events happened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clock {
+    /// Now: a live run writes each epoch as it finishes.
+    Now,
+    /// The history's last epoch ended at this Unix time (seconds); each earlier epoch ended
+    /// that epoch's and every later epoch's `seconds` before it. For runs recorded before
+    /// the writer existed, from `history.csv`'s modification time.
+    EndedAt(f64),
+}
+
 /// Append to this process's event file in `dir` the epochs of `history` no event file holds
 /// yet (and the config text, once). Creates the file, with its file-version event, on first use.
 pub fn sync(dir: &Path, history: &[EpochRecord], config_json: &str) -> anyhow::Result<()> {
+    sync_at(dir, history, config_json, Clock::Now)
+}
+
+/// [`sync`] with the events' wall times from `clock`.
+pub fn sync_at(dir: &Path, history: &[EpochRecord], config_json: &str, clock: Clock) -> anyhow::Result<()> {
     let (last, has_config) = written(dir)?;
     let todo: Vec<&EpochRecord> = history.iter().filter(|r| r.epoch > last).collect();
     if todo.is_empty() && has_config {
         return Ok(());
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    // Each epoch's end: now, or counted back from the history's end.
+    let ended = |epoch: usize| match clock {
+        Clock::Now => now,
+        Clock::EndedAt(end) => end - history.iter().filter(|r| r.epoch > epoch).map(|r| r.seconds).sum::<f64>(),
+    };
+    let start = match clock {
+        Clock::Now => now,
+        Clock::EndedAt(_) => ended(history.first().map_or(0, |r| r.epoch)) - history.first().map_or(0.0, |r| r.seconds),
+    };
     let host = hostname();
     let path = dir.join(format!("events.out.tfevents.{}.{host}.{}.convlab", now as u64, std::process::id()));
     let path = event_files(dir).into_iter().find(|p| p.to_string_lossy().ends_with(&format!(".{host}.{}.convlab", std::process::id()))).unwrap_or(path);
     let mut bytes = Vec::new();
     if !path.exists() {
-        bytes.extend(record(&event(now, 0, Payload::FileVersion)));
+        bytes.extend(record(&event(start, 0, Payload::FileVersion)));
     }
     if !has_config {
         let text = format!("```json\n{config_json}\n```");
-        bytes.extend(record(&event(now, 0, Payload::Text { tag: "config", text: &text })));
+        bytes.extend(record(&event(start, 0, Payload::Text { tag: "config", text: &text })));
     }
     for r in todo {
         let values = [
@@ -240,7 +265,7 @@ pub fn sync(dir: &Path, history: &[EpochRecord], config_json: &str) -> anyhow::R
             // As history.csv records it (one decimal), so the two files hold the same numbers.
             ("images_per_s", ((r.images_per_s * 10.0).round() / 10.0) as f32),
         ];
-        bytes.extend(record(&event(now, r.epoch as i64, Payload::Scalars(&values))));
+        bytes.extend(record(&event(ended(r.epoch), r.epoch as i64, Payload::Scalars(&values))));
     }
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     f.write_all(&bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -273,7 +298,13 @@ pub fn backfill(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let (last, has_config) = written(&dir)?;
         if records.iter().any(|r| r.epoch > last) || !has_config {
             let config_json = std::fs::read_to_string(&config).with_context(|| format!("cannot read {}", config.display()))?;
-            sync(&dir, &records, config_json.trim())?;
+            // The history was last written when its last epoch ended.
+            let end = std::fs::metadata(&history)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs_f64());
+            sync_at(&dir, &records, config_json.trim(), end.map_or(Clock::Now, Clock::EndedAt))?;
             out.push(dir);
         }
     }

@@ -283,7 +283,7 @@ def code_cells(nb):
 
 
 # The last line of a cell that shows a figure (`section.curves()`, `study.confusion(&last)?`, …).
-FIGURE_SOURCE = re.compile(r"(curves|bars|confusion)\(.*\)\??\s*$")
+FIGURE_SOURCE = re.compile(r"(curves|effects|confusion|per_class)\(.*\)\??\s*$")
 
 
 def source(cell):
