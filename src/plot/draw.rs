@@ -671,7 +671,8 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
                 let (a, b) = (at(lo, y), at(hi, y));
                 let cap = s.px(2.2);
                 let st = rgb(r.style.color).stroke_width(s.upx(0.9));
-                root.draw(&PathElement::new(vec![a, b], st))?;
+                // The whisker in the variant's dash, so variants sharing a colour stay apart.
+                stroke(root, s, &[(a.0 as f64, a.1 as f64), (b.0 as f64, b.1 as f64)], r.style, 0.9, 1.0)?;
                 root.draw(&PathElement::new(vec![(a.0, a.1 - cap), (a.0, a.1 + cap)], st))?;
                 root.draw(&PathElement::new(vec![(b.0, b.1 - cap), (b.0, b.1 + cap)], st))?;
                 layout.points.extend([a, b]);
