@@ -3,7 +3,7 @@
 //! - `libtorch_cuda` kept with `--no-as-needed` when present, so CUDA's
 //!   kernels register and `tch::Cuda::is_available()` is true on a GPU machine.
 //! - libtorch's C++ API, reached one way: `extern "C"` wrappers compiled against
-//!   libtorch's headers — src/train/sgd.cpp (the multi-tensor SGD step) and
+//!   libtorch's headers — src/train/optim.cpp (the multi-tensor SGD and AdamW steps) and
 //!   src/autocast.cpp (CUDA autocast in bf16).
 //! torch-sys (links = "tch") tells us where libtorch's libraries are.
 use std::{env, path::Path};
@@ -23,17 +23,17 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
-    println!("cargo:rerun-if-changed=src/train/sgd.cpp");
+    println!("cargo:rerun-if-changed=src/train/optim.cpp");
     println!("cargo:rerun-if-changed=src/autocast.cpp");
     let lib = env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys did not report libtorch's lib dir; run `make setup`");
-    // The C++ wrappers (SGD step, autocast), against libtorch's headers, with
+    // The C++ wrappers (optimizer steps, autocast), against libtorch's headers, with
     // the C++ ABI torch-sys builds with (PyTorch wheels since 2.7 use the new one).
     let include = Path::new(&lib).parent().map(|torch| torch.join("include")).filter(|p| p.join("ATen").is_dir());
     let include = include.unwrap_or_else(|| panic!("no libtorch headers (include/ATen) beside {lib}"));
     let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
     cc::Build::new()
         .cpp(true)
-        .file("src/train/sgd.cpp")
+        .file("src/train/optim.cpp")
         .file("src/autocast.cpp")
         .include(&include)
         .std("c++17")

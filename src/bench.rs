@@ -4,7 +4,7 @@
 use crate::data::{Dataset, Loader};
 use crate::model::{ResNet, ResNetConfig};
 use crate::train::fit::{forward, train_step};
-use crate::train::{Sgd, TrainConfig};
+use crate::train::{Optimizer, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use tch::nn::OptimizerConfig;
@@ -87,7 +87,7 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     let vs = nn::VarStore::new(device);
     let net = ResNet::new(&vs.root(), &cfg.model)?;
     let parameters = crate::model::parameter_count(&vs);
-    let mut opt = Sgd::new(&vs, cfg.train.momentum, cfg.train.weight_decay, cfg.train.nesterov);
+    let mut opt = Optimizer::new(&vs, &cfg.train);
     let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
     let raw_vs = nn::VarStore::new(device);
     let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;

@@ -8,7 +8,8 @@ use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
 use crate::paths::PathStyle;
 use crate::plot::{Curve, Figure};
 use crate::settings::{Layer, Settings};
-use crate::study::ProfileName;
+use crate::overrides::Override;
+use crate::study::{Plan, ProfileName, Recipe, Section};
 use crate::train::{ExperimentSummary, Run, RunConfig, Schedule, TrainConfig};
 use anyhow::Context;
 use clap::Args;
@@ -311,6 +312,10 @@ pub struct RecipeArgs {
     pub crop_pad: Option<i64>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Any field by name, KEY=VALUE (repeatable), after the flags: e.g. --set train.label_smoothing=0.1
+    /// --set model.norm=group:8 (`convlab keys` lists them; values as written, not scaled).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 impl RecipeArgs {
@@ -339,14 +344,63 @@ impl RecipeArgs {
             bf16: hw.bf16,
             channels_last: hw.channels_last,
             augment,
+            ..report
         }
     }
 }
 
-/// What `convlab train` trains: the preset and recipe with the flags' changes, on `data`
-/// (checked once, when the run starts: [`RunConfig::check`]).
+/// What `convlab train` trains: the preset and recipe with the flags' changes, then the
+/// `--set` overrides (any field by name), on `data` (checked once, when the run starts:
+/// [`RunConfig::check`]).
 pub fn run_config(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs, data: &Dataset) -> anyhow::Result<RunConfig> {
-    Ok(RunConfig::for_data(model.config()?, recipe.config(hw), data))
+    let base = Recipe { model: model.config()?, train: recipe.config(hw) };
+    let sets = recipe.set.iter().map(|s| s.parse::<Override>()).collect::<Result<Vec<_>, _>>()?;
+    let r = base.with(&sets).map_err(|e| anyhow::anyhow!("--set {e}"))?;
+    Ok(RunConfig::for_data(r.model, r.train, data))
+}
+
+/// `convlab sweep`: a one-section plan sweeping `base` over `overrides` (each `KEY=A,B,…`),
+/// named `name` or `sweep-<the swept keys>`.
+pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyhow::Result<Plan> {
+    let mut swept = Vec::new();
+    for o in overrides {
+        let (key, values) = crate::overrides::parse_sweep(o)?;
+        if values.len() > 1 {
+            swept.push(key.rsplit('.').next().unwrap_or(&key).to_string());
+        }
+    }
+    let name = name.map_or_else(|| format!("sweep-{}", if swept.is_empty() { "values".to_string() } else { swept.join("-") }), String::from);
+    let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
+    let section = Section::sweep(&name, base, &refs)?;
+    Ok(Plan::new(&name, &format!("Sweep: {}", section.title)).section(section).check()?)
+}
+
+/// `convlab keys`: every key an override can set, with its value in `variant`'s recipe (the
+/// report's units), how a profile scales it, and the keys set elsewhere.
+pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
+    plan.find(variant).or_else(|_| crate::study::variant(variant))?;
+    let recipe = plan.recipe(variant)?;
+    let keys = recipe.keys();
+    let width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let vwidth = keys.iter().map(|(_, v)| v.chars().count()).filter(|&n| n <= 24).max().unwrap_or(0);
+    let mut out = format!("Keys of {variant}'s recipe, in the report's units (KEY=VALUE in `convlab sweep`, a plan's `set`, `convlab train --set`):\n");
+    for (k, v) in &keys {
+        let scaled = crate::study::recipe::scaling(k).map_or(String::new(), |how| format!("  scaled: {how}"));
+        out += &format!("  {k:<width$}  {v:<vwidth$}{scaled}\n");
+    }
+    out += "Set elsewhere, not by an override:\n";
+    for (k, why) in crate::study::recipe::FIXED {
+        out += &format!("  {k:<width$}  {why}\n");
+    }
+    Ok(out)
+}
+
+/// A plan file's path as a notebook opens it: relative to the project root when it is under
+/// it (notebooks carry no machine's absolute paths), else absolute.
+pub fn plan_path_from_root(file: &Path, root: &Path) -> anyhow::Result<String> {
+    let abs = file.canonicalize().with_context(|| format!("cannot read plan {}", file.display()))?;
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    Ok(abs.strip_prefix(&root).unwrap_or(&abs).to_string_lossy().into_owned())
 }
 
 /// `convlab bench`: a profile's xknet18 (or another preset) on its data or another.

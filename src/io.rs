@@ -29,6 +29,35 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     write_bytes(path, &bytes)
 }
 
+/// Deserialize a type that has two forms: the text a user types (read by its `FromStr`,
+/// e.g. `group:8`) and serde's tagged form, as files hold it (e.g. `{"group": {"groups": 8}}`,
+/// read as `Tagged` and converted by `from`). `expecting` says what the text may be.
+pub fn text_or_tagged<'de, D, T, Tagged>(d: D, expecting: &'static str, from: fn(Tagged) -> T) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+    Tagged: serde::Deserialize<'de>,
+{
+    struct Visit<T, Tagged>(&'static str, fn(Tagged) -> T);
+    impl<'de, T: std::str::FromStr, Tagged: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T, Tagged>
+    where
+        T::Err: std::fmt::Display,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            s.parse::<T>().map_err(E::custom)
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
+            Tagged::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(self.1)
+        }
+    }
+    d.deserialize_any(Visit(expecting, from))
+}
+
 /// An exclusive advisory lock (`flock(2)`) on a lock file, held until dropped and released
 /// by the kernel if the process dies. On NFS, Linux maps it to a POSIX lock, which the
 /// server honours across clients.

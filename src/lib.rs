@@ -7,7 +7,9 @@
 //! - [`mod@bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with loader).
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
-//! - [`study`]: the report's sections as experiments, profiles (full, quick, smoke), tables and figures.
+//! - [`study`]: a study as a plan of sections and variants (the report's, or yours), profiles
+//!   (full, quick, smoke), the grid, statistics, tables, figures and the write-up.
+//! - [`overrides`]: any configuration field set by name, `key=value` (Hydra's grammar).
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
 //! - [`paths`]: paths as shown to users (project-relative, `~`).
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
@@ -19,6 +21,7 @@ pub mod device;
 pub mod io;
 pub mod paths;
 pub mod model;
+pub mod overrides;
 pub mod plot;
 pub mod train;
 pub mod prelude;

@@ -7,7 +7,7 @@ use convlab::data::{Dataset, SplitName, SynthConfig, synthetic};
 use convlab::device::Device;
 use convlab::paths::PathStyle;
 use convlab::settings::Settings;
-use convlab::study::{SECTIONS, Study, grid, section};
+use convlab::study::{Plan, Section, Study, grid};
 use convlab::train::{Experiment, LogTo, Run, RunOptions, list_runs, predict, write_predictions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,8 +40,15 @@ enum Command {
     },
     /// Loss and accuracy curves of one or more runs, as SVG or PNG.
     Plot(PlotArgs),
-    /// Run the report's sections under a profile and export their figures.
+    /// Run a study — the report's, or a plan file's (--plan) — under a profile as a grid of
+    /// units, and export its tables and figures.
     Study(StudyArgs),
+    /// Sweep overrides of a base variant: a one-section study whose reference is the first
+    /// value, e.g. `convlab sweep --base xknet18 train.weight_decay=0,1e-4,5e-4`.
+    Sweep(SweepArgs),
+    /// Every key an override can set (`model.*`, `train.*`), with its value in the report's
+    /// recipe (or a variant's) and whether a profile scales it.
+    Keys(KeysArgs),
     /// Write the study as a document (Markdown or LaTeX) from the stored runs, its tables as CSV; trains nothing.
     Report(ReportArgs),
     /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
@@ -167,9 +174,20 @@ struct PlotArgs {
 
 #[derive(Args)]
 struct StudyArgs {
+    /// A plan file (studies/NAME.toml): your own sections and variants (default: the report's study).
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    #[command(flatten)]
+    grid: GridArgs,
+}
+
+/// How a study's grid runs, and what to show instead of running it.
+#[derive(Args)]
+struct GridArgs {
     #[command(flatten)]
     settings: SettingsArgs,
-    /// Sections to run (default: all): baseline, xknet18, width, augmentation, dropout, normalization, lr-decay, residual, depth.
+    /// Sections to run (default: all of the plan's; the report's are baseline, xknet18, width,
+    /// augmentation, dropout, normalization, lr-decay, residual, depth).
     #[arg(long, value_delimiter = ',')]
     sections: Vec<String>,
     /// List the sections and their variants, with the run config of each, and stop.
@@ -195,7 +213,38 @@ struct StudyArgs {
 }
 
 #[derive(Args)]
+struct SweepArgs {
+    /// The variant every value starts from: one of the report's (xknet18, resnet18, …).
+    #[arg(long, default_value = "xknet18")]
+    base: String,
+    /// Overrides KEY=A,B,C (every combination of the keys with several values; a key with one
+    /// value applies to all). Values are in the report's units: train.epochs, train.lr,
+    /// train.schedule's steps, train.warmup_epochs, train.batch_size and model.width are
+    /// scaled by the profile (`convlab keys` lists every key).
+    #[arg(required = true, value_name = "KEY=VALUES")]
+    overrides: Vec<String>,
+    /// The study's name: its figures go to FIGURES/PROFILE/NAME/ (default: sweep-<keys>).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    grid: GridArgs,
+}
+
+#[derive(Args)]
+struct KeysArgs {
+    /// Show the values of this variant (one of the report's, or of --plan's).
+    #[arg(long, default_value = "xknet18")]
+    variant: String,
+    /// A plan file whose variants --variant may name.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct ReportArgs {
+    /// A plan file (default: the report's study).
+    #[arg(long)]
+    plan: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
     /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for pdflatex).
@@ -208,6 +257,9 @@ struct ReportArgs {
 
 #[derive(Args)]
 struct NotebooksArgs {
+    /// A plan file: write its notebooks (one per section and a summary) into DIR/NAME/.
+    #[arg(long)]
+    plan: Option<PathBuf>,
     /// Where the notebooks live.
     #[arg(long, default_value = "notebooks")]
     dir: PathBuf,
@@ -235,7 +287,8 @@ struct Edge {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let flags = match &cli.command {
-        Command::Study(a) => a.settings.layer()?,
+        Command::Study(a) => a.grid.settings.layer()?,
+        Command::Sweep(a) => a.grid.settings.layer()?,
         Command::Report(a) => a.settings.layer()?,
         Command::Bench(a) => a.layer(),
         _ => Default::default(),
@@ -273,6 +326,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Study(args) => study(&args, &edge),
+        Command::Sweep(args) => sweep(&args, &edge),
+        Command::Keys(args) => keys(&args),
         Command::Report(args) => report(&args, &edge),
         Command::Bench(args) => bench(&args, &edge),
         Command::Notebooks(args) => notebooks(&args, &edge),
@@ -336,14 +391,42 @@ fn predict_split(args: &PredictArgs, edge: &Edge) -> anyhow::Result<()> {
 }
 
 fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
-    let keys: Vec<&str> = if args.sections.is_empty() { SECTIONS.iter().map(|s| s.key).collect() } else { args.sections.iter().map(String::as_str).collect() };
-    let sections = keys.iter().map(|k| section(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let plan = args.plan.as_deref().map(Plan::load).transpose()?;
+    run_study(&args.grid, plan, edge)
+}
+
+fn sweep(args: &SweepArgs, edge: &Edge) -> anyhow::Result<()> {
+    let plan = convlab::cli::sweep_plan(&args.base, &args.overrides, args.name.as_deref())?;
+    run_study(&args.grid, Some(plan), edge)
+}
+
+fn keys(args: &KeysArgs) -> anyhow::Result<()> {
+    let plan = match &args.plan {
+        Some(p) => Plan::load(p)?,
+        None => Plan::report(),
+    };
+    print!("{}", convlab::cli::keys_table(&plan, &args.variant)?);
+    Ok(())
+}
+
+/// A study's grid (the report's plan when `plan` is none): its units trained by local
+/// workers or Slurm tasks, then each section's table, conclusion and figures.
+fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let gpus = grid::visible_gpus(&edge.settings)?;
     let slots = grid::plan_workers(args.jobs, args.jobs_per_gpu, args.threads, cores, &gpus, grid::CPU_DEFAULT_JOBS)?;
     // Slurm's options and client commands are checked before anything loads.
     let slurm = args.slurm.slurm.then(|| slurm_setup(&args.slurm)).transpose()?;
     let mut study = Study::open(&edge.settings)?;
+    if let Some(plan) = plan {
+        study = study.with_plan(plan)?;
+    }
+    let sections: Vec<Section> = if args.sections.is_empty() {
+        study.plan.sections.clone()
+    } else {
+        args.sections.iter().map(|k| study.section(k).cloned()).collect::<anyhow::Result<_>>()?
+    };
+    let sections: Vec<&Section> = sections.iter().collect();
     // A command logs on stderr and shows paths as the shell sees them; results go to stdout.
     study.options.log = LogTo::Stderr;
     study.options.paths = edge.paths.clone();
@@ -367,17 +450,31 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     }
     let t0 = std::time::Instant::now();
     let grid_file = grid::Grid::path(&study);
-    grid::Grid::new(&edge.settings, &sections).freeze(&grid_file)?;
+    grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
+    let summarised = summarise(&study, &sections)?;
+    if study.plan.is_report() && summarised.len() == study.plan.sections.len() && report.failed.is_empty() {
+        // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
+        let family = study.family()?;
+        let answers = convlab::study::questions::answer_all(&study, &summarised)?;
+        println!("\nThe report's open questions\n\n{}", answers.conclusions());
+        println!("\nThe {} profile against the report\n\n{}", study.profile.name.as_str(), convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)));
+    }
+    println!("study {} ({} sections, profile {}) done in {:.1} min", study.plan.name, sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
+    report.into_result()
+}
+
+/// Each finished section's table, conclusion and figures, then the family's verdicts.
+fn summarise(study: &Study, sections: &[&Section]) -> anyhow::Result<Vec<convlab::study::SectionResult>> {
     let mut summarised = Vec::new();
-    for s in &sections {
+    for s in sections {
         if let Some(missing) = study.missing_units(s)? {
             println!("{}: not summarised, {missing}", s.key);
             continue;
         }
-        let result = study.run_section(s.key)?;
+        let result = study.run_section(&s.key)?;
         let written = study.export(&result)?;
         println!("{}\n{}\n{}\n{written}", result.section.title, result.seed_table()?, result.conclusion());
         summarised.push(result);
@@ -385,16 +482,9 @@ fn study(args: &StudyArgs, edge: &Edge) -> anyhow::Result<()> {
     let family = study.family()?;
     println!("The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's method: {}", family.comparisons.len(), family.tally());
     for c in &family.comparisons {
-        println!("  {:<13} {:<16} vs {:<8} {}", c.section.key, c.variant.variant.key, c.reference.variant.key, c.describe());
+        println!("  {:<13} {:<16} vs {:<8} {}", c.section, c.variant.variant.key, c.reference.variant.key, c.describe());
     }
-    if summarised.len() == SECTIONS.len() && report.failed.is_empty() {
-        // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
-        let answers = convlab::study::questions::answer_all(&study, &summarised)?;
-        println!("\nThe report's open questions\n\n{}", answers.conclusions());
-        println!("\nThe {} profile against the report\n\n{}", study.profile.name.as_str(), convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)));
-    }
-    println!("study ({} sections, profile {}) done in {:.1} min", sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
-    report.into_result()
+    Ok(summarised)
 }
 
 /// The submission's options and the cluster's MaxArraySize (Slurm's default, 1001, for a dry run without Slurm).
@@ -413,7 +503,7 @@ fn submit_to_slurm(
     opts: &convlab::study::slurm::SlurmOptions,
     max_array: usize,
     study: &Study,
-    sections: &[&convlab::study::Section],
+    sections: &[&Section],
     edge: &Edge,
 ) -> anyhow::Result<()> {
     use convlab::study::slurm;
@@ -423,9 +513,9 @@ fn submit_to_slurm(
         return Ok(());
     }
     let grid_file = grid::Grid::path(study);
-    grid::Grid::new(&edge.settings, sections).freeze(&grid_file)?;
+    grid::Grid::new(&edge.settings, study, sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
-    let name = format!("convlab-{}", study.profile.name.as_str());
+    let name = format!("convlab-{}-{}", study.profile.name.as_str(), study.plan.name);
     let scripts = slurm::write_scripts(&exe, &grid_file, &study.runs_dir.join("slurm"), &name, &pending, opts, max_array)?;
     for (path, text) in &scripts {
         if dry_run {
@@ -488,6 +578,9 @@ fn study_worker(args: &WorkerArgs) -> anyhow::Result<()> {
 
 fn report(args: &ReportArgs, edge: &Edge) -> anyhow::Result<()> {
     let mut study = Study::open(&edge.settings)?;
+    if let Some(p) = &args.plan {
+        study = study.with_plan(Plan::load(p)?)?;
+    }
     study.options.paths = edge.paths.clone();
     println!("{}", study.write_report(args.format, args.out.as_deref())?);
     Ok(())
@@ -504,10 +597,18 @@ fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {
 }
 
 fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
-    use convlab::study::notebooks::{Written, check_notebooks, write_notebooks};
-    let shown = edge.paths.show(&args.dir);
+    use convlab::study::notebooks::{Layout, Written, check_notebooks, notebooks, report_notebooks, write_notebooks};
+    let (dir, specs) = match &args.plan {
+        None => (args.dir.clone(), report_notebooks()),
+        Some(file) => {
+            let plan = Plan::load(file)?;
+            let layout = Layout::plan(&convlab::cli::plan_path_from_root(file, &edge.settings.root)?);
+            (args.dir.join(&plan.name), notebooks(&plan, &layout))
+        }
+    };
+    let shown = edge.paths.show(&dir);
     if args.check {
-        let problems = check_notebooks(&args.dir)?;
+        let problems = check_notebooks(&dir, &specs)?;
         for p in &problems {
             eprintln!("{p}");
         }
@@ -515,7 +616,7 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
         println!("{shown}: every notebook matches the generator");
         return Ok(());
     }
-    for w in write_notebooks(&args.dir)? {
+    for w in write_notebooks(&dir, &specs)? {
         match w {
             Written::Unchanged(p) => println!("unchanged {}", edge.paths.show(&p)),
             Written::Updated(p) => println!("updated   {} (changed cells lost their outputs: re-run `make notebooks`)", edge.paths.show(&p)),

@@ -138,10 +138,10 @@ fn probes_that_duplicate_a_variant_are_that_variant() {
         ..Settings::defaults(tmp.path(), &tmp.path().join("cache"))
     };
     let study = Study::open(&settings).unwrap();
-    let twin = |k: &str| study.twin(convlab::study::variant(k).unwrap()).key;
-    assert_eq!((twin("probe-bn-lr1e-3"), twin("probe-in-lr1e-3")), ("xknet18", "instance"));
-    assert_eq!((twin("probe-in-max-lr1e-3"), twin("xknet18")), ("probe-in-max-lr1e-3", "xknet18"));
-    let units: Vec<String> = study.units(&[section("normalization").unwrap()]).iter().map(|u| u.variant.key.to_string()).collect();
+    let twin = |k: &str| study.run_name(convlab::study::variant(k).unwrap()).to_string();
+    assert_eq!((twin("probe-bn-lr1e-3").as_str(), twin("probe-in-lr1e-3").as_str()), ("xknet18", "instance"));
+    assert_eq!((twin("probe-in-max-lr1e-3").as_str(), twin("xknet18").as_str()), ("probe-in-max-lr1e-3", "xknet18"));
+    let units: Vec<String> = study.units(&[section("normalization").unwrap()]).iter().map(|u| u.variant.key.clone()).collect();
     assert!(!units.iter().any(|u| u == "probe-bn-lr1e-3" || u == "probe-in-lr1e-3"), "{units:?}");
     assert_eq!(units.iter().filter(|u| u.ends_with("max-lr1e-3")).count(), 2 * PROBE_SEEDS, "{units:?}");
 }

@@ -3,7 +3,6 @@
 //! (installed by `make setup`: a missing pdflatex fails this test, it is not skipped), and
 //! units not finished listed as missing while nothing is trained.
 use convlab::study::report::{self, Format};
-use convlab::study::SECTIONS;
 use std::path::Path;
 use std::process::Command;
 
@@ -26,7 +25,8 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     let written = study.write_report(Format::Md, None).unwrap();
     assert!(written.ends_with("wrote figures/smoke/report.md"), "paths as shown to users: {written}");
     let md = std::fs::read_to_string(study.figures_dir.join("report.md")).unwrap();
-    for s in &SECTIONS {
+    let sections = &convlab::study::report().sections;
+    for s in sections {
         assert!(md.contains(&format!("## {}", s.title)), "section {} is missing", s.key);
     }
     for heading in ["## Set-up", "## Summary", "The study's 15 comparisons", "The smoke profile against the report", "### Why did InstanceNorm collapse?"] {
@@ -34,29 +34,29 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     }
     assert!(md.contains("Every unit of the study is finished.") && !md.contains("**Missing"), "nothing is missing");
     let targets = links(&md);
-    assert!(targets.len() >= 2 * 3 * SECTIONS.len(), "a PNG and an SVG link per figure: {}", targets.len());
+    assert!(targets.len() >= 2 * 3 * sections.len(), "a PNG and an SVG link per figure: {}", targets.len());
     for t in &targets {
         assert!(!t.starts_with('/'), "{t}: links are relative");
         assert!(study.figures_dir.join(t).is_file(), "{t}: the link points at no file");
     }
     // Every table is a CSV beside it, and the seeds' numbers are the run records'.
-    for s in &SECTIONS {
+    for s in sections {
         let csv = std::fs::read_to_string(study.figures_dir.join(format!("tables/{}.csv", s.key))).unwrap();
         let mut lines = csv.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
         assert_eq!(rows.len(), s.variants.len(), "{}", s.key);
-        for (row, v) in rows.iter().zip(s.variants) {
+        for (row, v) in rows.iter().zip(&s.variants) {
             assert_eq!(row[0], v.key);
             for seed in [1, 2] {
                 let col = header.iter().position(|h| *h == format!("seed_{seed}")).unwrap();
-                let want = best_val_acc(&study.runs_dir.join(v.key).join(format!("seed-{seed}")));
+                let want = best_val_acc(&study.runs_dir.join(&v.key).join(format!("seed-{seed}")));
                 assert_eq!(row[col].parse::<f64>().unwrap(), want, "{} {} seed {seed}", s.key, v.key);
                 assert!(md.contains(&format!("| {want} |")) || md.contains(&format!(" {want} |")), "{want} is in the Markdown table of {}", s.key);
             }
         }
     }
-    for t in ["summary", "comparisons", "fidelity", "instance-norm", "generalisation", "dropout-trend", "depth-cost"] {
+    for t in ["variants", "summary", "comparisons", "fidelity", "instance-norm", "generalisation", "dropout-trend", "depth-cost"] {
         assert!(study.figures_dir.join(format!("tables/{t}.csv")).is_file(), "tables/{t}.csv");
     }
 

@@ -3,15 +3,15 @@ use convlab::data::Source;
 use convlab::model::{Norm, Stem};
 use convlab::device::Device;
 use convlab::settings::Settings;
-use convlab::study::{Profile, ProfileName, SECTIONS, Study, all_variants, section};
+use convlab::study::{Profile, ProfileName, Study, report, section};
 use convlab::train::Schedule;
 use std::path::Path;
 
 #[test]
 fn sections_and_variants_match_the_report() {
-    let keys: Vec<&str> = SECTIONS.iter().map(|s| s.key).collect();
+    let keys: Vec<&str> = report().sections.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(keys, ["baseline", "xknet18", "width", "augmentation", "dropout", "normalization", "lr-decay", "residual", "depth"]);
-    let variants = |k: &str| section(k).unwrap().variants.iter().map(|v| v.key).collect::<Vec<_>>();
+    let variants = |k: &str| section(k).unwrap().variants.iter().map(|v| v.key.as_str()).collect::<Vec<_>>();
     assert_eq!(variants("baseline"), ["resnet18"]);
     assert_eq!(variants("xknet18"), ["resnet18", "xknet18"]);
     assert_eq!(variants("width"), ["xknet18", "xknet18-half"]);
@@ -22,12 +22,12 @@ fn sections_and_variants_match_the_report() {
     assert_eq!(variants("residual"), ["xknet18", "no-residual"]);
     assert_eq!(variants("depth"), ["resnet14", "xknet18", "resnet34"]);
     // The report's numbers.
-    let reported: Vec<(&str, f64)> = all_variants().iter().filter_map(|v| v.reported.map(|r| (v.key, r))).collect();
+    let reported: Vec<(&str, f64)> = report().variants().iter().filter_map(|v| v.reported.map(|r| (v.key.as_str(), r))).collect();
     assert_eq!(
         reported,
         [("resnet18", 0.3916), ("xknet18", 0.4592), ("xknet18-half", 0.4096), ("flips-0.05", 0.4534), ("flips-0.1", 0.4536), ("instance", 0.0658), ("no-residual", 0.4184)]
     );
-    assert!(section("pooling").unwrap_err().to_string().contains("sections: baseline, xknet18"));
+    assert!(section("pooling").unwrap_err().to_string().contains("sections of report: baseline, xknet18"));
 }
 
 /// The fields (as `model.x` / `train.x`) in which two run configs differ.
@@ -54,7 +54,7 @@ fn full_profile_is_the_reports_recipe_and_ablations_change_one_thing() {
     let mut p = Profile::full(Source::ImageFolder { root }, None);
     p.data.cache_dir = Some(tmp.path().join("cache"));
     let data = convlab::data::Dataset::load(&p.data).unwrap();
-    let cfg = |k: &str| p.config(all_variants().into_iter().find(|v| v.key == k).unwrap(), &data);
+    let cfg = |k: &str| p.config(&report().resolve(k).unwrap(), &data).unwrap();
 
     let base = cfg("resnet18");
     assert_eq!((base.model.stem, base.model.width, base.model.blocks, base.model.num_classes), (Stem::ImageNet, 64, [2, 2, 2, 2], 5));
@@ -158,13 +158,13 @@ fn smoke_study_runs_end_to_end() {
     let fam = study.family().unwrap();
     assert_eq!(fam.comparisons.len(), 15);
     let judged: Vec<&convlab::study::Comparison> = fam.comparisons.iter().filter(|c| c.welch.is_some()).collect();
-    assert_eq!(judged.iter().map(|c| c.variant.variant.key).collect::<Vec<_>>(), ["flips-0.05", "flips-0.1"]);
+    assert_eq!(judged.iter().map(|c| c.variant.variant.key.as_str()).collect::<Vec<_>>(), ["flips-0.05", "flips-0.1"]);
     assert_eq!(fam.comparisons.iter().filter(|c| c.verdict() == convlab::study::Verdict::Pending).count(), 13);
     let smallest = judged.iter().map(|c| c.welch.unwrap().p).fold(1.0, f64::min);
     let adjusted = judged.iter().map(|c| c.p_holm.unwrap()).fold(1.0, f64::min);
     assert!((adjusted - (15.0 * smallest).min(1.0)).abs() < 1e-12, "Holm over 15, not 2: {adjusted} vs p {smallest}");
     for c in &judged {
-        assert_eq!(s.comparison(c.variant.variant.key), Some(*c), "the section shows the family's numbers");
+        assert_eq!(s.comparison(&c.variant.variant.key), Some(*c), "the section shows the family's numbers");
         assert!(verdicts.contains(&Some(c.verdict().as_str())));
     }
     let conclusion = s.conclusion();

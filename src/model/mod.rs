@@ -18,13 +18,16 @@ use serde::{Deserialize, Serialize};
 pub enum Stem {
     /// torchvision's: 7×7 conv stride 2, norm, ReLU, 3×3 max-pool stride 2 (¼ resolution).
     #[value(alias = "imagenet")]
+    #[serde(alias = "imagenet")]
     ImageNet,
     /// The study's xknet18: 3×3 conv stride 1, norm, ReLU, no pool (full resolution).
     Small,
 }
 
-/// The normalization layer after every convolution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The normalization layer after every convolution. Serialized as serde's tagged form
+/// (`"batch"`, `{"group": {"groups": 8}}`); read from that or from the text a user types
+/// (`group:8`, [`Norm::from_str`](std::str::FromStr)), so an override `model.norm=group:8` works.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Norm {
     /// BatchNorm2d (momentum 0.1, eps 1e-5), torchvision's default.
@@ -48,6 +51,27 @@ pub enum Pool {
     /// Global max pooling: each channel's peak, which a per-image normalization of the
     /// map's mean and scale does not erase the way it erases the mean.
     Max,
+}
+
+/// [`Norm`]'s tagged form, as `config.json` files hold it.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum NormTagged {
+    Batch,
+    Instance { affine: bool },
+    Group { groups: i64 },
+    None,
+}
+
+impl<'de> Deserialize<'de> for Norm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::io::text_or_tagged::<D, Norm, NormTagged>(d, "batch, instance, instance-affine, group:G or none", |t| match t {
+            NormTagged::Batch => Norm::Batch,
+            NormTagged::Instance { affine } => Norm::Instance { affine },
+            NormTagged::Group { groups } => Norm::Group { groups },
+            NormTagged::None => Norm::None,
+        })
+    }
 }
 
 impl std::str::FromStr for Norm {

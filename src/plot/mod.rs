@@ -88,13 +88,68 @@ impl Style {
         Self { color, dash }
     }
 
-    /// The `i`-th of 28 distinct styles, for series that are not named things (a run's
-    /// seeds, `convlab plot`'s directories): the seven Okabe–Ito colours dark enough for
-    /// lines, solid first, then dashed, dotted, dash-dot.
+    /// The `i`-th of [`Style::DISTINCT`] distinct styles (then again from the first): the seven
+    /// Okabe–Ito colours dark enough for lines, solid first, then dashed, dotted, dash-dot.
+    /// For series that are not named things (a run's seeds, `convlab plot`'s directories),
+    /// and the variants a plan gives no style ([`crate::study::Plan`]).
     pub fn nth(i: usize) -> Self {
         use okabe_ito::*;
         const SERIES: [(u8, u8, u8); 7] = [BLUE, VERMILLION, BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, BLACK];
         Self { color: SERIES[i % SERIES.len()], dash: Dash::ALL[(i / SERIES.len()) % Dash::ALL.len()] }
+    }
+
+    /// How many styles [`Style::nth`] tells apart.
+    pub const DISTINCT: usize = 28;
+}
+
+/// The colours a style names in text (`sky-blue dashed`), Okabe & Ito's.
+const COLOR_NAMES: [(&str, (u8, u8, u8)); 7] = [
+    ("black", okabe_ito::BLACK),
+    ("orange", okabe_ito::ORANGE),
+    ("sky-blue", okabe_ito::SKY_BLUE),
+    ("bluish-green", okabe_ito::BLUISH_GREEN),
+    ("blue", okabe_ito::BLUE),
+    ("vermillion", okabe_ito::VERMILLION),
+    ("reddish-purple", okabe_ito::REDDISH_PURPLE),
+];
+
+const DASH_NAMES: [(&str, Dash); 4] = [("solid", Dash::Solid), ("dashed", Dash::Dashed), ("dotted", Dash::Dotted), ("dash-dot", Dash::DashDot)];
+
+impl std::str::FromStr for Style {
+    type Err = String;
+    /// `<colour> <dash>`, e.g. `black solid`, `sky-blue dash-dot`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let colors = || COLOR_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        let dashes = || DASH_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        let [c, d] = words.as_slice() else { return Err(format!("`{s}`: expected a colour and a dash, e.g. `sky-blue dashed`")) };
+        if *c == "yellow" {
+            return Err("yellow is too light for lines on white (contrast 1.3:1); colours: ".to_string() + &colors());
+        }
+        let color = COLOR_NAMES.iter().find(|(n, _)| n == c).map(|(_, rgb)| *rgb).ok_or_else(|| format!("colour `{c}`: expected one of {}", colors()))?;
+        let dash = DASH_NAMES.iter().find(|(n, _)| n == d).map(|(_, x)| *x).ok_or_else(|| format!("dash `{d}`: expected one of {}", dashes()))?;
+        Ok(Style { color, dash })
+    }
+}
+
+impl std::fmt::Display for Style {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let color = COLOR_NAMES.iter().find(|(_, rgb)| *rgb == self.color).map_or_else(|| format!("#{:02x}{:02x}{:02x}", self.color.0, self.color.1, self.color.2), |(n, _)| n.to_string());
+        let dash = DASH_NAMES.iter().find(|(_, d)| *d == self.dash).map_or("solid", |(n, _)| n);
+        write!(f, "{color} {dash}")
+    }
+}
+
+impl serde::Serialize for Style {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Style {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -595,9 +650,16 @@ mod tests {
 
     #[test]
     fn nth_styles_are_distinct() {
-        let styles: std::collections::HashSet<Style> = (0..28).map(Style::nth).collect();
-        assert_eq!(styles.len(), 28);
+        let styles: std::collections::HashSet<Style> = (0..Style::DISTINCT).map(Style::nth).collect();
+        assert_eq!(styles.len(), Style::DISTINCT);
         assert!(!styles.iter().any(|s| s.color == okabe_ito::YELLOW));
+        // Each has a name that reads back to it.
+        for s in &styles {
+            assert_eq!(s.to_string().parse::<Style>().unwrap(), *s, "{s}");
+        }
+        assert_eq!("sky-blue dash-dot".parse::<Style>().unwrap(), Style::new(okabe_ito::SKY_BLUE, Dash::DashDot));
+        assert!("yellow solid".parse::<Style>().unwrap_err().starts_with("yellow is too light"));
+        assert_eq!("blue wavy".parse::<Style>().unwrap_err(), "dash `wavy`: expected one of solid, dashed, dotted, dash-dot");
     }
 
     /// A mean curve over seeds: the mean, and a band from the lowest to the highest seed.

@@ -1,11 +1,11 @@
-//! The study's family of comparisons, fixed before any run: every variant of a section
-//! against the reference that section names — 15 comparisons in all. Each gives the
+//! A study's family of comparisons, fixed before any run by its plan: every variant of a
+//! section against the reference that section names ([`super::Plan::family_members`]). Each gives the
 //! difference of mean best-validation accuracies with its 95% confidence interval and
 //! p-value (Welch's t, [`stats::welch`]), and the p-value adjusted over the whole family
 //! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
 //! all finished are *pending*: they count in the family's size all the same, so a
 //! verdict never gets easier because runs are missing.
-use super::sections::{SECTIONS, Section, Variant};
+use super::plan::{Plan, Variant};
 use super::stats::{self, Welch, round};
 use polars::prelude::*;
 
@@ -43,7 +43,7 @@ impl Verdict {
 /// One side of a comparison: a variant's best validation accuracy per finished seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Side {
-    pub variant: &'static Variant,
+    pub variant: Variant,
     /// (seed, best validation accuracy) of each finished run, in the profile's seed order.
     pub values: Vec<(u64, f64)>,
     /// Seeds the profile runs.
@@ -68,7 +68,8 @@ impl Side {
 /// One predefined comparison: `variant − reference`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
-    pub section: &'static Section,
+    /// The section's key.
+    pub section: String,
     pub reference: Side,
     pub variant: Side,
     /// Welch's test, when both sides are complete with at least two seeds each.
@@ -114,7 +115,7 @@ impl Comparison {
     }
 
     /// The verdict with its numbers, e.g. `worse: −17.1 pp, 95% CI [−20.3, −13.9], p = 0.002,
-    /// Holm-adjusted p = 0.021 (15 comparisons)`, or `no detectable difference: −0.6 pp, 95% CI [−2.1, +0.9], …`.
+    /// Holm-adjusted p = 0.021 (n comparisons)`, or `no detectable difference: −0.6 pp, 95% CI [−2.1, +0.9], …`.
     pub fn describe(&self) -> String {
         let v = self.verdict();
         match v {
@@ -164,16 +165,12 @@ impl Comparison {
     }
 }
 
-/// The fixed family: (section, reference, variant) for every non-reference variant of every
-/// section with a reference, in the report's order.
-pub fn family_members() -> Vec<(&'static Section, &'static Variant, &'static Variant)> {
-    let mut out = Vec::new();
-    for s in &SECTIONS {
-        let Some(r) = s.reference else { continue };
-        let reference = s.variants.iter().find(|v| v.key == r).expect("a section's reference is one of its variants");
-        out.extend(s.variants.iter().filter(|v| v.key != r).map(|v| (s, reference, v)));
-    }
-    out
+/// One member of a family: (section key, reference, variant).
+pub type Member = (String, Variant, Variant);
+
+/// The members of a plan's family ([`Plan::family_members`]), owned.
+pub fn members_of(plan: &Plan) -> Vec<Member> {
+    plan.family_members().into_iter().map(|(s, r, v)| (s.key.clone(), r.clone(), v.clone())).collect()
 }
 
 /// Every comparison of the study, adjusted together.
@@ -183,23 +180,17 @@ pub struct Family {
 }
 
 impl Family {
-    /// The family from each variant's finished values: `values(variant)` gives its
-    /// (seed, best val acc) pairs and how many seeds the profile expects.
-    pub fn new(values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
-        Self::over(family_members(), values)
-    }
-
-    /// Any fixed family of (section, reference, variant) comparisons, adjusted together
-    /// (the study's is [`family_members`]; a question's own experiments form smaller ones).
-    pub fn over(
-        members: Vec<(&'static Section, &'static Variant, &'static Variant)>,
-        mut values: impl FnMut(&'static Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
-    ) -> anyhow::Result<Family> {
+    /// A fixed family of (section, reference, variant) comparisons, adjusted together (a
+    /// study's is its plan's, [`members_of`]; a question's own experiments form smaller ones).
+    /// `values(variant)` gives a variant's (seed, best val acc) pairs and how many seeds the
+    /// profile expects.
+    pub fn over(members: Vec<Member>, mut values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
         let mut comparisons = Vec::with_capacity(members.len());
         for (section, r, v) in members {
-            let side = |v, (values, expected)| Side { variant: v, values, expected };
-            let reference = side(r, values(r)?);
-            let variant = side(v, values(v)?);
+            let (rv, re) = values(&r)?;
+            let (vv, ve) = values(&v)?;
+            let reference = Side { variant: r, values: rv, expected: re };
+            let variant = Side { variant: v, values: vv, expected: ve };
             let welch = if reference.complete() && variant.complete() { stats::welch(&reference.accs(), &variant.accs()) } else { None };
             comparisons.push(Comparison { section, reference, variant, welch, p_holm: None, family_size: 0 });
         }
@@ -214,7 +205,7 @@ impl Family {
 
     /// The comparisons of one section, in its order.
     pub fn of_section(&self, key: &str) -> Vec<Comparison> {
-        self.comparisons.iter().filter(|c| c.section.key == key).cloned().collect()
+        self.comparisons.iter().filter(|c| c.section == key).cloned().collect()
     }
 
     /// One line per comparison: section, variant, reference, means, Δ and its 95% CI (pp),
@@ -241,9 +232,9 @@ impl Family {
 pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
     let f = |g: &dyn Fn(&Comparison) -> Option<f64>| cs.iter().map(g).collect::<Vec<Option<f64>>>();
     df!(
-        "section" => cs.iter().map(|c| c.section.key).collect::<Vec<_>>(),
-        "variant" => cs.iter().map(|c| c.variant.variant.key).collect::<Vec<_>>(),
-        "reference" => cs.iter().map(|c| c.reference.variant.key).collect::<Vec<_>>(),
+        "section" => cs.iter().map(|c| c.section.as_str()).collect::<Vec<_>>(),
+        "variant" => cs.iter().map(|c| c.variant.variant.key.as_str()).collect::<Vec<_>>(),
+        "reference" => cs.iter().map(|c| c.reference.variant.key.as_str()).collect::<Vec<_>>(),
         "seeds" => cs.iter().map(|c| format!("{}/{}", c.variant.values.len(), c.reference.values.len())).collect::<Vec<_>>(),
         "delta_pp" => f(&|c| c.diff().map(|d| round(100.0 * d, 2))),
         "ci95_lo_pp" => f(&|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
@@ -264,16 +255,21 @@ mod tests {
         assert_eq!((pp(0.0123), pp(-0.0123), pp(-0.0004)), ("+1.2".into(), "−1.2".into(), "+0.0".into()));
     }
 
+    fn report_family(values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> Family {
+        Family::over(members_of(super::super::sections::report()), values).unwrap()
+    }
+
+    /// The report's own family: its size is the report's, pinned here.
     #[test]
-    fn the_family_is_the_fifteen_predefined_comparisons() {
-        let m = family_members();
+    fn the_reports_family_is_its_fifteen_predefined_comparisons() {
+        let m = members_of(super::super::sections::report());
         assert_eq!(m.len(), 15);
-        let names: Vec<String> = m.iter().map(|(s, r, v)| format!("{}:{}-{}", s.key, v.key, r.key)).collect();
+        let names: Vec<String> = m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();
         assert_eq!(names[0], "xknet18:xknet18-resnet18");
         assert!(names.contains(&"normalization:instance-xknet18".to_string()));
         assert_eq!(names.last().unwrap(), "depth:resnet34-xknet18");
         // Every pair once.
-        let mut pairs: Vec<(&str, &str)> = m.iter().map(|(_, r, v)| (r.key, v.key)).collect();
+        let mut pairs: Vec<(&str, &str)> = m.iter().map(|(_, r, v)| (r.key.as_str(), v.key.as_str())).collect();
         pairs.sort();
         pairs.dedup();
         assert_eq!(pairs.len(), 15);
@@ -299,7 +295,7 @@ mod tests {
                 _ => Some([0.815, 0.825, 0.800]),
             }
         };
-        let fam = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3))).unwrap();
+        let fam = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3)));
         let get = |v: &str| fam.comparisons.iter().find(|c| c.variant.variant.key == v).unwrap();
         assert_eq!(get("dropout-0.1").verdict(), Verdict::Worse);
         assert_eq!(get("flips-0.1").verdict(), Verdict::NoDetectableDifference);
@@ -319,11 +315,11 @@ mod tests {
         assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));
 
         // One seed a side: too few to tell, and not "no difference".
-        let one = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(1, a[0])]), 1))).unwrap();
+        let one = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0])]), 1)));
         assert_eq!(one.comparisons[4].verdict(), Verdict::TooFewSeeds);
         assert!(one.comparisons[4].describe().starts_with("too few seeds to tell: "), "{}", one.comparisons[4].describe());
         // Two of three seeds finished: pending, not judged on part of the runs.
-        let part = Family::new(|v| Ok((value(v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3))).unwrap();
+        let part = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3)));
         assert!(part.comparisons.iter().all(|c| c.verdict() == Verdict::Pending));
     }
 }

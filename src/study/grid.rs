@@ -7,7 +7,7 @@
 //! (a later launch with other settings cannot change what queued tasks read); workers (local
 //! processes, Slurm array tasks) read only that file, never the launcher's environment
 //! or working directory.
-use super::{Section, Study, Variant, all_variants, section};
+use super::{Plan, Section, Study, Variant};
 use crate::settings::Settings;
 use crate::train::{LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
 use serde::{Deserialize, Serialize};
@@ -18,9 +18,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// One (variant, seed) of the study.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
-    pub variant: &'static Variant,
+    pub variant: Variant,
     pub seed: u64,
-    /// `<runs>/<profile>/<variant>/seed-<s>/`
+    /// `<runs>/<profile>/<run>/seed-<s>/` ([`Study::run_name`]).
     pub dir: PathBuf,
 }
 
@@ -81,6 +81,9 @@ pub struct UnitLine {
 #[serde(deny_unknown_fields)]
 pub struct Grid {
     pub settings: Settings,
+    /// The plan, frozen as launched; absent (in grid files of before plans): the report's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
     /// Section keys, in order.
     pub sections: Vec<String>,
     /// Unix seconds of the launch: a unit that failed after it is not retried in this launch.
@@ -88,10 +91,11 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// A grid of `sections` under `settings`, launched now.
-    pub fn new(settings: &Settings, sections: &[&Section]) -> Grid {
+    /// A grid of `sections` of `study`'s plan under `settings`, launched now.
+    pub fn new(settings: &Settings, study: &Study, sections: &[&Section]) -> Grid {
         let launched = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        Grid { settings: settings.clone(), sections: sections.iter().map(|s| s.key.to_string()).collect(), launched }
+        let plan = (!study.plan.is_report()).then(|| study.plan.clone());
+        Grid { settings: settings.clone(), plan, sections: sections.iter().map(|s| s.key.to_string()).collect(), launched }
     }
 
     /// A new launch's grid file: its own, under `<runs>/<profile>/grids/`.
@@ -114,9 +118,9 @@ impl Grid {
         Ok(Grid { settings: g.settings.with_process_identity(), ..g })
     }
 
-    /// Its sections.
-    pub fn sections(&self) -> anyhow::Result<Vec<&'static Section>> {
-        self.sections.iter().map(|k| section(k)).collect()
+    /// Its plan: the frozen one, else the report's.
+    pub fn plan(&self) -> Plan {
+        self.plan.clone().unwrap_or_else(Plan::report)
     }
 }
 
@@ -126,21 +130,21 @@ fn epochs_done(dir: &Path) -> usize {
 }
 
 impl Study {
-    /// The units of `sections`: each distinct variant once (in section order), × the profile's
-    /// seeds, then the sections' probes × their seeds ([`Study::seeds_of`]).
+    /// The units of `sections`: each distinct run once (in the plan's order: variants, then
+    /// probes), × its seeds ([`Study::seeds_of`]). Variants that share a run directory
+    /// ([`Study::run_name`]) are one set of units, named by the first of them.
     pub fn units(&self, sections: &[&Section]) -> Vec<Unit> {
-        let mut variants: Vec<&'static Variant> = Vec::new();
-        for v in all_variants() {
-            if sections.iter().any(|s| s.variants.iter().any(|x| x.key == v.key)) {
-                variants.push(v);
-            }
-        }
-        // A probe that duplicates a variant under this profile is that variant's units.
-        variants.extend(sections.iter().flat_map(|s| s.probes.iter()).filter(|p| self.twin(p).key == p.key));
-        let mut out = Vec::new();
+        let in_sections = |k: &str, probes: bool| sections.iter().any(|s| if probes { s.probes.iter().any(|x| x.key == k) } else { s.variants.iter().any(|x| x.key == k) });
+        let mut variants: Vec<&Variant> = self.plan.variants().into_iter().filter(|v| in_sections(&v.key, false)).collect();
+        variants.extend(self.plan.probes().into_iter().filter(|p| in_sections(&p.key, true)));
+        let mut out: Vec<Unit> = Vec::new();
         for v in variants {
+            let run = self.run_name(v);
             for seed in self.seeds_of(v) {
-                out.push(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) });
+                let dir = self.runs_dir.join(run).join(format!("seed-{seed}"));
+                if !out.iter().any(|u| u.dir == dir) {
+                    out.push(Unit { variant: v.clone(), seed, dir });
+                }
             }
         }
         out
@@ -150,7 +154,7 @@ impl Study {
     /// per image × epochs, [`crate::model::ResNetConfig::macs`]), so the grid does not end
     /// on one long unit while the other workers idle; ties keep their order.
     pub fn longest_first(&self, mut units: Vec<Unit>) -> Vec<Unit> {
-        units.sort_by(|a, b| self.unit_cost(b.variant).total_cmp(&self.unit_cost(a.variant)));
+        units.sort_by(|a, b| self.unit_cost(&b.variant).total_cmp(&self.unit_cost(&a.variant)));
         units
     }
 
@@ -158,8 +162,7 @@ impl Study {
     /// (normalization and data loading left out). What orders units and scales the ETA.
     pub fn unit_cost(&self, v: &Variant) -> f64 {
         let [_, side, _] = self.data.shape();
-        let c = self.config(v);
-        c.model.macs(side) as f64 * c.train.epochs as f64
+        self.config(v).map_or(0.0, |c| c.model.macs(side) as f64 * c.train.epochs as f64)
     }
 
     /// Where `unit` stands, read from its run directory.
@@ -190,7 +193,7 @@ impl Study {
             .into_iter()
             .map(|u| {
                 let state = self.unit_state(&u)?;
-                Ok(UnitLine { profile: self.profile.name.as_str().into(), variant: u.variant.key.into(), seed: u.seed, state: state.name().into(), run_dir: u.dir })
+                Ok(UnitLine { profile: self.profile.name.as_str().into(), variant: u.variant.key, seed: u.seed, state: state.name().into(), run_dir: u.dir })
             })
             .collect()
     }
@@ -202,7 +205,7 @@ impl Study {
         let mut queue: Option<Option<Vec<String>>> = None;
         for u in self.units(sections) {
             let st = self.unit_state(&u)?;
-            let mut row = StatusRow { variant: u.variant.key.to_string(), seed: u.seed, state: st.name(), ..StatusRow::default() };
+            let mut row = StatusRow { variant: u.variant.key.clone(), seed: u.seed, state: st.name(), ..StatusRow::default() };
             match st {
                 UnitState::Done { acc } => {
                     row.best_val_acc = Some(acc);
@@ -286,15 +289,16 @@ impl Study {
     /// Train one unit (resuming it from its checkpoint), or return its stored run; under
     /// `when_busy`, a unit another live process holds is waited for or skipped.
     pub fn run_unit(&self, unit: &Unit, when_busy: WhenBusy) -> anyhow::Result<Started> {
-        let exp = self.experiment(unit.variant);
+        let exp = self.experiment(&unit.variant)?;
         let opts = RunOptions { when_busy, ..self.options.clone() };
         exp.run_seed(&self.runs_dir, unit.seed, &self.data, &opts)
     }
 
     /// The unit of `variant` (or probe) and `seed`, named as a user types them.
     pub fn unit(&self, variant: &str, seed: u64) -> anyhow::Result<Unit> {
-        let v = super::variant(variant)?;
-        Ok(Unit { variant: v, seed, dir: self.runs_dir.join(v.key).join(format!("seed-{seed}")) })
+        let v = self.plan.find(variant)?.clone();
+        let dir = self.runs_dir.join(self.run_name(&v)).join(format!("seed-{seed}"));
+        Ok(Unit { variant: v, seed, dir })
     }
 }
 
@@ -314,7 +318,7 @@ pub enum WorkerEvent {
 /// A worker: take units of `grid` until none is left that this worker can take — every
 /// unit done, held by a live process, or failed in this launch. Reports each through `report`.
 pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
-    let sections = grid.sections()?;
+    let sections = grid.sections.iter().map(|k| study.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
     let units = study.longest_first(study.units(&sections));
     let mut attempted: Vec<usize> = Vec::new();
     loop {
@@ -330,7 +334,7 @@ pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
                 _ => {}
             }
             took = true;
-            let (variant, seed) = (u.variant.key.to_string(), u.seed);
+            let (variant, seed) = (u.variant.key.clone(), u.seed);
             report(WorkerEvent::Started { variant: variant.clone(), seed });
             let t0 = Instant::now();
             match study.run_unit(u, WhenBusy::Skip) {
@@ -451,8 +455,8 @@ pub fn launch(
     let mut done = total - to_train.len();
     // The ETA weighs units by their estimated cost: workers take the costliest first, so a
     // mean over the units finished so far would overestimate what is left.
-    let cost_of = |variant: &str| super::variant(variant).map_or(0.0, |v| study.unit_cost(v));
-    let mut cost_left: f64 = to_train.iter().map(|u| study.unit_cost(u.variant)).sum();
+    let cost_of = |variant: &str| study.plan.find(variant).map_or(0.0, |v| study.unit_cost(v));
+    let mut cost_left: f64 = to_train.iter().map(|u| study.unit_cost(&u.variant)).sum();
     let (mut cost_running, mut cost_finished) = (0.0f64, 0.0f64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();
     let mut children = Vec::new();
@@ -578,12 +582,12 @@ pub fn launch(
     Ok(GridReport { finished: finished_now, failed, lost_workers })
 }
 
-/// The study of a grid file with `threads` libtorch threads per run (an execution detail:
-/// stored runs are reused whatever thread count trained them), runs skipped when busy.
+/// The study of a grid file — its settings and plan — with `threads` libtorch threads per
+/// run (an execution detail: stored runs are reused whatever thread count trained them).
 pub fn open_grid(grid: &Grid, threads: Option<usize>) -> anyhow::Result<Study> {
     let mut study = Study::open(&grid.settings)?;
     study.profile.threads = threads;
-    Ok(study)
+    study.with_plan(grid.plan())
 }
 
 /// A run directory's record of one unit (for tests and status): its attempts.

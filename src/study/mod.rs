@@ -1,4 +1,7 @@
-//! The study: the report's sections as experiments, at a chosen scale (profile).
+//! The study: a plan's sections as experiments, at a chosen scale (profile). The plan is
+//! the report's ([`Plan::report`]) or the user's own ([`plan`]: in code, a TOML file, a
+//! one-line sweep); everything below — the grid, the statistics, the figures, the
+//! write-up — takes any plan.
 //!
 //! Profiles: `full` (the report's settings on the user's data), `quick` (the
 //! CPU default on Fashion-MNIST; every section in minutes), `smoke` (seconds,
@@ -7,43 +10,72 @@
 pub mod compare;
 pub mod grid;
 pub mod notebooks;
+pub mod plan;
+mod plan_file;
 pub mod questions;
+pub mod recipe;
 pub mod report;
 pub mod slurm;
 pub mod stats;
 mod profile;
 mod results;
+mod runs;
 mod sections;
 
 pub use compare::{Comparison, Family, Verdict};
+pub use plan::{Plan, PlanError, Section, Variant};
 pub use profile::{Profile, ProfileName};
+pub use recipe::Recipe;
 pub use results::{BestModel, SectionResult, VariantResult, confusion_matrix};
-pub use sections::{Change, PROBE_SEEDS, SECTIONS, Section, Variant, all_probes, STYLES, all_sections, all_variants, section, style_of, variant};
+pub use sections::{PROBE_SEEDS, REPORT_TOML, report, section, variant};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
+use crate::plot::Style;
 use crate::settings::Settings;
 use crate::train::{Experiment, Holder, LeaseOptions, LogTo, RunOptions};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// A profile with its data loaded, ready to run sections.
+/// A variant's look in every figure: its own ([`Plan::check`] gives every variant one).
+pub fn style_of(v: &Variant) -> Style {
+    v.style.unwrap_or(Style::new((128, 128, 128), crate::plot::Dash::Solid))
+}
+
+/// A plan under a profile with its data loaded, ready to run sections.
+#[derive(Debug, Clone)]
 pub struct Study {
     pub profile: Profile,
     pub data: Dataset,
-    /// Where experiments live: `<runs>/<profile>/<variant>/`.
+    /// What it runs: the report's study ([`Plan::report`]) unless [`Study::with_plan`] says otherwise.
+    pub plan: Plan,
+    /// Where experiments live: `<runs>/<profile>/<run>/`, shared by every plan.
     pub runs_dir: PathBuf,
-    /// Where figures are exported: `<figures>/<profile>/`.
+    /// Where figures are exported: `<figures>/<profile>/` for the report, `<figures>/<profile>/<plan>/` for another plan.
     pub figures_dir: PathBuf,
     /// How runs are trained and logged: resumed when interrupted, one line per epoch
     /// on stdout (what a notebook cell shows while it runs), and how every path this
     /// study prints is shown (`options.paths`: relative to the project root, `~` for home).
     pub options: RunOptions,
+    /// `<figures>/<profile>/`.
+    figures_root: PathBuf,
+    /// Each variant's run directory name under `runs_dir` ([`runs::run_names`]): variants
+    /// whose configs are equal share one, across plans.
+    runs: BTreeMap<String, String>,
 }
 
 impl Study {
     /// The study the environment and `convlab.toml` choose ([`Settings::from_env`]): what a notebook opens.
     pub fn from_env() -> anyhow::Result<Self> {
         Self::open(&Settings::from_env()?)
+    }
+
+    /// The plan file `path` (relative paths from the project root) under the settings the
+    /// environment and `convlab.toml` choose: what a plan's notebooks open.
+    pub fn from_env_with_plan(path: &str) -> anyhow::Result<Self> {
+        let settings = Settings::from_env()?;
+        let plan = Plan::load(&settings.root.join(path))?;
+        Self::open(&settings)?.with_plan(plan)
     }
 
     /// The study `settings` name: their profile, data and directories.
@@ -53,31 +85,57 @@ impl Study {
 
     /// `profile` with its data loaded (or decoded and cached); runs under
     /// `<settings.runs_dir>/<profile>/`, figures under `<settings.figures_dir>/<profile>/`,
-    /// paths shown relative to the project root.
+    /// paths shown relative to the project root; the report's plan.
     pub fn new(profile: Profile, settings: &Settings) -> anyhow::Result<Self> {
         profile.prepare_data()?;
         let data = Dataset::load(&settings.data_config(profile.data.clone()))?;
         let runs_dir = settings.runs_dir.join(profile.name.as_str());
-        let figures_dir = settings.figures_dir.join(profile.name.as_str());
+        let figures_root = settings.figures_dir.join(profile.name.as_str());
         let lease = LeaseOptions { holder: Holder::this_process(settings.slurm_job.clone()), timeout: settings.lease_timeout() };
         let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: settings.path_style(), lease, ..Default::default() };
-        Ok(Self { profile, data, runs_dir, figures_dir, options })
+        let study = Self { profile, data, plan: report().clone(), runs_dir, figures_dir: figures_root.clone(), options, figures_root, runs: BTreeMap::new() };
+        study.with_plan(report().clone())
+    }
+
+    /// The same profile, data and directories with another plan (checked first: nothing
+    /// trains on a plan with an error). Its figures go to `<figures>/<profile>/<plan>/`;
+    /// its runs are shared with every other plan's whose configs are equal.
+    pub fn with_plan(mut self, plan: Plan) -> anyhow::Result<Self> {
+        let plan = if plan == *report() { plan } else { plan.check()? };
+        self.figures_dir = if plan.is_report() { self.figures_root.clone() } else { self.figures_root.join(&plan.name) };
+        self.runs = runs::run_names(&self.profile, &self.data, &plan, &self.runs_dir)?;
+        self.plan = plan;
+        Ok(self)
+    }
+
+    /// A section of the plan by key, or an error listing the keys.
+    pub fn section(&self, key: &str) -> anyhow::Result<&Section> {
+        self.plan.get(key)
+    }
+
+    /// Every section of the plan, in order.
+    pub fn sections(&self) -> Vec<&Section> {
+        self.plan.sections.iter().collect()
     }
 
     /// The run config of a variant under this profile.
-    pub fn config(&self, v: &Variant) -> crate::train::RunConfig {
-        self.profile.config(v, &self.data)
+    pub fn config(&self, v: &Variant) -> anyhow::Result<crate::train::RunConfig> {
+        self.profile.config(&self.plan.resolve(&v.key)?, &self.data)
     }
 
-    /// A variant's experiment under this profile: its config and its seeds ([`Study::seeds_of`]).
-    pub fn experiment(&self, v: &Variant) -> Experiment {
-        Experiment { name: v.key.into(), config: self.config(v), seeds: self.seeds_of(v) }
+    /// The directory name (under [`Study::runs_dir`]) of `v`'s runs.
+    pub fn run_name<'a>(&'a self, v: &'a Variant) -> &'a str {
+        self.runs.get(&v.key).map_or(v.key.as_str(), String::as_str)
+    }
+
+    /// A variant's experiment under this profile: its run name, config and seeds ([`Study::seeds_of`]).
+    pub fn experiment(&self, v: &Variant) -> anyhow::Result<Experiment> {
+        Ok(Experiment { name: self.run_name(v).into(), config: self.config(v)?, seeds: self.seeds_of(v) })
     }
 
     /// The seeds `v` runs with: the profile's, or for a probe ([`Section::probes`]) the first [`PROBE_SEEDS`] of them.
     pub fn seeds_of(&self, v: &Variant) -> Vec<u64> {
-        let probe = all_probes().iter().any(|p| p.key == v.key);
-        let n = if probe { PROBE_SEEDS.min(self.profile.seeds.len()) } else { self.profile.seeds.len() };
+        let n = if self.plan.is_probe(&v.key) { PROBE_SEEDS.min(self.profile.seeds.len()) } else { self.profile.seeds.len() };
         self.profile.seeds[..n].to_vec()
     }
 
@@ -86,9 +144,10 @@ impl Study {
         let mut out = Vec::new();
         for s in sections {
             out.push(format!("{} — {}", s.key, s.title));
-            for v in s.variants {
-                let c = self.config(v);
-                out.push(format!("  {:<18} {:<36} {}", v.key, v.label, serde_json::to_string(&(&c.model, &c.train))?));
+            for v in &s.variants {
+                let c = self.config(v)?;
+                let run = if self.run_name(v) == v.key { String::new() } else { format!(" (runs: {})", self.run_name(v)) };
+                out.push(format!("  {:<18} {:<36} {}{run}", v.key, v.label, serde_json::to_string(&(&c.model, &c.train))?));
             }
         }
         Ok(out.join("\n"))
@@ -103,27 +162,26 @@ impl Study {
 
     /// A section's variants run (or loaded), its comparisons not yet filled in.
     fn section_runs(&self, key: &str) -> anyhow::Result<SectionResult> {
-        let section = section(key)?;
+        let section = self.section(key)?;
         let mut results = Vec::new();
-        for v in section.variants {
-            let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
+        for v in &section.variants {
+            let (summary, runs) = self.experiment(v)?.run(&self.runs_dir, &self.data, &self.options)?;
             results.push(VariantResult { variant: v.clone(), summary, runs });
         }
         Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, comparisons: Vec::new(), classes: self.data.classes.clone() })
     }
 
-    /// The study's 15 comparisons ([`compare`]) from the runs finished so far, read from
-    /// disk (nothing is trained): the adjusted p-values and verdicts every section shows.
+    /// The plan's comparisons ([`compare`]) from the runs finished so far, read from disk
+    /// (nothing is trained): the adjusted p-values and verdicts every section shows.
     /// Only the profile's seeds count; a run stored under another config is an error.
     pub fn family(&self) -> anyhow::Result<Family> {
-        self.family_over(compare::family_members())
+        self.family_over(compare::members_of(&self.plan))
     }
 
     /// Any fixed family of comparisons from the runs finished so far (nothing is trained).
-    pub fn family_over(&self, members: Vec<(&'static Section, &'static Variant, &'static Variant)>) -> anyhow::Result<Family> {
+    pub fn family_over(&self, members: Vec<compare::Member>) -> anyhow::Result<Family> {
         Family::over(members, |v| {
-            let v = self.twin(v);
-            let exp = self.experiment(v);
+            let exp = self.experiment(v)?;
             let mut values = Vec::new();
             for &seed in &exp.seeds {
                 if let Some(s) = exp.stored_seed(&self.runs_dir, seed)?.and_then(|r| r.summary) {
@@ -134,33 +192,21 @@ impl Study {
         })
     }
 
-    /// The variant whose runs stand for `v`: the study variant with the very same run config
-    /// when `v` is a probe that duplicates one under this profile (on `full`, whose lr is the
-    /// report's, the lr-0.001 probes are xknet18 and InstanceNorm themselves), else `v`.
-    /// Nothing is trained twice.
-    pub fn twin(&self, v: &'static Variant) -> &'static Variant {
-        if !all_probes().iter().any(|p| p.key == v.key) {
-            return v;
-        }
-        let config = self.config(v);
-        all_variants().into_iter().find(|x| self.config(x) == config).unwrap_or(v)
-    }
-
-    /// Run (or load) one variant or probe alone — a single ablation. A probe that duplicates
-    /// a study variant under this profile loads that variant's runs ([`Study::twin`]).
+    /// Run (or load) one variant or probe alone — a single ablation. A variant whose config
+    /// equals another's loads that one's runs ([`Study::run_name`]): nothing is trained twice.
     pub fn run_variant(&self, key: &str) -> anyhow::Result<VariantResult> {
-        let v = self.twin(variant(key)?);
-        let (summary, runs) = self.experiment(v).run(&self.runs_dir, &self.data, &self.options)?;
-        Ok(VariantResult { variant: v.clone(), summary, runs })
+        let v = self.plan.find(key)?.clone();
+        let (summary, runs) = self.experiment(&v)?.run(&self.runs_dir, &self.data, &self.options)?;
+        Ok(VariantResult { variant: v, summary, runs })
     }
 
     /// Every section, in order, with one family of comparisons read after all have run.
     pub fn run_all(&self) -> anyhow::Result<Vec<SectionResult>> {
-        let mut all = SECTIONS.iter().map(|s| self.section_runs(s.key)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut all = self.plan.sections.iter().map(|s| self.section_runs(&s.key)).collect::<anyhow::Result<Vec<_>>>()?;
         // One family for every section, read once every section has run.
         let family = self.family()?;
         for s in &mut all {
-            s.comparisons = family.of_section(s.section.key);
+            s.comparisons = family.of_section(&s.section.key);
         }
         Ok(all)
     }
@@ -196,11 +242,11 @@ impl Study {
         let mut files = section.export(&self.figures_dir)?;
         if section.section.per_class {
             let best = self.best_model(section)?;
+            let per_class = format!("{}-per-class", section.section.key);
             files.extend(best.confusion().export(&self.figures_dir, &format!("{}-confusion", section.section.key))?);
-            files.extend(best.per_class().export(&self.figures_dir, &format!("{}-per-class", section.section.key))?);
-            let csv = self.figures_dir.join("tables").join(format!("{}-per-class.csv", section.section.key));
-            let name = format!("{}-per-class", section.section.key);
-            crate::io::write_bytes(&csv, report::Table::from_frame(&name, &best.table()?)?.csv().as_bytes())?;
+            files.extend(best.per_class().export(&self.figures_dir, &per_class)?);
+            let csv = self.figures_dir.join("tables").join(format!("{per_class}.csv"));
+            crate::io::write_bytes(&csv, report::Table::from_frame(&per_class, &best.table()?)?.csv().as_bytes())?;
             files.push(csv);
         }
         Ok(files)
@@ -324,7 +370,7 @@ pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crat
         .into_iter()
         .map(|r| {
             let c = sections.iter().flat_map(|s| &s.comparisons).find(|c| c.variant.variant.key == r.variant.key);
-            let is_reference = c.is_none() && sections.iter().any(|s| s.section.reference == Some(r.variant.key));
+            let is_reference = c.is_none() && sections.iter().any(|s| s.section.reference.as_deref() == Some(r.variant.key.as_str()));
             r.effect_row(c, false, c.map(|c| format!("{} vs {}", results::short_verdict(c.verdict()), c.reference.variant.key)).or(is_reference.then(|| "a reference".to_string())))
         })
         .collect();

@@ -1,12 +1,13 @@
-//! The study's notebooks, generated from [`SECTIONS`]: one source of truth for
-//! their cells. `convlab notebooks` writes them (keeping the outputs of cells
-//! whose source did not change); `convlab notebooks --check` and the test suite
-//! compare the committed notebooks with what this module generates.
+//! A study's notebooks, generated from its plan: one source of truth for their cells.
+//! `convlab notebooks` writes the report's into `notebooks/` (keeping the outputs of
+//! cells whose source did not change); `convlab notebooks --plan studies/<name>.toml`
+//! writes a plan's into `notebooks/<name>/`; `convlab notebooks --check` and the test
+//! suite compare the committed notebooks with what this module generates.
 //!
 //! Every section notebook reads: question and the report's numbers → profile →
 //! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant alone →
 //! conclusion and exported figures.
-use super::sections::{SECTIONS, Section};
+use super::plan::{Plan, Section};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -48,9 +49,40 @@ pub struct NotebookSpec {
     pub cells: Vec<Cell>,
 }
 
-const DEP: &str = ":dep convlab = { path = \"..\" }";
+/// How a plan's notebooks reach the library and open their study.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The project root, relative to the notebooks' directory (`..` for `notebooks/`).
+    pub root: String,
+    /// The plan file, relative to the project root; none for the report's own study.
+    pub plan_file: Option<String>,
+}
 
-const SETUP: &str = "use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!(\"{}\", study.describe());";
+impl Layout {
+    /// The report's notebooks, in `notebooks/`.
+    pub fn report() -> Self {
+        Self { root: "..".into(), plan_file: None }
+    }
+
+    /// A plan's notebooks, in `notebooks/<name>/`, opening `plan_file` (relative to the root).
+    pub fn plan(plan_file: &str) -> Self {
+        Self { root: "../..".into(), plan_file: Some(plan_file.into()) }
+    }
+
+    /// The first code cell: every `:dep` first.
+    pub fn dep(&self) -> String {
+        format!(":dep convlab = {{ path = \"{}\" }}", self.root)
+    }
+
+    /// The second: the prelude and the study.
+    pub fn setup(&self) -> String {
+        let open = match &self.plan_file {
+            None => "Study::from_env()?".to_string(),
+            Some(f) => format!("Study::from_env_with_plan({f:?})?"),
+        };
+        format!("use convlab::prelude::*;\nlet study = {open};\nprintln!(\"{{}}\", study.describe());")
+    }
+}
 
 const PROFILE_NOTE: &str = "The profile (`CONVLAB_PROFILE`: `quick` by default, `full` on your data with `CONVLAB_DATA`, \
 `smoke` for CI; or `convlab.toml`) sets the data and scale. Runs are stored under \
@@ -64,17 +96,30 @@ pub fn section_file(index: usize, section: &Section) -> String {
     format!("{:02}_{}.ipynb", index + 1, section.key.replace('-', "_"))
 }
 
-fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
+/// The section's heading cell: title, question, what the report (or the plan's author) says.
+fn heading(s: &Section, is_report: bool) -> String {
+    let mut out = format!("# {}", s.title);
+    if !s.question.is_empty() {
+        out += &format!("\n\n**Question.** {}", s.question);
+    }
+    if !s.report.is_empty() {
+        out += &format!("\n\n**{}.** {}", if is_report { "The report" } else { "Notes" }, s.report);
+    }
+    out + "\n\n" + PROFILE_NOTE
+}
+
+fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> NotebookSpec {
+    let n = plan.family_members().len();
     let mut cells = vec![
-        md(format!("# {}\n\n**Question.** {}\n\n**The report.** {}\n\n{PROFILE_NOTE}", s.title, s.question, s.report)),
-        code(DEP),
-        code(SETUP),
-        md(
+        md(heading(s, plan.is_report())),
+        code(layout.dep()),
+        code(layout.setup()),
+        md(format!(
             "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
              The table gives each seed's best validation accuracy, their mean and std, the difference to the section's \
              reference in percentage points with its 95% confidence interval (Welch's t), the p-value adjusted over the \
-             study's 15 comparisons (Holm), the verdict, and the report's number.",
-        ),
+             study's {n} comparisons (Holm), the verdict, and the report's number."
+        )),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
         md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
             highest seed), then training (thin) against validation (thick). Every variant keeps its colour and dash in every \
@@ -96,7 +141,7 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
             code("best.per_class()"),
         ]);
     }
-    if let Some(key) = s.final_model {
+    if let Some(key) = &s.final_model {
         cells.extend([
             md(format!(
                 "## The final model\n\nThe report's final model is `{key}`. Its confusion matrix on the validation split (first seed's \
@@ -107,20 +152,25 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
             code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
         ]);
     }
-    cells.extend(question_cells(s));
+    if plan.is_report() {
+        cells.extend(question_cells(s));
+    }
+    let alone = s.alone.clone().unwrap_or_else(|| s.variants.last().map_or(String::new(), |v| v.key.clone()));
+    let figures = if plan.is_report() { "figures/<profile>/".to_string() } else { format!("figures/<profile>/{}/", plan.name) };
     cells.extend([
         md(format!(
             "## One variant alone\n\nRe-run a single ablation without the rest of the section: its seeds' curves. Stored runs \
-             are reused; delete `runs/<profile>/{}/` to train it again.",
-            s.alone
+             are reused; delete its directory under `runs/<profile>/` to train it again."
         )),
-        code(format!("let one = study.run_variant(\"{}\")?;\none.seed_curves()", s.alone)),
-        md("## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
-            difference of mean best validation accuracies, its 95% confidence interval (Welch's t, unequal variances), and \
-            the p-value adjusted by Holm's method over the study's 15 comparisons (those whose runs are missing count as \
-            pending, never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is \
-            not detectable with these seeds, and the interval says how large it could be. With three seeds only \
-            differences of a few points are detectable. The figures are exported to `figures/<profile>/` as SVG and PNG."),
+        code(format!("let one = study.run_variant({alone:?})?;\none.seed_curves()")),
+        md(format!(
+            "## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
+             difference of mean best validation accuracies, its 95% confidence interval (Welch's t, unequal variances), and \
+             the p-value adjusted by Holm's method over the study's {n} comparisons (those whose runs are missing count as \
+             pending, never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is \
+             not detectable with these seeds, and the interval says how large it could be. With three seeds only \
+             differences of a few points are detectable. The figures are exported to `{figures}` as SVG and PNG."
+        )),
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
     ]);
     NotebookSpec { file: section_file(index, s), cells }
@@ -128,7 +178,7 @@ fn section_notebook(index: usize, s: &Section) -> NotebookSpec {
 
 /// The cells that answer a section's open question ([`super::questions`]), if it has one.
 fn question_cells(s: &Section) -> Vec<Cell> {
-    match s.key {
+    match s.key.as_str() {
         "normalization" => vec![
             md("## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
                 probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 with BatchNorm and with \
@@ -178,14 +228,14 @@ fn question_cells(s: &Section) -> Vec<Cell> {
     }
 }
 
-fn models_notebook() -> NotebookSpec {
+fn models_notebook(layout: &Layout) -> NotebookSpec {
     NotebookSpec {
         file: "00_models.ipynb".into(),
         cells: vec![
             md("# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
                 baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth ablations resnet14 / resnet34. \
                 This notebook builds each preset, counts its parameters and runs a 64×64 batch through it."),
-            code(DEP),
+            code(layout.dep()),
             code("use convlab::prelude::*;\nprintln!(\"{}\", libtorch_info());"),
             md("Parameters and output shape of every preset (100 classes, RGB 64×64):"),
             code("convlab::study::presets_table(100, 64)?"),
@@ -193,27 +243,45 @@ fn models_notebook() -> NotebookSpec {
     }
 }
 
-fn summary_notebook() -> NotebookSpec {
-    NotebookSpec {
-        file: format!("{:02}_summary.ipynb", SECTIONS.len() + 1),
-        cells: vec![
-            md("# Summary: the whole report, re-run\n\nEvery variant of every section once, next to the report's single-run \
-                numbers (full profile; other profiles use other data, so compare directions and differences, not absolute \
-                accuracy). Variants shared by sections (xknet18 is the reference of every ablation) are trained once."),
-            code(DEP),
-            code(SETUP),
-            md("## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
-                or anywhere else sharing the runs directory), failed or pending. The cells below train what is pending and wait \
-                for what another process is training."),
-            code("study.status(&convlab::study::all_sections())?"),
-            code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
-            code("convlab::study::summary_effects(&sections, study.profile.name)"),
-            md("## Effect or noise: the study's 15 comparisons\n\nEach variant against its section's reference: the difference \
-                in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
-                method over all 15 comparisons — the family is fixed before any run, and a comparison whose runs are missing \
-                counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. `report_delta_pp` is the report's own \
-                single-run difference, where it gives both numbers."),
-            code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
+fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
+    let n = plan.family_members().len();
+    let (doc, tables) = if plan.is_report() {
+        ("figures/<profile>/report.md".to_string(), "figures/<profile>/tables/".to_string())
+    } else {
+        (format!("figures/<profile>/{}/report.md", plan.name), format!("figures/<profile>/{}/tables/", plan.name))
+    };
+    let mut cells = vec![
+        md(if plan.is_report() {
+            "# Summary: the whole report, re-run\n\nEvery variant of every section once, next to the report's single-run \
+             numbers (full profile; other profiles use other data, so compare directions and differences, not absolute \
+             accuracy). Variants shared by sections (xknet18 is the reference of every ablation) are trained once."
+                .to_string()
+        } else {
+            format!(
+                "# Summary: {}\n\nEvery variant of every section once. Variants shared by sections, or with the report's study \
+                 (the same config), are trained once.",
+                plan.title
+            )
+        }),
+        code(layout.dep()),
+        code(layout.setup()),
+        md("## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
+            or anywhere else sharing the runs directory), failed or pending. The cells below train what is pending and wait \
+            for what another process is training."),
+        code("study.status(&study.sections())?"),
+        code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
+        code("convlab::study::summary_effects(&sections, study.profile.name)"),
+        md(format!(
+            "## Effect or noise: the study's {n} comparisons\n\nEach variant against its section's reference: the difference \
+             in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
+             method over all {n} comparisons — the family is fixed before any run, and a comparison whose runs are missing \
+             counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. `report_delta_pp` is the report's own \
+             single-run difference, where it gives both numbers."
+        )),
+        code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
+    ];
+    if plan.is_report() {
+        cells.extend([
             md("## The profile against the report\n\nFor each of the report's findings: **reproduced** (the same direction, \
                 adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) or **not separable** (the \
                 interval spans zero), with the reason where a section's experiment shows one. The dropout trend is judged by \
@@ -222,23 +290,34 @@ fn summary_notebook() -> NotebookSpec {
                 notebook shows its experiment."),
             code("let answers = convlab::study::questions::answer_all(&study, &sections)?;\nMarkdown(convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)))"),
             code("Markdown(answers.conclusions())"),
-            md("## Section by section"),
-            code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
-            md("## The write-up\n\nThe study as a document, from the stored runs (nothing is trained): `figures/<profile>/report.md` — \
-                set-up, every section with its figures, table and conclusion, the open questions, the summary and the fidelity \
-                table — with relative links to the figures, and every table as CSV under `figures/<profile>/tables/`. \
-                `convlab report --format latex` writes `report.tex` for pdflatex; `make report` ends with `convlab report`."),
-            code("println!(\"{}\", study.write_report(convlab::study::report::Format::Md, None)?);"),
-        ],
+        ]);
     }
+    cells.extend([
+        md("## Section by section"),
+        code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
+        md(format!(
+            "## The write-up\n\nThe study as a document, from the stored runs (nothing is trained): `{doc}` — set-up, every \
+             section with its figures, table and conclusion, {}the summary — with relative links to the figures, and every \
+             table as CSV under `{tables}`. `convlab report{} --format latex` writes `report.tex` for pdflatex.",
+            if plan.is_report() { "the open questions, the fidelity table, " } else { "" },
+            layout.plan_file.as_ref().map_or(String::new(), |f| format!(" --plan {f}"))
+        )),
+        code("println!(\"{}\", study.write_report(convlab::study::report::Format::Md, None)?);"),
+    ]);
+    NotebookSpec { file: format!("{:02}_summary.ipynb", plan.sections.len() + 1), cells }
 }
 
-/// Every notebook of the study, in order: models, one per section, summary.
-pub fn notebooks() -> Vec<NotebookSpec> {
-    let mut out = vec![models_notebook()];
-    out.extend(SECTIONS.iter().enumerate().map(|(i, s)| section_notebook(i, s)));
-    out.push(summary_notebook());
+/// Every notebook of `plan`, in order: (for the report) models, one per section, summary.
+pub fn notebooks(plan: &Plan, layout: &Layout) -> Vec<NotebookSpec> {
+    let mut out = if plan.is_report() { vec![models_notebook(layout)] } else { vec![] };
+    out.extend(plan.sections.iter().enumerate().map(|(i, s)| section_notebook(i, s, plan, layout)));
+    out.push(summary_notebook(plan, layout));
     out
+}
+
+/// The report's notebooks, as committed in `notebooks/`.
+pub fn report_notebooks() -> Vec<NotebookSpec> {
+    notebooks(super::sections::report(), &Layout::report())
 }
 
 /// A cell's source as nbformat stores it: a string or a list of lines.
@@ -329,10 +408,10 @@ fn read_notebook(path: &Path) -> anyhow::Result<Option<Value>> {
     }
 }
 
-/// Write every notebook into `dir` (atomically), keeping outputs of unchanged cells.
-pub fn write_notebooks(dir: &Path) -> anyhow::Result<Vec<Written>> {
+/// Write every notebook of `specs` into `dir` (atomically), keeping outputs of unchanged cells.
+pub fn write_notebooks(dir: &Path, specs: &[NotebookSpec]) -> anyhow::Result<Vec<Written>> {
     let mut done = Vec::new();
-    for spec in notebooks() {
+    for spec in specs {
         let path = dir.join(&spec.file);
         let old = read_notebook(&path)?;
         if old.as_ref().is_some_and(|o| spec.differences(o).is_empty()) {
@@ -350,12 +429,11 @@ pub fn write_notebooks(dir: &Path) -> anyhow::Result<Vec<Written>> {
     Ok(done)
 }
 
-/// Every way the notebooks in `dir` differ from the generator (empty: they match).
+/// Every way the notebooks in `dir` differ from `specs` (empty: they match).
 /// A notebook in `dir` that the generator does not make counts as a difference too.
-pub fn check_notebooks(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let specs = notebooks();
+pub fn check_notebooks(dir: &Path, specs: &[NotebookSpec]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
-    for spec in &specs {
+    for spec in specs {
         let path = dir.join(&spec.file);
         match read_notebook(&path)? {
             None => out.push(format!("{}: missing", path.display())),
@@ -378,26 +456,49 @@ mod tests {
 
     #[test]
     fn one_notebook_per_section_in_order() {
-        let files: Vec<String> = notebooks().into_iter().map(|n| n.file).collect();
-        assert_eq!(files.first().map(String::as_str), Some("00_models.ipynb"));
+        let nbs = report_notebooks();
+        let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
+        assert_eq!(files.first(), Some(&"00_models.ipynb"));
         assert_eq!(files[7], "07_lr_decay.ipynb");
-        assert_eq!(files.last().map(String::as_str), Some("10_summary.ipynb"));
-        assert_eq!(files.len(), SECTIONS.len() + 2);
-        let aug = &notebooks()[4];
+        assert_eq!(files.last(), Some(&"10_summary.ipynb"));
+        assert_eq!(files.len(), super::super::report().sections.len() + 2);
+        let aug = &nbs[4];
         assert!(aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")), "the final model's cells");
-        assert!(notebooks()[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
-        for nb in notebooks() {
-            assert_eq!(nb.cells[1].source, DEP, "{}: every :dep first", nb.file);
+        assert!(nbs[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
+        for nb in &nbs {
+            assert_eq!(nb.cells[1].source, ":dep convlab = { path = \"..\" }", "{}: every :dep first", nb.file);
             assert!(nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty()));
         }
+        // The family's size comes from the plan, never from the prose.
+        let n = super::super::report().family_members().len();
+        assert!(nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons"))));
+    }
+
+    /// A user plan's notebooks: one per section and a summary, in `notebooks/<name>/`,
+    /// opening the plan file from the project root; no report-only cells.
+    #[test]
+    fn a_plans_notebooks_open_the_plan() {
+        let plan = Plan::new("wd", "Weight decay")
+            .section(super::super::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"]).unwrap())
+            .check()
+            .unwrap();
+        let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"));
+        let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
+        assert_eq!(files, ["01_wd.ipynb", "02_summary.ipynb"]);
+        assert_eq!(nbs[0].cells[1].source, ":dep convlab = { path = \"../..\" }");
+        assert!(nbs[0].cells[2].source.contains("Study::from_env_with_plan(\"studies/wd.toml\")?"), "{}", nbs[0].cells[2].source);
+        assert!(nbs[0].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
+        assert!(!nbs[1].cells.iter().any(|c| c.source.contains("answer_all")), "the report's questions are the report's");
+        assert!(nbs[1].cells.iter().any(|c| c.source.contains("figures/<profile>/wd/report.md")));
     }
 
     #[test]
     fn write_keeps_outputs_of_unchanged_cells_and_check_finds_edits() {
         let dir = tempfile::tempdir().unwrap();
-        let written = write_notebooks(dir.path()).unwrap();
+        let specs = report_notebooks();
+        let written = write_notebooks(dir.path(), &specs).unwrap();
         assert!(written.iter().all(|w| matches!(w, Written::Created(_))));
-        assert!(check_notebooks(dir.path()).unwrap().is_empty());
+        assert!(check_notebooks(dir.path(), &specs).unwrap().is_empty());
         // An executed notebook: an output on cell 2; then an edit to cell 4's source.
         let path = dir.path().join("06_normalization.ipynb");
         let mut nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -405,22 +506,22 @@ mod tests {
         nb["cells"][4]["source"] = json!(["let section = study.run_section(\"dropout\")?;"]);
         nb["cells"][4]["outputs"] = json!([{"output_type": "stream", "name": "stdout", "text": ["stale\n"]}]);
         std::fs::write(&path, serde_json::to_vec(&nb).unwrap()).unwrap();
-        let problems = check_notebooks(dir.path()).unwrap();
+        let problems = check_notebooks(dir.path(), &specs).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("06_normalization.ipynb: cell 4 source differs"), "{}", problems[0]);
         std::fs::write(dir.path().join("99_extra.ipynb"), "{}").unwrap();
-        assert!(check_notebooks(dir.path()).unwrap().iter().any(|p| p.contains("99_extra.ipynb: not made by the generator")));
+        assert!(check_notebooks(dir.path(), &specs).unwrap().iter().any(|p| p.contains("99_extra.ipynb: not made by the generator")));
         std::fs::remove_file(dir.path().join("99_extra.ipynb")).unwrap();
 
-        let written = write_notebooks(dir.path()).unwrap();
+        let written = write_notebooks(dir.path(), &specs).unwrap();
         assert!(written.contains(&Written::Updated(path.clone())));
         assert_eq!(written.iter().filter(|w| matches!(w, Written::Unchanged(_))).count(), written.len() - 1);
         let nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(nb["cells"][2]["outputs"][0]["text"][0], "profile quick\n", "unchanged cell keeps its output");
         assert_eq!(nb["cells"][4]["outputs"], json!([]), "a regenerated cell loses its stale output");
-        assert!(check_notebooks(dir.path()).unwrap().is_empty());
+        assert!(check_notebooks(dir.path(), &specs).unwrap().is_empty());
         std::fs::write(&path, "{oops").unwrap();
-        let err = write_notebooks(dir.path()).unwrap_err().to_string();
+        let err = write_notebooks(dir.path(), &specs).unwrap_err().to_string();
         assert!(err.contains("06_normalization.ipynb") && err.contains("invalid JSON"), "{err}");
     }
 }

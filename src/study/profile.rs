@@ -1,11 +1,12 @@
 //! Profiles: the scale a study runs at, and the rule that maps the report's
 //! recipe onto it.
-use super::sections::{Change, Variant};
-use crate::data::{Augment, DataConfig, Dataset, Source, SynthConfig, synthetic};
+use super::plan::Resolved;
+use super::recipe::Recipe;
+use crate::data::{DataConfig, Dataset, Source, SynthConfig, synthetic};
 use crate::device::Device;
-use crate::model::{ResNetConfig, Stem};
+use crate::model::ResNetConfig;
 use crate::settings::Settings;
-use crate::train::{RunConfig, Schedule, TrainConfig, recipe};
+use crate::train::{LrBatch, RunConfig, Schedule, recipe};
 use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
@@ -44,12 +45,14 @@ impl std::str::FromStr for ProfileName {
     }
 }
 
-/// The scale of a study and how the report's recipe maps onto it.
+/// The scale of a study and how the report's recipe maps onto it ([`Profile::map`]).
 ///
-/// Mapping rule: StepLR step sizes scale with `epochs / 25` (rounded, at least 1);
-/// every learning rate of the report (0.001, and the 1e-4 of the LR ablation) is
-/// multiplied by `lr_scale`; the report's recipe is [`recipe`]; widths scale with `width / 64`. Everything else
-/// (momentum 0.9, gammas, flip probabilities, dropout) is the report's.
+/// Mapping rule: epochs and StepLR step sizes scale with `epochs / 25` (rounded, at least
+/// 1); every learning rate of the report (0.001, and the 1e-4 of the LR ablation) is
+/// multiplied by `lr_scale`; widths scale with `width / 64`, batch sizes with
+/// `batch_size / 64`. The report's recipe is [`recipe`]. Everything else (momentum 0.9,
+/// gammas, flip probabilities, dropout, weight decay, label smoothing) is taken as written.
+/// The keys this scales are [`super::recipe::SCALED`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub name: ProfileName,
@@ -104,11 +107,6 @@ impl Profile {
     /// lr is scaled ×20 (0.02; the LR ablation's 1e-4 becomes 2e-3) so that
     /// variants are compared trained, not under-trained. StepLR(7) becomes StepLR(2) (7·6/25).
     /// Three seeds: the fewest that give each side of a comparison a spread with two degrees of freedom.
-    ///
-    /// Until 2026-11-29 it ran 8 epochs on 300 images per class with two seeds; a third
-    /// seed made the study ~27 min on a 2-core Xeon, so epochs 7–8 (lr 2e-5, 1/1000 of
-    /// the start, where no variant's validation accuracy moved measurably) and 15% of
-    /// the training images went. README ("Seeds and cost") compares the verdicts.
     pub fn quick() -> Self {
         Self {
             name: ProfileName::Quick,
@@ -194,7 +192,8 @@ impl Profile {
         Ok(())
     }
 
-    /// A StepLR step size of the report's (over its 25 epochs) scaled to this profile's epochs.
+    /// A number of the report's epochs (a run's length, a StepLR step size; the report ran 25)
+    /// scaled to this profile's epochs.
     pub fn scaled_step(&self, step_size: usize) -> usize {
         ((step_size as f64 * self.epochs as f64 / recipe::EPOCHS as f64).round() as usize).max(1)
     }
@@ -204,40 +203,45 @@ impl Profile {
         lr * self.lr_scale
     }
 
-    /// The run config of `v` on `data` (classes and channels from the data).
-    pub fn config(&self, v: &Variant, data: &Dataset) -> RunConfig {
-        let mut model = ResNetConfig { width: self.width, ..ResNetConfig::resnet18() };
-        let report = TrainConfig::report();
-        let mut train = TrainConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.scaled_lr(report.lr),
-            schedule: Schedule::Step { step_size: self.scaled_step(recipe::STEP_SIZE), gamma: recipe::GAMMA },
-            seed: self.seeds[0],
-            device: self.device,
-            threads: self.threads,
-            channels_last: self.channels_last,
-            bf16: self.bf16,
-            ..report
+    /// The recipe every variant starts from on this profile: the report's, with the
+    /// profile's device, threads, channels-last, bf16 and first seed.
+    pub fn base(&self) -> Recipe {
+        let mut r = Recipe::report();
+        r.train.seed = self.seeds[0];
+        r.train.device = self.device;
+        r.train.threads = self.threads;
+        r.train.channels_last = self.channels_last;
+        r.train.bf16 = self.bf16;
+        r
+    }
+
+    /// A recipe written in the report's units on this profile's scale (the module's rule).
+    pub fn map(&self, r: &Recipe) -> Recipe {
+        let mut r = r.clone();
+        let t = &mut r.train;
+        t.epochs = self.scaled_step(t.epochs);
+        t.lr = self.scaled_lr(t.lr);
+        t.schedule = match t.schedule {
+            Schedule::Step { step_size, gamma } => Schedule::Step { step_size: self.scaled_step(step_size), gamma },
+            Schedule::Cosine { min_lr } => Schedule::Cosine { min_lr: self.scaled_lr(min_lr) },
+            Schedule::Constant => Schedule::Constant,
         };
-        for change in v.changes {
-            match *change {
-                Change::SmallStem => model.stem = Stem::Small,
-                Change::WidthFactor(f) => model.width = ((self.width as f64 * f).round() as i64).max(1),
-                Change::StepLr { step_size, gamma } => train.schedule = Schedule::Step { step_size: self.scaled_step(step_size), gamma },
-                Change::Flips(p) => train.augment = Augment::flips(p),
-                Change::Norm(n) => model.norm = n,
-                Change::Dropout(p) => model.dropout = p,
-                Change::ConstantLr(lr) => {
-                    train.lr = self.scaled_lr(lr);
-                    train.schedule = Schedule::Constant;
-                }
-                Change::NoResidual => model.residual = false,
-                Change::Blocks(b) => model.blocks = b,
-                Change::Pool(p) => model.pool = p,
-                Change::ReportLr => train.lr = recipe::LR,
-            }
+        t.warmup_epochs *= self.epochs as f64 / recipe::EPOCHS as f64;
+        let batch = |b: usize| ((b as f64 * self.batch_size as f64 / recipe::BATCH_SIZE as f64).round() as usize).max(1);
+        t.batch_size = batch(t.batch_size);
+        if let LrBatch::Linear { base } = t.lr_batch {
+            t.lr_batch = LrBatch::Linear { base: batch(base) };
         }
-        RunConfig::for_data(model, train, data)
+        let report_width = ResNetConfig::resnet18().width as f64;
+        r.model.width = ((r.model.width as f64 * self.width as f64 / report_width).round() as i64).max(1);
+        r
+    }
+
+    /// The run config of a resolved variant on `data` (classes and channels from the data):
+    /// its overrides on [`Profile::base`], mapped by [`Profile::map`], then its absolute ones.
+    pub fn config(&self, v: &Resolved, data: &Dataset) -> anyhow::Result<RunConfig> {
+        let recipe = self.base().with(&v.overrides)?;
+        let mapped = self.map(&recipe).with(&v.absolute)?;
+        Ok(RunConfig::for_data(mapped.model, mapped.train, data))
     }
 }

@@ -14,13 +14,22 @@
 use super::Study;
 use super::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
 use super::results::{SectionResult, VariantResult};
-use super::sections::{self, Section, Variant};
+use super::compare::Member;
+use super::plan::Variant;
+use super::sections;
 use super::stats::{self, Regression, Welch, round};
 use crate::bench::{BenchConfig, BenchResult};
 use crate::plot::Figure;
 use crate::train::{EpochRecord, Run};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
+/// the report's lr 0.001, each with the average-pooling and with a max-pooling head.
+const PROBE_BN: &str = "probe-bn-lr1e-3";
+const PROBE_IN: &str = "probe-in-lr1e-3";
+const PROBE_BN_MAX: &str = "probe-bn-max-lr1e-3";
+const PROBE_IN_MAX: &str = "probe-in-max-lr1e-3";
 
 /// `0.739` as `73.9%`.
 fn pct(x: f64) -> String {
@@ -122,13 +131,10 @@ pub struct InstanceNormAnswer {
 }
 
 /// The comparisons of the InstanceNorm probes (section `normalization`).
-fn probe_members() -> Vec<(&'static Section, &'static Variant, &'static Variant)> {
-    let s = sections::section("normalization").expect("the study has a normalization section");
-    vec![
-        (s, &sections::PROBE_BN_REPORT_LR, &sections::PROBE_IN_REPORT_LR),
-        (s, &sections::PROBE_IN_REPORT_LR, &sections::PROBE_IN_MAX_REPORT_LR),
-        (s, &sections::PROBE_BN_REPORT_LR, &sections::PROBE_BN_MAX_REPORT_LR),
-    ]
+fn probe_members() -> anyhow::Result<Vec<Member>> {
+    let v = |k: &str| sections::variant(k).cloned();
+    let s = || "normalization".to_string();
+    Ok(vec![(s(), v(PROBE_BN)?, v(PROBE_IN)?), (s(), v(PROBE_IN)?, v(PROBE_IN_MAX)?), (s(), v(PROBE_BN)?, v(PROBE_BN_MAX)?)])
 }
 
 /// Q1. The report's InstanceNorm reached 0.0658 on 100 classes, near chance. Tried at CPU
@@ -141,7 +147,7 @@ fn probe_members() -> Vec<(&'static Section, &'static Variant, &'static Variant)
 pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
     let device = study.profile.device.resolve()?;
     let classes = study.data.num_classes();
-    let keys = ["xknet18", "instance", "probe-bn-lr1e-3", "probe-in-lr1e-3", "probe-bn-max-lr1e-3", "probe-in-max-lr1e-3"];
+    let keys = ["xknet18", "instance", PROBE_BN, PROBE_IN, PROBE_BN_MAX, PROBE_IN_MAX];
     let mut rows = Vec::new();
     for key in keys {
         let result = study.run_variant(key)?;
@@ -163,10 +169,9 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
         rows.push(NormRow { key, result, times_chance, loss_learned, final_train_acc, final_val_acc, init, trained });
     }
     let at_profile_lr = study.family()?.comparisons.into_iter().find(|c| c.variant.variant.key == "instance");
-    let probes = study.family_over(probe_members())?;
-    let accs = |v: &Variant| rows.iter().find(|r| r.key == v.key).map(|r| r.result.seed_accs()).unwrap_or_default();
-    let (bn, inorm, bn_max, in_max) =
-        (accs(&sections::PROBE_BN_REPORT_LR), accs(&sections::PROBE_IN_REPORT_LR), accs(&sections::PROBE_BN_MAX_REPORT_LR), accs(&sections::PROBE_IN_MAX_REPORT_LR));
+    let probes = study.family_over(probe_members()?)?;
+    let accs = |k: &str| rows.iter().find(|r| r.key == k).map(|r| r.result.seed_accs()).unwrap_or_default();
+    let (bn, inorm, bn_max, in_max) = (accs(PROBE_BN), accs(PROBE_IN), accs(PROBE_BN_MAX), accs(PROBE_IN_MAX));
     let interaction = stats::contrast(&[(&in_max, 1.0), (&inorm, -1.0), (&bn_max, -1.0), (&bn, 1.0)]);
     Ok(InstanceNormAnswer { classes, rows, at_profile_lr, probes, interaction, profile_lr: study.profile.scaled_lr(crate::train::recipe::LR) })
 }
@@ -188,7 +193,7 @@ impl InstanceNormAnswer {
         let rs = &self.rows;
         let f = |g: &dyn Fn(&NormRow) -> f64, d: i32| rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>();
         df!(
-            "network" => rs.iter().map(|r| sections::variant(r.key).map_or(r.key, |v| v.label).to_string()).collect::<Vec<_>>(),
+            "network" => rs.iter().map(|r| sections::variant(r.key).map_or(r.key.to_string(), |v| v.label.clone())).collect::<Vec<_>>(),
             "lr" => rs.iter().map(|r| r.result.runs[0].config.train.lr).collect::<Vec<_>>(),
             "seeds" => rs.iter().map(|r| r.result.runs.len() as u32).collect::<Vec<_>>(),
             "best_val_acc" => f(&|r| r.result.summary.best_val_acc_mean, 4),
@@ -210,7 +215,7 @@ impl InstanceNormAnswer {
 
     /// Whether the probes reproduce a collapse: InstanceNorm at lr 0.001 at most 2× chance.
     pub fn collapsed(&self) -> Option<bool> {
-        self.row(sections::PROBE_IN_REPORT_LR.key).map(|r| r.times_chance <= 2.0)
+        self.row(PROBE_IN).map(|r| r.times_chance <= 2.0)
     }
 
     /// What the numbers say, in four steps: the profile's lr, the report's lr, the explanation
@@ -232,10 +237,7 @@ impl InstanceNormAnswer {
             bn.result.summary.best_val_acc_mean,
             self.at_profile_lr.as_ref().map_or("not compared yet".into(), |c| c.describe())
         ));
-        let row = |v: &Variant| self.row(v.key);
-        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) =
-            (row(&sections::PROBE_BN_REPORT_LR), row(&sections::PROBE_IN_REPORT_LR), row(&sections::PROBE_BN_MAX_REPORT_LR), row(&sections::PROBE_IN_MAX_REPORT_LR))
-        else {
+        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) = (self.row(PROBE_BN), self.row(PROBE_IN), self.row(PROBE_BN_MAX), self.row(PROBE_IN_MAX)) else {
             return out.join("\n\n");
         };
         let collapse = if pin.times_chance <= 2.0 {
@@ -250,7 +252,7 @@ impl InstanceNormAnswer {
                 if pin.loss_learned < 0.5 * pbn.loss_learned { " — a near-collapse: the network barely learns" } else { "" }
             )
         };
-        let in_vs_bn = self.probe(sections::PROBE_IN_REPORT_LR.key, sections::PROBE_BN_REPORT_LR.key);
+        let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
         out.push(format!(
             "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
@@ -273,8 +275,8 @@ impl InstanceNormAnswer {
                 }
             }
         ));
-        let max_in = self.probe(sections::PROBE_IN_MAX_REPORT_LR.key, sections::PROBE_IN_REPORT_LR.key);
-        let max_bn = self.probe(sections::PROBE_BN_MAX_REPORT_LR.key, sections::PROBE_BN_REPORT_LR.key);
+        let max_in = self.probe(PROBE_IN_MAX, PROBE_IN);
+        let max_bn = self.probe(PROBE_BN_MAX, PROBE_BN);
         let spread = format!(
             "At initialisation a pooled channel varies across images by {:.3} of its mean under InstanceNorm against {:.3} under BatchNorm (median cv); after training the class means hold {} of the pooled features' variance under InstanceNorm against {} under BatchNorm",
             pin.init.cv,
@@ -361,8 +363,8 @@ pub fn no_norm(normalization: &SectionResult) -> String {
 /// One variant's generalisation gap, from its runs' histories.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapRow {
-    pub variant: &'static str,
-    pub label: &'static str,
+    pub variant: String,
+    pub label: String,
     /// Final-epoch train accuracy − final-epoch validation accuracy, per seed.
     pub gaps: Vec<f64>,
     /// Final validation loss − its minimum over the run, per seed: how far it rose after its best epoch.
@@ -388,8 +390,8 @@ impl GapRow {
             run.history.last().map_or(0.0, |e| e.val_loss - min)
         });
         Some(GapRow {
-            variant: r.variant.key,
-            label: r.variant.label,
+            variant: r.variant.key.clone(),
+            label: r.variant.label.clone(),
             gaps: lasts.iter().map(|e| e.train_acc - e.val_acc).collect(),
             rises: rises.collect(),
             final_train_acc: mean(&lasts.iter().map(|e| e.train_acc).collect::<Vec<_>>()),
@@ -439,7 +441,7 @@ impl Generalisation {
         let rs = &self.rows;
         let f = |g: &dyn Fn(&GapRow) -> f64, d: i32| rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>();
         df!(
-            "variant" => rs.iter().map(|r| r.variant).collect::<Vec<_>>(),
+            "variant" => rs.iter().map(|r| r.variant.clone()).collect::<Vec<_>>(),
             "seeds" => rs.iter().map(|r| r.gaps.len() as u32).collect::<Vec<_>>(),
             "final_train_acc" => f(&|r| r.final_train_acc, 4),
             "final_val_acc" => f(&|r| r.final_val_acc, 4),
@@ -632,16 +634,16 @@ pub struct DepthCost {
 /// `force` measures again. Run it on an otherwise idle machine.
 pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow::Result<DepthCost> {
     let path = study.runs_dir.join("questions").join("depth-bench.json");
-    let variants: Vec<&'static Variant> = ["resnet14", "xknet18", "resnet34"].iter().map(|k| sections::variant(k)).collect::<anyhow::Result<_>>()?;
+    let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"].iter().map(|k| sections::variant(k).cloned()).collect::<anyhow::Result<_>>()?;
     let configs: Vec<BenchConfig> = variants
         .iter()
         .map(|v| {
-            let c = study.config(v);
+            let c = study.config(v)?;
             // Threads: the machine's (a study's workers pin one each; this runs alone).
             let train = crate::train::TrainConfig { threads: None, ..c.train };
-            BenchConfig { name: v.key.into(), model: c.model, size: study.data.shape()[1], batch_size: train.batch_size, steps: 10, warmup: 3, epochs: 2, train }
+            Ok(BenchConfig { name: v.key.clone(), model: c.model, size: study.data.shape()[1], batch_size: train.batch_size, steps: 10, warmup: 3, epochs: 2, train })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let stored: Option<DepthBench> = if force || !path.exists() { None } else { Some(crate::io::read_json(&path)?) };
 
     let same = |b: &DepthBench| {
@@ -665,7 +667,7 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
         }
     };
     let side = study.data.shape()[1];
-    let macs = variants.iter().map(|v| study.config(v).model.macs(side)).collect();
+    let macs = configs.iter().map(|c| c.model.macs(side)).collect();
     Ok(DepthCost { bench, macs, section })
 }
 
@@ -839,7 +841,7 @@ impl Answers {
         });
         out.push(by_comparison("no normalization", "norm-none", "slightly better than BatchNorm", 1.0, String::new()));
         let inorm = &self.instance_norm;
-        let in_reason = match (inorm.row(sections::PROBE_IN_REPORT_LR.key), inorm.row(sections::PROBE_BN_REPORT_LR.key)) {
+        let in_reason = match (inorm.row(PROBE_IN), inorm.row(PROBE_BN)) {
             (Some(pin), Some(pbn)) => format!(
                 "{} at this profile's lr; at the report's lr 0.001 InstanceNorm reaches {:.1}× chance ({:.3} vs BatchNorm {:.3}){}",
                 if inorm.row("instance").is_some_and(|r| r.times_chance <= 2.0) { "a collapse" } else { "no collapse" },

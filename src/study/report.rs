@@ -1,12 +1,13 @@
-//! The write-up: the study as a document — title, set-up, every section in the report's
-//! order (question, the report's number, figures, table, conclusion, the section's open
-//! question), then the summary, the 15 comparisons and the fidelity table — in Markdown
+//! The write-up: a study as a document — title, set-up, every section of its plan in order
+//! (question, the report's number, figures, table, conclusion, and for the report's own
+//! study the section's open question), then the summary, the family of comparisons and
+//! (for the report's study) the fidelity table — in Markdown
 //! (relative links to the PNG and SVG figures: JupyterLab's Markdown viewer, GitHub) or
 //! LaTeX (booktabs tables, PNG figures, ASCII only: pdflatex takes it as is). Every table
 //! is also written as CSV, one file per table. Built from the stored runs: nothing is
 //! trained, and units not finished are listed as missing.
 use super::questions::{self, Answers};
-use super::{SECTIONS, SectionResult, Study, summary_effects, summary_table};
+use super::{SectionResult, Study, summary_effects, summary_table};
 use polars::prelude::{AnyValue, DataFrame};
 use std::path::{Path, PathBuf};
 
@@ -325,11 +326,11 @@ fn hardware(study: &Study) -> String {
 
 /// A study that reads stored runs only: nothing it does trains ([`crate::train::RunOptions::stored_only`]).
 fn reader(study: &Study) -> Study {
-    let mut options = study.options.clone();
-    options.stored_only = true;
-    options.quiet = true;
-    options.progress = false;
-    Study { profile: study.profile.clone(), data: study.data.clone(), runs_dir: study.runs_dir.clone(), figures_dir: study.figures_dir.clone(), options }
+    let mut reader = study.clone();
+    reader.options.stored_only = true;
+    reader.options.quiet = true;
+    reader.options.progress = false;
+    reader
 }
 
 /// Figures exported under the figures directory, as blocks.
@@ -358,19 +359,19 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     // family of comparisons for all of them.
     let mut missing: Vec<(&str, String)> = Vec::new();
     let mut complete: Vec<SectionResult> = Vec::new();
-    for s in &SECTIONS {
+    for s in &study.plan.sections {
         match study.missing_units(s)? {
-            Some(m) => missing.push((s.key, m)),
-            None => complete.push(study.section_runs(s.key)?),
+            Some(m) => missing.push((s.key.as_str(), m)),
+            None => complete.push(study.section_runs(&s.key)?),
         }
     }
     let family = study.family()?;
     for r in &mut complete {
-        r.comparisons = family.of_section(r.section.key);
+        r.comparisons = family.of_section(&r.section.key);
     }
     // From the finished runs' records: training time, devices, libtorch threads.
     let (mut seconds, mut devices, mut threads, mut unrecorded) = (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
-    for u in study.units(&SECTIONS.iter().collect::<Vec<_>>()) {
+    for u in study.units(&study.sections()) {
         if let Ok(s) = crate::io::read_json::<crate::train::RunSummary>(&u.dir.join("summary.json")) {
             seconds += s.wall_seconds;
             if !devices.contains(&s.device) {
@@ -420,21 +421,27 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             seconds / 60.0
         )),
         Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
-        Block::Para("**Statistics.** Each variant is compared with its section's reference: the difference of mean best validation accuracies with its 95% CI (Welch's t), and the p-value adjusted by Holm's method over the study's 15 comparisons. *Better* / *worse* means an adjusted p below 0.05.".into()),
+        Block::Para(format!("**Statistics.** Each variant is compared with its section's reference: the difference of mean best validation accuracies with its 95% CI (Welch's t), and the p-value adjusted by Holm's method over the study's {} comparisons. *Better* / *worse* means an adjusted p below 0.05.", family.comparisons.len())),
     ]);
+    blocks.push(Block::Para("**Variants.** Each is the report's recipe with these overrides, in the report's units (the profile scales epochs, learning rates, StepLR steps, batch sizes and widths; `absolute` ones are taken as written); variants with equal configs share one run directory.".into()));
+    blocks.push(Block::Table(variants_table(&study)?));
     if missing.is_empty() {
         blocks.push(Block::Para("Every unit of the study is finished.".into()));
     } else {
         blocks.push(Block::Para(format!("**Missing.** Not every unit is finished; the sections below that lack runs say which, and show no numbers: {}.", missing.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "))));
     }
-    let answers = questions::answer_all(&study, &complete).ok();
-    for s in &SECTIONS {
-        blocks.push(Block::Heading(1, s.title.into()));
-        blocks.push(Block::Para(format!("**Question.** {}", s.question)));
-        blocks.push(Block::Para(format!("**The report.** {}", s.report)));
+    let answers = if study.plan.is_report() { questions::answer_all(&study, &complete).ok() } else { None };
+    for s in &study.plan.sections {
+        blocks.push(Block::Heading(1, s.title.clone()));
+        if !s.question.is_empty() {
+            blocks.push(Block::Para(format!("**Question.** {}", s.question)));
+        }
+        if !s.report.is_empty() {
+            blocks.push(Block::Para(format!("**{}.** {}", if study.plan.is_report() { "The report" } else { "Notes" }, s.report)));
+        }
         let Some(result) = complete.iter().find(|r| r.section.key == s.key) else {
             let m = missing.iter().find(|(k, _)| *k == s.key).map_or("", |(_, m)| m.as_str());
-            blocks.push(Block::Para(format!("**Missing:** {m}. Run `convlab study --profile {}` to finish them.", p.name.as_str())));
+            blocks.push(Block::Para(format!("**Missing:** {m}. Run this study's grid (`convlab study --profile {}`, with its plan) to finish them.", p.name.as_str())));
             continue;
         };
         let files = study.export_files(result)?;
@@ -448,10 +455,12 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
                 ("-per-class", format!("{}: the best model's accuracy per class on the validation split, the worst first; every class in `tables/{}-per-class.csv`.", s.title, s.key)),
             ],
         ));
-        blocks.push(Block::Table(Table::from_frame(s.key, &result.table()?)?));
+        blocks.push(Block::Table(Table::from_frame(&s.key, &result.table()?)?));
         blocks.push(Block::Heading(2, "Conclusion".into()));
         blocks.extend(paras(&result.conclusion()));
-        blocks.extend(question_blocks(&study, s.key, answers.as_ref())?);
+        if study.plan.is_report() {
+            blocks.extend(question_blocks(&study, &s.key, answers.as_ref())?);
+        }
     }
     blocks.push(Block::Heading(1, "Summary".into()));
     if !complete.is_empty() {
@@ -461,6 +470,9 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     }
     blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
     blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));
+    if !study.plan.is_report() {
+        return Ok(Document { title: format!("{} ({} profile)", study.plan.title, p.name.as_str()), blocks });
+    }
     blocks.push(Block::Heading(2, format!("The {} profile against the report", p.name.as_str())));
     match &answers {
         Some(a) => {
@@ -474,7 +486,21 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         }
         None => blocks.push(Block::Para("Not available until every section, the probes and the depth benchmark have run (`convlab study`).".into())),
     }
-    Ok(Document { title: format!("Exp2: Convolution Neural Network — the study re-run by convlab ({} profile)", p.name.as_str()), blocks })
+    Ok(Document { title: format!("{} ({} profile)", study.plan.title, p.name.as_str()), blocks })
+}
+
+/// Every variant and probe of the study: its overrides from the report's recipe (its bases'
+/// first) and the run directory its runs are in.
+fn variants_table(study: &Study) -> anyhow::Result<Table> {
+    let plan = &study.plan;
+    let mut rows = Vec::new();
+    for v in plan.variants().into_iter().chain(plan.probes()) {
+        let r = plan.resolve(&v.key)?;
+        let set = if r.overrides.is_empty() { "—".to_string() } else { r.overrides.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" ") };
+        let absolute = r.absolute.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ");
+        rows.push(vec![v.key.clone(), v.label.clone(), set, if absolute.is_empty() { "—".into() } else { absolute }, study.run_name(v).to_string()]);
+    }
+    Ok(Table { name: "variants".into(), header: ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec(), rows })
 }
 
 /// The blocks of a section's open question, when it has one and its answer could be computed.

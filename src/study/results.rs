@@ -2,7 +2,7 @@
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
 use super::profile::ProfileName;
-use super::sections::{Section, Variant};
+use super::plan::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
 use crate::plot::{Curve, EffectRow, Figure};
@@ -22,13 +22,13 @@ impl VariantResult {
     /// Train/validation accuracy and loss averaged over seeds, with the min–max band over them.
     pub fn mean_curve(&self) -> Curve {
         let histories: Vec<&[crate::train::EpochRecord]> = self.runs.iter().map(|r| r.history.as_slice()).collect();
-        Curve::mean_of(self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(self.variant.label, &[])).styled(super::style_of(&self.variant))
+        Curve::mean_of(&self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(&self.variant.label, &[])).styled(super::style_of(&self.variant))
     }
 
     /// Train and validation curves of each seed (one style per seed): the variant alone.
     pub fn seed_curves(&self) -> Figure {
         let curves = self.runs.iter().enumerate().map(|(i, r)| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history).styled(crate::plot::Style::nth(i)));
-        Figure::curves(self.variant.label, curves.collect())
+        Figure::curves(&self.variant.label, curves.collect())
     }
 
     /// Best validation accuracy of each seed, in the runs' order.
@@ -48,7 +48,7 @@ impl VariantResult {
         let delta_pp = comparison.and_then(|c| Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1)))));
         let report_delta_pp = comparison.and_then(|c| Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?)));
         EffectRow {
-            label: self.variant.label.into(),
+            label: self.variant.label.clone(),
             style: super::style_of(&self.variant),
             mean: self.summary.best_val_acc_mean,
             ci95: self.ci95(),
@@ -84,7 +84,7 @@ impl SectionResult {
     }
 
     pub fn reference(&self) -> Option<&VariantResult> {
-        self.section.reference.and_then(|k| self.get(k))
+        self.section.reference.as_deref().and_then(|k| self.get(k))
     }
 
     /// The comparison of `key` with the section's reference.
@@ -105,12 +105,12 @@ impl SectionResult {
 
     /// One row per variant: the best validation accuracy of every seed (`seed_<s>`), their
     /// mean and std, the difference to the reference in pp with its 95% CI (Welch), the
-    /// Holm-adjusted p over the study's 15 comparisons, the verdict, the report's number,
+    /// Holm-adjusted p over the study's comparisons, the verdict, the report's number,
     /// the mean best epoch and the minutes of training.
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let rs = &self.results;
-        let cmp = |r: &VariantResult| self.comparison(r.variant.key);
-        let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key).collect::<Vec<_>>())];
+        let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
+        let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>())];
         for seed in self.seeds() {
             let v: Vec<Option<f64>> = rs.iter().map(|r| r.summary.runs.iter().find(|s| s.seed == seed).map(|s| s.best_val_acc)).collect();
             cols.push(Column::new(format!("seed_{seed}").into(), v));
@@ -128,7 +128,7 @@ impl SectionResult {
                 rs.iter()
                     .map(|r| match cmp(r) {
                         Some(c) => c.verdict().as_str(),
-                        None if self.section.reference == Some(r.variant.key) => "reference",
+                        None if self.section.reference.as_deref() == Some(r.variant.key.as_str()) => "reference",
                         None => "",
                     })
                     .collect::<Vec<_>>(),
@@ -170,17 +170,17 @@ impl SectionResult {
             .results
             .iter()
             .map(|r| {
-                let c = self.comparison(r.variant.key);
+                let c = self.comparison(&r.variant.key);
                 let note = c.map(|c| match (c.verdict(), c.p_holm) {
                     (v @ (Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference), Some(p)) => {
                         format!("{} (Holm p {})", short_verdict(v), super::compare::show_p(p))
                     }
                     (v, _) => v.as_str().to_string(),
                 });
-                r.effect_row(c, self.section.reference == Some(r.variant.key), note)
+                r.effect_row(c, self.section.reference.as_deref() == Some(r.variant.key.as_str()), note)
             })
             .collect();
-        let reference = self.reference().map(|r| r.variant.key);
+        let reference = self.reference().map(|r| r.variant.key.as_str());
         Figure::effects(&format!("{} — best validation accuracy and effects ({} profile)", self.section.title, self.profile.as_str()), reference, rows)
     }
 
@@ -207,7 +207,7 @@ impl SectionResult {
         };
         out.push(format!("Reference: {} at {}.", reference.variant.label, describe(reference)));
         for r in self.results.iter().filter(|r| r.variant.key != reference.variant.key) {
-            let Some(c) = self.comparison(r.variant.key) else { continue };
+            let Some(c) = self.comparison(&r.variant.key) else { continue };
             let report = match (r.variant.reported, reference.variant.reported, c.diff()) {
                 (Some(x), Some(y), Some(d)) => format!(
                     " The report: {x:.4} vs {y:.4} (Δ {} pp, one run each){}.",

@@ -198,8 +198,8 @@ mod tests {
 
     #[test]
     fn script_forwards_the_warning_and_lists_units() {
-        let v = &crate::study::all_variants()[1];
-        let units: Vec<Unit> = (1..=3).map(|s| Unit { variant: v, seed: s, dir: PathBuf::from(format!("/r/{}/seed-{s}", v.key)) }).collect();
+        let v = crate::study::variant("xknet18").unwrap();
+        let units: Vec<Unit> = (1..=3).map(|s| Unit { variant: v.clone(), seed: s, dir: PathBuf::from(format!("/r/{}/seed-{s}", v.key)) }).collect();
         let opts = SlurmOptions {
             cpus_per_task: 2,
             time: Some(("1:00:00".into(), 3600)),

@@ -1,5 +1,5 @@
-//! The training loop: one epoch of SGD, then evaluation, one record per epoch.
-use super::{Sgd, TrainConfig};
+//! The training loop: one epoch of optimizer steps, then evaluation, one record per epoch.
+use super::{Optimizer, TrainConfig};
 use crate::data::Loader;
 use crate::model::ResNet;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Learning rate at the epoch's first step.
     pub lr: f64,
-    /// Mean cross-entropy over the epoch's training batches (weighted by batch size).
+    /// Mean training loss over the epoch's batches (weighted by batch size): cross-entropy,
+    /// with the config's label smoothing when it has one.
     pub train_loss: f64,
     /// Top-1 accuracy on the training batches as they were trained (augmented, train mode).
     pub train_acc: f64,
@@ -102,11 +103,21 @@ pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig)
     logits.to_kind(Kind::Float)
 }
 
-/// One optimizer step on a batch: forward (train mode), cross-entropy, backward,
-/// SGD at `lr`. Returns the loss (0-dim, on the device) and the logits; reads nothing back.
-pub(crate) fn train_step(net: &ResNet, opt: &mut Sgd, images: &Tensor, labels: &Tensor, lr: f64, cfg: &TrainConfig) -> (Tensor, Tensor) {
+/// The training loss: cross-entropy of the logits, with the config's label smoothing
+/// (PyTorch's `cross_entropy(label_smoothing = ε)`, mean over the batch) when it has one.
+pub fn training_loss(logits: &Tensor, labels: &Tensor, cfg: &TrainConfig) -> Tensor {
+    if cfg.label_smoothing == 0.0 {
+        logits.cross_entropy_for_logits(labels)
+    } else {
+        logits.cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, cfg.label_smoothing)
+    }
+}
+
+/// One optimizer step on a batch: forward (train mode), the training loss, backward,
+/// the optimizer at `lr`. Returns the loss (0-dim, on the device) and the logits; reads nothing back.
+pub(crate) fn train_step(net: &ResNet, opt: &mut Optimizer, images: &Tensor, labels: &Tensor, lr: f64, cfg: &TrainConfig) -> (Tensor, Tensor) {
     let logits = forward(net, images, true, cfg); // [B,classes] f32
-    let loss = logits.cross_entropy_for_logits(labels);
+    let loss = training_loss(&logits, labels, cfg);
     opt.zero_grad();
     loss.backward();
     opt.step(lr);
@@ -160,13 +171,13 @@ pub enum Event<'a> {
 /// with [`FitError::Stopped`]: the epoch in progress is dropped, and a resume repeats it.
 pub fn fit(
     net: &ResNet,
-    opt: &mut Sgd,
+    opt: &mut Optimizer,
     train: &Loader,
     val: &Loader,
     cfg: &TrainConfig,
     start: usize,
     stop: Option<&std::sync::atomic::AtomicBool>,
-    on_event: &mut dyn FnMut(Event, &Sgd) -> anyhow::Result<()>,
+    on_event: &mut dyn FnMut(Event, &Optimizer) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     crate::device::prepare_training(train.device(), cfg.bf16)?;
     let steps = train.num_batches();

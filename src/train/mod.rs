@@ -5,16 +5,16 @@
 //! batch 64, 25 epochs, seed 20211108.
 pub(crate) mod fit;
 pub mod lease;
+mod optim;
 mod predict;
 pub mod tensorboard;
 mod run;
-mod sgd;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use predict::{pooled_features, predict, write_predictions};
 pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, is_stop, list_runs};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
-pub use sgd::Sgd;
+pub use optim::{AdamW, Optimizer, Sgd, is_norm_or_bias};
 
 use crate::data::Augment;
 use crate::device::Device;
@@ -53,9 +53,11 @@ pub enum TrainConfigError {
     Schedule { spec: String, problem: String },
 }
 
-/// How the learning rate changes from epoch to epoch (after warm-up).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+/// How the learning rate changes from epoch to epoch (after warm-up). Serialized tagged
+/// (`{"kind": "step", "step_size": 7, "gamma": 0.1}`); read from that or from the text a user
+/// types (`step:7:0.1`, [`Schedule::from_str`](std::str::FromStr)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     /// The same lr every epoch.
     Constant,
@@ -63,6 +65,83 @@ pub enum Schedule {
     Step { step_size: usize, gamma: f64 },
     /// Cosine annealing from lr to `min_lr` over the run.
     Cosine { min_lr: f64 },
+}
+
+/// [`Schedule`]'s tagged form, as `config.json` files hold it.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum ScheduleTagged {
+    Constant,
+    Step { step_size: usize, gamma: f64 },
+    Cosine { min_lr: f64 },
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::io::text_or_tagged::<D, Schedule, ScheduleTagged>(d, "constant, step:<epochs>:<gamma> or cosine[:<min_lr>]", |t| match t {
+            ScheduleTagged::Constant => Schedule::Constant,
+            ScheduleTagged::Step { step_size, gamma } => Schedule::Step { step_size, gamma },
+            ScheduleTagged::Cosine { min_lr } => Schedule::Cosine { min_lr },
+        })
+    }
+}
+
+/// The optimizer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// PyTorch's SGD: momentum, L2 weight decay added to the gradient, optional Nesterov.
+    #[default]
+    Sgd,
+    /// PyTorch's AdamW (Loshchilov & Hutter 2019): Adam with weight decay decoupled from the
+    /// gradient (`p ← p·(1 − lr·weight_decay)` before the Adam step).
+    #[value(name = "adamw")]
+    AdamW,
+}
+
+/// How the learning rate follows the batch size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrBatch {
+    /// `lr` whatever the batch.
+    #[default]
+    None,
+    /// The linear scaling rule (Goyal et al. 2017): `lr` is the rate for `base` images per
+    /// step and the step uses `lr · batch_size / base`.
+    Linear { base: usize },
+}
+
+impl std::str::FromStr for LrBatch {
+    type Err = String;
+    /// `none`, `linear` (the report's batch, 64, as the base) or `linear:N`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().split_once(':') {
+            None if s.trim() == "none" => Ok(LrBatch::None),
+            None if s.trim() == "linear" => Ok(LrBatch::Linear { base: recipe::BATCH_SIZE }),
+            Some(("linear", n)) => match n.trim().parse::<usize>() {
+                Ok(base) if base >= 1 => Ok(LrBatch::Linear { base }),
+                _ => Err(format!("base batch `{n}` must be a whole number ≥ 1")),
+            },
+            _ => Err("expected none, linear (lr × batch/64) or linear:<base batch>".into()),
+        }
+    }
+}
+
+/// [`LrBatch`]'s tagged form.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum LrBatchTagged {
+    None,
+    Linear { base: usize },
+}
+
+impl<'de> Deserialize<'de> for LrBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::io::text_or_tagged::<D, LrBatch, LrBatchTagged>(d, "none, linear or linear:<base batch>", |t| match t {
+            LrBatchTagged::None => LrBatch::None,
+            LrBatchTagged::Linear { base } => LrBatch::Linear { base },
+        })
+    }
 }
 
 impl std::str::FromStr for Schedule {
@@ -85,7 +164,8 @@ impl std::str::FromStr for Schedule {
     }
 }
 
-/// The training recipe. `Default` is the study's baseline.
+/// The training recipe. `Default` is the study's baseline. Fields added after runs were
+/// recorded read as their defaults (the report's recipe), so old runs keep their configs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -93,14 +173,31 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Images per optimizer step.
     pub batch_size: usize,
-    /// Peak learning rate (after warm-up).
+    /// Peak learning rate (after warm-up), for `batch_size` images per step unless `lr_batch` says otherwise.
     pub lr: f64,
+    /// How the learning rate follows the batch size: `none`, or `linear` (lr · batch_size / base).
+    pub lr_batch: LrBatch,
+    /// `sgd` or `adamw`.
+    pub optimizer: OptimizerKind,
     /// SGD momentum.
     pub momentum: f64,
-    /// L2 weight decay added to the gradient (PyTorch SGD's `weight_decay`).
+    /// Weight decay: SGD adds `weight_decay · p` to the gradient (L2); AdamW decays the
+    /// weights directly, `p · (1 − lr · weight_decay)` (decoupled).
     pub weight_decay: f64,
-    /// Nesterov momentum.
+    /// Whether weight decay reaches biases and normalization parameters; `false` leaves every
+    /// parameter of fewer than two dimensions or named `*.bias` undecayed, as timm's
+    /// `filter_bias_and_bn`.
+    pub decay_norm_and_bias: bool,
+    /// Nesterov momentum (SGD).
     pub nesterov: bool,
+    /// AdamW's β₁ and β₂ (running averages of the gradient and of its square).
+    pub betas: [f64; 2],
+    /// AdamW's ε, added to the denominator.
+    pub eps: f64,
+    /// Label smoothing of the training loss: targets are `1 − ε` on the class and `ε / classes`
+    /// spread over all classes (PyTorch's `cross_entropy(label_smoothing = ε)`); validation
+    /// loss stays plain cross-entropy.
+    pub label_smoothing: f64,
     /// Learning-rate schedule over epochs.
     pub schedule: Schedule,
     /// Epochs of linear warm-up from 0 to `lr`, step by step (0 = none).
@@ -133,9 +230,15 @@ impl TrainConfig {
             epochs: recipe::EPOCHS,
             batch_size: recipe::BATCH_SIZE,
             lr: recipe::LR,
+            lr_batch: LrBatch::None,
+            optimizer: OptimizerKind::Sgd,
             momentum: recipe::MOMENTUM,
             weight_decay: 0.0,
+            decay_norm_and_bias: true,
             nesterov: false,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            label_smoothing: 0.0,
             schedule: Schedule::Step { step_size: recipe::STEP_SIZE, gamma: recipe::GAMMA },
             warmup_epochs: 0.0,
             seed: recipe::SEED,
@@ -153,14 +256,23 @@ impl TrainConfig {
         self.batch_size.max(EVAL_BATCH_MIN)
     }
 
+    /// The peak learning rate at this batch size: `lr`, times `batch_size / base` under the linear rule.
+    pub fn peak_lr(&self) -> f64 {
+        match self.lr_batch {
+            LrBatch::None => self.lr,
+            LrBatch::Linear { base } => self.lr * self.batch_size as f64 / base.max(1) as f64,
+        }
+    }
+
     /// Learning rate at `epoch` (0-based), `step` of `steps_per_epoch` into it.
     pub fn lr_at(&self, epoch: usize, step: usize, steps_per_epoch: usize) -> f64 {
+        let lr = self.peak_lr();
         let base = match self.schedule {
-            Schedule::Constant => self.lr,
-            Schedule::Step { step_size, gamma } => self.lr * gamma.powi((epoch / step_size.max(1)) as i32),
+            Schedule::Constant => lr,
+            Schedule::Step { step_size, gamma } => lr * gamma.powi((epoch / step_size.max(1)) as i32),
             Schedule::Cosine { min_lr } => {
                 let t = epoch as f64 / self.epochs.max(1) as f64;
-                min_lr + (self.lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+                min_lr + (lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
             }
         };
         let progress = epoch as f64 + step as f64 / steps_per_epoch.max(1) as f64;
@@ -188,6 +300,26 @@ impl TrainConfig {
         }
         if self.nesterov && self.momentum == 0.0 {
             return bad("nesterov", "true".into(), "needs momentum > 0");
+        }
+        if self.nesterov && self.optimizer == OptimizerKind::AdamW {
+            return bad("nesterov", "true".into(), "is SGD's; AdamW has no Nesterov momentum");
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad("weight_decay", self.weight_decay.to_string(), "must be a number ≥ 0");
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad("label_smoothing", self.label_smoothing.to_string(), "must be in [0, 1)");
+        }
+        for (f, b) in [("betas[0]", self.betas[0]), ("betas[1]", self.betas[1])] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(f, b.to_string(), "must be in [0, 1)");
+            }
+        }
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            return bad("eps", self.eps.to_string(), "must be a positive number");
+        }
+        if let LrBatch::Linear { base: 0 } = self.lr_batch {
+            return bad("lr_batch", "linear:0".into(), "the base batch must be at least 1");
         }
         if let Schedule::Step { step_size: 0, .. } = self.schedule {
             return bad("schedule.step_size", "0".into(), "must be at least 1");

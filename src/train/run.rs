@@ -6,7 +6,7 @@
 //! Every file is written atomically; an interrupted run resumes from `last`.
 use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
-use super::{Sgd, TrainConfig, evaluate, is_improvement, predict, tensorboard, write_predictions};
+use super::{Optimizer, TrainConfig, evaluate, is_improvement, predict, tensorboard, write_predictions};
 use crate::data::{DataConfig, Dataset, Loader};
 use crate::io;
 use crate::model::{ResNet, ResNetConfig, parameter_count};
@@ -31,6 +31,20 @@ impl RunConfig {
         let [c, _, _] = data.shape();
         let model = ResNetConfig { in_channels: c, num_classes: data.num_classes() as i64, ..model };
         RunConfig { model, data: data.config.clone(), train }
+    }
+
+    /// The config as compared between runs: cache location, memory budget and CPU threads
+    /// do not change results.
+    pub fn comparable(&self) -> RunConfig {
+        comparable(self)
+    }
+
+    /// The config of an experiment whatever its seed: [`RunConfig::comparable`] with seed 0.
+    /// Two variants whose configs are equal this way share their runs.
+    pub fn experiment_key(&self) -> RunConfig {
+        let mut c = comparable(self);
+        c.train.seed = 0;
+        c
     }
 
     /// Every field valid and the model fitted to `data` — checked once, before a run starts.
@@ -247,7 +261,7 @@ fn recorded(c: &RunConfig) -> RunConfig {
     c
 }
 
-fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Sgd>, meta: &[(&str, f64)]) -> anyhow::Result<()> {
+fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Optimizer>, meta: &[(&str, f64)]) -> anyhow::Result<()> {
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())).collect();
     if let Some(opt) = opt {
         named.extend(opt.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())));
@@ -281,6 +295,11 @@ fn meta(named: &[(String, Tensor)], key: &str) -> Option<f64> {
 }
 
 impl Run {
+    /// The config a run directory records (its `config.json`), without reading the rest.
+    pub fn stored_config(dir: &Path) -> anyhow::Result<RunConfig> {
+        Ok(io::read_json::<ConfigFile>(&dir.join("config.json"))?.config)
+    }
+
     /// Read a run directory (finished or not).
     pub fn open(dir: &Path) -> anyhow::Result<Run> {
         let cfg: ConfigFile = io::read_json(&dir.join("config.json"))?;
@@ -516,7 +535,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     tch::manual_seed(tc.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = ResNet::new(&vs.root(), &config.model)?;
-    let mut opt = Sgd::new(&vs, tc.momentum, tc.weight_decay, tc.nesterov);
+    let mut opt = Optimizer::new(&vs, tc);
 
     let mut resumed_at: Vec<usize> = if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
     let (mut history, mut best, start) = match resume {
@@ -561,7 +580,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         pb
     });
     let config_json = serde_json::to_string_pretty(&recorded(config))?;
-    let mut on_event = |ev: Event, opt: &Sgd| -> anyhow::Result<()> {
+    let mut on_event = |ev: Event, opt: &Optimizer| -> anyhow::Result<()> {
         let record = match ev {
             Event::Step { epoch, step, steps, loss, lr } => {
                 if let Some(pb) = &bar {

@@ -1,14 +1,21 @@
-// SGD with momentum over all parameters at once: libtorch's multi-tensor
-// (`_foreach_*`) kernels, as PyTorch's `torch.optim.SGD` runs by default on
-// CUDA (`_multi_tensor_sgd`). On a GPU one step is a handful of kernel launches
-// instead of three per parameter; on the CPU each `_foreach_*` op runs the same
-// per-tensor kernels as before. tch does not wrap the `_foreach_*` family, so
-// this file is compiled against libtorch's headers by build.rs.
+// SGD with momentum and AdamW over all parameters at once: libtorch's multi-tensor
+// (`_foreach_*`) kernels, as PyTorch's `torch.optim.SGD` / `AdamW` run by default on
+// CUDA (`_multi_tensor_sgd`, `_multi_tensor_adam`). On a GPU one step is a handful
+// of kernel launches instead of several per parameter; on the CPU each `_foreach_*`
+// op runs the same per-tensor kernels as PyTorch's single-tensor path. tch does not
+// wrap the `_foreach_*` family, so this file is compiled against libtorch's headers
+// by build.rs.
 #include <ATen/core/Tensor.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/_foreach_add.h>
+#include <ATen/ops/_foreach_addcdiv.h>
+#include <ATen/ops/_foreach_addcmul.h>
+#include <ATen/ops/_foreach_div.h>
+#include <ATen/ops/_foreach_lerp.h>
 #include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_sqrt.h>
 #include <ATen/ops/_foreach_zero.h>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <vector>
@@ -65,6 +72,40 @@ extern "C" int convlab_sgd_step(at::Tensor* const* params, at::Tensor* const* gr
       d = nesterov ? at::_foreach_add(d, b, momentum) : b;
     }
     at::_foreach_add_(p, d, -lr);
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(e.what(), err, err_len);
+  }
+}
+
+// One AdamW update of `n` parameters that have all taken `step` steps (this one
+// included), in place — PyTorch's `_multi_tensor_adam` with decoupled weight decay,
+// op for op (no amsgrad, not maximizing):
+//   p *= 1 - lr·wd;  m = lerp(m, g, 1 - β₁);  v = β₂·v + (1 - β₂)·g²;
+//   p -= lr / (1 - β₁^step) · m / (sqrt(v) / sqrt(1 - β₂^step) + eps)
+// `exp_avgs` and `exp_avg_sqs` are the caller's live tensors (zeros before the first step).
+extern "C" int convlab_adamw_step(at::Tensor* const* params, at::Tensor* const* grads, at::Tensor* const* exp_avgs,
+                                  at::Tensor* const* exp_avg_sqs, size_t n, double step, double lr, double beta1,
+                                  double beta2, double eps, double weight_decay, char* err, size_t err_len) {
+  if (n == 0) return 0;
+  try {
+    at::NoGradGuard no_grad;
+    auto p = list(params, n);
+    auto g = list(grads, n);
+    auto m = list(exp_avgs, n);
+    auto v = list(exp_avg_sqs, n);
+    if (weight_decay != 0.0) at::_foreach_mul_(p, 1.0 - lr * weight_decay);
+    at::_foreach_lerp_(m, g, 1.0 - beta1);
+    at::_foreach_mul_(v, beta2);
+    at::_foreach_addcmul_(v, g, g, 1.0 - beta2);
+    const double bias_correction1 = 1.0 - std::pow(beta1, step);
+    const double bias_correction2 = 1.0 - std::pow(beta2, step);
+    const double step_size = (lr / bias_correction1) * -1.0;
+    const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);
+    auto denom = at::_foreach_sqrt(v);
+    at::_foreach_div_(denom, bias_correction2_sqrt);
+    at::_foreach_add_(denom, eps);
+    at::_foreach_addcdiv_(p, m, denom, step_size);
     return 0;
   } catch (const std::exception& e) {
     return fail(e.what(), err, err_len);

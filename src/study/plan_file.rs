@@ -1,0 +1,296 @@
+//! Plan files: a study in TOML (`studies/<name>.toml`), read into a [`Plan`] and checked.
+//!
+//! ```toml
+//! title = "Regularization against xknet18"   # name: the file's stem unless given
+//!
+//! [[variant]]                                  # variants are defined once …
+//! key = "wd-5e-4"
+//! label = "weight decay 5e-4"
+//! base = "xknet18"                             # a variant of this plan or of the report's
+//! set = ["train.weight_decay=5e-4"]            # overrides, in the report's units
+//!
+//! [[section]]                                  # … and listed by the sections that compare them
+//! key = "weight-decay"
+//! title = "Weight decay"
+//! reference = "xknet18"
+//! variants = ["xknet18", "wd-5e-4"]            # the report's variants need no definition
+//!
+//! [[section]]
+//! key = "wd-sweep"
+//! title = "Weight decay, swept"
+//! sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4,5e-4"] }
+//! ```
+//!
+//! Every error is one line: `<file>:<line>: <what> — what to do`.
+use super::plan::{At, Plan, PlanError, Section, Variant};
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    name: Option<String>,
+    title: Option<String>,
+    #[serde(default)]
+    variant: Vec<VariantFile>,
+    #[serde(default)]
+    section: Vec<SectionFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantFile {
+    key: Spanned<String>,
+    label: Option<String>,
+    base: Option<Spanned<String>>,
+    #[serde(default)]
+    set: Vec<Spanned<String>>,
+    #[serde(default)]
+    absolute: Vec<Spanned<String>>,
+    reported: Option<f64>,
+    style: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    base: String,
+    set: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionFile {
+    key: Spanned<String>,
+    title: Option<String>,
+    question: Option<String>,
+    report: Option<String>,
+    reference: Option<Spanned<String>>,
+    variants: Option<Spanned<Vec<Spanned<String>>>>,
+    sweep: Option<Spanned<SweepFile>>,
+    #[serde(default)]
+    probes: Vec<Spanned<String>>,
+    #[serde(default)]
+    per_class: bool,
+    final_model: Option<Spanned<String>>,
+    alone: Option<Spanned<String>>,
+}
+
+/// Byte offsets of a file's lines, to turn spans into line numbers.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        Lines(std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+    }
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
+}
+
+/// Where each thing of a plan file is, for errors.
+#[derive(Default)]
+pub(crate) struct Spans {
+    variants: Vec<(String, usize, Vec<usize>, Vec<(&'static str, usize)>)>,
+    sections: Vec<(String, usize, Vec<(&'static str, usize)>)>,
+}
+
+impl Spans {
+    pub(crate) fn line(&self, at: &At) -> Option<usize> {
+        let section = |k: &str| self.sections.iter().find(|s| s.0 == k);
+        let variant = |k: &str| self.variants.iter().find(|v| v.0 == k);
+        match at {
+            At::Plan => Some(1),
+            At::Section(k) | At::Sweep(k) => section(k).map(|s| s.1),
+            At::SectionField(k, f) => section(k).map(|s| s.2.iter().find(|(n, _)| n == f).map_or(s.1, |(_, l)| *l)),
+            At::Variant(k) => variant(k).map(|v| v.1).or_else(|| self.listed(k)),
+            At::Override(k, i) => variant(k).map(|v| v.2.get(*i).copied().unwrap_or(v.1)).or_else(|| self.listed(k)),
+            At::VariantField(k, f) => variant(k).map(|v| v.3.iter().find(|(n, _)| n == f).map_or(v.1, |(_, l)| *l)).or_else(|| self.listed(k)),
+        }
+    }
+
+    /// The line of the first section that lists (or sweeps into) a variant not defined in the file.
+    fn listed(&self, key: &str) -> Option<usize> {
+        self.sections.iter().find(|s| s.2.iter().any(|(n, _)| *n == "variants") && key.contains('+') == s.2.iter().any(|(n, _)| *n == "sweep")).map(|s| s.1)
+    }
+}
+
+impl Plan {
+    /// Read and check a plan file; every error is one line naming the file, the line and the key.
+    pub fn load(path: &Path) -> anyhow::Result<Plan> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read plan {}: {e}", path.display()))?;
+        let stem = path.file_stem().map_or_else(|| "plan".to_string(), |s| s.to_string_lossy().into_owned());
+        Plan::from_toml(&text, &stem).map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))
+    }
+
+    /// A plan from a file's text (`stem` names it unless it says `name = …`), checked; an error
+    /// comes with its line.
+    pub fn from_toml(text: &str, stem: &str) -> Result<Plan, (usize, String)> {
+        let (plan, spans) = Plan::parse_toml(text, stem)?;
+        plan.check().map_err(|e: PlanError| (spans.line(&e.at).unwrap_or(1), e.message))
+    }
+
+    /// A plan file's text read into a plan, not yet checked, and where each thing is in it.
+    pub(crate) fn parse_toml(text: &str, stem: &str) -> Result<(Plan, Spans), (usize, String)> {
+        let lines = Lines::of(text);
+        let file: PlanFile = toml::from_str(text).map_err(|e| (e.span().map_or(1, |s| lines.line(s.start)), e.message().trim().replace('\n', " ")))?;
+        let mut spans = Spans::default();
+        let at_line = |s: &std::ops::Range<usize>| lines.line(s.start);
+        let mut defined: Vec<Variant> = Vec::new();
+        for v in &file.variant {
+            let key = v.key.get_ref().clone();
+            if let Some(first) = spans.variants.iter().find(|s| s.0 == key) {
+                return Err((at_line(&v.key.span()), format!("variant `{key}` is defined twice (first on line {}); rename one", first.1)));
+            }
+            let mut fields = vec![];
+            if let Some(b) = &v.base {
+                fields.push(("base", at_line(&b.span())));
+            }
+            if let Some(s) = &v.style {
+                fields.push(("style", at_line(&s.span())));
+            }
+            if let Some(a) = v.absolute.first() {
+                fields.push(("absolute", at_line(&a.span())));
+            }
+            spans.variants.push((key.clone(), at_line(&v.key.span()), v.set.iter().map(|s| at_line(&s.span())).collect(), fields));
+            let style = match &v.style {
+                Some(s) => Some(s.get_ref().parse().map_err(|e| (at_line(&s.span()), format!("variant `{key}`: style {e}")))?),
+                None => None,
+            };
+            defined.push(Variant {
+                key: key.clone(),
+                label: v.label.clone().unwrap_or_else(|| key.clone()),
+                base: v.base.as_ref().map(|b| b.get_ref().clone()),
+                set: v.set.iter().map(|s| s.get_ref().clone()).collect(),
+                absolute: v.absolute.iter().map(|s| s.get_ref().clone()).collect(),
+                reported: v.reported,
+                style,
+            });
+        }
+        let lookup = |k: &Spanned<String>, section: &str| -> Result<Variant, (usize, String)> {
+            let key = k.get_ref();
+            defined.iter().find(|v| &v.key == key).or_else(|| super::sections::report_unchecked().variant(key)).cloned().ok_or_else(|| {
+                (
+                    at_line(&k.span()),
+                    format!("section `{section}`: variant `{key}` is defined neither here (a [[variant]] with key = \"{key}\") nor in the report's study; define it or fix the name"),
+                )
+            })
+        };
+        let mut sections = Vec::new();
+        for s in &file.section {
+            let key = s.key.get_ref().clone();
+            let mut fields: Vec<(&'static str, usize)> = vec![];
+            for (name, f) in [("reference", &s.reference), ("final_model", &s.final_model), ("alone", &s.alone)] {
+                if let Some(f) = f {
+                    fields.push((name, at_line(&f.span())));
+                }
+            }
+            let mut section = match (&s.variants, &s.sweep) {
+                (Some(_), Some(sw)) => return Err((at_line(&sw.span()), format!("section `{key}`: give `variants` or `sweep`, not both"))),
+                (None, None) => return Err((at_line(&s.key.span()), format!("section `{key}` has no variants; list them (variants = [\"xknet18\", …]) or sweep one (sweep = {{ base = \"xknet18\", set = [\"train.weight_decay=0,5e-4\"] }})"))),
+                (Some(vs), None) => {
+                    fields.push(("variants", at_line(&vs.span())));
+                    let mut section = Section::new(&key, s.title.as_deref().unwrap_or(&key));
+                    for k in vs.get_ref() {
+                        section = section.variant(lookup(k, &key)?);
+                    }
+                    section.reference = s.reference.as_ref().map(|r| r.get_ref().clone());
+                    section
+                }
+                (None, Some(sw)) => {
+                    fields.push(("sweep", at_line(&sw.span())));
+                    fields.push(("variants", at_line(&sw.span())));
+                    let set: Vec<&str> = sw.get_ref().set.iter().map(String::as_str).collect();
+                    let mut section = Section::sweep(&key, &sw.get_ref().base, &set).map_err(|e| (at_line(&sw.span()), e.to_string()))?;
+                    if let Some(t) = &s.title {
+                        section.title = t.clone();
+                    }
+                    if let Some(r) = &s.reference {
+                        section.reference = Some(r.get_ref().clone());
+                    }
+                    section
+                }
+            };
+            if let Some(q) = &s.question {
+                section.question = q.clone();
+            }
+            section.report = s.report.clone().unwrap_or_default();
+            section.per_class = s.per_class;
+            section.final_model = s.final_model.as_ref().map(|f| f.get_ref().clone());
+            section.alone = s.alone.as_ref().map(|f| f.get_ref().clone());
+            for p in &s.probes {
+                section.probes.push(lookup(p, &key)?);
+            }
+            spans.sections.push((key, at_line(&s.key.span()), fields));
+            sections.push(section);
+        }
+        let name = file.name.unwrap_or_else(|| stem.to_string());
+        Ok((Plan { title: file.title.unwrap_or_else(|| name.clone()), name, sections }, spans))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"title = "Regularization"
+
+[[variant]]
+key = "wd-5e-4"
+label = "weight decay 5e-4"
+base = "xknet18"
+set = ["train.weight_decay=5e-4"]
+
+[[section]]
+key = "weight-decay"
+title = "Weight decay"
+reference = "xknet18"
+variants = ["xknet18", "wd-5e-4"]
+
+[[section]]
+key = "wd-sweep"
+sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
+"#;
+
+    #[test]
+    fn a_plan_file_reads_into_a_checked_plan() {
+        let p = Plan::from_toml(GOOD, "regularization").unwrap();
+        assert_eq!((p.name.as_str(), p.title.as_str()), ("regularization", "Regularization"));
+        assert_eq!(p.sections.len(), 2);
+        assert_eq!(p.sections[0].variants[0], super::super::sections::variant("xknet18").unwrap().clone(), "the report's xknet18, as the report defines it");
+        assert_eq!(p.sections[1].reference.as_deref(), Some("xknet18+weight_decay=0"));
+        assert_eq!(p.family_members().len(), 2);
+    }
+
+    /// Each bad plan of the issue: one line, the file's line, the key, what to do.
+    #[test]
+    fn bad_plan_files_name_the_line_and_the_key() {
+        let err = |text: &str| Plan::from_toml(text, "x").unwrap_err();
+        let (line, e) = err(&GOOD.replace("train.weight_decay=5e-4", "train.wieght_decay=5e-4"));
+        assert_eq!((line, e.as_str()), (7, "variant `wd-5e-4`: train.wieght_decay: unknown key; did you mean train.weight_decay?"));
+        let (line, e) = err(&GOOD.replace("train.weight_decay=5e-4", "train.weight_decay=high"));
+        assert_eq!((line, e.as_str()), (7, "variant `wd-5e-4`: train.weight_decay=high: expected a number, not string \"high\""));
+        let (line, e) = err(&GOOD.replace("[[section]]\nkey = \"weight-decay\"", "[[variant]]\nkey = \"wd-5e-4\"\n\n[[section]]\nkey = \"weight-decay\""));
+        assert_eq!((line, e.as_str()), (10, "variant `wd-5e-4` is defined twice (first on line 4); rename one"));
+        let (line, e) = err(&GOOD.replace("reference = \"xknet18\"", "reference = \"resnet18\""));
+        assert_eq!(line, 12);
+        assert!(e.starts_with("section `weight-decay`: reference `resnet18` is not one of its variants (xknet18, wd-5e-4)"), "{e}");
+        let (line, e) = err(&GOOD.replace("variants = [\"xknet18\", \"wd-5e-4\"]", "variants = []"));
+        assert_eq!((line, e.as_str()), (13, "section `weight-decay` has no variants; list the variants it compares, its reference among them"));
+        let (line, e) = err(&GOOD.replace("train.weight_decay=0,1e-4", "train.weight_decay=1e-4"));
+        assert_eq!(line, 17);
+        assert!(e.contains("has one value; give two or more"), "{e}");
+        let (line, e) = err(&GOOD.replace("key = \"wd-5e-4\"\nlabel", "key = \"xknet18\"\nlabel").replace("\"xknet18\", \"wd-5e-4\"", "\"xknet18\", \"resnet18\""));
+        assert_eq!(line, 4);
+        assert!(e.starts_with("variant `xknet18` is the report's (model.stem=small); this plan's is xknet18 + train.weight_decay=5e-4: name yours differently"), "{e}");
+        let (line, e) = err("title = \"x\"\n[[section]]\nkey = \"s\"\nvarients = [\"xknet18\"]\n");
+        assert_eq!(line, 4);
+        assert!(e.starts_with("unknown field `varients`, expected one of"), "{e}");
+        let (line, e) = err("title = \"x\"\n[[section]]\nkey = \"s\"\nvariants = [\"xknet81\"]\n");
+        assert_eq!(line, 4);
+        assert!(e.starts_with("section `s`: variant `xknet81` is defined neither here"), "{e}");
+        let (line, _) = err("title = \"x\"\n[[section]\n");
+        assert_eq!(line, 2);
+    }
+}
