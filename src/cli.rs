@@ -371,7 +371,8 @@ pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyho
     }
     let name = name.map_or_else(|| format!("sweep-{}", if swept.is_empty() { "values".to_string() } else { swept.join("-") }), String::from);
     let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
-    let section = Section::sweep(&name, base, &refs)?;
+    // The section is the command line's: say what is wrong with the arguments, not with a section.
+    let section = Section::sweep(&name, base, &refs).map_err(|e| anyhow::anyhow!("{}", e.message.trim_start_matches(&format!("section `{name}`: "))))?;
     Ok(Plan::new(&name, &format!("Sweep: {}", section.title)).section(section).check()?)
 }
 
@@ -386,7 +387,8 @@ pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
     let mut out = format!("Keys of {variant}'s recipe, in the report's units (KEY=VALUE in `convlab sweep`, a plan's `set`, `convlab train --set`):\n");
     for (k, v) in &keys {
         let scaled = crate::study::recipe::scaling(k).map_or(String::new(), |how| format!("  scaled: {how}"));
-        out += &format!("  {k:<width$}  {v:<vwidth$}{scaled}\n");
+        out += format!("  {k:<width$}  {v:<vwidth$}{scaled}").trim_end();
+        out.push('\n');
     }
     out += "Set elsewhere, not by an override:\n";
     for (k, why) in crate::study::recipe::FIXED {

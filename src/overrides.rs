@@ -156,16 +156,24 @@ pub fn get<'a>(tree: &'a Value, key: &str) -> Option<&'a Value> {
     key.split('.').try_fold(tree, |v, seg| v.as_object()?.get(seg))
 }
 
-/// The keys of `known` nearest to `key` (a typo, or the field without its prefix), as a hint.
+/// The keys of `known` nearest to `key`, as a hint: a typo in a field's name (one edit in
+/// four letters), the field under another prefix or none (`weight_decay`), or its initials
+/// (`train.wd` for `train.weight_decay`).
 pub fn hint(key: &str, known: &[String]) -> String {
-    let last = key.rsplit('.').next().unwrap_or(key);
+    fn split(k: &str) -> (&str, &str) {
+        k.rsplit_once('.').unwrap_or(("", k))
+    }
+    let (parent, last) = split(key);
+    let initials = |leaf: &str| leaf.split('_').filter_map(|w| w.chars().next()).collect::<String>();
     let mut scored: Vec<(usize, &String)> = known
         .iter()
         .filter_map(|k| {
-            let d = strsim::damerau_levenshtein(key, k);
-            let k_last = k.rsplit('.').next().unwrap_or(k);
-            let near = d <= 2.max(key.len() / 5) || (k_last == last) || strsim::damerau_levenshtein(last, k_last) <= 1.max(last.len() / 5);
-            near.then_some((d, k))
+            let (k_parent, k_last) = split(k);
+            let leaf = strsim::damerau_levenshtein(last, k_last);
+            let same_place = k_parent == parent || strsim::damerau_levenshtein(parent, k_parent) <= 1 || parent.is_empty();
+            let typo = leaf <= 1.max(k_last.len() / 4);
+            let abbreviation = last.len() >= 2 && k_last.contains('_') && initials(k_last) == last;
+            (same_place && (typo || abbreviation)).then(|| (strsim::damerau_levenshtein(key, k), k))
         })
         .collect();
     scored.sort();

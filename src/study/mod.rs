@@ -93,19 +93,31 @@ impl Study {
         let figures_root = settings.figures_dir.join(profile.name.as_str());
         let lease = LeaseOptions { holder: Holder::this_process(settings.slurm_job.clone()), timeout: settings.lease_timeout() };
         let options = RunOptions { resume: true, progress: true, log: LogTo::Stdout, paths: settings.path_style(), lease, ..Default::default() };
-        let study = Self { profile, data, plan: report().clone(), runs_dir, figures_dir: figures_root.clone(), options, figures_root, runs: BTreeMap::new() };
-        study.with_plan(report().clone())
+        let mut study = Self { profile, data, plan: report().clone(), runs_dir, figures_dir: figures_root.clone(), options, figures_root, runs: BTreeMap::new() };
+        study.set_plan(report().clone())?;
+        Ok(study)
     }
 
-    /// The same profile, data and directories with another plan (checked first: nothing
-    /// trains on a plan with an error). Its figures go to `<figures>/<profile>/<plan>/`;
-    /// its runs are shared with every other plan's whose configs are equal.
-    pub fn with_plan(mut self, plan: Plan) -> anyhow::Result<Self> {
+    /// The same profile, data and directories with another plan (checked first, every
+    /// variant's config on this profile too: nothing trains on a plan with an error). Its
+    /// figures go to `<figures>/<profile>/<plan>/`; its runs are shared with every other
+    /// plan's whose configs are equal. What a notebook cell calls with a plan it builds.
+    pub fn with_plan(&self, plan: Plan) -> anyhow::Result<Self> {
+        let mut study = self.clone();
+        study.set_plan(plan)?;
+        Ok(study)
+    }
+
+    fn set_plan(&mut self, plan: Plan) -> anyhow::Result<()> {
         let plan = if plan == *report() { plan } else { plan.check()? };
         self.figures_dir = if plan.is_report() { self.figures_root.clone() } else { self.figures_root.join(&plan.name) };
-        self.runs = runs::run_names(&self.profile, &self.data, &plan, &self.runs_dir)?;
         self.plan = plan;
-        Ok(self)
+        // Every variant's config on this profile and data, checked before anything trains.
+        for v in self.plan.variants().into_iter().chain(self.plan.probes()) {
+            self.config(v)?.check(&self.data).map_err(|e| anyhow::anyhow!("variant `{}` on the {} profile: {e:#}", v.key, self.profile.name.as_str()))?;
+        }
+        self.runs = runs::run_names(&self.profile, &self.data, &self.plan, &self.runs_dir)?;
+        Ok(())
     }
 
     /// A section of the plan by key, or an error listing the keys.

@@ -42,6 +42,8 @@ pub const SCALED: &[(&str, &str)] = &[
     ("train.epochs", "× profile epochs / 25 (rounded, at least 1)"),
     ("train.lr", "× the profile's lr scale"),
     ("train.schedule", "StepLR step sizes × profile epochs / 25 (rounded, at least 1); cosine's min_lr × the lr scale"),
+    ("train.schedule.step_size", "× profile epochs / 25 (rounded, at least 1)"),
+    ("train.schedule.min_lr", "× the profile's lr scale"),
     ("train.warmup_epochs", "× profile epochs / 25"),
     ("train.batch_size", "× profile batch / 64 (rounded, at least 1), and a linear lr_batch's base with it"),
     ("model.width", "× profile width / 64 (rounded, at least 1)"),
@@ -59,12 +61,16 @@ impl Recipe {
     }
 
     /// Every key an override may name, with its value in this recipe (shorthands show
-    /// the value of their first key), in the serde form's order.
+    /// the value of their first key), in the serde form's order. Structs (`model`,
+    /// `train.augment`) are left out for their fields; a tagged value (`train.schedule`) is
+    /// listed whole and field by field.
     pub fn keys(&self) -> Vec<(String, String)> {
         let tree = serde_json::to_value(self).expect("a recipe serializes");
+        let is_struct = |v: &serde_json::Value| v.as_object().is_some_and(|m| !m.contains_key("kind") && !(m.len() == 1 && m.values().all(|x| x.is_object())));
         RULES
             .keys(&tree)
             .into_iter()
+            .filter(|k| !overrides::get(&tree, k).is_some_and(is_struct))
             .filter_map(|k| {
                 let at = ALIASES.iter().find(|(a, _)| *a == k).map_or(k.as_str(), |(_, t)| t[0]);
                 let v = overrides::get(&tree, at)?;
@@ -82,7 +88,7 @@ impl Recipe {
 
 /// How a key is scaled, if it is ([`SCALED`]).
 pub fn scaling(key: &str) -> Option<&'static str> {
-    SCALED.iter().find(|(k, _)| key == *k || key.starts_with(&format!("{k}."))).map(|(_, how)| *how)
+    SCALED.iter().find(|(k, _)| key == *k).map(|(_, how)| *how)
 }
 
 #[cfg(test)]
@@ -124,8 +130,8 @@ mod tests {
             }
             checked += 1;
         }
-        // The serde form's every leaf, not a hand-kept list: a new field joins this loop by itself.
-        let leaves = overrides::keys(&tree).into_iter().filter(|k| !FIXED.iter().any(|(f, _)| f == k)).count();
+        // The serde form's every field, not a hand-kept list: a new field joins this loop by itself.
+        let leaves = overrides::keys(&tree).into_iter().filter(|k| !FIXED.iter().any(|(f, _)| f == k) && !["model", "train", "train.augment"].contains(&k.as_str())).count();
         assert_eq!(checked, leaves);
     }
 
@@ -163,6 +169,9 @@ mod tests {
         let err = |s: &str| Recipe::report().with(&[o(s)]).unwrap_err().to_string();
         assert_eq!(err("train.wieght_decay=5e-4"), "train.wieght_decay: unknown key; did you mean train.weight_decay?");
         assert_eq!(err("weight_decay=5e-4"), "weight_decay: unknown key; did you mean train.weight_decay?");
+        assert_eq!(err("train.wd=5e-4"), "train.wd: unknown key; did you mean train.weight_decay?");
+        assert_eq!(err("train.label_smothing=0.1"), "train.label_smothing: unknown key; did you mean train.label_smoothing?");
+        assert!(err("train.bogus=1").starts_with("train.bogus: unknown key; keys there: train.augment, train.batch_size, "), "{}", err("train.bogus=1"));
         assert_eq!(err("train.weight_decay=lots"), "train.weight_decay=lots: expected a number, not string \"lots\"");
         assert_eq!(err("model.norm=layer"), "model.norm=layer: expected batch, instance, instance-affine, group:G or none");
         assert_eq!(err("model.stem=big"), "model.stem=big: unknown variant `big`, expected one of `image_net`, `imagenet`, `small`");
@@ -175,11 +184,13 @@ mod tests {
 
     #[test]
     fn scaled_keys_are_keys() {
-        let keys: Vec<String> = Recipe::report().keys().into_iter().map(|(k, _)| k).collect();
+        // Cosine's min_lr is a key once the schedule is cosine.
+        let cosine = Recipe::report().with(&["train.schedule=cosine".parse().unwrap()]).unwrap();
+        let keys: Vec<String> = Recipe::report().keys().into_iter().chain(cosine.keys()).map(|(k, _)| k).collect();
         for (k, _) in SCALED {
             assert!(keys.iter().any(|x| x == k), "{k}");
         }
-        assert_eq!(scaling("train.schedule.step_size"), scaling("train.schedule"));
-        assert_eq!(scaling("train.weight_decay"), None);
+        assert!(scaling("train.schedule.step_size").is_some() && scaling("train.schedule").is_some());
+        assert_eq!((scaling("train.schedule.gamma"), scaling("train.weight_decay")), (None, None));
     }
 }

@@ -237,6 +237,26 @@ pub fn fit(
 mod tests {
     use super::*;
 
+    /// `torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1)` and its gradient,
+    /// printed by torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
+    #[test]
+    fn label_smoothing_equals_torch() {
+        let logits = Tensor::from_slice(&[1.0f32, 2.0, 0.5, 0.1, -1.0, 3.0]).view([2, 3]).set_requires_grad(true);
+        let labels = Tensor::from_slice(&[1i64, 2]);
+        let cfg = TrainConfig { label_smoothing: 0.1, ..TrainConfig::report() };
+        let loss = training_loss(&logits, &labels, &cfg);
+        assert!((loss.double_value(&[]) - 0.4242382049560547).abs() < 1e-6, "{loss}");
+        loss.backward();
+        let grad = Vec::<f32>::try_from(logits.grad().flatten(0, -1)).unwrap();
+        for (g, want) in grad.iter().zip([0.098945275, -0.152400821, 0.053455524, 0.008965129, -0.00813458, -0.000830561]) {
+            assert!((*g as f64 - want).abs() < 1e-6, "{grad:?}");
+        }
+        // Without smoothing: plain cross-entropy, the report's loss.
+        let plain = training_loss(&logits, &labels, &TrainConfig::report()).double_value(&[]);
+        assert!((plain - logits.detach().cross_entropy_for_logits(&labels).double_value(&[])).abs() < 1e-12);
+        assert!(plain < 0.4242382049560547);
+    }
+
     #[test]
     fn csv_round_trip_and_errors() {
         let r = EpochRecord {
