@@ -17,7 +17,7 @@ help:
 	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
-	@echo "make notebooks       regenerate the notebooks from the sections, execute them in place, export HTML to figures/html (not committed)"
+	@echo "make notebooks       regenerate the report's notebooks from studies/report.toml, execute them in place, export HTML to figures/html (not committed)"
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
@@ -39,11 +39,14 @@ test-rust:
 	$(CARGO) test --release
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
-# CI: every notebook under the smoke profile, outputs to a temporary copy, runs and figures in a scratch dir.
-test-notebooks:
-	@scratch=$$(mktemp -d) && \
+# CI: every notebook under the smoke profile, outputs to a temporary copy, runs and figures in a
+# scratch dir — the report's, and those `convlab notebooks --plan` generates for the example plan.
+PLAN_NOTEBOOKS = target/plan-notebooks
+test-notebooks: build
+	@scratch=$$(mktemp -d) && rm -rf $(PLAN_NOTEBOOKS) && \
+	$(CONVLAB) notebooks --plan studies/regularization.toml --dir $(PLAN_NOTEBOOKS) >/dev/null && \
 	CONVLAB_PROFILE=smoke CONVLAB_RUNS=$$scratch/runs CONVLAB_FIGURES=$$scratch/figures \
-	  $(PY) scripts/run_notebooks.py $(NOTEBOOKS)
+	  $(PY) scripts/run_notebooks.py $(NOTEBOOKS) $(PLAN_NOTEBOOKS)/regularization/*.ipynb
 
 # convlab's event files read back by TensorBoard's own reader (a run killed and resumed).
 test-tensorboard: build

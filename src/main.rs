@@ -455,7 +455,12 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
     let summarised = summarise(&study, &sections)?;
-    if study.plan.is_report() && summarised.len() == study.plan.sections.len() && report.failed.is_empty() {
+    let complete = summarised.len() == study.plan.sections.len() && report.failed.is_empty();
+    if !study.plan.is_report() && complete {
+        // Your own study ends with its write-up (the report's is `convlab report`, after its notebooks).
+        println!("{}", study.write_report(convlab::study::report::Format::Md, None)?);
+    }
+    if study.plan.is_report() && complete {
         // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
         let family = study.family()?;
         let answers = convlab::study::questions::answer_all(&study, &summarised)?;
@@ -602,8 +607,10 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
         None => (args.dir.clone(), report_notebooks()),
         Some(file) => {
             let plan = Plan::load(file)?;
-            let layout = Layout::plan(&convlab::cli::plan_path_from_root(file, &edge.settings.root)?);
-            (args.dir.join(&plan.name), notebooks(&plan, &layout))
+            let dir = args.dir.join(&plan.name);
+            let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let layout = Layout::plan_in(&convlab::cli::plan_path_from_root(file, &edge.settings.root)?, &abs(&dir), &abs(&edge.settings.root));
+            (dir, notebooks(&plan, &layout))
         }
     };
     let shown = edge.paths.show(&dir);

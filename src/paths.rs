@@ -30,9 +30,26 @@ impl PathStyle {
     }
 }
 
+/// `to` relative to the directory `from` (both absolute), with `/` separators.
+pub fn relative(from: &Path, to: &Path) -> String {
+    let (f, t): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if parts.is_empty() { ".".into() } else { parts.join("/") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_relative_to_a_directory() {
+        assert_eq!(relative(Path::new("/a/figures/quick"), Path::new("/a/figures/quick/x.png")), "x.png");
+        assert_eq!(relative(Path::new("/a/out"), Path::new("/a/figures/quick/x.png")), "../figures/quick/x.png");
+        assert_eq!(relative(Path::new("/a/notebooks/wd"), Path::new("/a")), "../..");
+        assert_eq!(relative(Path::new("/a"), Path::new("/a")), ".");
+    }
 
     #[test]
     fn project_then_home_then_as_is() {

@@ -200,3 +200,34 @@ fn bad_plans_are_refused_with_one_line_and_nothing_trains() {
     }
     assert!(!runs.join("smoke").exists() || std::fs::read_dir(runs.join("smoke")).unwrap().count() == 0, "nothing trained");
 }
+
+/// Runs are shared by config, never by name alone: a variant whose overrides change is a
+/// different run (beside the old one, which stays), and an equal config under another name
+/// or in another plan is the same run.
+#[test]
+fn runs_are_shared_by_config_and_a_changed_variant_is_a_new_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = smoke_study(tmp.path(), vec![1]);
+    let one = |key: &str, set: &str| {
+        Plan::new("p", "P").section(Section::new("s", "S").reference("xknet18").variant(Variant::report("xknet18").unwrap()).variant(Variant::new(key).base("xknet18").set(set)))
+    };
+    let a = study.with_plan(one("foo", "train.weight_decay=5e-4")).unwrap();
+    a.run_section("s").unwrap();
+    let foo = a.plan.variant("foo").unwrap().clone();
+    assert_eq!(a.run_name(&foo), "foo");
+    // The same name, other overrides: its own directory, named with its config's hash.
+    let b = study.with_plan(one("foo", "train.weight_decay=1e-3")).unwrap();
+    let foo_b = b.plan.variant("foo").unwrap().clone();
+    let name = b.run_name(&foo_b).to_string();
+    assert!(name.starts_with("foo-") && name.len() == "foo-".len() + 8, "{name}");
+    b.run_section("s").unwrap();
+    assert_eq!(b.run_section("s").unwrap().get("foo").unwrap().runs[0].config.train.weight_decay, 1e-3);
+    assert_eq!(a.run_section("s").unwrap().get("foo").unwrap().runs[0].config.train.weight_decay, 5e-4, "the first config's runs are still there");
+    // The first config under another name, in another plan: the same runs.
+    let c = study.with_plan(one("weight-decay-5e-4", "train.weight_decay=5e-4")).unwrap();
+    assert_eq!(c.run_name(c.plan.variant("weight-decay-5e-4").unwrap()), "foo");
+    // A variant equal to one of the report's is the report's (a sweep's reference from 0).
+    let d = study.with_plan(one("same", "train.weight_decay=0")).unwrap();
+    assert_eq!(d.run_name(d.plan.variant("same").unwrap()), "xknet18");
+    assert_eq!(d.units(&d.sections()).len(), 1, "one run, one unit");
+}

@@ -225,7 +225,7 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(one.runs.len(), 2);
     let convlab::plot::Chart::Curves { curves, .. } = &one.seed_curves().chart else { panic!("curves") };
     assert_eq!(curves.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["seed 1", "seed 2"]);
-    assert!(study.run_variant("nope").unwrap_err().to_string().contains("variants: resnet18"));
+    assert!(study.run_variant("nope").unwrap_err().to_string().contains("variants of report: resnet18"));
     let all = vec![s, r];
     let summary = convlab::study::summary_table(&all).unwrap();
     assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual

@@ -267,7 +267,12 @@ impl Study {
     /// One paragraph: profile, scale, data, where results go.
     pub fn describe(&self) -> String {
         let p = &self.profile;
-        format!(
+        let plan = if self.plan.is_report() {
+            String::new()
+        } else {
+            format!("study {}: {} — {} section(s), {} comparison(s)\n", self.plan.name, self.plan.title, self.plan.sections.len(), self.plan.family_members().len())
+        };
+        plan + &format!(
             "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's {} → {}), StepLR({}) → StepLR({}), seeds {:?}, device {}{}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,

@@ -69,6 +69,13 @@ impl Layout {
         Self { root: "../..".into(), plan_file: Some(plan_file.into()) }
     }
 
+    /// A plan's notebooks in the directory `dir`, for a project at `root` (both absolute):
+    /// the `:dep` path from `dir` to the root (relative when `dir` is under it).
+    pub fn plan_in(plan_file: &str, dir: &std::path::Path, root: &std::path::Path) -> Self {
+        let root = if dir.starts_with(root) { crate::paths::relative(dir, root) } else { root.display().to_string() };
+        Self { root, plan_file: Some(plan_file.into()) }
+    }
+
     /// The first code cell: every `:dep` first.
     pub fn dep(&self) -> String {
         format!(":dep convlab = {{ path = \"{}\" }}", self.root)

@@ -109,14 +109,7 @@ pub struct Document {
     pub blocks: Vec<Block>,
 }
 
-/// `to` relative to the directory `from` (both absolute), with `/` separators.
-fn relative(from: &Path, to: &Path) -> String {
-    let (f, t): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
-    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
-    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
-    parts.join("/")
-}
+use crate::paths::relative;
 
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -411,9 +404,12 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             if p.channels_last { ", channels-last" } else { "" }
         )),
         Block::Para(format!(
-            "**Scaling rule.** The report's recipe (SGD lr 0.001, momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs) maps onto the profile as follows: StepLR step sizes scale with epochs / 25 (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes {}), widths scale with width / 64; momentum, gammas, flip probabilities and dropout are the report's.",
+            "**Scaling rule.** Every variant is the report's recipe (SGD lr 0.001, momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs, width 64) with overrides in the report's units, mapped onto the profile: epochs and StepLR step sizes scale with {} / 25 (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes {}), widths scale with {} / 64 and batch sizes with {} / 64; everything else (momentum, gammas, flip probabilities, dropout, weight decay, label smoothing) is taken as written, as are a variant's `absolute` keys.",
+            p.epochs,
             p.lr_scale,
-            p.scaled_lr(crate::train::recipe::LR)
+            p.scaled_lr(crate::train::recipe::LR),
+            p.width,
+            p.batch_size
         )),
         Block::Para(format!("**Hardware.** {}. The runs trained on {} with libtorch threads {threads}.", hardware(&study), if devices.is_empty() { "nothing yet".into() } else { devices.join(", ") })),
         Block::Para(format!(
@@ -574,12 +570,6 @@ pub fn write(study: &Study, format: Format, out: Option<&Path>) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_relative_to_the_document() {
-        assert_eq!(relative(Path::new("/a/figures/quick"), Path::new("/a/figures/quick/x.png")), "x.png");
-        assert_eq!(relative(Path::new("/a/out"), Path::new("/a/figures/quick/x.png")), "../figures/quick/x.png");
-    }
 
     #[test]
     fn latex_escapes_and_maps_every_character_the_text_uses() {

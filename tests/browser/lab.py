@@ -1,6 +1,6 @@
 """The notebooks as a user sees them: JupyterLab in a real (headless) Chromium.
 
-    python tests/browser/lab.py [--only open|run-all|progress|report] [--keep]
+    python tests/browser/lab.py [--only open|run-all|progress|report|own-ablation] [--keep]
 
 Run by `make test` (target test-browser) with the project venv's Python. It
 
@@ -20,11 +20,15 @@ Run by `make test` (target test-browser) with the project venv's Python. It
    the run resumed from a finished epoch (recorded in its summary.json);
 5. opens the committed write-up, `figures/quick/report.md`, in JupyterLab's
    Markdown viewer (the default viewer for Markdown in this lab's settings) and
-   checks that every section's heading is there and every figure it links loads.
+   checks that every section's heading is there and every figure it links loads;
+6. in a notebook that opens the study, types the notebook cell of
+   `docs/ablations.md` ("Add your own ablation": a new section, weight decay
+   5e-4 against xknet18) into an empty cell, runs it under the smoke profile,
+   and checks that its effects figure renders and that its runs were trained.
 
 Each kernel is shut down after its notebook (a live kernel holds a build slot).
 Screenshots of every notebook go to the scratch directory, named in failures.
-Runs and figures of steps 3 and 4 go to the scratch directory, never to runs/.
+Runs and figures of steps 3, 4 and 6 go to the scratch directory, never to runs/.
 """
 import argparse
 import json
@@ -479,12 +483,67 @@ def test_report_renders(browser, lab):
     log(f"{rel}: {len(r['headings'])} sections, {len(r['images'])} figures loaded, {r['tables']} tables in the Markdown viewer; screenshot {browser.screenshot('report')}")
 
 
+def ablation_cell():
+    """The notebook cell of docs/ablations.md (the Rust block after `<!-- notebook cell -->`)."""
+    text = open(os.path.join(ROOT, "docs", "ablations.md")).read()
+    m = re.search(r"<!-- notebook cell -->\n```rust\n(.*?)```", text, re.S)
+    if not m:
+        raise Failure("docs/ablations.md has no `<!-- notebook cell -->` Rust block")
+    return m.group(1)
+
+
+def test_own_ablation(browser, lab, work, rel_work, runs):
+    """A user's own ablation, typed into a cell as the docs give it, run, its figure shown."""
+    from selenium.webdriver.common.by import By
+
+    cell = ablation_cell()
+    sources = [
+        f':dep convlab = {{ path = "{ROOT}" }}',
+        'use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!("{}", study.describe());',
+        "",
+    ]
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"a{i}", "metadata": {}, "outputs": [], "source": s} for i, s in enumerate(sources)],
+        "metadata": {"kernelspec": {"display_name": KERNEL_DISPLAY, "language": "rust", "name": KERNEL_NAME}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    with open(os.path.join(work, "own-ablation.ipynb"), "w") as f:
+        json.dump(nb, f, indent=1)
+    rel = f"{rel_work}/own-ablation.ipynb"
+    shot = "own-ablation"
+    browser.open(rel, 3)
+    browser.run_cell(0)
+    browser.wait_ran(rel, [0], FIRST_BUILD_TIMEOUT)
+    browser.run_cell(1)
+    browser.wait_ran(rel, [1], 300)
+    # Type the docs' cell into the empty one, line by line, as a user would.
+    browser.scroll_to(2)
+    panel = browser.driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden)")
+    editor = panel.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[2].find_element(By.CSS_SELECTOR, ".cm-content")
+    editor.click()
+    lines = [l.strip() for l in cell.strip().splitlines()]
+    editor.send_keys("\n".join(lines))
+    typed = browser.driver.execute_script("return arguments[0].innerText;", editor)
+    squash = lambda s: re.sub(r"\s+", "", s)
+    if squash(typed) != squash(cell):
+        raise Failure(f"{rel}: the typed cell reads {typed!r}, not the docs' cell; screenshot {browser.screenshot(shot + '-typed')}")
+    browser.run_cell(2)
+    cells = browser.wait_ran(rel, [2], 900)
+    browser.check_no_errors(rel, cells, shot)
+    browser.check_figures(rel, [2], shot)
+    trained = [d for d in ("wd-5e-4",) if os.path.exists(os.path.join(runs, "smoke", d, "seed-20211108", "summary.json"))]
+    if not trained:
+        raise Failure(f"{rel}: no finished run of wd-5e-4 under {runs}/smoke after the cell ran")
+    log(f"{rel}: the docs' own-ablation cell typed, run under smoke, its effects figure shown; screenshot {browser.screenshot(shot)}")
+    lab.shutdown_kernels()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", choices=["open", "run-all", "progress", "report"], action="append", help="run only these parts (default: all)")
+    ap.add_argument("--only", choices=["open", "run-all", "progress", "report", "own-ablation"], action="append", help="run only these parts (default: all)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory even when everything passes")
     args = ap.parse_args()
-    parts = args.only or ["open", "run-all", "progress", "report"]
+    parts = args.only or ["open", "run-all", "progress", "report", "own-ablation"]
 
     scratch = tempfile.mkdtemp(prefix="convlab-browser-")
     shots = os.path.join(scratch, "screenshots")
@@ -510,6 +569,8 @@ def main():
             test_progress_and_interrupt(browser, lab, work, rel_work, runs)
         if "report" in parts:
             test_report_renders(browser, lab)
+        if "own-ablation" in parts:
+            test_own_ablation(browser, lab, work, rel_work, runs)
         ok = True
     except Failure as e:
         shot = ""

@@ -1,0 +1,107 @@
+//! `docs/ablations.md` ("Add your own ablation") is true: every command in its `sh` blocks
+//! runs as written (under the smoke profile, in a project of its own holding the files the
+//! page tells the reader to write), every error line it shows is what the binary prints for
+//! that mistake, and every key a profile scales is in its table.
+use std::path::Path;
+
+mod common;
+use common::{convlab_cmd, text};
+
+/// The page's fenced blocks: (info string, the comment line before it, content).
+fn blocks(md: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = md.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(info) = lines[i].strip_prefix("```") {
+            let before = if i > 0 { lines[i - 1].trim().to_string() } else { String::new() };
+            let end = (i + 1..lines.len()).find(|&j| lines[j].starts_with("```")).expect("a closed block");
+            out.push((info.trim().to_string(), before, lines[i + 1..end].join("\n") + "\n"));
+            i = end;
+        }
+        i += 1;
+    }
+    out
+}
+
+fn page() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ablations.md")).unwrap()
+}
+
+/// Split a command line into words (no quoting is used on the page).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[test]
+fn every_command_on_the_ablation_page_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let runs = root.join("runs");
+    let md = page();
+    let all = blocks(&md);
+    // The files it asks the reader to write, and the plans it names that ship with convlab.
+    std::fs::create_dir_all(root.join("studies")).unwrap();
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/regularization.toml"), root.join("studies/regularization.toml")).unwrap();
+    for (_, before, content) in &all {
+        if let Some(file) = before.strip_prefix("<!-- file: ").and_then(|s| s.strip_suffix(" -->")) {
+            std::fs::write(root.join(file), content).unwrap();
+        }
+    }
+    let commands: Vec<&str> = all.iter().filter(|(info, _, _)| info == "sh").flat_map(|(_, _, c)| c.lines()).filter(|l| !l.trim().is_empty()).collect();
+    assert!(commands.len() >= 7, "{commands:?}");
+    for line in &commands {
+        let w = words(line);
+        assert_eq!(w[0], "convlab", "an `sh` block holds convlab commands only: {line}");
+        let o = convlab_cmd(root, &runs).env("CONVLAB_PROFILE", "smoke").args(&w[1..]).output().unwrap();
+        assert!(o.status.success(), "`{line}` failed:\n{}", text(&o));
+    }
+    // What the page says they leave behind.
+    for f in ["figures/smoke/sweep-weight_decay/report.md", "figures/smoke/sweep-weight_decay/sweep-weight_decay-effects.png", "figures/smoke/weight-decay/report.md", "notebooks/weight-decay/01_weight_decay.ipynb", "notebooks/weight-decay/03_summary.ipynb"] {
+        assert!(root.join(f).is_file(), "{f}");
+    }
+    // The sweep's 5e-4 and the plan's wd-5e-4 are one set of runs; weight decay 0 is xknet18's.
+    let mut dirs: Vec<String> = std::fs::read_dir(runs.join("smoke")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !["grids", "logs"].contains(&n.as_str())).collect();
+    dirs.sort();
+    assert_eq!(dirs, ["xknet18", "xknet18+weight_decay=1e-4", "xknet18+weight_decay=5e-4"], "shared by config");
+}
+
+#[test]
+fn the_error_lines_on_the_ablation_page_are_the_binarys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let md = page();
+    let all = blocks(&md);
+    let plan = &all.iter().find(|(_, b, _)| b.contains("file: studies/weight-decay.toml")).unwrap().2;
+    let shown: Vec<&str> = all.iter().find(|(info, _, c)| info == "text" && c.contains("error: ")).unwrap().2.lines().collect();
+    // Each mistake, made in the page's own plan (or on the command line), and the line it gives.
+    let mistakes: Vec<(String, Vec<&str>)> = vec![
+        (plan.replacen("train.weight_decay=5e-4\"]", "train.wieght_decay=5e-4\"]", 1), vec![]),
+        (plan.replacen("train.weight_decay=5e-4\"]", "train.weight_decay=lots\"]", 1), vec![]),
+        (plan.replacen("reference = \"xknet18\"", "reference = \"resnet18\"", 1), vec![]),
+        (plan.replace("wd-5e-4", "dropout-0.1").replacen("train.weight_decay=5e-4\"]", "model.dropout=0.1\"]", 1), vec![]),
+        (String::new(), vec!["sweep", "train.weight_decay=5e-4"]),
+    ];
+    assert_eq!(mistakes.len(), shown.len());
+    std::fs::create_dir_all(root.join("studies")).unwrap();
+    for ((text_of_plan, args), want) in mistakes.iter().zip(&shown) {
+        let mut cmd = convlab_cmd(root, &root.join("runs"));
+        if args.is_empty() {
+            std::fs::write(root.join("studies/weight-decay.toml"), text_of_plan).unwrap();
+            cmd.args(["study", "--plan", "studies/weight-decay.toml", "--profile", "smoke"]);
+        } else {
+            cmd.args(args).args(["--profile", "smoke"]);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&o.stderr).trim_end().lines().last(), Some(*want), "{}", text(&o));
+    }
+}
+
+#[test]
+fn the_ablation_page_lists_every_scaled_key() {
+    let md = page();
+    for (key, _) in convlab::study::recipe::SCALED.iter().filter(|(k, _)| k.matches('.').count() == 1) {
+        assert!(md.contains(&format!("| `{key}` |")), "{key} is scaled but not in the page's table");
+    }
+}
