@@ -174,7 +174,9 @@ struct PlotArgs {
 
 #[derive(Args)]
 struct StudyArgs {
-    /// A plan file (studies/NAME.toml): your own sections and variants (default: the report's study).
+    /// A plan file (studies/NAME.toml): your own sections and variants (default: the report's
+    /// study). Its overrides are in the report's units: train.epochs, train.lr, train.schedule's
+    /// steps, train.warmup_epochs, train.batch_size and model.width are scaled by the profile.
     #[arg(long)]
     plan: Option<PathBuf>,
     #[command(flatten)]

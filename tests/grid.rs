@@ -4,20 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// `convlab study` on the smoke profile under project root `root`, runs in `runs`, every other
 /// `CONVLAB_*` variable removed.
 fn study_cmd(root: &Path, runs: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convlab"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CONVLAB_")) {
-        cmd.env_remove(k);
-    }
-    cmd.current_dir(root)
-        .env("CONVLAB_ROOT", root)
-        .env("CONVLAB_CACHE", root.join("cache"))
-        .env("CONVLAB_RUNS", runs)
-        .env("CONVLAB_FIGURES", root.join("figures"))
-        .args(["study", "--profile", "smoke"])
-        .args(args);
+    let mut cmd = common::convlab_cmd(root, runs);
+    cmd.args(["study", "--profile", "smoke"]).args(args);
     cmd
 }
 
@@ -25,9 +18,7 @@ fn run(mut cmd: Command) -> Output {
     cmd.output().unwrap()
 }
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use common::text;
 
 /// Every unit directory under a profile's runs: `<variant>/seed-<s>`.
 fn unit_dirs(profile_runs: &Path) -> Vec<PathBuf> {

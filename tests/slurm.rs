@@ -178,3 +178,29 @@ fn slurm_bad_input_is_a_one_line_error() {
     let script = String::from_utf8_lossy(&o.stdout);
     assert!(script.contains("#SBATCH --partition=gpu") && script.contains("#SBATCH --qos=low") && script.contains("run-unit --grid"), "{script}");
 }
+
+/// Your own study on Slurm: a one-line sweep's units (their names hold `+` and `=`) go out
+/// as an array, run from the grid file's frozen plan, and its reference is xknet18's runs.
+#[test]
+fn a_sweep_runs_as_a_slurm_array() {
+    require_slurm();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let runs = root.join("runs");
+    let sweep = ["sweep", "--base", "xknet18", "train.weight_decay=0,5e-4", "--profile", "smoke", "--seeds", "1,2"];
+    let o = out(convlab(root, &runs, &[&sweep[..], &["--slurm", "--cpus-per-task", "1", "--time", "10"]].concat()));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(submitted(&o).len(), 1, "{}", text(&o));
+    let status = || text(&out(convlab(root, &runs, &[&sweep[..], &["--status"]].concat())));
+    wait_until("the sweep's units done on Slurm", Duration::from_secs(300), || status().contains("4 units: 4 done"));
+    let s = status();
+    assert!(s.contains("xknet18+weight_decay=0") && s.contains("xknet18+weight_decay=5e-4"), "{s}");
+    for (dir, decay) in [("xknet18", 0.0), ("xknet18+weight_decay=5e-4", 5e-4)] {
+        for seed in [1, 2] {
+            let unit = runs.join(format!("smoke/{dir}/seed-{seed}"));
+            let config: serde_json::Value = serde_json::from_slice(&std::fs::read(unit.join("config.json")).unwrap()).unwrap();
+            assert_eq!(config["train"]["weight_decay"].as_f64(), Some(decay), "{}", unit.display());
+            assert!(std::fs::read_to_string(unit.join("attempts.jsonl")).unwrap().contains("\"slurm_job\":\""));
+        }
+    }
+}

@@ -191,7 +191,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
                 probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 with BatchNorm and with \
                 InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its scale), each with \
                 torchvision's average-pooling head and with a max-pooling head. They train on the profile's first two seeds \
-                with the section's units and are not among the study's 15 comparisons; their three comparisons are \
+                with the section's units and are not among the study's family of comparisons; their three comparisons are \
                 Holm-adjusted among themselves.\n\nThe explanation under test: instance normalisation erases each channel's \
                 per-image mean and scale at every block, and global average pooling then reads exactly those means. The \
                 table measures it on the validation images: `cv` is how much a pooled channel varies from image to image \

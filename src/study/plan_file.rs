@@ -132,102 +132,96 @@ impl Plan {
     }
 
     /// A plan file's text read into a plan, not yet checked, and where each thing is in it.
-    pub(crate) fn parse_toml(text: &str, stem: &str) -> Result<(Plan, Spans), (usize, String)> {
+    pub(crate) fn parse_toml(text: &str, stem: &str) -> Result<(Plan, Spans), FileError> {
         let lines = Lines::of(text);
         let file: PlanFile = toml::from_str(text).map_err(|e| (e.span().map_or(1, |s| lines.line(s.start)), e.message().trim().replace('\n', " ")))?;
         let mut spans = Spans::default();
-        let at_line = |s: &std::ops::Range<usize>| lines.line(s.start);
         let mut defined: Vec<Variant> = Vec::new();
         for v in &file.variant {
-            let key = v.key.get_ref().clone();
-            if let Some(first) = spans.variants.iter().find(|s| s.0 == key) {
-                return Err((at_line(&v.key.span()), format!("variant `{key}` is defined twice (first on line {}); rename one", first.1)));
-            }
-            let mut fields = vec![];
-            if let Some(b) = &v.base {
-                fields.push(("base", at_line(&b.span())));
-            }
-            if let Some(s) = &v.style {
-                fields.push(("style", at_line(&s.span())));
-            }
-            if let Some(a) = v.absolute.first() {
-                fields.push(("absolute", at_line(&a.span())));
-            }
-            spans.variants.push((key.clone(), at_line(&v.key.span()), v.set.iter().map(|s| at_line(&s.span())).collect(), fields));
-            let style = match &v.style {
-                Some(s) => Some(s.get_ref().parse().map_err(|e| (at_line(&s.span()), format!("variant `{key}`: style {e}")))?),
-                None => None,
-            };
-            defined.push(Variant {
-                key: key.clone(),
-                label: v.label.clone().unwrap_or_else(|| key.clone()),
-                base: v.base.as_ref().map(|b| b.get_ref().clone()),
-                set: v.set.iter().map(|s| s.get_ref().clone()).collect(),
-                absolute: v.absolute.iter().map(|s| s.get_ref().clone()).collect(),
-                reported: v.reported,
-                style,
-            });
+            defined.push(read_variant(v, &lines, &mut spans)?);
         }
-        let lookup = |k: &Spanned<String>, section: &str| -> Result<Variant, (usize, String)> {
-            let key = k.get_ref();
-            defined.iter().find(|v| &v.key == key).or_else(|| super::sections::report_unchecked().variant(key)).cloned().ok_or_else(|| {
-                (
-                    at_line(&k.span()),
-                    format!("section `{section}`: variant `{key}` is defined neither here (a [[variant]] with key = \"{key}\") nor in the report's study; define it or fix the name"),
-                )
-            })
-        };
-        let mut sections = Vec::new();
-        for s in &file.section {
-            let key = s.key.get_ref().clone();
-            let mut fields: Vec<(&'static str, usize)> = vec![];
-            for (name, f) in [("reference", &s.reference), ("final_model", &s.final_model), ("alone", &s.alone)] {
-                if let Some(f) = f {
-                    fields.push((name, at_line(&f.span())));
-                }
-            }
-            let mut section = match (&s.variants, &s.sweep) {
-                (Some(_), Some(sw)) => return Err((at_line(&sw.span()), format!("section `{key}`: give `variants` or `sweep`, not both"))),
-                (None, None) => return Err((at_line(&s.key.span()), format!("section `{key}` has no variants; list them (variants = [\"xknet18\", …]) or sweep one (sweep = {{ base = \"xknet18\", set = [\"train.weight_decay=0,5e-4\"] }})"))),
-                (Some(vs), None) => {
-                    fields.push(("variants", at_line(&vs.span())));
-                    let mut section = Section::new(&key, s.title.as_deref().unwrap_or(&key));
-                    for k in vs.get_ref() {
-                        section = section.variant(lookup(k, &key)?);
-                    }
-                    section.reference = s.reference.as_ref().map(|r| r.get_ref().clone());
-                    section
-                }
-                (None, Some(sw)) => {
-                    fields.push(("sweep", at_line(&sw.span())));
-                    fields.push(("variants", at_line(&sw.span())));
-                    let set: Vec<&str> = sw.get_ref().set.iter().map(String::as_str).collect();
-                    let mut section = Section::sweep(&key, &sw.get_ref().base, &set).map_err(|e| (at_line(&sw.span()), e.to_string()))?;
-                    if let Some(t) = &s.title {
-                        section.title = t.clone();
-                    }
-                    if let Some(r) = &s.reference {
-                        section.reference = Some(r.get_ref().clone());
-                    }
-                    section
-                }
-            };
-            if let Some(q) = &s.question {
-                section.question = q.clone();
-            }
-            section.report = s.report.clone().unwrap_or_default();
-            section.per_class = s.per_class;
-            section.final_model = s.final_model.as_ref().map(|f| f.get_ref().clone());
-            section.alone = s.alone.as_ref().map(|f| f.get_ref().clone());
-            for p in &s.probes {
-                section.probes.push(lookup(p, &key)?);
-            }
-            spans.sections.push((key, at_line(&s.key.span()), fields));
-            sections.push(section);
-        }
+        let sections = file.section.iter().map(|s| read_section(s, &defined, &lines, &mut spans)).collect::<Result<Vec<_>, _>>()?;
         let name = file.name.unwrap_or_else(|| stem.to_string());
         Ok((Plan { title: file.title.unwrap_or_else(|| name.clone()), name, sections }, spans))
     }
+}
+
+/// A file error: the line of `span`, and the message.
+type FileError = (usize, String);
+
+/// One `[[variant]]`, its places recorded in `spans`.
+fn read_variant(v: &VariantFile, lines: &Lines, spans: &mut Spans) -> Result<Variant, FileError> {
+    let at_line = |s: std::ops::Range<usize>| lines.line(s.start);
+    let key = v.key.get_ref().clone();
+    if let Some(first) = spans.variants.iter().find(|s| s.0 == key) {
+        return Err((at_line(v.key.span()), format!("variant `{key}` is defined twice (first on line {}); rename one", first.1)));
+    }
+    let fields: Vec<(&'static str, usize)> =
+        [("base", v.base.as_ref().map(Spanned::span)), ("style", v.style.as_ref().map(Spanned::span)), ("absolute", v.absolute.first().map(Spanned::span))]
+            .into_iter()
+            .filter_map(|(name, span)| Some((name, at_line(span?))))
+            .collect();
+    spans.variants.push((key.clone(), at_line(v.key.span()), v.set.iter().map(|s| at_line(s.span())).collect(), fields));
+    let style = match &v.style {
+        Some(s) => Some(s.get_ref().parse().map_err(|e| (at_line(s.span()), format!("variant `{key}`: style {e}")))?),
+        None => None,
+    };
+    Ok(Variant {
+        label: v.label.clone().unwrap_or_else(|| key.clone()),
+        base: v.base.as_ref().map(|b| b.get_ref().clone()),
+        set: v.set.iter().map(|s| s.get_ref().clone()).collect(),
+        absolute: v.absolute.iter().map(|s| s.get_ref().clone()).collect(),
+        reported: v.reported,
+        style,
+        key,
+    })
+}
+
+/// One `[[section]]`: its variants looked up among `defined` and the report's, or swept.
+fn read_section(s: &SectionFile, defined: &[Variant], lines: &Lines, spans: &mut Spans) -> Result<Section, FileError> {
+    let at_line = |s: std::ops::Range<usize>| lines.line(s.start);
+    let key = s.key.get_ref().clone();
+    let lookup = |k: &Spanned<String>| -> Result<Variant, FileError> {
+        let name = k.get_ref();
+        defined.iter().find(|v| &v.key == name).or_else(|| super::sections::report_unchecked().variant(name)).cloned().ok_or_else(|| {
+            (at_line(k.span()), format!("section `{key}`: variant `{name}` is defined neither here (a [[variant]] with key = \"{name}\") nor in the report's study; define it or fix the name"))
+        })
+    };
+    let mut fields: Vec<(&'static str, usize)> =
+        [("reference", &s.reference), ("final_model", &s.final_model), ("alone", &s.alone)].into_iter().filter_map(|(n, f)| Some((n, at_line(f.as_ref()?.span())))).collect();
+    let mut section = match (&s.variants, &s.sweep) {
+        (Some(_), Some(sw)) => return Err((at_line(sw.span()), format!("section `{key}`: give `variants` or `sweep`, not both"))),
+        (None, None) => {
+            let how = "list them (variants = [\"xknet18\", …]) or sweep one (sweep = { base = \"xknet18\", set = [\"train.weight_decay=0,5e-4\"] })";
+            return Err((at_line(s.key.span()), format!("section `{key}` has no variants; {how}")));
+        }
+        (Some(vs), None) => {
+            fields.push(("variants", at_line(vs.span())));
+            let mut section = Section::new(&key, s.title.as_deref().unwrap_or(&key));
+            section.variants = vs.get_ref().iter().map(&lookup).collect::<Result<_, _>>()?;
+            section
+        }
+        (None, Some(sw)) => {
+            fields.extend([("sweep", at_line(sw.span())), ("variants", at_line(sw.span()))]);
+            let set: Vec<&str> = sw.get_ref().set.iter().map(String::as_str).collect();
+            let mut section = Section::sweep(&key, &sw.get_ref().base, &set).map_err(|e| (at_line(sw.span()), e.to_string()))?;
+            section.title = s.title.clone().unwrap_or(section.title);
+            section
+        }
+    };
+    if let Some(r) = &s.reference {
+        section.reference = Some(r.get_ref().clone());
+    }
+    if let Some(q) = &s.question {
+        section.question = q.clone();
+    }
+    section.report = s.report.clone().unwrap_or_default();
+    section.per_class = s.per_class;
+    section.final_model = s.final_model.as_ref().map(|f| f.get_ref().clone());
+    section.alone = s.alone.as_ref().map(|f| f.get_ref().clone());
+    section.probes = s.probes.iter().map(&lookup).collect::<Result<_, _>>()?;
+    spans.sections.push((key, at_line(s.key.span()), fields));
+    Ok(section)
 }
 
 #[cfg(test)]

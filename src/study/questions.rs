@@ -118,7 +118,7 @@ pub struct InstanceNormAnswer {
     /// xknet18 and InstanceNorm at the profile's lr, then the four probes at the report's lr 0.001
     /// (BatchNorm, InstanceNorm, each with average and with max pooling).
     pub rows: Vec<NormRow>,
-    /// InstanceNorm − BatchNorm at the profile's lr (from the study's family of 15).
+    /// InstanceNorm − BatchNorm at the profile's lr (from the study's family).
     pub at_profile_lr: Option<Comparison>,
     /// The probes' three comparisons, Holm-adjusted together: InstanceNorm − BatchNorm at lr
     /// 0.001; max − average pooling under InstanceNorm; the same under BatchNorm.

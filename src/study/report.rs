@@ -154,6 +154,7 @@ impl Document {
             "\\usepackage[T1]{fontenc}".into(),
             "\\usepackage{graphicx}".into(),
             "\\usepackage{booktabs}".into(),
+            "\\usepackage{array}".into(),
             // The full text width is a page-width figure's 7.16 in (letter paper, 0.67 in margins).
             "\\setlength{\\textwidth}{7.16in}\\setlength{\\oddsidemargin}{-0.33in}\\setlength{\\evensidemargin}{-0.33in}".into(),
             "\\setlength{\\textheight}{9in}\\setlength{\\topmargin}{-0.5in}".into(),
@@ -197,7 +198,8 @@ fn latex_table(tab: &Table, t: &mut dyn FnMut(&str) -> String) -> String {
     let spec: String = (0..n)
         .map(|j| {
             if wraps(j) {
-                format!("p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.7 } else { 1.0 })
+                // Ragged right: a justified narrow column spreads its words across the line.
+                format!(">{{\\raggedright\\arraybackslash}}p{{{:.2}\\linewidth}}", 0.85 * longest[j] as f64 / wide_text.max(1.0) * if n > 3 { 0.7 } else { 1.0 })
             } else if numeric(j) {
                 "r".into()
             } else {
@@ -486,7 +488,8 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
 }
 
 /// Every variant and probe of the study: its overrides from the report's recipe (its bases'
-/// first) and the run directory its runs are in.
+/// first), the keys among them not scaled, and the run directory its runs are in — those two
+/// columns only when some variant has one, or shares another's runs.
 fn variants_table(study: &Study) -> anyhow::Result<Table> {
     let plan = &study.plan;
     let mut rows = Vec::new();
@@ -496,7 +499,16 @@ fn variants_table(study: &Study) -> anyhow::Result<Table> {
         let absolute = r.absolute.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ");
         rows.push(vec![v.key.clone(), v.label.clone(), set, if absolute.is_empty() { "—".into() } else { absolute }, study.run_name(v).to_string()]);
     }
-    Ok(Table { name: "variants".into(), header: ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec(), rows })
+    let mut header: Vec<String> = ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec();
+    let shared = rows.iter().any(|r| r[4] != r[0]);
+    let absolute = rows.iter().any(|r| r[3] != "—");
+    for (keep, col) in [(shared, 4), (absolute, 3)] {
+        if !keep {
+            header.remove(col);
+            rows.iter_mut().for_each(|r| drop(r.remove(col)));
+        }
+    }
+    Ok(Table { name: "variants".into(), header, rows })
 }
 
 /// The blocks of a section's open question, when it has one and its answer could be computed.

@@ -368,6 +368,17 @@ def test_run_all_smoke(browser, lab, work, rel_work):
     lab.shutdown_kernels()
 
 
+def write_notebook(path, sources):
+    """A notebook of code cells with these sources, for the convlab kernel."""
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": s} for i, s in enumerate(sources)],
+        "metadata": {"kernelspec": {"display_name": KERNEL_DISPLAY, "language": "rust", "name": KERNEL_NAME}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    with open(path, "w") as f:
+        json.dump(nb, f, indent=1)
+
+
 PROGRESS_NOTEBOOK = [
     ":dep convlab = {{ path = \"{root}\" }}",
     "use convlab::prelude::*;\n"
@@ -381,14 +392,7 @@ PROGRESS_NOTEBOOK = [
 def test_progress_and_interrupt(browser, lab, work, rel_work, runs):
     """Epoch lines while the cell runs; Kernel → Interrupt; re-run resumes from a finished epoch."""
     epochs, seed = 6, 7
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"p{i}", "metadata": {}, "outputs": [],
-                   "source": s.format(root=ROOT, epochs=epochs, seed=seed)} for i, s in enumerate(PROGRESS_NOTEBOOK)],
-        "metadata": {"kernelspec": {"display_name": KERNEL_DISPLAY, "language": "rust", "name": KERNEL_NAME}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-    with open(os.path.join(work, "progress.ipynb"), "w") as f:
-        json.dump(nb, f, indent=1)
+    write_notebook(os.path.join(work, "progress.ipynb"), [s.format(root=ROOT, epochs=epochs, seed=seed) for s in PROGRESS_NOTEBOOK])
     rel = f"{rel_work}/progress.ipynb"
     run_dir = os.path.join(runs, "quick", "xknet18", f"seed-{seed}")
     shot = "progress"
@@ -502,13 +506,7 @@ def test_own_ablation(browser, lab, work, rel_work, runs):
         'use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!("{}", study.describe());',
         "",
     ]
-    nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"a{i}", "metadata": {}, "outputs": [], "source": s} for i, s in enumerate(sources)],
-        "metadata": {"kernelspec": {"display_name": KERNEL_DISPLAY, "language": "rust", "name": KERNEL_NAME}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-    with open(os.path.join(work, "own-ablation.ipynb"), "w") as f:
-        json.dump(nb, f, indent=1)
+    write_notebook(os.path.join(work, "own-ablation.ipynb"), sources)
     rel = f"{rel_work}/own-ablation.ipynb"
     shot = "own-ablation"
     browser.open(rel, 3)

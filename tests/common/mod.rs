@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests that read a real smoke study.
+//! Helpers shared by the integration tests: a real smoke study, the binary with a clean environment.
+// Each test crate compiles this module and uses a part of it.
+#![allow(dead_code)]
 use convlab::settings::Settings;
 use convlab::study::{ProfileName, Study};
 use std::path::Path;
