@@ -114,7 +114,10 @@ fn bad_arguments_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     synth(d);
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 14] = [
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "train.label_smothing=0.1"], "error: --set train.label_smothing: unknown key; did you mean train.label_smoothing?"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "train.optimizer=adam"], "error: --set train.optimizer=adam: unknown variant `adam`, expected `sgd` or `adamw`"),
+        (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "label_smoothing"], "`label_smoothing`: expected key=value"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--blocks", "2,2"], "--blocks 2,2: expected 4 numbers"),
         (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "invalid value 'resnet99' for '--preset <PRESET>'"),
         (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),
@@ -139,6 +142,29 @@ fn bad_arguments_give_clear_errors() {
     }
     let o = convlab(d, &["train"]);
     assert!(!o.status.success() && stderr(&o).contains("--name"));
+}
+
+/// `convlab train --set`: any field by name, after the flags, recorded in the run's config;
+/// `convlab keys` lists the keys with the report's values and what a profile scales.
+#[test]
+fn train_sets_any_field_by_name_and_keys_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    synth(d);
+    let mut args = vec!["train", "--name", "ls", "--epochs", "1", "--set", "train.label_smoothing=0.1", "--set", "train.optimizer=adamw", "--set", "model.norm=group:2"];
+    args.extend(TINY);
+    let o = convlab(d, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("runs/ls/seed-20211108/config.json")).unwrap()).unwrap();
+    assert_eq!((config["train"]["label_smoothing"].as_f64(), config["train"]["optimizer"].as_str()), (Some(0.1), Some("adamw")));
+    assert_eq!(config["model"]["norm"], serde_json::json!({"group": {"groups": 2}}));
+    assert_eq!(config["train"]["lr"].as_f64(), Some(0.05), "--set comes after the flags, which it leaves alone");
+    let o = convlab(d, &["keys"]);
+    let keys = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(keys.lines().any(|l| l.trim_start().starts_with("train.lr ") && l.contains("0.001") && l.contains("scaled: × the profile's lr scale")), "{keys}");
+    assert!(keys.lines().any(|l| l.trim_start().starts_with("train.label_smoothing ") && !l.contains("scaled")), "{keys}");
+    assert!(keys.contains("model.stem                 small"), "xknet18's values by default: {keys}");
 }
 
 /// `convlab study --list` under `CONVLAB_ROOT=d`, with `env` set and every other `CONVLAB_*` variable removed.
