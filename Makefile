@@ -7,7 +7,7 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid
+.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance
 .DEFAULT_GOAL := help
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
 	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
+	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
 
 setup:
 	@scripts/setup.sh
@@ -88,6 +89,10 @@ report: setup
 # The grid's default worker count on a CPU-only machine is chosen from this (README, "Running the grid").
 bench-grid: build
 	bash bench/grid.sh
+
+# The quick profile's spread split by source (bench/variance.sh; ~30 min here).
+bench-variance: build
+	bash bench/variance.sh
 
 bench-data: setup
 	$(CARGO) bench --bench data

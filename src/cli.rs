@@ -359,6 +359,15 @@ pub fn run_config(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs, data:
     Ok(RunConfig::for_data(r.model, r.train, data))
 }
 
+/// `convlab trace`'s CSV: one line per step.
+pub fn trace_csv(steps: &[crate::train::StepTrace]) -> String {
+    let mut out = String::from("epoch,step,lr,images,loss,grad_norm\n");
+    for s in steps {
+        out += &format!("{},{},{:e},{},{},{}\n", s.epoch, s.step, s.lr, s.images, s.loss, s.grad_norm);
+    }
+    out
+}
+
 /// `convlab sweep`: a one-section plan sweeping `base` over `overrides` (each `KEY=A,B,…`),
 /// named `name` or `sweep-<the swept keys>`.
 pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyhow::Result<Plan> {

@@ -40,6 +40,9 @@ enum Command {
     },
     /// Loss and accuracy curves of one or more runs, as SVG or PNG.
     Plot(PlotArgs),
+    /// Replay a recorded run's first epochs from scratch, in memory: each step's lr, loss and
+    /// gradient norm as CSV (why did it stall?). Nothing is written to the run.
+    Trace(TraceArgs),
     /// Run a study — the report's, or a plan file's (--plan) — under a profile as a grid of
     /// units, and export its tables and figures.
     Study(StudyArgs),
@@ -157,6 +160,18 @@ struct PredictArgs {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Device::Auto)]
     device: Device,
+}
+
+#[derive(Args)]
+struct TraceArgs {
+    /// A run directory (RUNS/PROFILE/NAME/seed-S) or an experiment directory (its first seed).
+    run: PathBuf,
+    /// Epochs to replay.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// Write the CSV here (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -327,6 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("wrote {}", edge.paths.show(&args.out));
             Ok(())
         }
+        Command::Trace(args) => trace(&args, &edge),
         Command::Study(args) => study(&args, &edge),
         Command::Sweep(args) => sweep(&args, &edge),
         Command::Keys(args) => keys(&args),
@@ -375,6 +391,27 @@ fn train(args: &TrainArgs, edge: &Edge) -> anyhow::Result<()> {
         summary.seeds.len(),
         edge.paths.show(&args.runs.join(&args.name))
     );
+    Ok(())
+}
+
+fn trace(args: &TraceArgs, edge: &Edge) -> anyhow::Result<()> {
+    let dir = convlab::cli::run_dirs(&args.run)?.remove(0);
+    let run = Run::open(&dir)?;
+    let data = Dataset::load(&edge.settings.data_config(run.config.data.clone()))?;
+    let steps = convlab::train::trace(&run.config, &data, args.epochs)?;
+    let csv = convlab::cli::trace_csv(&steps);
+    match &args.out {
+        Some(p) => {
+            convlab::io::write_bytes(p, csv.as_bytes())?;
+            println!("wrote {} ({} steps)", edge.paths.show(p), steps.len());
+        }
+        None => print!("{csv}"),
+    }
+    // The replay is the run: its epochs' training loss is the record's.
+    for (epoch, recorded) in run.history.iter().take(args.epochs).enumerate() {
+        let (loss, n) = steps.iter().filter(|s| s.epoch == epoch + 1).fold((0.0, 0usize), |(l, n), s| (l + s.loss * s.images as f64, n + s.images));
+        eprintln!("epoch {}: training loss {:.6} replayed, {:.6} recorded", epoch + 1, loss / n.max(1) as f64, recorded.train_loss);
+    }
     Ok(())
 }
 

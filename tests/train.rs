@@ -215,3 +215,46 @@ fn full_profile_switches_fall_back_on_the_cpu() {
     let _net = convlab::model::ResNet::new(&vs.root(), &cfg.model).unwrap();
     vs.load(full.dir.join("best.safetensors")).unwrap();
 }
+
+/// Each source of randomness has its own seed when asked: with the weights', the data's and
+/// dropout's seeds all fixed, the run seed changes nothing; with only the init fixed, two
+/// seeds start from the same weights and part ways. A replay (`train::trace`) of a recorded
+/// run reproduces its training loss, step by step; and the run records where its time went.
+#[test]
+fn seeds_per_source_replays_and_phases() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let base = config(&data, 2);
+    let with = |seed: u64, init: Option<u64>, data_seed: Option<u64>, dropout: Option<u64>| {
+        let mut c = base.clone();
+        c.model.dropout = 0.3;
+        c.train.seed = seed;
+        (c.train.init_seed, c.train.data_seed, c.train.dropout_seed) = (init, data_seed, dropout);
+        c
+    };
+    let run = |name: &str, c: &RunConfig| Run::execute(&tmp.path().join(name), c, &data, &quiet()).unwrap();
+    let fixed = |seed| with(seed, Some(7), Some(7), Some(7));
+    let (a, b) = (run("a", &fixed(1)), run("b", &fixed(2)));
+    assert_eq!(numbers(&a.history), numbers(&b.history), "every source fixed: the run seed changes nothing");
+    let c = run("c", &with(1, Some(7), None, None));
+    let d = run("d", &with(2, Some(7), None, None));
+    let init = |r: &Run| r.initial(tch::Device::Cpu).unwrap().0.variables().into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).unwrap())).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(init(&c), init(&d), "the same initial weights");
+    assert_ne!(numbers(&c.history), numbers(&d.history), "another data order and dropout");
+    assert_ne!(init(&c), init(&run("e", &with(1, None, None, None))), "init_seed 7 is not seed 1");
+
+    // The replay: the same steps, so each epoch's mean training loss is the record's.
+    let steps = convlab::train::trace(&c.config, &data, 2).unwrap();
+    assert_eq!(steps.len(), 2 * data.train.len().div_ceil(32));
+    for (e, rec) in c.history.iter().enumerate() {
+        let (sum, n) = steps.iter().filter(|s| s.epoch == e + 1).fold((0.0, 0), |(l, n), s| (l + s.loss * s.images as f64, n + s.images));
+        assert!((sum / n as f64 - rec.train_loss).abs() < 1e-9, "epoch {}: {} vs {}", e + 1, sum / n as f64, rec.train_loss);
+    }
+    assert!(steps.iter().all(|s| s.grad_norm.is_finite() && s.grad_norm > 0.0));
+
+    let s = c.summary.unwrap();
+    let p = s.phases.expect("phases are recorded");
+    assert!(p.setup > 0.0 && p.train > 0.0 && p.validate > 0.0 && p.write > 0.0 && p.finish > 0.0, "{p:?}");
+    assert!(p.setup + p.train + p.validate + p.write + p.finish <= s.wall_seconds + p.setup + p.finish + 0.5, "{p:?} vs {}", s.wall_seconds);
+}

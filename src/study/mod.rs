@@ -304,7 +304,7 @@ impl Study {
         Ok(written(&self.options.paths, &files))
     }
 
-    /// Write the study as a document ([`report`]): `report.md` or `report.tex` and
+    /// Write the study as a document ([`mod@report`]): `report.md` or `report.tex` and
     /// `tables/*.csv` in `out` (default: [`Study::figures_dir`]), from the stored runs only;
     /// one line per file written, paths as shown to users.
     pub fn write_report(&self, format: report::Format, out: Option<&std::path::Path>) -> anyhow::Result<String> {

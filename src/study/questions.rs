@@ -96,7 +96,7 @@ impl FeatureSpread {
 /// pooled features at initialisation and after training (first seed).
 #[derive(Debug, Clone)]
 pub struct NormRow {
-    /// The variant or probe asked for (`result` holds its twin's runs when it duplicates one: [`Study::twin`]).
+    /// The variant or probe asked for (`result` holds the runs of an equal config when it duplicates one: [`Study::run_name`]).
     pub key: &'static str,
     pub result: VariantResult,
     /// Best validation accuracy ÷ chance (1/classes), mean over seeds.

@@ -74,7 +74,7 @@ impl Recipe {
             .filter_map(|k| {
                 let at = ALIASES.iter().find(|(a, _)| *a == k).map_or(k.as_str(), |(_, t)| t[0]);
                 let v = overrides::get(&tree, at)?;
-                Some((k.clone(), overrides::show_value(v)))
+                Some((k.clone(), if v.is_null() { "unset".to_string() } else { overrides::show_value(v) }))
             })
             .collect()
     }
@@ -112,6 +112,7 @@ mod tests {
             let Some(current) = overrides::get(&tree, &key) else { continue }; // a shorthand
             let other = match current {
                 serde_json::Value::Bool(b) => (!b).to_string(),
+                serde_json::Value::Null => "7".to_string(),
                 serde_json::Value::Number(n) if n.is_u64() => (n.as_u64().unwrap() + 1).to_string(),
                 serde_json::Value::Number(n) if n.is_i64() => (n.as_i64().unwrap() + 1).to_string(),
                 serde_json::Value::Number(n) => (n.as_f64().unwrap() / 2.0 + 0.001).to_string(),

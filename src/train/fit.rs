@@ -93,7 +93,7 @@ pub struct Evaluation {
 }
 
 /// Logits in f32, under bf16 autocast when the config asks for it on CUDA.
-pub(crate) fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
+pub fn forward(net: &ResNet, xs: &Tensor, train: bool, cfg: &TrainConfig) -> Tensor {
     let autocast = cfg.bf16 && xs.device().is_cuda();
     let logits = if autocast {
         crate::device::cuda_autocast_bf16(|| net.forward_t(xs, train))
@@ -184,7 +184,7 @@ pub fn fit(
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {
         // Dropout draws from libtorch's generator: seed it per epoch so a resumed run repeats them.
-        tch::manual_seed(cfg.seed.wrapping_add(1 + epoch as u64) as i64);
+        tch::manual_seed(cfg.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
         let t0 = Instant::now();
         // Sums stay on the device: no synchronisation per step.
         let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));

@@ -12,7 +12,7 @@ mod run;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use predict::{pooled_features, predict, write_predictions};
-pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Run, RunConfig, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, is_stop, list_runs};
+pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Phases, Run, RunConfig, StepTrace, trace, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, is_stop, list_runs};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use optim::{AdamW, Optimizer, Sgd, is_norm_or_bias};
 
@@ -202,8 +202,14 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Epochs of linear warm-up from 0 to `lr`, step by step (0 = none).
     pub warmup_epochs: f64,
-    /// Seed of weights, shuffling, augmentation and dropout.
+    /// Seed of weights, shuffling, augmentation and dropout (each unless its own seed below is set).
     pub seed: u64,
+    /// Seed of the weights' initialisation alone (unset: `seed`): fixed, seeds vary the rest.
+    pub init_seed: Option<u64>,
+    /// Seed of the data order and augmentation alone (unset: `seed`).
+    pub data_seed: Option<u64>,
+    /// Seed of dropout alone — libtorch's generator during training (unset: `seed`).
+    pub dropout_seed: Option<u64>,
     /// `auto`, `cpu` or `cuda`.
     pub device: Device,
     /// libtorch CPU threads (unset = libtorch's default).
@@ -242,6 +248,9 @@ impl TrainConfig {
             schedule: Schedule::Step { step_size: recipe::STEP_SIZE, gamma: recipe::GAMMA },
             warmup_epochs: 0.0,
             seed: recipe::SEED,
+            init_seed: None,
+            data_seed: None,
+            dropout_seed: None,
             device: Device::Auto,
             threads: None,
             bf16: false,
@@ -254,6 +263,21 @@ impl TrainConfig {
     /// [`EVAL_BATCH_MIN`] (no gradients are kept, so larger batches fit).
     pub fn eval_batch_size(&self) -> usize {
         self.batch_size.max(EVAL_BATCH_MIN)
+    }
+
+    /// The seed of the weights' initialisation.
+    pub fn seed_of_init(&self) -> u64 {
+        self.init_seed.unwrap_or(self.seed)
+    }
+
+    /// The seed of the data order and augmentation.
+    pub fn seed_of_data(&self) -> u64 {
+        self.data_seed.unwrap_or(self.seed)
+    }
+
+    /// The seed of dropout (libtorch's generator while training).
+    pub fn seed_of_dropout(&self) -> u64 {
+        self.dropout_seed.unwrap_or(self.seed)
     }
 
     /// The peak learning rate at this batch size: `lr`, times `batch_size / base` under the linear rule.

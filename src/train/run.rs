@@ -6,7 +6,7 @@
 //! Every file is written atomically; an interrupted run resumes from `last`.
 use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
-use super::{Optimizer, TrainConfig, evaluate, is_improvement, predict, tensorboard, write_predictions};
+use super::{Optimizer, TrainConfig, is_improvement, predict, tensorboard, write_predictions};
 use crate::data::{DataConfig, Dataset, Loader};
 use crate::io;
 use crate::model::{ResNet, ResNetConfig, parameter_count};
@@ -94,8 +94,13 @@ pub struct RunSummary {
     pub best_val_top5: f64,
     pub final_val_acc: f64,
     pub final_train_acc: f64,
-    /// Test accuracy of the best weights, when the test split is labelled.
+    /// Test accuracy of the best weights (the epoch the validation split chose), when the
+    /// test split is labelled: a held-out score of the chosen checkpoint.
     pub test_acc: Option<f64>,
+    /// Test accuracy of the last epoch's weights, when the test split is labelled (absent in
+    /// runs recorded before it existed).
+    #[serde(default)]
+    pub final_test_acc: Option<f64>,
     pub parameters: i64,
     /// Training wall time, all epochs (including resumed ones).
     pub wall_seconds: f64,
@@ -109,6 +114,24 @@ pub struct RunSummary {
     /// (empty when it trained in one go).
     #[serde(default)]
     pub resumed_at: Vec<usize>,
+    /// Where the last attempt's wall time went (absent in runs recorded before it existed).
+    #[serde(default)]
+    pub phases: Option<Phases>,
+}
+
+/// Where a training attempt's wall time went, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Building the network and optimizer, loading a checkpoint to resume, the loaders.
+    pub setup: f64,
+    /// Optimizer steps over the training split (every epoch of this attempt).
+    pub train: f64,
+    /// The validation pass after each epoch.
+    pub validate: f64,
+    /// Checkpoints, history and TensorBoard events after each epoch.
+    pub write: f64,
+    /// The best weights loaded, the test split predicted and scored, the summary written.
+    pub finish: f64,
 }
 
 /// Where a run's log lines go.
@@ -317,7 +340,7 @@ impl Run {
     /// before any step (what [`Run::execute`] trains from).
     pub fn initial(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
         let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        tch::manual_seed(self.config.train.seed as i64);
+        tch::manual_seed(self.config.train.seed_of_init() as i64);
         let vs = nn::VarStore::new(device);
         let net = ResNet::new(&vs.root(), &self.config.model)?;
         Ok((vs, net))
@@ -527,12 +550,13 @@ static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>, lease: &Lease) -> anyhow::Result<Run> {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let t_start = Instant::now();
     let tc = &config.train;
     if let Some(t) = tc.threads {
         tch::set_num_threads(t as i32);
     }
     let device = tc.device.resolve()?;
-    tch::manual_seed(tc.seed as i64);
+    tch::manual_seed(tc.seed_of_init() as i64);
     let mut vs = nn::VarStore::new(device);
     let net = ResNet::new(&vs.root(), &config.model)?;
     let mut opt = Optimizer::new(&vs, tc);
@@ -560,13 +584,11 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     if tc.channels_last {
         crate::model::weights_to_channels_last(&vs);
     }
-    let train_loader = Loader::new(&data.train, &data.stats, tc.batch_size, device)
-        .shuffle(tc.seed)
-        .augment(tc.augment.clone())
-        .channels_last(tc.channels_last);
-    let val_loader = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device).channels_last(tc.channels_last);
+    let (train_loader, val_loader) = loaders(tc, data, device);
 
     let t0 = Instant::now();
+    let mut phases = Phases { setup: (t0 - t_start).as_secs_f64(), ..Phases::default() };
+    let train_images = data.train.len() as f64;
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let mut done_now = 0usize;
     let label = run_label(dir, tc.seed);
@@ -594,6 +616,10 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
             Event::Epoch(record) => record,
         };
         history.push(record.clone());
+        let train_seconds = train_images / record.images_per_s.max(1e-9);
+        phases.train += train_seconds;
+        phases.validate += (record.seconds - train_seconds).max(0.0);
+        let t_write = Instant::now();
         if is_improvement(record.val_acc, best) {
             best = Some(record.val_acc);
             save_checkpoint(&dir.join("best.safetensors"), &vs, None, &[("epoch", record.epoch as f64)])?;
@@ -602,6 +628,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         save_checkpoint(&dir.join("last.safetensors"), &vs, Some(opt), &[("epoch", record.epoch as f64)])?;
         // After the epoch is on disk: the events follow the history, never lead it.
         tensorboard::sync(dir, &history, &config_json)?;
+        phases.write += t_write.elapsed().as_secs_f64();
         done_now += 1;
         // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
         let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch).map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
@@ -623,9 +650,71 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         pb.finish_and_clear();
     }
     fitted?;
-    let trained = Trained { history, parameters: parameter_count(&vs), wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(), resumed_at };
-    let summary = finish(dir, config, data, device, &trained)?;
+    let trained = Trained { history, parameters: parameter_count(&vs), wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(), resumed_at, phases };
+    let summary = finish(dir, config, data, device, &trained, &net)?;
     Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history: trained.history, summary: Some(summary) })
+}
+
+/// The training loader (shuffled and augmented from the data seed) and the validation loader of a run.
+pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
+    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device).shuffle(tc.seed_of_data()).augment(tc.augment.clone()).channels_last(tc.channels_last);
+    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device).channels_last(tc.channels_last);
+    (train, val)
+}
+
+/// One step of [`trace`]: the loss of its batch before the update, the gradients' global norm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepTrace {
+    /// 1-based.
+    pub epoch: usize,
+    /// 1-based, within the epoch.
+    pub step: usize,
+    pub lr: f64,
+    /// Images in the batch.
+    pub images: usize,
+    pub loss: f64,
+    /// √(Σ‖∂loss/∂p‖²) over every parameter, before the optimizer's step (before weight decay).
+    pub grad_norm: f64,
+}
+
+/// The first `epochs` epochs of a run replayed from scratch in memory, step by step: the same
+/// seeds, batches and updates as training it (a replay of a recorded run reproduces its
+/// history's training loss), with each step's loss and gradient norm read back — what shows
+/// why a run stalls. Nothing is written.
+pub fn trace(config: &RunConfig, data: &Dataset, epochs: usize) -> anyhow::Result<Vec<StepTrace>> {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tc = &config.train;
+    config.check(data)?;
+    if let Some(t) = tc.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = tc.device.resolve()?;
+    tch::manual_seed(tc.seed_of_init() as i64);
+    let vs = nn::VarStore::new(device);
+    let net = ResNet::new(&vs.root(), &config.model)?;
+    let mut opt = Optimizer::new(&vs, tc);
+    if tc.channels_last {
+        crate::model::weights_to_channels_last(&vs);
+    }
+    crate::device::prepare_training(device, tc.bf16)?;
+    let (train_loader, _) = loaders(tc, data, device);
+    let steps = train_loader.num_batches();
+    let mut out = Vec::new();
+    for epoch in 0..epochs.min(tc.epochs) {
+        tch::manual_seed(tc.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
+        for (step, batch) in train_loader.epoch(epoch).enumerate() {
+            let lr = tc.lr_at(epoch, step, steps);
+            let logits = fit::forward(&net, &batch.images, true, tc);
+            let loss = fit::training_loss(&logits, &batch.labels, tc);
+            opt.zero_grad();
+            loss.backward();
+            let squares: f64 = vs.trainable_variables().iter().map(|p| p.grad()).filter(Tensor::defined).map(|g| g.square().sum(tch::Kind::Double).double_value(&[])).sum();
+            opt.step(lr);
+            let images = batch.labels.size()[0] as usize;
+            out.push(StepTrace { epoch: epoch + 1, step: step + 1, lr, images, loss: loss.double_value(&[]), grad_norm: squares.sqrt() });
+        }
+    }
+    Ok(out)
 }
 
 /// The best epoch of a history: the highest validation accuracy, the first on ties.
@@ -640,11 +729,24 @@ struct Trained {
     /// All epochs, resumed ones included.
     wall_seconds: f64,
     resumed_at: Vec<usize>,
+    /// This attempt's, `finish` to be added.
+    phases: Phases,
 }
 
-/// After the last epoch: the best weights predict the test split (`test.txt`, and its
-/// accuracy when labelled), then `summary.json` is written — the run is finished.
-fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained) -> anyhow::Result<RunSummary> {
+/// The share of `predicted` classes equal to `split`'s labels, when it is labelled.
+fn accuracy(split: &crate::data::Split, predicted: &[i64]) -> anyhow::Result<Option<f64>> {
+    if !split.is_labelled() || split.is_empty() {
+        return Ok(None);
+    }
+    let truth = Vec::<i64>::try_from(&split.labels)?;
+    Ok(Some(truth.iter().zip(predicted).filter(|(t, p)| t == p).count() as f64 / truth.len() as f64))
+}
+
+/// After the last epoch: the best weights predict the test split (`test.txt`, and their
+/// accuracy when it is labelled, from the same predictions), the last epoch's weights (`net`)
+/// are scored on it too, then `summary.json` is written — the run is finished.
+fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained, net: &ResNet) -> anyhow::Result<RunSummary> {
+    let t_finish = Instant::now();
     let tc = &config.train;
     let history = &trained.history;
     let best = best_epoch(history).context("no epoch was recorded")?;
@@ -652,15 +754,16 @@ fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, t
     let mut best_vs = nn::VarStore::new(device);
     let best_net = ResNet::new(&best_vs.root(), &config.model)?;
     load_checkpoint(&dir.join("best.safetensors"), &mut best_vs)?;
-    let mut test_acc = None;
+    let (mut test_acc, mut final_test_acc) = (None, None);
     if let Some(test) = &data.test {
         let predicted = predict(&best_net, test, &data.stats, tc, device)?;
         write_predictions(&dir.join("test.txt"), &test.files, &predicted, &data.classes)?;
-        if test.is_labelled() && !test.is_empty() {
-            let loader = Loader::new(test, &data.stats, tc.eval_batch_size(), device);
-            test_acc = Some(evaluate(&best_net, &loader, tc).acc);
+        test_acc = accuracy(test, &predicted)?;
+        if test_acc.is_some() {
+            final_test_acc = accuracy(test, &predict(net, test, &data.stats, tc, device)?)?;
         }
     }
+    let phases = Phases { finish: t_finish.elapsed().as_secs_f64(), ..trained.phases };
     let summary = RunSummary {
         seed: tc.seed,
         epochs: tc.epochs,
@@ -670,12 +773,14 @@ fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, t
         final_val_acc: last.val_acc,
         final_train_acc: last.train_acc,
         test_acc,
+        final_test_acc,
         parameters: trained.parameters,
         wall_seconds: trained.wall_seconds,
         images_per_s: history.iter().map(|r| r.images_per_s).sum::<f64>() / history.len() as f64,
         device: format!("{device:?}"),
         threads: Some(tch::get_num_threads()),
         resumed_at: trained.resumed_at.clone(),
+        phases: Some(phases),
     };
     io::write_json(&dir.join("summary.json"), &summary)?;
     let _ = std::fs::remove_file(dir.join(RESUMED));

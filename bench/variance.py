@@ -1,0 +1,69 @@
+"""The spread decomposition of bench/variance.sh's runs, as Markdown tables.
+
+    python3 bench/variance.py target/bench-variance
+
+For each experiment (a variant with every source of randomness varying over the seeds, or
+one source varying and the others fixed): runs, mean and standard deviation over seeds of
+the best validation accuracy (1,000 images, the epoch chosen by it), of the test accuracy
+of that same checkpoint (10,000 held-out images), and of the last epoch's; the binomial SD
+of a single accuracy on 1,000 and on 10,000 images; the optimism of choosing the best of
+the epochs on the validation split that then scores it; and runs that stalled.
+"""
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import date
+
+STALL = 0.6  # best validation accuracy below this: the run stalled (healthy no-BN runs reach ~0.7)
+
+
+def runs(exp_dir):
+    out = []
+    for d in sorted(os.listdir(exp_dir)):
+        p = os.path.join(exp_dir, d, "summary.json")
+        if d.startswith("seed-") and os.path.exists(p):
+            out.append(json.load(open(p)))
+    return out
+
+
+def pp(x):
+    return f"{100 * x:.2f}"
+
+
+def main():
+    root = sys.argv[1]
+    exps = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "unknown"
+    print(f"Measured {date.today()} on {cpu} ({os.cpu_count()} cores), convlab {commit}; runs in {root}.\n")
+    print("| experiment | runs | best val: mean | SD (pp) | test @ best: mean | SD (pp) | last epoch test: SD (pp) | val − test @ best (pp) | last epoch val − test (pp) | stalled |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for e in exps:
+        rs = runs(os.path.join(root, e))
+        if len(rs) < 2 or any(r.get("test_acc") is None for r in rs):
+            continue
+        bv = [r["best_val_acc"] for r in rs]
+        tb = [r["test_acc"] for r in rs]
+        ft = [r.get("final_test_acc") for r in rs]
+        fv = [r["final_val_acc"] for r in rs]
+        gap_best = statistics.mean(bv) - statistics.mean(tb)
+        gap_last = statistics.mean(fv) - statistics.mean(ft) if None not in ft else float("nan")
+        stalled = sum(1 for x in bv if x < STALL)
+        print(
+            f"| {e} | {len(rs)} | {statistics.mean(bv):.4f} | {pp(statistics.stdev(bv))} | {statistics.mean(tb):.4f} | {pp(statistics.stdev(tb))} | "
+            f"{pp(statistics.stdev(ft)) if None not in ft else '—'} | {pp(gap_best)} | {pp(gap_last)} | {stalled} |"
+        )
+    print()
+    for n in (1000, 10000):
+        p = 0.8
+        print(f"Binomial SD of one accuracy of {p:.0%} on {n:,} images: {pp(math.sqrt(p * (1 - p) / n))} pp.")
+    print(f"Stalled: best validation accuracy below {STALL}. The selection optimism of the best epoch is "
+          "(val − test @ best) − (last epoch val − test): what choosing the epoch on the split that scores it adds.")
+
+
+if __name__ == "__main__":
+    main()
