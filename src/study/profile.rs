@@ -45,6 +45,46 @@ impl std::str::FromStr for ProfileName {
     }
 }
 
+/// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
+/// Tables show the report's metric, best validation accuracy, whichever it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Score {
+    /// Best validation accuracy: the report's metric — the epoch is chosen on the validation
+    /// split and scored on it.
+    #[default]
+    BestVal,
+    /// The test accuracy of the checkpoint the validation split chose: scored on images that
+    /// chose nothing, and more of them (needs a labelled test split).
+    TestAtBest,
+}
+
+impl Score {
+    /// A run's value of this score (`None`: the run has none, e.g. an unlabelled test split).
+    pub fn of(self, run: &crate::train::RunSummary) -> Option<f64> {
+        match self {
+            Score::BestVal => Some(run.best_val_acc),
+            Score::TestAtBest => run.test_acc,
+        }
+    }
+
+    /// As a legend names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Score::BestVal => "best validation",
+            Score::TestAtBest => "test, best epoch",
+        }
+    }
+
+    /// As a sentence names it.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Score::BestVal => "best validation accuracy",
+            Score::TestAtBest => "test accuracy of the best epoch",
+        }
+    }
+}
+
 /// The scale of a study and how the report's recipe maps onto it ([`Profile::map`]).
 ///
 /// Mapping rule: epochs and StepLR step sizes scale with `epochs / 25` (rounded, at least
@@ -77,6 +117,14 @@ pub struct Profile {
     pub bf16: bool,
     /// For `smoke`: the synthetic tree written (once) where `data` reads it.
     pub synth: Option<SynthConfig>,
+    /// What the statistics compare.
+    #[serde(default)]
+    pub score: Score,
+    /// Epochs of linear learning-rate warm-up every variant gets unless it sets its own
+    /// (`train.warmup_epochs`), in this profile's epochs: what the linear scaling rule asks
+    /// for when the profile multiplies the learning rate (Goyal et al. 2017). 0: none.
+    #[serde(default)]
+    pub warmup_epochs: f64,
 }
 
 impl Profile {
@@ -95,6 +143,8 @@ impl Profile {
             channels_last: true,
             bf16: true,
             synth: None,
+            score: Score::BestVal,
+            warmup_epochs: 0.0,
         }
     }
 
@@ -121,6 +171,8 @@ impl Profile {
             channels_last: true,
             bf16: false,
             synth: None,
+            score: Score::BestVal,
+            warmup_epochs: 0.0,
         }
     }
 
@@ -141,6 +193,8 @@ impl Profile {
             channels_last: false,
             bf16: false,
             synth: Some(synth),
+            score: Score::BestVal,
+            warmup_epochs: 0.0,
         }
     }
 
@@ -226,7 +280,7 @@ impl Profile {
             Schedule::Cosine { min_lr } => Schedule::Cosine { min_lr: self.scaled_lr(min_lr) },
             Schedule::Constant => Schedule::Constant,
         };
-        t.warmup_epochs *= self.epochs as f64 / recipe::EPOCHS as f64;
+        t.warmup_epochs = if t.warmup_epochs > 0.0 { t.warmup_epochs * self.epochs as f64 / recipe::EPOCHS as f64 } else { self.warmup_epochs };
         let batch = |b: usize| ((b as f64 * self.batch_size as f64 / recipe::BATCH_SIZE as f64).round() as usize).max(1);
         t.batch_size = batch(t.batch_size);
         if let LrBatch::Linear { base } = t.lr_batch {
