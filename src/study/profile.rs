@@ -125,6 +125,10 @@ pub struct Profile {
     /// for when the profile multiplies the learning rate (Goyal et al. 2017). 0: none.
     #[serde(default)]
     pub warmup_epochs: f64,
+    /// The gradients' global norm is clipped to this for every variant unless it sets its own
+    /// (`train.clip_grad_norm`). None: no clipping (the report's recipe).
+    #[serde(default)]
+    pub clip_grad_norm: Option<f64>,
 }
 
 impl Profile {
@@ -145,6 +149,7 @@ impl Profile {
             synth: None,
             score: Score::BestVal,
             warmup_epochs: 0.0,
+            clip_grad_norm: None,
         }
     }
 
@@ -173,6 +178,7 @@ impl Profile {
             synth: None,
             score: Score::BestVal,
             warmup_epochs: 0.0,
+            clip_grad_norm: None,
         }
     }
 
@@ -195,6 +201,7 @@ impl Profile {
             synth: Some(synth),
             score: Score::BestVal,
             warmup_epochs: 0.0,
+            clip_grad_norm: None,
         }
     }
 
@@ -281,6 +288,7 @@ impl Profile {
             Schedule::Constant => Schedule::Constant,
         };
         t.warmup_epochs = if t.warmup_epochs > 0.0 { t.warmup_epochs * self.epochs as f64 / recipe::EPOCHS as f64 } else { self.warmup_epochs };
+        t.clip_grad_norm = t.clip_grad_norm.or(self.clip_grad_norm);
         let batch = |b: usize| ((b as f64 * self.batch_size as f64 / recipe::BATCH_SIZE as f64).round() as usize).max(1);
         t.batch_size = batch(t.batch_size);
         if let LrBatch::Linear { base } = t.lr_batch {
