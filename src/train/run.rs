@@ -849,8 +849,6 @@ impl Experiment {
         runs_root.join(&self.name).join(format!("seed-{seed}"))
     }
 
-    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
-    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
     /// The config of its run with `seed`.
     pub fn seed_config(&self, seed: u64) -> RunConfig {
         let mut cfg = self.config.clone();
@@ -864,6 +862,8 @@ impl Experiment {
         Run::stored(&self.seed_dir(runs_root, seed), &self.seed_config(seed))
     }
 
+    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
+    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
     pub fn run_seed(&self, runs_root: &Path, seed: u64, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         anyhow::ensure!(
             !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",
