@@ -150,7 +150,7 @@ fn smoke_study_runs_end_to_end() {
     let names: Vec<&str> = table.get_column_names().into_iter().map(|n| n.as_str()).collect();
     assert_eq!(
         names,
-        ["variant", "seed_1", "seed_2", "mean", "std", "delta_pp", "ci95_lo_pp", "ci95_hi_pp", "p_holm", "mde_pp", "verdict", "report", "best_epoch", "minutes"]
+        ["variant", "seed_1", "seed_2", "mean", "std", "test_at_best", "delta_pp", "ci95_lo_pp", "ci95_hi_pp", "p_holm", "mde_pp", "verdict", "report", "best_epoch", "minutes"]
     );
     // The table's numbers are the run records'.
     for (i, r) in s.results.iter().enumerate() {
