@@ -7,7 +7,7 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance
+.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units
 .DEFAULT_GOAL := help
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
 	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
 	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
+	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
 
 setup:
 	@scripts/setup.sh
@@ -85,6 +86,7 @@ report: setup
 	$(MAKE) --no-print-directory build
 	$(MAKE) --no-print-directory study notebooks
 	$(CONVLAB) report
+	$(CONVLAB) report --format latex
 
 # The grid's default worker count on a CPU-only machine is chosen from this (README, "Running the grid").
 bench-grid: build
@@ -93,6 +95,10 @@ bench-grid: build
 # The quick profile's spread split by source (bench/variance.sh; ~30 min here).
 bench-variance: build
 	bash bench/variance.sh
+
+# Each unit's phases (setup, train, validate, write, finish) over the quick study's stored runs.
+bench-units: build
+	$(CONVLAB) study --profile quick --units | $(PY) bench/unit_cost.py $(CONVLAB)
 
 bench-data: setup
 	$(CARGO) bench --bench data

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench-grid: the quick study as a local grid on this machine, one worker with every
-# core against one worker per core (one libtorch thread each), in one run of measurements.
-# Small convolutions scale poorly across threads, so several single-threaded workers may
-# finish the grid sooner; which is faster here decides `grid::CPU_DEFAULT_JOBS`.
+# core against one worker per core and two workers per core (one libtorch thread each),
+# in one run of measurements. Small convolutions scale poorly across threads, so several
+# single-threaded workers may finish the grid sooner; which is fastest here decides
+# `grid::CPU_DEFAULT_JOBS`.
 #
 #   SECTIONS=residual,width SEEDS=1,2 bash bench/grid.sh     # a smaller grid
 # Fresh runs directories under $WORK each time; the data cache is shared (decoded once).
@@ -31,6 +32,8 @@ a=$(measure one-worker 1 "$CORES")
 echo "1 worker × $CORES threads: $a s"
 b=$(measure per-core "$CORES" 1)
 echo "$CORES workers × 1 thread: $b s"
-python3 -c "print(f'ratio (1 worker / $CORES workers): {$a / $b:.2f}')"
+c=$(measure two-per-core "$((2 * CORES))" 1)
+echo "$((2 * CORES)) workers × 1 thread: $c s"
+python3 -c "print(f'ratio (1 worker / $CORES workers): {$a / $b:.2f}; ($((2 * CORES)) workers / $CORES workers): {$c / $b:.2f}')"
 units=$(find "$WORK/per-core" -name summary.json -path '*seed-*' | wc -l)
 echo "units per grid: $units; logs in $WORK"

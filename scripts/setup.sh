@@ -150,9 +150,9 @@ spec = {
         "EVCXR_CONFIG_DIR": "$EVCXR_CFG",
         "CONVLAB_VENV": "$VENV",
         "POLARS_FMT_MAX_COLS": "-1",
-        "POLARS_FMT_MAX_ROWS": "64",
+        "POLARS_FMT_MAX_ROWS": "200",
         "POLARS_FMT_STR_LEN": "60",
-        "POLARS_TABLE_WIDTH": "200",
+        "POLARS_TABLE_WIDTH": "400",
     },
 }
 for k in ("CARGO_HOME", "RUSTUP_HOME"):

@@ -144,6 +144,9 @@ struct TrainArgs {
     /// Retrain even if a run with this name exists.
     #[arg(long)]
     force: bool,
+    /// Also score the last epoch's weights on the (labelled) test split: `final_test_acc`.
+    #[arg(long)]
+    score_last_epoch: bool,
     #[arg(long, default_value = "runs")]
     runs: PathBuf,
 }
@@ -381,7 +384,7 @@ fn train(args: &TrainArgs, edge: &Edge) -> anyhow::Result<()> {
     if let Some(seeds) = &args.seeds {
         exp.seeds = seeds.clone();
     }
-    let opts = RunOptions { resume: args.resume, force: args.force, progress: true, paths: edge.paths.clone(), ..Default::default() };
+    let opts = RunOptions { resume: args.resume, force: args.force, progress: true, paths: edge.paths.clone(), score_last_epoch: args.score_last_epoch, ..Default::default() };
     let (summary, _) = exp.run(&args.runs, &data, &opts)?;
     println!(
         "{}: best val acc {:.4} ± {:.4} over {} seed(s) → {}",

@@ -3,7 +3,7 @@
 //! verdicts, figures, the write-up, TensorBoard events — sharing the report's runs; and bad
 //! plans refused through the real binary before anything trains.
 use convlab::study::report::Format;
-use convlab::study::{Plan, Section, Variant, Verdict};
+use convlab::study::{Plan, Section, Study, Variant, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -230,4 +230,26 @@ fn runs_are_shared_by_config_and_a_changed_variant_is_a_new_run() {
     let d = study.with_plan(one("same", "train.weight_decay=0")).unwrap();
     assert_eq!(d.run_name(d.plan.variant("same").unwrap()), "xknet18");
     assert_eq!(d.units(&d.sections()).len(), 1, "one run, one unit");
+}
+
+/// A changed profile (here its clip, as a new release of the quick profile would change it)
+/// trains the report's variants anew beside the old runs, which stay readable by the old
+/// profile: nothing is mixed, nothing is an error.
+#[test]
+fn a_changed_profile_trains_new_runs_beside_the_old() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = smoke_study(tmp.path(), vec![1]);
+    let xk = old.plan.variant("xknet18").unwrap().clone();
+    let before = old.run_variant("xknet18").unwrap().runs[0].summary.clone().unwrap();
+    assert_eq!(old.run_name(&xk), "xknet18");
+    let mut changed = old.profile.clone();
+    changed.clip_grad_norm = Some(0.5);
+    let new = Study::new(changed, &convlab::settings::Settings { seeds: Some(vec![1]), ..convlab::settings::Settings::defaults(tmp.path(), &tmp.path().join("cache")) }).unwrap();
+    let name = new.run_name(&xk).to_string();
+    assert!(name.starts_with("xknet18-") && name.len() == "xknet18-".len() + 8, "{name}");
+    assert_eq!(new.units(&new.sections()).iter().filter(|u| u.variant.key == "xknet18").count(), 1);
+    assert!(new.units(&new.sections()).iter().all(|u| !matches!(new.unit_state(u).unwrap(), convlab::study::grid::UnitState::Done { .. })), "no old run counts as done");
+    let after = new.run_variant("xknet18").unwrap().runs[0].config.clone();
+    assert_eq!(after.train.clip_grad_norm, Some(0.5));
+    assert_eq!(old.run_variant("xknet18").unwrap().runs[0].summary.clone().unwrap(), before, "the old runs are still there, unchanged");
 }

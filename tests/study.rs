@@ -102,7 +102,14 @@ fn quick_profile_scales_the_recipe_by_its_rule() {
     assert_eq!(q.scaled_step(7), 2); // 7 · 6/25
     assert_eq!(q.scaled_step(4), 1);
     assert_eq!(q.lr_scale, 20.0);
-    assert!(q.seeds.len() >= 3, "quick runs enough seeds for a CI on each side");
+    assert!(q.seeds.len() >= 5, "quick runs enough seeds for a verdict on effects of a few pp");
+    // What keeps no-BN runs from stalling, and what the statistics score (docs/quick-profile.md).
+    assert_eq!((q.clip_grad_norm, q.score), (Some(3.0), convlab::study::Score::TestAtBest));
+    assert_eq!(Profile::full(Source::fashion_mnist(), None).clip_grad_norm, None, "the full profile keeps the report's recipe");
+    assert_eq!(q.map(&q.base()).train.clip_grad_norm, Some(3.0), "every variant is clipped");
+    let mut own = q.base();
+    own.train.clip_grad_norm = Some(1.0);
+    assert_eq!(q.map(&own).train.clip_grad_norm, Some(1.0), "a variant's own clip wins");
     let defaults = Settings::defaults(Path::new("/p"), Path::new("/c"));
     let err = Profile::resolve(&Settings { profile: ProfileName::Full, ..defaults.clone() }).unwrap_err().to_string();
     assert!(err.contains("CONVLAB_DATA"), "{err}");
@@ -143,7 +150,7 @@ fn smoke_study_runs_end_to_end() {
     let names: Vec<&str> = table.get_column_names().into_iter().map(|n| n.as_str()).collect();
     assert_eq!(
         names,
-        ["variant", "seed_1", "seed_2", "mean", "std", "delta_pp", "ci95_lo_pp", "ci95_hi_pp", "p_holm", "verdict", "report", "best_epoch", "minutes"]
+        ["variant", "seed_1", "seed_2", "mean", "std", "test_at_best", "delta_pp", "ci95_lo_pp", "ci95_hi_pp", "p_holm", "mde_pp", "verdict", "report", "best_epoch", "minutes"]
     );
     // The table's numbers are the run records'.
     for (i, r) in s.results.iter().enumerate() {
@@ -244,4 +251,35 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(names[6..], ["xknet18-confusion.svg", "xknet18-confusion.png", "xknet18-per-class.svg", "xknet18-per-class.png", "tables/xknet18-per-class.csv"]);
     let csv = std::fs::read_to_string(&files[10]).unwrap();
     assert!(csv.starts_with("class,images,correct,accuracy,most_confused_with,share\n") && csv.lines().count() == 1 + study.data.classes.len(), "{csv}");
+}
+
+/// Common random numbers: every variant of a seed sees the same data order and the same
+/// augmentation draws, so the seed's noise in the data stream is shared by both sides of a
+/// comparison. The stream is a function of the data seed and the batch size only
+/// (`train::loaders`); both are the same for every variant but the ones whose change is the
+/// batch size.
+#[test]
+fn every_variant_of_a_seed_sees_the_same_data_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    let synth = convlab::data::SynthConfig { classes: 3, train_per_class: 5, val_per_class: 1, test: 0, size: 16, seed: 0, mixed_formats: false };
+    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    let mut p = Profile::quick();
+    p.data = convlab::data::DataConfig { cache_dir: Some(tmp.path().join("cache")), ..convlab::data::DataConfig::new(Source::ImageFolder { root }) };
+    let data = convlab::data::Dataset::load(&p.data).unwrap();
+    let plan = report();
+    let stream = |v: &convlab::study::Variant, seed: u64| {
+        let c = p.config(&plan.resolve(&v.key).unwrap(), &data).unwrap();
+        let mut c = c;
+        c.train.seed = seed;
+        let loader = convlab::data::Loader::new(&data.train, &data.stats, c.train.batch_size, tch::Device::Cpu).shuffle(c.train.seed_of_data());
+        (c.train.seed_of_data(), c.train.batch_size, (0..p.epochs).map(|e| loader.order(e)).collect::<Vec<_>>())
+    };
+    for &seed in &p.seeds {
+        let want = stream(plan.find("xknet18").unwrap(), seed);
+        for v in plan.variants().into_iter().chain(plan.probes()) {
+            assert_eq!(stream(v, seed), want, "{} with seed {seed}", v.key);
+        }
+    }
+    assert_ne!(stream(plan.find("xknet18").unwrap(), 1).2, stream(plan.find("xknet18").unwrap(), 2).2, "another seed, another order");
 }

@@ -233,7 +233,7 @@ fn seeds_per_source_replays_and_phases() {
         (c.train.init_seed, c.train.data_seed, c.train.dropout_seed) = (init, data_seed, dropout);
         c
     };
-    let run = |name: &str, c: &RunConfig| Run::execute(&tmp.path().join(name), c, &data, &quiet()).unwrap();
+    let run = |name: &str, c: &RunConfig| Run::execute(&tmp.path().join(name), c, &data, &RunOptions { score_last_epoch: true, ..quiet() }).unwrap();
     let fixed = |seed| with(seed, Some(7), Some(7), Some(7));
     let (a, b) = (run("a", &fixed(1)), run("b", &fixed(2)));
     assert_eq!(numbers(&a.history), numbers(&b.history), "every source fixed: the run seed changes nothing");

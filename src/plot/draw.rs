@@ -328,7 +328,7 @@ fn pp(span: f64) -> impl Fn(&f64) -> String {
 pub(super) fn height_pt(fig: &Figure, w: f64) -> f64 {
     match &fig.chart {
         Chart::Curves { title, curves, show_train } => curves_plan(title, curves, *show_train, w).total,
-        Chart::Effects { title, rows, .. } => effects_plan(title, rows, fig.width, w).total,
+        Chart::Effects { title, rows, metric, .. } => effects_plan(title, rows, metric, fig.width, w).total,
         Chart::Confusion { title, classes, matrix } => confusion_plan(title, classes, matrix.len(), w).total,
         Chart::PerClass { title, classes, accuracy, .. } => per_class_plan(title, classes, accuracy, w).total,
     }
@@ -343,7 +343,7 @@ pub(super) fn draw<DB: DrawingBackend>(fig: &Figure, root: &Area<DB>, res: Resol
         root.fill(&WHITE)?;
         match &fig.chart {
             Chart::Curves { title, curves, show_train } => draw_curves(root, s, title, curves, *show_train, wpt, &mut layout),
-            Chart::Effects { title, reference, rows } => draw_effects(root, s, title, reference.as_deref(), rows, fig.width, wpt, &mut layout),
+            Chart::Effects { title, reference, metric, rows } => draw_effects(root, s, title, reference.as_deref(), metric, rows, fig.width, wpt, &mut layout),
             Chart::Confusion { title, classes, matrix } => draw_confusion(root, s, title, classes, matrix, wpt, &mut layout),
             Chart::PerClass { title, classes, accuracy, style } => draw_per_class(root, s, title, classes, accuracy, *style, wpt, &mut layout),
         }
@@ -537,7 +537,7 @@ struct EffectsPlan {
     total: f64,
 }
 
-fn effects_plan(title: &str, rows: &[EffectRow], width: super::Width, w: f64) -> EffectsPlan {
+fn effects_plan(title: &str, rows: &[EffectRow], metric: &str, width: super::Width, w: f64) -> EffectsPlan {
     let top = title_h(title, w);
     let page = width == super::Width::Page;
     // At column width a label may take two lines.
@@ -572,7 +572,7 @@ fn effects_plan(title: &str, rows: &[EffectRow], width: super::Width, w: f64) ->
         .collect();
     let caption_h = CAPTION * 1.9;
     let legend_y = top + caption_h + rows.len().max(1) as f64 * row + AXIS + 2.0;
-    let legend = legend_plan(&effect_entries(rows, page || !has_delta), w - 2.0 * MARGIN);
+    let legend = legend_plan(&effect_entries(rows, metric, page || !has_delta), w - 2.0 * MARGIN);
     EffectsPlan { row, label_w, note_w, panels, top, caption_h, legend_y, total: legend_y + legend.h + MARGIN }
 }
 
@@ -585,11 +585,11 @@ fn row_note(r: &EffectRow) -> Option<String> {
     r.note.clone().or(r.reference.then(|| "reference".to_string()))
 }
 
-fn effect_entries(rows: &[EffectRow], accuracy: bool) -> Vec<Entry> {
+fn effect_entries(rows: &[EffectRow], metric: &str, accuracy: bool) -> Vec<Entry> {
     let grey = (90, 90, 90);
     let mut out = Vec::new();
     if accuracy {
-        out.push(Entry { symbol: Symbol::Dot { color: grey, filled: true }, text: "accuracy: mean of seeds, 95% CI (best validation)".into() });
+        out.push(Entry { symbol: Symbol::Dot { color: grey, filled: true }, text: format!("accuracy: mean of seeds, 95% CI ({metric})") });
         out.push(Entry { symbol: Symbol::Dot { color: (150, 150, 150), filled: false }, text: "each seed".into() });
     }
     if rows.iter().any(|r| r.delta_pp.is_some()) {
@@ -603,8 +603,8 @@ fn effect_entries(rows: &[EffectRow], accuracy: bool) -> Vec<Entry> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, reference: Option<&str>, rows: &[EffectRow], width: super::Width, w: f64, layout: &mut Layout) -> DResult<(), DB> {
-    let plan = effects_plan(title, rows, width, w);
+fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, reference: Option<&str>, metric: &str, rows: &[EffectRow], width: super::Width, w: f64, layout: &mut Layout) -> DResult<(), DB> {
+    let plan = effects_plan(title, rows, metric, width, w);
     draw_title(root, s, title, w, layout)?;
     let n = rows.len().max(1) as f64;
     let yc = |i: usize| n - i as f64 - 0.5;
@@ -732,7 +732,7 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
         }
     }
     let accuracy = plan.panels.iter().any(|p| p.0 == Panel::Accuracy);
-    draw_legend(root, s, &effect_entries(rows, accuracy), MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
+    draw_legend(root, s, &effect_entries(rows, metric, accuracy), MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
 }
 
 // ---------- confusion ----------

@@ -273,7 +273,7 @@ impl Curve {
 pub struct EffectRow {
     pub label: String,
     pub style: Style,
-    /// Mean best validation accuracy over seeds (a fraction).
+    /// Mean accuracy over seeds (a fraction), of the figure's metric.
     pub mean: f64,
     /// 95% CI of that mean (Student's t over seeds); `None` for one seed.
     pub ci95: Option<(f64, f64)>,
@@ -297,9 +297,10 @@ pub enum Chart {
     /// Loss and accuracy per epoch, one panel each; a shaded min–max band over seeds around
     /// each mean curve. With `show_train`, validation thick and training thin, in one style.
     Curves { title: String, curves: Vec<Curve>, show_train: bool },
-    /// One row per variant: best validation accuracy (mean, CI, seeds), the difference to
-    /// the reference with its CI, the report's difference, and a note per row.
-    Effects { title: String, reference: Option<String>, rows: Vec<EffectRow> },
+    /// One row per variant: an accuracy (mean, CI, seeds) — `metric` names which, e.g. `best
+    /// validation` — the difference to the reference with its CI, the report's difference,
+    /// and a note per row.
+    Effects { title: String, reference: Option<String>, metric: String, rows: Vec<EffectRow> },
     /// Confusion matrix (rows: true class, columns: predicted), shaded by row share.
     Confusion { title: String, classes: Vec<String>, matrix: Vec<Vec<i64>> },
     /// Accuracy per class, sorted (the worst on top), with the mean over classes.
@@ -326,7 +327,12 @@ impl Figure {
 
     /// Each variant's accuracy and its difference to `reference` (page width).
     pub fn effects(title: &str, reference: Option<&str>, rows: Vec<EffectRow>) -> Self {
-        Self { chart: Chart::Effects { title: title.into(), reference: reference.map(Into::into), rows }, width: Width::Page }
+        Self::effects_of("best validation", title, reference, rows)
+    }
+
+    /// [`Figure::effects`] of the accuracy `metric` names (`best validation`, `test, best epoch`).
+    pub fn effects_of(metric: &str, title: &str, reference: Option<&str>, rows: Vec<EffectRow>) -> Self {
+        Self { chart: Chart::Effects { title: title.into(), reference: reference.map(Into::into), metric: metric.into(), rows }, width: Width::Page }
     }
 
     /// A confusion matrix with class names (column width).

@@ -12,6 +12,9 @@ use polars::prelude::*;
 /// Adjusted p-values below this call a difference (the family-wise error rate, 5%).
 pub const ALPHA: f64 = 0.05;
 
+/// The power a minimum detectable effect is stated at ([`Comparison::mde`]).
+pub const POWER: f64 = 0.8;
+
 /// What a comparison says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -78,6 +81,12 @@ pub struct Comparison {
     pub p_holm: Option<f64>,
     /// Comparisons in the family (pending ones included).
     pub family_size: usize,
+    /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] after
+    /// Holm's adjustment, from the measured spreads — [`stats::detectable_effect`] (the
+    /// noncentral t of an equal-n two-sample t-test) at α / family size (Holm's strictest
+    /// step, the Bonferroni bound), times the pooled SD of the two sides, with n the smaller
+    /// side's seeds. `None` until both sides are complete with two seeds or more.
+    pub mde: Option<f64>,
 }
 
 /// `+1.2` / `−0.6` percentage points (a true minus sign).
@@ -149,6 +158,9 @@ impl Comparison {
                 if v == Verdict::NoDetectableDifference && w.p < ALPHA {
                     s += &format!(" — p < {ALPHA} alone, but not once the {} comparisons are accounted for", self.family_size);
                 }
+                if let Some(m) = self.mde {
+                    s += &format!("; these seeds detect |Δ| ≥ {:.1} pp at {:.0}% power", 100.0 * m, 100.0 * POWER);
+                }
                 s
             }
         }
@@ -192,13 +204,20 @@ impl Family {
             let reference = Side { variant: r, values: rv, expected: re };
             let variant = Side { variant: v, values: vv, expected: ve };
             let welch = if reference.complete() && variant.complete() { stats::welch(&reference.accs(), &variant.accs()) } else { None };
-            comparisons.push(Comparison { section, reference, variant, welch, p_holm: None, family_size: 0 });
+            comparisons.push(Comparison { section, reference, variant, welch, p_holm: None, family_size: 0, mde: None });
         }
         let adjusted = stats::holm(&comparisons.iter().map(|c| c.welch.map(|w| w.p)).collect::<Vec<_>>());
         let n = comparisons.len();
+        // The detectable effect in SDs depends only on the seeds: computed once per seed count.
+        let mut effect: std::collections::BTreeMap<usize, Option<f64>> = Default::default();
         for (c, p) in comparisons.iter_mut().zip(adjusted) {
             c.p_holm = p;
             c.family_size = n;
+            if c.welch.is_some() {
+                let seeds = c.reference.values.len().min(c.variant.values.len());
+                let d = *effect.entry(seeds).or_insert_with(|| stats::detectable_effect(seeds, ALPHA / n as f64, POWER));
+                c.mde = d.map(|d| d * stats::pooled_sd(&c.reference.accs(), &c.variant.accs()));
+            }
         }
         Ok(Family { comparisons })
     }
@@ -242,6 +261,7 @@ pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
         "p" => f(&|c| c.welch.map(|w| round(w.p, 4))),
         "p_holm" => f(&|c| c.p_holm.map(|p| round(p, 4))),
         "verdict" => cs.iter().map(|c| c.verdict().as_str()).collect::<Vec<_>>(),
+        "mde_pp" => f(&|c| c.mde.map(|m| round(100.0 * m, 2))),
         "report_delta_pp" => f(&|c| c.variant.variant.reported.zip(c.reference.variant.reported).map(|(a, b)| round(100.0 * (a - b), 2))),
     )
 }
@@ -310,6 +330,12 @@ mod tests {
         assert!(get("dropout-0.1").describe().starts_with("worse: −10.0 pp, 95% CI [−10.9, −9.1], p < 0.001, Holm-adjusted p < 0.001 (15 comparisons)"), "{}", get("dropout-0.1").describe());
         assert!(get("flips-0.1").describe().starts_with("no detectable difference: +0.2 pp, 95% CI [−0.7, +1.1], p = 0.583, Holm-adjusted p = 1.000"), "{}", get("flips-0.1").describe());
         assert_eq!(fam.tally(), "1 worse, 13 no detectable difference, 1 pending");
+        // The minimum detectable effect: statsmodels' `TTestIndPower().solve_power(nobs1=3,
+        // alpha=0.05/15, power=0.8)` = 6.400612409188463 SDs × the pooled SD 0.0037859388972
+        // (numpy, ddof=1) = 0.024232327485848793.
+        assert!((get("dropout-0.1").mde.unwrap() - 0.024232327485848793).abs() < 1e-7, "{:?}", get("dropout-0.1").mde);
+        assert_eq!(get("resnet34").mde, None, "pending: no spread yet");
+        assert!(get("dropout-0.1").describe().ends_with("; these seeds detect |Δ| ≥ 2.4 pp at 80% power"), "{}", get("dropout-0.1").describe());
         let t = fam.table().unwrap();
         assert_eq!(t.height(), 15);
         assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));

@@ -24,7 +24,7 @@ mod sections;
 
 pub use compare::{Comparison, Family, Verdict};
 pub use plan::{Plan, PlanError, Section, Variant};
-pub use profile::{Profile, ProfileName};
+pub use profile::{Profile, ProfileName, Score};
 pub use recipe::Recipe;
 pub use results::{BestModel, SectionResult, VariantResult, confusion_matrix};
 pub use sections::{PROBE_SEEDS, REPORT_TOML, report, section, variant};
@@ -178,7 +178,7 @@ impl Study {
         let mut results = Vec::new();
         for v in &section.variants {
             let (summary, runs) = self.experiment(v)?.run(&self.runs_dir, &self.data, &self.options)?;
-            results.push(VariantResult { variant: v.clone(), summary, runs });
+            results.push(VariantResult { variant: v.clone(), summary, runs, score: self.profile.score });
         }
         Ok(SectionResult { section: section.clone(), profile: self.profile.name, results, comparisons: Vec::new(), classes: self.data.classes.clone() })
     }
@@ -197,7 +197,10 @@ impl Study {
             let mut values = Vec::new();
             for &seed in &exp.seeds {
                 if let Some(s) = exp.stored_seed(&self.runs_dir, seed)?.and_then(|r| r.summary) {
-                    values.push((seed, s.best_val_acc));
+                    let v = self.profile.score.of(&s).ok_or_else(|| {
+                        anyhow::anyhow!("{} seed {seed} has no {}: the {} profile needs a labelled test split", exp.name, self.profile.score.sentence(), self.profile.name.as_str())
+                    })?;
+                    values.push((seed, v));
                 }
             }
             Ok((values, exp.seeds.len()))
@@ -209,7 +212,7 @@ impl Study {
     pub fn run_variant(&self, key: &str) -> anyhow::Result<VariantResult> {
         let v = self.plan.find(key)?.clone();
         let (summary, runs) = self.experiment(&v)?.run(&self.runs_dir, &self.data, &self.options)?;
-        Ok(VariantResult { variant: v, summary, runs })
+        Ok(VariantResult { variant: v, summary, runs, score: self.profile.score })
     }
 
     /// Every section, in order, with one family of comparisons read after all have run.
@@ -339,6 +342,7 @@ pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResul
         "ci95_lo" => seen.iter().map(|r| r.ci95().map(|c| r4(c.0))).collect::<Vec<_>>(),
         "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
         "std" => seen.iter().map(|r| (r.runs.len() > 1).then(|| r4(r.summary.best_val_acc_std))).collect::<Vec<_>>(),
+        "test_at_best" => seen.iter().map(|r| r.mean_test_at_best().map(r4)).collect::<Vec<_>>(),
         "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
         "minutes" => seen.iter().map(|r| stats::round(r.minutes(), 2)).collect::<Vec<_>>(),
     )
@@ -391,5 +395,6 @@ pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crat
             r.effect_row(c, false, c.map(|c| format!("{} vs {}", results::short_verdict(c.verdict()), c.reference.variant.key)).or(is_reference.then(|| "a reference".to_string())))
         })
         .collect();
-    crate::plot::Figure::effects(&format!("Every variant — best validation accuracy and effects ({} profile)", profile.as_str()), None, rows)
+    let score = distinct_variants(sections).first().map_or(Score::BestVal, |r| r.score);
+    crate::plot::Figure::effects_of(score.name(), &format!("Every variant — {} and effects ({} profile)", score.sentence(), profile.as_str()), None, rows)
 }

@@ -123,9 +123,12 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
         code(layout.setup()),
         md(format!(
             "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
-             The table gives each seed's best validation accuracy, their mean and std, the difference to the section's \
-             reference in percentage points with its 95% confidence interval (Welch's t), the p-value adjusted over the \
-             study's {n} comparisons (Holm), the verdict, and the report's number."
+             The table gives each seed's best validation accuracy (the report's metric), their mean and std, the mean test \
+             accuracy of the best epochs where the test split is labelled, then the comparison with the section's \
+             reference on the profile's score (`study.profile.score`: best validation accuracy, or the test accuracy of \
+             the best epoch): the difference in percentage points with its 95% confidence interval (Welch's t), the \
+             p-value adjusted over the study's {n} comparisons (Holm), the smallest difference these seeds would detect at \
+             80% power (`mde_pp`), the verdict, and the report's number."
         )),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
         md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
@@ -133,7 +136,7 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
             figure of the study; the legend says when two curves coincide."),
         code("section.curves()"),
         code("section.train_val_curves()"),
-        md("## Effects\n\nEach variant's best validation accuracy (dot: the mean; whisker: its 95% confidence interval; rings: \
+        md("## Effects\n\nEach variant's score — the legend says which — (dot: the mean; whisker: its 95% confidence interval; rings: \
             the seeds), its difference to the section's reference in percentage points with its 95% CI (filled: detectable \
             after Holm's adjustment; hollow: not), and — in its own panel, since the report's accuracies are on another \
             scale — the report's difference between the same two variants (✕, one run each)."),
@@ -172,11 +175,11 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
         code(format!("let one = study.run_variant({alone:?})?;\none.seed_curves()")),
         md(format!(
             "## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
-             difference of mean best validation accuracies, its 95% confidence interval (Welch's t, unequal variances), and \
-             the p-value adjusted by Holm's method over the study's {n} comparisons (those whose runs are missing count as \
-             pending, never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is \
-             not detectable with these seeds, and the interval says how large it could be. With three seeds only \
-             differences of a few points are detectable. The figures are exported to `{figures}` as SVG and PNG."
+             difference of mean scores, its 95% confidence interval (Welch's t, unequal variances), and the p-value \
+             adjusted by Holm's method over the study's {n} comparisons (those whose runs are missing count as pending, \
+             never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is not \
+             detectable with these seeds: the interval says how large it could be, and the minimum detectable effect how \
+             large a difference these seeds would catch at 80% power. The figures are exported to `{figures}` as SVG and PNG."
         )),
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
     ]);

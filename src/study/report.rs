@@ -238,6 +238,7 @@ fn tex_char(c: char) -> Option<&'static str> {
         '×' | '✕' => "$\\times$",
         'Δ' => "$\\Delta$",
         'η' => "$\\eta$",
+        'α' => "$\\alpha$",
         '—' => "---",
         '–' => "--",
         '−' => "$-$",
@@ -419,7 +420,12 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             seconds / 60.0
         )),
         Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
-        Block::Para(format!("**Statistics.** Each variant is compared with its section's reference: the difference of mean best validation accuracies with its 95% CI (Welch's t), and the p-value adjusted by Holm's method over the study's {} comparisons. *Better* / *worse* means an adjusted p below 0.05.", family.comparisons.len())),
+        Block::Para(format!(
+            "**Statistics.** Each variant is compared with its section's reference on the {}: the difference of the means with its 95% CI (Welch's t), the p-value adjusted by Holm's method over the study's {} comparisons, and the minimum detectable effect — the smallest difference these seeds would detect at 80% power after the adjustment (the noncentral t at α / {}, times the pooled spread of the two sides). *Better* / *worse* means an adjusted p below 0.05. Tables show the report's metric, best validation accuracy, whatever the score.",
+            p.score.sentence(),
+            family.comparisons.len(),
+            family.comparisons.len()
+        )),
     ]);
     blocks.push(Block::Para("**Variants.** Each is the report's recipe with these overrides, in the report's units (the profile scales epochs, learning rates, StepLR steps, batch sizes and widths; `absolute` ones are taken as written); variants with equal configs share one run directory.".into()));
     blocks.push(Block::Table(variants_table(&study)?));
@@ -448,7 +454,7 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
             &[
                 ("-curves", format!("{}: validation loss and accuracy per epoch (mean over seeds, band: lowest to highest seed).", s.title)),
                 ("-train-val", format!("{}: training (thin) and validation (thick) per epoch, mean over seeds.", s.title)),
-                ("-effects", format!("{}: best validation accuracy (dot: mean; whisker: 95% CI; rings: seeds), the difference to the reference with its 95% CI (filled: detectable after Holm), and the report's difference (cross).", s.title)),
+                ("-effects", format!("{}: {} (dot: mean; whisker: 95% CI; rings: seeds), the difference to the reference with its 95% CI (filled: detectable after Holm), and the report's difference (cross).", s.title, p.score.sentence())),
                 ("-confusion", format!("{}: the best model's confusion matrix on the validation split.", s.title)),
                 ("-per-class", format!("{}: the best model's accuracy per class on the validation split, the worst first; every class in `tables/{}-per-class.csv`.", s.title, s.key)),
             ],
@@ -464,7 +470,7 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     if !complete.is_empty() {
         blocks.push(Block::Table(Table::from_frame("summary", &summary_table(&complete)?)?));
         let files = summary_effects(&complete, p.name).export(&study.figures_dir, "summary-effects")?;
-        blocks.extend(figure_blocks(&files, &[("summary-effects", "Every variant: best validation accuracy with its 95% CI, the difference to its section's reference with its 95% CI and verdict, and the report's difference.".into())]));
+        blocks.extend(figure_blocks(&files, &[("summary-effects", "Every variant: its score with its 95% CI, the difference to its section's reference with its 95% CI and verdict, and the report's difference.".into())]));
     }
     blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
     blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));

@@ -1,7 +1,7 @@
 //! A section's results: tables (polars), figures (plotters), a conclusion drawn from the
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
-use super::profile::ProfileName;
+use super::profile::{ProfileName, Score};
 use super::plan::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
@@ -16,6 +16,8 @@ pub struct VariantResult {
     pub variant: Variant,
     pub summary: ExperimentSummary,
     pub runs: Vec<Run>,
+    /// What the study's statistics compare ([`super::Profile::score`]).
+    pub score: Score,
 }
 
 impl VariantResult {
@@ -31,13 +33,26 @@ impl VariantResult {
         Figure::curves(&self.variant.label, curves.collect())
     }
 
-    /// Best validation accuracy of each seed, in the runs' order.
+    /// The study's score of each seed ([`Score`]: best validation accuracy, or the test
+    /// accuracy of the best epoch), in the runs' order; seeds without one are left out.
     pub fn seed_accs(&self) -> Vec<f64> {
-        self.summary.runs.iter().map(|r| r.best_val_acc).collect()
+        self.summary.runs.iter().filter_map(|r| self.score.of(r)).collect()
     }
 
-    /// 95% CI of the mean best validation accuracy over seeds (Student's t), clipped to
-    /// [0, 1], the range of an accuracy; `None` for one seed.
+    /// The mean of [`VariantResult::seed_accs`].
+    pub fn mean_score(&self) -> f64 {
+        let s = self.seed_accs();
+        s.iter().sum::<f64>() / s.len().max(1) as f64
+    }
+
+    /// The mean test accuracy of the best epochs, when every seed has one.
+    pub fn mean_test_at_best(&self) -> Option<f64> {
+        let t: Option<Vec<f64>> = self.summary.runs.iter().map(|r| r.test_acc).collect();
+        t.filter(|t| !t.is_empty()).map(|t| t.iter().sum::<f64>() / t.len() as f64)
+    }
+
+    /// 95% CI of the mean score over seeds (Student's t), clipped to [0, 1], the range of an
+    /// accuracy; `None` for one seed.
     pub fn ci95(&self) -> Option<(f64, f64)> {
         stats::mean_ci95(&self.seed_accs()).map(|(lo, hi)| (lo.max(0.0), hi.min(1.0)))
     }
@@ -50,7 +65,7 @@ impl VariantResult {
         EffectRow {
             label: self.variant.label.clone(),
             style: super::style_of(&self.variant),
-            mean: self.summary.best_val_acc_mean,
+            mean: self.mean_score(),
             ci95: self.ci95(),
             seeds: self.seed_accs(),
             reference,
@@ -119,10 +134,12 @@ impl SectionResult {
         cols.extend([
             f("mean", &|r| Some(round(r.summary.best_val_acc_mean, 4))),
             f("std", &|r| (r.runs.len() > 1).then(|| round(r.summary.best_val_acc_std, 4))),
+            f("test_at_best", &|r| r.mean_test_at_best().map(|t| round(t, 4))),
             f("delta_pp", &|r| cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))),
             f("ci95_lo_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))),
             f("ci95_hi_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))),
             f("p_holm", &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
+            f("mde_pp", &|r| cmp(r).and_then(|c| c.mde).map(|m| round(100.0 * m, 2))),
             Column::new(
                 "verdict".into(),
                 rs.iter()
@@ -181,7 +198,8 @@ impl SectionResult {
             })
             .collect();
         let reference = self.reference().map(|r| r.variant.key.as_str());
-        Figure::effects(&format!("{} — best validation accuracy and effects ({} profile)", self.section.title, self.profile.as_str()), reference, rows)
+        let score = self.results.first().map_or(Score::BestVal, |r| r.score);
+        Figure::effects_of(score.name(), &format!("{} — {} and effects ({} profile)", self.section.title, score.sentence(), self.profile.as_str()), reference, rows)
     }
 
     /// What the numbers say, variant by variant: against the reference (difference, its 95%
@@ -190,13 +208,15 @@ impl SectionResult {
         let mut out = Vec::new();
         let describe = |r: &VariantResult| {
             let ci = r.ci95().map_or(String::new(), |(lo, hi)| format!(", 95% CI [{lo:.4}, {hi:.4}]"));
-            format!("{:.4}{ci} over {} seed(s)", r.summary.best_val_acc_mean, r.runs.len())
+            format!("{:.4}{ci} over {} seed(s)", r.mean_score(), r.runs.len())
         };
+        let score = self.results.first().map_or(Score::BestVal, |r| r.score);
         let Some(reference) = self.reference() else {
             for r in &self.results {
                 out.push(format!(
-                    "{}: best validation accuracy {}, at epoch {} of {}{}.",
+                    "{}: {} {}, at epoch {} of {}{}.",
                     r.variant.label,
+                    score.sentence(),
                     describe(r),
                     r.summary.runs[0].best_epoch,
                     r.summary.runs[0].epochs,
@@ -205,7 +225,8 @@ impl SectionResult {
             }
             return out.join("\n");
         };
-        out.push(format!("Reference: {} at {}.", reference.variant.label, describe(reference)));
+        let of = if score == Score::BestVal { String::new() } else { format!(" ({})", score.sentence()) };
+        out.push(format!("Reference: {} at {}{of}.", reference.variant.label, describe(reference)));
         for r in self.results.iter().filter(|r| r.variant.key != reference.variant.key) {
             let Some(c) = self.comparison(&r.variant.key) else { continue };
             let report = match (r.variant.reported, reference.variant.reported, c.diff()) {

@@ -3,7 +3,7 @@
 //! another's trains nothing of its own — the report's variants first, then an earlier
 //! variant of the same plan, then any experiment already under the runs directory.
 //! A new config takes the variant's key, or, when that directory holds another config
-//! (the variant's overrides changed), the key with a hash of the config:
+//! (the variant's overrides or the profile changed), the key with a hash of the config:
 //! `<key>-<crc32 of the config>`. Nothing stored is ever overwritten or mixed.
 use super::plan::Plan;
 use super::profile::Profile;
@@ -30,28 +30,35 @@ fn stored_experiments(runs_dir: &Path) -> Vec<(String, RunConfig)> {
 /// The run directory name of every variant and probe of `plan` (the module's rule).
 pub fn run_names(profile: &Profile, data: &Dataset, plan: &Plan, runs_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let key_of = |p: &Plan, k: &str| -> anyhow::Result<RunConfig> { Ok(profile.config(&p.resolve(k)?, data)?.experiment_key()) };
+    let mut on_disk: Option<Vec<(String, RunConfig)>> = None;
+    // A config no earlier variant has: an experiment on disk with it, else the key's
+    // directory unless that holds another config.
+    let mut new_name = |key: &str, c: &RunConfig| -> anyhow::Result<String> {
+        let own = stored_config(&runs_dir.join(key));
+        if own.as_ref() == Some(c) {
+            return Ok(key.to_string());
+        }
+        Ok(match on_disk.get_or_insert_with(|| stored_experiments(runs_dir)).iter().find(|(_, x)| x == c) {
+            Some((n, _)) => n.clone(),
+            None if own.is_none() => key.to_string(),
+            None => format!("{key}-{:08x}", crc32fast::hash(serde_json::to_string(c)?.as_bytes())),
+        })
+    };
     let report = super::sections::report();
     let mut shared: Vec<(String, RunConfig)> = Vec::new();
     for v in report.variants().into_iter().chain(report.probes()) {
         let c = key_of(report, &v.key)?;
         // A report variant whose config equals an earlier one's is that one's (on `full`, the lr-0.001 probes).
         if !shared.iter().any(|(_, x)| *x == c) {
-            shared.push((v.key.clone(), c));
+            shared.push((new_name(&v.key, &c)?, c));
         }
     }
-    let mut on_disk: Option<Vec<(String, RunConfig)>> = None;
     let mut names = BTreeMap::new();
     for v in plan.variants().into_iter().chain(plan.probes()) {
         let c = key_of(plan, &v.key)?;
-        let own = stored_config(&runs_dir.join(&v.key));
         let name = match shared.iter().find(|(_, x)| *x == c) {
             Some((n, _)) => n.clone(),
-            None if own.as_ref() == Some(&c) => v.key.clone(),
-            None => match on_disk.get_or_insert_with(|| stored_experiments(runs_dir)).iter().find(|(_, x)| *x == c) {
-                Some((n, _)) => n.clone(),
-                None if own.is_none() => v.key.clone(),
-                None => format!("{}-{:08x}", v.key, crc32fast::hash(serde_json::to_string(&c)?.as_bytes())),
-            },
+            None => new_name(&v.key, &c)?,
         };
         shared.push((name.clone(), c));
         names.insert(v.key.clone(), name);

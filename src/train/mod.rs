@@ -194,6 +194,9 @@ pub struct TrainConfig {
     pub betas: [f64; 2],
     /// AdamW's ε, added to the denominator.
     pub eps: f64,
+    /// Clip the gradients' global 2-norm to this before each step (unset: never), as
+    /// `torch.nn.utils.clip_grad_norm_`.
+    pub clip_grad_norm: Option<f64>,
     /// Label smoothing of the training loss: targets are `1 − ε` on the class and `ε / classes`
     /// spread over all classes (PyTorch's `cross_entropy(label_smoothing = ε)`); validation
     /// loss stays plain cross-entropy.
@@ -245,6 +248,7 @@ impl TrainConfig {
             betas: [0.9, 0.999],
             eps: 1e-8,
             label_smoothing: 0.0,
+            clip_grad_norm: None,
             schedule: Schedule::Step { step_size: recipe::STEP_SIZE, gamma: recipe::GAMMA },
             warmup_epochs: 0.0,
             seed: recipe::SEED,
@@ -338,6 +342,9 @@ impl TrainConfig {
             if !(0.0..1.0).contains(&b) {
                 return bad(f, b.to_string(), "must be in [0, 1)");
             }
+        }
+        if let Some(c) = self.clip_grad_norm.filter(|c| !(*c > 0.0 && c.is_finite())) {
+            return bad("clip_grad_norm", c.to_string(), "must be a positive number");
         }
         if !(self.eps > 0.0 && self.eps.is_finite()) {
             return bad("eps", self.eps.to_string(), "must be a positive number");

@@ -13,6 +13,11 @@
 #include <ATen/ops/_foreach_div.h>
 #include <ATen/ops/_foreach_lerp.h>
 #include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_norm.h>
+#include <ATen/ops/clamp.h>
+#include <ATen/ops/full_like.h>
+#include <ATen/ops/linalg_vector_norm.h>
+#include <ATen/ops/stack.h>
 #include <ATen/ops/_foreach_sqrt.h>
 #include <ATen/ops/_foreach_zero.h>
 #include <cmath>
@@ -106,6 +111,24 @@ extern "C" int convlab_adamw_step(at::Tensor* const* params, at::Tensor* const* 
     at::_foreach_div_(denom, bias_correction2_sqrt);
     at::_foreach_add_(denom, eps);
     at::_foreach_addcdiv_(p, m, denom, step_size);
+    return 0;
+  } catch (const std::exception& e) {
+    return fail(e.what(), err, err_len);
+  }
+}
+
+// Scale `n` gradients in place so that their global 2-norm is at most `max_norm` —
+// torch.nn.utils.clip_grad_norm_ (foreach path), op for op, without reading anything back:
+//   total = ‖(‖g₁‖, …, ‖gₙ‖)‖;  g *= min(max_norm / (total + 1e-6), 1)
+extern "C" int convlab_clip_grad_norm(at::Tensor* const* grads, size_t n, double max_norm, char* err, size_t err_len) {
+  if (n == 0) return 0;
+  try {
+    at::NoGradGuard no_grad;
+    auto g = list(grads, n);
+    auto norms = at::_foreach_norm(g, 2);
+    auto total = at::linalg_vector_norm(at::stack(norms), 2);
+    auto coef = at::full_like(total, max_norm).div(total.add(1e-6));
+    at::_foreach_mul_(g, at::clamp(coef, c10::nullopt, 1.0));
     return 0;
   } catch (const std::exception& e) {
     return fail(e.what(), err, err_len);

@@ -40,6 +40,7 @@ unsafe extern "C" {
         err_len: usize,
     ) -> c_int;
     fn convlab_zero_grads(grads: *const *mut C_tensor, n: usize, err: *mut c_char, err_len: usize) -> c_int;
+    fn convlab_clip_grad_norm(grads: *const *mut C_tensor, n: usize, max_norm: f64, err: *mut c_char, err_len: usize) -> c_int;
 }
 
 /// timm's rule for parameters without weight decay (`param_groups_weight_decay`): fewer than
@@ -70,50 +71,74 @@ fn zero_grads(params: &BTreeMap<String, Tensor>) {
     check(rc, &err, "zeroing gradients");
 }
 
-/// The optimizer a [`TrainConfig`] names, over the trainable variables of a network.
-pub enum Optimizer {
+/// The algorithm of an [`Optimizer`].
+pub enum Algorithm {
     Sgd(Sgd),
     AdamW(AdamW),
 }
 
+/// The optimizer a [`TrainConfig`] names, over the trainable variables of a network: its
+/// algorithm, after clipping the gradients' global norm when the config asks for it.
+pub struct Optimizer {
+    pub algorithm: Algorithm,
+    /// [`TrainConfig::clip_grad_norm`].
+    clip: Option<f64>,
+    params: BTreeMap<String, Tensor>,
+}
+
 impl Optimizer {
     pub fn new(vs: &nn::VarStore, cfg: &TrainConfig) -> Self {
-        match cfg.optimizer {
-            OptimizerKind::Sgd => Optimizer::Sgd(Sgd::with_decay_filter(vs, cfg.momentum, cfg.weight_decay, cfg.nesterov, cfg.decay_norm_and_bias)),
-            OptimizerKind::AdamW => Optimizer::AdamW(AdamW::new(vs, cfg.betas, cfg.eps, cfg.weight_decay, cfg.decay_norm_and_bias)),
-        }
+        let algorithm = match cfg.optimizer {
+            OptimizerKind::Sgd => Algorithm::Sgd(Sgd::with_decay_filter(vs, cfg.momentum, cfg.weight_decay, cfg.nesterov, cfg.decay_norm_and_bias)),
+            OptimizerKind::AdamW => Algorithm::AdamW(AdamW::new(vs, cfg.betas, cfg.eps, cfg.weight_decay, cfg.decay_norm_and_bias)),
+        };
+        Self { algorithm, clip: cfg.clip_grad_norm, params: trainable(vs, true).0 }
     }
 
     pub fn zero_grad(&mut self) {
-        match self {
-            Optimizer::Sgd(o) => o.zero_grad(),
-            Optimizer::AdamW(o) => o.zero_grad(),
+        match &mut self.algorithm {
+            Algorithm::Sgd(o) => o.zero_grad(),
+            Algorithm::AdamW(o) => o.zero_grad(),
         }
     }
 
-    /// One update at learning rate `lr`.
+    /// One update at learning rate `lr` (the gradients clipped first, when asked).
     pub fn step(&mut self, lr: f64) {
-        match self {
-            Optimizer::Sgd(o) => o.step(lr),
-            Optimizer::AdamW(o) => o.step(lr),
+        if let Some(max_norm) = self.clip {
+            clip_grad_norm(&self.params, max_norm);
+        }
+        match &mut self.algorithm {
+            Algorithm::Sgd(o) => o.step(lr),
+            Algorithm::AdamW(o) => o.step(lr),
         }
     }
 
     /// The optimizer's state by name, for a checkpoint.
     pub fn state(&self) -> Vec<(String, Tensor)> {
-        match self {
-            Optimizer::Sgd(o) => o.state(),
-            Optimizer::AdamW(o) => o.state(),
+        match &self.algorithm {
+            Algorithm::Sgd(o) => o.state(),
+            Algorithm::AdamW(o) => o.state(),
         }
     }
 
     /// Restore state saved by [`Optimizer::state`]; names not present are ignored.
     pub fn load_state(&mut self, named: &[(String, Tensor)]) {
-        match self {
-            Optimizer::Sgd(o) => o.load_state(named),
-            Optimizer::AdamW(o) => o.load_state(named),
+        match &mut self.algorithm {
+            Algorithm::Sgd(o) => o.load_state(named),
+            Algorithm::AdamW(o) => o.load_state(named),
         }
     }
+}
+
+/// Scale the gradients of `params` so their global 2-norm is at most `max_norm`
+/// (`torch.nn.utils.clip_grad_norm_`; one multi-tensor call, nothing read back).
+fn clip_grad_norm(params: &BTreeMap<String, Tensor>, max_norm: f64) {
+    let with_grads = with_grads(params);
+    let grads: Vec<*mut C_tensor> = with_grads.iter().map(|(_, _, g)| ptr(g)).collect();
+    let mut err = [0 as c_char; 1024];
+    // SAFETY: the pointers are live tch tensors, held by `with_grads`, for the call.
+    let rc = unsafe { convlab_clip_grad_norm(grads.as_ptr(), grads.len(), max_norm, err.as_mut_ptr(), err.len()) };
+    check(rc, &err, "clipping the gradients' norm");
 }
 
 /// Panic with libtorch's message when a call into `sgd.cpp` failed, as tch's own
@@ -354,7 +379,7 @@ mod tests {
     /// Against `torch.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.05, nesterov=True)` and
     /// `torch.optim.AdamW(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)`, with
     /// weight decay on both parameters and with timm's filter (the bias in a group without
-    /// it). Reference values printed by torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
+    /// it), and the SGD after `torch.nn.utils.clip_grad_norm_` at 0.5. Reference values printed by torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
     #[test]
     fn sgd_and_adamw_steps_equal_torch_optim() {
         let sgd = |filter: bool| TrainConfig { momentum: 0.9, weight_decay: 0.05, nesterov: true, decay_norm_and_bias: !filter, ..TrainConfig::report() };
@@ -373,6 +398,10 @@ mod tests {
         let (w, b) = three_steps(&adamw(true), 0.01);
         close(&w, &w_adamw, "adamw filtered: weight");
         close(&b, &[0.270086884, -0.63002646], "adamw filtered: bias without decay");
+        // `torch.nn.utils.clip_grad_norm_([w, b], max_norm=0.5)` before each SGD step.
+        let (w, b) = three_steps(&TrainConfig { clip_grad_norm: Some(0.5), ..sgd(false) }, 0.1);
+        close(&w, &[0.376416624, -0.122644335, 0.621705234, 0.630188882], "sgd clipped: weight");
+        close(&b, &[0.264245033, -0.682483256], "sgd clipped: bias");
     }
 
     /// AdamW's state survives a checkpoint: two steps, save, load into a fresh optimizer over

@@ -97,8 +97,8 @@ pub struct RunSummary {
     /// Test accuracy of the best weights (the epoch the validation split chose), when the
     /// test split is labelled: a held-out score of the chosen checkpoint.
     pub test_acc: Option<f64>,
-    /// Test accuracy of the last epoch's weights, when the test split is labelled (absent in
-    /// runs recorded before it existed).
+    /// Test accuracy of the last epoch's weights, when the test split is labelled and the run
+    /// was asked to score it ([`RunOptions::score_last_epoch`]).
     #[serde(default)]
     pub final_test_acc: Option<f64>,
     pub parameters: i64,
@@ -170,6 +170,9 @@ pub struct RunOptions {
     pub stop: Option<&'static std::sync::atomic::AtomicBool>,
     /// Never train: a run that is not finished is [`RunError::NotTrained`] (what a write-up reads).
     pub stored_only: bool,
+    /// Also score the last epoch's weights on a labelled test split (`final_test_acc`): one
+    /// more pass over it, for measuring what choosing the best epoch adds (`make bench-variance`).
+    pub score_last_epoch: bool,
 }
 
 impl RunOptions {
@@ -651,7 +654,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     }
     fitted?;
     let trained = Trained { history, parameters: parameter_count(&vs), wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(), resumed_at, phases };
-    let summary = finish(dir, config, data, device, &trained, &net)?;
+    let summary = finish(dir, config, data, device, &trained, opts.score_last_epoch.then_some(&net))?;
     Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history: trained.history, summary: Some(summary) })
 }
 
@@ -743,9 +746,9 @@ fn accuracy(split: &crate::data::Split, predicted: &[i64]) -> anyhow::Result<Opt
 }
 
 /// After the last epoch: the best weights predict the test split (`test.txt`, and their
-/// accuracy when it is labelled, from the same predictions), the last epoch's weights (`net`)
-/// are scored on it too, then `summary.json` is written — the run is finished.
-fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained, net: &ResNet) -> anyhow::Result<RunSummary> {
+/// accuracy when it is labelled, from the same predictions), the last epoch's weights
+/// (`last`, when given) are scored on it too, then `summary.json` is written — the run is finished.
+fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained, last_net: Option<&ResNet>) -> anyhow::Result<RunSummary> {
     let t_finish = Instant::now();
     let tc = &config.train;
     let history = &trained.history;
@@ -759,7 +762,7 @@ fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, t
         let predicted = predict(&best_net, test, &data.stats, tc, device)?;
         write_predictions(&dir.join("test.txt"), &test.files, &predicted, &data.classes)?;
         test_acc = accuracy(test, &predicted)?;
-        if test_acc.is_some() {
+        if let (Some(_), Some(net)) = (test_acc, last_net) {
             final_test_acc = accuracy(test, &predict(net, test, &data.stats, tc, device)?)?;
         }
     }
@@ -846,8 +849,6 @@ impl Experiment {
         runs_root.join(&self.name).join(format!("seed-{seed}"))
     }
 
-    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
-    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
     /// The config of its run with `seed`.
     pub fn seed_config(&self, seed: u64) -> RunConfig {
         let mut cfg = self.config.clone();
@@ -861,6 +862,8 @@ impl Experiment {
         Run::stored(&self.seed_dir(runs_root, seed), &self.seed_config(seed))
     }
 
+    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
+    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
     pub fn run_seed(&self, runs_root: &Path, seed: u64, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         anyhow::ensure!(
             !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",

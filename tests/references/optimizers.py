@@ -26,3 +26,11 @@ m = torchvision.models.resnet18(num_classes=10)
 no_decay = sorted(n for n, p in m.named_parameters() if p.ndim <= 1 or n.endswith(".bias"))
 print("no_decay", len(no_decay), len(list(m.parameters())), no_decay[:3], no_decay[-3:])
 print(torch.__version__, torchvision.__version__)
+# clip_grad_norm_(max_norm=0.5) before each of 3 steps of the SGD above (weight decay on both)
+w = torch.tensor(W0, requires_grad=True); b = torch.tensor(B0, requires_grad=True)
+opt = sgd([{"params": [w, b]}])
+for _ in range(3):
+    opt.zero_grad()
+    loss = 0.5 * ((w - torch.tensor(T)) ** 2).sum() + (b ** 3).sum() / 3
+    loss.backward(); torch.nn.utils.clip_grad_norm_([w, b], max_norm=0.5); opt.step()
+print("sgd clip", [round(x, 9) for x in w.detach().flatten().tolist()], [round(x, 9) for x in b.detach().tolist()])

@@ -1,0 +1,42 @@
+"""Verdict stability: the same profile's comparisons with few seeds against many.
+
+    python3 bench/stability.py FEW/tables/comparisons.csv MANY/tables/comparisons.csv
+
+Both files are `convlab study`'s comparisons table (figures/PROFILE/tables/comparisons.csv)
+of one plan under one profile, one with its seeds, one with more (e.g. --seeds with ten).
+Prints one row per comparison: Δ (pp), its 95% CI, the minimum detectable effect and the
+verdict of each, and whether the verdicts agree, then the tally.
+"""
+import csv
+import sys
+
+
+def load(path):
+    with open(path, newline="") as f:
+        return {(r["section"], r["variant"], r["reference"]): r for r in csv.DictReader(f)}
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    few, many = load(sys.argv[1]), load(sys.argv[2])
+    keys = [k for k in few if k in many]
+    if not keys:
+        sys.exit(f"bench/stability.py: {sys.argv[1]} and {sys.argv[2]} share no comparison")
+    n_few = few[keys[0]]["seeds"].split("/")[0]
+    n_many = many[keys[0]]["seeds"].split("/")[0]
+    print(f"| comparison | Δ, {n_few} seeds (pp) | 95% CI | MDE | verdict | Δ, {n_many} seeds (pp) | 95% CI | MDE | verdict | agree |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    agree = 0
+    for k in keys:
+        a, b = few[k], many[k]
+        same = a["verdict"] == b["verdict"]
+        agree += same
+        ci = lambda r: f"[{r['ci95_lo_pp']}, {r['ci95_hi_pp']}]"
+        print(f"| {k[1]} vs {k[2]} | {a['delta_pp']} | {ci(a)} | {a.get('mde_pp', '—')} | {a['verdict']} | "
+              f"{b['delta_pp']} | {ci(b)} | {b.get('mde_pp', '—')} | {b['verdict']} | {'yes' if same else '**no**'} |")
+    print(f"\n{agree} of {len(keys)} verdicts agree.")
+
+
+if __name__ == "__main__":
+    main()
