@@ -421,10 +421,12 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         )),
         Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
         Block::Para(format!(
-            "**Statistics.** Each variant is compared with its section's reference on the {}: the difference of the means with its 95% CI (Welch's t), the p-value adjusted by Holm's method over the study's {} comparisons, and the minimum detectable effect — the smallest difference these seeds would detect at 80% power after the adjustment (the noncentral t at α / {}, times the pooled spread of the two sides). *Better* / *worse* means an adjusted p below 0.05. Tables show the report's metric, best validation accuracy, whatever the score.",
+            "**Statistics.** Each variant is compared with its section's reference on the {}: the difference of the means with its 95% CI (Welch's t), the p-value adjusted by Holm's method over the study's {} comparisons, and the minimum detectable effect — the smallest difference these seeds would detect at {:.0}% power after the adjustment (the noncentral t at α / {}, times the pooled spread of the two sides). *Better* / *worse* means an adjusted p below {}. Tables show the report's metric, best validation accuracy, whatever the score.",
             p.score.sentence(),
             family.comparisons.len(),
-            family.comparisons.len()
+            100.0 * super::compare::POWER,
+            family.comparisons.len(),
+            super::compare::ALPHA
         )),
     ]);
     blocks.push(Block::Para("**Variants.** Each is the report's recipe with these overrides, in the report's units (the profile scales epochs, learning rates, StepLR steps, batch sizes and widths; `absolute` ones are taken as written); variants with equal configs share one run directory.".into()));

@@ -98,6 +98,12 @@ impl SectionResult {
         self.results.iter().find(|r| r.variant.key == key)
     }
 
+    /// What the section's statistics compare: its variants' [`Score`] (best validation
+    /// accuracy for a section without results).
+    pub fn score(&self) -> Score {
+        self.results.first().map_or(Score::BestVal, |r| r.score)
+    }
+
     pub fn reference(&self) -> Option<&VariantResult> {
         self.section.reference.as_deref().and_then(|k| self.get(k))
     }
@@ -198,7 +204,7 @@ impl SectionResult {
             })
             .collect();
         let reference = self.reference().map(|r| r.variant.key.as_str());
-        let score = self.results.first().map_or(Score::BestVal, |r| r.score);
+        let score = self.score();
         Figure::effects_of(score.name(), &format!("{} — {} and effects ({} profile)", self.section.title, score.sentence(), self.profile.as_str()), reference, rows)
     }
 
@@ -210,7 +216,7 @@ impl SectionResult {
             let ci = r.ci95().map_or(String::new(), |(lo, hi)| format!(", 95% CI [{lo:.4}, {hi:.4}]"));
             format!("{:.4}{ci} over {} seed(s)", r.mean_score(), r.runs.len())
         };
-        let score = self.results.first().map_or(Score::BestVal, |r| r.score);
+        let score = self.score();
         let Some(reference) = self.reference() else {
             for r in &self.results {
                 out.push(format!(
