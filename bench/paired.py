@@ -10,7 +10,8 @@ per-seed differences would be sharper than Welch's. For each variant against the
 reference named (default xknet18) this prints, over the seeds both have: Pearson's r of
 the test accuracy of the best epoch (else best validation accuracy), and the variance of
 the paired differences as a share of the variances' sum (what Welch's test uses): below 1
-the pairing helps, at 1 it does not.
+the two sides share noise, at 1 they do not. Whether a paired test then detects smaller
+effects depends on the seeds too (it has half the degrees of freedom): bench/paired_power.py.
 """
 import json
 import os
