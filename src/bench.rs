@@ -71,14 +71,14 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     }
     let device = cfg.train.device.resolve()?;
     if cfg.train.channels_last {
-        crate::device::check_cpu_channels_last(&cfg.model, device, cfg.size)?;
+        cfg.model.check_cpu_channels_last(device, cfg.size)?;
     }
     crate::device::prepare_training(device, cfg.train.bf16)?;
     tch::manual_seed(0);
     let b = cfg.batch_size as i64;
     let mut xs = Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));
     if cfg.train.channels_last {
-        xs = crate::data::to_channels_last(&xs);
+        xs = crate::device::to_channels_last(&xs);
     }
     let ys = Tensor::randint(cfg.model.num_classes, [b], (Kind::Int64, device));
     // convlab's step, as in `train::fit`, and the same model with libtorch's SGD,

@@ -466,7 +466,7 @@ impl BenchArgs {
             !(self.profile == ProfileName::Full && self.data.data.is_none()),
             "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH (bench/gpu.sh writes a synthetic tree)"
         );
-        let profile = settings.profile()?;
+        let profile = crate::study::Profile::resolve(&settings)?;
         profile.prepare_data()?;
         let base = match &self.data.data {
             // Another dataset, whole, at the profile's size and channels unless the flags say.

@@ -2,7 +2,7 @@
 //! project relative to its root (`runs/quick`), under the home directory as
 //! `~/…`, anything else as it is (`/usr/share/datasets/fashion-mnist`).
 //! Committed notebook outputs then carry no machine's absolute paths. The
-//! home directory comes from the settings ([`crate::settings::Settings::path_style`]).
+//! home directory comes from the settings (`Settings::path_style`).
 use std::path::{Path, PathBuf};
 
 /// How to show paths; the default shows them as they are.

@@ -24,13 +24,45 @@
 use crate::data::{DataConfig, Source};
 use crate::device::Device;
 use crate::paths::PathStyle;
-use crate::study::{Profile, ProfileName};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Where Debian's `dataset-fashion-mnist` installs the IDX files.
-pub const DEFAULT_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Which scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileName {
+    /// The report's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.
+    Full,
+    /// The CPU default: a Fashion-MNIST slice, every section in minutes on 2 cores.
+    Quick,
+    /// Seconds, on a tiny synthetic tree: for CI and checking the plumbing.
+    Smoke,
+}
+
+impl ProfileName {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProfileName::Full => "full",
+            ProfileName::Quick => "quick",
+            ProfileName::Smoke => "smoke",
+        }
+    }
+}
+
+impl std::str::FromStr for ProfileName {
+    /// What is wrong (the caller names the value and where it came from).
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "full" => Ok(ProfileName::Full),
+            "quick" => Ok(ProfileName::Quick),
+            "smoke" => Ok(ProfileName::Smoke),
+            _ => Err("expected full, quick or smoke".into()),
+        }
+    }
+}
 
 /// A setting that could not be read. Every variant names the setting and where it came from.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -236,13 +268,13 @@ impl Settings {
             runs_dir: layer.runs.unwrap_or_else(|| root.join("runs")),
             figures_dir: layer.figures.unwrap_or_else(|| root.join("figures")),
             cache_dir: layer.cache.unwrap_or_else(|| default_cache.to_path_buf()),
-            fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(DEFAULT_FASHION_MNIST)),
+            fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(crate::data::DEFAULT_FASHION_MNIST)),
             lease_timeout: layer.lease_timeout.unwrap_or(crate::train::DEFAULT_LEASE_TIMEOUT.as_secs()),
         }
     }
 
     /// The settings of this process: the environment and `convlab.toml`, no flags.
-    /// What a notebook calls (through [`crate::study::Study::from_env`]).
+    /// What a notebook calls (through `Study::from_env`).
     pub fn from_env() -> anyhow::Result<Settings> {
         Settings::from_env_and(Layer::default())
     }
@@ -305,7 +337,7 @@ impl Settings {
     /// `source` with `fashion-mnist`'s default directory replaced by [`Settings::fashion_mnist`].
     pub fn locate(&self, source: Source) -> Source {
         match source {
-            Source::FashionMnist { dir } if dir == Path::new(DEFAULT_FASHION_MNIST) => Source::FashionMnist { dir: self.fashion_mnist.clone() },
+            Source::FashionMnist { dir } if dir == Path::new(crate::data::DEFAULT_FASHION_MNIST) => Source::FashionMnist { dir: self.fashion_mnist.clone() },
             other => other,
         }
     }
@@ -317,10 +349,6 @@ impl Settings {
         cfg
     }
 
-    /// The profile these settings name, with their data, seeds, device and epochs.
-    pub fn profile(&self) -> anyhow::Result<Profile> {
-        Profile::resolve(self)
-    }
 
     /// Paths shown relative to the project root, the home directory as `~`.
     pub fn path_style(&self) -> PathStyle {
@@ -391,7 +419,7 @@ mod tests {
         let s = settings(Layer::default(), &[], "");
         assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device), (ProfileName::Quick, None, None, None));
         assert_eq!((s.runs_dir.as_path(), s.figures_dir.as_path(), s.cache_dir.as_path()), (Path::new("/p/runs"), Path::new("/p/figures"), Path::new("/c")));
-        assert_eq!(s.fashion_mnist, Path::new(DEFAULT_FASHION_MNIST));
+        assert_eq!(s.fashion_mnist, Path::new(crate::data::DEFAULT_FASHION_MNIST));
         // convlab.toml over the defaults; its relative paths under the root.
         let s = settings(Layer::default(), &[], toml_text);
         assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device, s.classes), (ProfileName::Smoke, Some(vec![7]), Some(3), Some(Device::Cpu), Some(4)));

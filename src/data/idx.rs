@@ -1,6 +1,7 @@
 //! IDX files (MNIST, Fashion-MNIST): big-endian header, then raw bytes; and
 //! Fashion-MNIST's four files as a [`Dataset`].
-use super::cache::{Dataset, Split, norm_stats, resize_u8};
+use super::dataset::{Dataset, Split};
+use super::images::{norm_stats, resize_u8};
 use super::{DataConfig, DataError};
 use tch::Tensor;
 use flate2::read::GzDecoder;

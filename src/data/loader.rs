@@ -146,15 +146,10 @@ impl Loader {
         let images = augment(&images, &self.augment, rng);
         let mut images = (images.to_kind(Kind::Float) / 255.0 - &self.mean) / &self.std; // float [B,C,H,W]
         if self.channels_last {
-            images = to_channels_last(&images);
+            images = crate::device::to_channels_last(&images);
         }
         Batch { images, labels }
     }
-}
-
-/// The same values with channels-last (NHWC) strides; libtorch's convolutions follow the input's layout.
-pub fn to_channels_last(x: &Tensor) -> Tensor {
-    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 /// Apply `a` to a batch `[B,C,H,W]` on its device; draws come from `rng`.

@@ -6,9 +6,12 @@
 //! names, decoded once in parallel and cached with a manifest that a changed
 //! source invalidates. [`Loader`] batches it on the training device, with
 //! seeded shuffling, augmentation and normalisation there.
+mod assemble;
 mod cache;
+mod dataset;
 mod decode;
 mod idx;
+mod images;
 mod listing;
 mod loader;
 mod rng;
@@ -16,15 +19,19 @@ pub mod synthetic;
 mod export;
 pub use export::export_image_folder;
 
-pub use cache::{Dataset, NormStats, Skipped, Split};
+pub use dataset::{Dataset, NormStats, Split};
+pub use listing::Skipped;
 pub use decode::{DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, decode_image, dimensions_of};
 pub use listing::{escape_name, unescape_name};
-pub use loader::{Augment, Batch, Loader, RESIDENT_LIMIT_BYTES, augment, to_channels_last};
+pub use loader::{Augment, Batch, Loader, RESIDENT_LIMIT_BYTES, augment};
 pub use rng::Rng;
 pub use synthetic::SynthConfig;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// Where Debian's `dataset-fashion-mnist` installs the IDX files.
+pub const DEFAULT_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Where the images come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,10 +80,10 @@ impl std::str::FromStr for Source {
 
 impl Source {
     /// Fashion-MNIST where Debian's `dataset-fashion-mnist` installs it
-    /// ([`crate::settings::DEFAULT_FASHION_MNIST`]; [`crate::settings::Settings::locate`]
-    /// moves it to `$CONVLAB_FASHION_MNIST` or convlab.toml's `fashion_mnist`).
+    /// ([`DEFAULT_FASHION_MNIST`]; the settings move it to `$CONVLAB_FASHION_MNIST` or
+    /// convlab.toml's `fashion_mnist`).
     pub fn fashion_mnist() -> Self {
-        Source::FashionMnist { dir: PathBuf::from(crate::settings::DEFAULT_FASHION_MNIST) }
+        Source::FashionMnist { dir: PathBuf::from(DEFAULT_FASHION_MNIST) }
     }
 
     /// The directory the source reads.
@@ -157,7 +164,7 @@ pub struct DataConfig {
     /// when it loads. Not part of the cache key, nor of a run's identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_budget: Option<u64>,
-    /// Where decoded tensors are cached (required to load; [`crate::settings::Settings`] gives
+    /// Where decoded tensors are cached (required to load; `Settings` gives
     /// `$CONVLAB_CACHE` or `~/.cache/convlab`). Not part of the cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
@@ -192,7 +199,7 @@ impl DataConfig {
     }
 
     /// The cache directory: [`DataConfig::cache_dir`] when set, else an error saying
-    /// so (the edge fills it: [`crate::settings::Settings::data_config`]).
+    /// so (the edge fills it: `Settings::data_config`).
     pub fn cache_dir(&self) -> Result<&std::path::Path, DataError> {
         self.cache_dir.as_deref().ok_or_else(|| {
             DataError::Config("cache_dir is unset: set it, or fill it from the settings (Settings::data_config)".into())

@@ -4,6 +4,7 @@
 //!
 //! Variable names follow torchvision (`conv1`, `bn1`, `layer1.0.downsample.0`,
 //! `fc`) so weights and parameter counts compare one to one.
+mod hazard;
 mod norm;
 mod resnet;
 

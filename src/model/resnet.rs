@@ -155,7 +155,7 @@ pub fn weights_to_channels_last(vs: &nn::VarStore) {
     tch::no_grad(|| {
         for (_, mut v) in vs.variables() {
             if v.dim() == 4 {
-                v.set_data(&crate::data::to_channels_last(&v));
+                v.set_data(&crate::device::to_channels_last(&v));
             }
         }
     });
@@ -177,17 +177,17 @@ mod tests {
     fn channels_last_computes_what_nchw_computes_and_trains_where_allowed() {
         // Width 8 on 40 px: the largest maps the CPU hazard rule lets through with 8 channels.
         let cfg = ResNetConfig { width: 8, num_classes: 5, ..ResNetConfig::xknet18() };
-        assert_eq!(crate::device::cpu_channels_last_hazard(&cfg, 40), None);
+        assert_eq!(cfg.cpu_channels_last_hazard(40), None);
         let (vs, net) = build(&cfg);
         let xs = Tensor::randn([4, 3, 40, 40], (Kind::Float, Device::Cpu));
         let want = net.forward_t(&xs, false);
         weights_to_channels_last(&vs);
         let conv1 = vs.variables()["conv1.weight"].shallow_clone();
         assert_eq!(conv1.stride(), [27, 1, 9, 3], "[8,3,3,3] weights stored NHWC");
-        let got = net.forward_t(&crate::data::to_channels_last(&xs), false);
+        let got = net.forward_t(&crate::device::to_channels_last(&xs), false);
         assert!(got.allclose(&want, 1e-4, 1e-4, false), "NHWC and NCHW logits differ");
         // A training step, backward through every 1×1 shortcut included.
-        let loss = net.forward_t(&crate::data::to_channels_last(&xs), true).cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1, 2, 3]));
+        let loss = net.forward_t(&crate::device::to_channels_last(&xs), true).cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1, 2, 3]));
         loss.backward();
         let g = vs.variables()["layer2.0.downsample.0.weight"].grad();
         assert!(g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Float).double_value(&[]) > 0.0);

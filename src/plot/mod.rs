@@ -91,7 +91,7 @@ impl Style {
     /// The `i`-th of [`Style::DISTINCT`] distinct styles (then again from the first): the seven
     /// Okabe–Ito colours dark enough for lines, solid first, then dashed, dotted, dash-dot.
     /// For series that are not named things (a run's seeds, `convlab plot`'s directories),
-    /// and the variants a plan gives no style ([`crate::study::Plan`]).
+    /// and the variants a plan gives no style (a study's `Plan`).
     pub fn nth(i: usize) -> Self {
         use okabe_ito::*;
         const SERIES: [(u8, u8, u8); 7] = [BLUE, VERMILLION, BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, BLACK];

@@ -276,13 +276,13 @@ mod tests {
     }
 
     fn report_family(values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> Family {
-        Family::over(members_of(super::super::sections::report()), values).unwrap()
+        Family::over(members_of(super::super::plan::report()), values).unwrap()
     }
 
     /// The report's own family: its size is the report's, pinned here.
     #[test]
     fn the_reports_family_is_its_fifteen_predefined_comparisons() {
-        let m = members_of(super::super::sections::report());
+        let m = members_of(super::super::plan::report());
         assert_eq!(m.len(), 15);
         let names: Vec<String> = m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();
         assert_eq!(names[0], "xknet18:xknet18-resnet18");

@@ -17,17 +17,20 @@ pub mod recipe;
 pub mod report;
 pub mod slurm;
 pub mod stats;
+mod status;
 mod profile;
 mod results;
 mod runs;
 mod sections;
 
 pub use compare::{Comparison, Family, Verdict};
-pub use plan::{Plan, PlanError, Section, Variant};
-pub use profile::{Profile, ProfileName, Score};
+pub use plan::{Plan, PlanError, REPORT_TOML, Section, Variant, report};
+pub use crate::settings::ProfileName;
+pub use profile::{Profile, Score};
 pub use recipe::Recipe;
+pub use status::StatusRow;
 pub use results::{BestModel, SectionResult, VariantResult, confusion_matrix};
-pub use sections::{PROBE_SEEDS, REPORT_TOML, report, section, variant};
+pub use sections::{PROBE_SEEDS, section, variant};
 
 use crate::data::Dataset;
 use crate::paths::PathStyle;
@@ -80,7 +83,7 @@ impl Study {
 
     /// The study `settings` name: their profile, data and directories.
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
-        Self::new(settings.profile()?, settings)
+        Self::new(Profile::resolve(settings)?, settings)
     }
 
     /// `profile` with its data loaded (or decoded and cached); runs under

@@ -327,7 +327,7 @@ pub fn notebooks(plan: &Plan, layout: &Layout) -> Vec<NotebookSpec> {
 
 /// The report's notebooks, as committed in `notebooks/`.
 pub fn report_notebooks() -> Vec<NotebookSpec> {
-    notebooks(super::sections::report(), &Layout::report())
+    notebooks(super::plan::report(), &Layout::report())
 }
 
 /// A cell's source as nbformat stores it: a string or a list of lines.

@@ -23,6 +23,7 @@ use crate::overrides::{Override, parse_sweep};
 use crate::plot::Style;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// One experiment: the recipe of its base (another variant, or the report's recipe when
 /// it has none) with its overrides, in the report's units ([`super::recipe::SCALED`]).
@@ -61,7 +62,7 @@ impl Variant {
 
     /// The report's variant `key` (`xknet18`, `dropout-0.1`, …) as the report defines it.
     pub fn report(key: &str) -> anyhow::Result<Self> {
-        super::sections::variant(key).cloned()
+        report().find(key).cloned()
     }
 
     pub fn label(mut self, label: &str) -> Self {
@@ -300,7 +301,7 @@ impl Plan {
 
     /// The report's study (`studies/report.toml`).
     pub fn report() -> Plan {
-        super::sections::report().clone()
+        report().clone()
     }
 
     /// Whether this is the report's own study (its open questions and fidelity table apply).
@@ -368,7 +369,7 @@ impl Plan {
 
     /// Where bases not in this plan are looked up: the report's study (itself for the report).
     fn catalogue(&self) -> &Plan {
-        if self.is_report() { self } else { super::sections::report_unchecked() }
+        if self.is_report() { self } else { report_unchecked() }
     }
 
     /// The overrides that make `key`, from the report's recipe through its bases.
@@ -433,7 +434,7 @@ impl Plan {
 
     /// The plan validated, every variant given a style: the checks of the module's header.
     pub fn check(self) -> Result<Plan, PlanError> {
-        let report = super::sections::report_unchecked();
+        let report = report_unchecked();
         self.check_against(report)
     }
 
@@ -606,6 +607,30 @@ fn at_key(at: &At) -> &str {
 /// Two entries of one variant key define the same thing (a style given once counts as given).
 fn same_definition(a: &Variant, b: &Variant) -> bool {
     (&a.label, &a.base, &a.set, &a.absolute, a.reported) == (&b.label, &b.base, &b.set, &b.absolute, b.reported) && (a.style.is_none() || b.style.is_none() || a.style == b.style)
+}
+
+// The report's own plan: the catalogue every other plan's bases resolve against.
+
+/// The report's plan file, built into the library.
+pub const REPORT_TOML: &str = include_str!("../../studies/report.toml");
+
+/// The report's plan as the file says it, not yet checked: the catalogue other plans'
+/// bases resolve against.
+pub(crate) fn report_unchecked() -> &'static Plan {
+    static PLAN: OnceLock<Plan> = OnceLock::new();
+    PLAN.get_or_init(|| match Plan::parse_toml(REPORT_TOML, "report") {
+        Ok((plan, _)) => plan,
+        Err((line, e)) => panic!("studies/report.toml:{line}: {e} (built into the library; a test reads it)"),
+    })
+}
+
+/// The report's study, checked, every variant with its style.
+pub fn report() -> &'static Plan {
+    static PLAN: OnceLock<Plan> = OnceLock::new();
+    PLAN.get_or_init(|| {
+        let raw = report_unchecked();
+        raw.clone().check_against(raw).unwrap_or_else(|e| panic!("studies/report.toml: {e} (built into the library; a test checks it)"))
+    })
 }
 
 #[cfg(test)]

@@ -183,7 +183,7 @@ fn read_section(s: &SectionFile, defined: &[Variant], lines: &Lines, spans: &mut
     let key = s.key.get_ref().clone();
     let lookup = |k: &Spanned<String>| -> Result<Variant, FileError> {
         let name = k.get_ref();
-        defined.iter().find(|v| &v.key == name).or_else(|| super::sections::report_unchecked().variant(name)).cloned().ok_or_else(|| {
+        defined.iter().find(|v| &v.key == name).or_else(|| super::plan::report_unchecked().variant(name)).cloned().ok_or_else(|| {
             (at_line(k.span()), format!("section `{key}`: variant `{name}` is defined neither here (a [[variant]] with key = \"{name}\") nor in the report's study; define it or fix the name"))
         })
     };

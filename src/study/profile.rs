@@ -5,45 +5,10 @@ use super::recipe::Recipe;
 use crate::data::{DataConfig, Dataset, Source, SynthConfig, synthetic};
 use crate::device::Device;
 use crate::model::ResNetConfig;
-use crate::settings::Settings;
+use crate::settings::{ProfileName, Settings};
 use crate::train::{LrBatch, RunConfig, Schedule, recipe};
 use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
-
-/// Which scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ProfileName {
-    /// The report's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.
-    Full,
-    /// The CPU default: a Fashion-MNIST slice, every section in minutes on 2 cores.
-    Quick,
-    /// Seconds, on a tiny synthetic tree: for CI and checking the plumbing.
-    Smoke,
-}
-
-impl ProfileName {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ProfileName::Full => "full",
-            ProfileName::Quick => "quick",
-            ProfileName::Smoke => "smoke",
-        }
-    }
-}
-
-impl std::str::FromStr for ProfileName {
-    /// What is wrong (the caller names the value and where it came from).
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "full" => Ok(ProfileName::Full),
-            "quick" => Ok(ProfileName::Quick),
-            "smoke" => Ok(ProfileName::Smoke),
-            _ => Err("expected full, quick or smoke".into()),
-        }
-    }
-}
 
 /// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
 /// Tables show the report's metric, best validation accuracy, whichever it is.

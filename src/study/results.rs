@@ -1,7 +1,8 @@
 //! A section's results: tables (polars), figures (plotters), a conclusion drawn from the
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
-use super::profile::{ProfileName, Score};
+use super::profile::Score;
+use crate::settings::ProfileName;
 use super::plan::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};

@@ -44,7 +44,7 @@ pub fn run_names(profile: &Profile, data: &Dataset, plan: &Plan, runs_dir: &Path
             None => format!("{key}-{:08x}", crc32fast::hash(serde_json::to_string(c)?.as_bytes())),
         })
     };
-    let report = super::sections::report();
+    let report = super::plan::report();
     let mut shared: Vec<(String, RunConfig)> = Vec::new();
     for v in report.variants().into_iter().chain(report.probes()) {
         let c = key_of(report, &v.key)?;

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How often a holder refreshes its lease.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A lease whose heartbeat is older than this is stale, whoever holds it (the default
-/// of [`crate::settings::Settings::lease_timeout`]: 12 missed heartbeats).
+/// of `Settings::lease_timeout`: 12 missed heartbeats).
 pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a lease file says about its holder.

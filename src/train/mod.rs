@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// The report's recipe ("Exp2: Convolution Neural Network": torchvision resnet18 on
 /// 100 classes of 64×64 ImageNet images), named once. Profiles scale it
-/// ([`crate::study::Profile`]); [`TrainConfig::report`] is it as a config.
+/// (`study::Profile`); [`TrainConfig::report`] is it as a config.
 pub mod recipe {
     /// SGD learning rate.
     pub const LR: f64 = 1e-3;

@@ -64,7 +64,7 @@ impl RunConfig {
             self.model.num_classes
         );
         if self.train.channels_last {
-            crate::device::check_cpu_channels_last(&self.model, self.train.device.resolve()?, side)?;
+            self.model.check_cpu_channels_last(self.train.device.resolve()?, side)?;
         }
         Ok(())
     }
