@@ -7,12 +7,14 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units
+.PHONY: help setup build check docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
-	@echo "make test            setup, a local one-node Slurm, every Rust test, every notebook under the smoke profile (on a copy), the browser test"
+	@echo "make test            setup, a local one-node Slurm, every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
+	@echo "make check           the inner loop: unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
+	@echo "make docs            the book (docs/, mdBook) into target/book, failing on a broken link"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
@@ -28,13 +30,21 @@ help:
 setup:
 	@scripts/setup.sh
 
+# `make test` builds once: the binary `cargo test --release` leaves in target/release is the
+# one the later steps run (BUILT=1), rather than rebuilding it without the dev-dependencies' features.
 build: setup
-	$(CARGO) build --release
+	@[ -n "$(BUILT)" ] || $(CARGO) build --release
 
 # tests/slurm.rs runs against a real one-node Slurm on this machine (installed and started here, as root).
 test: setup
 	scripts/slurm-local.sh start
-	$(MAKE) --no-print-directory test-rust test-tensorboard test-notebooks test-browser
+	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory BUILT=1 docs test-tensorboard test-notebooks test-browser
+
+# Every test binary but the ones that need Slurm (slurm) or pdflatex (report).
+CHECK_TESTS = $(filter-out slurm report,$(basename $(notdir $(wildcard tests/*.rs))))
+check:
+	$(CARGO) test --release --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 
 # The tests, then the API docs with warnings as errors (broken intra-doc links fail).
 test-rust:

@@ -58,26 +58,27 @@ where
     d.deserialize_any(Visit(expecting, from))
 }
 
-/// An exclusive advisory lock (`flock(2)`) on a lock file, held until dropped and released
-/// by the kernel if the process dies. On NFS, Linux maps it to a POSIX lock, which the
-/// server honours across clients.
+/// An exclusive advisory lock on a lock file (`File::lock`: `flock(2)` on Linux), held until
+/// dropped and released by the kernel if the process dies. On NFS, Linux maps it to a POSIX
+/// lock, which the server honours across clients.
 #[derive(Debug)]
 pub struct FileLock(#[allow(dead_code)] std::fs::File);
 
 /// Wait for the exclusive lock of `path` (created if missing).
 pub fn lock(path: &Path) -> std::io::Result<FileLock> {
-    use std::os::fd::AsRawFd;
     let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
     loop {
-        // SAFETY: flock on a file descriptor this function owns.
-        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return Ok(FileLock(f));
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
+        match f.lock() {
+            Ok(()) => return Ok(FileLock(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// This machine's host name (`uname -n`), as the kernel reports it; `localhost` if it cannot.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
 }
 
 /// Read JSON, naming the file on error.

@@ -3,30 +3,25 @@
 //! the training loop reads it at every step boundary and stops there, leaving the run to
 //! resume from its last finished epoch's checkpoint. Installed by the commands that run
 //! units (`convlab run-unit`, grid workers), at the edge.
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
-extern "C" fn on_signal(sig: libc::c_int) {
-    // Only atomics: async-signal-safe.
-    SIGNAL.store(sig, Ordering::SeqCst);
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Make SIGTERM and SIGUSR1 request a stop; returns the flag the training loop reads.
+/// Make SIGTERM and SIGUSR1 request a stop (signal-hook's handlers only store to atomics and
+/// keep `SA_RESTART`, so interrupted writes of a checkpoint go on); returns the flag the
+/// training loop reads. Installing twice is the same as once.
 pub fn stop_on_term_and_usr1() -> &'static AtomicBool {
-    for sig in [libc::SIGTERM, libc::SIGUSR1] {
-        // SAFETY: a sigaction with a handler that only stores to atomics; SA_RESTART keeps
-        // interrupted system calls (file writes of a checkpoint) going.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as *const () as usize;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(sig, &action, std::ptr::null_mut());
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        for sig in [libc::SIGTERM, libc::SIGUSR1] {
+            // Which signal first, then the flag: a reader that sees the flag sees the signal.
+            // Neither signal is one signal-hook forbids, so registering cannot fail.
+            signal_hook::flag::register_usize(sig, &SIGNAL, sig as usize).expect("SIGTERM and SIGUSR1 can be handled");
+            signal_hook::flag::register(sig, &STOP).expect("SIGTERM and SIGUSR1 can be handled");
         }
-    }
+    });
     &STOP
 }
 
@@ -34,8 +29,8 @@ pub fn stop_on_term_and_usr1() -> &'static AtomicBool {
 pub fn received() -> Option<&'static str> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
-        s if s == libc::SIGUSR1 => Some("SIGUSR1"),
-        s if s == libc::SIGTERM => Some("SIGTERM"),
+        s if s == libc::SIGUSR1 as usize => Some("SIGUSR1"),
+        s if s == libc::SIGTERM as usize => Some("SIGTERM"),
         _ => Some("a signal"),
     }
 }

@@ -1,4 +1,5 @@
 //! The `convlab` command line: a whole workflow, a kill and resume, and its error paths.
+mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -20,11 +21,6 @@ const TINY: [&str; 16] = [
     "--data", "imagefolder:tree", "--cache", "cache", "--width", "8", "--blocks", "1,1,1,1", "--lr", "0.05", "--device", "cpu", "--threads", "1",
     "--schedule", "step:3:0.5",
 ];
-
-fn history_numbers(path: &Path) -> Vec<Vec<String>> {
-    // Every column but seconds and images/s.
-    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').take(7).map(String::from).collect()).collect()
-}
 
 #[test]
 fn workflow_train_runs_plot_predict() {
@@ -106,7 +102,7 @@ fn killed_run_resumes_to_the_same_history() {
     assert!(log.contains(" eta "), "epoch lines give the time left:\n{log}");
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("runs/cut/seed-20211108/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["resumed_at"], serde_json::json!([after]));
-    assert_eq!(history_numbers(&history), history_numbers(&d.join("runs/full/seed-20211108/history.csv")));
+    assert_eq!(common::history_numbers(&history), common::history_numbers(&d.join("runs/full/seed-20211108/history.csv")));
 }
 
 #[test]
@@ -169,10 +165,7 @@ fn train_sets_any_field_by_name_and_keys_lists_them() {
 
 /// `convlab study --list` under `CONVLAB_ROOT=d`, with `env` set and every other `CONVLAB_*` variable removed.
 fn study_list(d: &Path, env: &[(&str, &str)], flags: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convlab"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CONVLAB_")) {
-        cmd.env_remove(k);
-    }
+    let mut cmd = common::scrubbed_convlab();
     cmd.current_dir(d).env("CONVLAB_ROOT", d).env("CONVLAB_CACHE", d.join("cache")).envs(env.iter().copied());
     cmd.args(["study", "--list", "--sections", "residual"]).args(flags).output().unwrap()
 }

@@ -1,12 +1,11 @@
 //! Data end to end: real files written by the tests, decoded, cached, invalidated, batched.
+mod common;
 use convlab::data::{DataConfig, DataError, Dataset, Source, SynthConfig, synthetic};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tch::Kind;
 
-fn cfg(root: &Path, cache: &Path) -> DataConfig {
-    DataConfig { cache_dir: Some(cache.to_path_buf()), ..DataConfig::new(Source::ImageFolder { root: root.to_path_buf() }) }
-}
+use common::{image_folder as cfg, write_idx};
 
 fn synth(root: &Path, classes: usize) -> SynthConfig {
     let s = SynthConfig { classes, train_per_class: 6, val_per_class: 3, test: 5, size: 12, seed: 1, mixed_formats: true };
@@ -304,15 +303,6 @@ fn tiny_imagenet_layout() {
     fs::write(root.join("val/val_annotations.txt"), "val_00.JPEG\tn77\t0\t0\t8\t8\n").unwrap();
     let err = Dataset::load(&DataConfig { classes: None, ..c }).unwrap_err().to_string();
     assert!(err.contains("val_annotations.txt") && err.contains("line 1") && err.contains("n77"), "{err}");
-}
-
-fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
-    let mut bytes = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        bytes.extend(d.to_be_bytes());
-    }
-    bytes.extend(data);
-    fs::write(path, bytes).unwrap();
 }
 
 #[test]

@@ -33,10 +33,6 @@ fn unit_dirs(profile_runs: &Path) -> Vec<PathBuf> {
 }
 
 /// history.csv without the timing columns (seconds, images/s).
-fn history_numbers(dir: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(dir.join("history.csv")).unwrap().lines().map(|l| l.split(',').take(7).map(String::from).collect()).collect()
-}
-
 fn attempts(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("attempts.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -56,7 +52,7 @@ fn two_workers_train_every_unit_once_with_one_workers_histories() {
     assert_eq!(units.len(), 6, "3 variants × 2 seeds: {units:?}");
     for u in &units {
         let twin = one.join("smoke").join(u.strip_prefix(two.join("smoke")).unwrap());
-        assert_eq!(history_numbers(u), history_numbers(&twin), "{} trained alone and beside another worker", u.display());
+        assert_eq!(common::history_numbers(&u.join("history.csv")), common::history_numbers(&twin.join("history.csv")), "{} trained alone and beside another worker", u.display());
         assert_eq!(attempts(u).len(), 1, "{}", u.display());
     }
     // The launch is frozen beside the runs; status reads the units back.
@@ -144,7 +140,7 @@ fn a_killed_workers_unit_is_taken_over_and_resumed() {
     assert!(resumed >= 3, "resumed from its checkpoint, not restarted: {tries:?}");
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(unit.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["resumed_at"], serde_json::json!([resumed]));
-    assert_eq!(history_numbers(&unit), history_numbers(&clean.join("smoke/xknet18/seed-1")));
+    assert_eq!(common::history_numbers(&unit.join("history.csv")), common::history_numbers(&clean.join("smoke/xknet18/seed-1/history.csv")));
 }
 
 #[test]

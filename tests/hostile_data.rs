@@ -2,7 +2,8 @@
 //! itself and asserts the outcome — a named warning and skip, or a named error —
 //! never a hang, a panic or an abort. The command-line cases run `convlab` as a
 //! subprocess with a timeout and require an exit status, not a signal.
-use convlab::data::{DataConfig, DataError, Dataset, Source, SynthConfig, escape_name, synthetic, unescape_name};
+mod common;
+use convlab::data::{DataConfig, DataError, Dataset, SynthConfig, escape_name, synthetic, unescape_name};
 use image::{ImageFormat, RgbImage};
 use std::ffi::OsStr;
 use std::fs;
@@ -11,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn cfg(root: &Path, cache: &Path) -> DataConfig {
-    DataConfig { cache_dir: Some(cache.to_path_buf()), ..DataConfig::new(Source::ImageFolder { root: root.to_path_buf() }) }
-}
+use common::image_folder as cfg;
 
 /// A 2-class tree of 12×12 images, 4 train and 2 val per class.
 fn tree(root: &Path) {

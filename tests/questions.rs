@@ -130,8 +130,7 @@ fn stats_round(x: f64) -> f64 {
 fn probes_that_duplicate_a_variant_are_that_variant() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("exp2");
-    let synth = convlab::data::SynthConfig { classes: 3, train_per_class: 2, val_per_class: 1, test: 0, size: 64, seed: 0, mixed_formats: false };
-    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    common::tiny_tree(&root, 3, 2, 64);
     let settings = Settings {
         profile: ProfileName::Full,
         data: Some(convlab::data::Source::ImageFolder { root }),

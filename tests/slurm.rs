@@ -1,25 +1,19 @@
 //! The grid on a real one-node Slurm (`scripts/slurm-local.sh start`; `make test` starts it):
 //! job arrays, the warning signal and requeue, cancel, bad input.
+mod common;
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn convlab(root: &Path, runs: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convlab"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CONVLAB_")) {
-        cmd.env_remove(k);
-    }
-    cmd.current_dir(root).env("CONVLAB_ROOT", root).env("CONVLAB_CACHE", root.join("cache")).env("CONVLAB_RUNS", runs).env("CONVLAB_FIGURES", root.join("figures"));
+    let mut cmd = common::convlab_cmd(root, runs);
     cmd.args(args);
     cmd
 }
 
 fn out(mut cmd: Command) -> Output {
     cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn require_slurm() {
@@ -38,10 +32,6 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
         assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn history_numbers(dir: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(dir.join("history.csv")).unwrap().lines().map(|l| l.split(',').take(7).map(String::from).collect()).collect()
 }
 
 fn rows(dir: &Path) -> usize {
@@ -72,7 +62,7 @@ fn slurm_arrays_give_a_local_grids_runs() {
     for v in ["xknet18", "xknet18-half", "no-residual"] {
         for s in [1, 2] {
             let unit = PathBuf::from(format!("smoke/{v}/seed-{s}"));
-            assert_eq!(history_numbers(&slurm_runs.join(&unit)), history_numbers(&local_runs.join(&unit)), "{}", unit.display());
+            assert_eq!(common::history_numbers(&slurm_runs.join(&unit).join("history.csv")), common::history_numbers(&local_runs.join(&unit).join("history.csv")), "{}", unit.display());
             let attempts = std::fs::read_to_string(slurm_runs.join(&unit).join("attempts.jsonl")).unwrap();
             assert!(attempts.contains("\"slurm_job\":\""), "the record names the Slurm task: {attempts}");
         }
@@ -114,7 +104,7 @@ fn a_warned_task_requeues_itself_and_resumes() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(unit.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["resumed_at"], serde_json::json!([from]));
     assert!(!unit.join("error.txt").exists(), "a requested stop is not a failure");
-    assert_eq!(history_numbers(&unit), history_numbers(&clean.join("smoke/resnet18/seed-1")));
+    assert_eq!(common::history_numbers(&unit.join("history.csv")), common::history_numbers(&clean.join("smoke/resnet18/seed-1/history.csv")));
     let log = std::fs::read_to_string(runs.join(format!("smoke/slurm/{job}_0.out"))).unwrap();
     assert!(log.contains("requeueing Slurm task") && log.contains(&format!("resuming runs/smoke/resnet18/seed-1 after epoch {from}/300")), "{log}");
 }

@@ -1,4 +1,5 @@
 //! The study: sections match the report, profiles map its recipe, a smoke study runs end to end.
+mod common;
 use convlab::data::Source;
 use convlab::model::{Norm, Stem};
 use convlab::device::Device;
@@ -49,8 +50,7 @@ fn full_profile_is_the_reports_recipe_and_ablations_change_one_thing() {
     let tmp = tempfile::tempdir().unwrap();
     // A tiny 64×64 tree stands in for the user's data (its classes set num_classes).
     let root = tmp.path().join("exp2");
-    let synth = convlab::data::SynthConfig { classes: 5, train_per_class: 2, val_per_class: 1, test: 0, size: 64, seed: 0, mixed_formats: false };
-    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    common::tiny_tree(&root, 5, 2, 64);
     let mut p = Profile::full(Source::ImageFolder { root }, None);
     p.data.cache_dir = Some(tmp.path().join("cache"));
     let data = convlab::data::Dataset::load(&p.data).unwrap();
@@ -262,10 +262,9 @@ fn smoke_study_runs_end_to_end() {
 fn every_variant_of_a_seed_sees_the_same_data_stream() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
-    let synth = convlab::data::SynthConfig { classes: 3, train_per_class: 5, val_per_class: 1, test: 0, size: 16, seed: 0, mixed_formats: false };
-    convlab::data::synthetic::write_image_folder(&root, &synth).unwrap();
+    common::tiny_tree(&root, 3, 5, 16);
     let mut p = Profile::quick();
-    p.data = convlab::data::DataConfig { cache_dir: Some(tmp.path().join("cache")), ..convlab::data::DataConfig::new(Source::ImageFolder { root }) };
+    p.data = common::image_folder(&root, &tmp.path().join("cache"));
     let data = convlab::data::Dataset::load(&p.data).unwrap();
     let plan = report();
     let stream = |v: &convlab::study::Variant, seed: u64| {

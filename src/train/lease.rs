@@ -48,19 +48,8 @@ impl Holder {
     /// This process: its host name, pid, and the Slurm job it runs in (read by the caller
     /// from `SLURM_ARRAY_JOB_ID`/`SLURM_ARRAY_TASK_ID` or `SLURM_JOB_ID`, at the edge).
     pub fn this_process(slurm_job: Option<String>) -> Holder {
-        Holder { host: host_name(), pid: std::process::id(), slurm_job }
+        Holder { host: crate::io::host_name(), pid: std::process::id(), slurm_job }
     }
-}
-
-/// The host name (`uname -n`).
-pub fn host_name() -> String {
-    // SAFETY: uname fills the struct it is given.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "localhost".into();
-    }
-    let bytes: Vec<u8> = u.nodename.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Whether a process with this pid exists on this host.
@@ -254,7 +243,7 @@ mod tests {
     use super::*;
 
     fn holder(pid: u32) -> Holder {
-        Holder { host: host_name(), pid, slurm_job: None }
+        Holder { host: crate::io::host_name(), pid, slurm_job: None }
     }
 
     #[test]

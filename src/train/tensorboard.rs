@@ -243,7 +243,7 @@ pub fn sync_at(dir: &Path, history: &[EpochRecord], config_json: &str, clock: Cl
         Clock::Now => now,
         Clock::EndedAt(_) => ended(history.first().map_or(0, |r| r.epoch)) - history.first().map_or(0.0, |r| r.seconds),
     };
-    let host = hostname();
+    let host = crate::io::host_name().replace(['/', '.'], "_"); // a file-name part
     let path = dir.join(format!("events.out.tfevents.{}.{host}.{}.convlab", now as u64, std::process::id()));
     let path = event_files(dir).into_iter().find(|p| p.to_string_lossy().ends_with(&format!(".{host}.{}.convlab", std::process::id()))).unwrap_or(path);
     let mut bytes = Vec::new();
@@ -309,10 +309,6 @@ pub fn backfill(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().replace(['/', '.'], "_")).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "host".into())
 }
 
 #[cfg(test)]
