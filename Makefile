@@ -1,7 +1,7 @@
 # convlab — the two commands for a fresh machine are `make report` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
-# Written by `make setup`: CONVLAB_VENV, CONVLAB_EVCXR, CONVLAB_TORCH_LIB.
+# Written by `make setup`: CONVLAB_VENV, CONVLAB_EVCXR, CONVLAB_MDBOOK, CONVLAB_TORCH_LIB.
 -include .convlab-env
 PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
@@ -40,6 +40,14 @@ test: setup
 	scripts/slurm-local.sh start
 	$(MAKE) --no-print-directory test-rust
 	$(MAKE) --no-print-directory BUILT=1 docs test-tensorboard test-notebooks test-browser
+
+# The book: the benchmark table against bench/results.jsonl, every link, mdBook's build into
+# target/book, and the runnable blocks (tests/docs.rs; already run by `make test`'s cargo test).
+docs: setup
+	python3 bench/table.py --check docs/development/benchmark-results.md
+	python3 scripts/check_links.py README.md CHANGELOG.md docs
+	$(CONVLAB_MDBOOK) build docs
+	@[ -n "$(BUILT)" ] || $(CARGO) test --release --test docs
 
 # Every test binary but the ones that need Slurm (slurm) or pdflatex (report).
 CHECK_TESTS = $(filter-out slurm report,$(basename $(notdir $(wildcard tests/*.rs))))

@@ -16,7 +16,7 @@ SEEDS=${SEEDS:-1,2,3,4,5,6,7,8,9,10}
 PARAMS=${PARAMS:-}   # more flags for every run, e.g. "--warmup 0.5" (then use another WORK)
 # The quick profile's recipe (src/study/profile.rs) as flags; the test split whole (10,000).
 # TRAIN_PER_CLASS and CLIP (empty: no clipping) reproduce earlier profiles, e.g. the one
-# docs/quick-profile.md decomposes: TRAIN_PER_CLASS=256 CLIP= bash bench/variance.sh
+# docs/decisions/quick-profile.md decomposes: TRAIN_PER_CLASS=256 CLIP= bash bench/variance.sh
 TRAIN_PER_CLASS=${TRAIN_PER_CLASS:-192}
 CLIP=${CLIP-3}
 QUICK=(--data fashion-mnist --train-per-class "$TRAIN_PER_CLASS" --val-per-class 100 --preset xknet18 --width 16

@@ -5,6 +5,7 @@
 #   - a Python venv with torch==2.11.0 (libtorch for tch 0.24) and Jupyter,
 #     at $CONVLAB_VENV      (default $CONVLAB_TOOLS/torch-2.11.0-py3.X)
 #   - evcxr_jupyter 0.22.0, at $CONVLAB_EVCXR (default $CONVLAB_TOOLS/evcxr_jupyter-0.22.0)
+#   - mdBook 0.5.4 (the book in docs/), at $CONVLAB_TOOLS/mdbook-0.5.4
 #   $CONVLAB_TOOLS defaults to ${XDG_DATA_HOME:-~/.local/share}/convlab.
 # Then, for this clone: .cargo/config.toml (so plain `cargo build` finds
 # libtorch), the Jupyter kernel "convlab", Debian's dataset-fashion-mnist,
@@ -16,11 +17,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TORCH_VERSION=2.11.0
 EVCXR_VERSION=0.22.0
+MDBOOK_VERSION=0.5.4
 PY=${CONVLAB_PYTHON:-python3}
 PYVER=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 TOOLS=${CONVLAB_TOOLS:-${XDG_DATA_HOME:-$HOME/.local/share}/convlab}
 VENV=${CONVLAB_VENV:-$TOOLS/torch-$TORCH_VERSION-py$PYVER}
 EVCXR=${CONVLAB_EVCXR:-$TOOLS/evcxr_jupyter-$EVCXR_VERSION}
+MDBOOK=$TOOLS/mdbook-$MDBOOK_VERSION
 FMNIST=${CONVLAB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -62,6 +65,15 @@ else
   log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (6–10 min on 2 cores, once per machine)"
   cargo install --locked --quiet "evcxr_jupyter@$EVCXR_VERSION" --root "$EVCXR.partial"
   rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
+fi
+
+# --- 2b. mdBook, for the book in docs/ (make docs) -----------------------------
+if [[ -x "$MDBOOK/bin/mdbook" ]]; then
+  log "mdbook ok: $MDBOOK"
+else
+  log "compiling mdbook $MDBOOK_VERSION into $MDBOOK (about a minute on 2 cores, once per machine)"
+  cargo install --locked --quiet "mdbook@$MDBOOK_VERSION" --no-default-features --features search --root "$MDBOOK.partial"
+  rm -rf "$MDBOOK" && mv "$MDBOOK.partial" "$MDBOOK"
 fi
 
 # --- 3. Debian packages: Fashion-MNIST (the embedded real dataset), and
@@ -172,6 +184,7 @@ ENVF="$ROOT/.convlab-env"
 cat > "$ENVF.tmp" <<ENV
 CONVLAB_VENV=$VENV
 CONVLAB_EVCXR=$EVCXR
+CONVLAB_MDBOOK=$MDBOOK/bin/mdbook
 CONVLAB_TORCH_LIB=$TORCH_DIR/lib
 ENV
 mv "$ENVF.tmp" "$ENVF"

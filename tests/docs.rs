@@ -1,7 +1,8 @@
-//! `docs/ablations.md` ("Add your own ablation") is true: every command in its `sh` blocks
-//! runs as written (under the smoke profile, in a project of its own holding the files the
-//! page tells the reader to write), every error line it shows is what the binary prints for
-//! that mistake, and every key a profile scales is in its table.
+//! The book (`docs/`) is true: every block marked `<!-- runnable -->` runs as written (its
+//! `convlab` commands, under the smoke profile, in a project of its own holding the files the
+//! pages tell the reader to write after `<!-- file: PATH -->`); on "Your own ablations"
+//! (`docs/extending/ablations.md`), every error line shown is what the binary prints for that
+//! mistake, and every key a profile scales is in its table.
 use std::path::Path;
 
 mod common;
@@ -25,7 +26,25 @@ fn blocks(md: &str) -> Vec<(String, String, String)> {
 }
 
 fn page() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ablations.md")).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/extending/ablations.md")).unwrap()
+}
+
+/// Every page of the book, in path order.
+fn book() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"), &mut out);
+    out.sort();
+    out
 }
 
 /// Split a command line into words (no quoting is used on the page).
@@ -34,12 +53,11 @@ fn words(line: &str) -> Vec<&str> {
 }
 
 #[test]
-fn every_command_on_the_ablation_page_runs() {
+fn every_runnable_block_of_the_book_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let runs = root.join("runs");
-    let md = page();
-    let all = blocks(&md);
+    let all: Vec<(String, String, String)> = book().iter().flat_map(|(_, md)| blocks(md)).collect();
     // The files it asks the reader to write, and the plans it names that ship with convlab.
     std::fs::create_dir_all(root.join("studies")).unwrap();
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("studies/regularization.toml"), root.join("studies/regularization.toml")).unwrap();
@@ -48,11 +66,11 @@ fn every_command_on_the_ablation_page_runs() {
             std::fs::write(root.join(file), content).unwrap();
         }
     }
-    let commands: Vec<&str> = all.iter().filter(|(info, _, _)| info == "sh").flat_map(|(_, _, c)| c.lines()).filter(|l| !l.trim().is_empty()).collect();
+    let commands: Vec<&str> = all.iter().filter(|(_, before, _)| before == "<!-- runnable -->").flat_map(|(_, _, c)| c.lines()).filter(|l| !l.trim().is_empty()).collect();
     assert!(commands.len() >= 7, "{commands:?}");
     for line in &commands {
         let w = words(line);
-        assert_eq!(w[0], "convlab", "an `sh` block holds convlab commands only: {line}");
+        assert_eq!(w[0], "convlab", "a runnable block holds convlab commands only: {line}");
         let o = convlab_cmd(root, &runs).env("CONVLAB_PROFILE", "smoke").args(&w[1..]).output().unwrap();
         assert!(o.status.success(), "`{line}` failed:\n{}", text(&o));
     }

@@ -103,7 +103,7 @@ fn quick_profile_scales_the_recipe_by_its_rule() {
     assert_eq!(q.scaled_step(4), 1);
     assert_eq!(q.lr_scale, 20.0);
     assert!(q.seeds.len() >= 5, "quick runs enough seeds for a verdict on effects of a few pp");
-    // What keeps no-BN runs from stalling, and what the statistics score (docs/quick-profile.md).
+    // What keeps no-BN runs from stalling, and what the statistics score (docs/decisions/quick-profile.md).
     assert_eq!((q.clip_grad_norm, q.score), (Some(3.0), convlab::study::Score::TestAtBest));
     assert_eq!(Profile::full(Source::fashion_mnist(), None).clip_grad_norm, None, "the full profile keeps the report's recipe");
     assert_eq!(q.map(&q.base()).train.clip_grad_norm, Some(3.0), "every variant is clipped");

@@ -306,7 +306,7 @@ pub fn plan_workers(jobs: Option<usize>, jobs_per_gpu: usize, threads: Option<us
 }
 
 /// Worker processes of this launch by default on a CPU-only machine: measured with
-/// `make bench-grid` (see README, "Running the grid").
+/// `make bench-grid` (docs/scale/grid.md, "How many workers").
 pub const CPU_DEFAULT_JOBS: usize = 2;
 
 /// A line the launcher shows.

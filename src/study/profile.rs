@@ -136,7 +136,7 @@ impl Profile {
     /// - 192 images per class and five seeds: the most training that keeps the whole study,
     ///   probes included, within 20 minutes on 2 cores.
     ///
-    /// The measurements behind each choice are in `docs/quick-profile.md`.
+    /// The measurements behind each choice are in `docs/decisions/quick-profile.md`.
     pub fn quick() -> Self {
         Self {
             name: ProfileName::Quick,

@@ -22,7 +22,7 @@ Run by `make test` (target test-browser) with the project venv's Python. It
    Markdown viewer (the default viewer for Markdown in this lab's settings) and
    checks that every section's heading is there and every figure it links loads;
 6. in a notebook that opens the study, types the notebook cell of
-   `docs/ablations.md` ("Add your own ablation": a new section, weight decay
+   `docs/extending/ablations.md` ("Add your own ablation": a new section, weight decay
    5e-4 against xknet18) into an empty cell, runs it under the smoke profile,
    and checks that its effects figure renders and that its runs were trained.
 
@@ -488,11 +488,11 @@ def test_report_renders(browser, lab):
 
 
 def ablation_cell():
-    """The notebook cell of docs/ablations.md (the Rust block after `<!-- notebook cell -->`)."""
-    text = open(os.path.join(ROOT, "docs", "ablations.md")).read()
+    """The notebook cell of docs/extending/ablations.md (the Rust block after `<!-- notebook cell -->`)."""
+    text = open(os.path.join(ROOT, "docs", "extending", "ablations.md")).read()
     m = re.search(r"<!-- notebook cell -->\n```rust\n(.*?)```", text, re.S)
     if not m:
-        raise Failure("docs/ablations.md has no `<!-- notebook cell -->` Rust block")
+        raise Failure("docs/extending/ablations.md has no `<!-- notebook cell -->` Rust block")
     return m.group(1)
 
 
