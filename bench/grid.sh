@@ -37,3 +37,5 @@ echo "$((2 * CORES)) workers × 1 thread: $c s"
 python3 -c "print(f'ratio (1 worker / $CORES workers): {$a / $b:.2f}; ($((2 * CORES)) workers / $CORES workers): {$c / $b:.2f}')"
 units=$(find "$WORK/per-core" -name summary.json -path '*seed-*' | wc -l)
 echo "units per grid: $units; logs in $WORK"
+python3 bench/record.py "make bench-grid" \
+    "quick profile, $units units (sections $SECTIONS${SEEDS:+, seeds $SEEDS}): 1 worker × $CORES threads / $CORES workers × 1 thread / $((2 * CORES)) workers × 1 thread=$a s / $b s / $c s"

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from record import record  # noqa: E402
 from datetime import date
 
 PHASES = ["setup", "train", "validate", "write", "finish"]
@@ -77,6 +80,10 @@ def main():
         print(f"\nProcess start (exec and libtorch loaded, once per worker): {start:.2f} s.")
     if missing:
         print(f"\n{missing} unit(s) not finished or without recorded phases were left out.")
+    measures = [(f"{sum(count.values())} units' phases, total", ", ".join(f"{k} {total[k] / 60:.1f} min ({100 * total[k] / all_s:.0f}%)" for k in PHASES))]
+    if start is not None:
+        measures.append(("process start (once per worker)", f"{start:.2f} s"))
+    record("make bench-units", measures)
 
 
 if __name__ == "__main__":

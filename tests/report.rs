@@ -93,6 +93,29 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
     assert!(md.contains("Not available until every section"));
 }
 
+/// The committed write-up of the quick profile, as a new user meets it: every figure
+/// `report.md` links and `report.tex` includes is committed beside them, and a copy of
+/// `figures/quick/` compiles with pdflatex (`pdflatex report.tex`).
+#[test]
+fn the_committed_write_up_is_whole_and_compiles() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/quick");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let tex = std::fs::read_to_string(dir.join("report.tex")).unwrap();
+    let linked: Vec<String> = links(&md).into_iter().filter(|l| !l.contains("://") && !l.starts_with('#')).collect();
+    let included: Vec<String> = tex.split("\\includegraphics").skip(1).map(|r| r[r.find('{').unwrap() + 1..r.find('}').unwrap()].to_string()).collect();
+    assert!(linked.len() >= 30 && included.len() >= 30, "{} links, {} figures", linked.len(), included.len());
+    for f in linked.iter().chain(&included) {
+        assert!(dir.join(f).is_file(), "figures/quick/{f} is referenced by the committed write-up but not committed; run `make report`");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.path().is_file()) {
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let o = Command::new("pdflatex").args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"]).current_dir(tmp.path()).output();
+    let o = o.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
+    assert!(o.status.success(), "pdflatex on the committed figures/quick/report.tex failed:\n{}", String::from_utf8_lossy(&o.stdout));
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![];
     if let Ok(rd) = std::fs::read_dir(dir) {
