@@ -5,7 +5,7 @@
     python3 bench/record.py "make bench-grid" "measure=value" …   # from a shell script
 
 One JSON line per measure: bench, measure, value, cpu (the model name lscpu reports),
-cores, date, commit (with `+dirty` when the tree had changes). bench/table.py turns the
+cores, date, commit (with `+dirty` when the crate's code differed from it). bench/table.py turns the
 file into the book's benchmark table; nothing there is typed by hand.
 """
 import datetime
@@ -26,7 +26,9 @@ def commit():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         sha = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        # Dirty when the code measured differs from the commit (not the docs or the scripts).
+        code = ["src", "benches", "build.rs", "Cargo.toml", "Cargo.lock"]
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", *code], capture_output=True, text=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -1,0 +1,224 @@
+//! The profile held against the report's findings, finding by finding, and every answer
+//! computed once.
+#[allow(unused_imports)]
+use super::*;
+
+/// Where the profile stands on one of the report's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fidelity {
+    /// Same direction as the report, adjusted p < 0.05 (or the measured ratio within its tolerance).
+    Reproduced,
+    /// The opposite direction, adjusted p < 0.05.
+    Contradicted,
+    /// Neither: the CI spans zero (or runs are missing: `Pending`).
+    NotSeparable,
+    Pending,
+}
+
+impl Fidelity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fidelity::Reproduced => "reproduced",
+            Fidelity::Contradicted => "contradicted",
+            Fidelity::NotSeparable => "not separable",
+            Fidelity::Pending => "pending",
+        }
+    }
+
+    /// From a comparison and the direction the report found (+1 better, −1 worse).
+    fn of(c: &Comparison, report_sign: f64) -> Fidelity {
+        match c.verdict() {
+            Verdict::Better | Verdict::Worse => {
+                let d = c.diff().unwrap_or(0.0);
+                if d.signum() == report_sign { Fidelity::Reproduced } else { Fidelity::Contradicted }
+            }
+            Verdict::Pending => Fidelity::Pending,
+            _ => Fidelity::NotSeparable,
+        }
+    }
+}
+
+/// One line of the fidelity table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub finding: &'static str,
+    /// What the report found.
+    pub report: String,
+    /// What this profile measured.
+    pub here: String,
+    pub status: Fidelity,
+    /// Why, where an experiment of this module shows it.
+    pub reason: String,
+}
+
+/// `0.4534 vs 0.4592 (−0.6 pp)`: the report's accuracies of `variant` and `reference`, the
+/// reference's after `between`, and their difference.
+fn reported(variant: &str, reference: &str, between: &str) -> String {
+    let (v, r) = (reported_acc(variant), reported_acc(reference));
+    format!("{v:.4} vs{between}{r:.4} ({} pp)", pp(v - r))
+}
+
+/// Every answer, computed once.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    pub instance_norm: InstanceNormAnswer,
+    pub no_norm: String,
+    pub generalisation: Generalisation,
+    pub dropout: DropoutTrend,
+    pub depth: DepthCost,
+}
+
+/// All five questions from a study whose sections `sections` are (run or loaded by
+/// [`Study::run_all`]); trains the probes and runs the depth benchmark when they are not stored.
+pub fn answer_all(study: &Study, sections: &[SectionResult]) -> anyhow::Result<Answers> {
+    let get = |k: &str| sections.iter().find(|s| s.section.key == k).cloned().ok_or_else(|| anyhow::anyhow!("section {k} is missing"));
+    let normalization = get("normalization")?;
+    let norm_none = normalization.get("norm-none").cloned().ok_or_else(|| anyhow::anyhow!("norm-none is missing"))?;
+    Ok(Answers {
+        instance_norm: instance_norm(study)?,
+        no_norm: no_norm(&normalization),
+        generalisation: generalisation(sections),
+        dropout: dropout_trend(&get("dropout")?, &norm_none),
+        depth: depth_cost(study, get("depth")?, false)?,
+    })
+}
+
+impl Answers {
+    /// The report's findings, one per line: reproduced, contradicted or not separable, with the reason where a question's experiment shows one.
+    pub fn fidelity(&self, family: &Family) -> Vec<Finding> {
+        let cmp = |v: &str| family.comparisons.iter().find(|c| c.variant.variant.key == v);
+        let mut out = Vec::new();
+        let by_comparison = |finding: &'static str, variant: &str, report: &str, sign: f64, reason: String| {
+            let (status, here) = match cmp(variant) {
+                Some(c) => (Fidelity::of(c, sign), c.brief()),
+                None => (Fidelity::Pending, "no comparison".into()),
+            };
+            Finding { finding, report: report.into(), here, status, reason }
+        };
+        // The report's numbers come from its plan (`reported` in studies/report.toml).
+        out.push(by_comparison("stem", "xknet18", &format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")), 1.0, String::new()));
+        out.push(by_comparison("width", "xknet18-half", &format!("half width {}", reported("xknet18-half", "xknet18", " ")), -1.0, String::new()));
+        out.push(by_comparison("flips p = 0.05", "flips-0.05", &reported("flips-0.05", "xknet18", " "), -1.0, String::new()));
+        out.push(by_comparison("flips p = 0.1", "flips-0.1", &reported("flips-0.1", "xknet18", " "), -1.0, String::new()));
+        let trend = match self.dropout.direction() {
+            Some(-1) => Fidelity::Reproduced,
+            Some(1) => Fidelity::Contradicted,
+            Some(_) => Fidelity::NotSeparable,
+            None => Fidelity::Pending,
+        };
+        let stalls = if self.dropout.val.is_some() && self.dropout.train.is_some() && !self.dropout.stalled().is_empty() {
+            "no-BN runs that stall at this lr widen the spread".to_string()
+        } else {
+            String::new()
+        };
+        out.push(Finding {
+            finding: "dropout trend",
+            report: "accuracy falls steadily as p grows".into(),
+            here: self.dropout.val.map_or("no slope yet".into(), |r| DropoutTrend::describe(&r)),
+            status: trend,
+            reason: stalls,
+        });
+        out.push(by_comparison("no normalization", "norm-none", "slightly better than BatchNorm", 1.0, String::new()));
+        let inorm = &self.instance_norm;
+        let in_reason = match (inorm.row(PROBE_IN), inorm.row(PROBE_BN)) {
+            (Some(pin), Some(pbn)) => format!(
+                "{} at this profile's lr; at the report's lr 0.001 InstanceNorm reaches {:.1}× chance ({:.3} vs BatchNorm {:.3}){}",
+                if inorm.row("instance").is_some_and(|r| r.times_chance <= 2.0) { "a collapse" } else { "no collapse" },
+                pin.times_chance,
+                pin.result.summary.best_val_acc_mean,
+                pbn.result.summary.best_val_acc_mean,
+                if inorm.collapsed() == Some(true) { ": the collapse reproduced" } else { "" }
+            ),
+            _ => String::new(),
+        };
+        let (inst, xk) = (reported_acc("instance"), reported_acc("xknet18"));
+        out.push(by_comparison("InstanceNorm collapse", "instance", &format!("{inst:.4} vs {xk:.4}, near chance"), -1.0, in_reason));
+        let g = &self.generalisation;
+        out.push(Finding {
+            finding: "constant lr 1e-3",
+            report: "accurate but unhealthy".into(),
+            here: match (g.row("constant-lr-1e-3"), g.row("xknet18"), g.gap_test("constant-lr-1e-3")) {
+                (Some(c), Some(x), Some(w)) => format!("gap {} vs {} pp (Δ {} pp, p {})", pp(mean(&c.gaps)), pp(mean(&x.gaps)), pp(w.diff), show_p(w.p)),
+                _ => "not run yet".into(),
+            },
+            status: match (g.unhealthy(), g.gap_test("constant-lr-1e-3")) {
+                (Some(true), _) => Fidelity::Reproduced,
+                (Some(false), Some(w)) if w.p < ALPHA && w.diff < 0.0 => Fidelity::Contradicted,
+                (Some(false), _) => Fidelity::NotSeparable,
+                (None, _) => Fidelity::Pending,
+            },
+            reason: g.accuracy.as_ref().map_or(String::new(), |a| format!("accuracy vs xknet18: {}", a.verdict().as_str())),
+        });
+        out.push(by_comparison("residual", "no-residual", &reported("no-residual", "xknet18", " "), -1.0, String::new()));
+        let d = &self.depth;
+        out.push(Finding {
+            finding: "depth: time",
+            report: "resnet34 takes about twice resnet14's time".into(),
+            here: d.time_ratio("resnet34", "resnet14").map_or("not measured".into(), |r| format!("{r:.2}× (benchmark, {})", d.bench.machine)),
+            status: match d.twice() {
+                Some(true) => Fidelity::Reproduced,
+                Some(false) => Fidelity::Contradicted,
+                None => Fidelity::Pending,
+            },
+            reason: format!("{:.2}× the multiply-accumulates", d.macs[2] as f64 / d.macs[0] as f64),
+        });
+        out
+    }
+
+    /// [`Answers::fidelity`] as a table.
+    pub fn fidelity_table(&self, family: &Family) -> PolarsResult<DataFrame> {
+        let rows = self.fidelity(family);
+        df!(
+            "finding" => rows.iter().map(|r| r.finding).collect::<Vec<_>>(),
+            "report" => rows.iter().map(|r| r.report.clone()).collect::<Vec<_>>(),
+            "status" => rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+            "here" => rows.iter().map(|r| r.here.clone()).collect::<Vec<_>>(),
+            "reason" => rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
+        )
+    }
+
+    /// Every answer's conclusion, headed by its question.
+    pub fn conclusions(&self) -> String {
+        [
+            ("Why did InstanceNorm collapse?", self.instance_norm.conclusion()),
+            ("Is no normalization better than BatchNorm?", self.no_norm.clone()),
+            ("Constant lr 1e-3: accurate but unhealthy?", self.generalisation.conclusion()),
+            ("Does accuracy fall as dropout's p grows?", self.dropout.conclusion()),
+            ("What does depth cost?", self.depth.conclusion()),
+        ]
+        .iter()
+        .map(|(q, a)| format!("### {q}\n\n{a}"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+    }
+}
+
+/// The fidelity table as Markdown lines (README, CLI).
+pub fn fidelity_markdown(rows: &[Finding]) -> String {
+    let mut out = vec!["| finding | the report | here | status | why |".to_string(), "|---|---|---|---|---|".to_string()];
+    for r in rows {
+        out.push(format!("| {} | {} | {} | **{}** | {} |", r.finding, r.report, r.here, r.status.as_str(), r.reason));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fidelity table's report column, from the plan's `reported` accuracies: the same
+    /// text the report's numbers gave when they were written out by hand.
+    #[test]
+    fn the_reports_side_comes_from_its_plan() {
+        assert_eq!(format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")), "xknet18 0.4592 vs resnet18 0.3916 (+6.8 pp)");
+        assert_eq!(format!("half width {}", reported("xknet18-half", "xknet18", " ")), "half width 0.4096 vs 0.4592 (−5.0 pp)");
+        assert_eq!(reported("flips-0.05", "xknet18", " "), "0.4534 vs 0.4592 (−0.6 pp)");
+        assert_eq!(reported("flips-0.1", "xknet18", " "), "0.4536 vs 0.4592 (−0.6 pp)");
+        assert_eq!(reported("no-residual", "xknet18", " "), "0.4184 vs 0.4592 (−4.1 pp)");
+        assert_eq!(format!("{:.4}", reported_acc("instance")), "0.0658");
+        assert!(reported_acc("norm-none").is_nan(), "the report gave no number for it");
+        // The InstanceNorm conclusion's opening: 6.6× chance on 100 classes, IN/BN 0.14.
+        let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
+        assert_eq!((format!("{:.1}", inst * 100.0), format!("{:.2}", inst / bn)), ("6.6".into(), "0.14".into()));
+    }
+}

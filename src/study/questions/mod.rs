@@ -1,0 +1,63 @@
+//! The report's open questions, answered by experiment, and the profile held against the
+//! report's findings:
+//! 1. [`instance_norm()`]: why did InstanceNorm collapse? Probes at the report's own lr, the
+//!    spread of the pooled features, and a max-pooling head.
+//! 2. [`no_norm()`]: is "no normalization" better than BatchNorm?
+//! 3. [`generalisation()`]: the gap between train and validation for every variant (is a
+//!    constant lr "accurate but unhealthy"?).
+//! 4. [`dropout_trend`]: does accuracy fall as dropout's p grows? A least-squares slope.
+//! 5. [`depth_cost`]: what do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
+//!
+//! [`Answers::fidelity`] then says, finding by finding, whether the profile reproduces the report,
+//! contradicts it or cannot tell. Every sentence of a conclusion is built from the numbers
+//! next to it.
+mod depth;
+mod dropout;
+mod fidelity;
+mod generalisation;
+mod instance_norm;
+mod no_norm;
+
+pub use depth::*;
+pub use dropout::*;
+pub use fidelity::*;
+pub use generalisation::*;
+pub use instance_norm::*;
+pub use no_norm::*;
+
+use super::Study;
+use super::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
+use super::results::{SectionResult, VariantResult};
+use super::compare::Member;
+use super::plan::Variant;
+use super::sections;
+use super::stats::{self, Regression, Welch, round};
+use crate::bench::{BenchConfig, BenchResult};
+use crate::plot::Figure;
+use crate::train::{EpochRecord, Run};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+
+/// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
+/// the report's lr 0.001, each with the average-pooling and with a max-pooling head.
+pub(super) const PROBE_BN: &str = "probe-bn-lr1e-3";
+pub(super) const PROBE_IN: &str = "probe-in-lr1e-3";
+pub(super) const PROBE_BN_MAX: &str = "probe-bn-max-lr1e-3";
+pub(super) const PROBE_IN_MAX: &str = "probe-in-max-lr1e-3";
+
+/// `0.739` as `73.9%`.
+pub(super) fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+pub(super) fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len().max(1) as f64
+}
+
+/// The report's best validation accuracy of its variant `key` (its plan's `reported`; NaN
+/// where the report gave none).
+pub(super) fn reported_acc(key: &str) -> f64 {
+    sections::variant(key).ok().and_then(|v| v.reported).unwrap_or(f64::NAN)
+}
+
