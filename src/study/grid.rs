@@ -225,6 +225,19 @@ pub enum WorkerEvent {
     Stopped { variant: String, seed: u64, signal: String },
 }
 
+impl WorkerEvent {
+    /// The variant of the unit the event is about.
+    pub fn variant(&self) -> &str {
+        match self {
+            WorkerEvent::Started { variant, .. }
+            | WorkerEvent::Finished { variant, .. }
+            | WorkerEvent::Skipped { variant, .. }
+            | WorkerEvent::Failed { variant, .. }
+            | WorkerEvent::Stopped { variant, .. } => variant,
+        }
+    }
+}
+
 /// A worker: take units of `grid` until none is left that this worker can take — every
 /// unit done, held by a live process, or failed in this launch. Reports each through `report`.
 pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
@@ -343,32 +356,108 @@ impl GridReport {
     }
 }
 
-/// Run `slots.len()` worker processes (`exe study-worker --grid <grid> --threads T`) and
-/// show their progress through `show`: one line per unit started and finished (variant,
-/// seed, accuracy, minutes) with the overall counts and an ETA, and with `bar` (a terminal)
-/// a live bar of done / running / pending under them. Each worker's training log goes to
-/// `<runs>/<profile>/logs/worker-<i>.log`. Returns when every worker has exited.
-pub fn launch(
-    exe: &Path,
-    grid_path: &Path,
-    study: &Study,
-    sections: &[&Section],
-    slots: &[WorkerSlot],
-    bar: bool,
-    mut show: impl FnMut(&str),
-) -> anyhow::Result<GridReport> {
-    let logs = study.runs_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
-    let units = study.units(sections);
-    let total = units.len();
-    let to_train: Vec<&Unit> = units.iter().filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).collect();
-    let mut done = total - to_train.len();
-    // The ETA weighs units by their estimated cost: workers take the costliest first, so a
-    // mean over the units finished so far would overestimate what is left.
-    let cost_of = |variant: &str| study.plan.find(variant).map_or(0.0, |v| study.unit_cost(v));
-    let mut cost_left: f64 = to_train.iter().map(|u| study.unit_cost(&u.variant)).sum();
-    let (mut cost_running, mut cost_finished) = (0.0f64, 0.0f64);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<WorkerEvent>)>();
+/// The grid's progress as its launcher sees it: a pure model of the workers' events — counts
+/// and a cost-weighted ETA — that [`launch`] renders as lines and a bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub total: usize,
+    pub done: usize,
+    pub running: usize,
+    /// `<variant> seed <s>: <why>` for every unit that failed or was stopped.
+    pub failed: Vec<String>,
+    /// Units this launch trained to the end.
+    pub finished_now: usize,
+    workers: usize,
+    minutes_sum: f64,
+    /// Estimated cost (multiply-accumulates × epochs) still to train, of the running units,
+    /// and of the units this launch finished.
+    cost_left: f64,
+    cost_running: f64,
+    cost_finished: f64,
+}
+
+impl Progress {
+    /// `total` units of which `done` are already finished; `cost_left` is the estimated cost of
+    /// the others, trained by `workers` workers.
+    pub fn new(total: usize, done: usize, cost_left: f64, workers: usize) -> Self {
+        Self { total, done, running: 0, failed: vec![], finished_now: 0, workers, minutes_sum: 0.0, cost_left, cost_running: 0.0, cost_finished: 0.0 }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.total.saturating_sub(self.done + self.running + self.failed.len())
+    }
+
+    /// Seconds until the grid is done: the cost still to train (running units half done), at
+    /// this launch's pace per unit of cost so far, shared by the workers. The ETA weighs units
+    /// by cost because workers take the costliest first: a mean over the units finished so far
+    /// would overestimate what is left.
+    pub fn eta_seconds(&self) -> f64 {
+        let pace = self.minutes_sum / self.cost_finished.max(f64::MIN_POSITIVE);
+        pace * (self.cost_left - self.cost_running / 2.0).max(0.0) / self.workers as f64 * 60.0
+    }
+
+    /// Take one event of a unit whose estimated cost is `cost`.
+    pub fn apply(&mut self, ev: &WorkerEvent, cost: f64) {
+        match ev {
+            WorkerEvent::Started { .. } => {
+                self.running += 1;
+                self.cost_running += cost;
+                return;
+            }
+            WorkerEvent::Finished { minutes, .. } => {
+                self.done += 1;
+                self.finished_now += 1;
+                self.minutes_sum += minutes;
+                (self.cost_left, self.cost_finished) = (self.cost_left - cost, self.cost_finished + cost);
+            }
+            WorkerEvent::Stopped { variant, seed, signal } => self.failed.push(format!("{}: stopped by {signal}", unit_name(variant, *seed))),
+            WorkerEvent::Failed { variant, seed, error } => {
+                self.cost_left -= cost;
+                self.failed.push(format!("{}: {error}", unit_name(variant, *seed)));
+            }
+            WorkerEvent::Skipped { .. } => {}
+        }
+        self.running = self.running.saturating_sub(1);
+        self.cost_running -= cost;
+    }
+
+    /// The line the launcher shows for `ev`, after [`Progress::apply`] took it; `worker` is the
+    /// 1-based worker that sent it, `gpu` its GPU note (`, GPU 1`, or empty).
+    pub fn line(&self, ev: &WorkerEvent, worker: usize, gpu: &str) -> String {
+        match ev {
+            WorkerEvent::Started { variant, seed } => format!("started  {:<26} worker {worker}{gpu}", unit_name(variant, *seed)),
+            WorkerEvent::Skipped { variant, seed, holder } => format!("skipped  {:<26} held by {holder}", unit_name(variant, *seed)),
+            WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
+                let resumed = if resumed_at.is_empty() {
+                    String::new()
+                } else {
+                    format!(", resumed after epoch {}", resumed_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+                };
+                format!(
+                    "finished {:<26} best val {acc:.4}  {minutes:.1} min{resumed}   [{}/{} done, {} running, {} pending, eta {}]",
+                    unit_name(variant, *seed),
+                    self.done,
+                    self.total,
+                    self.running,
+                    self.pending(),
+                    crate::train::format_duration(self.eta_seconds())
+                )
+            }
+            WorkerEvent::Stopped { variant, seed, signal } => {
+                format!("stopped  {:<26} by {signal}; resumes from its last finished epoch on the next launch", unit_name(variant, *seed))
+            }
+            WorkerEvent::Failed { variant, seed, error } => format!("FAILED   {:<26} {error}", unit_name(variant, *seed)),
+        }
+    }
+}
+
+/// Worker `i`'s events, as `(i, Some(event))`, then `(i, None)` when its output ends.
+type Events = std::sync::mpsc::Receiver<(usize, Option<WorkerEvent>)>;
+
+/// Start one `exe study-worker --grid <grid> --threads T` per slot, its stderr (the training
+/// log) to `<logs>/worker-<i>.log`, and a thread per worker that forwards its JSON events.
+fn spawn_workers(exe: &Path, grid_path: &Path, slots: &[WorkerSlot], logs: &Path) -> anyhow::Result<(Vec<std::process::Child>, Events)> {
+    let (tx, rx) = std::sync::mpsc::channel();
     let mut children = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         let log_path = logs.join(format!("worker-{}.log", i + 1));
@@ -392,91 +481,12 @@ pub fn launch(
         });
         children.push(child);
     }
-    drop(tx);
-    let gpu_note = |i: usize| slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}"));
-    let pb = bar.then(|| {
-        let pb = indicatif::ProgressBar::new(total as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        pb.set_position(done as u64);
-        pb
-    });
-    let mut emit = |line: &str| match &pb {
-        Some(pb) => pb.println(line),
-        None => show(line),
-    };
-    let t0 = Instant::now();
-    let (mut running, mut finished_now, mut minutes_sum) = (0usize, 0usize, 0.0f64);
-    let mut failed = Vec::new();
-    let mut open = slots.len();
-    while open > 0 {
-        let Ok((i, ev)) = rx.recv() else { break };
-        let Some(ev) = ev else {
-            open -= 1;
-            continue;
-        };
-        match ev {
-            WorkerEvent::Started { variant, seed } => {
-                running += 1;
-                cost_running += cost_of(&variant);
-                emit(&format!("started  {:<26} worker {}{}", unit_name(&variant, seed), i + 1, gpu_note(i)));
-            }
-            WorkerEvent::Skipped { variant, seed, holder } => {
-                running = running.saturating_sub(1);
-                cost_running -= cost_of(&variant);
-                emit(&format!("skipped  {:<26} held by {holder}", unit_name(&variant, seed)));
-            }
-            WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
-                running = running.saturating_sub(1);
-                done += 1;
-                finished_now += 1;
-                minutes_sum += minutes;
-                let c = cost_of(&variant);
-                (cost_running, cost_left, cost_finished) = (cost_running - c, cost_left - c, cost_finished + c);
-                let pending = total.saturating_sub(done + running + failed.len());
-                // The cost still to train (running units half done), at this launch's pace per unit of cost, over the workers.
-                let eta = minutes_sum / cost_finished.max(f64::MIN_POSITIVE) * (cost_left - cost_running / 2.0).max(0.0) / slots.len() as f64 * 60.0;
-                let resumed = if resumed_at.is_empty() {
-                    String::new()
-                } else {
-                    format!(", resumed after epoch {}", resumed_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
-                };
-                emit(&format!(
-                    "finished {:<26} best val {:.4}  {:.1} min{resumed}   [{done}/{total} done, {running} running, {pending} pending, eta {}]",
-                    unit_name(&variant, seed),
-                    acc,
-                    minutes,
-                    crate::train::format_duration(eta)
-                ));
-            }
-            WorkerEvent::Stopped { variant, seed, signal } => {
-                running = running.saturating_sub(1);
-                cost_running -= cost_of(&variant);
-                emit(&format!("stopped  {:<26} by {signal}; resumes from its last finished epoch on the next launch", unit_name(&variant, seed)));
-                failed.push(format!("{}: stopped by {signal}", unit_name(&variant, seed)));
-            }
-            WorkerEvent::Failed { variant, seed, error } => {
-                running = running.saturating_sub(1);
-                let c = cost_of(&variant);
-                (cost_running, cost_left) = (cost_running - c, cost_left - c);
-                emit(&format!("FAILED   {:<26} {error}", unit_name(&variant, seed)));
-                failed.push(format!("{}: {error}", unit_name(&variant, seed)));
-            }
-        }
-        if let Some(pb) = &pb {
-            let pending = total.saturating_sub(done + running + failed.len());
-            pb.set_position(done as u64);
-            pb.set_message(format!("{running} running, {pending} pending, {} failed", failed.len()));
-        }
-    }
-    if let Some(pb) = &pb {
-        pb.finish_and_clear();
-    }
-    drop(emit);
-    let mut lost_workers = Vec::new();
+    Ok((children, rx))
+}
+
+/// Wait for every worker; the ones that did not exit cleanly, with why and where their log is.
+fn reap(children: Vec<std::process::Child>, study: &Study, logs: &Path) -> anyhow::Result<Vec<String>> {
+    let mut lost = Vec::new();
     for (i, mut c) in children.into_iter().enumerate() {
         let status = c.wait()?;
         if !status.success() {
@@ -485,11 +495,69 @@ pub fn launch(
                 (Some(code), _) => format!("exit status {code}"),
                 _ => "unknown".into(),
             };
-            lost_workers.push(format!("worker {}: {why} (log: {})", i + 1, study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))));
+            lost.push(format!("worker {}: {why} (log: {})", i + 1, study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))));
         }
     }
-    show(&format!("grid: {finished_now} unit(s) trained by {} worker(s) in {}", slots.len(), crate::train::format_duration(t0.elapsed().as_secs_f64())));
-    Ok(GridReport { finished: finished_now, failed, lost_workers })
+    Ok(lost)
+}
+
+/// A terminal's live bar of done / running / pending, under the lines.
+fn progress_bar(total: usize, done: usize) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    pb.set_position(done as u64);
+    pb
+}
+
+/// Run `slots.len()` worker processes (`exe study-worker --grid <grid> --threads T`) and
+/// show their progress through `show`: one line per unit started and finished (variant,
+/// seed, accuracy, minutes) with the overall counts and an ETA, and with `bar` (a terminal)
+/// a live bar of done / running / pending under them. Each worker's training log goes to
+/// `<runs>/<profile>/logs/worker-<i>.log`. Returns when every worker has exited.
+pub fn launch(
+    exe: &Path,
+    grid_path: &Path,
+    study: &Study,
+    sections: &[&Section],
+    slots: &[WorkerSlot],
+    bar: bool,
+    mut show: impl FnMut(&str),
+) -> anyhow::Result<GridReport> {
+    let logs = study.runs_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
+    let units = study.units(sections);
+    let to_train: Vec<&Unit> = units.iter().filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).collect();
+    let cost_of = |variant: &str| study.plan.find(variant).map_or(0.0, |v| study.unit_cost(v));
+    let mut progress = Progress::new(units.len(), units.len() - to_train.len(), to_train.iter().map(|u| study.unit_cost(&u.variant)).sum(), slots.len());
+    let (children, events) = spawn_workers(exe, grid_path, slots, &logs)?;
+    let pb = bar.then(|| progress_bar(progress.total, progress.done));
+    let t0 = Instant::now();
+    let mut open = slots.len();
+    while open > 0 {
+        let Ok((i, ev)) = events.recv() else { break };
+        let Some(ev) = ev else {
+            open -= 1;
+            continue;
+        };
+        progress.apply(&ev, cost_of(ev.variant()));
+        let line = progress.line(&ev, i + 1, &slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}")));
+        match &pb {
+            Some(pb) => {
+                pb.println(line);
+                pb.set_position(progress.done as u64);
+                pb.set_message(format!("{} running, {} pending, {} failed", progress.running, progress.pending(), progress.failed.len()));
+            }
+            None => show(&line),
+        }
+    }
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    let lost_workers = reap(children, study, &logs)?;
+    show(&format!("grid: {} unit(s) trained by {} worker(s) in {}", progress.finished_now, slots.len(), crate::train::format_duration(t0.elapsed().as_secs_f64())));
+    Ok(GridReport { finished: progress.finished_now, failed: progress.failed, lost_workers })
 }
 
 /// The study of a grid file — its settings and plan — with `threads` libtorch threads per
@@ -526,6 +594,37 @@ mod tests {
         assert_eq!(plan_workers(Some(1), 1, Some(3), 2, &[], 2).unwrap(), [WorkerSlot { gpu: None, threads: 3 }]);
         assert_eq!(plan_workers(Some(0), 1, None, 2, &[], 2).unwrap_err().to_string(), "--jobs 0: at least one worker is needed");
         assert!(plan_workers(None, 0, None, 2, &gpus, 2).is_err());
+    }
+
+    #[test]
+    fn progress_counts_units_and_weighs_the_eta_by_cost() {
+        let ev = |e: &str, v: &str| match e {
+            "started" => WorkerEvent::Started { variant: v.into(), seed: 1 },
+            "finished" => WorkerEvent::Finished { variant: v.into(), seed: 1, acc: 0.5, minutes: 3.0, resumed_at: vec![] },
+            "failed" => WorkerEvent::Failed { variant: v.into(), seed: 1, error: "boom".into() },
+            _ => WorkerEvent::Stopped { variant: v.into(), seed: 1, signal: "SIGTERM".into() },
+        };
+        // Four units, one already done; the other three cost 3, 2 and 1; two workers.
+        let mut p = Progress::new(4, 1, 6.0, 2);
+        p.apply(&ev("started", "a"), 3.0);
+        p.apply(&ev("started", "b"), 2.0);
+        assert_eq!((p.running, p.pending()), (2, 1));
+        let done = ev("finished", "a");
+        p.apply(&done, 3.0);
+        // 3 minutes for cost 3: 1 min per unit of cost; left 3, of which b (2) is running and
+        // counted half done: (3 − 1) / 2 workers = 1 minute.
+        assert!((p.eta_seconds() - 60.0).abs() < 1e-9, "{}", p.eta_seconds());
+        assert_eq!((p.done, p.running, p.pending(), p.finished_now), (2, 1, 1, 1));
+        let line = p.line(&done, 1, "");
+        assert!(line.starts_with("finished a seed 1") && line.contains("best val 0.5000  3.0 min   [2/4 done, 1 running, 1 pending, eta "), "{line}");
+        p.apply(&ev("failed", "b"), 2.0);
+        p.apply(&ev("started", "c"), 1.0);
+        p.apply(&ev("stopped", "c"), 1.0);
+        // A stopped unit stays to be trained (it resumes next launch); a failed one does not.
+        assert_eq!((p.done, p.running, p.pending(), p.failed.len()), (2, 0, 0, 2));
+        assert_eq!(p.failed, ["b seed 1: boom", "c seed 1: stopped by SIGTERM"]);
+        assert!((p.cost_left - 1.0).abs() < 1e-9 && p.cost_running.abs() < 1e-9);
+        assert_eq!(p.line(&ev("started", "c"), 2, ", GPU 1"), format!("started  {:<26} worker 2, GPU 1", "c seed 1"));
     }
 
     #[test]

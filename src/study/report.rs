@@ -7,7 +7,7 @@
 //! is also written as CSV, one file per table. Built from the stored runs: nothing is
 //! trained, and units not finished are listed as missing.
 use super::questions::{self, Answers};
-use super::{SectionResult, Study, summary_effects, summary_table};
+use super::{Family, Section, SectionResult, Study, summary_effects, summary_table};
 use polars::prelude::{AnyValue, DataFrame};
 use std::path::{Path, PathBuf};
 
@@ -346,13 +346,15 @@ fn paras(text: &str) -> Vec<Block> {
     text.split("\n\n").flat_map(|p| p.split('\n')).filter(|p| !p.trim().is_empty()).map(|p| Block::Para(p.to_string())).collect()
 }
 
-/// The document from the stored runs of `study` (figures exported to its figures directory).
-pub fn build(study: &Study) -> anyhow::Result<Document> {
-    let study = reader(study);
-    let p = &study.profile;
-    let mut blocks = vec![Block::Heading(1, "Set-up".into())];
-    // Each section's unfinished units (read once), the finished sections' runs, and one
-    // family of comparisons for all of them.
+/// Each section's unfinished units (read once) and the finished sections' runs, with one
+/// family of comparisons for all of them.
+struct Gathered<'a> {
+    missing: Vec<(&'a str, String)>,
+    complete: Vec<SectionResult>,
+    family: Family,
+}
+
+fn gather(study: &Study) -> anyhow::Result<Gathered<'_>> {
     let mut missing: Vec<(&str, String)> = Vec::new();
     let mut complete: Vec<SectionResult> = Vec::new();
     for s in &study.plan.sections {
@@ -365,7 +367,19 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     for r in &mut complete {
         r.comparisons = family.of_section(&r.section.key);
     }
-    // From the finished runs' records: training time, devices, libtorch threads.
+    Ok(Gathered { missing, complete, family })
+}
+
+/// What the finished runs' records say about how they trained.
+struct Trained {
+    /// The sum of the runs' wall times.
+    seconds: f64,
+    devices: Vec<String>,
+    /// libtorch threads per run, as a phrase (`[1] per run`).
+    threads: String,
+}
+
+fn trained(study: &Study) -> Trained {
     let (mut seconds, mut devices, mut threads, mut unrecorded) = (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
     for u in study.units(&study.sections()) {
         if let Ok(s) = crate::io::read_json::<crate::train::RunSummary>(&u.dir.join("summary.json")) {
@@ -386,6 +400,15 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         (false, 0) => format!("{threads:?} per run"),
         (false, n) => format!("{threads:?} per run ({n} runs older than the record's `threads` field)"),
     };
+    Trained { seconds, devices, threads }
+}
+
+/// The set-up: data, profile, scaling rule, hardware, training time, code, statistics, the
+/// variants' overrides, and what is missing.
+fn setup_blocks(study: &Study, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
+    let (p, family, missing) = (&study.profile, &g.family, &g.missing);
+    let (seconds, devices, threads) = (t.seconds, &t.devices, &t.threads);
+    let mut blocks = vec![Block::Heading(1, "Set-up".into())];
     blocks.extend([
         Block::Para(format!("**Data.** {}", {
             // Without how long this load took: the document describes the data, not this read of it.
@@ -436,51 +459,64 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
     } else {
         blocks.push(Block::Para(format!("**Missing.** Not every unit is finished; the sections below that lack runs say which, and show no numbers: {}.", missing.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "))));
     }
-    let answers = if study.plan.is_report() { questions::answer_all(&study, &complete).ok() } else { None };
-    for s in &study.plan.sections {
-        blocks.push(Block::Heading(1, s.title.clone()));
-        if !s.question.is_empty() {
-            blocks.push(Block::Para(format!("**Question.** {}", s.question)));
-        }
-        if !s.report.is_empty() {
-            blocks.push(Block::Para(format!("**{}.** {}", if study.plan.is_report() { "The report" } else { "Notes" }, s.report)));
-        }
-        let Some(result) = complete.iter().find(|r| r.section.key == s.key) else {
-            let m = missing.iter().find(|(k, _)| *k == s.key).map_or("", |(_, m)| m.as_str());
-            blocks.push(Block::Para(format!("**Missing:** {m}. Run this study's grid (`convlab study --profile {}`, with its plan) to finish them.", p.name.as_str())));
-            continue;
-        };
-        let files = study.export_files(result)?;
-        blocks.extend(figure_blocks(
-            &files,
-            &[
-                ("-curves", format!("{}: validation loss and accuracy per epoch (mean over seeds, band: lowest to highest seed).", s.title)),
-                ("-train-val", format!("{}: training (thin) and validation (thick) per epoch, mean over seeds.", s.title)),
-                ("-effects", format!("{}: {} (dot: mean; whisker: 95% CI; rings: seeds), the difference to the reference with its 95% CI (filled: detectable after Holm), and the report's difference (cross).", s.title, p.score.sentence())),
-                ("-confusion", format!("{}: the best model's confusion matrix on the validation split.", s.title)),
-                ("-per-class", format!("{}: the best model's accuracy per class on the validation split, the worst first; every class in `tables/{}-per-class.csv`.", s.title, s.key)),
-            ],
-        ));
-        blocks.push(Block::Table(Table::from_frame(&s.key, &result.table()?)?));
-        blocks.push(Block::Heading(2, "Conclusion".into()));
-        blocks.extend(paras(&result.conclusion()));
-        if study.plan.is_report() {
-            blocks.extend(question_blocks(&study, &s.key, answers.as_ref())?);
-        }
+    Ok(blocks)
+}
+
+/// One section: its question, the report's words, figures, table, conclusion and, for the
+/// report's plan, its open question.
+fn section_blocks(study: &Study, s: &Section, g: &Gathered, answers: Option<&questions::Answers>) -> anyhow::Result<Vec<Block>> {
+    let p = &study.profile;
+    let mut blocks = Vec::new();
+    blocks.push(Block::Heading(1, s.title.clone()));
+    if !s.question.is_empty() {
+        blocks.push(Block::Para(format!("**Question.** {}", s.question)));
     }
+    if !s.report.is_empty() {
+        blocks.push(Block::Para(format!("**{}.** {}", if study.plan.is_report() { "The report" } else { "Notes" }, s.report)));
+    }
+    let Some(result) = g.complete.iter().find(|r| r.section.key == s.key) else {
+        let m = g.missing.iter().find(|(k, _)| *k == s.key).map_or("", |(_, m)| m.as_str());
+        blocks.push(Block::Para(format!("**Missing:** {m}. Run this study's grid (`convlab study --profile {}`, with its plan) to finish them.", p.name.as_str())));
+        return Ok(blocks);
+    };
+    let files = study.export_files(result)?;
+    blocks.extend(figure_blocks(
+        &files,
+        &[
+            ("-curves", format!("{}: validation loss and accuracy per epoch (mean over seeds, band: lowest to highest seed).", s.title)),
+            ("-train-val", format!("{}: training (thin) and validation (thick) per epoch, mean over seeds.", s.title)),
+            ("-effects", format!("{}: {} (dot: mean; whisker: 95% CI; rings: seeds), the difference to the reference with its 95% CI (filled: detectable after Holm), and the report's difference (cross).", s.title, p.score.sentence())),
+            ("-confusion", format!("{}: the best model's confusion matrix on the validation split.", s.title)),
+            ("-per-class", format!("{}: the best model's accuracy per class on the validation split, the worst first; every class in `tables/{}-per-class.csv`.", s.title, s.key)),
+        ],
+    ));
+    blocks.push(Block::Table(Table::from_frame(&s.key, &result.table()?)?));
+    blocks.push(Block::Heading(2, "Conclusion".into()));
+    blocks.extend(paras(&result.conclusion()));
+    if study.plan.is_report() {
+        blocks.extend(question_blocks(study, &s.key, answers)?);
+    }
+    Ok(blocks)
+}
+
+/// The summary: every variant's table and effects, the family of comparisons and, for the
+/// report's plan, the profile against the report.
+fn summary_blocks(study: &Study, g: &Gathered, answers: Option<&questions::Answers>) -> anyhow::Result<Vec<Block>> {
+    let (p, complete, family) = (&study.profile, &g.complete, &g.family);
+    let mut blocks = Vec::new();
     blocks.push(Block::Heading(1, "Summary".into()));
     if !complete.is_empty() {
-        blocks.push(Block::Table(Table::from_frame("summary", &summary_table(&complete)?)?));
-        let files = summary_effects(&complete, p.name).export(&study.figures_dir, "summary-effects")?;
+        blocks.push(Block::Table(Table::from_frame("summary", &summary_table(complete)?)?));
+        let files = summary_effects(complete, p.name).export(&study.figures_dir, "summary-effects")?;
         blocks.extend(figure_blocks(&files, &[("summary-effects", "Every variant: its score with its 95% CI, the difference to its section's reference with its 95% CI and verdict, and the report's difference.".into())]));
     }
     blocks.push(Block::Heading(2, format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally())));
     blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));
     if !study.plan.is_report() {
-        return Ok(Document { title: format!("{} ({} profile)", study.plan.title, p.name.as_str()), blocks });
+        return Ok(blocks);
     }
     blocks.push(Block::Heading(2, format!("The {} profile against the report", p.name.as_str())));
-    match &answers {
+    match answers {
         Some(a) => {
             blocks.push(Block::Para("*Reproduced*: the same direction, adjusted p < 0.05; *contradicted*: the opposite direction, adjusted p < 0.05; *not separable*: otherwise. The dropout trend is judged by its slope's CI, \"accurate but unhealthy\" by the generalisation gap, depth's time by the benchmark (1.5–2.5× counts as \"about twice\").".into()));
             let rows = a.fidelity(&family);
@@ -492,7 +528,20 @@ pub fn build(study: &Study) -> anyhow::Result<Document> {
         }
         None => blocks.push(Block::Para("Not available until every section, the probes and the depth benchmark have run (`convlab study`).".into())),
     }
-    Ok(Document { title: format!("{} ({} profile)", study.plan.title, p.name.as_str()), blocks })
+    Ok(blocks)
+}
+
+/// The document from the stored runs of `study` (figures exported to its figures directory).
+pub fn build(study: &Study) -> anyhow::Result<Document> {
+    let study = reader(study);
+    let g = gather(&study)?;
+    let mut blocks = setup_blocks(&study, &g, &trained(&study))?;
+    let answers = if study.plan.is_report() { questions::answer_all(&study, &g.complete).ok() } else { None };
+    for s in &study.plan.sections {
+        blocks.extend(section_blocks(&study, s, &g, answers.as_ref())?);
+    }
+    blocks.extend(summary_blocks(&study, &g, answers.as_ref())?);
+    Ok(Document { title: format!("{} ({} profile)", study.plan.title, study.profile.name.as_str()), blocks })
 }
 
 /// Every variant and probe of the study: its overrides from the report's recipe (its bases'
