@@ -602,6 +602,102 @@ fn effect_entries(rows: &[EffectRow], metric: &str, accuracy: bool) -> Vec<Entry
     out
 }
 
+/// A panel's caption, axis description and range, from the rows it shows.
+fn effects_axis(panel: Panel, rows: &[EffectRow], reference: Option<&str>) -> (String, &'static str, (f64, f64)) {
+    match panel {
+        Panel::Accuracy => (
+            "accuracy".to_string(),
+            "accuracy (%)",
+            range_of(rows.iter().flat_map(|r| [r.mean].into_iter().chain(r.ci95.map(|c| [c.0, c.1]).into_iter().flatten()).chain(r.seeds.iter().copied())), &[], 0.08),
+        ),
+        Panel::Delta => (
+            match reference {
+                Some(r) => format!("Δ vs {r}"),
+                None => "Δ vs the reference".to_string(),
+            },
+            "difference (pp)",
+            range_of(rows.iter().filter_map(|r| r.delta_pp).flat_map(|(d, ci)| [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())), &[0.0], 0.08),
+        ),
+        Panel::Report => ("report's Δ".to_string(), "difference (pp)", range_of(rows.iter().filter_map(|r| r.report_delta_pp), &[0.0], 0.12)),
+    }
+}
+
+/// One row's marks in one panel at height `y`, through `at` (data to pixels): the seeds, the
+/// mean and its CI (accuracy); the difference and its CI, filled when detectable (Δ); the
+/// report's difference as a cross.
+fn draw_effect_marks<DB: DrawingBackend>(root: &Area<DB>, s: Scale, panel: Panel, r: &EffectRow, y: f64, at: &dyn Fn(f64, f64) -> (i32, i32), layout: &mut Layout) -> DResult<(), DB> {
+    let whisker = |root: &Area<DB>, lo: f64, hi: f64, layout: &mut Layout| -> DResult<(), DB> {
+        let (a, b) = (at(lo, y), at(hi, y));
+        let cap = s.px(2.2);
+        let st = rgb(r.style.color).stroke_width(s.upx(0.9));
+        // The whisker in the variant's dash, so variants sharing a colour stay apart.
+        stroke(root, s, &[(a.0 as f64, a.1 as f64), (b.0 as f64, b.1 as f64)], r.style, 0.9, 1.0)?;
+        root.draw(&PathElement::new(vec![(a.0, a.1 - cap), (a.0, a.1 + cap)], st))?;
+        root.draw(&PathElement::new(vec![(b.0, b.1 - cap), (b.0, b.1 + cap)], st))?;
+        layout.points.extend([a, b]);
+        Ok(())
+    };
+    match panel {
+        Panel::Accuracy => {
+            for (j, &v) in r.seeds.iter().enumerate() {
+                // Seeds above and below the whisker in turn, further out as they come,
+                // so equal values stay visible and none sits on the whisker.
+                let dy = (if j % 2 == 0 { -1.0 } else { 1.0 }) * (0.2 + 0.12 * (j / 2) as f64);
+                let p = at(v, y + dy);
+                dot(root, s, p, 1.4, r.style.color, false)?;
+                layout.points.push(p);
+            }
+            if let Some((a, b)) = r.ci95 {
+                whisker(root, a, b, layout)?;
+            }
+            let p = at(r.mean, y);
+            dot(root, s, p, 2.3, r.style.color, true)?;
+            layout.points.push(p);
+        }
+        Panel::Delta => {
+            if let Some((d, ci)) = r.delta_pp {
+                if let Some((a, b)) = ci {
+                    whisker(root, a, b, layout)?;
+                }
+                let p = at(d, y);
+                dot(root, s, p, 2.4, r.style.color, r.detectable)?;
+                layout.points.push(p);
+            }
+        }
+        Panel::Report => {
+            if let Some(d) = r.report_delta_pp {
+                let p = at(d, y);
+                cross(root, s, p, r.style.color)?;
+                layout.points.push(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each row's label left of the panels (wrapped to two lines when the plan gives rows the
+/// height), and its verdict right of them.
+fn draw_effect_labels<DB: DrawingBackend>(root: &Area<DB>, s: Scale, plan: &EffectsPlan, rows: &[EffectRow], row_px: &[i32], layout: &mut Layout) -> DResult<(), DB> {
+    let panels_end = plan.panels.last().map_or(MARGIN + plan.label_w, |(_, x, pw)| x + pw);
+    for (i, r) in rows.iter().enumerate() {
+        let Some(&y) = row_px.get(i) else { continue };
+        let lines = if plan.row > ROW { wrap(&row_label(r), KEY, plan.label_w - 4.0) } else { vec![row_label(r)] };
+        let (first, rest) = (&lines[0], lines[1..].join(" "));
+        let lines: Vec<String> = if rest.is_empty() { vec![fit(first, KEY, plan.label_w - 4.0)] } else { vec![fit(first, KEY, plan.label_w - 4.0), fit(&rest, KEY, plan.label_w - 4.0)] };
+        for (k, text) in lines.iter().enumerate() {
+            let dy = (k as f64 - (lines.len() - 1) as f64 / 2.0) * KEY * 1.25;
+            let rect = label(root, s, text, KEY, (s.px(MARGIN + plan.label_w - 3.0), y + s.px(dy)), HPos::Right)?;
+            layout.labels.push((rect, text.clone()));
+        }
+        if let (Some(note), true) = (row_note(r), plan.note_w > 0.0) {
+            let text = fit(&note, KEY, plan.note_w - 4.0);
+            let rect = label(root, s, &text, KEY, (s.px(panels_end + 4.0), y), HPos::Left)?;
+            layout.labels.push((rect, text));
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, reference: Option<&str>, metric: &str, rows: &[EffectRow], width: super::Width, w: f64, layout: &mut Layout) -> DResult<(), DB> {
     let plan = effects_plan(title, rows, metric, width, w);
@@ -610,25 +706,9 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
     let yc = |i: usize| n - i as f64 - 0.5;
     let mut row_px: Vec<i32> = Vec::new();
     let reference_mean = rows.iter().find(|r| r.reference).map(|r| r.mean);
-    let panels_end = plan.panels.last().map_or(MARGIN + plan.label_w, |(_, x, pw)| x + pw);
     for &(panel, x, pw) in &plan.panels {
         let area = root.clone().shrink((s.px(x), s.px(plan.top)), (s.px(pw), s.px(plan.caption_h + n * plan.row + AXIS)));
-        let (caption, desc, (lo, hi)) = match panel {
-            Panel::Accuracy => (
-                "accuracy".to_string(),
-                "accuracy (%)",
-                range_of(rows.iter().flat_map(|r| [r.mean].into_iter().chain(r.ci95.map(|c| [c.0, c.1]).into_iter().flatten()).chain(r.seeds.iter().copied())), &[], 0.08),
-            ),
-            Panel::Delta => (
-                match reference {
-                    Some(r) => format!("Δ vs {r}"),
-                    None => "Δ vs the reference".to_string(),
-                },
-                "difference (pp)",
-                range_of(rows.iter().filter_map(|r| r.delta_pp).flat_map(|(d, ci)| [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())), &[0.0], 0.08),
-            ),
-            Panel::Report => ("report's Δ".to_string(), "difference (pp)", range_of(rows.iter().filter_map(|r| r.report_delta_pp), &[0.0], 0.12)),
-        };
+        let (caption, desc, (lo, hi)) = effects_axis(panel, rows, reference);
         let caption = fit(&caption, CAPTION, pw - 4.0);
         let mut chart = ChartBuilder::on(&area)
             .caption(&caption, s.text(CAPTION))
@@ -666,71 +746,10 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
             stroke(root, s, &pts, Style::new((120, 120, 120), Dash::Dashed), 0.6, 1.0)?;
         }
         for (i, r) in rows.iter().enumerate() {
-            let y = yc(i);
-            let whisker = |root: &Area<DB>, lo: f64, hi: f64, layout: &mut Layout| -> DResult<(), DB> {
-                let (a, b) = (at(lo, y), at(hi, y));
-                let cap = s.px(2.2);
-                let st = rgb(r.style.color).stroke_width(s.upx(0.9));
-                // The whisker in the variant's dash, so variants sharing a colour stay apart.
-                stroke(root, s, &[(a.0 as f64, a.1 as f64), (b.0 as f64, b.1 as f64)], r.style, 0.9, 1.0)?;
-                root.draw(&PathElement::new(vec![(a.0, a.1 - cap), (a.0, a.1 + cap)], st))?;
-                root.draw(&PathElement::new(vec![(b.0, b.1 - cap), (b.0, b.1 + cap)], st))?;
-                layout.points.extend([a, b]);
-                Ok(())
-            };
-            match panel {
-                Panel::Accuracy => {
-                    for (j, &v) in r.seeds.iter().enumerate() {
-                        // Seeds above and below the whisker in turn, further out as they come,
-                        // so equal values stay visible and none sits on the whisker.
-                        let dy = (if j % 2 == 0 { -1.0 } else { 1.0 }) * (0.2 + 0.12 * (j / 2) as f64);
-                        let p = at(v, y + dy);
-                        dot(root, s, p, 1.4, r.style.color, false)?;
-                        layout.points.push(p);
-                    }
-                    if let Some((a, b)) = r.ci95 {
-                        whisker(root, a, b, layout)?;
-                    }
-                    let p = at(r.mean, y);
-                    dot(root, s, p, 2.3, r.style.color, true)?;
-                    layout.points.push(p);
-                }
-                Panel::Delta => {
-                    if let Some((d, ci)) = r.delta_pp {
-                        if let Some((a, b)) = ci {
-                            whisker(root, a, b, layout)?;
-                        }
-                        let p = at(d, y);
-                        dot(root, s, p, 2.4, r.style.color, r.detectable)?;
-                        layout.points.push(p);
-                    }
-                }
-                Panel::Report => {
-                    if let Some(d) = r.report_delta_pp {
-                        let p = at(d, y);
-                        cross(root, s, p, r.style.color)?;
-                        layout.points.push(p);
-                    }
-                }
-            }
+            draw_effect_marks(root, s, panel, r, yc(i), &at, layout)?;
         }
     }
-    for (i, r) in rows.iter().enumerate() {
-        let Some(&y) = row_px.get(i) else { continue };
-        let lines = if plan.row > ROW { wrap(&row_label(r), KEY, plan.label_w - 4.0) } else { vec![row_label(r)] };
-        let (first, rest) = (&lines[0], lines[1..].join(" "));
-        let lines: Vec<String> = if rest.is_empty() { vec![fit(first, KEY, plan.label_w - 4.0)] } else { vec![fit(first, KEY, plan.label_w - 4.0), fit(&rest, KEY, plan.label_w - 4.0)] };
-        for (k, text) in lines.iter().enumerate() {
-            let dy = (k as f64 - (lines.len() - 1) as f64 / 2.0) * KEY * 1.25;
-            let rect = label(root, s, text, KEY, (s.px(MARGIN + plan.label_w - 3.0), y + s.px(dy)), HPos::Right)?;
-            layout.labels.push((rect, text.clone()));
-        }
-        if let (Some(note), true) = (row_note(r), plan.note_w > 0.0) {
-            let text = fit(&note, KEY, plan.note_w - 4.0);
-            let rect = label(root, s, &text, KEY, (s.px(panels_end + 4.0), y), HPos::Left)?;
-            layout.labels.push((rect, text));
-        }
-    }
+    draw_effect_labels(root, s, &plan, rows, &row_px, layout)?;
     let accuracy = plan.panels.iter().any(|p| p.0 == Panel::Accuracy);
     draw_legend(root, s, &effect_entries(rows, metric, accuracy), MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
 }
