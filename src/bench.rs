@@ -64,6 +64,75 @@ fn peak_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
+/// Images per second of `steps` calls of `step` on batches of `batch` images, the device
+/// synchronised before and after.
+fn timed(device: Device, steps: usize, batch: i64, step: &mut dyn FnMut()) -> f64 {
+    sync(device);
+    let t0 = Instant::now();
+    for _ in 0..steps {
+        step();
+    }
+    sync(device);
+    (steps as f64 * batch as f64) / t0.elapsed().as_secs_f64()
+}
+
+/// convlab's training step on `xs`/`ys` (as in `train::fit`) and the same model with
+/// libtorch's own SGD, timed in alternating blocks (best of five each) so that drifting load
+/// on the machine biases neither: (convlab, libtorch) images per second.
+#[allow(clippy::too_many_arguments)]
+fn step_throughput(cfg: &BenchConfig, device: Device, net: &ResNet, opt: &mut Optimizer, xs: &Tensor, ys: &Tensor, loss_sum: &mut Tensor) -> anyhow::Result<(f64, f64)> {
+    let raw_vs = nn::VarStore::new(device);
+    let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
+    if cfg.train.channels_last {
+        crate::model::weights_to_channels_last(&raw_vs);
+    }
+    let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
+    let mut convlab_step = || {
+        let (loss, _) = train_step(net, opt, xs, ys, cfg.train.lr, &cfg.train);
+        *loss_sum += loss.to_kind(Kind::Double);
+    };
+    let mut raw_step = || {
+        let loss = forward(&raw_net, xs, true, &cfg.train).cross_entropy_for_logits(ys);
+        raw_opt.backward_step(&loss);
+    };
+    for _ in 0..cfg.warmup {
+        convlab_step();
+        raw_step();
+    }
+    let b = cfg.batch_size as i64;
+    let (mut step_img_s, mut raw_step_img_s) = (0.0f64, 0.0f64);
+    for _ in 0..5 {
+        step_img_s = step_img_s.max(timed(device, cfg.steps, b, &mut convlab_step));
+        raw_step_img_s = raw_step_img_s.max(timed(device, cfg.steps, b, &mut raw_step));
+    }
+    Ok((step_img_s, raw_step_img_s))
+}
+
+/// The loader alone over `data`'s training split, then epochs of training with it as `fit`
+/// runs them: (images per second and seconds of the fastest epoch, the loader's share of it).
+fn epoch_throughput(cfg: &BenchConfig, device: Device, data: &Dataset, net: &ResNet, opt: &mut Optimizer, loss_sum: &mut Tensor) -> (f64, f64, f64) {
+    let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device).shuffle(1).augment(cfg.train.augment.clone()).channels_last(cfg.train.channels_last);
+    sync(device);
+    let t0 = Instant::now();
+    for batch in loader.epoch(0) {
+        std::hint::black_box(&batch);
+    }
+    sync(device);
+    let loader_s = t0.elapsed().as_secs_f64();
+    let mut s = f64::INFINITY;
+    for epoch in 1..=cfg.epochs.max(1) {
+        let t0 = Instant::now();
+        for batch in loader.epoch(epoch) {
+            let (loss, logits) = train_step(net, opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
+            *loss_sum += loss.to_kind(Kind::Double);
+            let _ = logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
+        }
+        sync(device);
+        s = s.min(t0.elapsed().as_secs_f64());
+    }
+    (loader.len() as f64 / s, s, loader_s / s)
+}
+
 /// Run the in-memory measurements, and the epoch when `data` is given.
 pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchResult> {
     if let Some(t) = cfg.train.threads {
@@ -81,84 +150,20 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         xs = crate::device::to_channels_last(&xs);
     }
     let ys = Tensor::randint(cfg.model.num_classes, [b], (Kind::Int64, device));
-    // convlab's step, as in `train::fit`, and the same model with libtorch's SGD,
-    // timed in alternating blocks (best of five each) so that drifting load on
-    // the machine biases neither.
     let vs = nn::VarStore::new(device);
     let net = ResNet::new(&vs.root(), &cfg.model)?;
     let parameters = crate::model::parameter_count(&vs);
     let mut opt = Optimizer::new(&vs, &cfg.train);
     let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
-    let raw_vs = nn::VarStore::new(device);
-    let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
     if cfg.train.channels_last {
         crate::model::weights_to_channels_last(&vs);
-        crate::model::weights_to_channels_last(&raw_vs);
     }
-    let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
-    let mut convlab_step = || {
-        let (loss, _) = train_step(&net, &mut opt, &xs, &ys, cfg.train.lr, &cfg.train);
-        loss_sum += loss.to_kind(Kind::Double);
-    };
-    let mut raw_step = || {
-        let loss = forward(&raw_net, &xs, true, &cfg.train).cross_entropy_for_logits(&ys);
-        raw_opt.backward_step(&loss);
-    };
-    for _ in 0..cfg.warmup {
-        convlab_step();
-        raw_step();
-    }
-    let block = |step: &mut dyn FnMut()| -> f64 {
-        sync(device);
-        let t0 = Instant::now();
-        for _ in 0..cfg.steps {
-            step();
-        }
-        sync(device);
-        (cfg.steps as f64 * b as f64) / t0.elapsed().as_secs_f64()
-    };
-    let (mut step_img_s, mut raw_step_img_s) = (0.0f64, 0.0f64);
-    for _ in 0..5 {
-        step_img_s = step_img_s.max(block(&mut convlab_step));
-        raw_step_img_s = raw_step_img_s.max(block(&mut raw_step));
-    }
-    drop(convlab_step);
-
+    let (step_img_s, raw_step_img_s) = step_throughput(cfg, device, &net, &mut opt, &xs, &ys, &mut loss_sum)?;
     let eval_img_s = {
         let _g = tch::no_grad_guard();
-        (0..3).map(|_| block(&mut || drop(forward(&net, &xs, false, &cfg.train)))).fold(0.0, f64::max)
+        (0..3).map(|_| timed(device, cfg.steps, b, &mut || drop(forward(&net, &xs, false, &cfg.train)))).fold(0.0, f64::max)
     };
-
-    let (mut epoch_img_s, mut epoch_seconds, mut loader_share) = (None, None, None);
-    if let Some(data) = data {
-        let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
-            .shuffle(1)
-            .augment(cfg.train.augment.clone())
-            .channels_last(cfg.train.channels_last);
-        // The loader alone.
-        sync(device);
-        let t0 = Instant::now();
-        for batch in loader.epoch(0) {
-            std::hint::black_box(&batch);
-        }
-        sync(device);
-        let loader_s = t0.elapsed().as_secs_f64();
-        // Epochs of training, loader included, as `fit` runs them; the fastest.
-        let mut s = f64::INFINITY;
-        for epoch in 1..=cfg.epochs.max(1) {
-            let t0 = Instant::now();
-            for batch in loader.epoch(epoch) {
-                let (loss, logits) = train_step(&net, &mut opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
-                loss_sum += loss.to_kind(Kind::Double);
-                let _ = logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
-            }
-            sync(device);
-            s = s.min(t0.elapsed().as_secs_f64());
-        }
-        epoch_seconds = Some(s);
-        epoch_img_s = Some(loader.len() as f64 / s);
-        loader_share = Some(loader_s / s);
-    }
+    let epoch = data.map(|d| epoch_throughput(cfg, device, d, &net, &mut opt, &mut loss_sum));
     anyhow::ensure!(loss_sum.double_value(&[]).is_finite(), "benchmark loss diverged");
     Ok(BenchResult {
         name: cfg.name.clone(),
@@ -170,9 +175,9 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
         step_img_s,
         raw_step_img_s,
         eval_img_s,
-        epoch_img_s,
-        epoch_seconds,
-        loader_share,
+        epoch_img_s: epoch.map(|e| e.0),
+        epoch_seconds: epoch.map(|e| e.1),
+        loader_share: epoch.map(|e| e.2),
         peak_rss_mib: peak_rss_mib(),
     })
 }
