@@ -551,6 +551,48 @@ fn run_label(dir: &Path, seed: u64) -> String {
 /// stays deterministic for its seed.
 static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Where a run starts: its history so far, the best validation accuracy in it, the epochs
+/// done, and the epochs it was resumed after.
+struct Restored {
+    history: Vec<EpochRecord>,
+    best: Option<f64>,
+    start: usize,
+    resumed_at: Vec<usize>,
+}
+
+/// A fresh start, or `resume`'s run restored from `last.safetensors` (weights and optimizer
+/// state; its history cut to the checkpoint's epoch), the resume recorded in `resumed.json`.
+fn restore(dir: &Path, tc: &TrainConfig, vs: &mut nn::VarStore, opt: &mut Optimizer, resume: Option<Run>, opts: &RunOptions) -> anyhow::Result<Restored> {
+    let mut resumed_at: Vec<usize> = if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
+    let Some(run) = resume else { return Ok(Restored { history: vec![], best: None, start: 0, resumed_at }) };
+    let named = load_checkpoint(&dir.join("last.safetensors"), vs)?;
+    opt.load_state(&named);
+    let epoch = meta(&named, "epoch").unwrap_or(0.0) as usize;
+    let mut history = run.history;
+    history.truncate(epoch);
+    anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
+    let best = best_epoch(&history).map(|r| r.val_acc);
+    if epoch > 0 {
+        resumed_at.push(epoch);
+        io::write_json(&dir.join(RESUMED), &resumed_at)?;
+    }
+    opts.log(&format!("resuming {} after epoch {epoch}/{} (from last.safetensors)", opts.paths.show(dir), tc.epochs));
+    Ok(Restored { history, best, start: epoch, resumed_at })
+}
+
+/// A terminal's live bar of an epoch's steps (none when logging elsewhere or quiet).
+fn step_bar(opts: &RunOptions, steps: usize) -> Option<indicatif::ProgressBar> {
+    (opts.progress && !opts.quiet && opts.log == LogTo::Stderr && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let pb = indicatif::ProgressBar::new(steps as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        pb
+    })
+}
+
 fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>, lease: &Lease) -> anyhow::Result<Run> {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let t_start = Instant::now();
@@ -564,25 +606,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let net = ResNet::new(&vs.root(), &config.model)?;
     let mut opt = Optimizer::new(&vs, tc);
 
-    let mut resumed_at: Vec<usize> = if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
-    let (mut history, mut best, start) = match resume {
-        Some(run) => {
-            let named = load_checkpoint(&dir.join("last.safetensors"), &mut vs)?;
-            opt.load_state(&named);
-            let epoch = meta(&named, "epoch").unwrap_or(0.0) as usize;
-            let mut history = run.history;
-            history.truncate(epoch);
-            anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
-            let best = best_epoch(&history).map(|r| r.val_acc);
-            if epoch > 0 {
-                resumed_at.push(epoch);
-                io::write_json(&dir.join(RESUMED), &resumed_at)?;
-            }
-            opts.log(&format!("resuming {} after epoch {epoch}/{} (from last.safetensors)", opts.paths.show(dir), tc.epochs));
-            (history, best, epoch)
-        }
-        None => (vec![], None, 0),
-    };
+    let Restored { mut history, mut best, start, resumed_at } = restore(dir, tc, &mut vs, &mut opt, resume, opts)?;
     record_attempt(dir, &opts.lease.holder, start)?;
     if tc.channels_last {
         crate::model::weights_to_channels_last(&vs);
@@ -595,15 +619,7 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let mut done_now = 0usize;
     let label = run_label(dir, tc.seed);
-    let bar = (opts.progress && !opts.quiet && opts.log == LogTo::Stderr && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let pb = indicatif::ProgressBar::new(train_loader.num_batches() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        pb
-    });
+    let bar = step_bar(opts, train_loader.num_batches());
     let config_json = serde_json::to_string_pretty(&recorded(config))?;
     let mut on_event = |ev: Event, opt: &Optimizer| -> anyhow::Result<()> {
         let record = match ev {

@@ -139,6 +139,11 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
     Ok(InstanceNormAnswer { classes, rows, at_profile_lr, probes, interaction, profile_lr: study.profile.scaled_lr(crate::train::recipe::LR) })
 }
 
+/// Step 4 of the InstanceNorm conclusion: what CPU cost left untried.
+const UNTRIED: &str = "4. Not tried at CPU cost: the report's 100 classes and 64×64 images. On the report's data, \
+             `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study --sections normalization` runs the same probes \
+             (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the max-pooling heads train in addition).";
+
 impl InstanceNormAnswer {
     /// The row of `key` (a variant or probe key).
     pub fn row(&self, key: &str) -> Option<&NormRow> {
@@ -194,7 +199,19 @@ impl InstanceNormAnswer {
             inst / bn
         )];
         let (Some(bn), Some(inorm)) = (self.row("xknet18"), self.row("instance")) else { return out.join("\n\n") };
-        out.push(format!(
+        out.push(self.at_profile_lr_step(bn, inorm));
+        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) = (self.row(PROBE_BN), self.row(PROBE_IN), self.row(PROBE_BN_MAX), self.row(PROBE_IN_MAX)) else {
+            return out.join("\n\n");
+        };
+        out.push(self.at_report_lr_step(pbn, pin));
+        out.push(self.explanation_step(pbn, pin, pbn_max, pin_max));
+        out.push(UNTRIED.to_string());
+        out.join("\n\n")
+    }
+
+    /// Step 1: InstanceNorm against BatchNorm at this profile's lr.
+    fn at_profile_lr_step(&self, bn: &NormRow, inorm: &NormRow) -> String {
+        format!(
             "1. At this profile's lr {} (the report's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× chance) against BatchNorm's {:.4} — {}.",
             self.profile_lr,
             self.profile_lr / crate::train::recipe::LR,
@@ -203,10 +220,12 @@ impl InstanceNormAnswer {
             inorm.times_chance,
             bn.result.summary.best_val_acc_mean,
             self.at_profile_lr.as_ref().map_or("not compared yet".into(), |c| c.describe())
-        ));
-        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) = (self.row(PROBE_BN), self.row(PROBE_IN), self.row(PROBE_BN_MAX), self.row(PROBE_IN_MAX)) else {
-            return out.join("\n\n");
-        };
+        )
+    }
+
+    /// Step 2: the probes at the report's own lr 0.001 — a collapse or not, and how much of
+    /// InstanceNorm's deficit is there in training already.
+    fn at_report_lr_step(&self, pbn: &NormRow, pin: &NormRow) -> String {
         let collapse = if pin.times_chance <= 2.0 {
             format!("a collapse by the criterion of at most 2× chance: **reproduced** ({:.1}× chance)", pin.times_chance)
         } else {
@@ -220,7 +239,7 @@ impl InstanceNormAnswer {
             )
         };
         let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
-        out.push(format!(
+        format!(
             "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
@@ -241,7 +260,12 @@ impl InstanceNormAnswer {
                     String::new()
                 }
             }
-        ));
+        )
+    }
+
+    /// Step 3: the explanation tested — the pooled features' spread, the max-pooling head, and
+    /// the interaction between head and norm.
+    fn explanation_step(&self, pbn: &NormRow, pin: &NormRow, pbn_max: &NormRow, pin_max: &NormRow) -> String {
         let max_in = self.probe(PROBE_IN_MAX, PROBE_IN);
         let max_bn = self.probe(PROBE_BN_MAX, PROBE_BN);
         let spread = format!(
@@ -284,14 +308,7 @@ impl InstanceNormAnswer {
             (Some(Verdict::Pending), _) | (None, _) => "The head experiment has not finished: no verdict on the explanation yet.",
             _ => "The max-pooling head does not detectably help InstanceNorm with these seeds: the explanation is **not confirmed**.",
         };
-        out.push(format!("3. The explanation tested. {spread}. {head}. {interaction}. {verdict}"));
-        out.push(
-            "4. Not tried at CPU cost: the report's 100 classes and 64×64 images. On the report's data, \
-             `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study --sections normalization` runs the same probes \
-             (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the max-pooling heads train in addition)."
-                .to_string(),
-        );
-        out.join("\n\n")
+        format!("3. The explanation tested. {spread}. {head}. {interaction}. {verdict}")
     }
 }
 
