@@ -342,59 +342,32 @@ fn read_text(path: &Path) -> Result<String, DataError> {
     fs::read_to_string(path).map_err(|e| DataError::io(path, e))
 }
 
-/// Tiny ImageNet as published (Stanford CS231n): classes are the sorted WordNet ids of `wnids.txt`.
-pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig) -> Result<Listing, DataError> {
-    require_root(root)?;
-    let wnids_path = root.join("wnids.txt");
-    let mut wnids: Vec<String> = read_text(&wnids_path)?.lines().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-    if wnids.is_empty() {
-        return Err(DataError::layout(&wnids_path, "no class ids"));
+/// Tiny ImageNet's class names from `words.txt` (the first name of each id; a repeated name
+/// gets its id appended, so names stay unique).
+fn readable_names(root: &Path, wnids: &[String]) -> Result<Vec<String>, DataError> {
+    let words_path = root.join("words.txt");
+    let words: BTreeMap<String, String> = read_text(&words_path)?
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .map(|(w, names)| (w.trim().to_string(), names.split(',').next().unwrap_or("").trim().to_string()))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for w in wnids {
+        let Some(name) = words.get(w).filter(|n| !n.is_empty()) else {
+            return Err(DataError::layout(&words_path, format!("no name for class `{w}`")));
+        };
+        out.push(if seen.insert(name.clone()) { name.clone() } else { format!("{name} ({w})") });
     }
-    wnids.sort();
-    wnids.truncate(cfg.classes.unwrap_or(usize::MAX));
-    let index: BTreeMap<String, usize> = wnids.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+    Ok(out)
+}
 
-    let classes = if readable_names {
-        let words_path = root.join("words.txt");
-        let words: BTreeMap<String, String> = read_text(&words_path)?
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .map(|(w, names)| (w.trim().to_string(), names.split(',').next().unwrap_or("").trim().to_string()))
-            .collect();
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for w in &wnids {
-            let Some(name) = words.get(w).filter(|n| !n.is_empty()) else {
-                return Err(DataError::layout(&words_path, format!("no name for class `{w}`")));
-            };
-            // Keep names unique: a repeated name gets its id appended.
-            out.push(if seen.insert(name.clone()) { name.clone() } else { format!("{name} ({w})") });
-        }
-        out
-    } else {
-        wnids.clone()
-    };
-    let mut l = Listing { classes, ..Default::default() };
-
-    let train_dir = require_split(root, "train", "train/<wnid>/images/<image>")?;
-    for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
-        l.register(&dir);
-    }
-    for w in &wnids {
-        l.register(&train_dir.join(w).join("images"));
-    }
-    for (label, w) in wnids.iter().enumerate() {
-        let dir = train_dir.join(w).join("images");
-        if !dir.is_dir() {
-            return Err(DataError::layout(&dir, format!("missing training images of class `{w}`")));
-        }
-        let items = class_items(&dir, &train_dir, label as i64, cfg.train_per_class, &mut l, cfg.strict)?;
-        l.train.extend(items);
-    }
-
+/// Tiny ImageNet's validation split: `val/images/` labelled by `val/val_annotations.txt`
+/// (`<file>\t<wnid>\t…`), at most `val_per_class` per class, sorted by file name.
+fn tiny_imagenet_val(root: &Path, index: &BTreeMap<String, usize>, classes: usize, cfg: &DataConfig, l: &mut Listing) -> Result<Vec<Item>, DataError> {
     let val_dir = require_split(root, "val", "val/images/ and val/val_annotations.txt")?;
     let ann_path = val_dir.join("val_annotations.txt");
-    let mut per_class = vec![0usize; wnids.len()];
+    let mut per_class = vec![0usize; classes];
     let mut val = Vec::new();
     for (n, line) in read_text(&ann_path)?.lines().enumerate() {
         let mut fields = line.split('\t');
@@ -426,7 +399,42 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
         val.push(Item { rel: rel(&path, &val_dir), path, label: label as i64 });
     }
     val.sort_by(|a, b| a.rel.cmp(&b.rel));
-    l.val = val;
+    Ok(val)
+
+}
+
+/// Tiny ImageNet as published (Stanford CS231n): classes are the sorted WordNet ids of `wnids.txt`.
+pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig) -> Result<Listing, DataError> {
+    require_root(root)?;
+    let wnids_path = root.join("wnids.txt");
+    let mut wnids: Vec<String> = read_text(&wnids_path)?.lines().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    if wnids.is_empty() {
+        return Err(DataError::layout(&wnids_path, "no class ids"));
+    }
+    wnids.sort();
+    wnids.truncate(cfg.classes.unwrap_or(usize::MAX));
+    let index: BTreeMap<String, usize> = wnids.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+
+    let classes = if readable_names { self::readable_names(root, &wnids)? } else { wnids.clone() };
+    let mut l = Listing { classes, ..Default::default() };
+
+    let train_dir = require_split(root, "train", "train/<wnid>/images/<image>")?;
+    for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
+        l.register(&dir);
+    }
+    for w in &wnids {
+        l.register(&train_dir.join(w).join("images"));
+    }
+    for (label, w) in wnids.iter().enumerate() {
+        let dir = train_dir.join(w).join("images");
+        if !dir.is_dir() {
+            return Err(DataError::layout(&dir, format!("missing training images of class `{w}`")));
+        }
+        let items = class_items(&dir, &train_dir, label as i64, cfg.train_per_class, &mut l, cfg.strict)?;
+        l.train.extend(items);
+    }
+
+    l.val = tiny_imagenet_val(root, &index, wnids.len(), cfg, &mut l)?;
 
     let test_dir = root.join("test").join("images");
     if test_dir.is_dir() {

@@ -593,6 +593,8 @@ fn step_bar(opts: &RunOptions, steps: usize) -> Option<indicatif::ProgressBar> {
     })
 }
 
+/// Train the run in `dir` to its last epoch: about 80 lines, kept as one because the epoch
+/// callback handed to `fit` shares the run's state with it (history, best, phases, the bar).
 fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>, lease: &Lease) -> anyhow::Result<Run> {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let t_start = Instant::now();
