@@ -51,7 +51,7 @@ def main():
         print(f"no stored runs in {stored}: run `make study` (or `convlab study --sections …`) first", file=sys.stderr)
         return 1
     cells = [
-        ':dep convlab = { path = ".." }',
+        ':dep convlab = { path = "..", default-features = false }',
         'use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!("{}", study.describe());',
     ]
     ablation = f'let one = study.run_variant("{args.variant}")?;\none.seed_curves()'

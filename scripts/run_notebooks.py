@@ -8,7 +8,7 @@ plotters, convlab) into the kernel's first build slot by running a two-cell
 notebook, so that the first notebook a user opens starts in seconds.
 
 Each notebook runs with its own directory as the kernel's working directory (so
-`:dep convlab = { path = ".." }` finds the crate). With --in-place the executed
+`:dep convlab = { path = "..", default-features = false }` finds the crate). With --in-place the executed
 notebook replaces the original (atomically); without it, outputs go to a
 temporary copy and the originals stay untouched (what CI does). Any error
 output fails the run, naming the notebook and cell. The profile is whatever
@@ -88,7 +88,7 @@ def warm() -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell(':dep convlab = { path = ".." }'),
+        nbformat.v4.new_code_cell(':dep convlab = { path = "..", default-features = false }'),
         nbformat.v4.new_code_cell('use convlab::prelude::*;\nprintln!("{}", libtorch_info());'),
     ]
     t0 = time.time()

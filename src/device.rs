@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Once;
 
 /// The training device as a user names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
     /// The first CUDA device when one is available, else the CPU.
@@ -12,7 +13,7 @@ pub enum Device {
     /// The CPU, whatever else is present.
     Cpu,
     /// The first CUDA device; an error when none is available.
-    #[value(alias = "gpu")]
+    #[cfg_attr(feature = "cli", value(alias = "gpu"))]
     Cuda,
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`settings`]: what a study runs with — flags over `CONVLAB_*` variables over `convlab.toml`
 //!   over the profile's defaults, resolved once at the edge ([`settings::Settings::from_env`]).
-//! - [`cli`]: the `convlab` command's argument groups and the configs they build.
+//! - `cli` (feature `cli`, on by default): the `convlab` command's argument groups and the
+//!   configs they build.
 //! - [`mod@bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with loader).
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
@@ -15,6 +16,7 @@
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
 pub mod bench;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
 pub mod device;
@@ -28,3 +30,6 @@ pub mod prelude;
 pub mod settings;
 pub mod signals;
 pub mod study;
+
+/// polars, as the notebooks slice convlab's tables with it (`use convlab::polars::prelude::*;`).
+pub use polars;

@@ -30,7 +30,8 @@ use std::time::Duration;
 
 
 /// Which scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileName {
     /// The report's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.

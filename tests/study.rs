@@ -224,6 +224,26 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(matrix.iter().flatten().sum::<i64>(), study.data.val.len() as i64);
     assert!(study.runs_dir.join("flips-0.1/seed-1/test.txt").exists());
 
+    // The runs as data: one row per finished run with its config's fields, one per epoch.
+    let runs = study.runs_frame().unwrap();
+    let done = study.units(&study.sections()).iter().filter(|u| u.dir.join("summary.json").exists()).count();
+    assert!(done >= 4 && runs.height() == done, "{} rows for {done} finished units", runs.height());
+    let variants = runs.column("variant").unwrap().str().unwrap().clone();
+    let residual = runs.column("model.residual").unwrap().bool().unwrap().clone();
+    let best = runs.column("best_val_acc").unwrap().f64().unwrap().clone();
+    for i in 0..runs.height() {
+        let v = variants.get(i).unwrap();
+        assert_eq!(residual.get(i), Some(v != "no-residual"), "{v}");
+        let seed = runs.column("seed").unwrap().u64().unwrap().get(i).unwrap();
+        assert_eq!(best.get(i), Some(common::best_val_acc(&study.runs_dir.join(study.run_name(convlab::study::variant(v).unwrap())).join(format!("seed-{seed}")))));
+    }
+    let history = study.history_frame().unwrap();
+    assert_eq!(history.height(), done * study.profile.epochs, "every epoch of every finished run");
+    let csv = std::fs::read_to_string(study.runs_dir.join("xknet18/seed-1/history.csv")).unwrap();
+    let first_val_acc: f64 = csv.lines().nth(1).unwrap().split(',').nth(5).unwrap().parse().unwrap();
+    let xk = (0..history.height()).find(|&i| history.column("variant").unwrap().str().unwrap().get(i) == Some("xknet18")).unwrap();
+    assert_eq!(history.column("val_acc").unwrap().f64().unwrap().get(xk), Some(first_val_acc));
+
     let preds = study.test_predictions(s.get("flips-0.1").unwrap(), 2).unwrap();
     assert!(preds.starts_with("runs/smoke/flips-0.1/seed-1/test.txt (8 lines)\n"), "{preds}");
     assert_eq!(preds.lines().count(), 3);

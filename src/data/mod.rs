@@ -113,7 +113,8 @@ impl Source {
 }
 
 /// A split a user names (`--split test`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum SplitName {
     Test,
     Val,

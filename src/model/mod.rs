@@ -14,11 +14,12 @@ pub use resnet::{BasicBlock, ResNet, parameter_count, weights_to_channels_last};
 use serde::{Deserialize, Serialize};
 
 /// The first layers, before the four stages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Stem {
     /// torchvision's: 7×7 conv stride 2, norm, ReLU, 3×3 max-pool stride 2 (¼ resolution).
-    #[value(alias = "imagenet")]
+    #[cfg_attr(feature = "cli", value(alias = "imagenet"))]
     #[serde(alias = "imagenet")]
     ImageNet,
     /// The study's xknet18: 3×3 conv stride 1, norm, ReLU, no pool (full resolution).
@@ -43,7 +44,8 @@ pub enum Norm {
 }
 
 /// How the head reads the last stage's maps before `fc`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Pool {
     /// Global average pooling, torchvision's: each channel's mean over the map.

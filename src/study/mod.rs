@@ -8,6 +8,7 @@
 //! for CI). Chosen by the [`Settings`]: a flag, `CONVLAB_PROFILE` / `CONVLAB_DATA`,
 //! or `convlab.toml`, in that order (see [`crate::settings`]).
 pub mod compare;
+mod frames;
 pub mod grid;
 pub mod notebooks;
 pub mod plan;

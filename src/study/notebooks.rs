@@ -78,7 +78,7 @@ impl Layout {
 
     /// The first code cell: every `:dep` first.
     pub fn dep(&self) -> String {
-        format!(":dep convlab = {{ path = \"{}\" }}", self.root)
+        format!(":dep convlab = {{ path = \"{}\", default-features = false }}", self.root)
     }
 
     /// The second: the prelude and the study.
@@ -281,6 +281,10 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
         code("study.status(&study.sections())?"),
         code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
         code("convlab::study::summary_effects(&sections, study.profile.name)"),
+        md("## Every run, as data\n\n`study.runs_frame()` is every finished run as a polars table — variant, seed, every field of \
+            its configuration (`model.*`, `train.*`), best validation accuracy, test accuracy, minutes — and \
+            `study.history_frame()` every epoch of every run. Slice them in a cell of your own."),
+        code("study.runs_frame()?.select([\"variant\", \"seed\", \"model.width\", \"train.lr\", \"best_val_acc\", \"test_acc\", \"minutes\"])?"),
         md(format!(
             "## Effect or noise: the study's {n} comparisons\n\nEach variant against its section's reference: the difference \
              in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
@@ -476,7 +480,7 @@ mod tests {
         assert!(aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")), "the final model's cells");
         assert!(nbs[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
         for nb in &nbs {
-            assert_eq!(nb.cells[1].source, ":dep convlab = { path = \"..\" }", "{}: every :dep first", nb.file);
+            assert_eq!(nb.cells[1].source, ":dep convlab = { path = \"..\", default-features = false }", "{}: every :dep first", nb.file);
             assert!(nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty()));
         }
         // The family's size comes from the plan, never from the prose.
@@ -495,7 +499,7 @@ mod tests {
         let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"));
         let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
         assert_eq!(files, ["01_wd.ipynb", "02_summary.ipynb"]);
-        assert_eq!(nbs[0].cells[1].source, ":dep convlab = { path = \"../..\" }");
+        assert_eq!(nbs[0].cells[1].source, ":dep convlab = { path = \"../..\", default-features = false }");
         assert!(nbs[0].cells[2].source.contains("Study::from_env_with_plan(\"studies/wd.toml\")?"), "{}", nbs[0].cells[2].source);
         assert!(nbs[0].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
         assert!(!nbs[1].cells.iter().any(|c| c.source.contains("answer_all")), "the report's questions are the report's");

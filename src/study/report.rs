@@ -12,7 +12,8 @@ use polars::prelude::{AnyValue, DataFrame};
 use std::path::{Path, PathBuf};
 
 /// The document's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// Markdown (`report.md`).
     Md,

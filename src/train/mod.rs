@@ -87,7 +87,8 @@ impl<'de> Deserialize<'de> for Schedule {
 }
 
 /// The optimizer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// PyTorch's SGD: momentum, L2 weight decay added to the gradient, optional Nesterov.
@@ -95,7 +96,7 @@ pub enum OptimizerKind {
     Sgd,
     /// PyTorch's AdamW (Loshchilov & Hutter 2019): Adam with weight decay decoupled from the
     /// gradient (`p ← p·(1 − lr·weight_decay)` before the Adam step).
-    #[value(name = "adamw")]
+    #[cfg_attr(feature = "cli", value(name = "adamw"))]
     AdamW,
 }
 

@@ -310,7 +310,7 @@ def copy_notebook(src, dst_dir, name, dep_path):
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             c["outputs"], c["execution_count"] = [], None
-            c["source"] = source(c).replace(':dep convlab = { path = ".." }', f':dep convlab = {{ path = "{dep_path}" }}')
+            c["source"] = source(c).replace(':dep convlab = { path = "..", default-features = false }', f':dep convlab = {{ path = "{dep_path}", default-features = false }}')
     path = os.path.join(dst_dir, name)
     with open(path, "w") as f:
         json.dump(nb, f, indent=1)
@@ -380,7 +380,7 @@ def write_notebook(path, sources):
 
 
 PROGRESS_NOTEBOOK = [
-    ":dep convlab = {{ path = \"{root}\" }}",
+    ":dep convlab = {{ path = \"{root}\", default-features = false }}",
     "use convlab::prelude::*;\n"
     "let settings = Settings::from_env()?;\n"
     "let settings = Settings {{ profile: convlab::study::ProfileName::Quick, epochs: Some({epochs}), seeds: Some(vec![{seed}]), ..settings }};\n"
@@ -502,7 +502,7 @@ def test_own_ablation(browser, lab, work, rel_work, runs):
 
     cell = ablation_cell()
     sources = [
-        f':dep convlab = {{ path = "{ROOT}" }}',
+        f':dep convlab = {{ path = "{ROOT}", default-features = false }}',
         'use convlab::prelude::*;\nlet study = Study::from_env()?;\nprintln!("{}", study.describe());',
         "",
     ]

@@ -1,0 +1,125 @@
+//! The study's runs as polars tables, for slicing in a notebook cell:
+//! [`Study::runs_frame`] (one row per finished run, with every field of its configuration)
+//! and [`Study::history_frame`] (one row per run and epoch).
+use super::Study;
+use crate::train::Run;
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+/// A configuration as dotted keys (`model.width`, `train.schedule.step_size`) and leaf values.
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) if !m.is_empty() => {
+            for (k, x) in m {
+                flatten(&format!("{prefix}.{k}"), x, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_string(), v.clone());
+        }
+    }
+}
+
+/// One column from each row's value of `key` (missing: null): numbers as f64, booleans as
+/// booleans, anything else as text (strings as they are, the rest as JSON).
+fn column(key: &str, rows: &[BTreeMap<String, serde_json::Value>]) -> Column {
+    let values: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.get(key).filter(|v| !v.is_null())).collect();
+    let name = PlSmallStr::from(key);
+    if values.iter().flatten().all(|v| v.is_number()) {
+        Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_f64())).collect::<Vec<_>>())
+    } else if values.iter().flatten().all(|v| v.is_boolean()) {
+        Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_bool())).collect::<Vec<_>>())
+    } else {
+        let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        Column::new(name, values.iter().map(|v| v.map(text)).collect::<Vec<_>>())
+    }
+}
+
+impl Study {
+    /// Every finished run of the plan's sections, one row each: `variant`, `seed`, every field
+    /// of the run's configuration (`model.*`, `train.*`), `best_val_acc`, `best_epoch`,
+    /// `test_acc` (when the test split is labelled) and `minutes`. Nothing is trained.
+    ///
+    /// ```ignore
+    /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed", "model.width", "best_val_acc"])?
+    /// ```
+    pub fn runs_frame(&self) -> anyhow::Result<DataFrame> {
+        let mut rows: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
+        for u in self.units(&self.sections()) {
+            if !u.dir.join("summary.json").exists() {
+                continue;
+            }
+            let run = Run::open(&u.dir)?;
+            let Some(s) = &run.summary else { continue };
+            let mut row = BTreeMap::new();
+            flatten("model", &serde_json::to_value(&run.config.model)?, &mut row);
+            flatten("train", &serde_json::to_value(&run.config.train)?, &mut row);
+            row.insert("variant".into(), u.variant.key.clone().into());
+            row.insert("seed".into(), u.seed.into());
+            row.insert("best_val_acc".into(), s.best_val_acc.into());
+            row.insert("best_epoch".into(), s.best_epoch.into());
+            row.insert("test_acc".into(), s.test_acc.into());
+            row.insert("minutes".into(), (s.wall_seconds / 60.0).into());
+            rows.push(row);
+        }
+        let keys: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.keys()).collect();
+        let first = ["variant", "seed", "best_val_acc", "best_epoch", "test_acc", "minutes"];
+        let mut columns: Vec<Column> = first.iter().map(|k| column(k, &rows)).collect();
+        columns.extend(keys.iter().filter(|k| !first.contains(&k.as_str())).map(|k| column(k, &rows)));
+        // The seed as an integer, not the f64 a JSON number column becomes.
+        columns[1] = Column::new("seed".into(), rows.iter().map(|r| r["seed"].as_u64()).collect::<Vec<_>>());
+        columns[3] = Column::new("best_epoch".into(), rows.iter().map(|r| r["best_epoch"].as_u64()).collect::<Vec<_>>());
+        Ok(DataFrame::new_infer_height(columns)?)
+    }
+
+    /// Every epoch of every run of the plan's sections, finished or not, one row each:
+    /// `variant`, `seed`, then `history.csv`'s columns (`epoch`, `lr`, `train_loss`,
+    /// `train_acc`, `val_loss`, `val_acc`, `val_top5`, `seconds`, `images_per_s`).
+    pub fn history_frame(&self) -> anyhow::Result<DataFrame> {
+        let (mut variant, mut seed, mut epoch) = (Vec::new(), Vec::new(), Vec::new());
+        let mut values: [Vec<f64>; 8] = Default::default();
+        for u in self.units(&self.sections()) {
+            if !u.dir.join("config.json").exists() {
+                continue;
+            }
+            for r in Run::open(&u.dir)?.history {
+                variant.push(u.variant.key.clone());
+                seed.push(u.seed);
+                epoch.push(r.epoch as u64);
+                for (col, v) in values.iter_mut().zip([r.lr, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.val_top5, r.seconds, r.images_per_s]) {
+                    col.push(v);
+                }
+            }
+        }
+        let names = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "images_per_s"];
+        let mut columns = vec![Column::new("variant".into(), variant), Column::new("seed".into(), seed), Column::new("epoch".into(), epoch)];
+        columns.extend(names.iter().zip(values).map(|(n, v)| Column::new((*n).into(), v)));
+        Ok(DataFrame::new_infer_height(columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_flatten_to_typed_columns() {
+        let mut a = BTreeMap::new();
+        flatten("train", &serde_json::json!({"lr": 0.02, "schedule": {"step": {"step_size": 2, "gamma": 0.1}}, "nesterov": false}), &mut a);
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["train.lr", "train.nesterov", "train.schedule.step.gamma", "train.schedule.step.step_size"]);
+        let mut b = BTreeMap::new();
+        flatten("train", &serde_json::json!({"lr": 0.001, "schedule": "constant", "nesterov": true}), &mut b);
+        let rows = [a, b];
+        let lr = column("train.lr", &rows);
+        assert_eq!(lr.dtype(), &DataType::Float64);
+        assert_eq!(column("train.nesterov", &rows).dtype(), &DataType::Boolean);
+        // A key one row lacks is null there; a value that is not a leaf of every row is text.
+        let step = column("train.schedule.step.step_size", &rows);
+        assert_eq!((step.dtype(), step.null_count()), (&DataType::Float64, 1));
+        assert_eq!(column("train.schedule", &rows).str().unwrap().get(1), Some("constant"));
+        // What the notebooks' chapter does with a runs frame: sort, then select.
+        let df = DataFrame::new_infer_height(vec![Column::new("variant".into(), ["a", "b"]), lr]).unwrap();
+        let sorted = df.sort(["train.lr"], Default::default()).unwrap().select(["variant"]).unwrap();
+        assert_eq!(sorted.column("variant").unwrap().str().unwrap().get(0), Some("b"));
+    }
+}
