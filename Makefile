@@ -22,7 +22,7 @@ help:
 	@echo "make notebooks       regenerate the report's notebooks from studies/report.toml, execute them in place, export HTML to figures/html (not committed)"
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
-	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell"
+	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell, the cold build"
 	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
 	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
 	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
@@ -121,9 +121,11 @@ bench-units: build
 bench-data: setup
 	$(CARGO) bench --bench data
 
-# A fresh kernel's first cells and a re-run of one ablation cell, timed against stored quick-profile runs.
+# A fresh kernel's first cells and a re-run of one ablation cell, timed against stored quick-profile
+# runs; then the notebooks' cold build (a fresh build slot, an empty evcxr cache; ~8 min here).
 bench-notebook: setup
 	$(PY) bench/notebook_latency.py
+	PY=$(PY) bash bench/notebook_build.sh
 
 # The quick profile's xknet18 (width 16, 28×28 Fashion-MNIST slice), convlab vs PyTorch, same tree, same threads.
 BENCH_DIR ?= target/bench

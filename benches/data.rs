@@ -26,6 +26,10 @@ fn main() -> anyhow::Result<()> {
     let warm = Dataset::load(&cfg)?;
     let n = (cold.train.len() + cold.val.len()) as f64;
     println!("| synthetic 64×64 PNG/JPEG | {n} images | cold {:.2} s = {:.0} img/s | warm {:.3} s |", cold.seconds, n / cold.seconds, warm.seconds);
+    let mut results = vec![(
+        format!("decode + cache, synthetic 64×64 PNG/JPEG tree, {n} images: cold / from the cache"),
+        format!("{:.2} s ({:.0} img/s) / {:.3} s", cold.seconds, n / cold.seconds, warm.seconds),
+    )];
 
     // 2. Fashion-MNIST.
     let cfg = DataConfig { cache_dir: Some(tmp.path().join("cache")), ..DataConfig::new(Source::fashion_mnist()) };
@@ -33,6 +37,10 @@ fn main() -> anyhow::Result<()> {
     let warm = Dataset::load(&cfg)?;
     let n = (cold.train.len() + cold.val.len() + cold.test.as_ref().map_or(0, |t| t.len())) as f64;
     println!("| Fashion-MNIST IDX 28×28 | {n} images | cold {:.2} s = {:.0} img/s | warm {:.3} s |", cold.seconds, n / cold.seconds, warm.seconds);
+    results.push((
+        format!("decode + cache, Fashion-MNIST IDX, {n} images: cold / from the cache"),
+        format!("{:.2} s ({:.0} img/s) / {:.3} s", cold.seconds, n / cold.seconds, warm.seconds),
+    ));
 
     // 3. Loader share of an epoch, small CPU profile.
     let ds = DataConfig { train_per_class: Some(200), ..cfg };
@@ -63,6 +71,14 @@ fn main() -> anyhow::Result<()> {
         loader.len() as f64 / epoch_s,
         100.0 * loader_s / epoch_s
     );
+    results.push((
+        format!("the loader's share of an epoch ({} images, batch 64, flips; width-16 model)", loader.len()),
+        format!("{:.3} s of {:.2} s = {:.2}%", loader_s, epoch_s, 100.0 * loader_s / epoch_s),
+    ));
     std::hint::black_box(sink);
+    // Into bench/results.jsonl with the machine, date and commit (bench/record.py).
+    let args: Vec<String> = results.iter().map(|(m, v)| format!("{m}={v}")).collect();
+    let status = std::process::Command::new("python3").arg("bench/record.py").arg("make bench-data").args(&args).status()?;
+    anyhow::ensure!(status.success(), "bench/record.py failed");
     Ok(())
 }

@@ -194,7 +194,7 @@ mv "$ENVF.tmp" "$ENVF"
 # plotters into its build slot (367–383 s on 2 cores, README); do it here, once per
 # dependency set, so the first notebook a user opens starts in seconds.
 # CONVLAB_WARM=0 skips it.
-WARM_KEY=$( (cat "$ROOT/Cargo.lock"; echo "$EVCXR_VERSION"; rustc -V) | sha256sum | cut -c1-16)
+WARM_KEY=$( (cat "$ROOT/Cargo.lock" "$ROOT/scripts/run_notebooks.py"; echo "$EVCXR_VERSION"; rustc -V) | sha256sum | cut -c1-16)
 WARM_STAMP="$TOOLS/evcxr-builds/.warm-$WARM_KEY"
 if [[ "${CONVLAB_WARM:-1}" == 0 ]]; then
   log "notebook build not warmed (CONVLAB_WARM=0)"

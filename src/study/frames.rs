@@ -20,12 +20,15 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde
     }
 }
 
-/// One column from each row's value of `key` (missing: null): numbers as f64, booleans as
-/// booleans, anything else as text (strings as they are, the rest as JSON).
+/// One column from each row's value of `key` (missing: null): whole numbers as i64, other
+/// numbers as f64, booleans as booleans, anything else as text (strings as they are, the rest
+/// as JSON).
 fn column(key: &str, rows: &[BTreeMap<String, serde_json::Value>]) -> Column {
     let values: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.get(key).filter(|v| !v.is_null())).collect();
     let name = PlSmallStr::from(key);
-    if values.iter().flatten().all(|v| v.is_number()) {
+    if values.iter().flatten().all(|v| v.is_i64()) {
+        Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_i64())).collect::<Vec<_>>())
+    } else if values.iter().flatten().all(|v| v.is_number()) {
         Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_f64())).collect::<Vec<_>>())
     } else if values.iter().flatten().all(|v| v.is_boolean()) {
         Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_bool())).collect::<Vec<_>>())
@@ -115,7 +118,7 @@ mod tests {
         assert_eq!(column("train.nesterov", &rows).dtype(), &DataType::Boolean);
         // A key one row lacks is null there; a value that is not a leaf of every row is text.
         let step = column("train.schedule.step.step_size", &rows);
-        assert_eq!((step.dtype(), step.null_count()), (&DataType::Float64, 1));
+        assert_eq!((step.dtype(), step.null_count()), (&DataType::Int64, 1));
         assert_eq!(column("train.schedule", &rows).str().unwrap().get(1), Some("constant"));
         // What the notebooks' chapter does with a runs frame: sort, then select.
         let df = DataFrame::new_infer_height(vec![Column::new("variant".into(), ["a", "b"]), lr]).unwrap();
