@@ -106,7 +106,7 @@ report: setup
 	$(CONVLAB) report
 	$(CONVLAB) report --format latex
 
-# The grid's default worker count on a CPU-only machine is chosen from this (README, "Running the grid").
+# The grid's default worker count on a CPU-only machine is chosen from this (docs/scale/grid.md).
 bench-grid: build
 	bash bench/grid.sh
 

@@ -191,7 +191,7 @@ mv "$ENVF.tmp" "$ENVF"
 
 # --- 6. A warm notebook build --------------------------------------------------
 # The first notebook on a machine compiles libtorch's bindings, polars and
-# plotters into its build slot (367–383 s on 2 cores, README); do it here, once per
+# plotters into its build slot (419 s on 2 cores, make bench-notebook); do it here, once per
 # dependency set, so the first notebook a user opens starts in seconds.
 # CONVLAB_WARM=0 skips it.
 WARM_KEY=$( (cat "$ROOT/Cargo.lock" "$ROOT/scripts/run_notebooks.py"; echo "$EVCXR_VERSION"; rustc -V) | sha256sum | cut -c1-16)
@@ -201,7 +201,7 @@ if [[ "${CONVLAB_WARM:-1}" == 0 ]]; then
 elif [[ -f "$WARM_STAMP" ]]; then
   log "notebook build ok: $TOOLS/evcxr-builds"
 else
-  log "warming the notebook build: compiling the notebooks' dependencies once (~6 min on 2 cores)"
+  log "warming the notebook build: compiling the notebooks' dependencies once (~7 min on 2 cores)"
   "$VENV/bin/python" "$ROOT/scripts/run_notebooks.py" --warm >&2
   mkdir -p "$(dirname "$WARM_STAMP")" && touch "$WARM_STAMP"
 fi

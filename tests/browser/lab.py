@@ -50,7 +50,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 KERNEL_NAME = "convlab"
 KERNEL_DISPLAY = "Rust (convlab)"
 # The first cell of a notebook in a fresh build slot compiles libtorch's bindings,
-# polars and plotters (~6 min on a 2-core machine, README); later ones take seconds.
+# polars and plotters (~7 min on a 2-core machine, docs/guide/notebooks.md); later ones take seconds.
 FIRST_BUILD_TIMEOUT = 1800
 EPOCH_LINE = re.compile(r"^(\S+) seed (\d+)  epoch +(\d+)/(\d+)  train .* img/s .*eta \S+$", re.M)
 

@@ -193,7 +193,7 @@ impl Answers {
     }
 }
 
-/// The fidelity table as Markdown lines (README, CLI).
+/// The fidelity table as Markdown lines (the summary notebook, the CLI).
 pub fn fidelity_markdown(rows: &[Finding]) -> String {
     let mut out = vec!["| finding | the report | here | status | why |".to_string(), "|---|---|---|---|---|".to_string()];
     for r in rows {
