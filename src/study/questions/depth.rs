@@ -1,6 +1,12 @@
 //! Q5. What do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
-#[allow(unused_imports)]
-use super::*;
+use crate::study::Study;
+use crate::study::results::SectionResult;
+use crate::study::plan::Variant;
+use crate::study::sections;
+use crate::study::stats::round;
+use crate::bench::{BenchConfig, BenchResult};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// The benchmark of the three depths, stored as `<runs>/<profile>/questions/depth-bench.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

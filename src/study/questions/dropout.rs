@@ -1,6 +1,9 @@
 //! Q4. Does accuracy fall as dropout's p grows? A least-squares slope.
-#[allow(unused_imports)]
-use super::*;
+use super::mean;
+use crate::study::compare::{pp, show_p};
+use crate::study::results::{SectionResult, VariantResult};
+use crate::study::stats::{self, Regression, round};
+use polars::prelude::*;
 
 /// Accuracy against dropout's p. See [`dropout_trend`].
 #[derive(Debug, Clone)]

@@ -1,7 +1,15 @@
 //! The profile held against the report's findings, finding by finding, and every answer
 //! computed once.
-#[allow(unused_imports)]
-use super::*;
+use super::{PROBE_BN, PROBE_IN, mean, reported_acc};
+use super::depth::{DepthCost, depth_cost};
+use super::dropout::{DropoutTrend, dropout_trend};
+use super::generalisation::{Generalisation, generalisation};
+use super::instance_norm::{InstanceNormAnswer, instance_norm};
+use super::no_norm::no_norm;
+use crate::study::Study;
+use crate::study::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
+use crate::study::results::SectionResult;
+use polars::prelude::*;
 
 /// Where the profile stands on one of the report's findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

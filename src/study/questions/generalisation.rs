@@ -1,7 +1,11 @@
 //! Q3. The gap between train and validation for every variant: is a constant lr "accurate but
 //! unhealthy"?
-#[allow(unused_imports)]
-use super::*;
+use super::{mean, pct};
+use crate::study::compare::{ALPHA, Comparison, Verdict, pp, show_p};
+use crate::study::results::{SectionResult, VariantResult};
+use crate::study::stats::{self, Welch, round};
+use crate::train::EpochRecord;
+use polars::prelude::*;
 
 /// One variant's generalisation gap, from its runs' histories.
 #[derive(Debug, Clone, PartialEq)]

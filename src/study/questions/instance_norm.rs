@@ -1,7 +1,15 @@
 //! Q1. Why did InstanceNorm collapse? Probes at the report's own lr, the spread of the pooled
 //! features, and a max-pooling head.
-#[allow(unused_imports)]
-use super::*;
+use super::{PROBE_BN, PROBE_BN_MAX, PROBE_IN, PROBE_IN_MAX, mean, pct, reported_acc};
+use crate::study::Study;
+use crate::study::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, show_p};
+use crate::study::results::VariantResult;
+use crate::study::sections;
+use crate::study::stats::{self, Welch, round};
+use crate::plot::Figure;
+use crate::train::{EpochRecord, Run};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// How the pooled features (the input of `fc`) of a network spread over the images of a split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -25,18 +25,7 @@ pub use generalisation::*;
 pub use instance_norm::*;
 pub use no_norm::*;
 
-use super::Study;
-use super::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
-use super::results::{SectionResult, VariantResult};
-use super::compare::Member;
-use super::plan::Variant;
 use super::sections;
-use super::stats::{self, Regression, Welch, round};
-use crate::bench::{BenchConfig, BenchResult};
-use crate::plot::Figure;
-use crate::train::{EpochRecord, Run};
-use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 
 
 /// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
