@@ -2,7 +2,7 @@
 //! [`Study::runs_frame`] (one row per finished run, with every field of its configuration)
 //! and [`Study::history_frame`] (one row per run and epoch).
 use super::Study;
-use crate::train::Run;
+use crate::train::{Run, RunSummary};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
@@ -47,31 +47,37 @@ impl Study {
     /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed", "model.width", "best_val_acc"])?
     /// ```
     pub fn runs_frame(&self) -> anyhow::Result<DataFrame> {
-        let mut rows: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
+        let (mut variant, mut seed, mut best_val_acc, mut best_epoch, mut test_acc, mut minutes) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        // Each run's configuration as dotted keys; the keys become columns.
+        let mut configs: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
         for u in self.units(&self.sections()) {
-            if !u.dir.join("summary.json").exists() {
+            let summary = u.dir.join("summary.json");
+            if !summary.exists() {
                 continue;
             }
-            let run = Run::open(&u.dir)?;
-            let Some(s) = &run.summary else { continue };
+            let s: RunSummary = crate::io::read_json(&summary)?;
+            let config = Run::stored_config(&u.dir)?;
             let mut row = BTreeMap::new();
-            flatten("model", &serde_json::to_value(&run.config.model)?, &mut row);
-            flatten("train", &serde_json::to_value(&run.config.train)?, &mut row);
-            row.insert("variant".into(), u.variant.key.clone().into());
-            row.insert("seed".into(), u.seed.into());
-            row.insert("best_val_acc".into(), s.best_val_acc.into());
-            row.insert("best_epoch".into(), s.best_epoch.into());
-            row.insert("test_acc".into(), s.test_acc.into());
-            row.insert("minutes".into(), (s.wall_seconds / 60.0).into());
-            rows.push(row);
+            flatten("model", &serde_json::to_value(&config.model)?, &mut row);
+            flatten("train", &serde_json::to_value(&config.train)?, &mut row);
+            configs.push(row);
+            variant.push(u.variant.key.clone());
+            seed.push(u.seed);
+            best_val_acc.push(s.best_val_acc);
+            best_epoch.push(s.best_epoch as u64);
+            test_acc.push(s.test_acc);
+            minutes.push(s.wall_seconds / 60.0);
         }
-        let keys: std::collections::BTreeSet<&String> = rows.iter().flat_map(|r| r.keys()).collect();
-        let first = ["variant", "seed", "best_val_acc", "best_epoch", "test_acc", "minutes"];
-        let mut columns: Vec<Column> = first.iter().map(|k| column(k, &rows)).collect();
-        columns.extend(keys.iter().filter(|k| !first.contains(&k.as_str())).map(|k| column(k, &rows)));
-        // The seed as an integer, not the f64 a JSON number column becomes.
-        columns[1] = Column::new("seed".into(), rows.iter().map(|r| r["seed"].as_u64()).collect::<Vec<_>>());
-        columns[3] = Column::new("best_epoch".into(), rows.iter().map(|r| r["best_epoch"].as_u64()).collect::<Vec<_>>());
+        let mut columns = vec![
+            Column::new("variant".into(), variant),
+            Column::new("seed".into(), seed),
+            Column::new("best_val_acc".into(), best_val_acc),
+            Column::new("best_epoch".into(), best_epoch),
+            Column::new("test_acc".into(), test_acc),
+            Column::new("minutes".into(), minutes),
+        ];
+        let keys: std::collections::BTreeSet<&String> = configs.iter().flat_map(|r| r.keys()).collect();
+        columns.extend(keys.into_iter().map(|k| column(k, &configs)));
         Ok(DataFrame::new_infer_height(columns)?)
     }
 
