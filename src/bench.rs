@@ -79,7 +79,6 @@ fn timed(device: Device, steps: usize, batch: i64, step: &mut dyn FnMut()) -> f6
 /// convlab's training step on `xs`/`ys` (as in `train::fit`) and the same model with
 /// libtorch's own SGD, timed in alternating blocks (best of five each) so that drifting load
 /// on the machine biases neither: (convlab, libtorch) images per second.
-#[allow(clippy::too_many_arguments)]
 fn step_throughput(cfg: &BenchConfig, device: Device, net: &ResNet, opt: &mut Optimizer, xs: &Tensor, ys: &Tensor, loss_sum: &mut Tensor) -> anyhow::Result<(f64, f64)> {
     let raw_vs = nn::VarStore::new(device);
     let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;

@@ -50,7 +50,6 @@ impl UnitState {
     }
 }
 
-
 /// `convlab study --units`: one JSON line per unit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UnitLine {

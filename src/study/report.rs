@@ -408,7 +408,6 @@ fn trained(study: &Study) -> Trained {
 /// variants' overrides, and what is missing.
 fn setup_blocks(study: &Study, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
     let (p, family, missing) = (&study.profile, &g.family, &g.missing);
-    let (seconds, devices, threads) = (t.seconds, &t.devices, &t.threads);
     let mut blocks = vec![Block::Heading(1, "Set-up".into())];
     blocks.extend([
         Block::Para(format!("**Data.** {}", {
@@ -438,10 +437,10 @@ fn setup_blocks(study: &Study, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
             p.width,
             p.batch_size
         )),
-        Block::Para(format!("**Hardware.** {}. The runs trained on {} with libtorch threads {threads}.", hardware(&study), if devices.is_empty() { "nothing yet".into() } else { devices.join(", ") })),
+        Block::Para(format!("**Hardware.** {}. The runs trained on {} with libtorch threads {}.", hardware(study), if t.devices.is_empty() { "nothing yet".into() } else { t.devices.join(", ") }, t.threads)),
         Block::Para(format!(
             "**Training time.** {:.1} minutes over every finished unit (the sum of the runs' wall times; workers ran in parallel).",
-            seconds / 60.0
+            t.seconds / 60.0
         )),
         Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
         Block::Para(format!(
