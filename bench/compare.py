@@ -4,15 +4,14 @@
 """
 import json
 import os
-import platform
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from record import record  # noqa: E402
+from record import machine, record  # noqa: E402
 
 c = json.load(open(sys.argv[1]))
 p = json.load(open(sys.argv[2]))
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+cpu, _ = machine()
 print(f"machine: {cpu}, {c['threads']} threads; {c['name']} on {c['device']}, batch {c['batch_size']}")
 print("| measure | convlab | PyTorch pipeline | ratio |")
 print("|---|---|---|---|")

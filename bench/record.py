@@ -11,6 +11,7 @@ file into the book's benchmark table; nothing there is typed by hand.
 import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 
@@ -18,8 +19,15 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json
 
 
 def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    """The CPU model (as lscpu names it) and the core count."""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     return cpu, os.cpu_count()
+
+
+def measured():
+    """`Measured <date> on <cpu> (<n> cores), convlab <commit>`: the line a bench's printed table opens with."""
+    cpu, cores = machine()
+    return f"Measured {datetime.date.today()} on {cpu} ({cores} cores), convlab {commit()}"
 
 
 def commit():

@@ -13,15 +13,13 @@ Phases are wall time inside the unit, measured while the grid's other workers ra
 """
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from record import record  # noqa: E402
-from datetime import date
+from record import measured, record  # noqa: E402
 
 PHASES = ["setup", "train", "validate", "write", "finish"]
 
@@ -61,9 +59,7 @@ def main():
             per[unit["variant"]][k] += phases.get(k, 0.0)
     if not count:
         sys.exit("bench/unit_cost.py: no finished unit with recorded phases on stdin; run the study first")
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "unknown"
-    print(f"Measured {date.today()} on {cpu} ({os.cpu_count()} cores), convlab {commit}.\n")
+    print(f"{measured()}.\n")
     print("| variant | units | " + " | ".join(f"{k} (s)" for k in PHASES) + " | unit (s) |")
     print("|---|---|" + "---|" * (len(PHASES) + 1))
     total = defaultdict(float)

@@ -12,11 +12,11 @@ the epochs on the validation split that then scores it; and runs that stalled.
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
-from datetime import date
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from record import measured  # noqa: E402
 
 STALL = 0.6  # best validation accuracy below this: the run stalled (healthy no-BN runs reach ~0.7)
 
@@ -37,9 +37,7 @@ def pp(x):
 def main():
     root = sys.argv[1]
     exps = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "unknown"
-    print(f"Measured {date.today()} on {cpu} ({os.cpu_count()} cores), convlab {commit}; runs in {root}.\n")
+    print(f"{measured()}; runs in {root}.\n")
     print("| experiment | runs | best val: mean | SD (pp) | test @ best: mean | SD (pp) | last epoch test: SD (pp) | val − test @ best (pp) | last epoch val − test (pp) | stalled |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for e in exps:
