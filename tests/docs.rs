@@ -31,20 +31,8 @@ fn page() -> String {
 
 /// Every page of the book, in path order.
 fn book() -> Vec<(String, String)> {
-    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "md") {
-                out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"), &mut out);
-    out.sort();
-    out
+    let pages = common::files_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"));
+    pages.into_iter().filter(|p| p.extension().is_some_and(|x| x == "md")).map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap())).collect()
 }
 
 /// Split a command line into words (no quoting is used on the page).

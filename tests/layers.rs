@@ -7,24 +7,15 @@
 //! a parent's re-export (`super::Batch`, `crate::data::Batch`) counts for the sibling file that
 //! defines it. Either graph with a cycle fails, naming the edges that close it.
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 /// One source file: its module path (`["data", "cache"]`; `[]` for lib.rs) and its code.
 struct Source {
     module: Vec<String>,
     file: String,
     code: Vec<String>,
-}
-
-fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            rs_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
 }
 
 /// The code of a line without its comment (`//` outside a string literal).
@@ -43,11 +34,9 @@ fn code_of(line: &str) -> String {
 }
 
 fn sources(src: &Path) -> Vec<Source> {
-    let mut files = vec![];
-    rs_files(src, &mut files);
-    files.sort();
-    files
+    common::files_under(src)
         .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .map(|p| {
             let rel = p.strip_prefix(src).unwrap().with_extension("");
             let mut module: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();

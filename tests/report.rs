@@ -81,10 +81,10 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let study = smoke_study(tmp.path(), vec![1, 2]);
     study.run_section("residual").unwrap();
-    let before: Vec<_> = walk(&study.runs_dir);
+    let before: Vec<_> = common::files_under(&study.runs_dir);
     let md_path = tmp.path().join("out").join("report.md");
     report::write(&study, Format::Md, Some(&tmp.path().join("out"))).unwrap();
-    assert_eq!(walk(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(), before.iter().filter(|p| p.ends_with("summary.json")).count(), "nothing trained");
+    assert_eq!(common::files_under(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(), before.iter().filter(|p| p.ends_with("summary.json")).count(), "nothing trained");
     let md = std::fs::read_to_string(md_path).unwrap();
     assert!(md.contains("**Missing.**"), "the set-up says units are missing");
     assert!(md.contains("**Missing:** 2 of 2 units not done: resnet18 seed 1 pending, resnet18 seed 2 pending"), "{md}");
@@ -114,19 +114,4 @@ fn the_committed_write_up_is_whole_and_compiles() {
     let o = Command::new("pdflatex").args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"]).current_dir(tmp.path()).output();
     let o = o.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
     assert!(o.status.success(), "pdflatex on the committed figures/quick/report.tex failed:\n{}", String::from_utf8_lossy(&o.stdout));
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
