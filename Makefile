@@ -14,7 +14,7 @@ help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
 	@echo "make test            setup, a local one-node Slurm, every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make check           the inner loop: unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
-	@echo "make docs            the book (docs/, mdBook) into target/book, failing on a broken link"
+	@echo "make docs            the book (docs/, mdBook) into target/book; fails on a broken link, a stale benchmark table or a runnable block that fails"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
 	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
@@ -122,7 +122,7 @@ bench-data: setup
 	$(CARGO) bench --bench data
 
 # A fresh kernel's first cells and a re-run of one ablation cell, timed against stored quick-profile
-# runs; then the notebooks' cold build (a fresh build slot, an empty evcxr cache; ~8 min here).
+# runs; then the notebooks' cold build (a fresh build slot, an empty evcxr cache; ~7 min here).
 bench-notebook: setup
 	$(PY) bench/notebook_latency.py
 	PY=$(PY) bash bench/notebook_build.sh
