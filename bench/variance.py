@@ -1,6 +1,7 @@
 """The spread decomposition of bench/variance.sh's runs, as Markdown tables.
 
     python3 bench/variance.py target/bench-variance
+    python3 bench/variance.py target/bench-variance --record "quick profile, seeds 1-10"   # also into bench/results.jsonl
 
 For each experiment (a variant with every source of randomness varying over the seeds, or
 one source varying and the others fixed): runs, mean and standard deviation over seeds of
@@ -16,7 +17,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from record import measured  # noqa: E402
+from record import measured, record  # noqa: E402
 
 STALL = 0.6  # best validation accuracy below this: the run stalled (healthy no-BN runs reach ~0.7)
 
@@ -35,8 +36,12 @@ def pp(x):
 
 
 def main():
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--record"):
+        sys.exit("usage: variance.py RUNS_DIR [--record LABEL]")
     root = sys.argv[1]
+    label = sys.argv[3] if len(sys.argv) == 4 else None
     exps = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    results = []
     print(f"{measured()}; runs in {root}.\n")
     print("| experiment | runs | best val: mean | SD (pp) | test @ best: mean | SD (pp) | last epoch test: SD (pp) | val − test @ best (pp) | last epoch val − test (pp) | stalled |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -55,12 +60,16 @@ def main():
             f"| {e} | {len(rs)} | {statistics.mean(bv):.4f} | {pp(statistics.stdev(bv))} | {statistics.mean(tb):.4f} | {pp(statistics.stdev(tb))} | "
             f"{pp(statistics.stdev(ft)) if None not in ft else '—'} | {pp(gap_best)} | {pp(gap_last)} | {stalled} |"
         )
+        results.append((f"seed-to-seed SD of best val acc / of test acc at best, {e}, {len(rs)} runs ({label})",
+                        f"{pp(statistics.stdev(bv))} pp / {pp(statistics.stdev(tb))} pp; {stalled} stalled"))
     print()
     for n in (1000, 10000):
         p = 0.8
         print(f"Binomial SD of one accuracy of {p:.0%} on {n:,} images: {pp(math.sqrt(p * (1 - p) / n))} pp.")
     print(f"Stalled: best validation accuracy below {STALL}. The selection optimism of the best epoch is "
           "(val − test @ best) − (last epoch val − test): what choosing the epoch on the split that scores it adds.")
+    if label and results:
+        record("make bench-variance", results)
 
 
 if __name__ == "__main__":

@@ -44,4 +44,4 @@ NOBN=(--norm none --dropout 0.1)
 { run nobn-dropout-0.1-init "${NOBN[@]}" $(fix_all_but init) & run nobn-dropout-0.1-data "${NOBN[@]}" $(fix_all_but data) & wait; }
 # shellcheck disable=SC2046
 run nobn-dropout-0.1-dropout "${NOBN[@]}" $(fix_all_but dropout)
-python3 bench/variance.py "$WORK"
+python3 bench/variance.py "$WORK" --record "quick profile recipe, $TRAIN_PER_CLASS images/class, clip ${CLIP:-none}${PARAMS:+, $PARAMS}, seeds $SEEDS"

@@ -350,13 +350,13 @@ impl RecipeArgs {
 }
 
 /// What `convlab train` trains: the preset and recipe with the flags' changes, then the
-/// `--set` overrides (any field by name), on `data` (checked once, when the run starts:
-/// [`RunConfig::check`]).
-pub fn run_config(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs, data: &Dataset) -> anyhow::Result<RunConfig> {
+/// `--set` overrides (any field by name), checked before any data is read. The data's own
+/// fields join when the run is configured ([`RunConfig::for_data`]) and are checked once, when
+/// it starts ([`RunConfig::check`]).
+pub fn train_recipe(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs) -> anyhow::Result<Recipe> {
     let base = Recipe { model: model.config()?, train: recipe.config(hw) };
     let sets = recipe.set.iter().map(|s| s.parse::<Override>()).collect::<Result<Vec<_>, _>>()?;
-    let r = base.with(&sets).map_err(|e| anyhow::anyhow!("--set {e}"))?;
-    Ok(RunConfig::for_data(r.model, r.train, data))
+    base.with(&sets).map_err(|e| anyhow::anyhow!("--set {e}"))
 }
 
 /// `convlab trace`'s CSV: one line per step.

@@ -8,7 +8,7 @@ use convlab::device::Device;
 use convlab::paths::PathStyle;
 use convlab::settings::Settings;
 use convlab::study::{Plan, Section, Study, grid};
-use convlab::train::{Experiment, LogTo, Run, RunOptions, list_runs, predict, write_predictions};
+use convlab::train::{Experiment, LogTo, Run, RunConfig, RunOptions, list_runs, predict, write_predictions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -377,10 +377,10 @@ fn data_export(args: &DataArgs, out: &std::path::Path, edge: &Edge) -> anyhow::R
 }
 
 fn train(args: &TrainArgs, edge: &Edge) -> anyhow::Result<()> {
+    let recipe = convlab::cli::train_recipe(&args.model, &args.recipe, &args.hw)?;
     let data = Dataset::load(&args.data.config(&edge.settings))?;
     eprintln!("{}", data.summary(&edge.paths));
-    let config = convlab::cli::run_config(&args.model, &args.recipe, &args.hw, &data)?;
-    let mut exp = Experiment::new(&args.name, config);
+    let mut exp = Experiment::new(&args.name, RunConfig::for_data(recipe.model, recipe.train, &data));
     if let Some(seeds) = &args.seeds {
         exp.seeds = seeds.clone();
     }

@@ -110,10 +110,12 @@ fn bad_arguments_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     synth(d);
-    let cases: [(&[&str], &str); 14] = [
+    let cases: [(&[&str], &str); 15] = [
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "train.label_smothing=0.1"], "error: --set train.label_smothing: unknown key; did you mean train.label_smoothing?"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "train.optimizer=adam"], "error: --set train.optimizer=adam: unknown variant `adam`, expected `sgd` or `adamw`"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--set", "label_smoothing"], "`label_smoothing`: expected key=value"),
+        // The overrides are checked before the data is read: a missing tree is not what it reports.
+        (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c", "--set", "model.widht=8"], "error: --set model.widht: unknown key; did you mean model.width?"),
         (&["train", "--name", "x", "--data", "imagefolder:tree", "--cache", "c", "--blocks", "2,2"], "--blocks 2,2: expected 4 numbers"),
         (&["train", "--name", "x", "--preset", "resnet99", "--data", "imagefolder:tree", "--cache", "c"], "invalid value 'resnet99' for '--preset <PRESET>'"),
         (&["train", "--name", "x", "--data", "imagefolder:nowhere", "--cache", "c"], "nowhere"),

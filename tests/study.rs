@@ -244,6 +244,20 @@ fn smoke_study_runs_end_to_end() {
     let xk = (0..history.height()).find(|&i| history.column("variant").unwrap().str().unwrap().get(i) == Some("xknet18")).unwrap();
     assert_eq!(history.column("val_acc").unwrap().f64().unwrap().get(xk), Some(first_val_acc));
 
+    // The section's table is computed from its runs frame: every seed's score as stored on
+    // disk, their mean and sample std.
+    let frame = s.runs_frame().unwrap();
+    assert_eq!(frame.height(), s.results.iter().map(|r| r.runs.len()).sum::<usize>());
+    assert_eq!(s.history_frame().unwrap().height(), frame.height() * study.profile.epochs);
+    let table = s.table().unwrap();
+    let row = (0..table.height()).find(|&i| table.column("variant").unwrap().str().unwrap().get(i) == Some("flips-0.1")).unwrap();
+    let accs: Vec<f64> = [1, 2].iter().map(|seed| common::best_val_acc(&study.runs_dir.join(format!("flips-0.1/seed-{seed}")))).collect();
+    let cell = |c: &str| table.column(c).unwrap().f64().unwrap().get(row).unwrap();
+    assert_eq!((cell("seed_1"), cell("seed_2")), (accs[0], accs[1]));
+    let mean = (accs[0] + accs[1]) / 2.0;
+    assert!((cell("mean") - mean).abs() <= 5e-5, "{} vs {mean}", cell("mean"));
+    assert!((cell("std") - (accs[0] - accs[1]).abs() / 2f64.sqrt()).abs() <= 5e-5, "sample std of two seeds: |a − b| / √2");
+
     let preds = study.test_predictions(s.get("flips-0.1").unwrap(), 2).unwrap();
     assert!(preds.starts_with("runs/smoke/flips-0.1/seed-1/test.txt (8 lines)\n"), "{preds}");
     assert_eq!(preds.lines().count(), 3);

@@ -1,10 +1,26 @@
-//! The study's runs as polars tables, for slicing in a notebook cell:
-//! [`Study::runs_frame`] (one row per finished run, with every field of its configuration)
-//! and [`Study::history_frame`] (one row per run and epoch).
+//! Runs as polars tables, for slicing in a notebook cell: a runs frame (one row per finished
+//! run, with every field of its configuration) and a history frame (one row per run and epoch).
+//! [`Study::runs_frame`] / [`Study::history_frame`] read them from the runs directory;
+//! [`super::SectionResult::runs_frame`] builds one from a section's loaded runs, and the
+//! section's table is computed from it.
 use super::Study;
-use crate::train::{Run, RunSummary};
+use crate::train::{EpochRecord, Run, RunConfig, RunSummary};
 use polars::prelude::*;
 use std::collections::BTreeMap;
+
+/// One finished run, as a row of a runs frame.
+pub(crate) struct RunRow<'a> {
+    pub variant: &'a str,
+    pub summary: &'a RunSummary,
+    pub config: &'a RunConfig,
+}
+
+/// One run's epochs, as rows of a history frame.
+pub(crate) struct HistoryRows<'a> {
+    pub variant: &'a str,
+    pub seed: u64,
+    pub history: &'a [EpochRecord],
+}
 
 /// A configuration as dotted keys (`model.width`, `train.schedule.step_size`) and leaf values.
 fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
@@ -38,6 +54,62 @@ fn column(key: &str, rows: &[BTreeMap<String, serde_json::Value>]) -> Column {
     }
 }
 
+/// A configuration's fields as dotted keys, `model.*` then `train.*`.
+fn config_row(config: &RunConfig) -> PolarsResult<BTreeMap<String, serde_json::Value>> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| polars_err!(ComputeError: "a run's configuration as JSON: {e}"));
+    let mut row = BTreeMap::new();
+    flatten("model", &json(serde_json::to_value(&config.model))?, &mut row);
+    flatten("train", &json(serde_json::to_value(&config.train))?, &mut row);
+    Ok(row)
+}
+
+/// A runs frame: `variant`, `seed`, `best_val_acc`, `best_epoch`, `test_acc` (null where the
+/// test split is unlabelled), `minutes`, then every configuration field as a typed column.
+pub(crate) fn runs_frame_of<'a>(rows: impl IntoIterator<Item = RunRow<'a>>) -> PolarsResult<DataFrame> {
+    let (mut variant, mut seed, mut best_val_acc, mut best_epoch, mut test_acc, mut minutes) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut configs: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
+    for r in rows {
+        configs.push(config_row(r.config)?);
+        variant.push(r.variant);
+        seed.push(r.summary.seed);
+        best_val_acc.push(r.summary.best_val_acc);
+        best_epoch.push(r.summary.best_epoch as u64);
+        test_acc.push(r.summary.test_acc);
+        minutes.push(r.summary.wall_seconds / 60.0);
+    }
+    let mut columns = vec![
+        Column::new("variant".into(), variant),
+        Column::new("seed".into(), seed),
+        Column::new("best_val_acc".into(), best_val_acc),
+        Column::new("best_epoch".into(), best_epoch),
+        Column::new("test_acc".into(), test_acc),
+        Column::new("minutes".into(), minutes),
+    ];
+    let keys: std::collections::BTreeSet<&String> = configs.iter().flat_map(|r| r.keys()).collect();
+    columns.extend(keys.into_iter().map(|k| column(k, &configs)));
+    DataFrame::new_infer_height(columns)
+}
+
+/// A history frame: `variant`, `seed`, then `history.csv`'s columns.
+pub(crate) fn history_frame_of<'a>(runs: impl IntoIterator<Item = HistoryRows<'a>>) -> PolarsResult<DataFrame> {
+    let (mut variant, mut seed, mut epoch) = (Vec::new(), Vec::new(), Vec::new());
+    let mut values: [Vec<f64>; 8] = Default::default();
+    for run in runs {
+        for r in run.history {
+            variant.push(run.variant);
+            seed.push(run.seed);
+            epoch.push(r.epoch as u64);
+            for (col, v) in values.iter_mut().zip([r.lr, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.val_top5, r.seconds, r.images_per_s]) {
+                col.push(v);
+            }
+        }
+    }
+    let names = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "images_per_s"];
+    let mut columns = vec![Column::new("variant".into(), variant), Column::new("seed".into(), seed), Column::new("epoch".into(), epoch)];
+    columns.extend(names.iter().zip(values).map(|(n, v)| Column::new((*n).into(), v)));
+    DataFrame::new_infer_height(columns)
+}
+
 impl Study {
     /// Every finished run of the plan's sections, one row each: `variant`, `seed`, every field
     /// of the run's configuration (`model.*`, `train.*`), `best_val_acc`, `best_epoch`,
@@ -47,66 +119,29 @@ impl Study {
     /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed", "model.width", "best_val_acc"])?
     /// ```
     pub fn runs_frame(&self) -> anyhow::Result<DataFrame> {
-        let (mut variant, mut seed, mut best_val_acc, mut best_epoch, mut test_acc, mut minutes) = (vec![], vec![], vec![], vec![], vec![], vec![]);
-        // Each run's configuration as dotted keys; the keys become columns.
-        let mut configs: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
+        let mut stored = Vec::new();
         for u in self.units(&self.sections()) {
             let summary = u.dir.join("summary.json");
-            if !summary.exists() {
-                continue;
+            if summary.exists() {
+                stored.push((u.variant.key.clone(), crate::io::read_json::<RunSummary>(&summary)?, Run::stored_config(&u.dir)?));
             }
-            let s: RunSummary = crate::io::read_json(&summary)?;
-            let config = Run::stored_config(&u.dir)?;
-            let mut row = BTreeMap::new();
-            flatten("model", &serde_json::to_value(&config.model)?, &mut row);
-            flatten("train", &serde_json::to_value(&config.train)?, &mut row);
-            configs.push(row);
-            variant.push(u.variant.key.clone());
-            seed.push(u.seed);
-            best_val_acc.push(s.best_val_acc);
-            best_epoch.push(s.best_epoch as u64);
-            test_acc.push(s.test_acc);
-            minutes.push(s.wall_seconds / 60.0);
         }
-        let mut columns = vec![
-            Column::new("variant".into(), variant),
-            Column::new("seed".into(), seed),
-            Column::new("best_val_acc".into(), best_val_acc),
-            Column::new("best_epoch".into(), best_epoch),
-            Column::new("test_acc".into(), test_acc),
-            Column::new("minutes".into(), minutes),
-        ];
-        let keys: std::collections::BTreeSet<&String> = configs.iter().flat_map(|r| r.keys()).collect();
-        columns.extend(keys.into_iter().map(|k| column(k, &configs)));
-        Ok(DataFrame::new_infer_height(columns)?)
+        Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow { variant, summary, config }))?)
     }
 
     /// Every epoch of every run of the plan's sections, finished or not, one row each:
     /// `variant`, `seed`, then `history.csv`'s columns (`epoch`, `lr`, `train_loss`,
     /// `train_acc`, `val_loss`, `val_acc`, `val_top5`, `seconds`, `images_per_s`).
     pub fn history_frame(&self) -> anyhow::Result<DataFrame> {
-        let (mut variant, mut seed, mut epoch) = (Vec::new(), Vec::new(), Vec::new());
-        let mut values: [Vec<f64>; 8] = Default::default();
+        let mut stored = Vec::new();
         for u in self.units(&self.sections()) {
-            if !u.dir.join("config.json").exists() {
-                continue;
-            }
-            for r in Run::open(&u.dir)?.history {
-                variant.push(u.variant.key.clone());
-                seed.push(u.seed);
-                epoch.push(r.epoch as u64);
-                for (col, v) in values.iter_mut().zip([r.lr, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.val_top5, r.seconds, r.images_per_s]) {
-                    col.push(v);
-                }
+            if u.dir.join("config.json").exists() {
+                stored.push((u.variant.key.clone(), u.seed, Run::stored_history(&u.dir)?));
             }
         }
-        let names = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "images_per_s"];
-        let mut columns = vec![Column::new("variant".into(), variant), Column::new("seed".into(), seed), Column::new("epoch".into(), epoch)];
-        columns.extend(names.iter().zip(values).map(|(n, v)| Column::new((*n).into(), v)));
-        Ok(DataFrame::new_infer_height(columns)?)
+        Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows { variant, seed: *seed, history }))?)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,24 +331,26 @@ fn written(paths: &PathStyle, files: &[PathBuf]) -> String {
     files.iter().map(|f| format!("wrote {}", paths.show(f))).collect::<Vec<_>>().join("\n")
 }
 
-
 /// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
 /// CI of the mean, std, the report's number, minutes of training. The comparisons between
 /// variants, with their verdicts, are [`Study::family`]'s table.
 pub fn summary_table(sections: &[SectionResult]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
     let seen = distinct_variants(sections);
+    // The runs' columns from the variants' runs frame, the CIs from their scores.
+    let frame = frames::runs_frame_of(seen.iter().flat_map(|r| r.run_rows()))?;
+    let runs = seen.iter().map(|r| results::VariantRuns::of(&frame, &r.variant.key)).collect::<PolarsResult<Vec<_>>>()?;
     let r4 = |x: f64| stats::round(x, 4);
     df!(
         "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
-        "seeds" => seen.iter().map(|r| r.runs.len() as u32).collect::<Vec<_>>(),
-        "mean" => seen.iter().map(|r| r4(r.summary.best_val_acc_mean)).collect::<Vec<_>>(),
+        "seeds" => runs.iter().map(|r| r.seeds as u32).collect::<Vec<_>>(),
+        "mean" => runs.iter().map(|r| r.mean.map(r4)).collect::<Vec<_>>(),
         "ci95_lo" => seen.iter().map(|r| r.ci95().map(|c| r4(c.0))).collect::<Vec<_>>(),
         "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
-        "std" => seen.iter().map(|r| (r.runs.len() > 1).then(|| r4(r.summary.best_val_acc_std))).collect::<Vec<_>>(),
-        "test_at_best" => seen.iter().map(|r| r.mean_test_at_best().map(r4)).collect::<Vec<_>>(),
+        "std" => runs.iter().map(|r| r.std.map(r4)).collect::<Vec<_>>(),
+        "test_at_best" => runs.iter().map(|r| r.test_at_best.map(r4)).collect::<Vec<_>>(),
         "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
-        "minutes" => seen.iter().map(|r| stats::round(r.minutes(), 2)).collect::<Vec<_>>(),
+        "minutes" => runs.iter().map(|r| stats::round(r.minutes, 2)).collect::<Vec<_>>(),
     )
 }
 

@@ -128,7 +128,10 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
              reference on the profile's score (`study.profile.score`: best validation accuracy, or the test accuracy of \
              the best epoch): the difference in percentage points with its 95% confidence interval (Welch's t), the \
              p-value adjusted over the study's {n} comparisons (Holm), the smallest difference these seeds would detect at \
-             80% power (`mde_pp`), the verdict, and the report's number."
+             80% power (`mde_pp`), the verdict, and the report's number. Its runs' columns are computed from \
+             `section.runs_frame()` (one row per run: variant, seed, every configuration field, best validation \
+             accuracy, best epoch, test accuracy, minutes); `section.history_frame()` has every epoch. Both are polars \
+             tables to slice in a cell of your own."
         )),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
         md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \

@@ -7,6 +7,7 @@ use super::plan::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
 use crate::plot::{Curve, EffectRow, Figure};
+use super::frames::{HistoryRows, RunRow, history_frame_of, runs_frame_of};
 use crate::train::{ExperimentSummary, Run, predict};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -46,10 +47,9 @@ impl VariantResult {
         s.iter().sum::<f64>() / s.len().max(1) as f64
     }
 
-    /// The mean test accuracy of the best epochs, when every seed has one.
-    pub fn mean_test_at_best(&self) -> Option<f64> {
-        let t: Option<Vec<f64>> = self.summary.runs.iter().map(|r| r.test_acc).collect();
-        t.filter(|t| !t.is_empty()).map(|t| t.iter().sum::<f64>() / t.len() as f64)
+    /// Its finished runs as rows of a runs frame.
+    pub(crate) fn run_rows(&self) -> impl Iterator<Item = RunRow<'_>> {
+        self.runs.iter().filter_map(|run| Some(RunRow { variant: &self.variant.key, summary: run.summary.as_ref()?, config: &run.config }))
     }
 
     /// 95% CI of the mean score over seeds (Student's t), clipped to [0, 1], the range of an
@@ -125,23 +125,42 @@ impl SectionResult {
         seeds
     }
 
+    /// Its finished runs, one row each, with the columns of [`super::Study::runs_frame`]:
+    /// variant, seed, every configuration field, best validation accuracy, best epoch, test
+    /// accuracy and minutes. The section's tables are computed from it.
+    pub fn runs_frame(&self) -> PolarsResult<DataFrame> {
+        runs_frame_of(self.results.iter().flat_map(VariantResult::run_rows))
+    }
+
+    /// Every epoch of its runs, one row each, with the columns of [`super::Study::history_frame`].
+    pub fn history_frame(&self) -> PolarsResult<DataFrame> {
+        history_frame_of(self.results.iter().flat_map(|r| r.runs.iter().map(|run| HistoryRows { variant: &r.variant.key, seed: run.config.train.seed, history: &run.history })))
+    }
+
     /// One row per variant: the best validation accuracy of every seed (`seed_<s>`), their
-    /// mean and std, the difference to the reference in pp with its 95% CI (Welch), the
-    /// Holm-adjusted p over the study's comparisons, the verdict, the report's number,
-    /// the mean best epoch and the minutes of training.
+    /// mean and std, the mean test accuracy of the best epochs, the difference to the
+    /// reference in pp with its 95% CI (Welch), the Holm-adjusted p over the study's
+    /// comparisons, the minimum detectable effect, the verdict, the report's number, the mean
+    /// best epoch and the minutes of training. The runs' columns come from
+    /// [`SectionResult::runs_frame`], the comparisons' from [`SectionResult::comparisons`].
     pub fn table(&self) -> PolarsResult<DataFrame> {
+        let frame = self.runs_frame()?;
+        let runs: Vec<VariantRuns> = self.results.iter().map(|r| VariantRuns::of(&frame, &r.variant.key)).collect::<PolarsResult<_>>()?;
         let rs = &self.results;
-        let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
         let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>())];
         for seed in self.seeds() {
-            let v: Vec<Option<f64>> = rs.iter().map(|r| r.summary.runs.iter().find(|s| s.seed == seed).map(|s| s.best_val_acc)).collect();
+            let v = runs.iter().map(|r| r.seed_acc(seed)).collect::<PolarsResult<Vec<Option<f64>>>>()?;
             cols.push(Column::new(format!("seed_{seed}").into(), v));
         }
+        let of_runs = |name: &str, g: &dyn Fn(&VariantRuns) -> Option<f64>| Column::new(name.into(), runs.iter().map(g).collect::<Vec<_>>());
+        cols.extend([
+            of_runs("mean", &|r| r.mean.map(|m| round(m, 4))),
+            of_runs("std", &|r| r.std.map(|s| round(s, 4))),
+            of_runs("test_at_best", &|r| r.test_at_best.map(|t| round(t, 4))),
+        ]);
+        let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
         let f = |name: &str, g: &dyn Fn(&VariantResult) -> Option<f64>| Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>());
         cols.extend([
-            f("mean", &|r| Some(round(r.summary.best_val_acc_mean, 4))),
-            f("std", &|r| (r.runs.len() > 1).then(|| round(r.summary.best_val_acc_std, 4))),
-            f("test_at_best", &|r| r.mean_test_at_best().map(|t| round(t, 4))),
             f("delta_pp", &|r| cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))),
             f("ci95_lo_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))),
             f("ci95_hi_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))),
@@ -158,8 +177,8 @@ impl SectionResult {
                     .collect::<Vec<_>>(),
             ),
             f("report", &|r| r.variant.reported),
-            f("best_epoch", &|r| Some(round(r.summary.runs.iter().map(|s| s.best_epoch as f64).sum::<f64>() / r.summary.runs.len().max(1) as f64, 1))),
-            f("minutes", &|r| Some(round(r.minutes(), 2))),
+            of_runs("best_epoch", &|r| r.best_epoch.map(|e| round(e, 1))),
+            of_runs("minutes", &|r| Some(round(r.minutes, 2))),
         ]);
         DataFrame::new(rs.len(), cols)
     }
@@ -264,6 +283,44 @@ impl SectionResult {
     }
 }
 
+/// One variant's rows of a runs frame and what the tables show of them: the mean and std
+/// (over seeds, for two or more) of the best validation accuracy, the mean test accuracy of
+/// the best epochs (when every run has one), the mean best epoch, the minutes of training.
+pub(crate) struct VariantRuns {
+    rows: DataFrame,
+    pub seeds: usize,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub test_at_best: Option<f64>,
+    pub best_epoch: Option<f64>,
+    pub minutes: f64,
+}
+
+impl VariantRuns {
+    /// `key`'s rows of `frame` (a runs frame: [`SectionResult::runs_frame`]).
+    pub(crate) fn of(frame: &DataFrame, key: &str) -> PolarsResult<Self> {
+        let rows = frame.filter(&frame.column("variant")?.str()?.equal(key))?;
+        let acc = rows.column("best_val_acc")?.f64()?;
+        let test = rows.column("test_acc")?.f64()?;
+        Ok(Self {
+            seeds: rows.height(),
+            mean: acc.mean(),
+            std: if rows.height() > 1 { acc.std(1) } else { None },
+            test_at_best: if test.null_count() == 0 { test.mean() } else { None },
+            best_epoch: rows.column("best_epoch")?.cast(&DataType::Float64)?.f64()?.mean(),
+            minutes: rows.column("minutes")?.f64()?.sum().unwrap_or(0.0),
+            rows,
+        })
+    }
+
+    /// The best validation accuracy of `seed`'s run, if it is among the rows.
+    pub(crate) fn seed_acc(&self, seed: u64) -> PolarsResult<Option<f64>> {
+        let of_seed = self.rows.filter(&self.rows.column("seed")?.u64()?.equal(seed))?;
+        let acc = of_seed.column("best_val_acc")?.f64()?;
+        Ok(if acc.is_empty() { None } else { acc.get(0) })
+    }
+}
+
 /// A section's best model — the run with the highest best validation accuracy — and its
 /// confusion matrix on the validation split, from its best weights.
 #[derive(Debug, Clone)]
@@ -341,4 +398,35 @@ pub fn confusion_matrix(run: &Run, data: &Dataset, split: &Split) -> anyhow::Res
         m[t as usize][p as usize] += 1;
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variants_runs_are_summarised_from_its_rows_of_the_frame() {
+        let frame = polars::df!(
+            "variant" => ["a", "a", "b", "a"],
+            "seed" => [1u64, 2, 1, 3],
+            "best_val_acc" => [0.5, 0.6, 0.9, 0.7],
+            "best_epoch" => [2u64, 3, 6, 3],
+            "test_acc" => [Some(0.4), Some(0.5), Some(0.8), None],
+            "minutes" => [1.0, 2.0, 4.0, 3.0],
+        )
+        .unwrap();
+        let a = VariantRuns::of(&frame, "a").unwrap();
+        assert_eq!(a.seeds, 3);
+        assert!((a.mean.unwrap() - 0.6).abs() < 1e-12);
+        // Sample std (ddof 1): sqrt((0.1² + 0 + 0.1²) / 2) = 0.1.
+        assert!((a.std.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(a.test_at_best, None, "one run without a test score: no mean");
+        assert!((a.best_epoch.unwrap() - 8.0 / 3.0).abs() < 1e-12);
+        assert_eq!(a.minutes, 6.0);
+        assert_eq!((a.seed_acc(3).unwrap(), a.seed_acc(4).unwrap()), (Some(0.7), None));
+        let b = VariantRuns::of(&frame, "b").unwrap();
+        assert_eq!((b.seeds, b.mean, b.std, b.test_at_best), (1, Some(0.9), None, Some(0.8)), "one seed: no std");
+        let none = VariantRuns::of(&frame, "c").unwrap();
+        assert_eq!((none.seeds, none.mean, none.minutes), (0, None, 0.0));
+    }
 }

@@ -240,20 +240,6 @@ fn write_history(dir: &Path, history: &[EpochRecord]) -> anyhow::Result<()> {
     io::write_bytes(&history_path(dir), text.as_bytes())
 }
 
-fn read_history(dir: &Path) -> anyhow::Result<Vec<EpochRecord>> {
-    let p = history_path(dir);
-    if !p.exists() {
-        return Ok(vec![]);
-    }
-    let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2)))
-        .collect()
-}
-
 /// A short description of how two configs differ (top-level JSON keys).
 fn diff(a: &RunConfig, b: &RunConfig) -> String {
     let (a, b) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
@@ -326,12 +312,27 @@ impl Run {
         Ok(io::read_json::<ConfigFile>(&dir.join("config.json"))?.config)
     }
 
+    /// A run directory's `history.csv`, one record per finished epoch (none before the first).
+    pub fn stored_history(dir: &Path) -> anyhow::Result<Vec<EpochRecord>> {
+        let p = history_path(dir);
+        if !p.exists() {
+            return Ok(vec![]);
+        }
+        let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2)))
+            .collect()
+    }
+
     /// Read a run directory (finished or not).
     pub fn open(dir: &Path) -> anyhow::Result<Run> {
         let cfg: ConfigFile = io::read_json(&dir.join("config.json"))?;
         let summary_path = dir.join("summary.json");
         let summary = if summary_path.exists() { Some(io::read_json(&summary_path)?) } else { None };
-        Ok(Run { dir: dir.to_path_buf(), config: cfg.config, history: read_history(dir)?, summary })
+        Ok(Run { dir: dir.to_path_buf(), config: cfg.config, history: Run::stored_history(dir)?, summary })
     }
 
     pub fn is_finished(&self) -> bool {
