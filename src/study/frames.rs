@@ -142,6 +142,7 @@ impl Study {
         Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows { variant, seed: *seed, history }))?)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

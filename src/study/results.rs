@@ -1,13 +1,13 @@
 //! A section's results: tables (polars), figures (plotters), a conclusion drawn from the
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
+use super::frames::{HistoryRows, RunRow, history_frame_of, runs_frame_of};
 use super::profile::Score;
 use crate::settings::ProfileName;
 use super::plan::{Section, Variant};
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
 use crate::plot::{Curve, EffectRow, Figure};
-use super::frames::{HistoryRows, RunRow, history_frame_of, runs_frame_of};
 use crate::train::{ExperimentSummary, Run, predict};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
