@@ -76,11 +76,6 @@ impl VariantResult {
             note,
         }
     }
-
-    /// Minutes of training, all seeds.
-    pub fn minutes(&self) -> f64 {
-        self.summary.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0
-    }
 }
 
 /// All variants of one section under one profile.
@@ -114,17 +109,6 @@ impl SectionResult {
         self.comparisons.iter().find(|c| c.variant.variant.key == key)
     }
 
-    /// The seeds of the section's runs, in first-seen order.
-    fn seeds(&self) -> Vec<u64> {
-        let mut seeds: Vec<u64> = Vec::new();
-        for s in self.results.iter().flat_map(|r| r.summary.seeds.iter()) {
-            if !seeds.contains(s) {
-                seeds.push(*s);
-            }
-        }
-        seeds
-    }
-
     /// Its finished runs, one row each, with the columns of [`super::Study::runs_frame`]:
     /// variant, seed, every configuration field, best validation accuracy, best epoch, test
     /// accuracy and minutes. The section's tables are computed from it.
@@ -148,7 +132,7 @@ impl SectionResult {
         let runs: Vec<VariantRuns> = self.results.iter().map(|r| VariantRuns::of(&frame, &r.variant.key)).collect::<PolarsResult<_>>()?;
         let rs = &self.results;
         let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>())];
-        for seed in self.seeds() {
+        for seed in seeds_of(&frame)? {
             let v = runs.iter().map(|r| r.seed_acc(seed)).collect::<PolarsResult<Vec<Option<f64>>>>()?;
             cols.push(Column::new(format!("seed_{seed}").into(), v));
         }
@@ -283,6 +267,18 @@ impl SectionResult {
     }
 }
 
+/// The seeds of a runs frame's rows, in first-seen order.
+fn seeds_of(frame: &DataFrame) -> PolarsResult<Vec<u64>> {
+    let mut seeds: Vec<u64> = Vec::new();
+    let column = frame.column("seed")?.u64()?;
+    for s in (0..column.len()).filter_map(|i| column.get(i)) {
+        if !seeds.contains(&s) {
+            seeds.push(s);
+        }
+    }
+    Ok(seeds)
+}
+
 /// One variant's rows of a runs frame and what the tables show of them: the mean and std
 /// (over seeds, for two or more) of the best validation accuracy, the mean test accuracy of
 /// the best epochs (when every run has one), the mean best epoch, the minutes of training.
@@ -415,6 +411,7 @@ mod tests {
             "minutes" => [1.0, 2.0, 4.0, 3.0],
         )
         .unwrap();
+        assert_eq!(seeds_of(&frame).unwrap(), [1, 2, 3], "first-seen order, once each");
         let a = VariantRuns::of(&frame, "a").unwrap();
         assert_eq!(a.seeds, 3);
         assert!((a.mean.unwrap() - 0.6).abs() < 1e-12);

@@ -27,7 +27,6 @@ pub use no_norm::*;
 
 use super::sections;
 
-
 /// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
 /// the report's lr 0.001, each with the average-pooling and with a max-pooling head.
 pub(super) const PROBE_BN: &str = "probe-bn-lr1e-3";
