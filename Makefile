@@ -1,23 +1,26 @@
 # convlab — the two commands for a fresh machine are `make report` and `make test`.
 SHELL := /bin/bash
 CARGO ?= cargo
-# Written by `make setup`: CONVLAB_VENV, CONVLAB_EVCXR, CONVLAB_MDBOOK, CONVLAB_TORCH_LIB.
+# Written by `make setup`: CONVLAB_VENV, CONVLAB_EVCXR, CONVLAB_TORCH_LIB; by `make setup-test`: CONVLAB_MDBOOK.
 -include .convlab-env
+-include .convlab-test-env
 PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup build check docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units
+.PHONY: help setup setup-test doctor build check docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
-	@echo "make test            setup, a local one-node Slurm, every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
+	@echo "make test            setup, setup-test, a local one-node Slurm (as root: installs it, writes /etc/slurm/slurm.conf, starts its daemons), every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make check           the inner loop: unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
 	@echo "make docs            the book (docs/, mdBook) into target/book; fails on a broken link, a stale benchmark table or a runnable block that fails"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
-	@echo "make setup           install libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel, Fashion-MNIST"
+	@echo "make setup           what building, training and the notebooks need: libtorch (torch 2.11.0), Jupyter, evcxr_jupyter, the 'convlab' kernel; no root (Fashion-MNIST from Debian when missing and allowed)"
+	@echo "make setup-test      what only the tests and the book need: mdBook, and Debian's chromium, chromium-driver, texlive-latex-recommended (root or sudo when missing)"
+	@echo "make doctor          libtorch, CUDA, cuDNN, the device a study would use, one training step timed per device"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
 	@echo "make notebooks       regenerate the report's notebooks from studies/report.toml, execute them in place, export HTML to figures/html (not committed)"
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
@@ -26,9 +29,16 @@ help:
 	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
 	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
 	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
+	@echo "make bench-own-data  your own 64×64 data: data inspect on 120,000 files, a quick two-section study, the full profile's throughput"
 
 setup:
 	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup-test.sh
+
+doctor: build
+	$(CONVLAB) doctor
 
 # `make test` builds once: the binary `cargo test --release` leaves in target/release is the
 # one the later steps run (BUILT=1), rather than rebuilding it without the dev-dependencies' features.
@@ -36,17 +46,17 @@ build: setup
 	@[ -n "$(BUILT)" ] || $(CARGO) build --release
 
 # tests/slurm.rs runs against a real one-node Slurm on this machine (installed and started here, as root).
-test: setup
+test: setup setup-test
 	scripts/slurm-local.sh start
 	$(MAKE) --no-print-directory test-rust
 	$(MAKE) --no-print-directory BUILT=1 docs test-tensorboard test-notebooks test-browser
 
 # The book: the benchmark table against bench/results.jsonl, every link, mdBook's build into
 # target/book, and the runnable blocks (tests/docs.rs; already run by `make test`'s cargo test).
-docs: setup
+docs: setup setup-test
 	python3 bench/table.py --check docs/development/benchmark-results.md
 	python3 scripts/check_links.py README.md CHANGELOG.md docs
-	$(CONVLAB_MDBOOK) build docs
+	. ./.convlab-test-env && "$$CONVLAB_MDBOOK" build docs
 	@[ -n "$(BUILT)" ] || $(CARGO) test --release --test docs
 
 # Every test binary but the ones that need Slurm (slurm) or pdflatex (report).
@@ -74,7 +84,7 @@ test-tensorboard: build
 
 # JupyterLab in a real browser (headless Chromium): every committed notebook shows its
 # figures untrusted, Run All under the smoke profile, live epoch lines, interrupt + resume.
-test-browser:
+test-browser: setup-test
 	$(PY) tests/browser/lab.py
 
 # JupyterLab from the project venv, on notebooks/; the notebooks pick the kernel "Rust (convlab)".
@@ -117,6 +127,10 @@ bench-variance: build
 # Each unit's phases (setup, train, validate, write, finish) over the quick study's stored runs.
 bench-units: build
 	$(CONVLAB) study --profile quick --units | $(PY) bench/unit_cost.py $(CONVLAB)
+
+# A researcher's own 64×64 colour data (a generated Tiny-ImageNet-layout tree; ~15 min here).
+bench-own-data: build
+	bash bench/own_data.sh
 
 bench-data: setup
 	$(CARGO) bench --bench data

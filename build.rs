@@ -4,7 +4,7 @@
 //!   kernels register and `tch::Cuda::is_available()` is true on a GPU machine.
 //! - libtorch's C++ API, reached one way: `extern "C"` wrappers compiled against
 //!   libtorch's headers — src/train/optim.cpp (the multi-tensor SGD and AdamW steps) and
-//!   src/autocast.cpp (CUDA autocast in bf16).
+//!   src/autocast.cpp (CUDA autocast in bf16), src/torch_info.cpp (versions, for `convlab doctor`).
 //! torch-sys (links = "tch") tells us where libtorch's libraries are.
 use std::{env, path::Path};
 
@@ -25,6 +25,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     println!("cargo:rerun-if-changed=src/train/optim.cpp");
     println!("cargo:rerun-if-changed=src/autocast.cpp");
+    println!("cargo:rerun-if-changed=src/torch_info.cpp");
     let lib = env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys did not report libtorch's lib dir; run `make setup`");
     // The C++ wrappers (optimizer steps, autocast), against libtorch's headers, with
     // the C++ ABI torch-sys builds with (PyTorch wheels since 2.7 use the new one).
@@ -35,6 +36,7 @@ fn main() {
         .cpp(true)
         .file("src/train/optim.cpp")
         .file("src/autocast.cpp")
+        .file("src/torch_info.cpp")
         .include(&include)
         .std("c++17")
         .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())

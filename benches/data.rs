@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
 
     // 1. Synthetic ImageFolder tree.
     let root = tmp.path().join("synthetic");
-    let sc = SynthConfig { classes: 10, train_per_class: 400, val_per_class: 50, test: 0, size: 64, seed: 0, mixed_formats: true };
+    let sc = SynthConfig { classes: 10, train_per_class: 400, val_per_class: 50, test: 0, size: 64, seed: 0, mixed_formats: true, ..Default::default() };
     synthetic::write_image_folder(&root, &sc)?;
     let cfg = DataConfig { cache_dir: Some(tmp.path().join("cache")), ..DataConfig::new(Source::ImageFolder { root }) };
     let cold = Dataset::load(&cfg)?;

@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
-# convlab set-up. Idempotent: when everything is in place a run takes seconds.
+# convlab set-up: what building, training and the notebooks need. Idempotent: when
+# everything is in place a run takes seconds. Needs no root (see 3. for the one exception).
 #
 # Installs, once per machine and user, in a location keyed by version:
 #   - a Python venv with torch==2.11.0 (libtorch for tch 0.24) and Jupyter,
 #     at $CONVLAB_VENV      (default $CONVLAB_TOOLS/torch-2.11.0-py3.X)
 #   - evcxr_jupyter 0.22.0, at $CONVLAB_EVCXR (default $CONVLAB_TOOLS/evcxr_jupyter-0.22.0)
-#   - mdBook 0.5.4 (the book in docs/), at $CONVLAB_TOOLS/mdbook-0.5.4
 #   $CONVLAB_TOOLS defaults to ${XDG_DATA_HOME:-~/.local/share}/convlab.
-# Then, for this clone: .cargo/config.toml (so plain `cargo build` finds
-# libtorch), the Jupyter kernel "convlab", Debian's dataset-fashion-mnist,
-# chromium and chromium-driver (the browser test), pdflatex (texlive-latex-recommended, for
-# `convlab report --format latex`), and a warm notebook build.
+# Then, for this clone: .cargo/config.toml (so plain `cargo build` finds libtorch), the
+# Jupyter kernel "convlab", and a warm notebook build. Debian's dataset-fashion-mnist (the
+# embedded study's data) is installed when it is missing and this user may (root, or sudo
+# without a password); otherwise one line says so and the set-up goes on: your own data does
+# not need it. What only the tests and the book need (mdBook, Chromium, TeX Live, Slurm) is
+# scripts/setup-test.sh's, run by `make test` and `make docs`.
 # Nothing is downloaded outside the package registries (PyPI, crates.io, Debian).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TORCH_VERSION=2.11.0
 EVCXR_VERSION=0.22.0
-MDBOOK_VERSION=0.5.4
 PY=${CONVLAB_PYTHON:-python3}
 PYVER=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
 TOOLS=${CONVLAB_TOOLS:-${XDG_DATA_HOME:-$HOME/.local/share}/convlab}
 VENV=${CONVLAB_VENV:-$TOOLS/torch-$TORCH_VERSION-py$PYVER}
 EVCXR=${CONVLAB_EVCXR:-$TOOLS/evcxr_jupyter-$EVCXR_VERSION}
-MDBOOK=$TOOLS/mdbook-$MDBOOK_VERSION
 FMNIST=${CONVLAB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -67,37 +67,12 @@ else
   rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
 fi
 
-# --- 2b. mdBook, for the book in docs/ (make docs) -----------------------------
-if [[ -x "$MDBOOK/bin/mdbook" ]]; then
-  log "mdbook ok: $MDBOOK"
+# --- 3. Debian's Fashion-MNIST: the embedded study's data (make report) ---------
+source "$ROOT/scripts/apt.sh"
+if [[ -f "$FMNIST/train-images-idx3-ubyte.gz" || -f "$FMNIST/train-images-idx3-ubyte" ]]; then
+  log "fashion-mnist ok: $FMNIST"
 else
-  log "compiling mdbook $MDBOOK_VERSION into $MDBOOK (about a minute on 2 cores, once per machine)"
-  cargo install --locked --quiet "mdbook@$MDBOOK_VERSION" --no-default-features --features search --root "$MDBOOK.partial"
-  rm -rf "$MDBOOK" && mv "$MDBOOK.partial" "$MDBOOK"
-fi
-
-# --- 3. Debian packages: Fashion-MNIST (the embedded real dataset), and
-#        Chromium with its WebDriver for the browser test of the notebooks ----
-APT=()
-if [[ -f "$FMNIST/train-images-idx3-ubyte.gz" ]]; then log "fashion-mnist ok: $FMNIST"; else APT+=(dataset-fashion-mnist); fi
-if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then log "chromium ok: /usr/bin/chromium"; else APT+=(chromium chromium-driver); fi
-if (( ${#APT[@]} )); then
-  log "installing Debian's ${APT[*]}"
-  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q "${APT[@]}" >/dev/null \
-    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "${APT[@]}" >/dev/null; }
-fi
-# pdflatex with booktabs and graphicx, for `convlab report --format latex` and its compile test
-# (without recommends: ~45 s, no documentation or extra fonts).
-if command -v pdflatex >/dev/null && kpsewhich booktabs.sty >/dev/null; then
-  log "pdflatex ok: $(command -v pdflatex)"
-else
-  log "installing Debian's texlive-latex-recommended (pdflatex, booktabs)"
-  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q --no-install-recommends texlive-latex-recommended >/dev/null \
-    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q --no-install-recommends texlive-latex-recommended >/dev/null; }
+  apt_install_or_say "the embedded study's data (make report; not needed for your own data — or set CONVLAB_FASHION_MNIST to a copy)" dataset-fashion-mnist || true
 fi
 
 # --- 4. This clone: cargo config --------------------------------------------
@@ -184,7 +159,6 @@ ENVF="$ROOT/.convlab-env"
 cat > "$ENVF.tmp" <<ENV
 CONVLAB_VENV=$VENV
 CONVLAB_EVCXR=$EVCXR
-CONVLAB_MDBOOK=$MDBOOK/bin/mdbook
 CONVLAB_TORCH_LIB=$TORCH_DIR/lib
 ENV
 mv "$ENVF.tmp" "$ENVF"

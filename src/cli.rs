@@ -2,12 +2,13 @@
 //! library so that every conversion from flags to configs is tested here, once;
 //! `main.rs` holds the subcommands and one short function each.
 use crate::bench::BenchConfig;
-use crate::data::{Augment, DataConfig, Dataset, Source};
+use crate::data::{Augment, DataConfig, Dataset, Inspection, Source};
 use crate::device::Device;
 use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
 use crate::paths::PathStyle;
 use crate::plot::{Curve, Figure};
-use crate::settings::{Layer, Settings};
+use crate::device::MemoryFormat;
+use crate::settings::{Cap, ClassList, DataSettings, Layer, Score, Settings};
 use crate::overrides::Override;
 use crate::study::{Plan, ProfileName, Recipe, Section};
 use crate::train::{ExperimentSummary, Run, RunConfig, Schedule, TrainConfig};
@@ -67,6 +68,70 @@ pub struct SettingsArgs {
     /// Figures go to FIGURES/PROFILE/ (default: $CONVLAB_FIGURES, convlab.toml, else PROJECT/figures).
     #[arg(long)]
     pub figures: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_settings: DataSettingsArgs,
+}
+
+/// What a study takes from its data and how it scores it, as flags: each wins over its
+/// `CONVLAB_*` variable and `convlab.toml` key, which win over the profile's default.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataSettingsArgs {
+    /// Resize every image to SIZE×SIZE; 0 keeps the source's size (default: $CONVLAB_SIZE, convlab.toml, else full: 64, quick: 0).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=4096))]
+    pub size: Option<u32>,
+    /// 1 (grayscale) or 3 (RGB) (default: $CONVLAB_CHANNELS, convlab.toml, else full: 3, quick: the source's).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub channels: Option<u8>,
+    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt works).
+    #[arg(long, value_name = "FILE")]
+    pub class_list: Option<PathBuf>,
+    /// Training images per class: N or all (default: $CONVLAB_TRAIN_PER_CLASS, convlab.toml, else full: all, quick: 192).
+    #[arg(long, value_name = "N|all")]
+    pub train_per_class: Option<Cap>,
+    /// Validation images per class: N or all (default: … else full: all, quick: 100).
+    #[arg(long, value_name = "N|all")]
+    pub val_per_class: Option<Cap>,
+    /// Test images: N or all (default: … else full: all, quick: 5000).
+    #[arg(long, value_name = "N|all")]
+    pub test_limit: Option<Cap>,
+    /// Validate on this share of each class held out of train/ (seeded, stratified) instead of
+    /// val/; a tree without val/ holds out 0.1 unless told otherwise.
+    #[arg(long, value_name = "FRACTION")]
+    pub holdout: Option<f64>,
+    /// What the statistics compare: best-val, or test-at-best (needs a labelled test split)
+    /// (default: $CONVLAB_SCORE, convlab.toml, else full: best-val, quick: test-at-best).
+    #[arg(long, value_enum)]
+    pub score: Option<Score>,
+    /// auto (channels-last where libtorch can train it, else NCHW, per variant), channels-last or nchw.
+    #[arg(long, value_enum)]
+    pub memory_format: Option<MemoryFormat>,
+}
+
+impl DataSettingsArgs {
+    /// The flag level of the data settings; the class list is read here.
+    pub fn settings(&self) -> anyhow::Result<DataSettings> {
+        if self.channels == Some(2) {
+            anyhow::bail!("--channels 2: expected 1 (grayscale) or 3 (RGB)");
+        }
+        if let Some(f) = self.holdout {
+            crate::data::Holdout::of(f).validate().map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
+        }
+        let class_list = match &self.class_list {
+            Some(f) => Some(ClassList::read(f).map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?),
+            None => None,
+        };
+        Ok(DataSettings {
+            size: self.size,
+            channels: self.channels,
+            class_list,
+            train_per_class: self.train_per_class,
+            val_per_class: self.val_per_class,
+            test_limit: self.test_limit,
+            holdout: self.holdout,
+            score: self.score,
+            memory_format: self.memory_format,
+        })
+    }
 }
 
 impl SettingsArgs {
@@ -88,6 +153,7 @@ impl SettingsArgs {
             epochs: self.epochs,
             runs: self.runs.clone(),
             figures: self.figures.clone(),
+            data_settings: self.data_settings.settings()?,
             ..Layer::default()
         })
     }
@@ -186,6 +252,16 @@ pub struct DataArgs {
     /// Keep N validation images per class.
     #[arg(long)]
     pub val_per_class: Option<usize>,
+    /// Keep at most N test images.
+    #[arg(long)]
+    pub test_limit: Option<usize>,
+    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt works).
+    #[arg(long, value_name = "FILE")]
+    pub class_list: Option<PathBuf>,
+    /// Validate on this share of each class held out of train/ (seeded, stratified) instead of
+    /// val/; a tree without val/ holds out 0.1 unless told otherwise.
+    #[arg(long, value_name = "FRACTION")]
+    pub holdout: Option<f64>,
     /// Error on any bad file instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -204,14 +280,24 @@ pub struct DataArgs {
 impl DataArgs {
     /// The data config these flags describe (Fashion-MNIST unless `--data`); the cache
     /// directory and Fashion-MNIST's location from `settings` unless given.
-    pub fn config(&self, settings: &Settings) -> DataConfig {
+    pub fn config(&self, settings: &Settings) -> anyhow::Result<DataConfig> {
         let source = self.data.clone().unwrap_or_else(Source::fashion_mnist);
-        settings.data_config(self.over(DataConfig::new(source)))
+        Ok(settings.data_config(self.over(DataConfig::new(source))?))
     }
 
-    /// `base` with every value these flags set (the source is the caller's).
-    pub fn over(&self, base: DataConfig) -> DataConfig {
-        DataConfig {
+    /// `base` with every value these flags set (the source is the caller's); the class list is read here.
+    pub fn over(&self, base: DataConfig) -> anyhow::Result<DataConfig> {
+        if let Some(f) = self.holdout {
+            crate::data::Holdout::of(f).validate().map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
+        }
+        let class_list = match &self.class_list {
+            Some(f) => Some(ClassList::read(f).map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?.names),
+            None => base.class_list.clone(),
+        };
+        Ok(DataConfig {
+            test_limit: self.test_limit.or(base.test_limit),
+            holdout: self.holdout.map(crate::data::Holdout::of).or(base.holdout),
+            class_list,
             image_size: self.size.unwrap_or(base.image_size),
             channels: self.channels.or(base.channels),
             classes: self.classes.or(base.classes),
@@ -222,7 +308,7 @@ impl DataArgs {
             memory_budget: self.memory_budget.or(base.memory_budget),
             cache_dir: self.cache.clone().or(base.cache_dir),
             ..base
-        }
+        })
     }
 }
 
@@ -473,13 +559,13 @@ impl BenchArgs {
             Some(source) => DataConfig { image_size: profile.data.image_size, channels: profile.data.channels, ..DataConfig::new(settings.locate(source.clone())) },
             None => profile.data.clone(),
         };
-        let data = Dataset::load(&settings.data_config(self.data.over(base)))?;
+        let data = Dataset::load(&settings.data_config(self.data.over(base)?))?;
         let train = TrainConfig {
             lr: profile.scaled_lr(crate::train::recipe::LR),
             device: self.hw.device,
             threads: self.hw.threads,
             bf16: (self.hw.bf16 || profile.bf16) && !self.fp32,
-            channels_last: (self.hw.channels_last || profile.channels_last) && !self.nchw,
+            channels_last: (self.hw.channels_last || profile.memory_format != MemoryFormat::Nchw) && !self.nchw,
             ..TrainConfig::report()
         };
         let model = ResNetConfig { width: self.width.unwrap_or(profile.width), ..ResNetConfig::preset(&self.preset)? };
@@ -493,18 +579,121 @@ impl BenchArgs {
     }
 }
 
-/// `convlab data inspect`: the summary, images per class and split, and every skipped file.
-pub fn inspect(ds: &Dataset, paths: &PathStyle) -> String {
-    let mut out = vec![ds.summary(paths)];
-    let counts = ds.train.class_counts(ds.num_classes());
-    let vcounts = ds.val.class_counts(ds.num_classes());
-    out.push(format!("{:>5}  {:<30} {:>7} {:>7}", "label", "class", "train", "val"));
-    for (i, c) in ds.classes.iter().enumerate() {
-        out.push(format!("{i:>5}  {c:<30} {:>7} {:>7}", counts[i], vcounts[i]));
+/// `convlab data inspect`: what a source holds, and with `--profile` what that profile would take.
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// The data, e.g. imagefolder:PATH or tiny:PATH (default: $CONVLAB_DATA, convlab.toml, else fashion-mnist).
+    #[arg(long)]
+    pub data: Option<Source>,
+    /// Also say what this profile would take from the data, how it would score it, and whether a study could run.
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileName>,
+    /// Keep the first N classes.
+    #[arg(long)]
+    pub classes: Option<usize>,
+    #[command(flatten)]
+    pub data_settings: DataSettingsArgs,
+    /// Skip images with more pixels (width × height) than this (default 178956970, Pillow's limit).
+    #[arg(long)]
+    pub max_image_pixels: Option<u64>,
+    /// Cache directory (Fashion-MNIST is read through it; default $CONVLAB_CACHE, convlab.toml's `cache`, else ~/.cache/convlab).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// List every class (default: the first 20, and the smallest and largest counts).
+    #[arg(long)]
+    pub all_classes: bool,
+}
+
+impl InspectArgs {
+    /// The settings level of these flags.
+    pub fn layer(&self) -> anyhow::Result<Layer> {
+        anyhow::ensure!(self.classes != Some(0), "--classes 0: must be at least 1");
+        Ok(Layer { profile: self.profile, data: self.data.clone(), classes: self.classes, cache: self.cache.clone(), data_settings: self.data_settings.settings()?, ..Layer::default() })
     }
-    for s in &ds.skipped {
+
+    /// What to inspect under `settings`: their data (else Fashion-MNIST) with their class
+    /// choice and hold-out; no per-split cap (the inspection says what there is).
+    pub fn config(&self, settings: &Settings) -> DataConfig {
+        let source = settings.data.clone().unwrap_or_else(Source::fashion_mnist);
+        let ds = &settings.data_settings;
+        settings.data_config(DataConfig {
+            classes: settings.classes,
+            class_list: ds.class_list.as_ref().map(|l| l.names.clone()),
+            holdout: ds.holdout.map(crate::data::Holdout::of),
+            max_image_pixels: self.max_image_pixels,
+            ..DataConfig::new(source)
+        })
+    }
+}
+
+/// `1 000` — a count with a thin separator every three digits, as tables show it.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `convlab data inspect`'s report of an [`Inspection`]: layout, classes, images per split and
+/// class, sizes and colour types, the test split, skipped files.
+pub fn inspect(i: &Inspection, paths: &PathStyle, all_classes: bool) -> String {
+    let mut out = vec![format!("{} at {}", i.source.kind(), paths.show(i.source.path())), format!("layout: {}", i.layout.describe())];
+    let crc = crate::data::classes_crc32(&i.classes);
+    out.push(format!("classes: {} of {} (CRC-32 {crc})", i.classes.len(), i.layout.source_classes));
+    let test = match (i.test, i.test_labelled()) {
+        (None, _) => "no test split".to_string(),
+        (Some(n), true) => format!("test {} (labelled)", thousands(n)),
+        (Some(n), false) => format!("test {} (unlabelled: no accuracy can be computed on it)", thousands(n)),
+    };
+    out.push(format!("images: train {}, val {}, {test}", thousands(i.train()), thousands(i.val())));
+    let hist = |m: &std::collections::BTreeMap<String, usize>| m.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
+    let sizes: std::collections::BTreeMap<String, usize> = {
+        let mut by_count: Vec<(&(u32, u32), &usize)> = i.sizes.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut m = std::collections::BTreeMap::new();
+        for ((w, h), n) in by_count.iter().take(8) {
+            m.insert(format!("{w}×{h}"), **n);
+        }
+        m
+    };
+    let more = if i.sizes.len() > 8 { format!(" and {} more sizes", i.sizes.len() - 8) } else { String::new() };
+    out.push(format!("sizes ({}): {}{more}", i.sizes.len(), hist(&sizes)));
+    out.push(format!("colour: {}", hist(&i.colours)));
+    if let Some(h) = i.holdout {
+        out.push(format!("validation: held out of train/, {} of each class (seed {})", h.fraction, h.seed));
+    }
+    let width = i.classes.iter().map(|c| c.chars().count()).max().unwrap_or(5).clamp(5, 40);
+    out.push(format!("{:>5}  {:<width$} {:>7} {:>7} {:>7}", "label", "class", "train", "val", "test"));
+    let shown = if all_classes { i.classes.len() } else { i.classes.len().min(20) };
+    for (n, (c, k)) in i.classes.iter().zip(&i.counts).enumerate().take(shown) {
+        out.push(format!("{n:>5}  {c:<width$} {:>7} {:>7} {:>7}", k.train, k.val, k.test));
+    }
+    if shown < i.classes.len() {
+        let range = |f: fn(&crate::data::ClassCounts) -> usize| {
+            let (lo, hi) = (i.counts.iter().map(f).min().unwrap_or(0), i.counts.iter().map(f).max().unwrap_or(0));
+            if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }
+        };
+        out.push(format!(
+            "  … {} more classes (--all-classes lists them); per class: train {}, val {}, test {}",
+            i.classes.len() - shown,
+            range(|c| c.train),
+            range(|c| c.val),
+            range(|c| c.test),
+        ));
+    }
+    out.push(format!("skipped: {} file(s){}", i.skipped.len(), if i.skipped.is_empty() { "" } else { " (from their headers; a full decode may find more)" }));
+    for s in i.skipped.iter().take(20) {
         out.push(format!("skipped {}: {}", paths.show(&s.path), s.reason));
     }
+    if i.skipped.len() > 20 {
+        out.push(format!("  … and {} more", i.skipped.len() - 20));
+    }
+    out.push(format!("read in {:.1} s (headers only: nothing decoded, nothing trained)", i.seconds));
     out.join("\n")
 }
 

@@ -33,6 +33,46 @@ impl Device {
     }
 }
 
+/// How a study lays images and weights out in memory, per variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryFormat {
+    /// Channels-last where it is safe, NCHW for a variant whose model libtorch 2.11's oneDNN
+    /// would crash on in channels-last on the CPU (the model's `cpu_channels_last_hazard`);
+    /// with device `cuda`, channels-last for every variant.
+    #[default]
+    Auto,
+    /// Channels-last (NHWC) for every variant: an error before training where the CPU hazard applies.
+    ChannelsLast,
+    /// NCHW (PyTorch's default, contiguous) for every variant.
+    Nchw,
+}
+
+impl MemoryFormat {
+    /// The name a user types (`auto`, `channels-last`, `nchw`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryFormat::Auto => "auto",
+            MemoryFormat::ChannelsLast => "channels-last",
+            MemoryFormat::Nchw => "nchw",
+        }
+    }
+}
+
+impl std::str::FromStr for MemoryFormat {
+    /// What is wrong (the caller names the value and where it came from).
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "auto" => Ok(MemoryFormat::Auto),
+            "channels-last" | "channels_last" | "nhwc" => Ok(MemoryFormat::ChannelsLast),
+            "nchw" | "contiguous" => Ok(MemoryFormat::Nchw),
+            _ => Err("expected auto, channels-last or nchw".into()),
+        }
+    }
+}
+
 impl Device {
     /// The name a user types (`auto`, `cpu`, `cuda`).
     pub fn as_str(self) -> &'static str {

@@ -5,6 +5,7 @@
 //!   over the profile's defaults, resolved once at the edge ([`settings::Settings::from_env`]).
 //! - `cli` (feature `cli`, on by default): the `convlab` command's argument groups and the
 //!   configs they build.
+//! - [`doctor`]: what this machine gives convlab (libtorch, CUDA, cuDNN, devices, a timed step).
 //! - [`mod@bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with loader).
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
@@ -20,6 +21,7 @@ pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod doctor;
 pub mod io;
 pub mod paths;
 pub mod model;

@@ -2,8 +2,8 @@
 //! Argument definitions and one short function per subcommand; the work is the library's
 //! (the shared argument groups and their conversions: `convlab::cli`).
 use clap::{Args, Parser, Subcommand};
-use convlab::cli::{BenchArgs, DataArgs, DeviceArgs, ModelArgs, RecipeArgs, SettingsArgs, SlurmArgs};
-use convlab::data::{Dataset, SplitName, SynthConfig, synthetic};
+use convlab::cli::{BenchArgs, DataArgs, DeviceArgs, InspectArgs, ModelArgs, RecipeArgs, SettingsArgs, SlurmArgs};
+use convlab::data::{Dataset, SplitName, SynthConfig, synthetic, synthetic::SynthLayout};
 use convlab::device::Device;
 use convlab::paths::PathStyle;
 use convlab::settings::Settings;
@@ -56,6 +56,17 @@ enum Command {
     Report(ReportArgs),
     /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
     Bench(BenchArgs),
+    /// What this machine gives convlab: libtorch's version and path, CUDA and cuDNN, the
+    /// device a study would use, threads, one training step timed on each device present.
+    /// Exits 1 when the configured device is absent.
+    Doctor {
+        /// The device to check for (default: $CONVLAB_DEVICE, convlab.toml, else auto).
+        #[arg(long, value_enum)]
+        device: Option<Device>,
+        /// Training steps timed per device (the median is shown).
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+    },
     /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or check them.
     Notebooks(NotebooksArgs),
     /// Train exactly one unit (variant, seed) of a launched grid, resuming it from its checkpoint.
@@ -91,8 +102,9 @@ struct WorkerArgs {
 enum DataCommand {
     /// Decode and cache a dataset (a second run is near-instant).
     Prepare(DataArgs),
-    /// Describe a dataset: classes, split sizes, skipped files.
-    Inspect(DataArgs),
+    /// Describe a dataset without decoding it: layout, classes, images per split and class, sizes
+    /// and colour types, the test split, skipped files; with --profile, what that profile would take.
+    Inspect(InspectArgs),
     /// Write a dataset's train and val splits as an ImageFolder tree of PNG files
     /// (e.g. a Fashion-MNIST slice for the PyTorch reference benchmark).
     Export {
@@ -102,15 +114,26 @@ enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write a seeded synthetic ImageFolder tree (for smoke runs).
+    /// Write a seeded synthetic tree (for smoke runs, and for trying a layout): an ImageFolder
+    /// tree, or Tiny ImageNet's published layout.
     Synth {
         /// Where to write the tree.
         #[arg(long)]
         out: PathBuf,
+        /// image-folder or tiny-imagenet.
+        #[arg(long, value_enum, default_value_t = SynthLayout::ImageFolder)]
+        layout: SynthLayout,
+        /// Test images in class folders (labelled) instead of a flat test/ (ImageFolder).
+        #[arg(long)]
+        labelled_test: bool,
+        /// Mixed sizes (¾, 1, 1¼ of --size) and every third image grayscale.
+        #[arg(long)]
+        mixed: bool,
         #[arg(long, default_value_t = 10)]
         classes: usize,
         #[arg(long, default_value_t = 100)]
         train_per_class: usize,
+        /// Validation images per class (0: no val/ folder).
         #[arg(long, default_value_t = 20)]
         val_per_class: usize,
         #[arg(long, default_value_t = 50)]
@@ -286,6 +309,10 @@ struct NotebooksArgs {
     /// Write nothing; list every difference between the notebooks and the generator, and fail if there is one.
     #[arg(long)]
     check: bool,
+    /// Settings the notebooks run with (--profile, --data, --size, …): written as
+    /// DIR[/NAME]/convlab.toml, which a notebook's kernel reads over the project's.
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 fn main() -> ExitCode {
@@ -311,6 +338,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(a) => a.grid.settings.layer()?,
         Command::Report(a) => a.settings.layer()?,
         Command::Bench(a) => a.layer(),
+        Command::Data(DataCommand::Inspect(a)) => a.layer()?,
         _ => Default::default(),
     };
     let settings = Settings::from_env_and(flags)?;
@@ -320,10 +348,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Prepare(args)) => data_prepare(&args, &edge),
         Command::Data(DataCommand::Inspect(args)) => data_inspect(&args, &edge),
         Command::Data(DataCommand::Export { data, out }) => data_export(&data, &out, &edge),
-        Command::Data(DataCommand::Synth { out, classes, train_per_class, val_per_class, test, size, seed }) => {
-            let cfg = SynthConfig { classes, train_per_class, val_per_class, test, size, seed, mixed_formats: true };
-            synthetic::write_image_folder(&out, &cfg)?;
-            println!("wrote {} ({classes} classes, {size}×{size})", edge.paths.show(&out));
+        Command::Data(DataCommand::Synth { out, layout, labelled_test, mixed, classes, train_per_class, val_per_class, test, size, seed }) => {
+            let cfg = SynthConfig { classes, train_per_class, val_per_class, test, size, seed, mixed_formats: true, layout, labelled_test, mixed };
+            synthetic::write(&out, &cfg)?;
+            println!("wrote {} ({classes} classes, {size}×{size}{})", edge.paths.show(&out), if mixed { ", mixed sizes and colours" } else { "" });
             Ok(())
         }
         Command::Train(args) => train(&args, &edge),
@@ -351,6 +379,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys(&args),
         Command::Report(args) => report(&args, &edge),
         Command::Bench(args) => bench(&args, &edge),
+        Command::Doctor { device, steps } => doctor(device.or(edge.settings.device).unwrap_or(Device::Auto), steps),
         Command::Notebooks(args) => notebooks(&args, &edge),
         Command::RunUnit(args) => run_unit(&args, &edge),
         Command::StudyWorker(args) => study_worker(&args),
@@ -358,19 +387,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn data_prepare(args: &DataArgs, edge: &Edge) -> anyhow::Result<()> {
-    let ds = Dataset::load(&args.config(&edge.settings))?;
-    println!("{}\ncache: {}", ds.summary(&edge.paths), edge.paths.show(&ds.cache_path));
+    let ds = Dataset::load(&args.config(&edge.settings)?)?;
+    println!("{}", ds.summary(&edge.paths));
+    for s in &ds.skipped {
+        println!("skipped {}: {}", edge.paths.show(&s.path), s.reason);
+    }
+    println!("cache: {}", edge.paths.show(&ds.cache_path));
     Ok(())
 }
 
-fn data_inspect(args: &DataArgs, edge: &Edge) -> anyhow::Result<()> {
-    let ds = Dataset::load(&args.config(&edge.settings))?;
-    println!("{}", convlab::cli::inspect(&ds, &edge.paths));
+fn data_inspect(args: &InspectArgs, edge: &Edge) -> anyhow::Result<()> {
+    let inspection = convlab::data::inspect(&args.config(&edge.settings))?;
+    println!("{}", convlab::cli::inspect(&inspection, &edge.paths, args.all_classes));
+    if args.profile.is_some() {
+        anyhow::ensure!(
+            args.profile != Some(convlab::study::ProfileName::Smoke),
+            "--profile smoke trains on its own synthetic tree, not on this data: inspect with --profile quick or --profile full"
+        );
+        let profile = convlab::study::Profile::resolve(&edge.settings)?;
+        println!("{}", convlab::study::Intake::of(&profile, &inspection)?.lines().join("\n"));
+    }
     Ok(())
 }
 
 fn data_export(args: &DataArgs, out: &std::path::Path, edge: &Edge) -> anyhow::Result<()> {
-    let ds = Dataset::load(&args.config(&edge.settings))?;
+    let ds = Dataset::load(&args.config(&edge.settings)?)?;
     let n = convlab::data::export_image_folder(&ds, out)?;
     println!("wrote {n} images to {}", edge.paths.show(out));
     Ok(())
@@ -378,7 +419,7 @@ fn data_export(args: &DataArgs, out: &std::path::Path, edge: &Edge) -> anyhow::R
 
 fn train(args: &TrainArgs, edge: &Edge) -> anyhow::Result<()> {
     let recipe = convlab::cli::train_recipe(&args.model, &args.recipe, &args.hw)?;
-    let data = Dataset::load(&args.data.config(&edge.settings))?;
+    let data = Dataset::load(&args.data.config(&edge.settings)?)?;
     eprintln!("{}", data.summary(&edge.paths));
     let mut exp = Experiment::new(&args.name, RunConfig::for_data(recipe.model, recipe.train, &data));
     if let Some(seeds) = &args.seeds {
@@ -472,7 +513,10 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     // A command logs on stderr and shows paths as the shell sees them; results go to stdout.
     study.options.log = LogTo::Stderr;
     study.options.paths = edge.paths.clone();
-    eprintln!("profile {}: {}", study.profile.name.as_str(), study.data.summary(&edge.paths));
+    // What the study takes from its data and how it scores it, before anything else.
+    eprintln!("{}", study.data_use(&sections)?.lines(&edge.paths).join("\n"));
+    let how = if study.data.from_cache { "from cache" } else { "decoded" };
+    eprintln!("  cache: {}; {how} in {:.2} s", edge.paths.show(&study.data.cache_path), study.data.seconds);
     if args.list {
         println!("{}", study.list(&sections)?);
         return Ok(());
@@ -487,6 +531,8 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         println!("{}", study.status_text(&sections)?);
         return Ok(());
     }
+    // Only what runs is checked for what libtorch can train (a forced channels-last, say).
+    study.check_units(&sections)?;
     if let Some((opts, max_array)) = slurm {
         return submit_to_slurm(args.slurm.dry_run, &opts, max_array, &study, &sections, edge);
     }
@@ -633,6 +679,15 @@ fn report(args: &ReportArgs, edge: &Edge) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn doctor(device: Device, steps: usize) -> anyhow::Result<()> {
+    let checkup = convlab::doctor::Checkup::run(device, steps.max(1));
+    println!("{}", checkup.lines().join("\n"));
+    match checkup.problem() {
+        Some(p) => anyhow::bail!(p),
+        None => Ok(()),
+    }
+}
+
 fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {
     let (cfg, data) = args.config(&edge.settings)?;
     let r = convlab::bench::run(&cfg, Some(&data))?;
@@ -664,6 +719,21 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
         anyhow::ensure!(problems.is_empty(), "{} difference(s) between {shown} and the generator: run `convlab notebooks`", problems.len());
         println!("{shown}: every notebook matches the generator");
         return Ok(());
+    }
+    let flags = args.settings.layer()?;
+    if flags != convlab::settings::Layer::default() {
+        let file = dir.join("convlab.toml");
+        let cwd = std::env::current_dir()?;
+        let mut table = match std::fs::read_to_string(&file) {
+            Ok(text) => text.parse::<toml::Table>().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            Err(_) => toml::Table::new(),
+        };
+        table.extend(flags.toml_table(&cwd));
+        let text = format!("# Written by `convlab notebooks`: the settings the notebooks in this folder run with (over the project's convlab.toml).\n{}", toml::to_string(&table)?);
+        // Read back as the kernel will: a value the settings refuse is refused now.
+        convlab::settings::Layer::from_toml(&file, &text, &dir)?;
+        convlab::io::write_bytes(&file, text.as_bytes())?;
+        println!("wrote {}: {}", edge.paths.show(&file), table.keys().cloned().collect::<Vec<_>>().join(", "));
     }
     for w in write_notebooks(&dir, &specs)? {
         match w {

@@ -22,7 +22,7 @@
 //! A malformed value is an error naming where it came from:
 //! ``CONVLAB_SEEDS=1,x: `x` is not a number``.
 use crate::data::{DataConfig, Source};
-use crate::device::Device;
+use crate::device::{Device, MemoryFormat};
 use crate::paths::PathStyle;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -65,6 +65,160 @@ impl std::str::FromStr for ProfileName {
     }
 }
 
+/// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
+/// Tables show the report's metric, best validation accuracy, whichever it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Score {
+    /// Best validation accuracy: the report's metric — the epoch is chosen on the validation
+    /// split and scored on it.
+    #[default]
+    BestVal,
+    /// The test accuracy of the checkpoint the validation split chose: scored on images that
+    /// chose nothing, and more of them (needs a labelled test split).
+    TestAtBest,
+}
+
+impl std::str::FromStr for Score {
+    /// What is wrong (the caller names the value and where it came from).
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().replace('_', "-").as_str() {
+            "best-val" => Ok(Score::BestVal),
+            "test-at-best" => Ok(Score::TestAtBest),
+            _ => Err("expected best-val or test-at-best".into()),
+        }
+    }
+}
+
+impl Score {
+    /// The name a user types (`best-val`, `test-at-best`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Score::BestVal => "best-val",
+            Score::TestAtBest => "test-at-best",
+        }
+    }
+
+    /// A run's value of this score (`None`: the run has none, e.g. an unlabelled test split).
+    pub fn of(self, run: &crate::train::RunSummary) -> Option<f64> {
+        match self {
+            Score::BestVal => Some(run.best_val_acc),
+            Score::TestAtBest => run.test_acc,
+        }
+    }
+
+    /// As a legend names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Score::BestVal => "best validation",
+            Score::TestAtBest => "test, best epoch",
+        }
+    }
+
+    /// As a sentence names it.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Score::BestVal => "best validation accuracy",
+            Score::TestAtBest => "test accuracy of the best epoch",
+        }
+    }
+}
+
+
+/// A per-class or per-split image cap as a user sets it: `all`, or a number (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cap {
+    /// Every image: no cap, whatever the profile's default.
+    All,
+    /// At most this many.
+    At(usize),
+}
+
+impl Cap {
+    /// As a data config holds it (`None`: all).
+    pub fn limit(self) -> Option<usize> {
+        match self {
+            Cap::All => None,
+            Cap::At(n) => Some(n),
+        }
+    }
+}
+
+impl std::str::FromStr for Cap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "all" => Ok(Cap::All),
+            t => parse_count(t).map(Cap::At).map_err(|e| format!("{e} (or `all`)")),
+        }
+    }
+}
+
+/// A class list read from a file: one class per line (a folder name, a WordNet id; what
+/// follows a tab is ignored, so `wnids.txt` and `words.txt` both work), blank lines and lines
+/// starting with `#` skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassList {
+    /// The file it was read from.
+    pub file: PathBuf,
+    pub names: Vec<String>,
+}
+
+impl ClassList {
+    /// The classes of `text`, read from `file` (the module's format); an error names a class listed twice.
+    pub fn parse(file: &Path, text: &str) -> Result<ClassList, String> {
+        let mut names: Vec<String> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let name = line.split('\t').next().unwrap_or("").trim();
+            if name.is_empty() || name.starts_with('#') {
+                continue;
+            }
+            if names.iter().any(|n| n == name) {
+                return Err(format!("line {}: class `{name}` is listed twice", i + 1));
+            }
+            names.push(name.to_string());
+        }
+        if names.is_empty() {
+            return Err("no class names (one per line)".into());
+        }
+        Ok(ClassList { file: file.to_path_buf(), names })
+    }
+
+    /// The class list in `file`.
+    pub fn read(file: &Path) -> Result<ClassList, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+        ClassList::parse(file, &text)
+    }
+}
+
+/// A hold-out fraction, in (0, 1).
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let f: f64 = s.trim().parse().map_err(|_| format!("`{}` is not a number", s.trim()))?;
+    crate::data::Holdout::of(f).validate().map(|()| f).map_err(|e| e.trim_start_matches(&format!("holdout = {f}: ")).to_string())
+}
+
+/// An image side: 0 (keep the source's size) to 4096.
+fn parse_size(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n <= 4096 => Ok(n),
+        Ok(n) => Err(format!("{n}: at most 4096")),
+        Err(_) => Err(format!("`{}` is not a whole number (0 keeps the source's size)", s.trim())),
+    }
+}
+
+/// Image channels: 1 (grayscale) or 3 (RGB).
+fn parse_channels(s: &str) -> Result<u8, String> {
+    match s.trim() {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        t => Err(format!("`{t}`: expected 1 (grayscale) or 3 (RGB)")),
+    }
+}
+
 /// A setting that could not be read. Every variant names the setting and where it came from.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
@@ -74,6 +228,114 @@ pub enum SettingsError {
     /// `convlab.toml` that is not TOML, or holds an unknown key or a value of the wrong type.
     #[error("{path}: {problem}")]
     Toml { path: PathBuf, problem: String },
+}
+
+/// What a study takes from its data and how it scores it. Each unset value is the profile's
+/// (`full`: 64×64 RGB, everything, best validation accuracy; `quick`: the source's size, 192
+/// training and 100 validation images per class, 5,000 test images, test accuracy at the best
+/// epoch); a set one wins, on every profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSettings {
+    /// Resize every image to SIZE×SIZE (0: keep the source's size, which must then be one size).
+    pub size: Option<u32>,
+    /// 1 (grayscale) or 3 (RGB).
+    pub channels: Option<u8>,
+    /// Keep only these classes (read from a file).
+    pub class_list: Option<ClassList>,
+    /// Training images per class.
+    pub train_per_class: Option<Cap>,
+    /// Validation images per class.
+    pub val_per_class: Option<Cap>,
+    /// Test images.
+    pub test_limit: Option<Cap>,
+    /// Validate on this share of each class held out of `train/` instead of `val/`.
+    pub holdout: Option<f64>,
+    /// What the statistics compare.
+    pub score: Option<Score>,
+    /// Channels-last or NCHW, per variant.
+    pub memory_format: Option<MemoryFormat>,
+}
+
+impl DataSettings {
+    /// Each value from `self`, else from `lower`.
+    pub fn or(self, lower: DataSettings) -> DataSettings {
+        DataSettings {
+            size: self.size.or(lower.size),
+            channels: self.channels.or(lower.channels),
+            class_list: self.class_list.or(lower.class_list),
+            train_per_class: self.train_per_class.or(lower.train_per_class),
+            val_per_class: self.val_per_class.or(lower.val_per_class),
+            test_limit: self.test_limit.or(lower.test_limit),
+            holdout: self.holdout.or(lower.holdout),
+            score: self.score.or(lower.score),
+            memory_format: self.memory_format.or(lower.memory_format),
+        }
+    }
+
+    /// The level of `get`'s `CONVLAB_*` variables (see [`Layer::from_vars`]).
+    fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<DataSettings, SettingsError> {
+        Ok(DataSettings {
+            size: read("CONVLAB_SIZE", var("CONVLAB_SIZE"), parse_size)?,
+            channels: read("CONVLAB_CHANNELS", var("CONVLAB_CHANNELS"), parse_channels)?,
+            class_list: read("CONVLAB_CLASS_LIST", var("CONVLAB_CLASS_LIST"), |s| ClassList::read(Path::new(s.trim())))?,
+            train_per_class: read("CONVLAB_TRAIN_PER_CLASS", var("CONVLAB_TRAIN_PER_CLASS"), str::parse::<Cap>)?,
+            val_per_class: read("CONVLAB_VAL_PER_CLASS", var("CONVLAB_VAL_PER_CLASS"), str::parse::<Cap>)?,
+            test_limit: read("CONVLAB_TEST_LIMIT", var("CONVLAB_TEST_LIMIT"), str::parse::<Cap>)?,
+            holdout: read("CONVLAB_HOLDOUT", var("CONVLAB_HOLDOUT"), parse_fraction)?,
+            score: read("CONVLAB_SCORE", var("CONVLAB_SCORE"), str::parse::<Score>)?,
+            memory_format: read("CONVLAB_MEMORY_FORMAT", var("CONVLAB_MEMORY_FORMAT"), str::parse::<MemoryFormat>)?,
+        })
+    }
+
+    /// The level of `convlab.toml`'s keys (see [`Layer::from_toml`]); the class list's file is relative to `root`.
+    fn from_toml(file: &TomlFile, path: &Path, root: &Path) -> Result<DataSettings, SettingsError> {
+        let key = |k: &str, v: &Option<toml::Value>| TomlKey { path, key: k.to_string(), value: v.clone() };
+        Ok(DataSettings {
+            size: key("size", &file.size).parse(parse_size)?,
+            channels: key("channels", &file.channels).parse(parse_channels)?,
+            class_list: match &file.class_list {
+                None => None,
+                Some(f) => Some(ClassList::read(&root.join(f)).map_err(|problem| SettingsError::Invalid {
+                    setting: format!("{}: class_list = {:?} ({})", path.display(), f, root.join(f).display()),
+                    problem,
+                })?),
+            },
+            train_per_class: key("train_per_class", &file.train_per_class).parse(str::parse::<Cap>)?,
+            val_per_class: key("val_per_class", &file.val_per_class).parse(str::parse::<Cap>)?,
+            test_limit: key("test_limit", &file.test_limit).parse(str::parse::<Cap>)?,
+            holdout: key("holdout", &file.holdout).parse(parse_fraction)?,
+            score: key("score", &file.score).parse(str::parse::<Score>)?,
+            memory_format: key("memory_format", &file.memory_format).parse(str::parse::<MemoryFormat>)?,
+        })
+    }
+}
+
+/// One key of `convlab.toml` whose value may be written as a number or a string
+/// (`train_per_class = 300` or `"all"`), parsed from its text.
+struct TomlKey<'a> {
+    path: &'a Path,
+    key: String,
+    value: Option<toml::Value>,
+}
+
+impl TomlKey<'_> {
+    fn parse<T>(&self, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
+        let Some(v) = &self.value else { return Ok(None) };
+        let invalid = |problem: String| SettingsError::Invalid { setting: format!("{}: {} = {v}", self.path.display(), self.key), problem };
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            _ => return Err(invalid("expected a number or a string".into())),
+        };
+        parse(&text).map(Some).map_err(invalid)
+    }
+}
+
+/// A `CONVLAB_*` variable's value parsed, or the error naming `key=value`.
+fn read<T>(key: &str, value: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
+    value.map(|v| parse(&v).map_err(|problem| SettingsError::Invalid { setting: format!("{key}={v}"), problem })).transpose()
 }
 
 /// One level of the precedence: the settings it gives, each optional.
@@ -92,6 +354,8 @@ pub struct Layer {
     pub fashion_mnist: Option<PathBuf>,
     /// Seconds without a heartbeat after which another process's lease is stale.
     pub lease_timeout: Option<u64>,
+    /// What the study takes from its data, and how it scores it.
+    pub data_settings: DataSettings,
 }
 
 /// `convlab.toml`: every key optional, unknown keys refused.
@@ -109,6 +373,15 @@ struct TomlFile {
     cache: Option<PathBuf>,
     fashion_mnist: Option<PathBuf>,
     lease_timeout: Option<u64>,
+    size: Option<toml::Value>,
+    channels: Option<toml::Value>,
+    class_list: Option<PathBuf>,
+    train_per_class: Option<toml::Value>,
+    val_per_class: Option<toml::Value>,
+    test_limit: Option<toml::Value>,
+    holdout: Option<toml::Value>,
+    score: Option<toml::Value>,
+    memory_format: Option<toml::Value>,
 }
 
 fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
@@ -149,12 +422,8 @@ impl Layer {
     /// relative paths stay relative to the working directory.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Layer, SettingsError> {
         let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        fn read<T>(key: &str, value: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
-            value
-                .map(|v| parse(&v).map_err(|problem| SettingsError::Invalid { setting: format!("{key}={v}"), problem }))
-                .transpose()
-        }
         Ok(Layer {
+            data_settings: DataSettings::from_vars(&var)?,
             profile: read("CONVLAB_PROFILE", var("CONVLAB_PROFILE"), str::parse::<ProfileName>)?,
             data: read("CONVLAB_DATA", var("CONVLAB_DATA"), |s| s.trim().parse::<Source>())?,
             classes: read("CONVLAB_CLASSES", var("CONVLAB_CLASSES"), parse_count)?,
@@ -176,6 +445,7 @@ impl Layer {
         let quoted = |s: &str| format!("{s:?}");
         let path_of = |p: Option<PathBuf>| p.map(|p| root.join(p));
         Ok(Layer {
+            data_settings: DataSettings::from_toml(&file, path, root)?,
             profile: file.profile.map(|s| s.parse::<ProfileName>().map_err(|e| invalid("profile", quoted(&s), e))).transpose()?,
             data: file.data.map(|s| s.parse::<Source>().map_err(|e| invalid("data", quoted(&s), e))).transpose()?,
             classes: file.classes.map(|n| check_count(n).map_err(|e| invalid("classes", n.to_string(), e))).transpose()?,
@@ -188,6 +458,54 @@ impl Layer {
             fashion_mnist: path_of(file.fashion_mnist),
             lease_timeout: file.lease_timeout.map(|n| check_count(n as usize).map(|_| n).map_err(|e| invalid("lease_timeout", n.to_string(), e))).transpose()?,
         })
+    }
+
+    /// The settings this layer gives as `convlab.toml` keys (what [`Layer::from_toml`] reads
+    /// back), paths made absolute against `cwd`: what `convlab notebooks` writes beside the
+    /// notebooks its flags are for.
+    pub fn toml_table(&self, cwd: &Path) -> toml::Table {
+        use toml::Value;
+        let mut t = toml::Table::new();
+        let abs = |p: &Path| Value::String(cwd.join(p).display().to_string());
+        let count = |n: usize| Value::Integer(n as i64);
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                t.insert(k.to_string(), v);
+            }
+        };
+        put("profile", self.profile.map(|p| Value::String(p.as_str().into())));
+        put("data", self.data.as_ref().map(|d| {
+            let mut d = d.clone();
+            match &mut d {
+                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => *root = cwd.join(&*root),
+                Source::FashionMnist { dir } => *dir = cwd.join(&*dir),
+            }
+            Value::String(d.spec())
+        }));
+        put("classes", self.classes.map(count));
+        put("seeds", self.seeds.as_ref().map(|s| Value::Array(s.iter().map(|&x| Value::Integer(x as i64)).collect())));
+        put("device", self.device.map(|d| Value::String(d.as_str().into())));
+        put("epochs", self.epochs.map(count));
+        put("runs", self.runs.as_deref().map(abs));
+        put("figures", self.figures.as_deref().map(abs));
+        put("cache", self.cache.as_deref().map(abs));
+        put("fashion_mnist", self.fashion_mnist.as_deref().map(abs));
+        put("lease_timeout", self.lease_timeout.map(|n| Value::Integer(n as i64)));
+        let d = &self.data_settings;
+        let cap = |c: Cap| match c {
+            Cap::All => Value::String("all".into()),
+            Cap::At(n) => count(n),
+        };
+        put("size", d.size.map(|n| Value::Integer(n as i64)));
+        put("channels", d.channels.map(|n| Value::Integer(n as i64)));
+        put("class_list", d.class_list.as_ref().map(|l| abs(&l.file)));
+        put("train_per_class", d.train_per_class.map(cap));
+        put("val_per_class", d.val_per_class.map(cap));
+        put("test_limit", d.test_limit.map(cap));
+        put("holdout", d.holdout.map(Value::Float));
+        put("score", d.score.map(|s| Value::String(s.as_str().into())));
+        put("memory_format", d.memory_format.map(|m| Value::String(m.as_str().into())));
+        t
     }
 
     /// Each setting from `self`, else from `lower`.
@@ -204,6 +522,7 @@ impl Layer {
             cache: self.cache.or(lower.cache),
             fashion_mnist: self.fashion_mnist.or(lower.fashion_mnist),
             lease_timeout: self.lease_timeout.or(lower.lease_timeout),
+            data_settings: self.data_settings.or(lower.data_settings),
         }
     }
 }
@@ -245,6 +564,9 @@ pub struct Settings {
     pub fashion_mnist: PathBuf,
     /// Seconds without a heartbeat after which another process's lease on a run is stale.
     pub lease_timeout: u64,
+    /// What the study takes from its data and how it scores it (unset: the profile's).
+    #[serde(default)]
+    pub data_settings: DataSettings,
 }
 
 impl Settings {
@@ -271,6 +593,7 @@ impl Settings {
             cache_dir: layer.cache.unwrap_or_else(|| default_cache.to_path_buf()),
             fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(crate::data::DEFAULT_FASHION_MNIST)),
             lease_timeout: layer.lease_timeout.unwrap_or(crate::train::DEFAULT_LEASE_TIMEOUT.as_secs()),
+            data_settings: layer.data_settings,
         }
     }
 
@@ -281,7 +604,8 @@ impl Settings {
     }
 
     /// **The one place the library reads the process environment**: `flags` over the
-    /// `CONVLAB_*` variables over `convlab.toml` over the defaults. The project root is
+    /// `CONVLAB_*` variables over the working directory's `convlab.toml` (when it is not the
+    /// project root) over the project's `convlab.toml` over the defaults. The project root is
     /// `$CONVLAB_ROOT`, else the nearest ancestor of the working directory holding
     /// convlab's `Cargo.toml` (a notebook runs in `notebooks/`), else the working directory.
     pub fn from_env_and(flags: Layer) -> anyhow::Result<Settings> {
@@ -294,8 +618,11 @@ impl Settings {
             .unwrap_or_else(std::env::temp_dir)
             .join("convlab");
         let env = Layer::from_vars(|k| std::env::var(k).ok())?;
+        // A convlab.toml where the process runs (a notebook's folder: `convlab notebooks`
+        // writes the settings its flags give there) over the project's.
+        let here = if cwd != root { read_toml(&cwd)? } else { Layer::default() };
         let toml = read_toml(&root)?;
-        let mut s = Settings::resolve(&root, home, &default_cache, flags.or(env).or(toml)).absolute(&cwd);
+        let mut s = Settings::resolve(&root, home, &default_cache, flags.or(env).or(here).or(toml)).absolute(&cwd);
         s.slurm_job = slurm_job(|k| std::env::var(k).ok());
         s.visible_gpus = visible_gpus(std::env::var("CUDA_VISIBLE_DEVICES").ok());
         Ok(s)
@@ -371,7 +698,7 @@ fn visible_gpus(var: Option<String>) -> Option<Vec<String>> {
     var.map(|v| v.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
 }
 
-/// `convlab.toml` at `root` as a layer (empty when there is no such file).
+/// `convlab.toml` in `root` as a layer, its relative paths from `root` (empty when there is no such file).
 fn read_toml(root: &Path) -> Result<Layer, SettingsError> {
     let path = root.join("convlab.toml");
     match std::fs::read_to_string(&path) {
@@ -496,4 +823,83 @@ mod tests {
         std::fs::write(nb.join("Cargo.toml"), "[package]\nname = \"other\"\n").unwrap();
         assert_eq!(find_root(&nb), tmp.path(), "another crate's Cargo.toml is passed over");
     }
+
+    #[test]
+    fn data_settings_come_from_flags_variables_and_toml_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("classes.txt"), "# the study's subset\nn02\tgoose\n\nn01\n").unwrap();
+        let toml_text = "size = 64\nchannels = 3\ntrain_per_class = \"all\"\nval_per_class = 50\nholdout = 0.2\nscore = \"best-val\"\nmemory_format = \"nchw\"\nclass_list = \"classes.txt\"";
+        let file = Layer::from_toml(&tmp.path().join("convlab.toml"), toml_text, tmp.path()).unwrap().data_settings;
+        let want = DataSettings {
+            size: Some(64),
+            channels: Some(3),
+            class_list: Some(ClassList { file: tmp.path().join("classes.txt"), names: vec!["n02".into(), "n01".into()] }),
+            train_per_class: Some(Cap::All),
+            val_per_class: Some(Cap::At(50)),
+            test_limit: None,
+            holdout: Some(0.2),
+            score: Some(Score::BestVal),
+            memory_format: Some(MemoryFormat::Nchw),
+        };
+        assert_eq!(file, want);
+        let env = Layer::from_vars(vars(&[("CONVLAB_SIZE", "32"), ("CONVLAB_TEST_LIMIT", "all"), ("CONVLAB_SCORE", "test_at_best"), ("CONVLAB_MEMORY_FORMAT", "channels-last")])).unwrap().data_settings;
+        let merged = Layer { data_settings: DataSettings { channels: Some(1), ..Default::default() }, ..Layer::default() }
+            .or(Layer { data_settings: env, ..Layer::default() })
+            .or(Layer { data_settings: file, ..Layer::default() })
+            .data_settings;
+        assert_eq!((merged.size, merged.channels, merged.test_limit, merged.val_per_class), (Some(32), Some(1), Some(Cap::All), Some(Cap::At(50))));
+        assert_eq!((merged.score, merged.memory_format), (Some(Score::TestAtBest), Some(MemoryFormat::ChannelsLast)));
+    }
+
+    #[test]
+    fn bad_data_settings_name_the_variable_or_key() {
+        let err = |k: &str, v: &str| Layer::from_vars(vars(&[(k, v)])).unwrap_err().to_string();
+        assert_eq!(err("CONVLAB_SIZE", "big"), "CONVLAB_SIZE=big: `big` is not a whole number (0 keeps the source's size)");
+        assert_eq!(err("CONVLAB_CHANNELS", "2"), "CONVLAB_CHANNELS=2: `2`: expected 1 (grayscale) or 3 (RGB)");
+        assert_eq!(err("CONVLAB_TRAIN_PER_CLASS", "0"), "CONVLAB_TRAIN_PER_CLASS=0: must be at least 1 (or `all`)");
+        assert_eq!(err("CONVLAB_HOLDOUT", "1.5"), "CONVLAB_HOLDOUT=1.5: the share of training images held out must be between 0 and 1 (e.g. 0.1)");
+        assert_eq!(err("CONVLAB_SCORE", "test"), "CONVLAB_SCORE=test: expected best-val or test-at-best");
+        assert_eq!(err("CONVLAB_MEMORY_FORMAT", "nhcw"), "CONVLAB_MEMORY_FORMAT=nhcw: expected auto, channels-last or nchw");
+        assert!(err("CONVLAB_CLASS_LIST", "/nowhere/classes.txt").starts_with("CONVLAB_CLASS_LIST=/nowhere/classes.txt: cannot read"));
+        let terr = |t: &str| toml(t).unwrap_err().to_string();
+        assert_eq!(terr("size = -1"), "/p/convlab.toml: size = -1: `-1` is not a whole number (0 keeps the source's size)");
+        assert_eq!(terr("holdout = 0"), "/p/convlab.toml: holdout = 0: the share of training images held out must be between 0 and 1 (e.g. 0.1)");
+        assert_eq!(terr("score = true"), "/p/convlab.toml: score = true: expected a number or a string");
+        assert_eq!(terr("test_limit = \"some\""), "/p/convlab.toml: test_limit = \"some\": `some` is not a whole number (or `all`)");
+        assert!(terr("class_list = \"none.txt\"").starts_with("/p/convlab.toml: class_list = \"none.txt\" (/p/none.txt): cannot read"));
+        assert!(terr("memory-format = \"nchw\"").contains("unknown field `memory-format`"));
+        assert_eq!(ClassList::parse(Path::new("f"), "a\nb\na\n").unwrap_err(), "line 3: class `a` is listed twice");
+        assert_eq!(ClassList::parse(Path::new("f"), "# only\n").unwrap_err(), "no class names (one per line)");
+    }
+
+    #[test]
+    fn a_layer_written_as_toml_reads_back_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("c.txt"), "b\na\n").unwrap();
+        let layer = Layer {
+            profile: Some(ProfileName::Full),
+            data: Some(Source::TinyImageNet { root: "data/tiny".into(), readable_names: true }),
+            classes: Some(100),
+            seeds: Some(vec![3, 1]),
+            device: Some(Device::Cpu),
+            epochs: Some(2),
+            runs: Some("r".into()),
+            data_settings: DataSettings {
+                size: Some(0),
+                class_list: Some(ClassList::read(&tmp.path().join("c.txt")).unwrap()),
+                train_per_class: Some(Cap::All),
+                test_limit: Some(Cap::At(7)),
+                holdout: Some(0.15),
+                score: Some(Score::BestVal),
+                memory_format: Some(MemoryFormat::Auto),
+                ..Default::default()
+            },
+            ..Layer::default()
+        };
+        let text = toml::to_string(&layer.toml_table(tmp.path())).unwrap();
+        let back = Layer::from_toml(&tmp.path().join("convlab.toml"), &text, Path::new("/elsewhere")).unwrap();
+        let abs = Layer { data: Some(Source::TinyImageNet { root: tmp.path().join("data/tiny"), readable_names: true }), runs: Some(tmp.path().join("r")), ..layer };
+        assert_eq!(back, abs, "{text}");
+    }
+
 }

@@ -9,7 +9,7 @@ use convlab::train::TrainConfig;
 fn bench_reports_consistent_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
-    synthetic::write_image_folder(&root, &SynthConfig { classes: 3, train_per_class: 40, val_per_class: 4, test: 0, size: 16, seed: 2, mixed_formats: false }).unwrap();
+    synthetic::write_image_folder(&root, &SynthConfig { classes: 3, train_per_class: 40, val_per_class: 4, test: 0, size: 16, seed: 2, mixed_formats: false, ..Default::default() }).unwrap();
     let data = Dataset::load(&DataConfig { cache_dir: Some(tmp.path().join("c")), ..DataConfig::new(Source::ImageFolder { root }) }).unwrap();
     let cfg = BenchConfig {
         name: "tiny".into(),

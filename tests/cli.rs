@@ -177,7 +177,8 @@ fn listed(o: &Output) -> (String, u64) {
     assert!(o.status.success(), "{}", stderr(o));
     let out = String::from_utf8_lossy(&o.stdout);
     let seed = out.split("\"seed\":").nth(1).and_then(|r| r.split(',').next()).and_then(|n| n.parse().ok());
-    let profile = stderr(o).split_whitespace().nth(1).unwrap_or_default().trim_end_matches(':').to_string();
+    // The study's first line: `data (smoke profile): …`.
+    let profile = stderr(o).split("data (").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default().to_string();
     (profile, seed.unwrap_or_else(|| panic!("no seed in:\n{out}")))
 }
 

@@ -1,6 +1,6 @@
 //! Data end to end: real files written by the tests, decoded, cached, invalidated, batched.
 mod common;
-use convlab::data::{DataConfig, DataError, Dataset, Source, SynthConfig, synthetic};
+use convlab::data::{DataConfig, DataError, Dataset, Holdout, Source, SynthConfig, TestSplit, ValSource, synthetic};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tch::Kind;
@@ -8,7 +8,7 @@ use tch::Kind;
 use common::{image_folder as cfg, write_idx};
 
 fn synth(root: &Path, classes: usize) -> SynthConfig {
-    let s = SynthConfig { classes, train_per_class: 6, val_per_class: 3, test: 5, size: 12, seed: 1, mixed_formats: true };
+    let s = SynthConfig { classes, train_per_class: 6, val_per_class: 3, test: 5, size: 12, seed: 1, mixed_formats: true, ..Default::default() };
     synthetic::write_image_folder(root, &s).unwrap();
     s
 }
@@ -229,11 +229,11 @@ fn layout_errors_are_clear() {
     assert!(m.contains("val") && m.contains("classes not in train: zebra"), "{m}");
     fs::remove_dir_all(root.join("val/zebra")).unwrap();
 
-    // Missing split.
-    fs::rename(root.join("val"), root.join("valid")).unwrap();
+    // Missing train split; a missing val split is a hold-out (below), not an error.
+    fs::rename(root.join("train"), root.join("training")).unwrap();
     let m = msg(&root);
-    assert!(m.contains("missing split `val`") && m.contains(&root.join("val").display().to_string()), "{m}");
-    fs::rename(root.join("valid"), root.join("val")).unwrap();
+    assert!(m.contains("missing split `train`") && m.contains(&root.join("train").display().to_string()), "{m}");
+    fs::rename(root.join("training"), root.join("train")).unwrap();
 
     // An unreadable directory (a symlink loop: unreadable even for root).
     let looped = tmp.path().join("loop");
@@ -378,4 +378,153 @@ fn export_writes_a_tree_that_loads_back_identically() {
     let sum = |s: &convlab::data::Split| s.images.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
     assert_eq!(sum(&b.train), sum(&a.train));
     assert_eq!(sum(&b.val), sum(&a.val));
+}
+
+/// A tree without `val/` validates on a share of each class held out of `train/`: stratified,
+/// the same files every time, none of them trained on, recorded in the dataset's config.
+#[test]
+fn a_tree_without_val_holds_out_a_stratified_seeded_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    let s = SynthConfig { classes: 3, train_per_class: 20, val_per_class: 0, test: 0, size: 8, seed: 4, mixed_formats: false, ..Default::default() };
+    synthetic::write_image_folder(&root, &s).unwrap();
+    assert!(!root.join("val").exists());
+    let load = |c: DataConfig| Dataset::load(&c).unwrap();
+    let ds = load(cfg(&root, &tmp.path().join("c1")));
+    assert_eq!(ds.config.holdout, Some(Holdout { fraction: 0.1, seed: 0 }), "the hold-out is recorded");
+    assert_eq!(ds.layout.val, ValSource::HeldOut { fraction: 0.1, seed: 0 });
+    assert_eq!(ds.val.class_counts(3), [2, 2, 2], "round(20 × 0.1) per class");
+    assert_eq!(ds.train.class_counts(3), [18, 18, 18]);
+    for f in &ds.val.files {
+        assert!(root.join("train").join(f).is_file(), "{f} is a training file");
+        assert!(!ds.train.files.contains(f), "{f} is both trained on and validated on");
+    }
+    // The same tree, fraction and seed: the same files, in another cache too.
+    assert_eq!(load(cfg(&root, &tmp.path().join("c2"))).val.files, ds.val.files);
+    // Not the first files by name: a seeded permutation picks them.
+    let firsts: Vec<String> = (0..3).flat_map(|c| (0..2).map(move |i| format!("class{c:02}/img{i:04}.png"))).collect();
+    assert_ne!(ds.val.files, firsts);
+    // Another share; and a tree with val/ replaces it only when asked.
+    let quarter = load(DataConfig { holdout: Some(Holdout::of(0.25)), ..cfg(&root, &tmp.path().join("c1")) });
+    assert_eq!(quarter.val.class_counts(3), [5, 5, 5]);
+    let with_val = tmp.path().join("with-val");
+    synthetic::write_image_folder(&with_val, &SynthConfig { val_per_class: 3, ..s.clone() }).unwrap();
+    let own = load(cfg(&with_val, &tmp.path().join("c1")));
+    assert_eq!((own.config.holdout, own.val.len(), own.layout.val), (None, 9, ValSource::Folders));
+    let asked = load(DataConfig { holdout: Some(Holdout::of(0.1)), ..cfg(&with_val, &tmp.path().join("c1")) });
+    assert!(asked.val.files.iter().all(|f| with_val.join("train").join(f).is_file()), "asked for: val/ is not used");
+    // Caps apply after the hold-out: the held-out files are the same with fewer training images kept.
+    let capped = load(DataConfig { train_per_class: Some(5), ..cfg(&root, &tmp.path().join("c1")) });
+    assert_eq!((capped.train.len(), capped.val.files.clone()), (15, ds.val.files.clone()));
+    // How many a class gives: never all of it, none of a class of one.
+    let h = Holdout::of(0.1);
+    assert_eq!([1, 2, 3, 10, 14, 15, 500].map(|n| h.count(n)), [0, 1, 1, 1, 1, 2, 50]);
+    assert_eq!(Holdout::of(0.9).count(3), 2);
+    assert!(Dataset::load(&DataConfig { holdout: Some(Holdout::of(1.0)), ..cfg(&root, &tmp.path().join("c1")) }).unwrap_err().to_string().contains("between 0 and 1"));
+}
+
+/// A class list keeps the classes it names, in the tree's order, labelled as in the whole tree's order.
+#[test]
+fn class_lists_choose_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    synth(&root, 4);
+    let c = DataConfig { class_list: Some(vec!["class03".into(), "class01".into()]), ..cfg(&root, &tmp.path().join("cache")) };
+    let ds = Dataset::load(&c).unwrap();
+    assert_eq!(ds.classes, ["class01", "class03"]);
+    assert_eq!(ds.train.class_counts(2), [6, 6]);
+    assert!(ds.train.files.iter().take(6).all(|f| f.starts_with("class01/")) && ds.train.files[6].starts_with("class03/"));
+    assert_eq!(ds.layout.source_classes, 4);
+    // Then the first N of them.
+    let first = Dataset::load(&DataConfig { classes: Some(1), ..c.clone() }).unwrap();
+    assert_eq!(first.classes, ["class01"]);
+    // A class the tree does not have is named.
+    let err = Dataset::load(&DataConfig { class_list: Some(vec!["class01".into(), "zebra".into()]), ..c.clone() }).unwrap_err().to_string();
+    assert!(err.contains("zebra") && err.contains("does not have") && err.contains("train"), "{err}");
+    let err = Dataset::load(&DataConfig { class_list: Some(vec!["class01".into(), "class01".into()]), ..c }).unwrap_err().to_string();
+    assert!(err.contains("twice"), "{err}");
+}
+
+/// Fashion-MNIST's classes by name: labels renumbered in class order, pixels still theirs.
+#[test]
+fn fashion_mnist_class_lists_renumber_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fm");
+    fs::create_dir_all(&dir).unwrap();
+    let labels: Vec<u8> = (0..60).map(|i| (i % 10) as u8).collect();
+    let images: Vec<u8> = labels.iter().flat_map(|&l| vec![l * 20; 28 * 28]).collect();
+    write_idx(&dir.join("train-images-idx3-ubyte"), &[60, 28, 28], &images);
+    write_idx(&dir.join("train-labels-idx1-ubyte"), &[60], &labels);
+    write_idx(&dir.join("t10k-images-idx3-ubyte"), &[20, 28, 28], &images[..20 * 784]);
+    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[20], &labels[..20]);
+    let c = DataConfig {
+        cache_dir: Some(tmp.path().join("cache")),
+        class_list: Some(vec!["Bag".into(), "Trouser".into()]),
+        ..DataConfig::new(Source::FashionMnist { dir: dir.clone() })
+    };
+    let ds = Dataset::load(&c).unwrap();
+    assert_eq!(ds.classes, ["Trouser", "Bag"]);
+    for split in [&ds.train, &ds.val, ds.test.as_ref().unwrap()] {
+        for i in 0..split.len() as i64 {
+            let (l, px) = (split.labels.int64_value(&[i]), split.images.int64_value(&[i, 0, 0, 0]));
+            assert_eq!(px, [20, 160][l as usize], "Trouser (1) is 0, Bag (8) is 1");
+        }
+    }
+    assert_eq!(ds.train.len(), 10);
+    assert_eq!(ds.layout.test, TestSplit::Labelled);
+    let err = Dataset::load(&DataConfig { holdout: Some(Holdout::of(0.1)), ..c }).unwrap_err().to_string();
+    assert!(err.contains("holdout") && err.contains("Fashion-MNIST"), "{err}");
+}
+
+/// A tree from the wild described without decoding: sizes and colours as a histogram, the
+/// test split's kind, skipped files and why; nothing stops at mixed sizes.
+#[test]
+fn inspect_describes_mixed_trees_without_decoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mixed");
+    let s = SynthConfig { classes: 3, train_per_class: 6, val_per_class: 0, test: 4, size: 16, seed: 2, mixed_formats: true, mixed: true, ..Default::default() };
+    synthetic::write(&root, &s).unwrap();
+    fs::write(root.join("train/class01/broken.png"), b"not a png at all").unwrap();
+    let i = convlab::data::inspect(&cfg(&root, &tmp.path().join("cache"))).unwrap();
+    assert_eq!(i.layout.test, TestSplit::Unlabelled);
+    assert_eq!(i.test, Some(4));
+    assert_eq!(i.holdout, Some(Holdout::default()), "no val/: a hold-out");
+    let sizes: Vec<(u32, u32)> = i.sizes.keys().copied().collect();
+    assert_eq!(sizes, [(12, 12), (16, 16), (20, 20)]);
+    assert_eq!(i.sizes.values().sum::<usize>(), 18 + 4);
+    assert_eq!(i.colours.keys().collect::<Vec<_>>(), ["RGB", "gray"]);
+    assert_eq!(i.colours["gray"], 22 / 3, "every third image is gray");
+    assert_eq!(i.skipped.len(), 1);
+    assert!(i.skipped[0].path.ends_with("broken.png") && !i.skipped[0].reason.is_empty());
+    assert_eq!(i.train() + i.val(), 18);
+    assert!(!tmp.path().join("cache").exists(), "nothing decoded, nothing cached");
+    // Decoding the same tree needs a size; its error says how to give one.
+    let err = Dataset::load(&cfg(&root, &tmp.path().join("cache"))).unwrap_err().to_string();
+    assert!(err.contains("3 different sizes") && err.contains("--size N"), "{err}");
+}
+
+/// Tiny ImageNet's published layout as `synthetic::write` gives it loads as Tiny ImageNet:
+/// sorted WordNet ids, validation from the annotations, an unlabelled test split; the record
+/// names the class list by CRC-32 (zlib's, pinned below).
+#[test]
+fn a_synthetic_tiny_imagenet_loads_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tiny");
+    let s = SynthConfig { classes: 6, train_per_class: 4, val_per_class: 2, test: 3, size: 16, layout: synthetic::SynthLayout::TinyImagenet, ..Default::default() };
+    synthetic::write(&root, &s).unwrap();
+    for f in ["wnids.txt", "words.txt", "train/n90000000/images/n90000000_0.JPEG", "train/n90000000/n90000000_boxes.txt", "val/val_annotations.txt", "test/images/test_0.JPEG"] {
+        assert!(root.join(f).is_file(), "{f}");
+    }
+    let ds = Dataset::load(&DataConfig { cache_dir: Some(tmp.path().join("cache")), ..DataConfig::new(Source::TinyImageNet { root: root.clone(), readable_names: false }) }).unwrap();
+    let r = ds.record();
+    assert_eq!(r.classes[0], "n90000000");
+    assert_eq!((r.train, r.val, r.test, r.test_labelled), (24, 12, Some(3), false));
+    assert_eq!(ds.val.class_counts(6), [2; 6]);
+    // python3 -c "import zlib; print('%08x' % zlib.crc32('\n'.join('n%08d' % (90000000 + k) for k in range(6)).encode()))"
+    assert_eq!(r.classes_crc32, "288d41f9");
+    assert!(r.layout.starts_with("Tiny ImageNet") && r.layout.contains("test/images/ (unlabelled)"), "{}", r.layout);
+    // Another subset is told apart by its record.
+    let five = Dataset::load(&DataConfig { classes: Some(5), ..ds.config.clone() }).unwrap().record();
+    assert!(five.differs_from(&r).unwrap().contains("classes 6 (288d41f9) → 5"), "{:?}", five.differs_from(&r));
+    assert_eq!(r.differs_from(&r), None);
 }

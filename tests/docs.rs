@@ -111,3 +111,85 @@ fn the_ablation_page_lists_every_scaled_key() {
         assert!(md.contains(&format!("| `{key}` |")), "{key} is scaled but not in the page's table");
     }
 }
+
+/// Every `convlab …` command line a page shows — in a fenced block or an inline code span —
+/// with its subcommand and the flags it passes.
+fn command_lines(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        // A block's comment lines and trailing comments are prose, not commands.
+        let code = line.split(" # ").next().unwrap_or("");
+        let spans: Vec<&str> = if !fenced {
+            line.split('`').skip(1).step_by(2).collect()
+        } else if code.trim_start().starts_with('#') {
+            vec![]
+        } else {
+            vec![code]
+        };
+        for span in spans {
+            let mut rest = span;
+            while let Some(i) = rest.find("convlab ") {
+                // `convlab` as a word: not `…/convlab`, `convlab::`, `target/release/convlab`'s path, or a kernel name.
+                let before = rest[..i].chars().last();
+                let tail = &rest[i + "convlab ".len()..];
+                if before.is_none_or(|c| c == ' ' || c == '(' || c == '$') && tail.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    let end = tail.find(['|', ';', '#', '>', '`']).unwrap_or(tail.len());
+                    let end = tail.find("&&").map_or(end, |a| a.min(end));
+                    out.push(tail[..end].trim().to_string());
+                }
+                rest = tail;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_command_the_book_and_readme_show_exists_with_its_flags() {
+    let help = |args: &[&str]| {
+        let o = common::scrubbed_convlab().args(args).arg("--help").output().unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (_, top) = help(&[]);
+    let mut pages = book();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["README.md", "data/README.md"] {
+        pages.push((f.to_string(), std::fs::read_to_string(root.join(f)).unwrap()));
+    }
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    let mut helps: std::collections::HashMap<String, (bool, String)> = Default::default();
+    for (page, md) in &pages {
+        for line in command_lines(md) {
+            let w = words(&line);
+            // The subcommand: one word, or two for `data …` (its own subcommands).
+            let sub: Vec<&str> = if w[0] == "data" && w.len() > 1 && !w[1].starts_with('-') { w[..2].to_vec() } else { w[..1].to_vec() };
+            // Hidden subcommands (a grid's workers) are not listed, but take --help.
+            let (ok, text) = helps.entry(sub.join(" ")).or_insert_with(|| help(&sub)).clone();
+            if !ok || !(top.contains(&format!(" {} ", sub[0])) || text.contains(&format!("convlab {}", sub.join(" ")))) {
+                problems.push(format!("{page}: `convlab {line}`: no subcommand `convlab {}`", sub.join(" ")));
+                continue;
+            }
+            for flag in w.iter().filter(|t| t.starts_with("--")).map(|t| t.split('=').next().unwrap()) {
+                let flag = flag.trim_end_matches([',', '.', ')']);
+                if flag != "--help" && !text.contains(&format!("{flag} ")) && !text.contains(&format!("{flag}\n")) && !text.contains(&format!("{flag}=")) && !text.contains(&format!("{flag} <")) {
+                    problems.push(format!("{page}: `convlab {line}`: `{}` has no flag {flag}", sub.join(" ")));
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} command lines found");
+    assert!(problems.is_empty(), "{} command line(s) the binary does not take:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn command_lines_are_found_in_blocks_and_code_spans() {
+    let md = "Run `convlab study --status` or `make x`.\n```console\nconvlab data inspect --profile quick   # a comment on convlab train\n# wait until convlab itself exits\n$ convlab keys | head\n```\nsee `convlab::study` and `convlab.toml`\n";
+    assert_eq!(command_lines(md), ["study --status", "data inspect --profile quick", "keys"]);
+}

@@ -16,7 +16,7 @@ use common::image_folder as cfg;
 
 /// A 2-class tree of 12×12 images, 4 train and 2 val per class.
 fn tree(root: &Path) {
-    let s = SynthConfig { classes: 2, train_per_class: 4, val_per_class: 2, test: 0, size: 12, seed: 3, mixed_formats: true };
+    let s = SynthConfig { classes: 2, train_per_class: 4, val_per_class: 2, test: 0, size: 12, seed: 3, mixed_formats: true, ..Default::default() };
     synthetic::write_image_folder(root, &s).unwrap();
 }
 
@@ -127,10 +127,10 @@ fn truncated_files_of_every_format_are_skipped_as_pillow_does() {
         assert!(err.contains(&target.display().to_string()) && err.contains("truncated"), "{err}");
     }
     let cache = tmp.path().join("cli-cache").display().to_string();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 60);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 60);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("skipped {}: truncated JPEG", no_eoi.display())), "{out}");
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 60);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 60);
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("error: ") && out.contains("truncated"), "{out}");
 }
@@ -172,13 +172,13 @@ fn non_regular_files_and_links_are_skipped_and_named() {
     // The command line: exit 0 and each named once (the I/O cause is not printed twice);
     // strictly, exit 1 naming the first.
     let cache = tmp.path().join("cli-cache").display().to_string();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
     assert_eq!(code, 0, "{out}");
     for p in [&fifo, &dangling, &self_loop, &twin] {
         assert!(out.contains(&format!("skipped {}:", p.display())), "{} not named:\n{out}", p.display());
     }
     assert!(!out.contains("os error 2): No such file"), "cause printed twice:\n{out}");
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 30);
     assert_eq!(code, 1, "{out}");
     assert_eq!(out.matches("No such file or directory").count(), 0, "{out}");
     assert!(out.starts_with("error: ") && out.lines().count() == 1, "one line naming the file: {out}");
@@ -229,20 +229,20 @@ fn huge_images_are_refused_before_anything_is_allocated() {
         assert_eq!(ds.train.class_counts(2), [4, 4]);
     }
     let cache = tmp.path().join("cli-cache").display().to_string();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--cache", &cache], 60);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--cache", &cache], 60);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("skipped {}: 30000×30000", huge.display())), "{out}");
 
     // Limit raised: the budget check speaks before a byte of the split buffer is allocated.
     fs::remove_file(&wraps).unwrap();
     let (code, out) = convlab(
-        &["data", "inspect", "--data", &spec(&root), "--size", "30000", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
+        &["data", "prepare", "--data", &spec(&root), "--size", "30000", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
         60,
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("image_size = 30000: at most 4096"), "{out}");
     let (code, out) = convlab(
-        &["data", "inspect", "--data", &spec(&root), "--size", "4096", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
+        &["data", "prepare", "--data", &spec(&root), "--size", "4096", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
         60,
     );
     assert_eq!(code, 1, "{out}");
@@ -263,7 +263,7 @@ fn mixed_sizes_without_size_name_one_file_of_each() {
     let err = load_within(&cfg(&root, &tmp.path().join("cache")), 30).unwrap_err().to_string();
     assert!(err.contains("2 different sizes") && err.contains("is 12×12 (12 image(s)") && err.contains(&format!("{} is 20×10 (1 image(s)", odd.display())), "{err}");
     assert!(err.contains("pass --size N"), "{err}");
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--cache", &tmp.path().join("c").display().to_string()], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--cache", &tmp.path().join("c").display().to_string()], 30);
     assert_eq!(code, 1, "{out}");
     let ds = load_within(&DataConfig { image_size: 12, ..cfg(&root, &tmp.path().join("cache")) }, 30).unwrap();
     assert_eq!(ds.val.len(), 5, "with --size the odd one is resized");
@@ -358,12 +358,12 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
     // The warning, as a user sees it.
     fs::write(&tensors, &original.0[..100]).unwrap();
     let cache = c.cache_dir().unwrap().display().to_string();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("warning: cache {} is truncated or corrupted", tensors.display())), "{out}");
     // A cache an older convlab wrote (format 1: a plain JSON manifest) is not damage: rebuilt without a warning.
     fs::write(&manifest, br#"{"format":1,"key":{}}"#).unwrap();
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("warning") && out.contains("decoded in"), "{out}");
 }
@@ -405,7 +405,7 @@ fn unwritable_cache_locations_are_clear_errors() {
     fs::write(&blocker, "a file where the cache directory should be").unwrap();
     let err = load_within(&DataConfig { image_size: 12, ..cfg(&root, &blocker.join("cache")) }, 30).unwrap_err().to_string();
     assert!(err.starts_with(&format!("cache {}: cannot create the cache directory", blocker.join("cache").display())) && err.contains("--cache"), "{err}");
-    let (code, out) = convlab(&["data", "inspect", "--data", &spec(&root), "--size", "12", "--cache", &blocker.display().to_string()], 30);
+    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &blocker.display().to_string()], 30);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot create the cache directory"), "{out}");
 

@@ -181,7 +181,7 @@ fn smoke_study_runs_end_to_end() {
     study.options.paths = convlab::paths::PathStyle::new(Some(tmp.path().to_path_buf()), None);
     let described = study.describe();
     assert!(described.contains("device cpu") && described.ends_with("runs: runs/smoke\nfigures: figures/smoke"), "{described}");
-    assert!(described.contains("imagefolder (cache/smoke-tree)"), "{described}");
+    assert!(described.contains("data (smoke profile): imagefolder at cache/smoke-tree — ImageFolder"), "{described}");
     let written = study.export(&s).unwrap();
     assert!(written.starts_with("wrote figures/smoke/augmentation-curves.svg\nwrote figures/smoke/augmentation-curves.png"), "{written}");
     let files = s.export(&study.figures_dir).unwrap();

@@ -8,7 +8,7 @@ use std::path::Path;
 
 fn dataset(dir: &Path) -> Dataset {
     let root = dir.join("tree");
-    let s = SynthConfig { classes: 4, train_per_class: 48, val_per_class: 16, test: 10, size: 16, seed: 5, mixed_formats: true };
+    let s = SynthConfig { classes: 4, train_per_class: 48, val_per_class: 16, test: 10, size: 16, seed: 5, mixed_formats: true, ..Default::default() };
     synthetic::write_image_folder(&root, &s).unwrap();
     let cfg = DataConfig { cache_dir: Some(dir.join("cache")), ..DataConfig::new(Source::ImageFolder { root }) };
     Dataset::load(&cfg).unwrap()

@@ -136,7 +136,7 @@ fn common_size(l: &mut Listing, cfg: &DataConfig, skipped: &mut Vec<Skipped>) ->
                 by_count.iter().take(4).map(|((h, w), (p, count))| format!("{} is {w}×{h} ({count} image(s) of that size)", p.display())).collect();
             let more = if n > 4 { format!("; and {} more sizes", n - 4) } else { String::new() };
             Err(DataError::Config(format!(
-                "the images have {n} different sizes: {}{more}; pass --size N to resize every image to N×N",
+                "the images have {n} different sizes: {}{more}; pass --size N to resize every image to N×N (a study: --size N, CONVLAB_SIZE=N or size = N in convlab.toml)",
                 shown.join("; ")
             )))
         }
@@ -174,6 +174,7 @@ pub(super) fn build_listing(cfg: &DataConfig, mut l: Listing) -> Result<Dataset,
         val,
         test,
         skipped,
+        layout: l.layout,
         from_cache: false,
         cache_path: PathBuf::new(),
         seconds: 0.0,

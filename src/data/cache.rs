@@ -6,6 +6,7 @@
 //! checked against a memory budget.
 use super::assemble::build_listing;
 use super::dataset::{Dataset, NormStats, Split};
+use super::layout::Layout;
 use super::listing::{self, Listing, Skipped};
 use super::{DataConfig, DataError, Source, idx};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use std::time::{Instant, UNIX_EPOCH};
 use tch::Tensor;
 
 /// Bump when the cache's layout or decoding changes.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// First line of a manifest file, before its JSON: the format and the JSON's CRC-32.
 const MANIFEST_HEADER: &str = "convlab-cache-manifest";
@@ -37,6 +38,7 @@ struct Manifest {
     shape: [i64; 3],
     stats: NormStats,
     skipped: Vec<Skipped>,
+    layout: Layout,
     /// Size in bytes and CRC-32 of the `.safetensors` file this manifest describes.
     tensors_size: u64,
     tensors_crc32: u32,
@@ -120,8 +122,11 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestProblem> {
 
 impl Dataset {
     /// Load from the cache when it matches the source and settings; otherwise decode and cache.
+    /// A tree without `val/` is loaded with a hold-out ([`DataConfig::resolved`]), and the
+    /// dataset's `config` says so.
     pub fn load(cfg: &DataConfig) -> Result<Self, DataError> {
         let start = Instant::now();
+        let cfg = &cfg.resolved();
         cfg.validate()?;
         let (listing, sources) = list(cfg)?;
         let key = cache_key(cfg);
@@ -186,6 +191,7 @@ impl Dataset {
             shape: ds.shape(),
             stats: ds.stats.clone(),
             skipped: ds.skipped.clone(),
+            layout: ds.layout.clone(),
             tensors_size,
             tensors_crc32,
             train_files: ds.train.files.clone(),
@@ -290,6 +296,7 @@ fn try_cache(
         test,
         stats: m.stats,
         skipped: m.skipped,
+        layout: m.layout,
         from_cache: true,
         cache_path: tensors_path.to_path_buf(),
         seconds: 0.0,

@@ -1,4 +1,5 @@
 //! A loaded dataset: every split as uint8 tensors with labels and file names.
+use super::layout::Layout;
 use super::listing::Skipped;
 use super::{DataConfig, DataError, SplitName};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,8 @@ pub struct Dataset {
     pub stats: NormStats,
     /// Files left out, with reasons (empty under `strict`, which errors instead).
     pub skipped: Vec<Skipped>,
+    /// The layout the source was recognised as.
+    pub layout: Layout,
     /// Whether this load came from the cache.
     pub from_cache: bool,
     /// The cache file (`.safetensors`; its manifest is beside it as `.json`).
@@ -76,7 +79,83 @@ pub struct Dataset {
 }
 
 
+/// What a dataset is, exactly enough to tell two studies on different subsets apart:
+/// written into every run's `config.json` (`dataset`) and the write-up's set-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// `imagefolder`, `tiny-imagenet` or `fashion-mnist`.
+    pub source: String,
+    /// The directory it was read from, as the loading process saw it.
+    pub path: PathBuf,
+    /// The layout recognised ([`Layout::describe`]).
+    pub layout: String,
+    /// Classes the source has (before `classes` / `class_list`).
+    pub source_classes: usize,
+    /// The classes kept, in label order.
+    pub classes: Vec<String>,
+    /// CRC-32 of the class names joined by newlines, as 8 hex digits: one word for the class list.
+    pub classes_crc32: String,
+    pub train: usize,
+    pub val: usize,
+    /// Test images (`None`: no test split).
+    pub test: Option<usize>,
+    pub test_labelled: bool,
+    /// `[C, H, W]` of every image.
+    pub shape: [i64; 3],
+    /// The hold-out validation came from, if it came from `train/`.
+    pub holdout: Option<super::Holdout>,
+    /// Files left out.
+    pub skipped: usize,
+}
+
+impl DataRecord {
+    /// How `self` (the data now) differs from `stored` (a run's), in what changes results:
+    /// classes, split sizes, image shape. `None` when they agree.
+    pub fn differs_from(&self, stored: &DataRecord) -> Option<String> {
+        let mut out = Vec::new();
+        if self.classes_crc32 != stored.classes_crc32 {
+            out.push(format!("classes {} ({}) → {} ({})", stored.classes.len(), stored.classes_crc32, self.classes.len(), self.classes_crc32));
+        }
+        for (name, a, b) in [("train", stored.train, self.train), ("val", stored.val, self.val)] {
+            if a != b {
+                out.push(format!("{name} {a} → {b} images"));
+            }
+        }
+        if stored.test != self.test {
+            out.push(format!("test {:?} → {:?} images", stored.test, self.test));
+        }
+        if stored.shape != self.shape {
+            out.push(format!("images {:?} → {:?}", stored.shape, self.shape));
+        }
+        (!out.is_empty()).then(|| out.join(", "))
+    }
+}
+
+/// CRC-32 of `classes` joined by newlines, as 8 hex digits.
+pub fn classes_crc32(classes: &[String]) -> String {
+    format!("{:08x}", crc32fast::hash(classes.join("\n").as_bytes()))
+}
+
 impl Dataset {
+    /// What this dataset is ([`DataRecord`]).
+    pub fn record(&self) -> DataRecord {
+        DataRecord {
+            source: self.config.source.kind().to_string(),
+            path: self.config.source.path().to_path_buf(),
+            layout: self.layout.describe(),
+            source_classes: self.layout.source_classes,
+            classes: self.classes.clone(),
+            classes_crc32: classes_crc32(&self.classes),
+            train: self.train.len(),
+            val: self.val.len(),
+            test: self.test.as_ref().map(Split::len),
+            test_labelled: self.test.as_ref().is_some_and(|t| !t.is_empty() && t.is_labelled()),
+            shape: self.shape(),
+            holdout: self.config.holdout,
+            skipped: self.skipped.len(),
+        }
+    }
+
     /// The split `name`; an error naming the data when it has no test split.
     pub fn split(&self, name: SplitName) -> Result<&Split, DataError> {
         match name {

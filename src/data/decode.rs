@@ -232,6 +232,16 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
     })
 }
 
+/// Height, width and colour type of an image file, from its header (no full decode).
+pub(crate) fn header(path: &Path, limits: &DecodeLimits) -> Result<((u32, u32), image::ColorType), String> {
+    let bytes = read_regular(path)?;
+    guarded(|| {
+        let d = decoder(&bytes, limits)?;
+        let (w, h) = d.dimensions();
+        Ok(((h, w), d.color_type()))
+    })
+}
+
 /// Height and width of an image file from its header.
 pub(crate) fn dimensions(path: &Path, limits: &DecodeLimits) -> Result<(u32, u32), String> {
     dimensions_of(&read_regular(path)?, limits)

@@ -1,6 +1,7 @@
 //! IDX files (MNIST, Fashion-MNIST): big-endian header, then raw bytes; and
 //! Fashion-MNIST's four files as a [`Dataset`].
 use super::dataset::{Dataset, Split};
+use super::layout::{Layout, TestSplit, ValSource};
 use super::images::{norm_stats, resize_u8};
 use super::{DataConfig, DataError};
 use tch::Tensor;
@@ -136,15 +137,21 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         return Err(DataError::Idx { path: tr_path, problem: format!("{} images: too few to split train/val", tr_dims[0]) });
     }
     let n_train = tr_dims[0] - n_val;
-    let keep_classes = cfg.classes.unwrap_or(CLASSES).min(CLASSES);
+    let names: Vec<String> = FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
+    let keep = super::listing::select_classes(&names, cfg, dir)?;
+    // The source's label → the dataset's (−1: a class left out).
+    let mut new_label = [-1i64; CLASSES];
+    for (i, &c) in keep.iter().enumerate() {
+        new_label[c] = i as i64;
+    }
     let (h, w) = (tr_dims[1], tr_dims[2]);
-    // Select indices: first N per class, classes < keep_classes.
+    // Select indices: the first N per kept class.
     let select = |labels: &[u8], range: std::ops::Range<usize>, per_class: Option<usize>, limit: Option<usize>| -> Vec<usize> {
         let mut counts = [0usize; CLASSES];
         let mut out = Vec::new();
         for i in range {
             let l = labels[i] as usize;
-            if l < keep_classes && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
+            if new_label[l] >= 0 && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
                 counts[l] += 1;
                 out.push(i);
             }
@@ -158,7 +165,7 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         }
         let images = Tensor::from_slice(&flat).view([idx.len() as i64, 1, h as i64, w as i64]);
         let images = resize_u8(&images, cfg.image_size, cfg.channels());
-        let lab: Vec<i64> = idx.iter().map(|&i| labels[i] as i64).collect();
+        let lab: Vec<i64> = idx.iter().map(|&i| new_label[labels[i] as usize]).collect();
         let files = idx.iter().map(|i| format!("{prefix}/{i:05}")).collect();
         Split { images, labels: Tensor::from_slice(&lab), files }
     };
@@ -167,12 +174,13 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
     let test = make(&te_images, &te_labels, select(&te_labels, 0..te_dims[0], None, cfg.test_limit), "t10k");
     Ok(Dataset {
         config: cfg.clone(),
-        classes: FASHION_MNIST_CLASSES[..keep_classes].iter().map(|s| s.to_string()).collect(),
+        classes: keep.iter().map(|&i| names[i].clone()).collect(),
         stats: norm_stats(&train.images),
         train,
         val,
         test: Some(test),
         skipped: vec![],
+        layout: Layout { name: "Fashion-MNIST (IDX)".into(), source_classes: CLASSES, val: ValSource::IdxTail, test: TestSplit::Labelled },
         from_cache: false,
         cache_path: PathBuf::new(),
         seconds: 0.0,

@@ -5,7 +5,8 @@
 //! listed. A FIFO, socket or device named like an image, a dangling symbolic
 //! link, a link loop or a directory reached a second time is skipped and named
 //! (an error under `strict`), never opened and never walked twice.
-use super::{DataConfig, DataError};
+use super::layout::{Layout, TestSplit, ValSource};
+use super::{DataConfig, DataError, Holdout};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -100,6 +101,8 @@ pub(crate) struct Item {
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
     pub classes: Vec<String>,
+    /// What the source was recognised as.
+    pub layout: Layout,
     pub train: Vec<Item>,
     pub val: Vec<Item>,
     pub test: Option<Vec<Item>>,
@@ -233,6 +236,19 @@ fn rel(path: &Path, base: &Path) -> String {
     escape_name(path.strip_prefix(base).unwrap_or(path).as_os_str())
 }
 
+/// The image files of one class folder; an empty folder is a warning (or an error when strict).
+fn class_files(dir: &Path, l: &mut Listing, strict: bool) -> Result<Vec<PathBuf>, DataError> {
+    let files = image_files(dir, l, strict)?;
+    if files.is_empty() {
+        let reason = "empty class folder: no image files".to_string();
+        if strict {
+            return Err(DataError::layout(dir, reason));
+        }
+        l.skipped.push(Skipped { path: dir.to_path_buf(), reason });
+    }
+    Ok(files)
+}
+
 /// Items of one class folder, at most `limit`; an empty folder is a warning (or an error when strict).
 fn class_items(
     dir: &Path,
@@ -242,14 +258,7 @@ fn class_items(
     l: &mut Listing,
     strict: bool,
 ) -> Result<Vec<Item>, DataError> {
-    let files = image_files(dir, l, strict)?;
-    if files.is_empty() {
-        let reason = "empty class folder: no image files".to_string();
-        if strict {
-            return Err(DataError::layout(dir, reason));
-        }
-        l.skipped.push(Skipped { path: dir.to_path_buf(), reason });
-    }
+    let files = class_files(dir, l, strict)?;
     let n = limit.unwrap_or(usize::MAX);
     Ok(files.into_iter().take(n).map(|p| Item { rel: rel(&p, split_dir), path: p, label }).collect())
 }
@@ -270,7 +279,66 @@ fn require_root(root: &Path) -> Result<(), DataError> {
     }
 }
 
-/// `root/train/<class>/*`, `root/val/<class>/*`, `root/test/[<class>/]*`.
+/// The classes `cfg` keeps of `all` (the source's classes, in its order): those `class_list`
+/// names (each must be one of them), then the first `classes`; as indices into `all`, in order.
+pub(crate) fn select_classes(all: &[String], cfg: &DataConfig, whence: &Path) -> Result<Vec<usize>, DataError> {
+    let mut keep: Vec<usize> = match &cfg.class_list {
+        None => (0..all.len()).collect(),
+        Some(list) => {
+            let index: BTreeMap<&str, usize> = all.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+            let missing: Vec<&str> = list.iter().filter(|c| !index.contains_key(c.as_str())).map(String::as_str).collect();
+            if !missing.is_empty() {
+                let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+                let more = if missing.len() > 5 { format!(" and {} more", missing.len() - 5) } else { String::new() };
+                return Err(DataError::layout(whence, format!("the class list names {} class(es) the source does not have: {}{more}", missing.len(), shown.join(", "))));
+            }
+            let mut k: Vec<usize> = list.iter().map(|c| index[c.as_str()]).collect();
+            k.sort_unstable();
+            k
+        }
+    };
+    keep.truncate(cfg.classes.unwrap_or(usize::MAX));
+    Ok(keep)
+}
+
+/// A class's images split into (train, held-out validation) by `holdout`: the held-out ones
+/// chosen by a permutation seeded with the holdout's seed and the class name, both in name order.
+fn hold_out(files: Vec<PathBuf>, class: &str, holdout: &Holdout) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let k = holdout.count(files.len());
+    let mut held = vec![false; files.len()];
+    let mut rng = super::Rng::derive(holdout.seed, &[crc32fast::hash(class.as_bytes()) as u64]);
+    for i in rng.permutation(files.len()).into_iter().take(k) {
+        held[i as usize] = true;
+    }
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for (f, h) in files.into_iter().zip(held) {
+        if h { val.push(f) } else { train.push(f) }
+    }
+    (train, val)
+}
+
+/// A class folder's images as items, at most `limit`; an empty folder is a warning (or an
+/// error when strict). With a hold-out, the held-out share of them is returned second.
+fn train_items(
+    dir: &Path,
+    split_dir: &Path,
+    class: &str,
+    label: i64,
+    cfg: &DataConfig,
+    l: &mut Listing,
+) -> Result<(Vec<Item>, Vec<Item>), DataError> {
+    let files = class_files(dir, l, cfg.strict)?;
+    let (train, val) = match &cfg.holdout {
+        Some(h) => hold_out(files, class, h),
+        None => (files, vec![]),
+    };
+    let items = |files: Vec<PathBuf>, limit: Option<usize>| -> Vec<Item> {
+        files.into_iter().take(limit.unwrap_or(usize::MAX)).map(|p| Item { rel: rel(&p, split_dir), path: p, label }).collect()
+    };
+    Ok((items(train, cfg.train_per_class), items(val, cfg.val_per_class)))
+}
+
+/// `root/train/<class>/*`, `root/val/<class>/*` (or a hold-out of train), `root/test/[<class>/]*`.
 pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, DataError> {
     require_root(root)?;
     let train_dir = require_split(root, "train", "train/<class>/<image>")?;
@@ -278,8 +346,15 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
     if all_classes.is_empty() {
         return Err(DataError::layout(&train_dir, "no class folders (expected train/<class>/<image>)"));
     }
-    let classes: Vec<String> = all_classes.iter().take(cfg.classes.unwrap_or(usize::MAX)).cloned().collect();
-    let mut l = Listing { classes: classes.clone(), ..Default::default() };
+    let keep = select_classes(&all_classes, cfg, &train_dir)?;
+    let classes: Vec<String> = keep.iter().map(|&i| all_classes[i].clone()).collect();
+    let label_of: BTreeMap<&String, i64> = classes.iter().enumerate().map(|(i, c)| (c, i as i64)).collect();
+    let val_source = match &cfg.holdout {
+        Some(h) => ValSource::HeldOut { fraction: h.fraction, seed: h.seed },
+        None => ValSource::Folders,
+    };
+    let layout = Layout { name: "ImageFolder".into(), source_classes: all_classes.len(), val: val_source, test: TestSplit::Absent };
+    let mut l = Listing { classes: classes.clone(), layout, ..Default::default() };
     // Every split and class folder belongs where it is: a link to one from elsewhere is not walked.
     for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
         l.register(&dir);
@@ -290,24 +365,32 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
         }
     }
 
-    let val_dir = require_split(root, "val", "val/<class>/<image>, with the class folders of train")?;
-    let val_classes: BTreeSet<String> = subdirs(&val_dir)?.iter().map(|p| name_of(p)).collect();
-    let known: BTreeSet<&String> = all_classes.iter().collect();
-    let unknown: Vec<&String> = val_classes.iter().filter(|c| !known.contains(c)).collect();
-    if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
-        return Err(DataError::layout(&val_dir, format!("classes not in train: {}", names.join(", "))));
-    }
-    if val_classes.is_empty() {
-        return Err(DataError::layout(&val_dir, "no class folders (expected val/<class>/<image>)"));
+    let val_dir = match cfg.holdout {
+        Some(_) => None,
+        None => Some(require_split(root, "val", "val/<class>/<image> with the class folders of train, or a hold-out of train (--holdout 0.1)")?),
+    };
+    if let Some(val_dir) = &val_dir {
+        let val_classes: BTreeSet<String> = subdirs(val_dir)?.iter().map(|p| name_of(p)).collect();
+        let known: BTreeSet<&String> = all_classes.iter().collect();
+        let unknown: Vec<&String> = val_classes.iter().filter(|c| !known.contains(c)).collect();
+        if !unknown.is_empty() {
+            let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            return Err(DataError::layout(val_dir, format!("classes not in train: {}", names.join(", "))));
+        }
+        if val_classes.is_empty() {
+            return Err(DataError::layout(val_dir, "no class folders (expected val/<class>/<image>)"));
+        }
     }
     for (label, class) in classes.iter().enumerate() {
-        let items = class_items(&train_dir.join(class), &train_dir, label as i64, cfg.train_per_class, &mut l, cfg.strict)?;
-        l.train.extend(items);
-        let vdir = val_dir.join(class);
-        if vdir.is_dir() {
-            let items = class_items(&vdir, &val_dir, label as i64, cfg.val_per_class, &mut l, cfg.strict)?;
-            l.val.extend(items);
+        let (train, held) = train_items(&train_dir.join(class), &train_dir, class, label as i64, cfg, &mut l)?;
+        l.train.extend(train);
+        l.val.extend(held);
+        if let Some(val_dir) = &val_dir {
+            let vdir = val_dir.join(class);
+            if vdir.is_dir() {
+                let items = class_items(&vdir, val_dir, label as i64, cfg.val_per_class, &mut l, cfg.strict)?;
+                l.val.extend(items);
+            }
         }
     }
 
@@ -317,18 +400,20 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
         let mut test = Vec::new();
         if dirs.is_empty() {
             // Flat: unlabelled images.
+            l.layout.test = TestSplit::Unlabelled;
             for p in image_files(&test_dir, &mut l, cfg.strict)? {
                 test.push(Item { rel: rel(&p, &test_dir), path: p, label: -1 });
             }
         } else {
-            let index: BTreeMap<&String, usize> = all_classes.iter().enumerate().map(|(i, c)| (c, i)).collect();
+            l.layout.test = TestSplit::Labelled;
+            let known: BTreeSet<&String> = all_classes.iter().collect();
             for d in dirs {
                 let class = name_of(&d);
-                let Some(&label) = index.get(&class) else {
+                if !known.contains(&class) {
                     return Err(DataError::layout(&d, format!("test class `{class}` is not in train")));
-                };
-                if label < classes.len() {
-                    test.extend(class_items(&d, &test_dir, label as i64, None, &mut l, cfg.strict)?);
+                }
+                if let Some(&label) = label_of.get(&class) {
+                    test.extend(class_items(&d, &test_dir, label, None, &mut l, cfg.strict)?);
                 }
             }
         }
@@ -364,7 +449,14 @@ fn readable_names(root: &Path, wnids: &[String]) -> Result<Vec<String>, DataErro
 
 /// Tiny ImageNet's validation split: `val/images/` labelled by `val/val_annotations.txt`
 /// (`<file>\t<wnid>\t…`), at most `val_per_class` per class, sorted by file name.
-fn tiny_imagenet_val(root: &Path, index: &BTreeMap<String, usize>, classes: usize, cfg: &DataConfig, l: &mut Listing) -> Result<Vec<Item>, DataError> {
+fn tiny_imagenet_val(
+    root: &Path,
+    index: &BTreeMap<String, usize>,
+    all: &BTreeMap<String, usize>,
+    classes: usize,
+    cfg: &DataConfig,
+    l: &mut Listing,
+) -> Result<Vec<Item>, DataError> {
     let val_dir = require_split(root, "val", "val/images/ and val/val_annotations.txt")?;
     let ann_path = val_dir.join("val_annotations.txt");
     let mut per_class = vec![0usize; classes];
@@ -378,10 +470,10 @@ fn tiny_imagenet_val(root: &Path, index: &BTreeMap<String, usize>, classes: usiz
             return Err(DataError::layout(&ann_path, format!("line {}: expected `<file>\\t<wnid>\\t…`", n + 1)));
         };
         let Some(&label) = index.get(wnid) else {
-            if cfg.classes.is_none() {
+            if !all.contains_key(wnid) {
                 return Err(DataError::layout(&ann_path, format!("line {}: class `{wnid}` is not in wnids.txt", n + 1)));
             }
-            continue; // a class left out by `classes`
+            continue; // a class left out by `classes` or `class_list`
         };
         if per_class[label] >= cfg.val_per_class.unwrap_or(usize::MAX) {
             continue;
@@ -403,20 +495,27 @@ fn tiny_imagenet_val(root: &Path, index: &BTreeMap<String, usize>, classes: usiz
 
 }
 
-/// Tiny ImageNet as published (Stanford CS231n): classes are the sorted WordNet ids of `wnids.txt`.
+/// Tiny ImageNet as published (Stanford CS231n): classes are the sorted WordNet ids of
+/// `wnids.txt` (so `classes = 100` keeps the first 100 sorted ids); validation from
+/// `val_annotations.txt`, or a hold-out of `train/` when the config asks for one.
 pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig) -> Result<Listing, DataError> {
     require_root(root)?;
     let wnids_path = root.join("wnids.txt");
-    let mut wnids: Vec<String> = read_text(&wnids_path)?.lines().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-    if wnids.is_empty() {
+    let mut all: Vec<String> = read_text(&wnids_path)?.lines().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    if all.is_empty() {
         return Err(DataError::layout(&wnids_path, "no class ids"));
     }
-    wnids.sort();
-    wnids.truncate(cfg.classes.unwrap_or(usize::MAX));
+    all.sort();
+    let wnids: Vec<String> = select_classes(&all, cfg, &wnids_path)?.into_iter().map(|i| all[i].clone()).collect();
     let index: BTreeMap<String, usize> = wnids.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
 
     let classes = if readable_names { self::readable_names(root, &wnids)? } else { wnids.clone() };
-    let mut l = Listing { classes, ..Default::default() };
+    let val = match &cfg.holdout {
+        Some(h) => ValSource::HeldOut { fraction: h.fraction, seed: h.seed },
+        None => ValSource::Annotations,
+    };
+    let layout = Layout { name: "Tiny ImageNet".into(), source_classes: all.len(), val, test: TestSplit::Absent };
+    let mut l = Listing { classes, layout, ..Default::default() };
 
     let train_dir = require_split(root, "train", "train/<wnid>/images/<image>")?;
     for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
@@ -430,14 +529,20 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
         if !dir.is_dir() {
             return Err(DataError::layout(&dir, format!("missing training images of class `{w}`")));
         }
-        let items = class_items(&dir, &train_dir, label as i64, cfg.train_per_class, &mut l, cfg.strict)?;
-        l.train.extend(items);
+        let (train, held) = train_items(&dir, &train_dir, w, label as i64, cfg, &mut l)?;
+        l.train.extend(train);
+        l.val.extend(held);
     }
 
-    l.val = tiny_imagenet_val(root, &index, wnids.len(), cfg, &mut l)?;
+    if cfg.holdout.is_none() {
+        // Every class of the source, so that a class left out by the config is known, not unknown.
+        let all_index: BTreeMap<String, usize> = all.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+        l.val = tiny_imagenet_val(root, &index, &all_index, wnids.len(), cfg, &mut l)?;
+    }
 
     let test_dir = root.join("test").join("images");
     if test_dir.is_dir() {
+        l.layout.test = TestSplit::Unlabelled;
         let mut test: Vec<Item> = image_files(&test_dir, &mut l, cfg.strict)?
             .into_iter()
             .map(|p| Item { rel: rel(&p, &root.join("test")), path: p, label: -1 })

@@ -12,6 +12,8 @@ mod dataset;
 mod decode;
 mod idx;
 mod images;
+mod inspect;
+mod layout;
 mod listing;
 mod loader;
 mod rng;
@@ -19,7 +21,9 @@ pub mod synthetic;
 mod export;
 pub use export::export_image_folder;
 
-pub use dataset::{Dataset, NormStats, Split};
+pub use dataset::{DataRecord, Dataset, NormStats, Split, classes_crc32};
+pub use layout::{Layout, TestSplit, ValSource};
+pub use inspect::{ClassCounts, Inspection, inspect};
 pub use listing::Skipped;
 pub use decode::{DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, decode_image, dimensions_of};
 pub use listing::{escape_name, unescape_name};
@@ -86,6 +90,17 @@ impl Source {
         Source::FashionMnist { dir: PathBuf::from(DEFAULT_FASHION_MNIST) }
     }
 
+    /// The spec that names it (`imagefolder:PATH`, `tiny:PATH`, `tiny-names:PATH`,
+    /// `fashion-mnist:DIR`): what [`Source::from_str`](std::str::FromStr) reads back.
+    pub fn spec(&self) -> String {
+        match self {
+            Source::ImageFolder { root } => format!("imagefolder:{}", root.display()),
+            Source::TinyImageNet { root, readable_names: false } => format!("tiny:{}", root.display()),
+            Source::TinyImageNet { root, readable_names: true } => format!("tiny-names:{}", root.display()),
+            Source::FashionMnist { dir } => format!("fashion-mnist:{}", dir.display()),
+        }
+    }
+
     /// The directory the source reads.
     pub fn path(&self) -> &std::path::Path {
         match self {
@@ -141,9 +156,14 @@ pub struct DataConfig {
     /// Channels: 3 (RGB) or 1 (grayscale); unset = the source's own (1 for Fashion-MNIST, else 3).
     #[serde(default)]
     pub channels: Option<u8>,
-    /// Keep only the first N classes (in class order); unset = all.
+    /// Keep only the first N classes (in class order, after `class_list`); unset = all.
     #[serde(default)]
     pub classes: Option<usize>,
+    /// Keep only the classes named here (folder names, WordNet ids or Fashion-MNIST's names);
+    /// they keep the source's order, so labels are as the whole tree's sorted classes would
+    /// give them. Unset = every class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_list: Option<Vec<String>>,
     /// Keep the first N training images of each class (by file name / source order); unset = all.
     #[serde(default)]
     pub train_per_class: Option<usize>,
@@ -153,6 +173,11 @@ pub struct DataConfig {
     /// Keep at most N test images; unset = all.
     #[serde(default)]
     pub test_limit: Option<usize>,
+    /// Validation images held out of `train/` instead of a `val/` folder (stratified, seeded):
+    /// what a tree without `val/` gets ([`DataConfig::resolved`] fills it in), or what a
+    /// user asks for. Unset = the source's own validation split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<Holdout>,
     /// Refuse bad files (corrupt, truncated, empty, not an image, not a regular file) with an
     /// error instead of skipping them with a warning.
     #[serde(default)]
@@ -182,6 +207,8 @@ impl DataConfig {
             train_per_class: None,
             val_per_class: None,
             test_limit: None,
+            class_list: None,
+            holdout: None,
             strict: false,
             max_image_pixels: None,
             memory_budget: None,
@@ -207,6 +234,21 @@ impl DataConfig {
         })
     }
 
+    /// This config as it loads from what is on disk: an ImageFolder tree without `val/` gets
+    /// the default hold-out ([`Holdout::default`]) unless it names one. What a loaded
+    /// dataset's `config` holds, so a run records the hold-out it trained with.
+    pub fn resolved(&self) -> DataConfig {
+        let mut cfg = self.clone();
+        if let Source::ImageFolder { root } = &cfg.source
+            && cfg.holdout.is_none()
+            && root.join("train").is_dir()
+            && !root.join("val").exists()
+        {
+            cfg.holdout = Some(Holdout::default());
+        }
+        cfg
+    }
+
     fn validate(&self) -> Result<(), DataError> {
         let c = self.channels();
         if c != 1 && c != 3 {
@@ -225,7 +267,76 @@ impl DataConfig {
                 return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for all)")));
             }
         }
+        if let Some(list) = &self.class_list {
+            if list.is_empty() {
+                return Err(DataError::Config("class_list is empty: name at least one class (or unset it for all)".into()));
+            }
+            if let Some(d) = list.iter().enumerate().find_map(|(i, c)| list[..i].contains(c).then_some(c)) {
+                return Err(DataError::Config(format!("class_list names `{d}` twice")));
+            }
+        }
+        if let Some(h) = &self.holdout {
+            h.validate().map_err(DataError::Config)?;
+            if matches!(self.source, Source::FashionMnist { .. }) {
+                return Err(DataError::Config(
+                    "holdout: Fashion-MNIST has its own validation split (the last 10,000 training images); a hold-out is for image trees".into(),
+                ));
+            }
+        }
         Ok(())
+    }
+}
+
+/// Validation images held out of the training split: in each class, `fraction` of its
+/// images (rounded, at least one and never all of a class with two or more), chosen by a
+/// permutation seeded with `seed`. The same tree, fraction and seed hold out the same files.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holdout {
+    /// Share of each class's training images that becomes validation, in (0, 1).
+    pub fraction: f64,
+    /// Seed of the permutation that picks them (fixed: [`Holdout::SEED`] unless a config says otherwise).
+    #[serde(default = "Holdout::default_seed")]
+    pub seed: u64,
+}
+
+impl Default for Holdout {
+    /// A tenth of each class, seed [`Holdout::SEED`].
+    fn default() -> Self {
+        Holdout { fraction: Holdout::DEFAULT_FRACTION, seed: Holdout::SEED }
+    }
+}
+
+impl Holdout {
+    /// What a tree without `val/` holds out unless told otherwise.
+    pub const DEFAULT_FRACTION: f64 = 0.1;
+    /// The permutation's seed: fixed, so that every study of one tree validates on the same images.
+    pub const SEED: u64 = 0;
+
+    fn default_seed() -> u64 {
+        Holdout::SEED
+    }
+
+    /// `fraction` of each class, the fixed seed.
+    pub fn of(fraction: f64) -> Self {
+        Holdout { fraction, seed: Holdout::SEED }
+    }
+
+    /// The fraction is in (0, 1).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.fraction > 0.0 && self.fraction < 1.0 {
+            Ok(())
+        } else {
+            Err(format!("holdout = {}: the share of training images held out must be between 0 and 1 (e.g. 0.1)", self.fraction))
+        }
+    }
+
+    /// How many of a class's `n` training images are held out.
+    pub fn count(&self, n: usize) -> usize {
+        if n < 2 {
+            return 0;
+        }
+        ((n as f64 * self.fraction).round() as usize).clamp(1, n - 1)
     }
 }
 

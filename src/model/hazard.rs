@@ -39,7 +39,7 @@ impl ResNetConfig {
         match self.cpu_channels_last_hazard(side) {
             Some(conv) if device == tch::Device::Cpu => anyhow::bail!(
                 "channels-last on the CPU would crash libtorch 2.11 here: {conv}, a case its oneDNN \
-                 segfaults on; use the NCHW layout (no --channels-last; `bench --nchw`) or width ≥ 16"
+                 segfaults on; use NCHW (a study: --memory-format auto or nchw; train: no --channels-last; bench: --nchw) or width ≥ 16"
             ),
             _ => Ok(()),
         }

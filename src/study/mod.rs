@@ -8,6 +8,7 @@
 //! for CI). Chosen by the [`Settings`]: a flag, `CONVLAB_PROFILE` / `CONVLAB_DATA`,
 //! or `convlab.toml`, in that order (see [`crate::settings`]).
 pub mod compare;
+mod data_use;
 mod frames;
 pub mod grid;
 pub mod notebooks;
@@ -25,6 +26,7 @@ mod runs;
 mod sections;
 
 pub use compare::{Comparison, Family, Verdict};
+pub use data_use::{DataUse, Intake, Sizing, check_scorable};
 pub use plan::{Plan, PlanError, REPORT_TOML, Section, Variant, report};
 pub use crate::settings::ProfileName;
 pub use profile::{Profile, Score};
@@ -93,6 +95,8 @@ impl Study {
     pub fn new(profile: Profile, settings: &Settings) -> anyhow::Result<Self> {
         profile.prepare_data()?;
         let data = Dataset::load(&settings.data_config(profile.data.clone()))?;
+        // Nothing trains on data the study could not score.
+        check_scorable(&profile, &data)?;
         let runs_dir = settings.runs_dir.join(profile.name.as_str());
         let figures_root = settings.figures_dir.join(profile.name.as_str());
         let lease = LeaseOptions { holder: Holder::this_process(settings.slurm_job.clone()), timeout: settings.lease_timeout() };
@@ -116,9 +120,10 @@ impl Study {
         let plan = if plan == *report() { plan } else { plan.check()? };
         self.figures_dir = if plan.is_report() { self.figures_root.clone() } else { self.figures_root.join(&plan.name) };
         self.plan = plan;
-        // Every variant's config on this profile and data, checked before anything trains.
+        // Every variant's config on this profile and data, checked before anything trains
+        // (whether libtorch can train its layout: by [`Study::check_units`], for what runs).
         for v in self.plan.variants().into_iter().chain(self.plan.probes()) {
-            self.config(v)?.check(&self.data).map_err(|e| anyhow::anyhow!("variant `{}` on the {} profile: {e:#}", v.key, self.profile.name.as_str()))?;
+            self.config(v)?.check_fit(&self.data).map_err(|e| anyhow::anyhow!("variant `{}` on the {} profile: {e:#}", v.key, self.profile.name.as_str()))?;
         }
         self.runs = runs::run_names(&self.profile, &self.data, &self.plan, &self.runs_dir)?;
         Ok(())
@@ -153,6 +158,49 @@ impl Study {
     pub fn seeds_of(&self, v: &Variant) -> Vec<u64> {
         let n = if self.plan.is_probe(&v.key) { PROBE_SEEDS.min(self.profile.seeds.len()) } else { self.profile.seeds.len() };
         self.profile.seeds[..n].to_vec()
+    }
+
+    /// The variants and probes of `sections`, each once, in order.
+    fn members<'a>(&self, sections: &[&'a Section]) -> Vec<&'a Variant> {
+        let mut out: Vec<&Variant> = Vec::new();
+        for v in sections.iter().flat_map(|s| s.variants.iter().chain(&s.probes)) {
+            if !out.iter().any(|x| x.key == v.key) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// Every variant and probe of `sections` checked as its runs will start ([`crate::train::RunConfig::check`]):
+    /// what the grid runs before any unit trains, so that only what was asked for is checked.
+    /// Stored runs of those units are checked to have trained on this data.
+    pub fn check_units(&self, sections: &[&Section]) -> anyhow::Result<()> {
+        for v in self.members(sections) {
+            self.config(v)?.check(&self.data).map_err(|e| anyhow::anyhow!("variant `{}` on the {} profile: {e:#}", v.key, self.profile.name.as_str()))?;
+        }
+        for u in self.units(sections) {
+            crate::train::Run::check_stored_data(&u.dir, &self.data)?;
+        }
+        Ok(())
+    }
+
+    /// The variants of `sections` that train NCHW because channels-last would crash here
+    /// (memory format `auto`), with the convolution it would crash on.
+    pub fn nchw_variants(&self, sections: &[&Section]) -> anyhow::Result<Vec<(String, String)>> {
+        let side = self.data.shape()[1];
+        let mut out = Vec::new();
+        for v in self.members(sections) {
+            let c = self.config(v)?;
+            if let (false, Some(conv)) = self.profile.channels_last_for(&c.model, side) {
+                out.push((v.key.clone(), conv));
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the study takes from its data and how it scores it, for `sections` ([`DataUse`]).
+    pub fn data_use(&self, sections: &[&Section]) -> anyhow::Result<DataUse> {
+        Ok(DataUse::of(&self.profile, &self.data, self.nchw_variants(sections)?))
     }
 
     /// Each section's variants with the run config of each (model and recipe as JSON), one line per variant.
@@ -280,7 +328,7 @@ impl Study {
             format!("study {}: {} — {} section(s), {} comparison(s)\n", self.plan.name, self.plan.title, self.plan.sections.len(), self.plan.family_members().len())
         };
         plan + &format!(
-            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's {} → {}), StepLR({}) → StepLR({}), seeds {:?}, device {}{}{}\n{}\nruns: {}\nfigures: {}",
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's {} → {}), StepLR({}) → StepLR({}), seeds {:?}, device {}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
@@ -292,9 +340,8 @@ impl Study {
             p.scaled_step(crate::train::recipe::STEP_SIZE),
             p.seeds,
             p.device,
-            if p.channels_last { ", channels-last" } else { "" },
             if p.bf16 { ", bf16 autocast on CUDA" } else { "" },
-            self.data.summary(&self.options.paths),
+            self.data_use(&self.sections()).map(|d| d.lines(&self.options.paths).join("\n")).unwrap_or_else(|e| format!("data: {e:#}")),
             self.options.paths.show(&self.runs_dir),
             self.options.paths.show(&self.figures_dir)
         )

@@ -2,53 +2,14 @@
 //! recipe onto it.
 use super::plan::Resolved;
 use super::recipe::Recipe;
-use crate::data::{DataConfig, Dataset, Source, SynthConfig, synthetic};
-use crate::device::Device;
+use crate::data::{DataConfig, Dataset, Holdout, Source, SynthConfig, synthetic};
+use crate::device::{Device, MemoryFormat};
 use crate::model::ResNetConfig;
-use crate::settings::{ProfileName, Settings};
+pub use crate::settings::Score;
+use crate::settings::{DataSettings, ProfileName, Settings};
 use crate::train::{LrBatch, RunConfig, Schedule, recipe};
 use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
-
-/// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
-/// Tables show the report's metric, best validation accuracy, whichever it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Score {
-    /// Best validation accuracy: the report's metric — the epoch is chosen on the validation
-    /// split and scored on it.
-    #[default]
-    BestVal,
-    /// The test accuracy of the checkpoint the validation split chose: scored on images that
-    /// chose nothing, and more of them (needs a labelled test split).
-    TestAtBest,
-}
-
-impl Score {
-    /// A run's value of this score (`None`: the run has none, e.g. an unlabelled test split).
-    pub fn of(self, run: &crate::train::RunSummary) -> Option<f64> {
-        match self {
-            Score::BestVal => Some(run.best_val_acc),
-            Score::TestAtBest => run.test_acc,
-        }
-    }
-
-    /// As a legend names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Score::BestVal => "best validation",
-            Score::TestAtBest => "test, best epoch",
-        }
-    }
-
-    /// As a sentence names it.
-    pub fn sentence(self) -> &'static str {
-        match self {
-            Score::BestVal => "best validation accuracy",
-            Score::TestAtBest => "test accuracy of the best epoch",
-        }
-    }
-}
 
 /// The scale of a study and how the report's recipe maps onto it ([`Profile::map`]).
 ///
@@ -75,9 +36,10 @@ pub struct Profile {
     pub seeds: Vec<u64>,
     pub device: Device,
     pub threads: Option<usize>,
-    /// Channels-last (NHWC) images and weights: convolutions without layout
-    /// conversions when channel counts are multiples of 8/16 (GPUs, and oneDNN on CPUs).
-    pub channels_last: bool,
+    /// Channels-last (NHWC) images and weights — convolutions without layout conversions when
+    /// channel counts are multiples of 8/16 (GPUs, and oneDNN on CPUs) — or NCHW, per variant
+    /// ([`Profile::channels_last_for`]).
+    pub memory_format: MemoryFormat,
     /// bf16 autocast on CUDA (ignored on the CPU).
     pub bf16: bool,
     /// For `smoke`: the synthetic tree written (once) where `data` reads it.
@@ -109,7 +71,7 @@ impl Profile {
             seeds: vec![recipe::SEED, 1, 2],
             device: Device::Auto,
             threads: None,
-            channels_last: true,
+            memory_format: MemoryFormat::Auto,
             bf16: true,
             synth: None,
             score: Score::BestVal,
@@ -148,7 +110,7 @@ impl Profile {
             seeds: vec![recipe::SEED, 1, 2, 3, 4],
             device: Device::Auto,
             threads: None,
-            channels_last: true,
+            memory_format: MemoryFormat::Auto,
             bf16: false,
             synth: None,
             score: Score::TestAtBest,
@@ -160,7 +122,7 @@ impl Profile {
     /// A synthetic 4-class 16×16 tree, written on first use at `tree`; width 4, 2 epochs.
     pub fn smoke(tree: PathBuf) -> Self {
         let root = tree;
-        let synth = SynthConfig { classes: 4, train_per_class: 24, val_per_class: 8, test: 8, size: 16, seed: 0, mixed_formats: true };
+        let synth = SynthConfig { classes: 4, train_per_class: 24, val_per_class: 8, test: 8, size: 16, seed: 0, mixed_formats: true, ..Default::default() };
         Self {
             name: ProfileName::Smoke,
             data: DataConfig::new(Source::ImageFolder { root }),
@@ -171,7 +133,7 @@ impl Profile {
             seeds: vec![recipe::SEED],
             device: Device::Cpu,
             threads: None,
-            channels_last: false,
+            memory_format: MemoryFormat::Nchw,
             bf16: false,
             synth: Some(synth),
             score: Score::BestVal,
@@ -181,7 +143,8 @@ impl Profile {
     }
 
     /// The profile `settings` name, on their data (located), with their seeds, device and
-    /// epochs where they set them; `smoke`'s tree and every cache under their cache directory.
+    /// epochs where they set them, and what they say to take from the data and how to score
+    /// it ([`DataSettings`]); `smoke`'s tree and every cache under their cache directory.
     pub fn resolve(settings: &Settings) -> anyhow::Result<Self> {
         let data = settings.data.clone().map(|d| settings.locate(d));
         let mut p = match (settings.profile, data) {
@@ -209,7 +172,46 @@ impl Profile {
         if let Some(e) = settings.epochs {
             p.epochs = e;
         }
+        p.take(&settings.data_settings);
         Ok(p)
+    }
+
+    /// `ds`'s values over this profile's: what to take from the data and how to score it.
+    fn take(&mut self, ds: &DataSettings) {
+        let d = &mut self.data;
+        if let Some(size) = ds.size {
+            d.image_size = size;
+        }
+        d.channels = ds.channels.or(d.channels);
+        if let Some(list) = &ds.class_list {
+            d.class_list = Some(list.names.clone());
+        }
+        for (cap, field) in [(ds.train_per_class, &mut d.train_per_class), (ds.val_per_class, &mut d.val_per_class), (ds.test_limit, &mut d.test_limit)] {
+            if let Some(cap) = cap {
+                *field = cap.limit();
+            }
+        }
+        if let Some(f) = ds.holdout {
+            d.holdout = Some(Holdout::of(f));
+        }
+        self.score = ds.score.unwrap_or(self.score);
+        self.memory_format = ds.memory_format.unwrap_or(self.memory_format);
+    }
+
+    /// Whether a variant of `model` trains channels-last on this profile, for images of
+    /// `side`×`side`: what its memory format says, and under `auto` NCHW where libtorch's
+    /// oneDNN would crash on the CPU ([`ResNetConfig::cpu_channels_last_hazard`]) unless the
+    /// device is `cuda`. `Some(reason)` beside `false` when the hazard chose it.
+    pub fn channels_last_for(&self, model: &ResNetConfig, side: i64) -> (bool, Option<String>) {
+        match self.memory_format {
+            MemoryFormat::Nchw => (false, None),
+            MemoryFormat::ChannelsLast => (true, None),
+            MemoryFormat::Auto if self.device == Device::Cuda => (true, None),
+            MemoryFormat::Auto => match model.cpu_channels_last_hazard(side) {
+                Some(conv) => (false, Some(conv)),
+                None => (true, None),
+            },
+        }
     }
 
     /// Write the synthetic tree of `smoke` when it is not there yet.
@@ -246,7 +248,7 @@ impl Profile {
         r.train.seed = self.seeds[0];
         r.train.device = self.device;
         r.train.threads = self.threads;
-        r.train.channels_last = self.channels_last;
+        r.train.channels_last = self.memory_format != MemoryFormat::Nchw;
         r.train.bf16 = self.bf16;
         r
     }
@@ -275,10 +277,70 @@ impl Profile {
     }
 
     /// The run config of a resolved variant on `data` (classes and channels from the data):
-    /// its overrides on [`Profile::base`], mapped by [`Profile::map`], then its absolute ones.
+    /// [`Profile::mapped`] at the data's size.
     pub fn config(&self, v: &Resolved, data: &Dataset) -> anyhow::Result<RunConfig> {
-        let recipe = self.base().with(&v.overrides)?;
-        let mapped = self.map(&recipe).with(&v.absolute)?;
+        let mapped = self.mapped(v, data.shape()[1])?;
         Ok(RunConfig::for_data(mapped.model, mapped.train, data))
+    }
+
+    /// A resolved variant's recipe on this profile for `side`×`side` images: its overrides on
+    /// [`Profile::base`], mapped by [`Profile::map`], then its absolute ones; a variant that
+    /// asks for channels-last where it would crash keeps NCHW under `auto`.
+    pub fn mapped(&self, v: &Resolved, side: i64) -> anyhow::Result<Recipe> {
+        let recipe = self.base().with(&v.overrides)?;
+        let mut mapped = self.map(&recipe).with(&v.absolute)?;
+        if mapped.train.channels_last && self.memory_format == MemoryFormat::Auto {
+            mapped.train.channels_last = self.channels_last_for(&mapped.model, side).0;
+        }
+        Ok(mapped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Cap, DataSettings};
+
+    #[test]
+    fn auto_memory_format_keeps_nchw_where_channels_last_would_crash() {
+        let plan = super::super::plan::report();
+        let layout = |p: &Profile, key: &str, side: i64| p.mapped(&plan.resolve(key).unwrap(), side).unwrap().train.channels_last;
+        let quick = Profile::quick();
+        // 64×64 colour on quick: the half-width net's stage-2 shortcut gets 8 channels on 64×64 maps.
+        assert!(!layout(&quick, "xknet18-half", 64));
+        assert!(layout(&quick, "xknet18", 64) && layout(&quick, "resnet18", 64));
+        assert!(quick.channels_last_for(&ResNetConfig { width: 8, ..ResNetConfig::xknet18() }, 64).1.unwrap().contains("layer2.0.downsample.0"));
+        // Fashion-MNIST's 28 px: channels-last for every variant, as before.
+        assert!(plan.variants().iter().all(|v| layout(&quick, &v.key, 28)));
+        // On `cuda`, and when forced, channels-last; `nchw` everywhere when asked.
+        assert!(layout(&Profile { device: Device::Cuda, ..quick.clone() }, "xknet18-half", 64));
+        assert!(layout(&Profile { memory_format: MemoryFormat::ChannelsLast, ..quick.clone() }, "xknet18-half", 64));
+        assert!(!layout(&Profile { memory_format: MemoryFormat::Nchw, ..quick.clone() }, "xknet18", 64));
+        // A variant asking for NCHW keeps it.
+        let v = super::super::plan::Resolved { overrides: vec!["train.channels_last=false".parse().unwrap()], absolute: vec![] };
+        assert!(!quick.mapped(&v, 28).unwrap().train.channels_last);
+    }
+
+    #[test]
+    fn data_settings_win_over_the_profiles_defaults() {
+        let mut p = Profile::quick();
+        p.take(&DataSettings::default());
+        assert_eq!((p.data.train_per_class, p.data.val_per_class, p.data.test_limit, p.data.image_size), (Some(192), Some(100), Some(5000), 0));
+        assert_eq!((p.score, p.memory_format), (Score::TestAtBest, MemoryFormat::Auto));
+        p.take(&DataSettings {
+            size: Some(64),
+            channels: Some(3),
+            train_per_class: Some(Cap::All),
+            test_limit: Some(Cap::At(100)),
+            holdout: Some(0.2),
+            score: Some(Score::BestVal),
+            memory_format: Some(MemoryFormat::Nchw),
+            ..Default::default()
+        });
+        assert_eq!((p.data.train_per_class, p.data.val_per_class, p.data.test_limit, p.data.image_size, p.data.channels), (None, Some(100), Some(100), 64, Some(3)));
+        assert_eq!((p.data.holdout, p.score, p.memory_format), (Some(Holdout::of(0.2)), Score::BestVal, MemoryFormat::Nchw));
+        let mut full = Profile::full(Source::ImageFolder { root: "/t".into() }, None);
+        full.take(&DataSettings { size: Some(0), ..Default::default() });
+        assert_eq!(full.data.image_size, 0, "0 keeps the source's size on full too");
     }
 }

@@ -410,16 +410,9 @@ fn setup_blocks(study: &Study, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
     let (p, family, missing) = (&study.profile, &g.family, &g.missing);
     let mut blocks = vec![Block::Heading(1, "Set-up".into())];
     blocks.extend([
-        Block::Para(format!("**Data.** {}", {
-            // Without how long this load took: the document describes the data, not this read of it.
-            let summary = study.data.summary(&study.options.paths);
-            match summary.rsplit_once("; ") {
-                Some((data, load)) if load.contains(" in ") => data.to_string(),
-                _ => summary,
-            }
-        })),
+        Block::Para(study.data_use(&study.sections())?.paragraph(&study.options.paths)),
         Block::Para(format!(
-            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {:?} (probes: the first {}), device `{}`{}.",
+            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {:?} (probes: the first {}), device `{}`, memory format `{}`.",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
@@ -427,7 +420,7 @@ fn setup_blocks(study: &Study, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
             p.seeds,
             super::PROBE_SEEDS.min(p.seeds.len()),
             p.device,
-            if p.channels_last { ", channels-last" } else { "" }
+            p.memory_format.as_str()
         )),
         Block::Para(format!(
             "**Scaling rule.** Every variant is the report's recipe (SGD lr 0.001, momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs, width 64) with overrides in the report's units, mapped onto the profile: epochs and StepLR step sizes scale with {} / 25 (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes {}), widths scale with {} / 64 and batch sizes with {} / 64; everything else (momentum, gammas, flip probabilities, dropout, weight decay, label smoothing) is taken as written, as are a variant's `absolute` keys.",
@@ -615,7 +608,13 @@ pub fn write(study: &Study, format: Format, out: Option<&Path>) -> anyhow::Resul
     let dir = dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     let doc = build(study)?;
     let mut written = Vec::new();
-    for t in doc.tables() {
+    // Every class by label, which the data paragraph names by count and CRC-32.
+    let classes = Table {
+        name: "classes".into(),
+        header: vec!["label".into(), "class".into()],
+        rows: study.data.classes.iter().enumerate().map(|(i, c)| vec![i.to_string(), c.clone()]).collect(),
+    };
+    for t in std::iter::once(&classes).chain(doc.tables()) {
         let path = dir.join("tables").join(format!("{}.csv", t.name));
         crate::io::write_bytes(&path, t.csv().as_bytes())?;
         written.push(path);

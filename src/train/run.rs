@@ -7,7 +7,7 @@
 use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
 use super::{Optimizer, TrainConfig, is_improvement, predict, tensorboard, write_predictions};
-use crate::data::{DataConfig, Dataset, Loader};
+use crate::data::{DataConfig, DataRecord, Dataset, Loader};
 use crate::io;
 use crate::model::{ResNet, ResNetConfig, parameter_count};
 use anyhow::Context;
@@ -47,11 +47,22 @@ impl RunConfig {
         c
     }
 
-    /// Every field valid and the model fitted to `data` — checked once, before a run starts.
+    /// Every field valid, the model fitted to `data`, and a layout libtorch can train —
+    /// checked once, before a run starts.
     pub fn check(&self, data: &Dataset) -> anyhow::Result<()> {
+        self.check_fit(data)?;
+        if self.train.channels_last {
+            self.model.check_cpu_channels_last(self.train.device.resolve()?, data.shape()[1])?;
+        }
+        Ok(())
+    }
+
+    /// Every field valid and the model fitted to `data` (its channels and classes): what a
+    /// plan's every variant is checked for when it is opened, whichever sections then run.
+    pub fn check_fit(&self, data: &Dataset) -> anyhow::Result<()> {
         self.model.validate()?;
         self.train.validate()?;
-        let [c, side, _] = data.shape();
+        let [c, _, _] = data.shape();
         anyhow::ensure!(
             c == self.model.in_channels,
             "the data has {c} channels but model.in_channels = {}; set one to match the other",
@@ -63,19 +74,32 @@ impl RunConfig {
             data.num_classes(),
             self.model.num_classes
         );
-        if self.train.channels_last {
-            self.model.check_cpu_channels_last(self.train.device.resolve()?, side)?;
-        }
         Ok(())
     }
 }
 
-/// `config.json`: the run's config and the code that ran it.
+/// `config.json`: the run's config, the code that ran it and the data it trained on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ConfigFile {
     #[serde(flatten)]
     config: RunConfig,
     code_version: String,
+    /// What the data was (classes, their CRC-32, split sizes, shape, hold-out); absent in runs
+    /// recorded before convlab wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset: Option<DataRecord>,
+}
+
+/// A stored run trained on other data than `data` (another class list, other split sizes or
+/// image shape): the error saying how. Runs recorded without a data record pass.
+fn check_same_data(dir: &Path, stored: Option<&DataRecord>, data: &Dataset) -> anyhow::Result<()> {
+    if let Some(why) = stored.and_then(|s| data.record().differs_from(s)) {
+        anyhow::bail!(
+            "run {} was trained on other data ({why}); train into another runs directory (--runs, CONVLAB_RUNS), or pass --force to retrain it",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// convlab's version and, when built from git, the commit (`0.1.0 (git 3913288)`).
@@ -307,6 +331,15 @@ fn meta(named: &[(String, Tensor)], key: &str) -> Option<f64> {
 }
 
 impl Run {
+    /// An error when the run stored in `dir` was trained on other data than `data` (its
+    /// `config.json`'s data record; none stored, or an older record without one, passes).
+    pub fn check_stored_data(dir: &Path, data: &Dataset) -> anyhow::Result<()> {
+        if !dir.join("config.json").exists() {
+            return Ok(());
+        }
+        check_same_data(dir, io::read_json::<ConfigFile>(&dir.join("config.json"))?.dataset.as_ref(), data)
+    }
+
     /// The config a run directory records (its `config.json`), without reading the rest.
     pub fn stored_config(dir: &Path) -> anyhow::Result<RunConfig> {
         Ok(io::read_json::<ConfigFile>(&dir.join("config.json"))?.config)
@@ -380,6 +413,9 @@ impl Run {
     /// One attempt at [`Run::execute`]: the stored run, a trained one, or who holds it.
     pub fn start(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
         config.check(data)?;
+        if !opts.force {
+            Run::check_stored_data(dir, data)?;
+        }
         // A finished run with this config needs no lease.
         if !opts.force && let Some(run) = Self::stored(dir, config)? {
             return Ok(Started::Run(run));
@@ -420,7 +456,7 @@ impl Run {
                 let _ = std::fs::remove_file(f);
             }
         }
-        io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version() })?;
+        io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version(), dataset: Some(data.record()) })?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
         opts.log(&format!("== training {}", opts.paths.show(dir)));
         let result = train(dir, config, data, opts, resume_from, &lease);

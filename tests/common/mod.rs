@@ -55,7 +55,7 @@ pub fn history_numbers(csv: &Path) -> Vec<Vec<String>> {
 /// A synthetic ImageFolder tree under `root`: `classes` classes of `train_per_class` training
 /// and one validation image each, `size`×`size`, PNG only, no test split.
 pub fn tiny_tree(root: &Path, classes: usize, train_per_class: usize, size: u32) {
-    let s = convlab::data::SynthConfig { classes, train_per_class, val_per_class: 1, test: 0, size, seed: 0, mixed_formats: false };
+    let s = convlab::data::SynthConfig { classes, train_per_class, val_per_class: 1, test: 0, size, seed: 0, mixed_formats: false, ..Default::default() };
     convlab::data::synthetic::write_image_folder(root, &s).unwrap();
 }
 
