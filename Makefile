@@ -26,7 +26,7 @@ help:
 	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell, the cold build"
-	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 worker per core (~35 min here)"
+	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 and 2 workers per core (every section: about an hour on 2 cores; SECTIONS=… SEEDS=… for less)"
 	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
 	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
 	@echo "make bench-own-data  your own 64×64 data: data inspect on 120,000 files, a quick two-section study, the full profile's throughput"
@@ -136,7 +136,7 @@ bench-data: setup
 	$(CARGO) bench --bench data
 
 # A fresh kernel's first cells and a re-run of one ablation cell, timed against stored quick-profile
-# runs; then the notebooks' cold build (a fresh build slot, an empty evcxr cache; ~7 min here).
+# runs; then the notebooks' cold build (a fresh build slot, an empty evcxr cache; 419 s on the Xeon).
 bench-notebook: setup
 	$(PY) bench/notebook_latency.py
 	PY=$(PY) bash bench/notebook_build.sh

@@ -62,7 +62,7 @@ fi
 if [[ -x "$EVCXR/bin/evcxr_jupyter" ]]; then
   log "evcxr_jupyter ok: $EVCXR"
 else
-  log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (6–10 min on 2 cores, once per machine)"
+  log "compiling evcxr_jupyter $EVCXR_VERSION into $EVCXR (7.5 min on a 2-core Xeon, 11.5 on a 2-core EPYC; once per machine)"
   cargo install --locked --quiet "evcxr_jupyter@$EVCXR_VERSION" --root "$EVCXR.partial"
   rm -rf "$EVCXR" && mv "$EVCXR.partial" "$EVCXR"
 fi
@@ -175,7 +175,7 @@ if [[ "${CONVLAB_WARM:-1}" == 0 ]]; then
 elif [[ -f "$WARM_STAMP" ]]; then
   log "notebook build ok: $TOOLS/evcxr-builds"
 else
-  log "warming the notebook build: compiling the notebooks' dependencies once (~7 min on 2 cores)"
+  log "warming the notebook build: compiling the notebooks' dependencies once (8.5 min on a 2-core Xeon, 12 on a 2-core EPYC)"
   "$VENV/bin/python" "$ROOT/scripts/run_notebooks.py" --warm >&2
   mkdir -p "$(dirname "$WARM_STAMP")" && touch "$WARM_STAMP"
 fi
