@@ -72,7 +72,7 @@ fn tiny_imagenet_from_inspect_to_the_write_up_on_quick_and_full() {
     let (code, out, _) = run(root, &[&["report"][..], &quick].concat());
     assert_eq!(code, 0, "{out}");
     let doc = std::fs::read_to_string(root.join("figures/quick/report.md")).unwrap();
-    for want in ["**Data.** tiny-imagenet at", "6 of its 6 classes (CRC-32 of the class list `288d41f9`", "test 10, unlabelled", "NCHW for xknet18-half", "compare the best validation accuracy"] {
+    for want in ["**Data.** tiny-imagenet at", "6 of its 6 classes, every class (CRC-32 of the class list `288d41f9`", "test 10, unlabelled", "NCHW for xknet18-half", "compare the best validation accuracy"] {
         assert!(doc.contains(want), "the write-up lacks `{want}`");
     }
     let classes = std::fs::read_to_string(root.join("figures/quick/tables/classes.csv")).unwrap();

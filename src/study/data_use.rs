@@ -42,6 +42,18 @@ impl DataUse {
         }
     }
 
+    /// How the classes were chosen: `every class`, `the first 100 in sorted order`, `those of a
+    /// class list (100 names), then the first 50`.
+    pub fn selection(&self) -> String {
+        let first = |n: usize| if n < self.record.source_classes { Some(format!("the first {n} in sorted order")) } else { None };
+        match (&self.config.class_list, self.config.classes) {
+            (None, None) => "every class".into(),
+            (None, Some(n)) => first(n).unwrap_or_else(|| "every class".into()),
+            (Some(l), None) => format!("those of a class list ({} names)", l.len()),
+            (Some(l), Some(n)) => format!("those of a class list ({} names), then the first {n}", l.len()),
+        }
+    }
+
     /// `T-shirt/top, Trouser, …` — every class up to 12, else the first and last five.
     pub fn classes_shown(&self) -> String {
         let c = &self.record.classes;
@@ -99,7 +111,7 @@ impl DataUse {
         };
         vec![
             format!("data ({} profile): {} at {} — {}", self.profile, r.source, paths.show(&r.path), r.layout),
-            format!("  classes: {} of {} (CRC-32 {}): {}", r.classes.len(), r.source_classes, r.classes_crc32, self.classes_shown()),
+            format!("  classes: {} of {}, {} (CRC-32 {}): {}", r.classes.len(), r.source_classes, self.selection(), r.classes_crc32, self.classes_shown()),
             format!("  train {}; val {}; test {}", Self::count(r.train, self.per_class[0], self.config.train_per_class), val, self.test()),
             format!("  images: {}; {} skipped", self.images(), r.skipped),
             format!("  score: {}; memory format {}", self.score.sentence(), self.layout()),
@@ -113,12 +125,13 @@ impl DataUse {
             format!(" Validation is held out of `train/`: {} of each class's images, chosen by a permutation seeded with {} (the same files every time).", h.fraction, h.seed)
         });
         format!(
-            "**Data.** {} at `{}` ({}). {} of its {} classes (CRC-32 of the class list `{}`; every class in `tables/classes.csv`): {}. Train {}; validation {}; test {}. Images {}; {} files skipped.{held} Memory format {}. The statistics compare the {}.",
+            "**Data.** {} at `{}` ({}). {} of its {} classes, {} (CRC-32 of the class list `{}`; every class in `tables/classes.csv`): {}. Train {}; validation {}; test {}. Images {}; {} files skipped.{held} Memory format {}. The statistics compare the {}.",
             r.source,
             paths.show(&r.path),
             r.layout,
             r.classes.len(),
             r.source_classes,
+            self.selection(),
             r.classes_crc32,
             self.classes_shown(),
             Self::count(r.train, self.per_class[0], self.config.train_per_class),
@@ -219,6 +232,35 @@ pub enum Sizing {
     Refused(usize),
 }
 
+/// How colour is converted to `channels` (1 or 3) for images of `colours` (a histogram by
+/// colour type), when it is: `grayscale images repeated into 3 channels; alpha dropped`.
+fn conversion(channels: u8, colours: &std::collections::BTreeMap<String, usize>) -> Option<String> {
+    let mut notes = Vec::new();
+    match channels {
+        1 if colours.keys().any(|c| !c.starts_with("gray")) => notes.push("colour images converted to grayscale (luma)"),
+        3 if colours.keys().any(|c| c.starts_with("gray")) => notes.push("grayscale images repeated into 3 channels"),
+        _ => {}
+    }
+    if colours.keys().any(|c| c.contains("alpha") || c.starts_with("RGBA")) {
+        notes.push("alpha dropped");
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+/// The report's variants and probes that `profile` trains NCHW at `side`×`side` (memory
+/// format `auto`), with the convolution channels-last would crash on.
+fn report_nchw(profile: &Profile, side: i64) -> anyhow::Result<Vec<(String, String)>> {
+    let plan = super::plan::report();
+    let mut out = Vec::new();
+    for v in plan.variants().into_iter().chain(plan.probes()) {
+        let r = profile.mapped(&plan.resolve(&v.key)?, side)?;
+        if let (false, Some(conv)) = profile.channels_last_for(&r.model, side) {
+            out.push((v.key.clone(), conv));
+        }
+    }
+    Ok(out)
+}
+
 /// What a profile would take from an inspected source ([`Inspection`]) and how it would score
 /// it — `convlab data inspect --profile`.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,32 +301,13 @@ impl Intake {
             (s, _) => Sizing::Resized(s),
         };
         let channels = d.channels.unwrap_or_else(|| d.source.default_channels());
-        let colour: Vec<&str> = inspection.colours.keys().map(String::as_str).collect();
-        let mut notes = Vec::new();
-        match channels {
-            1 if colour.iter().any(|c| !c.starts_with("gray")) => notes.push("colour images converted to grayscale (luma)"),
-            3 if colour.iter().any(|c| c.starts_with("gray")) => notes.push("grayscale images repeated into 3 channels"),
-            _ => {}
-        }
-        if colour.iter().any(|c| c.contains("alpha") || c.starts_with("RGBA")) {
-            notes.push("alpha dropped");
-        }
-        let conversion = (!notes.is_empty()).then(|| notes.join("; "));
+        let conversion = conversion(channels, &inspection.colours);
         let side = match sizing {
             Sizing::Kept(_, h) => Some(h as i64),
             Sizing::Resized(s) => Some(s as i64),
             Sizing::Refused(_) => None,
         };
-        let mut nchw = Vec::new();
-        if let Some(side) = side {
-            let plan = super::plan::report();
-            for v in plan.variants().into_iter().chain(plan.probes()) {
-                let r = profile.mapped(&plan.resolve(&v.key)?, side)?;
-                if let (false, Some(conv)) = profile.channels_last_for(&r.model, side) {
-                    nchw.push((v.key.clone(), conv));
-                }
-            }
-        }
+        let nchw = side.map(|side| report_nchw(profile, side)).transpose()?.unwrap_or_default();
         let scorable = Scorable {
             source: format!("{} at {}", inspection.source.kind(), inspection.source.path().display()),
             test: inspection.layout.test,
@@ -358,5 +381,40 @@ mod tests {
         assert!(held.contains("too few training images to hold one out"), "{held}");
         let no_train = scorable(&classes, TestSplit::Labelled, 10, vec![0, 5], vec![2, 2]).refusal(&best_val).unwrap();
         assert!(no_train.contains("class `cat`") && no_train.contains("no training images"), "{no_train}");
+    }
+
+    fn data_use(source_classes: usize, kept: usize, config: DataConfig) -> DataUse {
+        let classes: Vec<String> = (0..kept).map(|k| format!("n{k:08}")).collect();
+        let record = DataRecord {
+            source: "tiny-imagenet".into(),
+            path: "/data/tiny".into(),
+            layout: "Tiny ImageNet: …".into(),
+            source_classes,
+            classes_crc32: crate::data::classes_crc32(&classes),
+            classes,
+            train: 500 * kept,
+            val: 50 * kept,
+            test: Some(10_000),
+            test_labelled: false,
+            shape: [3, 64, 64],
+            holdout: None,
+            skipped: 0,
+        };
+        DataUse { profile: "full".into(), record, config, per_class: [(500, 500), (50, 50)], score: Score::BestVal, memory_format: MemoryFormat::Auto, nchw: vec![] }
+    }
+
+    #[test]
+    fn the_write_up_names_how_the_classes_were_chosen() {
+        let src = crate::data::Source::TinyImageNet { root: "/data/tiny".into(), readable_names: false };
+        let first = data_use(200, 100, DataConfig { classes: Some(100), image_size: 64, ..DataConfig::new(src.clone()) });
+        assert_eq!(first.selection(), "the first 100 in sorted order");
+        assert_eq!(first.classes_shown(), "n00000000, n00000001, n00000002, n00000003, n00000004 … n00000095, n00000096, n00000097, n00000098, n00000099 (90 more)");
+        let p = first.paragraph(&PathStyle::new(None, None));
+        assert!(p.starts_with("**Data.** tiny-imagenet at `/data/tiny` (Tiny ImageNet: …). 100 of its 200 classes, the first 100 in sorted order (CRC-32 of the class list `"), "{p}");
+        assert!(p.contains("Train 50000 (500 per class); validation 5000 (50 per class); test 10000, unlabelled."), "{p}");
+        assert!(p.contains("Images 3×64×64, RGB (every image brought to 64×64, resized where it differs)"), "{p}");
+        assert_eq!(data_use(200, 200, DataConfig::new(src.clone())).selection(), "every class");
+        let listed = data_use(200, 3, DataConfig { class_list: Some(vec!["a".into(), "b".into(), "c".into()]), ..DataConfig::new(src) });
+        assert_eq!(listed.selection(), "those of a class list (3 names)");
     }
 }
