@@ -305,18 +305,24 @@ fn tiny_imagenet_layout() {
     assert!(err.contains("val_annotations.txt") && err.contains("line 1") && err.contains("n77"), "{err}");
 }
 
-#[test]
-fn fashion_mnist_idx_split_subset_resize() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("fm");
-    fs::create_dir_all(&dir).unwrap();
-    // 60 training images (50 train + 10 val), 20 test; pixel value = label·20.
+/// Fashion-MNIST's four IDX files in `dir`, small: 60 training images (50 train + 10 val), 20
+/// test; label i % 10, every pixel label·20. The training labels.
+fn small_fashion_mnist(dir: &Path) -> Vec<u8> {
     let labels: Vec<u8> = (0..60).map(|i| (i % 10) as u8).collect();
     let images: Vec<u8> = labels.iter().flat_map(|&l| vec![l * 20; 28 * 28]).collect();
     write_idx(&dir.join("train-images-idx3-ubyte"), &[60, 28, 28], &images);
     write_idx(&dir.join("train-labels-idx1-ubyte"), &[60], &labels);
     write_idx(&dir.join("t10k-images-idx3-ubyte"), &[20, 28, 28], &images[..20 * 784]);
     write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[20], &labels[..20]);
+    labels
+}
+
+#[test]
+fn fashion_mnist_idx_split_subset_resize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fm");
+    fs::create_dir_all(&dir).unwrap();
+    let labels = small_fashion_mnist(&dir);
     let c = DataConfig {
         cache_dir: Some(tmp.path().join("cache")),
         train_per_class: Some(2),
@@ -451,12 +457,7 @@ fn fashion_mnist_class_lists_renumber_labels() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("fm");
     fs::create_dir_all(&dir).unwrap();
-    let labels: Vec<u8> = (0..60).map(|i| (i % 10) as u8).collect();
-    let images: Vec<u8> = labels.iter().flat_map(|&l| vec![l * 20; 28 * 28]).collect();
-    write_idx(&dir.join("train-images-idx3-ubyte"), &[60, 28, 28], &images);
-    write_idx(&dir.join("train-labels-idx1-ubyte"), &[60], &labels);
-    write_idx(&dir.join("t10k-images-idx3-ubyte"), &[20, 28, 28], &images[..20 * 784]);
-    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[20], &labels[..20]);
+    small_fashion_mnist(&dir);
     let c = DataConfig {
         cache_dir: Some(tmp.path().join("cache")),
         class_list: Some(vec!["Bag".into(), "Trouser".into()]),
