@@ -35,7 +35,7 @@ pub struct SynthConfig {
     pub mixed: bool,
 }
 
-/// The layout [`write`] gives a synthetic tree.
+/// The layout [`write()`] gives a synthetic tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
