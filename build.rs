@@ -26,11 +26,16 @@ fn main() {
     println!("cargo:rerun-if-changed=src/train/optim.cpp");
     println!("cargo:rerun-if-changed=src/autocast.cpp");
     println!("cargo:rerun-if-changed=src/torch_info.cpp");
-    let lib = env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys did not report libtorch's lib dir; run `make setup`");
+    let lib = env::var("DEP_TCH_LIBTORCH_LIB")
+        .expect("torch-sys did not report libtorch's lib dir; run `make setup`");
     // The C++ wrappers (optimizer steps, autocast), against libtorch's headers, with
     // the C++ ABI torch-sys builds with (PyTorch wheels since 2.7 use the new one).
-    let include = Path::new(&lib).parent().map(|torch| torch.join("include")).filter(|p| p.join("ATen").is_dir());
-    let include = include.unwrap_or_else(|| panic!("no libtorch headers (include/ATen) beside {lib}"));
+    let include = Path::new(&lib)
+        .parent()
+        .map(|torch| torch.join("include"))
+        .filter(|p| p.join("ATen").is_dir());
+    let include =
+        include.unwrap_or_else(|| panic!("no libtorch headers (include/ATen) beside {lib}"));
     let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
     cc::Build::new()
         .cpp(true)

@@ -36,13 +36,15 @@ pub struct BenchResult {
     pub size: i64,
     pub batch_size: usize,
     pub parameters: i64,
-    /// convlab's training step (forward, loss, backward, convlab's SGD) on a resident batch; best of 5 blocks.
+    /// convlab's training step (forward, loss, backward, convlab's SGD) on a resident batch; best
+    /// of 5 blocks.
     pub step_img_s: f64,
     /// The same model's step with libtorch's own SGD (`torch::optim::SGD`): the raw ceiling.
     pub raw_step_img_s: f64,
     /// Evaluation (no grad, eval mode) on a resident batch.
     pub eval_img_s: f64,
-    /// A whole training epoch with the real loader (the fastest of `epochs`), when a dataset was given.
+    /// A whole training epoch with the real loader (the fastest of `epochs`), when a dataset was
+    /// given.
     pub epoch_img_s: Option<f64>,
     pub epoch_seconds: Option<f64>,
     /// Seconds of the loader alone over that epoch, as a share of the epoch.
@@ -79,13 +81,22 @@ fn timed(device: Device, steps: usize, batch: i64, step: &mut dyn FnMut()) -> f6
 /// convlab's training step on `xs`/`ys` (as in `train::fit`) and the same model with
 /// libtorch's own SGD, timed in alternating blocks (best of five each) so that drifting load
 /// on the machine biases neither: (convlab, libtorch) images per second.
-fn step_throughput(cfg: &BenchConfig, device: Device, net: &ResNet, opt: &mut Optimizer, xs: &Tensor, ys: &Tensor, loss_sum: &mut Tensor) -> anyhow::Result<(f64, f64)> {
+fn step_throughput(
+    cfg: &BenchConfig,
+    device: Device,
+    net: &ResNet,
+    opt: &mut Optimizer,
+    xs: &Tensor,
+    ys: &Tensor,
+    loss_sum: &mut Tensor,
+) -> anyhow::Result<(f64, f64)> {
     let raw_vs = nn::VarStore::new(device);
     let raw_net = ResNet::new(&raw_vs.root(), &cfg.model)?;
     if cfg.train.channels_last {
         crate::model::weights_to_channels_last(&raw_vs);
     }
-    let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }.build(&raw_vs, cfg.train.lr)?;
+    let mut raw_opt = nn::Sgd { momentum: cfg.train.momentum, ..Default::default() }
+        .build(&raw_vs, cfg.train.lr)?;
     let mut convlab_step = || {
         let (loss, _) = train_step(net, opt, xs, ys, cfg.train.lr, &cfg.train);
         *loss_sum += loss.to_kind(Kind::Double);
@@ -109,8 +120,18 @@ fn step_throughput(cfg: &BenchConfig, device: Device, net: &ResNet, opt: &mut Op
 
 /// The loader alone over `data`'s training split, then epochs of training with it as `fit`
 /// runs them: (images per second and seconds of the fastest epoch, the loader's share of it).
-fn epoch_throughput(cfg: &BenchConfig, device: Device, data: &Dataset, net: &ResNet, opt: &mut Optimizer, loss_sum: &mut Tensor) -> (f64, f64, f64) {
-    let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device).shuffle(1).augment(cfg.train.augment.clone()).channels_last(cfg.train.channels_last);
+fn epoch_throughput(
+    cfg: &BenchConfig,
+    device: Device,
+    data: &Dataset,
+    net: &ResNet,
+    opt: &mut Optimizer,
+    loss_sum: &mut Tensor,
+) -> (f64, f64, f64) {
+    let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
+        .shuffle(1)
+        .augment(cfg.train.augment.clone())
+        .channels_last(cfg.train.channels_last);
     sync(device);
     let t0 = Instant::now();
     for batch in loader.epoch(0) {
@@ -122,7 +143,8 @@ fn epoch_throughput(cfg: &BenchConfig, device: Device, data: &Dataset, net: &Res
     for epoch in 1..=cfg.epochs.max(1) {
         let t0 = Instant::now();
         for batch in loader.epoch(epoch) {
-            let (loss, logits) = train_step(net, opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
+            let (loss, logits) =
+                train_step(net, opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
             *loss_sum += loss.to_kind(Kind::Double);
             let _ = logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
         }
@@ -144,7 +166,8 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     crate::device::prepare_training(device, cfg.train.bf16)?;
     tch::manual_seed(0);
     let b = cfg.batch_size as i64;
-    let mut xs = Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));
+    let mut xs =
+        Tensor::randn([b, cfg.model.in_channels, cfg.size, cfg.size], (Kind::Float, device));
     if cfg.train.channels_last {
         xs = crate::device::to_channels_last(&xs);
     }
@@ -157,10 +180,15 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
     if cfg.train.channels_last {
         crate::model::weights_to_channels_last(&vs);
     }
-    let (step_img_s, raw_step_img_s) = step_throughput(cfg, device, &net, &mut opt, &xs, &ys, &mut loss_sum)?;
+    let (step_img_s, raw_step_img_s) =
+        step_throughput(cfg, device, &net, &mut opt, &xs, &ys, &mut loss_sum)?;
     let eval_img_s = {
         let _g = tch::no_grad_guard();
-        (0..3).map(|_| timed(device, cfg.steps, b, &mut || drop(forward(&net, &xs, false, &cfg.train)))).fold(0.0, f64::max)
+        (0..3)
+            .map(|_| {
+                timed(device, cfg.steps, b, &mut || drop(forward(&net, &xs, false, &cfg.train)))
+            })
+            .fold(0.0, f64::max)
     };
     let epoch = data.map(|d| epoch_throughput(cfg, device, d, &net, &mut opt, &mut loss_sum));
     anyhow::ensure!(loss_sum.double_value(&[]).is_finite(), "benchmark loss diverged");
@@ -182,8 +210,9 @@ pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchRes
 }
 
 impl BenchResult {
-    pub const HEADER: &'static str =
-        "| benchmark | device | threads | size | batch | params | step img/s | raw libtorch step img/s | step/raw | eval img/s | epoch img/s | loader share | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+    pub const HEADER: &'static str = "| benchmark | device | threads | size | batch | params | \
+        step img/s | raw libtorch step img/s | step/raw | eval img/s | epoch img/s | loader share \
+        | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
     /// A markdown table row.
     pub fn row(&self) -> String {

@@ -4,24 +4,26 @@
 use crate::bench::BenchConfig;
 use crate::data::{Augment, DataConfig, Dataset, Inspection, Source};
 use crate::device::Device;
+use crate::device::MemoryFormat;
 use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
+use crate::overrides::Override;
 use crate::paths::PathStyle;
 use crate::plot::{Curve, Figure};
-use crate::device::MemoryFormat;
 use crate::settings::{Cap, ClassList, DataSettings, Layer, Score, Settings};
-use crate::overrides::Override;
 use crate::study::{Plan, ProfileName, Recipe, Section};
 use crate::train::{ExperimentSummary, Run, RunConfig, Schedule, TrainConfig};
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// `8G`, `512M`, `100k` or a number of bytes (decimal units, as `df -H`; `GiB`-style binary units too).
+/// `8G`, `512M`, `100k` or a number of bytes (decimal units, as `df -H`; `GiB`-style binary units
+/// too).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}`: expected a size such as 8G, 512M or 1000000"))?;
+    let n: f64 =
+        num.parse().map_err(|_| format!("`{s}`: expected a size such as 8G, 512M or 1000000"))?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -47,7 +49,8 @@ pub struct SettingsArgs {
     /// full, quick or smoke (default: $CONVLAB_PROFILE, convlab.toml, else quick).
     #[arg(long, value_enum)]
     pub profile: Option<ProfileName>,
-    /// The study's data, e.g. imagefolder:PATH (default: $CONVLAB_DATA, convlab.toml, else the profile's).
+    /// The study's data, e.g. imagefolder:PATH (default: $CONVLAB_DATA, convlab.toml, else the
+    /// profile's).
     #[arg(long)]
     pub data: Option<Source>,
     /// Keep the first N classes of the data.
@@ -65,7 +68,8 @@ pub struct SettingsArgs {
     /// Runs go to RUNS/PROFILE/ (default: $CONVLAB_RUNS, convlab.toml, else PROJECT/runs).
     #[arg(long)]
     pub runs: Option<PathBuf>,
-    /// Figures go to FIGURES/PROFILE/ (default: $CONVLAB_FIGURES, convlab.toml, else PROJECT/figures).
+    /// Figures go to FIGURES/PROFILE/ (default: $CONVLAB_FIGURES, convlab.toml, else
+    /// PROJECT/figures).
     #[arg(long)]
     pub figures: Option<PathBuf>,
     #[command(flatten)]
@@ -76,16 +80,20 @@ pub struct SettingsArgs {
 /// `CONVLAB_*` variable and `convlab.toml` key, which win over the profile's default.
 #[derive(Args, Debug, Clone, Default)]
 pub struct DataSettingsArgs {
-    /// Resize every image to SIZE×SIZE; 0 keeps the source's size (default: $CONVLAB_SIZE, convlab.toml, else full: 64, quick: 0).
+    /// Resize every image to SIZE×SIZE; 0 keeps the source's size (default: $CONVLAB_SIZE,
+    /// convlab.toml, else full: 64, quick: 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=4096))]
     pub size: Option<u32>,
-    /// 1 (grayscale) or 3 (RGB) (default: $CONVLAB_CHANNELS, convlab.toml, else full: 3, quick: the source's).
+    /// 1 (grayscale) or 3 (RGB) (default: $CONVLAB_CHANNELS, convlab.toml, else full: 3, quick: the
+    /// source's).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub channels: Option<u8>,
-    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt works).
+    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt
+    /// works).
     #[arg(long, value_name = "FILE")]
     pub class_list: Option<PathBuf>,
-    /// Training images per class: N or all (default: $CONVLAB_TRAIN_PER_CLASS, convlab.toml, else full: all, quick: 192).
+    /// Training images per class: N or all (default: $CONVLAB_TRAIN_PER_CLASS, convlab.toml, else
+    /// full: all, quick: 192).
     #[arg(long, value_name = "N|all")]
     pub train_per_class: Option<Cap>,
     /// Validation images per class: N or all (default: … else full: all, quick: 100).
@@ -102,7 +110,8 @@ pub struct DataSettingsArgs {
     /// (default: $CONVLAB_SCORE, convlab.toml, else full: best-val, quick: test-at-best).
     #[arg(long, value_enum)]
     pub score: Option<Score>,
-    /// auto (channels-last where libtorch can train it, else NCHW, per variant), channels-last or nchw.
+    /// auto (channels-last where libtorch can train it, else NCHW, per variant), channels-last or
+    /// nchw.
     #[arg(long, value_enum)]
     pub memory_format: Option<MemoryFormat>,
 }
@@ -114,10 +123,15 @@ impl DataSettingsArgs {
             anyhow::bail!("--channels 2: expected 1 (grayscale) or 3 (RGB)");
         }
         if let Some(f) = self.holdout {
-            crate::data::Holdout::of(f).validate().map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
+            crate::data::Holdout::of(f)
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
         }
         let class_list = match &self.class_list {
-            Some(f) => Some(ClassList::read(f).map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?),
+            Some(f) => Some(
+                ClassList::read(f)
+                    .map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?,
+            ),
             None => None,
         };
         Ok(DataSettings {
@@ -139,7 +153,8 @@ impl SettingsArgs {
     pub fn layer(&self) -> anyhow::Result<Layer> {
         if let Some(seeds) = &self.seeds {
             let text = seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-            crate::settings::check_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {text}: {e}"))?;
+            crate::settings::check_seeds(seeds)
+                .map_err(|e| anyhow::anyhow!("--seeds {text}: {e}"))?;
         }
         for (flag, v) in [("--classes", self.classes), ("--epochs", self.epochs)] {
             anyhow::ensure!(v != Some(0), "{flag} 0: must be at least 1");
@@ -196,7 +211,10 @@ impl SlurmArgs {
     /// What the submission asks Slurm for.
     pub fn options(&self) -> anyhow::Result<crate::study::slurm::SlurmOptions> {
         anyhow::ensure!(self.cpus_per_task >= 1, "--cpus-per-task 0: at least one CPU is needed");
-        anyhow::ensure!(self.max_parallel != Some(0), "--max-parallel 0: at least one task must run");
+        anyhow::ensure!(
+            self.max_parallel != Some(0),
+            "--max-parallel 0: at least one task must run"
+        );
         Ok(crate::study::slurm::SlurmOptions {
             partition: self.partition.clone(),
             account: self.account.clone(),
@@ -204,7 +222,11 @@ impl SlurmArgs {
             cpus_per_task: self.cpus_per_task,
             mem: self.mem.clone(),
             time: match &self.time {
-                Some(t) => Some((t.clone(), crate::study::slurm::parse_time(t).map_err(|e| anyhow::anyhow!("--time {e}"))?)),
+                Some(t) => Some((
+                    t.clone(),
+                    crate::study::slurm::parse_time(t)
+                        .map_err(|e| anyhow::anyhow!("--time {e}"))?,
+                )),
                 None => None,
             },
             max_parallel: self.max_parallel,
@@ -255,7 +277,8 @@ pub struct DataArgs {
     /// Keep at most N test images.
     #[arg(long)]
     pub test_limit: Option<usize>,
-    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt works).
+    /// Keep only the classes listed in FILE, one per line (WordNet ids, folder names; wnids.txt
+    /// works).
     #[arg(long, value_name = "FILE")]
     pub class_list: Option<PathBuf>,
     /// Validate on this share of each class held out of train/ (seeded, stratified) instead of
@@ -285,13 +308,20 @@ impl DataArgs {
         Ok(settings.data_config(self.over(DataConfig::new(source))?))
     }
 
-    /// `base` with every value these flags set (the source is the caller's); the class list is read here.
+    /// `base` with every value these flags set (the source is the caller's); the class list is read
+    /// here.
     pub fn over(&self, base: DataConfig) -> anyhow::Result<DataConfig> {
         if let Some(f) = self.holdout {
-            crate::data::Holdout::of(f).validate().map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
+            crate::data::Holdout::of(f)
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--holdout {}", e.trim_start_matches("holdout = ")))?;
         }
         let class_list = match &self.class_list {
-            Some(f) => Some(ClassList::read(f).map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?.names),
+            Some(f) => Some(
+                ClassList::read(f)
+                    .map_err(|e| anyhow::anyhow!("--class-list {}: {e}", f.display()))?
+                    .names,
+            ),
             None => base.class_list.clone(),
         };
         Ok(DataConfig {
@@ -342,13 +372,17 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The preset with the flags' changes (input channels and classes come from the data: [`RunConfig::for_data`]).
+    /// The preset with the flags' changes (input channels and classes come from the data:
+    /// [`RunConfig::for_data`]).
     pub fn config(&self) -> anyhow::Result<ResNetConfig> {
         let preset = ResNetConfig::preset(&self.preset)?;
         let blocks = match &self.blocks {
             Some(b) => <[usize; 4]>::try_from(b.as_slice()).map_err(|_| {
                 let text = b.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
-                anyhow::anyhow!("--blocks {text}: expected 4 numbers (one per stage), got {}", b.len())
+                anyhow::anyhow!(
+                    "--blocks {text}: expected 4 numbers (one per stage), got {}",
+                    b.len()
+                )
             })?,
             None => preset.blocks,
         };
@@ -398,7 +432,8 @@ pub struct RecipeArgs {
     pub crop_pad: Option<i64>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Any field by name, KEY=VALUE (repeatable), after the flags: e.g. --set train.label_smoothing=0.1
+    /// Any field by name, KEY=VALUE (repeatable), after the flags: e.g. --set
+    /// train.label_smoothing=0.1
     /// --set model.norm=group:8 (`convlab keys` lists them; values as written, not scaled).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -439,7 +474,11 @@ impl RecipeArgs {
 /// `--set` overrides (any field by name), checked before any data is read. The data's own
 /// fields join when the run is configured ([`RunConfig::for_data`]) and are checked once, when
 /// it starts ([`RunConfig::check`]).
-pub fn train_recipe(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs) -> anyhow::Result<Recipe> {
+pub fn train_recipe(
+    model: &ModelArgs,
+    recipe: &RecipeArgs,
+    hw: &DeviceArgs,
+) -> anyhow::Result<Recipe> {
     let base = Recipe { model: model.config()?, train: recipe.config(hw) };
     let sets = recipe.set.iter().map(|s| s.parse::<Override>()).collect::<Result<Vec<_>, _>>()?;
     base.with(&sets).map_err(|e| anyhow::anyhow!("--set {e}"))
@@ -449,7 +488,8 @@ pub fn train_recipe(model: &ModelArgs, recipe: &RecipeArgs, hw: &DeviceArgs) -> 
 pub fn trace_csv(steps: &[crate::train::StepTrace]) -> String {
     let mut out = String::from("epoch,step,lr,images,loss,grad_norm\n");
     for s in steps {
-        out += &format!("{},{},{:e},{},{},{}\n", s.epoch, s.step, s.lr, s.images, s.loss, s.grad_norm);
+        out +=
+            &format!("{},{},{:e},{},{},{}\n", s.epoch, s.step, s.lr, s.images, s.loss, s.grad_norm);
     }
     out
 }
@@ -464,10 +504,20 @@ pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyho
             swept.push(key.rsplit('.').next().unwrap_or(&key).to_string());
         }
     }
-    let name = name.map_or_else(|| format!("sweep-{}", if swept.is_empty() { "values".to_string() } else { swept.join("-") }), String::from);
+    let name = name.map_or_else(
+        || {
+            format!(
+                "sweep-{}",
+                if swept.is_empty() { "values".to_string() } else { swept.join("-") }
+            )
+        },
+        String::from,
+    );
     let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
     // The section is the command line's: say what is wrong with the arguments, not with a section.
-    let section = Section::sweep(&name, base, &refs).map_err(|e| anyhow::anyhow!("{}", e.message.trim_start_matches(&format!("section `{name}`: "))))?;
+    let section = Section::sweep(&name, base, &refs).map_err(|e| {
+        anyhow::anyhow!("{}", e.message.trim_start_matches(&format!("section `{name}`: ")))
+    })?;
     Ok(Plan::new(&name, &format!("Sweep: {}", section.title)).section(section).check()?)
 }
 
@@ -478,10 +528,15 @@ pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
     let recipe = plan.recipe(variant)?;
     let keys = recipe.keys();
     let width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
-    let vwidth = keys.iter().map(|(_, v)| v.chars().count()).filter(|&n| n <= 24).max().unwrap_or(0);
-    let mut out = format!("Keys of {variant}'s recipe, in the report's units (KEY=VALUE in `convlab sweep`, a plan's `set`, `convlab train --set`):\n");
+    let vwidth =
+        keys.iter().map(|(_, v)| v.chars().count()).filter(|&n| n <= 24).max().unwrap_or(0);
+    let mut out = format!(
+        "Keys of {variant}'s recipe, in the report's units (KEY=VALUE in `convlab sweep`, a \
+            plan's `set`, `convlab train --set`):\n"
+    );
     for (k, v) in &keys {
-        let scaled = crate::study::recipe::scaling(k).map_or(String::new(), |how| format!("  scaled: {how}"));
+        let scaled = crate::study::recipe::scaling(k)
+            .map_or(String::new(), |how| format!("  scaled: {how}"));
         out += format!("  {k:<width$}  {v:<vwidth$}{scaled}").trim_end();
         out.push('\n');
     }
@@ -495,7 +550,8 @@ pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
 /// A plan file's path as a notebook opens it: relative to the project root when it is under
 /// it (notebooks carry no machine's absolute paths), else absolute.
 pub fn plan_path_from_root(file: &Path, root: &Path) -> anyhow::Result<String> {
-    let abs = file.canonicalize().with_context(|| format!("cannot read plan {}", file.display()))?;
+    let abs =
+        file.canonicalize().with_context(|| format!("cannot read plan {}", file.display()))?;
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     Ok(abs.strip_prefix(&root).unwrap_or(&abs).to_string_lossy().into_owned())
 }
@@ -513,7 +569,8 @@ pub struct BenchArgs {
     /// Base width (default: the profile's).
     #[arg(long)]
     pub width: Option<i64>,
-    /// Data for the epoch measurement: the profile's unless `--data` (then whole, at the profile's size and channels).
+    /// Data for the epoch measurement: the profile's unless `--data` (then whole, at the profile's
+    /// size and channels).
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long, default_value_t = 64)]
@@ -543,20 +600,30 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// The settings level of these flags: the profile, and the data when given.
     pub fn layer(&self) -> Layer {
-        Layer { profile: Some(self.profile), data: self.data.data.clone(), cache: self.data.cache.clone(), ..Layer::default() }
+        Layer {
+            profile: Some(self.profile),
+            data: self.data.data.clone(),
+            cache: self.data.cache.clone(),
+            ..Layer::default()
+        }
     }
 
     /// The benchmark and its data, under `settings` (from [`BenchArgs::layer`]).
     pub fn config(&self, settings: &Settings) -> anyhow::Result<(BenchConfig, Dataset)> {
         anyhow::ensure!(
             !(self.profile == ProfileName::Full && self.data.data.is_none()),
-            "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH (bench/gpu.sh writes a synthetic tree)"
+            "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH \
+                (bench/gpu.sh writes a synthetic tree)"
         );
         let profile = crate::study::Profile::resolve(&settings)?;
         profile.prepare_data()?;
         let base = match &self.data.data {
             // Another dataset, whole, at the profile's size and channels unless the flags say.
-            Some(source) => DataConfig { image_size: profile.data.image_size, channels: profile.data.channels, ..DataConfig::new(settings.locate(source.clone())) },
+            Some(source) => DataConfig {
+                image_size: profile.data.image_size,
+                channels: profile.data.channels,
+                ..DataConfig::new(settings.locate(source.clone()))
+            },
             None => profile.data.clone(),
         };
         let data = Dataset::load(&settings.data_config(self.data.over(base)?))?;
@@ -565,16 +632,35 @@ impl BenchArgs {
             device: self.hw.device,
             threads: self.hw.threads,
             bf16: (self.hw.bf16 || profile.bf16) && !self.fp32,
-            channels_last: (self.hw.channels_last || profile.memory_format != MemoryFormat::Nchw) && !self.nchw,
+            channels_last: (self.hw.channels_last || profile.memory_format != MemoryFormat::Nchw)
+                && !self.nchw,
             ..TrainConfig::report()
         };
-        let model = ResNetConfig { width: self.width.unwrap_or(profile.width), ..ResNetConfig::preset(&self.preset)? };
+        let model = ResNetConfig {
+            width: self.width.unwrap_or(profile.width),
+            ..ResNetConfig::preset(&self.preset)?
+        };
         let RunConfig { model, train, .. } = RunConfig::for_data(model, train, &data);
         let h = data.shape()[1];
         // bf16 only takes effect on CUDA, so only there does the name say so.
         let bf16 = train.bf16 && train.device.resolve().is_ok_and(|d| d.is_cuda());
-        let name = format!("{} w{} {h}px{}{}", self.preset, model.width, if train.channels_last { " NHWC" } else { "" }, if bf16 { " bf16" } else { "" });
-        let cfg = BenchConfig { name, model, size: h, batch_size: self.batch_size, steps: self.steps, warmup: self.warmup, epochs: self.epochs, train };
+        let name = format!(
+            "{} w{} {h}px{}{}",
+            self.preset,
+            model.width,
+            if train.channels_last { " NHWC" } else { "" },
+            if bf16 { " bf16" } else { "" }
+        );
+        let cfg = BenchConfig {
+            name,
+            model,
+            size: h,
+            batch_size: self.batch_size,
+            steps: self.steps,
+            warmup: self.warmup,
+            epochs: self.epochs,
+            train,
+        };
         Ok((cfg, data))
     }
 }
@@ -582,10 +668,12 @@ impl BenchArgs {
 /// `convlab data inspect`: what a source holds, and with `--profile` what that profile would take.
 #[derive(Args, Debug, Clone)]
 pub struct InspectArgs {
-    /// The data, e.g. imagefolder:PATH or tiny:PATH (default: $CONVLAB_DATA, convlab.toml, else fashion-mnist).
+    /// The data, e.g. imagefolder:PATH or tiny:PATH (default: $CONVLAB_DATA, convlab.toml, else
+    /// fashion-mnist).
     #[arg(long)]
     pub data: Option<Source>,
-    /// Also say what this profile would take from the data, how it would score it, and whether a study could run.
+    /// Also say what this profile would take from the data, how it would score it, and whether a
+    /// study could run.
     #[arg(long, value_enum)]
     pub profile: Option<ProfileName>,
     /// Keep the first N classes.
@@ -596,7 +684,8 @@ pub struct InspectArgs {
     /// Skip images with more pixels (width × height) than this (default 178956970, Pillow's limit).
     #[arg(long)]
     pub max_image_pixels: Option<u64>,
-    /// Cache directory (Fashion-MNIST is read through it; default $CONVLAB_CACHE, convlab.toml's `cache`, else ~/.cache/convlab).
+    /// Cache directory (Fashion-MNIST is read through it; default $CONVLAB_CACHE, convlab.toml's
+    /// `cache`, else ~/.cache/convlab).
     #[arg(long)]
     pub cache: Option<PathBuf>,
     /// List every class (default: the first 20, and the smallest and largest counts).
@@ -608,7 +697,14 @@ impl InspectArgs {
     /// The settings level of these flags.
     pub fn layer(&self) -> anyhow::Result<Layer> {
         anyhow::ensure!(self.classes != Some(0), "--classes 0: must be at least 1");
-        Ok(Layer { profile: self.profile, data: self.data.clone(), classes: self.classes, cache: self.cache.clone(), data_settings: self.data_settings.settings()?, ..Layer::default() })
+        Ok(Layer {
+            profile: self.profile,
+            data: self.data.clone(),
+            classes: self.classes,
+            cache: self.cache.clone(),
+            data_settings: self.data_settings.settings()?,
+            ..Layer::default()
+        })
     }
 
     /// What to inspect under `settings`: their data (else Fashion-MNIST) with their class
@@ -642,16 +738,23 @@ fn thousands(n: usize) -> String {
 /// `convlab data inspect`'s report of an [`Inspection`]: layout, classes, images per split and
 /// class, sizes and colour types, the test split, skipped files.
 pub fn inspect(i: &Inspection, paths: &PathStyle, all_classes: bool) -> String {
-    let mut out = vec![format!("{} at {}", i.source.kind(), paths.show(i.source.path())), format!("layout: {}", i.layout.describe())];
+    let mut out = vec![
+        format!("{} at {}", i.source.kind(), paths.show(i.source.path())),
+        format!("layout: {}", i.layout.describe()),
+    ];
     let crc = crate::data::classes_crc32(&i.classes);
     out.push(format!("classes: {} of {} (CRC-32 {crc})", i.classes.len(), i.layout.source_classes));
     let test = match (i.test, i.test_labelled()) {
         (None, _) => "no test split".to_string(),
         (Some(n), true) => format!("test {} (labelled)", thousands(n)),
-        (Some(n), false) => format!("test {} (unlabelled: no accuracy can be computed on it)", thousands(n)),
+        (Some(n), false) => {
+            format!("test {} (unlabelled: no accuracy can be computed on it)", thousands(n))
+        }
     };
     out.push(format!("images: train {}, val {}, {test}", thousands(i.train()), thousands(i.val())));
-    let hist = |m: &std::collections::BTreeMap<String, usize>| m.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
+    let hist = |m: &std::collections::BTreeMap<String, usize>| {
+        m.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect::<Vec<_>>().join(", ")
+    };
     let sizes: std::collections::BTreeMap<String, usize> = {
         let mut by_count: Vec<(&(u32, u32), &usize)> = i.sizes.iter().collect();
         by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -661,21 +764,34 @@ pub fn inspect(i: &Inspection, paths: &PathStyle, all_classes: bool) -> String {
         }
         m
     };
-    let more = if i.sizes.len() > 8 { format!(" and {} more sizes", i.sizes.len() - 8) } else { String::new() };
+    let more = if i.sizes.len() > 8 {
+        format!(" and {} more sizes", i.sizes.len() - 8)
+    } else {
+        String::new()
+    };
     out.push(format!("sizes ({}): {}{more}", i.sizes.len(), hist(&sizes)));
     out.push(format!("colour: {}", hist(&i.colours)));
     if let Some(h) = i.holdout {
-        out.push(format!("validation: held out of train/, {} of each class (seed {})", h.fraction, h.seed));
+        out.push(format!(
+            "validation: held out of train/, {} of each class (seed {})",
+            h.fraction, h.seed
+        ));
     }
     let width = i.classes.iter().map(|c| c.chars().count()).max().unwrap_or(5).clamp(5, 40);
-    out.push(format!("{:>5}  {:<width$} {:>7} {:>7} {:>7}", "label", "class", "train", "val", "test"));
+    out.push(format!(
+        "{:>5}  {:<width$} {:>7} {:>7} {:>7}",
+        "label", "class", "train", "val", "test"
+    ));
     let shown = if all_classes { i.classes.len() } else { i.classes.len().min(20) };
     for (n, (c, k)) in i.classes.iter().zip(&i.counts).enumerate().take(shown) {
         out.push(format!("{n:>5}  {c:<width$} {:>7} {:>7} {:>7}", k.train, k.val, k.test));
     }
     if shown < i.classes.len() {
         let range = |f: fn(&crate::data::ClassCounts) -> usize| {
-            let (lo, hi) = (i.counts.iter().map(f).min().unwrap_or(0), i.counts.iter().map(f).max().unwrap_or(0));
+            let (lo, hi) = (
+                i.counts.iter().map(f).min().unwrap_or(0),
+                i.counts.iter().map(f).max().unwrap_or(0),
+            );
             if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }
         };
         out.push(format!(
@@ -686,14 +802,25 @@ pub fn inspect(i: &Inspection, paths: &PathStyle, all_classes: bool) -> String {
             range(|c| c.test),
         ));
     }
-    out.push(format!("skipped: {} file(s){}", i.skipped.len(), if i.skipped.is_empty() { "" } else { " (from their headers; a full decode may find more)" }));
+    out.push(format!(
+        "skipped: {} file(s){}",
+        i.skipped.len(),
+        if i.skipped.is_empty() {
+            ""
+        } else {
+            " (from their headers; a full decode may find more)"
+        }
+    ));
     for s in i.skipped.iter().take(20) {
         out.push(format!("skipped {}: {}", paths.show(&s.path), s.reason));
     }
     if i.skipped.len() > 20 {
         out.push(format!("  … and {} more", i.skipped.len() - 20));
     }
-    out.push(format!("read in {:.1} s (headers only: nothing decoded, nothing trained)", i.seconds));
+    out.push(format!(
+        "read in {:.1} s (headers only: nothing decoded, nothing trained)",
+        i.seconds
+    ));
     out.join("\n")
 }
 
@@ -702,7 +829,10 @@ pub fn runs_table(experiments: &[ExperimentSummary], runs: &Path, paths: &PathSt
     if experiments.is_empty() {
         return format!("no finished experiments under {}", paths.show(runs));
     }
-    let mut out = vec![format!("{:<28} {:>5} {:>16} {:>6} {:>11} {:>9} {:>8}", "experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s")];
+    let mut out = vec![format!(
+        "{:<28} {:>5} {:>16} {:>6} {:>11} {:>9} {:>8}",
+        "experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s"
+    )];
     for s in experiments {
         let r0 = &s.runs[0];
         let minutes = s.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0;
@@ -736,13 +866,15 @@ pub fn run_dirs(p: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(seeds)
 }
 
-/// `convlab plot`: the curves of every run under `dirs`, each labelled by its path from the directory's parent.
+/// `convlab plot`: the curves of every run under `dirs`, each labelled by its path from the
+/// directory's parent.
 pub fn curves_figure(dirs: &[PathBuf], title: &str) -> anyhow::Result<Figure> {
     let mut curves = Vec::new();
     for p in dirs {
         for dir in run_dirs(p)? {
             let run = Run::open(&dir)?;
-            let label = dir.strip_prefix(p.parent().unwrap_or(p)).unwrap_or(&dir).display().to_string();
+            let label =
+                dir.strip_prefix(p.parent().unwrap_or(p)).unwrap_or(&dir).display().to_string();
             let style = crate::plot::Style::nth(curves.len());
             curves.push(Curve::from_history(&label, &run.history).styled(style));
         }
@@ -776,7 +908,8 @@ mod tests {
     }
 
     fn study(args: &[&str]) -> Result<Layer, String> {
-        let s = Study::try_parse_from(std::iter::once("s").chain(args.iter().copied())).map_err(|e| e.to_string())?;
+        let s = Study::try_parse_from(std::iter::once("s").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
         s.settings.layer().map_err(|e| e.to_string())
     }
 
@@ -791,12 +924,39 @@ mod tests {
     #[test]
     fn flags_change_exactly_their_fields() {
         let t = parse(&[
-            "--preset", "resnet18", "--norm", "group:4", "--stem", "small", "--blocks", "1,2,2,1", "--no-residual", "--width", "32",
-            "--schedule", "step:4:0.3", "--flips", "0.1", "--vflip", "0.2", "--lr", "0.02", "--device", "cpu", "--channels-last",
+            "--preset",
+            "resnet18",
+            "--norm",
+            "group:4",
+            "--stem",
+            "small",
+            "--blocks",
+            "1,2,2,1",
+            "--no-residual",
+            "--width",
+            "32",
+            "--schedule",
+            "step:4:0.3",
+            "--flips",
+            "0.1",
+            "--vflip",
+            "0.2",
+            "--lr",
+            "0.02",
+            "--device",
+            "cpu",
+            "--channels-last",
         ])
         .unwrap();
         let m = t.model.config().unwrap();
-        let want = ResNetConfig { norm: Norm::Group { groups: 4 }, stem: Stem::Small, blocks: [1, 2, 2, 1], residual: false, width: 32, ..ResNetConfig::resnet18() };
+        let want = ResNetConfig {
+            norm: Norm::Group { groups: 4 },
+            stem: Stem::Small,
+            blocks: [1, 2, 2, 1],
+            residual: false,
+            width: 32,
+            ..ResNetConfig::resnet18()
+        };
         assert_eq!(m, want);
         let c = t.recipe.config(&t.hw);
         let want = TrainConfig {
@@ -808,7 +968,17 @@ mod tests {
             ..TrainConfig::report()
         };
         assert_eq!(c, want);
-        let layer = study(&["--seeds", "3,4", "--profile", "smoke", "--device", "cpu", "--data", "imagefolder:/t"]).unwrap();
+        let layer = study(&[
+            "--seeds",
+            "3,4",
+            "--profile",
+            "smoke",
+            "--device",
+            "cpu",
+            "--data",
+            "imagefolder:/t",
+        ])
+        .unwrap();
         let want = Layer {
             profile: Some(ProfileName::Smoke),
             seeds: Some(vec![3, 4]),
@@ -818,25 +988,43 @@ mod tests {
         };
         assert_eq!(layer, want);
         // Aliases users type.
-        assert_eq!(parse(&["--stem", "imagenet", "--device", "gpu"]).map(|t| (t.model.stem, t.hw.device)).unwrap(), (Some(Stem::ImageNet), Device::Cuda));
+        assert_eq!(
+            parse(&["--stem", "imagenet", "--device", "gpu"])
+                .map(|t| (t.model.stem, t.hw.device))
+                .unwrap(),
+            (Some(Stem::ImageNet), Device::Cuda)
+        );
     }
 
     #[test]
     fn bad_values_name_the_flag_and_the_problem() {
         let err = |a: &[&str]| parse(a).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err(&["--norm", "layer"]).contains("expected batch, instance"), "{}", err(&["--norm", "layer"]));
+        assert!(
+            err(&["--norm", "layer"]).contains("expected batch, instance"),
+            "{}",
+            err(&["--norm", "layer"])
+        );
         assert!(err(&["--schedule", "step:x:0.1"]).contains("step size `x` is not a whole number"));
         assert!(err(&["--device", "tpu"]).contains("'tpu'"));
         assert!(err(&["--preset", "resnet50"]).contains("resnet50"));
         assert!(study(&["--seeds", "1,x"]).unwrap_err().contains("--seeds"));
-        assert!(study(&["--profile", "huge"]).unwrap_err().contains("possible values: full, quick, smoke"));
+        assert!(
+            study(&["--profile", "huge"])
+                .unwrap_err()
+                .contains("possible values: full, quick, smoke")
+        );
         assert!(study(&["--data", "nope"]).unwrap_err().contains("expected imagefolder:PATH"));
         let t = parse(&["--blocks", "2,2"]).unwrap();
-        assert_eq!(t.model.config().unwrap_err().to_string(), "--blocks 2,2: expected 4 numbers (one per stage), got 2");
+        assert_eq!(
+            t.model.config().unwrap_err().to_string(),
+            "--blocks 2,2: expected 4 numbers (one per stage), got 2"
+        );
         assert_eq!(study(&["--seeds", "1,1"]).unwrap_err(), "--seeds 1,1: seed 1 is listed twice");
         assert_eq!(study(&["--epochs", "0"]).unwrap_err(), "--epochs 0: must be at least 1");
         let t = parse(&["--epochs", "0"]).unwrap();
-        assert!(t.recipe.config(&t.hw).validate().unwrap_err().to_string().contains("`epochs` = 0"));
+        assert!(
+            t.recipe.config(&t.hw).validate().unwrap_err().to_string().contains("`epochs` = 0")
+        );
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub enum MemoryFormat {
     /// with device `cuda`, channels-last for every variant.
     #[default]
     Auto,
-    /// Channels-last (NHWC) for every variant: an error before training where the CPU hazard applies.
+    /// Channels-last (NHWC) for every variant: an error before training where the CPU hazard
+    /// applies.
     ChannelsLast,
     /// NCHW (PyTorch's default, contiguous) for every variant.
     Nchw,
@@ -210,7 +211,8 @@ pub fn prepare_training(device: tch::Device, bf16: bool) -> anyhow::Result<()> {
             let kind = cuda_autocast_bf16(|| x.matmul(&x).kind());
             anyhow::ensure!(
                 kind == tch::Kind::BFloat16,
-                "bf16 autocast was asked for on {device:?}, but libtorch ran a matrix product under it in {kind:?}; run without --bf16"
+                "bf16 autocast was asked for on {device:?}, but libtorch ran a matrix product \
+                    under it in {kind:?}; run without --bf16"
             );
         }
     }
@@ -235,7 +237,12 @@ pub fn upload(host: &tch::Tensor, device: tch::Device) -> tch::Tensor {
 
 /// The CPU's model name (`/proc/cpuinfo`), or the architecture where that file is not.
 pub fn cpu_model() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
+        t.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|s| s.trim().to_string())
+    });
     cpu.unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
@@ -251,7 +258,8 @@ pub fn libtorch_info() -> String {
     )
 }
 
-/// The same values with channels-last (NHWC) strides; libtorch's convolutions follow the input's layout.
+/// The same values with channels-last (NHWC) strides; libtorch's convolutions follow the input's
+/// layout.
 pub fn to_channels_last(x: &tch::Tensor) -> tch::Tensor {
     x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
@@ -266,7 +274,11 @@ mod tests {
         assert_eq!("auto".parse::<Device>().unwrap(), Device::Auto);
         assert_eq!("tpu".parse::<Device>().unwrap_err(), "expected auto, cpu or cuda");
         for d in [Device::Auto, Device::Cpu, Device::Cuda] {
-            assert_eq!(d.to_string().parse::<Device>().unwrap(), d, "shown as the name a user types");
+            assert_eq!(
+                d.to_string().parse::<Device>().unwrap(),
+                d,
+                "shown as the name a user types"
+            );
         }
     }
 
@@ -288,7 +300,10 @@ mod tests {
             assert_eq!(inner, tch::Kind::Float);
             assert_eq!(state(), (false, tch::Kind::Half), "restored after the scope");
             // A panic inside the scope restores the state too.
-            assert!(std::panic::catch_unwind(|| cuda_autocast_bf16(|| panic!("in the forward pass"))).is_err());
+            assert!(
+                std::panic::catch_unwind(|| cuda_autocast_bf16(|| panic!("in the forward pass")))
+                    .is_err()
+            );
             assert_eq!(state(), (false, tch::Kind::Half));
             // On a GPU, a product under the scope really runs in bf16.
             if tch::Cuda::is_available() {
@@ -318,7 +333,10 @@ mod tests {
             let up = upload(&host, device);
             assert_eq!((up.device(), up.kind()), (device, tch::Kind::Int64));
             // Read back after the (possibly asynchronous) copy: the same values.
-            assert_eq!(Vec::<i64>::try_from(up.to_device(tch::Device::Cpu)).unwrap(), [3, 1, 4, 1, 5]);
+            assert_eq!(
+                Vec::<i64>::try_from(up.to_device(tch::Device::Cpu)).unwrap(),
+                [3, 1, 4, 1, 5]
+            );
             let flag = upload(&tch::Tensor::from_slice(&[true, false]), device);
             assert_eq!(flag.kind(), tch::Kind::Bool);
         }

@@ -32,7 +32,8 @@ pub struct Checkup {
     pub torch_compiled: String,
     /// The loaded `libtorch_cpu.so`, from the process's memory map.
     pub libtorch_path: Option<PathBuf>,
-    /// The wheel's own version beside it (`torch/version.py`: `2.11.0+cu130`) and its CUDA build (`13.0`).
+    /// The wheel's own version beside it (`torch/version.py`: `2.11.0+cu130`) and its CUDA build
+    /// (`13.0`).
     pub wheel_version: Option<String>,
     pub wheel_cuda: Option<String>,
     pub cuda_available: bool,
@@ -56,19 +57,28 @@ pub struct Checkup {
 /// The loaded `libtorch_cpu.so`, from `/proc/self/maps`.
 fn loaded_libtorch() -> Option<PathBuf> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines().filter_map(|l| l.split_whitespace().nth(5)).find(|p| p.ends_with("/libtorch_cpu.so")).map(PathBuf::from)
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.ends_with("/libtorch_cpu.so"))
+        .map(PathBuf::from)
 }
 
 /// `__version__` and `cuda` of the `torch/version.py` beside a wheel's `torch/lib/`.
 fn wheel_versions(lib: &std::path::Path) -> (Option<String>, Option<String>) {
-    let Some(text) = lib.parent().and_then(|l| l.parent()).and_then(|t| std::fs::read_to_string(t.join("version.py")).ok()) else {
+    let Some(text) = lib
+        .parent()
+        .and_then(|l| l.parent())
+        .and_then(|t| std::fs::read_to_string(t.join("version.py")).ok())
+    else {
         return (None, None);
     };
     let value = |key: &str| {
         text.lines().find_map(|l| {
             // `cuda: Optional[str] = '13.0'`: the name before a type annotation.
             let (k, v) = l.split_once('=')?;
-            (k.split(':').next()?.trim() == key).then(|| v.trim().trim_matches(['\'', '"']).to_string()).filter(|v| v != "None")
+            (k.split(':').next()?.trim() == key)
+                .then(|| v.trim().trim_matches(['\'', '"']).to_string())
+                .filter(|v| v != "None")
         })
     };
     (value("__version__"), value("cuda"))
@@ -77,7 +87,8 @@ fn wheel_versions(lib: &std::path::Path) -> (Option<String>, Option<String>) {
 /// The median seconds of `steps` training steps (after two untimed ones) of the quick
 /// profile's xknet18 (width 16, 28×28 gray, batch 64, 10 classes) on `device`.
 pub fn time_step(device: tch::Device, steps: usize) -> anyhow::Result<f64> {
-    let model = ResNetConfig { width: 16, in_channels: 1, num_classes: 10, ..ResNetConfig::xknet18() };
+    let model =
+        ResNetConfig { width: 16, in_channels: 1, num_classes: 10, ..ResNetConfig::xknet18() };
     let train = TrainConfig { lr: 0.02, ..TrainConfig::report() };
     tch::manual_seed(0);
     let vs = tch::nn::VarStore::new(device);
@@ -109,17 +120,28 @@ impl Checkup {
     /// Look at this machine for a study asking for `configured`, timing `steps` steps per device.
     pub fn run(configured: Device, steps: usize) -> Checkup {
         crate::device::load_cuda_backend();
-        let version = |p: *const std::ffi::c_char| unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned();
+        let version = |p: *const std::ffi::c_char| {
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        };
         // SAFETY: the wrappers return a static string and two integers.
-        let (torch_compiled, cudart, cudnn) = unsafe { (version(convlab_torch_version()), convlab_cudart_version(), convlab_cudnn_version()) };
+        let (torch_compiled, cudart, cudnn) = unsafe {
+            (version(convlab_torch_version()), convlab_cudart_version(), convlab_cudnn_version())
+        };
         let libtorch_path = loaded_libtorch();
-        let (wheel_version, wheel_cuda) = libtorch_path.as_deref().map_or((None, None), wheel_versions);
+        let (wheel_version, wheel_cuda) =
+            libtorch_path.as_deref().map_or((None, None), wheel_versions);
         let cuda_devices = if tch::Cuda::is_available() { tch::Cuda::device_count() } else { 0 };
         let mut devices = vec![tch::Device::Cpu];
         devices.extend((0..cuda_devices).map(|i| tch::Device::Cuda(i as usize)));
         let steps = devices
             .into_iter()
-            .filter_map(|d| time_step(d, steps).ok().map(|s| StepTime { device: format!("{d:?}"), seconds: s, images_per_s: 64.0 / s }))
+            .filter_map(|d| {
+                time_step(d, steps).ok().map(|s| StepTime {
+                    device: format!("{d:?}"),
+                    seconds: s,
+                    images_per_s: 64.0 / s,
+                })
+            })
             .collect();
         Checkup {
             torch_compiled,
@@ -155,13 +177,21 @@ impl Checkup {
         let mut out = vec![
             format!(
                 "libtorch: {} (compiled against {}){}",
-                self.libtorch_path.as_ref().map_or("not found in this process's memory map".into(), |p| p.display().to_string()),
+                self.libtorch_path
+                    .as_ref()
+                    .map_or("not found in this process's memory map".into(), |p| p
+                        .display()
+                        .to_string()),
                 self.torch_compiled,
                 self.wheel_version.as_ref().map_or(String::new(), |v| format!("; wheel torch {v}"))
             ),
             format!(
                 "CUDA: {}; the wheel's CUDA build {}; runtime {}",
-                if self.cuda_available { format!("available, {} device(s)", self.cuda_devices) } else { "not available (no GPU, or no driver)".into() },
+                if self.cuda_available {
+                    format!("available, {} device(s)", self.cuda_devices)
+                } else {
+                    "not available (no GPU, or no driver)".into()
+                },
                 self.wheel_cuda.as_deref().unwrap_or("none (a CPU-only build)"),
                 self.cudart.map_or("none".into(), Self::cuda_text)
             ),
@@ -177,7 +207,13 @@ impl Checkup {
             },
         ];
         for s in &self.steps {
-            out.push(format!("one training step on {}: {:.1} ms ({:.0} img/s; {})", s.device, 1e3 * s.seconds, s.images_per_s, self.step_model));
+            out.push(format!(
+                "one training step on {}: {:.1} ms ({:.0} img/s; {})",
+                s.device,
+                1e3 * s.seconds,
+                s.images_per_s,
+                self.step_model
+            ));
         }
         out
     }
@@ -198,10 +234,26 @@ mod tests {
         let lib = tmp.path().join("torch/lib");
         std::fs::create_dir_all(&lib).unwrap();
         // As torch 2.11.0+cu130 writes it.
-        std::fs::write(tmp.path().join("torch/version.py"), "from typing import Optional\n__version__ = '2.11.0+cu130'\ndebug = False\ncuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n").unwrap();
-        assert_eq!(wheel_versions(&lib.join("libtorch_cpu.so")), (Some("2.11.0+cu130".into()), Some("13.0".into())));
-        std::fs::write(tmp.path().join("torch/version.py"), "__version__ = '2.11.0+cpu'\ncuda: Optional[str] = None\n").unwrap();
+        std::fs::write(
+            tmp.path().join("torch/version.py"),
+            "from typing import \
+            Optional\n__version__ = '2.11.0+cu130'\ndebug = False\ncuda: Optional[str] = \
+            '13.0'\nhip: Optional[str] = None\n",
+        )
+        .unwrap();
+        assert_eq!(
+            wheel_versions(&lib.join("libtorch_cpu.so")),
+            (Some("2.11.0+cu130".into()), Some("13.0".into()))
+        );
+        std::fs::write(
+            tmp.path().join("torch/version.py"),
+            "__version__ = '2.11.0+cpu'\ncuda: Optional[str] = None\n",
+        )
+        .unwrap();
         assert_eq!(wheel_versions(&lib.join("libtorch_cpu.so")), (Some("2.11.0+cpu".into()), None));
-        assert_eq!((Checkup::cuda_text(13000), Checkup::cudnn_text(91900)), ("13.0".to_string(), "9.19.0".to_string()));
+        assert_eq!(
+            (Checkup::cuda_text(13000), Checkup::cudnn_text(91900)),
+            ("13.0".to_string(), "9.19.0".to_string())
+        );
     }
 }

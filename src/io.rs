@@ -4,7 +4,10 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::path::Path;
 
 /// Write through `write(tmp)`, then rename onto `path`.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -14,7 +17,8 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>
         let _ = std::fs::remove_file(&tmp);
         return Err(e.context(format!("cannot write {}", path.display())));
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }
 
 /// Bytes, atomically.
@@ -32,7 +36,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
 /// Deserialize a type that has two forms: the text a user types (read by its `FromStr`,
 /// e.g. `group:8`) and serde's tagged form, as files hold it (e.g. `{"group": {"groups": 8}}`,
 /// read as `Tagged` and converted by `from`). `expecting` says what the text may be.
-pub fn text_or_tagged<'de, D, T, Tagged>(d: D, expecting: &'static str, from: fn(Tagged) -> T) -> Result<T, D::Error>
+pub fn text_or_tagged<'de, D, T, Tagged>(
+    d: D,
+    expecting: &'static str,
+    from: fn(Tagged) -> T,
+) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: std::str::FromStr,
@@ -40,7 +48,8 @@ where
     Tagged: serde::Deserialize<'de>,
 {
     struct Visit<T, Tagged>(&'static str, fn(Tagged) -> T);
-    impl<'de, T: std::str::FromStr, Tagged: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T, Tagged>
+    impl<'de, T: std::str::FromStr, Tagged: serde::Deserialize<'de>> serde::de::Visitor<'de>
+        for Visit<T, Tagged>
     where
         T::Err: std::fmt::Display,
     {
@@ -78,7 +87,11 @@ pub fn lock(path: &Path) -> std::io::Result<FileLock> {
 
 /// This machine's host name (`uname -n`), as the kernel reports it; `localhost` if it cannot.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// Read JSON, naming the file on error.

@@ -6,8 +6,10 @@
 //! - `cli` (feature `cli`, on by default): the `convlab` command's argument groups and the
 //!   configs they build.
 //! - [`doctor`]: what this machine gives convlab (libtorch, CUDA, cuDNN, devices, a timed step).
-//! - [`mod@bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with loader).
-//! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches out.
+//! - [`mod@bench`]: throughput benchmarks (train step, raw libtorch step, evaluation, epoch with
+//!   loader).
+//! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches
+//!   out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
 //! - [`study`]: a study as a plan of sections and variants (the report's, or yours), profiles
 //!   (full, quick, smoke), the grid, statistics, tables, figures and the write-up.
@@ -23,15 +25,15 @@ pub mod data;
 pub mod device;
 pub mod doctor;
 pub mod io;
-pub mod paths;
 pub mod model;
 pub mod overrides;
+pub mod paths;
 pub mod plot;
-pub mod train;
 pub mod prelude;
 pub mod settings;
 pub mod signals;
 pub mod study;
+pub mod train;
 
 /// polars, as the notebooks slice convlab's tables with it (`use convlab::polars::prelude::*;`).
 pub use polars;

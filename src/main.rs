@@ -2,18 +2,26 @@
 //! Argument definitions and one short function per subcommand; the work is the library's
 //! (the shared argument groups and their conversions: `convlab::cli`).
 use clap::{Args, Parser, Subcommand};
-use convlab::cli::{BenchArgs, DataArgs, DeviceArgs, InspectArgs, ModelArgs, RecipeArgs, SettingsArgs, SlurmArgs};
+use convlab::cli::{
+    BenchArgs, DataArgs, DeviceArgs, InspectArgs, ModelArgs, RecipeArgs, SettingsArgs, SlurmArgs,
+};
 use convlab::data::{Dataset, SplitName, SynthConfig, synthetic, synthetic::SynthLayout};
 use convlab::device::Device;
 use convlab::paths::PathStyle;
 use convlab::settings::Settings;
 use convlab::study::{Plan, Section, Study, grid};
-use convlab::train::{Experiment, LogTo, Run, RunConfig, RunOptions, list_runs, predict, write_predictions};
+use convlab::train::{
+    Experiment, LogTo, Run, RunConfig, RunOptions, list_runs, predict, write_predictions,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "convlab", version, about = "Convolutional-network studies on small image datasets")]
+#[command(
+    name = "convlab",
+    version,
+    about = "Convolutional-network studies on small image datasets"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +60,8 @@ enum Command {
     /// Every key an override can set (`model.*`, `train.*`), with its value in the report's
     /// recipe (or a variant's) and whether a profile scales it.
     Keys(KeysArgs),
-    /// Write the study as a document (Markdown or LaTeX) from the stored runs, its tables as CSV; trains nothing.
+    /// Write the study as a document (Markdown or LaTeX) from the stored runs, its tables as CSV;
+    /// trains nothing.
     Report(ReportArgs),
     /// Throughput: train step, libtorch's raw step, evaluation, an epoch with the loader.
     Bench(BenchArgs),
@@ -67,7 +76,8 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         steps: usize,
     },
-    /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or check them.
+    /// Write the study's notebooks from the sections (outputs of unchanged cells are kept), or
+    /// check them.
     Notebooks(NotebooksArgs),
     /// Train exactly one unit (variant, seed) of a launched grid, resuming it from its checkpoint.
     RunUnit(RunUnitArgs),
@@ -103,7 +113,8 @@ enum DataCommand {
     /// Decode and cache a dataset (a second run is near-instant).
     Prepare(DataArgs),
     /// Describe a dataset without decoding it: layout, classes, images per split and class, sizes
-    /// and colour types, the test split, skipped files; with --profile, what that profile would take.
+    /// and colour types, the test split, skipped files; with --profile, what that profile would
+    /// take.
     Inspect(InspectArgs),
     /// Write a dataset's train and val splits as an ImageFolder tree of PNG files
     /// (e.g. a Fashion-MNIST slice for the PyTorch reference benchmark).
@@ -236,7 +247,8 @@ struct GridArgs {
     /// List the sections and their variants, with the run config of each, and stop.
     #[arg(long)]
     list: bool,
-    /// List the units (variant × seed) as JSON lines — profile, variant, seed, state, run dir — and stop.
+    /// List the units (variant × seed) as JSON lines — profile, variant, seed, state, run dir — and
+    /// stop.
     #[arg(long, conflicts_with_all = ["list", "status"])]
     units: bool,
     /// Show every unit's state (done, running, failed, pending) and stop.
@@ -290,10 +302,12 @@ struct ReportArgs {
     plan: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
-    /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for pdflatex).
+    /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for
+    /// pdflatex).
     #[arg(long, value_enum, default_value = "md")]
     format: convlab::study::report::Format,
-    /// Directory for the document and its `tables/` (default: the profile's figures directory, figures/<profile>/).
+    /// Directory for the document and its `tables/` (default: the profile's figures directory,
+    /// figures/<profile>/).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -306,7 +320,8 @@ struct NotebooksArgs {
     /// Where the notebooks live.
     #[arg(long, default_value = "notebooks")]
     dir: PathBuf,
-    /// Write nothing; list every difference between the notebooks and the generator, and fail if there is one.
+    /// Write nothing; list every difference between the notebooks and the generator, and fail if
+    /// there is one.
     #[arg(long)]
     check: bool,
     /// Settings the notebooks run with (--profile, --data, --size, …): written as
@@ -348,10 +363,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Prepare(args)) => data_prepare(&args, &edge),
         Command::Data(DataCommand::Inspect(args)) => data_inspect(&args, &edge),
         Command::Data(DataCommand::Export { data, out }) => data_export(&data, &out, &edge),
-        Command::Data(DataCommand::Synth { out, layout, labelled_test, mixed, classes, train_per_class, val_per_class, test, size, seed }) => {
-            let cfg = SynthConfig { classes, train_per_class, val_per_class, test, size, seed, mixed_formats: true, layout, labelled_test, mixed };
+        Command::Data(DataCommand::Synth {
+            out,
+            layout,
+            labelled_test,
+            mixed,
+            classes,
+            train_per_class,
+            val_per_class,
+            test,
+            size,
+            seed,
+        }) => {
+            let cfg = SynthConfig {
+                classes,
+                train_per_class,
+                val_per_class,
+                test,
+                size,
+                seed,
+                mixed_formats: true,
+                layout,
+                labelled_test,
+                mixed,
+            };
             synthetic::write(&out, &cfg)?;
-            println!("wrote {} ({classes} classes, {size}×{size}{})", edge.paths.show(&out), if mixed { ", mixed sizes and colours" } else { "" });
+            println!(
+                "wrote {} ({classes} classes, {size}×{size}{})",
+                edge.paths.show(&out),
+                if mixed { ", mixed sizes and colours" } else { "" }
+            );
             Ok(())
         }
         Command::Train(args) => train(&args, &edge),
@@ -361,7 +402,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for dir in &written {
                 println!("events written for {}", edge.paths.show(dir));
             }
-            println!("{} run(s) under {} given TensorBoard events", written.len(), edge.paths.show(&runs));
+            println!(
+                "{} run(s) under {} given TensorBoard events",
+                written.len(),
+                edge.paths.show(&runs)
+            );
             Ok(())
         }
         Command::Runs { runs, .. } => {
@@ -379,7 +424,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys(&args),
         Command::Report(args) => report(&args, &edge),
         Command::Bench(args) => bench(&args, &edge),
-        Command::Doctor { device, steps } => doctor(device.or(edge.settings.device).unwrap_or(Device::Auto), steps),
+        Command::Doctor { device, steps } => {
+            doctor(device.or(edge.settings.device).unwrap_or(Device::Auto), steps)
+        }
         Command::Notebooks(args) => notebooks(&args, &edge),
         Command::RunUnit(args) => run_unit(&args, &edge),
         Command::StudyWorker(args) => study_worker(&args),
@@ -402,7 +449,8 @@ fn data_inspect(args: &InspectArgs, edge: &Edge) -> anyhow::Result<()> {
     if args.profile.is_some() {
         anyhow::ensure!(
             args.profile != Some(convlab::study::ProfileName::Smoke),
-            "--profile smoke trains on its own synthetic tree, not on this data: inspect with --profile quick or --profile full"
+            "--profile smoke trains on its own synthetic tree, not on this data: inspect with \
+                --profile quick or --profile full"
         );
         let profile = convlab::study::Profile::resolve(&edge.settings)?;
         println!("{}", convlab::study::Intake::of(&profile, &inspection)?.lines().join("\n"));
@@ -421,11 +469,19 @@ fn train(args: &TrainArgs, edge: &Edge) -> anyhow::Result<()> {
     let recipe = convlab::cli::train_recipe(&args.model, &args.recipe, &args.hw)?;
     let data = Dataset::load(&args.data.config(&edge.settings)?)?;
     eprintln!("{}", data.summary(&edge.paths));
-    let mut exp = Experiment::new(&args.name, RunConfig::for_data(recipe.model, recipe.train, &data));
+    let mut exp =
+        Experiment::new(&args.name, RunConfig::for_data(recipe.model, recipe.train, &data));
     if let Some(seeds) = &args.seeds {
         exp.seeds = seeds.clone();
     }
-    let opts = RunOptions { resume: args.resume, force: args.force, progress: true, paths: edge.paths.clone(), score_last_epoch: args.score_last_epoch, ..Default::default() };
+    let opts = RunOptions {
+        resume: args.resume,
+        force: args.force,
+        progress: true,
+        paths: edge.paths.clone(),
+        score_last_epoch: args.score_last_epoch,
+        ..Default::default()
+    };
     let (summary, _) = exp.run(&args.runs, &data, &opts)?;
     println!(
         "{}: best val acc {:.4} ± {:.4} over {} seed(s) → {}",
@@ -453,8 +509,16 @@ fn trace(args: &TraceArgs, edge: &Edge) -> anyhow::Result<()> {
     }
     // The replay is the run: its epochs' training loss is the record's.
     for (epoch, recorded) in run.history.iter().take(args.epochs).enumerate() {
-        let (loss, n) = steps.iter().filter(|s| s.epoch == epoch + 1).fold((0.0, 0usize), |(l, n), s| (l + s.loss * s.images as f64, n + s.images));
-        eprintln!("epoch {}: training loss {:.6} replayed, {:.6} recorded", epoch + 1, loss / n.max(1) as f64, recorded.train_loss);
+        let (loss, n) = steps
+            .iter()
+            .filter(|s| s.epoch == epoch + 1)
+            .fold((0.0, 0usize), |(l, n), s| (l + s.loss * s.images as f64, n + s.images));
+        eprintln!(
+            "epoch {}: training loss {:.6} replayed, {:.6} recorded",
+            epoch + 1,
+            loss / n.max(1) as f64,
+            recorded.train_loss
+        );
     }
     Ok(())
 }
@@ -497,7 +561,14 @@ fn keys(args: &KeysArgs) -> anyhow::Result<()> {
 fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let gpus = grid::visible_gpus(&edge.settings)?;
-    let slots = grid::plan_workers(args.jobs, args.jobs_per_gpu, args.threads, cores, &gpus, grid::CPU_DEFAULT_JOBS)?;
+    let slots = grid::plan_workers(
+        args.jobs,
+        args.jobs_per_gpu,
+        args.threads,
+        cores,
+        &gpus,
+        grid::CPU_DEFAULT_JOBS,
+    )?;
     // Slurm's options and client commands are checked before anything loads.
     let slurm = args.slurm.slurm.then(|| slurm_setup(&args.slurm)).transpose()?;
     let mut study = Study::open(&edge.settings)?;
@@ -516,7 +587,11 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     // What the study takes from its data and how it scores it, before anything else.
     eprintln!("{}", study.data_use(&sections)?.lines(&edge.paths).join("\n"));
     let how = if study.data.from_cache { "from cache" } else { "decoded" };
-    eprintln!("  cache: {}; {how} in {:.2} s", edge.paths.show(&study.data.cache_path), study.data.seconds);
+    eprintln!(
+        "  cache: {}; {how} in {:.2} s",
+        edge.paths.show(&study.data.cache_path),
+        study.data.seconds
+    );
     if args.list {
         println!("{}", study.list(&sections)?);
         return Ok(());
@@ -541,26 +616,42 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let report = grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
+    let report =
+        grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
     let summarised = summarise(&study, &sections)?;
     let complete = summarised.len() == study.plan.sections.len() && report.failed.is_empty();
     if !study.plan.is_report() && complete {
-        // Your own study ends with its write-up (the report's is `convlab report`, after its notebooks).
+        // Your own study ends with its write-up (the report's is `convlab report`, after its
+        // notebooks).
         println!("{}", study.write_report(convlab::study::report::Format::Md, None)?);
     }
     if study.plan.is_report() && complete {
-        // After the grid, alone on the machine: the probes are stored; the depth benchmark runs here.
+        // After the grid, alone on the machine: the probes are stored; the depth benchmark runs
+        // here.
         let family = study.family()?;
         let answers = convlab::study::questions::answer_all(&study, &summarised)?;
         println!("\nThe report's open questions\n\n{}", answers.conclusions());
-        println!("\nThe {} profile against the report\n\n{}", study.profile.name.as_str(), convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)));
+        println!(
+            "\nThe {} profile against the report\n\n{}",
+            study.profile.name.as_str(),
+            convlab::study::questions::fidelity_markdown(&answers.fidelity(&family))
+        );
     }
-    println!("study {} ({} sections, profile {}) done in {:.1} min", study.plan.name, sections.len(), study.profile.name.as_str(), t0.elapsed().as_secs_f64() / 60.0);
+    println!(
+        "study {} ({} sections, profile {}) done in {:.1} min",
+        study.plan.name,
+        sections.len(),
+        study.profile.name.as_str(),
+        t0.elapsed().as_secs_f64() / 60.0
+    );
     report.into_result()
 }
 
 /// Each finished section's table, conclusion and figures, then the family's verdicts.
-fn summarise(study: &Study, sections: &[&Section]) -> anyhow::Result<Vec<convlab::study::SectionResult>> {
+fn summarise(
+    study: &Study,
+    sections: &[&Section],
+) -> anyhow::Result<Vec<convlab::study::SectionResult>> {
     let mut summarised = Vec::new();
     for s in sections {
         if let Some(missing) = study.missing_units(s)? {
@@ -569,18 +660,35 @@ fn summarise(study: &Study, sections: &[&Section]) -> anyhow::Result<Vec<convlab
         }
         let result = study.run_section(&s.key)?;
         let written = study.export(&result)?;
-        println!("{}\n{}\n{}\n{written}", result.section.title, result.seed_table()?, result.conclusion());
+        println!(
+            "{}\n{}\n{}\n{written}",
+            result.section.title,
+            result.seed_table()?,
+            result.conclusion()
+        );
         summarised.push(result);
     }
     let family = study.family()?;
-    println!("The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's method: {}", family.comparisons.len(), family.tally());
+    println!(
+        "The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's \
+            method: {}",
+        family.comparisons.len(),
+        family.tally()
+    );
     for c in &family.comparisons {
-        println!("  {:<13} {:<16} vs {:<8} {}", c.section, c.variant.variant.key, c.reference.variant.key, c.describe());
+        println!(
+            "  {:<13} {:<16} vs {:<8} {}",
+            c.section,
+            c.variant.variant.key,
+            c.reference.variant.key,
+            c.describe()
+        );
     }
     Ok(summarised)
 }
 
-/// The submission's options and the cluster's MaxArraySize (Slurm's default, 1001, for a dry run without Slurm).
+/// The submission's options and the cluster's MaxArraySize (Slurm's default, 1001, for a dry run
+/// without Slurm).
 fn slurm_setup(args: &SlurmArgs) -> anyhow::Result<(convlab::study::slurm::SlurmOptions, usize)> {
     let opts = args.options()?;
     let max_array = match convlab::study::slurm::max_array_size() {
@@ -609,7 +717,15 @@ fn submit_to_slurm(
     grid::Grid::new(&edge.settings, study, sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
     let name = format!("convlab-{}-{}", study.profile.name.as_str(), study.plan.name);
-    let scripts = slurm::write_scripts(&exe, &grid_file, &study.runs_dir.join("slurm"), &name, &pending, opts, max_array)?;
+    let scripts = slurm::write_scripts(
+        &exe,
+        &grid_file,
+        &study.runs_dir.join("slurm"),
+        &name,
+        &pending,
+        opts,
+        max_array,
+    )?;
     for (path, text) in &scripts {
         if dry_run {
             println!("# {}\n{text}", edge.paths.show(path));
@@ -620,7 +736,10 @@ fn submit_to_slurm(
         }
     }
     if !dry_run {
-        println!("watch: convlab study --status (or squeue); task logs in {}", edge.paths.show(&study.runs_dir.join("slurm")));
+        println!(
+            "watch: convlab study --status (or squeue); task logs in {}",
+            edge.paths.show(&study.runs_dir.join("slurm"))
+        );
     }
     Ok(())
 }
@@ -639,9 +758,16 @@ fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
     match started {
         convlab::train::Started::Run(run) => {
             let acc = run.summary.as_ref().map_or(f64::NAN, |s| s.best_val_acc);
-            println!("{} seed {}: best val acc {acc:.4} → {}", args.variant, args.seed, edge.paths.show(&unit.dir));
+            println!(
+                "{} seed {}: best val acc {acc:.4} → {}",
+                args.variant,
+                args.seed,
+                edge.paths.show(&unit.dir)
+            );
         }
-        convlab::train::Started::Busy(info) => println!("{} seed {}: held by {}", args.variant, args.seed, info.describe()),
+        convlab::train::Started::Busy(info) => {
+            println!("{} seed {}: held by {}", args.variant, args.seed, info.describe())
+        }
     }
     Ok(())
 }
@@ -666,7 +792,9 @@ fn study_worker(args: &WorkerArgs) -> anyhow::Result<()> {
     study.options.stop = Some(convlab::signals::stop_on_term_and_usr1());
     study.options.log = LogTo::Stderr;
     study.options.progress = false;
-    grid::work(&study, &g, |event| println!("{}", serde_json::to_string(&event).expect("worker events serialize")))
+    grid::work(&study, &g, |event| {
+        println!("{}", serde_json::to_string(&event).expect("worker events serialize"))
+    })
 }
 
 fn report(args: &ReportArgs, edge: &Edge) -> anyhow::Result<()> {
@@ -699,14 +827,21 @@ fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {
 }
 
 fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
-    use convlab::study::notebooks::{Layout, Written, check_notebooks, notebooks, report_notebooks, write_notebooks};
+    use convlab::study::notebooks::{
+        Layout, Written, check_notebooks, notebooks, report_notebooks, write_notebooks,
+    };
     let (dir, specs) = match &args.plan {
         None => (args.dir.clone(), report_notebooks()),
         Some(file) => {
             let plan = Plan::load(file)?;
             let dir = args.dir.join(&plan.name);
-            let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-            let layout = Layout::plan_in(&convlab::cli::plan_path_from_root(file, &edge.settings.root)?, &abs(&dir), &abs(&edge.settings.root));
+            let abs =
+                |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let layout = Layout::plan_in(
+                &convlab::cli::plan_path_from_root(file, &edge.settings.root)?,
+                &abs(&dir),
+                &abs(&edge.settings.root),
+            );
             (dir, notebooks(&plan, &layout))
         }
     };
@@ -716,7 +851,11 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
         for p in &problems {
             eprintln!("{p}");
         }
-        anyhow::ensure!(problems.is_empty(), "{} difference(s) between {shown} and the generator: run `convlab notebooks`", problems.len());
+        anyhow::ensure!(
+            problems.is_empty(),
+            "{} difference(s) between {shown} and the generator: run `convlab notebooks`",
+            problems.len()
+        );
         println!("{shown}: every notebook matches the generator");
         return Ok(());
     }
@@ -725,20 +864,33 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
         let file = dir.join("convlab.toml");
         let cwd = std::env::current_dir()?;
         let mut table = match std::fs::read_to_string(&file) {
-            Ok(text) => text.parse::<toml::Table>().map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            Ok(text) => text
+                .parse::<toml::Table>()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
             Err(_) => toml::Table::new(),
         };
         table.extend(flags.toml_table(&cwd));
-        let text = format!("# Written by `convlab notebooks`: the settings the notebooks in this folder run with (over the project's convlab.toml).\n{}", toml::to_string(&table)?);
+        let text = format!(
+            "# Written by `convlab notebooks`: the settings the notebooks in this folder run with \
+                (over the project's convlab.toml).\n{}",
+            toml::to_string(&table)?
+        );
         // Read back as the kernel will: a value the settings refuse is refused now.
         convlab::settings::Layer::from_toml(&file, &text, &dir)?;
         convlab::io::write_bytes(&file, text.as_bytes())?;
-        println!("wrote {}: {}", edge.paths.show(&file), table.keys().cloned().collect::<Vec<_>>().join(", "));
+        println!(
+            "wrote {}: {}",
+            edge.paths.show(&file),
+            table.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     for w in write_notebooks(&dir, &specs)? {
         match w {
             Written::Unchanged(p) => println!("unchanged {}", edge.paths.show(&p)),
-            Written::Updated(p) => println!("updated   {} (changed cells lost their outputs: re-run `make notebooks`)", edge.paths.show(&p)),
+            Written::Updated(p) => println!(
+                "updated   {} (changed cells lost their outputs: re-run `make notebooks`)",
+                edge.paths.show(&p)
+            ),
             Written::Created(p) => println!("created   {}", edge.paths.show(&p)),
         }
     }

@@ -44,12 +44,16 @@ pub enum OverrideError {
 
 impl std::str::FromStr for Override {
     type Err = OverrideError;
-    /// `key=value`: the key before the first `=`, the value after it (sweeps are [`parse_sweep`]'s).
+    /// `key=value`: the key before the first `=`, the value after it (sweeps are
+    /// [`parse_sweep`]'s).
     fn from_str(s: &str) -> Result<Self, OverrideError> {
         let syntax = || OverrideError::Syntax { text: s.to_string() };
         let (key, value) = s.split_once('=').ok_or_else(syntax)?;
         let key = key.trim();
-        let valid = |seg: &str| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = |seg: &str| {
+            !seg.is_empty()
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
         if !key.split('.').all(valid) || value.trim().is_empty() {
             return Err(syntax());
         }
@@ -100,7 +104,9 @@ pub fn parse_value(text: &str) -> Result<Value, String> {
 }
 
 fn number(x: f64) -> Result<Value, String> {
-    serde_json::Number::from_f64(x).map(Value::Number).ok_or_else(|| format!("{x} is not a finite number"))
+    serde_json::Number::from_f64(x)
+        .map(Value::Number)
+        .ok_or_else(|| format!("{x} is not a finite number"))
 }
 
 fn toml_to_json(v: &toml::Value) -> Result<Value, String> {
@@ -110,8 +116,14 @@ fn toml_to_json(v: &toml::Value) -> Result<Value, String> {
         toml::Value::Float(x) => number(*x)?,
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect::<Result<_, _>>()?),
-        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| Ok((k.clone(), toml_to_json(v)?))).collect::<Result<_, String>>()?),
+        toml::Value::Array(a) => {
+            Value::Array(a.iter().map(toml_to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
     })
 }
 
@@ -122,15 +134,22 @@ pub fn show_value(v: &Value) -> String {
         Some(match v {
             Value::Null => return None,
             Value::Bool(b) => toml::Value::Boolean(*b),
-            Value::Number(n) => n.as_i64().map_or_else(|| toml::Value::Float(n.as_f64().unwrap_or(f64::NAN)), toml::Value::Integer),
+            Value::Number(n) => n.as_i64().map_or_else(
+                || toml::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                toml::Value::Integer,
+            ),
             Value::String(s) => toml::Value::String(s.clone()),
             Value::Array(a) => toml::Value::Array(a.iter().filter_map(to_toml).collect()),
-            Value::Object(m) => toml::Value::Table(m.iter().filter_map(|(k, v)| Some((k.clone(), to_toml(v)?))).collect()),
+            Value::Object(m) => toml::Value::Table(
+                m.iter().filter_map(|(k, v)| Some((k.clone(), to_toml(v)?))).collect(),
+            ),
         })
     }
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(_) | Value::Object(_) => to_toml(v).map_or_else(|| v.to_string(), |t| t.to_string()),
+        Value::Array(_) | Value::Object(_) => {
+            to_toml(v).map_or_else(|| v.to_string(), |t| t.to_string())
+        }
         other => other.to_string(),
     }
 }
@@ -164,13 +183,16 @@ pub fn hint(key: &str, known: &[String]) -> String {
         k.rsplit_once('.').unwrap_or(("", k))
     }
     let (parent, last) = split(key);
-    let initials = |leaf: &str| leaf.split('_').filter_map(|w| w.chars().next()).collect::<String>();
+    let initials =
+        |leaf: &str| leaf.split('_').filter_map(|w| w.chars().next()).collect::<String>();
     let mut scored: Vec<(usize, &String)> = known
         .iter()
         .filter_map(|k| {
             let (k_parent, k_last) = split(k);
             let leaf = strsim::damerau_levenshtein(last, k_last);
-            let same_place = k_parent == parent || strsim::damerau_levenshtein(parent, k_parent) <= 1 || parent.is_empty();
+            let same_place = k_parent == parent
+                || strsim::damerau_levenshtein(parent, k_parent) <= 1
+                || parent.is_empty();
             let typo = leaf <= 1.max(k_last.len() / 4);
             let abbreviation = last.len() >= 2 && k_last.contains('_') && initials(k_last) == last;
             (same_place && (typo || abbreviation)).then(|| (strsim::damerau_levenshtein(key, k), k))
@@ -179,18 +201,24 @@ pub fn hint(key: &str, known: &[String]) -> String {
     scored.sort();
     // The nearest (ties kept, at most three).
     let best = scored.first().map_or(0, |(d, _)| *d);
-    let near: Vec<&str> = scored.iter().filter(|(d, _)| *d == best).take(3).map(|(_, k)| k.as_str()).collect();
+    let near: Vec<&str> =
+        scored.iter().filter(|(d, _)| *d == best).take(3).map(|(_, k)| k.as_str()).collect();
     match near.as_slice() {
         [] => {
             // Nothing close: the keys beside it (same prefix), or the top-level ones.
             let prefix = key.rsplit_once('.').map(|(p, _)| format!("{p}."));
             let siblings: Vec<&str> = known
                 .iter()
-                .filter(|k| prefix.as_ref().is_some_and(|p| k.starts_with(p.as_str()) && !k[p.len()..].contains('.')))
+                .filter(|k| {
+                    prefix
+                        .as_ref()
+                        .is_some_and(|p| k.starts_with(p.as_str()) && !k[p.len()..].contains('.'))
+                })
                 .map(String::as_str)
                 .collect();
             if siblings.is_empty() {
-                let top: Vec<&str> = known.iter().filter(|k| !k.contains('.')).map(String::as_str).collect();
+                let top: Vec<&str> =
+                    known.iter().filter(|k| !k.contains('.')).map(String::as_str).collect();
                 format!("keys start with {}", top.join(", "))
             } else {
                 format!("keys there: {}", siblings.join(", "))
@@ -203,7 +231,10 @@ pub fn hint(key: &str, known: &[String]) -> String {
 
 /// Set `key` in `tree` to `value` (the field must exist: an unknown key is an error with a hint).
 pub fn set(tree: &mut Value, key: &str, value: Value) -> Result<(), OverrideError> {
-    let unknown = |tree: &Value| OverrideError::UnknownKey { key: key.to_string(), hint: hint(key, &keys(tree)) };
+    let unknown = |tree: &Value| OverrideError::UnknownKey {
+        key: key.to_string(),
+        hint: hint(key, &keys(tree)),
+    };
     if get(tree, key).is_none() {
         return Err(unknown(tree));
     }
@@ -230,9 +261,11 @@ pub struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    /// Every key an override may name in `tree`: its fields and the shorthands, less the fixed ones.
+    /// Every key an override may name in `tree`: its fields and the shorthands, less the fixed
+    /// ones.
     pub fn keys(&self, tree: &Value) -> Vec<String> {
-        let mut out: Vec<String> = keys(tree).into_iter().filter(|k| !self.fixed.iter().any(|(f, _)| f == k)).collect();
+        let mut out: Vec<String> =
+            keys(tree).into_iter().filter(|k| !self.fixed.iter().any(|(f, _)| f == k)).collect();
         out.extend(self.aliases.iter().map(|(a, _)| a.to_string()));
         out
     }
@@ -240,7 +273,11 @@ impl Rules<'_> {
 
 /// `config` with `overrides` applied in order. Each is applied to the serde form and the
 /// type deserialized back at once, so an error names the override that caused it.
-pub fn apply<T: Serialize + DeserializeOwned>(config: &T, overrides: &[Override], rules: Rules) -> Result<T, OverrideError> {
+pub fn apply<T: Serialize + DeserializeOwned>(
+    config: &T,
+    overrides: &[Override],
+    rules: Rules,
+) -> Result<T, OverrideError> {
     let mut tree = serde_json::to_value(config).expect("a configuration serializes");
     let mut out = None;
     for o in overrides {
@@ -249,15 +286,21 @@ pub fn apply<T: Serialize + DeserializeOwned>(config: &T, overrides: &[Override]
     }
     match out {
         Some(t) => Ok(t),
-        None => Ok(from_tree(&tree, &Override { key: String::new(), value: String::new() }).expect("the configuration round-trips")),
+        None => Ok(from_tree(&tree, &Override { key: String::new(), value: String::new() })
+            .expect("the configuration round-trips")),
     }
 }
 
 fn from_tree<T: DeserializeOwned>(tree: &Value, o: &Override) -> Result<T, OverrideError> {
-    serde_json::from_value(tree.clone()).map_err(|e| OverrideError::Value { key: o.key.clone(), value: o.value.clone(), problem: expected(&e.to_string()) })
+    serde_json::from_value(tree.clone()).map_err(|e| OverrideError::Value {
+        key: o.key.clone(),
+        value: o.value.clone(),
+        problem: expected(&e.to_string()),
+    })
 }
 
-/// serde's message in a user's words: `invalid type: string "x", expected f64` → `expected a number, not the text "x"`.
+/// serde's message in a user's words: `invalid type: string "x", expected f64` → `expected a
+/// number, not the text "x"`.
 fn expected(msg: &str) -> String {
     let msg = msg.trim();
     let kind = |e: &str| match e {
@@ -281,10 +324,16 @@ fn expected(msg: &str) -> String {
 
 /// Apply one override to a serde tree (no type check: [`apply`] does that).
 pub fn apply_one(tree: &mut Value, o: &Override, rules: Rules) -> Result<(), OverrideError> {
-    if let Some((_, why)) = rules.fixed.iter().find(|(k, _)| *k == o.key || o.key.starts_with(&format!("{k}."))) {
+    if let Some((_, why)) =
+        rules.fixed.iter().find(|(k, _)| *k == o.key || o.key.starts_with(&format!("{k}.")))
+    {
         return Err(OverrideError::Fixed { key: o.key.clone(), why: why.to_string() });
     }
-    let value = parse_value(&o.value).map_err(|problem| OverrideError::Value { key: o.key.clone(), value: o.value.clone(), problem })?;
+    let value = parse_value(&o.value).map_err(|problem| OverrideError::Value {
+        key: o.key.clone(),
+        value: o.value.clone(),
+        problem,
+    })?;
     if let Some((_, targets)) = rules.aliases.iter().find(|(a, _)| *a == o.key) {
         for t in *targets {
             set(tree, t, value.clone())?;
@@ -292,7 +341,9 @@ pub fn apply_one(tree: &mut Value, o: &Override, rules: Rules) -> Result<(), Ove
         return Ok(());
     }
     set(tree, &o.key, value).map_err(|e| match e {
-        OverrideError::UnknownKey { key, .. } => OverrideError::UnknownKey { hint: hint(&key, &rules.keys(tree)), key },
+        OverrideError::UnknownKey { key, .. } => {
+            OverrideError::UnknownKey { hint: hint(&key, &rules.keys(tree)), key }
+        }
         e => e,
     })
 }
@@ -321,10 +372,20 @@ mod tests {
     }
 
     fn cfg() -> Cfg {
-        Cfg { weight_decay: 0.0, nesterov: false, blocks: [2, 2, 2, 2], name: "x".into(), augment: Inner { hflip: 0.0, vflip: 0.0 }, seed: 1 }
+        Cfg {
+            weight_decay: 0.0,
+            nesterov: false,
+            blocks: [2, 2, 2, 2],
+            name: "x".into(),
+            augment: Inner { hflip: 0.0, vflip: 0.0 },
+            seed: 1,
+        }
     }
 
-    const RULES: Rules = Rules { fixed: &[("seed", "set by --seeds")], aliases: &[("augment.flips", &["augment.hflip", "augment.vflip"])] };
+    const RULES: Rules = Rules {
+        fixed: &[("seed", "set by --seeds")],
+        aliases: &[("augment.flips", &["augment.hflip", "augment.vflip"])],
+    };
 
     fn o(s: &str) -> Override {
         s.parse().unwrap()
@@ -344,16 +405,42 @@ mod tests {
 
     #[test]
     fn overrides_reach_every_field_through_serde() {
-        let c = apply(&cfg(), &[o("weight_decay=5e-4"), o("nesterov=true"), o("blocks=[1,2,2,1]"), o("name=y"), o("augment.vflip=0.1")], RULES).unwrap();
-        assert_eq!(c, Cfg { weight_decay: 5e-4, nesterov: true, blocks: [1, 2, 2, 1], name: "y".into(), augment: Inner { hflip: 0.0, vflip: 0.1 }, seed: 1 });
+        let c = apply(
+            &cfg(),
+            &[
+                o("weight_decay=5e-4"),
+                o("nesterov=true"),
+                o("blocks=[1,2,2,1]"),
+                o("name=y"),
+                o("augment.vflip=0.1"),
+            ],
+            RULES,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Cfg {
+                weight_decay: 5e-4,
+                nesterov: true,
+                blocks: [1, 2, 2, 1],
+                name: "y".into(),
+                augment: Inner { hflip: 0.0, vflip: 0.1 },
+                seed: 1
+            }
+        );
         // A shorthand sets each of its keys.
         let c = apply(&cfg(), &[o("augment.flips=0.05")], RULES).unwrap();
         assert_eq!(c.augment, Inner { hflip: 0.05, vflip: 0.05 });
         // Every key of the serde form is reachable: set each to its own value.
         let tree = serde_json::to_value(cfg()).unwrap();
-        for k in RULES.keys(&tree).iter().filter(|k| get(&tree, k).is_some_and(|v| !v.is_object())) {
+        for k in RULES.keys(&tree).iter().filter(|k| get(&tree, k).is_some_and(|v| !v.is_object()))
+        {
             let v = show_value(get(&tree, k).unwrap());
-            assert_eq!(apply(&cfg(), &[Override { key: k.clone(), value: v }], RULES).unwrap(), cfg(), "{k}");
+            assert_eq!(
+                apply(&cfg(), &[Override { key: k.clone(), value: v }], RULES).unwrap(),
+                cfg(),
+                "{k}"
+            );
         }
     }
 
@@ -361,21 +448,42 @@ mod tests {
     fn errors_name_the_key_the_value_and_what_is_expected() {
         let err = |s: &str| apply(&cfg(), &[o(s)], RULES).unwrap_err().to_string();
         assert_eq!(err("wieght_decay=1"), "wieght_decay: unknown key; did you mean weight_decay?");
-        assert_eq!(err("decay=1"), "decay: unknown key; keys start with augment, blocks, name, nesterov, weight_decay");
+        assert_eq!(
+            err("decay=1"),
+            "decay: unknown key; keys start with augment, blocks, name, nesterov, weight_decay"
+        );
         assert_eq!(err("augment.hflp=1"), "augment.hflp: unknown key; did you mean augment.hflip?");
-        assert_eq!(err("augment.crop=1"), "augment.crop: unknown key; keys there: augment.hflip, augment.vflip, augment.flips");
-        assert_eq!(err("weight_decay=abc"), "weight_decay=abc: expected a number, not string \"abc\"");
+        assert_eq!(
+            err("augment.crop=1"),
+            "augment.crop: unknown key; keys there: augment.hflip, augment.vflip, augment.flips"
+        );
+        assert_eq!(
+            err("weight_decay=abc"),
+            "weight_decay=abc: expected a number, not string \"abc\""
+        );
         assert_eq!(err("nesterov=1"), "nesterov=1: expected true or false, not integer `1`");
-        assert_eq!(err("blocks=[1,2]"), "blocks=[1,2]: invalid length 2, expected an array of length 4");
+        assert_eq!(
+            err("blocks=[1,2]"),
+            "blocks=[1,2]: invalid length 2, expected an array of length 4"
+        );
         assert_eq!(err("seed=3"), "seed: set by --seeds");
-        assert_eq!("weight_decay".parse::<Override>().unwrap_err().to_string(), "`weight_decay`: expected key=value, e.g. train.weight_decay=5e-4");
+        assert_eq!(
+            "weight_decay".parse::<Override>().unwrap_err().to_string(),
+            "`weight_decay`: expected key=value, e.g. train.weight_decay=5e-4"
+        );
         assert!("a b=1".parse::<Override>().is_err());
     }
 
     #[test]
     fn sweeps_split_at_top_level_commas() {
-        assert_eq!(parse_sweep("train.weight_decay=0,1e-4, 5e-4").unwrap(), ("train.weight_decay".into(), vec!["0".into(), "1e-4".into(), "5e-4".into()]));
-        assert_eq!(parse_sweep("model.blocks=[1,2,2,1],[2,2,2,2]").unwrap().1, vec!["[1,2,2,1]", "[2,2,2,2]"]);
+        assert_eq!(
+            parse_sweep("train.weight_decay=0,1e-4, 5e-4").unwrap(),
+            ("train.weight_decay".into(), vec!["0".into(), "1e-4".into(), "5e-4".into()])
+        );
+        assert_eq!(
+            parse_sweep("model.blocks=[1,2,2,1],[2,2,2,2]").unwrap().1,
+            vec!["[1,2,2,1]", "[2,2,2,2]"]
+        );
         assert_eq!(parse_sweep("model.norm=group:8").unwrap().1, vec!["group:8"]);
         assert!(parse_sweep("x=1,,2").is_err());
     }

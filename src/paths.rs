@@ -21,10 +21,23 @@ impl PathStyle {
 
     pub fn show(&self, path: &Path) -> String {
         if let Some(rest) = self.base.as_deref().and_then(|b| path.strip_prefix(b).ok()) {
-            return if rest.as_os_str().is_empty() { ".".into() } else { rest.display().to_string() };
+            return if rest.as_os_str().is_empty() {
+                ".".into()
+            } else {
+                rest.display().to_string()
+            };
         }
-        if let Some(rest) = self.home.as_deref().filter(|h| h.has_root() && h.parent().is_some()).and_then(|h| path.strip_prefix(h).ok()) {
-            return if rest.as_os_str().is_empty() { "~".into() } else { format!("~/{}", rest.display()) };
+        if let Some(rest) = self
+            .home
+            .as_deref()
+            .filter(|h| h.has_root() && h.parent().is_some())
+            .and_then(|h| path.strip_prefix(h).ok())
+        {
+            return if rest.as_os_str().is_empty() {
+                "~".into()
+            } else {
+                format!("~/{}", rest.display())
+            };
         }
         path.display().to_string()
     }
@@ -45,8 +58,14 @@ mod tests {
 
     #[test]
     fn paths_relative_to_a_directory() {
-        assert_eq!(relative(Path::new("/a/figures/quick"), Path::new("/a/figures/quick/x.png")), "x.png");
-        assert_eq!(relative(Path::new("/a/out"), Path::new("/a/figures/quick/x.png")), "../figures/quick/x.png");
+        assert_eq!(
+            relative(Path::new("/a/figures/quick"), Path::new("/a/figures/quick/x.png")),
+            "x.png"
+        );
+        assert_eq!(
+            relative(Path::new("/a/out"), Path::new("/a/figures/quick/x.png")),
+            "../figures/quick/x.png"
+        );
         assert_eq!(relative(Path::new("/a/notebooks/wd"), Path::new("/a")), "../..");
         assert_eq!(relative(Path::new("/a"), Path::new("/a")), ".");
     }
@@ -56,12 +75,25 @@ mod tests {
         let style = PathStyle::new(Some("/home/ada/convlab".into()), Some("/home/ada".into()));
         assert_eq!(style.show(Path::new("/home/ada/convlab/runs/quick")), "runs/quick");
         assert_eq!(style.show(Path::new("/home/ada/convlab")), ".");
-        assert_eq!(style.show(Path::new("/home/ada/.cache/convlab/smoke-tree")), "~/.cache/convlab/smoke-tree");
+        assert_eq!(
+            style.show(Path::new("/home/ada/.cache/convlab/smoke-tree")),
+            "~/.cache/convlab/smoke-tree"
+        );
         assert_eq!(style.show(Path::new("/home/ada")), "~");
-        assert_eq!(style.show(Path::new("/home/adam/x")), "/home/adam/x", "a sibling of home is not under it");
-        assert_eq!(style.show(Path::new("/usr/share/datasets/fashion-mnist")), "/usr/share/datasets/fashion-mnist");
+        assert_eq!(
+            style.show(Path::new("/home/adam/x")),
+            "/home/adam/x",
+            "a sibling of home is not under it"
+        );
+        assert_eq!(
+            style.show(Path::new("/usr/share/datasets/fashion-mnist")),
+            "/usr/share/datasets/fashion-mnist"
+        );
         assert_eq!(style.show(Path::new("data/tree")), "data/tree");
-        assert_eq!(PathStyle::default().show(Path::new("/home/ada/convlab/runs")), "/home/ada/convlab/runs");
+        assert_eq!(
+            PathStyle::default().show(Path::new("/home/ada/convlab/runs")),
+            "/home/ada/convlab/runs"
+        );
         // A root of `/` (HOME=/ in some containers) must not turn every path into `~/…`.
         let root_home = PathStyle::new(None, Some("/".into()));
         assert_eq!(root_home.show(Path::new("/usr/share")), "/usr/share");

@@ -28,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 /// Which scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -126,7 +125,6 @@ impl Score {
     }
 }
 
-
 /// A per-class or per-split image cap as a user sets it: `all`, or a number (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,7 +167,8 @@ pub struct ClassList {
 }
 
 impl ClassList {
-    /// The classes of `text`, read from `file` (the module's format); an error names a class listed twice.
+    /// The classes of `text`, read from `file` (the module's format); an error names a class listed
+    /// twice.
     pub fn parse(file: &Path, text: &str) -> Result<ClassList, String> {
         let mut names: Vec<String> = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -198,7 +197,10 @@ impl ClassList {
 /// A hold-out fraction, in (0, 1).
 fn parse_fraction(s: &str) -> Result<f64, String> {
     let f: f64 = s.trim().parse().map_err(|_| format!("`{}` is not a number", s.trim()))?;
-    crate::data::Holdout::of(f).validate().map(|()| f).map_err(|e| e.trim_start_matches(&format!("holdout = {f}: ")).to_string())
+    crate::data::Holdout::of(f)
+        .validate()
+        .map(|()| f)
+        .map_err(|e| e.trim_start_matches(&format!("holdout = {f}: ")).to_string())
 }
 
 /// An image side: 0 (keep the source's size) to 4096.
@@ -278,35 +280,63 @@ impl DataSettings {
         Ok(DataSettings {
             size: read("CONVLAB_SIZE", var("CONVLAB_SIZE"), parse_size)?,
             channels: read("CONVLAB_CHANNELS", var("CONVLAB_CHANNELS"), parse_channels)?,
-            class_list: read("CONVLAB_CLASS_LIST", var("CONVLAB_CLASS_LIST"), |s| ClassList::read(Path::new(s.trim())))?,
-            train_per_class: read("CONVLAB_TRAIN_PER_CLASS", var("CONVLAB_TRAIN_PER_CLASS"), str::parse::<Cap>)?,
-            val_per_class: read("CONVLAB_VAL_PER_CLASS", var("CONVLAB_VAL_PER_CLASS"), str::parse::<Cap>)?,
+            class_list: read("CONVLAB_CLASS_LIST", var("CONVLAB_CLASS_LIST"), |s| {
+                ClassList::read(Path::new(s.trim()))
+            })?,
+            train_per_class: read(
+                "CONVLAB_TRAIN_PER_CLASS",
+                var("CONVLAB_TRAIN_PER_CLASS"),
+                str::parse::<Cap>,
+            )?,
+            val_per_class: read(
+                "CONVLAB_VAL_PER_CLASS",
+                var("CONVLAB_VAL_PER_CLASS"),
+                str::parse::<Cap>,
+            )?,
             test_limit: read("CONVLAB_TEST_LIMIT", var("CONVLAB_TEST_LIMIT"), str::parse::<Cap>)?,
             holdout: read("CONVLAB_HOLDOUT", var("CONVLAB_HOLDOUT"), parse_fraction)?,
             score: read("CONVLAB_SCORE", var("CONVLAB_SCORE"), str::parse::<Score>)?,
-            memory_format: read("CONVLAB_MEMORY_FORMAT", var("CONVLAB_MEMORY_FORMAT"), str::parse::<MemoryFormat>)?,
+            memory_format: read(
+                "CONVLAB_MEMORY_FORMAT",
+                var("CONVLAB_MEMORY_FORMAT"),
+                str::parse::<MemoryFormat>,
+            )?,
         })
     }
 
-    /// The level of `convlab.toml`'s keys (see [`Layer::from_toml`]); the class list's file is relative to `root`.
+    /// The level of `convlab.toml`'s keys (see [`Layer::from_toml`]); the class list's file is
+    /// relative to `root`.
     fn from_toml(file: &TomlFile, path: &Path, root: &Path) -> Result<DataSettings, SettingsError> {
-        let key = |k: &str, v: &Option<toml::Value>| TomlKey { path, key: k.to_string(), value: v.clone() };
+        let key = |k: &str, v: &Option<toml::Value>| TomlKey {
+            path,
+            key: k.to_string(),
+            value: v.clone(),
+        };
         Ok(DataSettings {
             size: key("size", &file.size).parse(parse_size)?,
             channels: key("channels", &file.channels).parse(parse_channels)?,
             class_list: match &file.class_list {
                 None => None,
-                Some(f) => Some(ClassList::read(&root.join(f)).map_err(|problem| SettingsError::Invalid {
-                    setting: format!("{}: class_list = {:?} ({})", path.display(), f, root.join(f).display()),
-                    problem,
+                Some(f) => Some(ClassList::read(&root.join(f)).map_err(|problem| {
+                    SettingsError::Invalid {
+                        setting: format!(
+                            "{}: class_list = {:?} ({})",
+                            path.display(),
+                            f,
+                            root.join(f).display()
+                        ),
+                        problem,
+                    }
                 })?),
             },
-            train_per_class: key("train_per_class", &file.train_per_class).parse(str::parse::<Cap>)?,
+            train_per_class: key("train_per_class", &file.train_per_class)
+                .parse(str::parse::<Cap>)?,
             val_per_class: key("val_per_class", &file.val_per_class).parse(str::parse::<Cap>)?,
             test_limit: key("test_limit", &file.test_limit).parse(str::parse::<Cap>)?,
             holdout: key("holdout", &file.holdout).parse(parse_fraction)?,
             score: key("score", &file.score).parse(str::parse::<Score>)?,
-            memory_format: key("memory_format", &file.memory_format).parse(str::parse::<MemoryFormat>)?,
+            memory_format: key("memory_format", &file.memory_format)
+                .parse(str::parse::<MemoryFormat>)?,
         })
     }
 }
@@ -320,9 +350,15 @@ struct TomlKey<'a> {
 }
 
 impl TomlKey<'_> {
-    fn parse<T>(&self, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
+    fn parse<T>(
+        &self,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, SettingsError> {
         let Some(v) = &self.value else { return Ok(None) };
-        let invalid = |problem: String| SettingsError::Invalid { setting: format!("{}: {} = {v}", self.path.display(), self.key), problem };
+        let invalid = |problem: String| SettingsError::Invalid {
+            setting: format!("{}: {} = {v}", self.path.display(), self.key),
+            problem,
+        };
         let text = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(n) => n.to_string(),
@@ -334,8 +370,19 @@ impl TomlKey<'_> {
 }
 
 /// A `CONVLAB_*` variable's value parsed, or the error naming `key=value`.
-fn read<T>(key: &str, value: Option<String>, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, SettingsError> {
-    value.map(|v| parse(&v).map_err(|problem| SettingsError::Invalid { setting: format!("{key}={v}"), problem })).transpose()
+fn read<T>(
+    key: &str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, SettingsError> {
+    value
+        .map(|v| {
+            parse(&v).map_err(|problem| SettingsError::Invalid {
+                setting: format!("{key}={v}"),
+                problem,
+            })
+        })
+        .transpose()
 }
 
 /// One level of the precedence: the settings it gives, each optional.
@@ -398,7 +445,8 @@ pub(crate) fn check_seeds(seeds: &[u64]) -> Result<(), String> {
     if seeds.is_empty() {
         return Err("at least one seed is needed".into());
     }
-    if let Some(d) = seeds.iter().enumerate().find_map(|(i, s)| seeds[..i].contains(s).then_some(s)) {
+    if let Some(d) = seeds.iter().enumerate().find_map(|(i, s)| seeds[..i].contains(s).then_some(s))
+    {
         return Err(format!("seed {d} is listed twice"));
     }
     Ok(())
@@ -434,29 +482,66 @@ impl Layer {
             figures: var("CONVLAB_FIGURES").map(PathBuf::from),
             cache: var("CONVLAB_CACHE").map(PathBuf::from),
             fashion_mnist: var("CONVLAB_FASHION_MNIST").map(PathBuf::from),
-            lease_timeout: read("CONVLAB_LEASE_TIMEOUT", var("CONVLAB_LEASE_TIMEOUT"), |s| parse_count(s).map(|n| n as u64))?,
+            lease_timeout: read("CONVLAB_LEASE_TIMEOUT", var("CONVLAB_LEASE_TIMEOUT"), |s| {
+                parse_count(s).map(|n| n as u64)
+            })?,
         })
     }
 
     /// The `convlab.toml` level from the file's text; relative paths are made relative to `root`.
     pub fn from_toml(path: &Path, text: &str, root: &Path) -> Result<Layer, SettingsError> {
-        let file: TomlFile = toml::from_str(text).map_err(|e| SettingsError::Toml { path: path.into(), problem: e.to_string().trim_end().to_string() })?;
-        let invalid = |key: &str, value: String, problem: String| SettingsError::Invalid { setting: format!("{}: {key} = {value}", path.display()), problem };
+        let file: TomlFile = toml::from_str(text).map_err(|e| SettingsError::Toml {
+            path: path.into(),
+            problem: e.to_string().trim_end().to_string(),
+        })?;
+        let invalid = |key: &str, value: String, problem: String| SettingsError::Invalid {
+            setting: format!("{}: {key} = {value}", path.display()),
+            problem,
+        };
         let quoted = |s: &str| format!("{s:?}");
         let path_of = |p: Option<PathBuf>| p.map(|p| root.join(p));
         Ok(Layer {
             data_settings: DataSettings::from_toml(&file, path, root)?,
-            profile: file.profile.map(|s| s.parse::<ProfileName>().map_err(|e| invalid("profile", quoted(&s), e))).transpose()?,
-            data: file.data.map(|s| s.parse::<Source>().map_err(|e| invalid("data", quoted(&s), e))).transpose()?,
-            classes: file.classes.map(|n| check_count(n).map_err(|e| invalid("classes", n.to_string(), e))).transpose()?,
-            seeds: file.seeds.map(|s| check_seeds(&s).map(|()| s.clone()).map_err(|e| invalid("seeds", format!("{s:?}"), e))).transpose()?,
-            device: file.device.map(|s| s.parse::<Device>().map_err(|e| invalid("device", quoted(&s), e))).transpose()?,
-            epochs: file.epochs.map(|n| check_count(n).map_err(|e| invalid("epochs", n.to_string(), e))).transpose()?,
+            profile: file
+                .profile
+                .map(|s| s.parse::<ProfileName>().map_err(|e| invalid("profile", quoted(&s), e)))
+                .transpose()?,
+            data: file
+                .data
+                .map(|s| s.parse::<Source>().map_err(|e| invalid("data", quoted(&s), e)))
+                .transpose()?,
+            classes: file
+                .classes
+                .map(|n| check_count(n).map_err(|e| invalid("classes", n.to_string(), e)))
+                .transpose()?,
+            seeds: file
+                .seeds
+                .map(|s| {
+                    check_seeds(&s)
+                        .map(|()| s.clone())
+                        .map_err(|e| invalid("seeds", format!("{s:?}"), e))
+                })
+                .transpose()?,
+            device: file
+                .device
+                .map(|s| s.parse::<Device>().map_err(|e| invalid("device", quoted(&s), e)))
+                .transpose()?,
+            epochs: file
+                .epochs
+                .map(|n| check_count(n).map_err(|e| invalid("epochs", n.to_string(), e)))
+                .transpose()?,
             runs: path_of(file.runs),
             figures: path_of(file.figures),
             cache: path_of(file.cache),
             fashion_mnist: path_of(file.fashion_mnist),
-            lease_timeout: file.lease_timeout.map(|n| check_count(n as usize).map(|_| n).map_err(|e| invalid("lease_timeout", n.to_string(), e))).transpose()?,
+            lease_timeout: file
+                .lease_timeout
+                .map(|n| {
+                    check_count(n as usize)
+                        .map(|_| n)
+                        .map_err(|e| invalid("lease_timeout", n.to_string(), e))
+                })
+                .transpose()?,
         })
     }
 
@@ -474,16 +559,26 @@ impl Layer {
             }
         };
         put("profile", self.profile.map(|p| Value::String(p.as_str().into())));
-        put("data", self.data.as_ref().map(|d| {
-            let mut d = d.clone();
-            match &mut d {
-                Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => *root = cwd.join(&*root),
-                Source::FashionMnist { dir } => *dir = cwd.join(&*dir),
-            }
-            Value::String(d.spec())
-        }));
+        put(
+            "data",
+            self.data.as_ref().map(|d| {
+                let mut d = d.clone();
+                match &mut d {
+                    Source::ImageFolder { root } | Source::TinyImageNet { root, .. } => {
+                        *root = cwd.join(&*root)
+                    }
+                    Source::FashionMnist { dir } => *dir = cwd.join(&*dir),
+                }
+                Value::String(d.spec())
+            }),
+        );
         put("classes", self.classes.map(count));
-        put("seeds", self.seeds.as_ref().map(|s| Value::Array(s.iter().map(|&x| Value::Integer(x as i64)).collect())));
+        put(
+            "seeds",
+            self.seeds
+                .as_ref()
+                .map(|s| Value::Array(s.iter().map(|&x| Value::Integer(x as i64)).collect())),
+        );
         put("device", self.device.map(|d| Value::String(d.as_str().into())));
         put("epochs", self.epochs.map(count));
         put("runs", self.runs.as_deref().map(abs));
@@ -538,10 +633,12 @@ pub struct Settings {
     /// The user's home directory: paths under it are shown as `~/…`.
     #[serde(skip)]
     pub home: Option<PathBuf>,
-    /// The Slurm job this process runs in (`<array job>_<task>` for an array task), written into its leases.
+    /// The Slurm job this process runs in (`<array job>_<task>` for an array task), written into
+    /// its leases.
     #[serde(skip)]
     pub slurm_job: Option<String>,
-    /// The GPUs this process may use when `CUDA_VISIBLE_DEVICES` names them (grid workers are spread over them).
+    /// The GPUs this process may use when `CUDA_VISIBLE_DEVICES` names them (grid workers are
+    /// spread over them).
     #[serde(skip)]
     pub visible_gpus: Option<Vec<String>>,
     pub profile: ProfileName,
@@ -576,7 +673,12 @@ impl Settings {
     }
 
     /// The settings of `layer` (levels already merged with [`Layer::or`]) over the defaults.
-    pub fn resolve(root: &Path, home: Option<PathBuf>, default_cache: &Path, layer: Layer) -> Settings {
+    pub fn resolve(
+        root: &Path,
+        home: Option<PathBuf>,
+        default_cache: &Path,
+        layer: Layer,
+    ) -> Settings {
         Settings {
             root: root.to_path_buf(),
             home,
@@ -591,8 +693,12 @@ impl Settings {
             runs_dir: layer.runs.unwrap_or_else(|| root.join("runs")),
             figures_dir: layer.figures.unwrap_or_else(|| root.join("figures")),
             cache_dir: layer.cache.unwrap_or_else(|| default_cache.to_path_buf()),
-            fashion_mnist: layer.fashion_mnist.unwrap_or_else(|| PathBuf::from(crate::data::DEFAULT_FASHION_MNIST)),
-            lease_timeout: layer.lease_timeout.unwrap_or(crate::train::DEFAULT_LEASE_TIMEOUT.as_secs()),
+            fashion_mnist: layer
+                .fashion_mnist
+                .unwrap_or_else(|| PathBuf::from(crate::data::DEFAULT_FASHION_MNIST)),
+            lease_timeout: layer
+                .lease_timeout
+                .unwrap_or(crate::train::DEFAULT_LEASE_TIMEOUT.as_secs()),
             data_settings: layer.data_settings,
         }
     }
@@ -622,7 +728,8 @@ impl Settings {
         // writes the settings its flags give there) over the project's.
         let here = if cwd != root { read_toml(&cwd)? } else { Layer::default() };
         let toml = read_toml(&root)?;
-        let mut s = Settings::resolve(&root, home, &default_cache, flags.or(env).or(here).or(toml)).absolute(&cwd);
+        let mut s = Settings::resolve(&root, home, &default_cache, flags.or(env).or(here).or(toml))
+            .absolute(&cwd);
         s.slurm_job = slurm_job(|k| std::env::var(k).ok());
         s.visible_gpus = visible_gpus(std::env::var("CUDA_VISIBLE_DEVICES").ok());
         Ok(s)
@@ -645,7 +752,13 @@ impl Settings {
                 *p = cwd.join(&*p);
             }
         };
-        for p in [&mut self.root, &mut self.runs_dir, &mut self.figures_dir, &mut self.cache_dir, &mut self.fashion_mnist] {
+        for p in [
+            &mut self.root,
+            &mut self.runs_dir,
+            &mut self.figures_dir,
+            &mut self.cache_dir,
+            &mut self.fashion_mnist,
+        ] {
             abs(p);
         }
         if let Some(src) = &mut self.data {
@@ -665,7 +778,11 @@ impl Settings {
     /// `source` with `fashion-mnist`'s default directory replaced by [`Settings::fashion_mnist`].
     pub fn locate(&self, source: Source) -> Source {
         match source {
-            Source::FashionMnist { dir } if dir == Path::new(crate::data::DEFAULT_FASHION_MNIST) => Source::FashionMnist { dir: self.fashion_mnist.clone() },
+            Source::FashionMnist { dir }
+                if dir == Path::new(crate::data::DEFAULT_FASHION_MNIST) =>
+            {
+                Source::FashionMnist { dir: self.fashion_mnist.clone() }
+            }
             other => other,
         }
     }
@@ -677,14 +794,14 @@ impl Settings {
         cfg
     }
 
-
     /// Paths shown relative to the project root, the home directory as `~`.
     pub fn path_style(&self) -> PathStyle {
         PathStyle::new(Some(self.root.clone()), self.home.clone())
     }
 }
 
-/// The Slurm job of this process from Slurm's variables: `<array job>_<task>` in an array, else the job id.
+/// The Slurm job of this process from Slurm's variables: `<array job>_<task>` in an array, else the
+/// job id.
 fn slurm_job(get: impl Fn(&str) -> Option<String>) -> Option<String> {
     match (get("SLURM_ARRAY_JOB_ID"), get("SLURM_ARRAY_TASK_ID"), get("SLURM_JOB_ID")) {
         (Some(a), Some(t), _) => Some(format!("{a}_{t}")),
@@ -698,7 +815,8 @@ fn visible_gpus(var: Option<String>) -> Option<Vec<String>> {
     var.map(|v| v.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
 }
 
-/// `convlab.toml` in `root` as a layer, its relative paths from `root` (empty when there is no such file).
+/// `convlab.toml` in `root` as a layer, its relative paths from `root` (empty when there is no such
+/// file).
 fn read_toml(root: &Path) -> Result<Layer, SettingsError> {
     let path = root.join("convlab.toml");
     match std::fs::read_to_string(&path) {
@@ -711,7 +829,9 @@ fn read_toml(root: &Path) -> Result<Layer, SettingsError> {
 /// The nearest ancestor of `dir` holding convlab's `Cargo.toml`, else `dir`.
 pub fn find_root(dir: &Path) -> PathBuf {
     for d in dir.ancestors() {
-        if std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("name = \"convlab\"")) {
+        if std::fs::read_to_string(d.join("Cargo.toml"))
+            .is_ok_and(|t| t.contains("name = \"convlab\""))
+        {
             return d.to_path_buf();
         }
     }
@@ -724,7 +844,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -739,29 +860,58 @@ mod tests {
 
     #[test]
     fn flag_over_environment_over_toml_over_default() {
-        let toml_text = "profile = \"smoke\"\nseeds = [7]\nepochs = 3\ndevice = \"cpu\"\nclasses = 4\ndata = \"imagefolder:/t\"\nruns = \"r\"\ncache = \"/tc\"";
-        let env = [("CONVLAB_PROFILE", "full"), ("CONVLAB_SEEDS", "5,6"), ("CONVLAB_EPOCHS", "2"), ("CONVLAB_RUNS", "/er")];
-        let flags = Layer { profile: Some(ProfileName::Quick), seeds: Some(vec![1]), ..Layer::default() };
+        let toml_text = "profile = \"smoke\"\nseeds = [7]\nepochs = 3\ndevice = \"cpu\"\nclasses \
+            = 4\ndata = \"imagefolder:/t\"\nruns = \"r\"\ncache = \"/tc\"";
+        let env = [
+            ("CONVLAB_PROFILE", "full"),
+            ("CONVLAB_SEEDS", "5,6"),
+            ("CONVLAB_EPOCHS", "2"),
+            ("CONVLAB_RUNS", "/er"),
+        ];
+        let flags =
+            Layer { profile: Some(ProfileName::Quick), seeds: Some(vec![1]), ..Layer::default() };
 
         // Defaults only.
         let s = settings(Layer::default(), &[], "");
-        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device), (ProfileName::Quick, None, None, None));
-        assert_eq!((s.runs_dir.as_path(), s.figures_dir.as_path(), s.cache_dir.as_path()), (Path::new("/p/runs"), Path::new("/p/figures"), Path::new("/c")));
+        assert_eq!(
+            (s.profile, s.seeds.clone(), s.epochs, s.device),
+            (ProfileName::Quick, None, None, None)
+        );
+        assert_eq!(
+            (s.runs_dir.as_path(), s.figures_dir.as_path(), s.cache_dir.as_path()),
+            (Path::new("/p/runs"), Path::new("/p/figures"), Path::new("/c"))
+        );
         assert_eq!(s.fashion_mnist, Path::new(crate::data::DEFAULT_FASHION_MNIST));
         // convlab.toml over the defaults; its relative paths under the root.
         let s = settings(Layer::default(), &[], toml_text);
-        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device, s.classes), (ProfileName::Smoke, Some(vec![7]), Some(3), Some(Device::Cpu), Some(4)));
+        assert_eq!(
+            (s.profile, s.seeds.clone(), s.epochs, s.device, s.classes),
+            (ProfileName::Smoke, Some(vec![7]), Some(3), Some(Device::Cpu), Some(4))
+        );
         assert_eq!(s.data, Some(Source::ImageFolder { root: "/t".into() }));
-        assert_eq!((s.runs_dir.as_path(), s.cache_dir.as_path()), (Path::new("/p/r"), Path::new("/tc")));
+        assert_eq!(
+            (s.runs_dir.as_path(), s.cache_dir.as_path()),
+            (Path::new("/p/r"), Path::new("/tc"))
+        );
         // The environment over convlab.toml, key by key.
         let s = settings(Layer::default(), &env, toml_text);
-        assert_eq!((s.profile, s.seeds.clone(), s.epochs, s.device), (ProfileName::Full, Some(vec![5, 6]), Some(2), Some(Device::Cpu)));
+        assert_eq!(
+            (s.profile, s.seeds.clone(), s.epochs, s.device),
+            (ProfileName::Full, Some(vec![5, 6]), Some(2), Some(Device::Cpu))
+        );
         assert_eq!(s.runs_dir, Path::new("/er"));
         // Flags over the environment.
         let s = settings(flags, &env, toml_text);
-        assert_eq!((s.profile, s.seeds.clone(), s.epochs), (ProfileName::Quick, Some(vec![1]), Some(2)));
+        assert_eq!(
+            (s.profile, s.seeds.clone(), s.epochs),
+            (ProfileName::Quick, Some(vec![1]), Some(2))
+        );
         // An empty variable counts as unset.
-        let s = settings(Layer::default(), &[("CONVLAB_PROFILE", " "), ("CONVLAB_SEEDS", "")], toml_text);
+        let s = settings(
+            Layer::default(),
+            &[("CONVLAB_PROFILE", " "), ("CONVLAB_SEEDS", "")],
+            toml_text,
+        );
         assert_eq!((s.profile, s.seeds), (ProfileName::Smoke, Some(vec![7])));
     }
 
@@ -770,25 +920,40 @@ mod tests {
         let err = |k: &str, v: &str| Layer::from_vars(vars(&[(k, v)])).unwrap_err().to_string();
         assert_eq!(err("CONVLAB_SEEDS", "1,x"), "CONVLAB_SEEDS=1,x: `x` is not a number");
         assert_eq!(err("CONVLAB_SEEDS", "1,1"), "CONVLAB_SEEDS=1,1: seed 1 is listed twice");
-        assert_eq!(err("CONVLAB_PROFILE", "huge"), "CONVLAB_PROFILE=huge: expected full, quick or smoke");
+        assert_eq!(
+            err("CONVLAB_PROFILE", "huge"),
+            "CONVLAB_PROFILE=huge: expected full, quick or smoke"
+        );
         assert_eq!(err("CONVLAB_EPOCHS", "ten"), "CONVLAB_EPOCHS=ten: `ten` is not a whole number");
         assert_eq!(err("CONVLAB_EPOCHS", "0"), "CONVLAB_EPOCHS=0: must be at least 1");
         assert_eq!(err("CONVLAB_CLASSES", "-3"), "CONVLAB_CLASSES=-3: `-3` is not a whole number");
         assert_eq!(err("CONVLAB_DEVICE", "tpu"), "CONVLAB_DEVICE=tpu: expected auto, cpu or cuda");
         let e = err("CONVLAB_DATA", "bogus:/x");
         assert!(e.starts_with("CONVLAB_DATA=bogus:/x: expected imagefolder:PATH"), "{e}");
-        assert_eq!(err("CONVLAB_DATA", "imagefolder"), "CONVLAB_DATA=imagefolder: imagefolder:PATH needs a path");
+        assert_eq!(
+            err("CONVLAB_DATA", "imagefolder"),
+            "CONVLAB_DATA=imagefolder: imagefolder:PATH needs a path"
+        );
     }
 
     #[test]
     fn malformed_toml_values_name_the_file_and_key() {
         let err = |t: &str| toml(t).unwrap_err().to_string();
-        assert_eq!(err("profile = \"huge\""), "/p/convlab.toml: profile = \"huge\": expected full, quick or smoke");
-        assert_eq!(err("device = \"tpu\""), "/p/convlab.toml: device = \"tpu\": expected auto, cpu or cuda");
+        assert_eq!(
+            err("profile = \"huge\""),
+            "/p/convlab.toml: profile = \"huge\": expected full, quick or smoke"
+        );
+        assert_eq!(
+            err("device = \"tpu\""),
+            "/p/convlab.toml: device = \"tpu\": expected auto, cpu or cuda"
+        );
         assert_eq!(err("seeds = []"), "/p/convlab.toml: seeds = []: at least one seed is needed");
         assert_eq!(err("epochs = 0"), "/p/convlab.toml: epochs = 0: must be at least 1");
         assert_eq!(err("classes = 0"), "/p/convlab.toml: classes = 0: must be at least 1");
-        assert!(err("data = \"nope\"").starts_with("/p/convlab.toml: data = \"nope\": expected imagefolder:PATH"));
+        assert!(
+            err("data = \"nope\"")
+                .starts_with("/p/convlab.toml: data = \"nope\": expected imagefolder:PATH")
+        );
         // Wrong types and unknown keys: the TOML parser's message, with the file and the key.
         let e = err("seeds = [1, \"x\"]");
         assert!(e.starts_with("/p/convlab.toml: ") && e.contains("seeds"), "{e}");
@@ -802,8 +967,14 @@ mod tests {
 
     #[test]
     fn fashion_mnist_default_is_located_and_cache_filled() {
-        let s = Settings { fashion_mnist: "/data/fm".into(), ..Settings::defaults(Path::new("/p"), Path::new("/c")) };
-        assert_eq!(s.locate(Source::fashion_mnist()), Source::FashionMnist { dir: "/data/fm".into() });
+        let s = Settings {
+            fashion_mnist: "/data/fm".into(),
+            ..Settings::defaults(Path::new("/p"), Path::new("/c"))
+        };
+        assert_eq!(
+            s.locate(Source::fashion_mnist()),
+            Source::FashionMnist { dir: "/data/fm".into() }
+        );
         let own = Source::FashionMnist { dir: "/elsewhere".into() };
         assert_eq!(s.locate(own.clone()), own, "an explicit directory stays");
         let cfg = s.data_config(DataConfig::new(Source::fashion_mnist()));
@@ -827,13 +998,21 @@ mod tests {
     #[test]
     fn data_settings_come_from_flags_variables_and_toml_by_name() {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("classes.txt"), "# the study's subset\nn02\tgoose\n\nn01\n").unwrap();
-        let toml_text = "size = 64\nchannels = 3\ntrain_per_class = \"all\"\nval_per_class = 50\nholdout = 0.2\nscore = \"best-val\"\nmemory_format = \"nchw\"\nclass_list = \"classes.txt\"";
-        let file = Layer::from_toml(&tmp.path().join("convlab.toml"), toml_text, tmp.path()).unwrap().data_settings;
+        std::fs::write(tmp.path().join("classes.txt"), "# the study's subset\nn02\tgoose\n\nn01\n")
+            .unwrap();
+        let toml_text = "size = 64\nchannels = 3\ntrain_per_class = \"all\"\nval_per_class = \
+            50\nholdout = 0.2\nscore = \"best-val\"\nmemory_format = \"nchw\"\nclass_list = \
+            \"classes.txt\"";
+        let file = Layer::from_toml(&tmp.path().join("convlab.toml"), toml_text, tmp.path())
+            .unwrap()
+            .data_settings;
         let want = DataSettings {
             size: Some(64),
             channels: Some(3),
-            class_list: Some(ClassList { file: tmp.path().join("classes.txt"), names: vec!["n02".into(), "n01".into()] }),
+            class_list: Some(ClassList {
+                file: tmp.path().join("classes.txt"),
+                names: vec!["n02".into(), "n01".into()],
+            }),
             train_per_class: Some(Cap::All),
             val_per_class: Some(Cap::At(50)),
             test_limit: None,
@@ -842,34 +1021,95 @@ mod tests {
             memory_format: Some(MemoryFormat::Nchw),
         };
         assert_eq!(file, want);
-        let env = Layer::from_vars(vars(&[("CONVLAB_SIZE", "32"), ("CONVLAB_TEST_LIMIT", "all"), ("CONVLAB_SCORE", "test_at_best"), ("CONVLAB_MEMORY_FORMAT", "channels-last")])).unwrap().data_settings;
-        let merged = Layer { data_settings: DataSettings { channels: Some(1), ..Default::default() }, ..Layer::default() }
-            .or(Layer { data_settings: env, ..Layer::default() })
-            .or(Layer { data_settings: file, ..Layer::default() })
-            .data_settings;
-        assert_eq!((merged.size, merged.channels, merged.test_limit, merged.val_per_class), (Some(32), Some(1), Some(Cap::All), Some(Cap::At(50))));
-        assert_eq!((merged.score, merged.memory_format), (Some(Score::TestAtBest), Some(MemoryFormat::ChannelsLast)));
+        let env = Layer::from_vars(vars(&[
+            ("CONVLAB_SIZE", "32"),
+            ("CONVLAB_TEST_LIMIT", "all"),
+            ("CONVLAB_SCORE", "test_at_best"),
+            ("CONVLAB_MEMORY_FORMAT", "channels-last"),
+        ]))
+        .unwrap()
+        .data_settings;
+        let merged = Layer {
+            data_settings: DataSettings { channels: Some(1), ..Default::default() },
+            ..Layer::default()
+        }
+        .or(Layer { data_settings: env, ..Layer::default() })
+        .or(Layer { data_settings: file, ..Layer::default() })
+        .data_settings;
+        assert_eq!(
+            (merged.size, merged.channels, merged.test_limit, merged.val_per_class),
+            (Some(32), Some(1), Some(Cap::All), Some(Cap::At(50)))
+        );
+        assert_eq!(
+            (merged.score, merged.memory_format),
+            (Some(Score::TestAtBest), Some(MemoryFormat::ChannelsLast))
+        );
     }
 
     #[test]
     fn bad_data_settings_name_the_variable_or_key() {
         let err = |k: &str, v: &str| Layer::from_vars(vars(&[(k, v)])).unwrap_err().to_string();
-        assert_eq!(err("CONVLAB_SIZE", "big"), "CONVLAB_SIZE=big: `big` is not a whole number (0 keeps the source's size)");
-        assert_eq!(err("CONVLAB_CHANNELS", "2"), "CONVLAB_CHANNELS=2: `2`: expected 1 (grayscale) or 3 (RGB)");
-        assert_eq!(err("CONVLAB_TRAIN_PER_CLASS", "0"), "CONVLAB_TRAIN_PER_CLASS=0: must be at least 1 (or `all`)");
-        assert_eq!(err("CONVLAB_HOLDOUT", "1.5"), "CONVLAB_HOLDOUT=1.5: the share of training images held out must be between 0 and 1 (e.g. 0.1)");
-        assert_eq!(err("CONVLAB_SCORE", "test"), "CONVLAB_SCORE=test: expected best-val or test-at-best");
-        assert_eq!(err("CONVLAB_MEMORY_FORMAT", "nhcw"), "CONVLAB_MEMORY_FORMAT=nhcw: expected auto, channels-last or nchw");
-        assert!(err("CONVLAB_CLASS_LIST", "/nowhere/classes.txt").starts_with("CONVLAB_CLASS_LIST=/nowhere/classes.txt: cannot read"));
+        assert_eq!(
+            err("CONVLAB_SIZE", "big"),
+            "CONVLAB_SIZE=big: `big` is not a whole number (0 keeps the source's size)"
+        );
+        assert_eq!(
+            err("CONVLAB_CHANNELS", "2"),
+            "CONVLAB_CHANNELS=2: `2`: expected 1 (grayscale) or 3 (RGB)"
+        );
+        assert_eq!(
+            err("CONVLAB_TRAIN_PER_CLASS", "0"),
+            "CONVLAB_TRAIN_PER_CLASS=0: must be at least 1 (or `all`)"
+        );
+        assert_eq!(
+            err("CONVLAB_HOLDOUT", "1.5"),
+            "CONVLAB_HOLDOUT=1.5: the share of training images held out must be between 0 and 1 \
+                (e.g. 0.1)"
+        );
+        assert_eq!(
+            err("CONVLAB_SCORE", "test"),
+            "CONVLAB_SCORE=test: expected best-val or test-at-best"
+        );
+        assert_eq!(
+            err("CONVLAB_MEMORY_FORMAT", "nhcw"),
+            "CONVLAB_MEMORY_FORMAT=nhcw: expected auto, channels-last or nchw"
+        );
+        assert!(
+            err("CONVLAB_CLASS_LIST", "/nowhere/classes.txt")
+                .starts_with("CONVLAB_CLASS_LIST=/nowhere/classes.txt: cannot read")
+        );
         let terr = |t: &str| toml(t).unwrap_err().to_string();
-        assert_eq!(terr("size = -1"), "/p/convlab.toml: size = -1: `-1` is not a whole number (0 keeps the source's size)");
-        assert_eq!(terr("holdout = 0"), "/p/convlab.toml: holdout = 0: the share of training images held out must be between 0 and 1 (e.g. 0.1)");
-        assert_eq!(terr("score = true"), "/p/convlab.toml: score = true: expected a number or a string");
-        assert_eq!(terr("test_limit = \"some\""), "/p/convlab.toml: test_limit = \"some\": `some` is not a whole number (or `all`)");
-        assert!(terr("class_list = \"none.txt\"").starts_with("/p/convlab.toml: class_list = \"none.txt\" (/p/none.txt): cannot read"));
+        assert_eq!(
+            terr("size = -1"),
+            "/p/convlab.toml: size = -1: `-1` is not a whole number (0 keeps the source's size)"
+        );
+        assert_eq!(
+            terr("holdout = 0"),
+            "/p/convlab.toml: holdout = 0: the share of training images held out must be between \
+                0 and 1 (e.g. 0.1)"
+        );
+        assert_eq!(
+            terr("score = true"),
+            "/p/convlab.toml: score = true: expected a number or a string"
+        );
+        assert_eq!(
+            terr("test_limit = \"some\""),
+            "/p/convlab.toml: test_limit = \"some\": `some` is not a whole number (or `all`)"
+        );
+        assert!(
+            terr("class_list = \"none.txt\"").starts_with(
+                "/p/convlab.toml: class_list = \"none.txt\" (/p/none.txt): cannot read"
+            )
+        );
         assert!(terr("memory-format = \"nchw\"").contains("unknown field `memory-format`"));
-        assert_eq!(ClassList::parse(Path::new("f"), "a\nb\na\n").unwrap_err(), "line 3: class `a` is listed twice");
-        assert_eq!(ClassList::parse(Path::new("f"), "# only\n").unwrap_err(), "no class names (one per line)");
+        assert_eq!(
+            ClassList::parse(Path::new("f"), "a\nb\na\n").unwrap_err(),
+            "line 3: class `a` is listed twice"
+        );
+        assert_eq!(
+            ClassList::parse(Path::new("f"), "# only\n").unwrap_err(),
+            "no class names (one per line)"
+        );
     }
 
     #[test]
@@ -897,9 +1137,17 @@ mod tests {
             ..Layer::default()
         };
         let text = toml::to_string(&layer.toml_table(tmp.path())).unwrap();
-        let back = Layer::from_toml(&tmp.path().join("convlab.toml"), &text, Path::new("/elsewhere")).unwrap();
-        let abs = Layer { data: Some(Source::TinyImageNet { root: tmp.path().join("data/tiny"), readable_names: true }), runs: Some(tmp.path().join("r")), ..layer };
+        let back =
+            Layer::from_toml(&tmp.path().join("convlab.toml"), &text, Path::new("/elsewhere"))
+                .unwrap();
+        let abs = Layer {
+            data: Some(Source::TinyImageNet {
+                root: tmp.path().join("data/tiny"),
+                readable_names: true,
+            }),
+            runs: Some(tmp.path().join("r")),
+            ..layer
+        };
         assert_eq!(back, abs, "{text}");
     }
-
 }

@@ -18,7 +18,8 @@ pub fn stop_on_term_and_usr1() -> &'static AtomicBool {
         for sig in [libc::SIGTERM, libc::SIGUSR1] {
             // Which signal first, then the flag: a reader that sees the flag sees the signal.
             // Neither signal is one signal-hook forbids, so registering cannot fail.
-            signal_hook::flag::register_usize(sig, &SIGNAL, sig as usize).expect("SIGTERM and SIGUSR1 can be handled");
+            signal_hook::flag::register_usize(sig, &SIGNAL, sig as usize)
+                .expect("SIGTERM and SIGUSR1 can be handled");
             signal_hook::flag::register(sig, &STOP).expect("SIGTERM and SIGUSR1 can be handled");
         }
     });

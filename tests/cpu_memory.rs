@@ -22,7 +22,13 @@ fn steady_training_steps_do_not_page_fault_their_activations_back_in() {
     tch::manual_seed(0);
     // A small-stem net at width 12, batch 64, 28×28: activations of 2.4 MB per tensor,
     // far above glibc's default 128 KiB mmap threshold.
-    let cfg = ResNetConfig { stem: Stem::Small, width: 12, in_channels: 1, num_classes: 10, ..Default::default() };
+    let cfg = ResNetConfig {
+        stem: Stem::Small,
+        width: 12,
+        in_channels: 1,
+        num_classes: 10,
+        ..Default::default()
+    };
     let vs = nn::VarStore::new(Device::Cpu);
     let net = ResNet::new(&vs.root(), &cfg).unwrap();
     let mut opt = Sgd::new(&vs, 0.9, 0.0, false);

@@ -1,6 +1,8 @@
 //! Data end to end: real files written by the tests, decoded, cached, invalidated, batched.
 mod common;
-use convlab::data::{DataConfig, DataError, Dataset, Holdout, Source, SynthConfig, TestSplit, ValSource, synthetic};
+use convlab::data::{
+    DataConfig, DataError, Dataset, Holdout, Source, SynthConfig, TestSplit, ValSource, synthetic,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tch::Kind;
@@ -8,7 +10,16 @@ use tch::Kind;
 use common::{image_folder as cfg, write_idx};
 
 fn synth(root: &Path, classes: usize) -> SynthConfig {
-    let s = SynthConfig { classes, train_per_class: 6, val_per_class: 3, test: 5, size: 12, seed: 1, mixed_formats: true, ..Default::default() };
+    let s = SynthConfig {
+        classes,
+        train_per_class: 6,
+        val_per_class: 3,
+        test: 5,
+        size: 12,
+        seed: 1,
+        mixed_formats: true,
+        ..Default::default()
+    };
     synthetic::write_image_folder(root, &s).unwrap();
     s
 }
@@ -109,7 +120,8 @@ fn converts_modes_and_resizes() {
     gray.save(tr.join("gray.png")).unwrap();
     let rgba = image::RgbaImage::from_pixel(10, 10, image::Rgba([10, 20, 30, 0]));
     rgba.save(tr.join("rgba.png")).unwrap();
-    let deep: image::ImageBuffer<image::Rgb<u16>, Vec<u16>> = image::ImageBuffer::from_pixel(10, 10, image::Rgb([65535, 0, 32896]));
+    let deep: image::ImageBuffer<image::Rgb<u16>, Vec<u16>> =
+        image::ImageBuffer::from_pixel(10, 10, image::Rgb([65535, 0, 32896]));
     deep.save(tr.join("deep16.png")).unwrap();
     let big = image::RgbImage::from_pixel(37, 23, image::Rgb([1, 2, 3]));
     big.save(tr.join("big.bmp")).unwrap();
@@ -125,11 +137,14 @@ fn converts_modes_and_resizes() {
         writer.write_image_data(&[1u8; 100]).unwrap();
     }
     gray.save(va.join("v.png")).unwrap();
-    let ds = Dataset::load(&DataConfig { image_size: 10, ..cfg(&root, &tmp.path().join("cache")) }).unwrap();
+    let ds = Dataset::load(&DataConfig { image_size: 10, ..cfg(&root, &tmp.path().join("cache")) })
+        .unwrap();
     assert!(ds.skipped.is_empty(), "{:?}", ds.skipped);
     let px = |name: &str| {
         let i = ds.train.files.iter().position(|f| f.ends_with(name)).unwrap() as i64;
-        let v: Vec<i64> = Vec::try_from(ds.train.images.get(i).select(1, 5).select(1, 5).to_kind(Kind::Int64)).unwrap();
+        let v: Vec<i64> =
+            Vec::try_from(ds.train.images.get(i).select(1, 5).select(1, 5).to_kind(Kind::Int64))
+                .unwrap();
         v
     };
     assert_eq!(px("gray.png"), [200, 200, 200]);
@@ -174,11 +189,16 @@ fn bad_files_are_skipped_and_named() {
     for b in &bad {
         assert!(skipped.contains(&b), "{} not reported; skipped: {skipped:?}", b.display());
     }
-    let reason = |name: &str| ds.skipped.iter().find(|s| s.path.ends_with(name)).unwrap().reason.clone();
+    let reason =
+        |name: &str| ds.skipped.iter().find(|s| s.path.ends_with(name)).unwrap().reason.clone();
     assert!(reason("empty.jpg").contains("empty file"));
     assert!(reason("notes.txt").contains("not an image file"));
     assert!(reason("class02").contains("empty class folder"));
-    assert!(reason("truncated.png").starts_with("truncated PNG: the file ends early"), "{}", reason("truncated.png"));
+    assert!(
+        reason("truncated.png").starts_with("truncated PNG: the file ends early"),
+        "{}",
+        reason("truncated.png")
+    );
     assert_eq!(ds.train.class_counts(3), [6, 6, 0]);
     assert_eq!(ds.classes.len(), 3, "the empty class keeps its label");
     // The skip list survives a reload from the cache.
@@ -207,7 +227,9 @@ fn strict_mode_names_the_first_bad_file() {
         } else {
             fs::copy(b, &target).unwrap();
         }
-        let err = Dataset::load(&DataConfig { strict: true, ..cfg(&root2, &tmp2.path().join("c")) }).unwrap_err();
+        let err =
+            Dataset::load(&DataConfig { strict: true, ..cfg(&root2, &tmp2.path().join("c")) })
+                .unwrap_err();
         assert!(err.to_string().contains(&target.display().to_string()), "case {i}: {err}");
     }
 }
@@ -232,7 +254,11 @@ fn layout_errors_are_clear() {
     // Missing train split; a missing val split is a hold-out (below), not an error.
     fs::rename(root.join("train"), root.join("training")).unwrap();
     let m = msg(&root);
-    assert!(m.contains("missing split `train`") && m.contains(&root.join("train").display().to_string()), "{m}");
+    assert!(
+        m.contains("missing split `train`")
+            && m.contains(&root.join("train").display().to_string()),
+        "{m}"
+    );
     fs::rename(root.join("training"), root.join("train")).unwrap();
 
     // An unreadable directory (a symlink loop: unreadable even for root).
@@ -259,7 +285,11 @@ fn tiny_imagenet_layout() {
     fs::create_dir_all(root.join("val/images")).unwrap();
     fs::create_dir_all(root.join("test/images")).unwrap();
     fs::write(root.join("wnids.txt"), wnids.join("\n")).unwrap();
-    fs::write(root.join("words.txt"), "n01\tgoldfish, Carassius auratus\nn02\tgoose\nn03\tgoldfish, again\nn99\tother\n").unwrap();
+    fs::write(
+        root.join("words.txt"),
+        "n01\tgoldfish, Carassius auratus\nn02\tgoose\nn03\tgoldfish, again\nn99\tother\n",
+    )
+    .unwrap();
     let mut rng = convlab::data::Rng::new(0);
     let sc = SynthConfig { classes: 3, size: 8, ..Default::default() };
     let mut ann = String::new();
@@ -302,7 +332,10 @@ fn tiny_imagenet_layout() {
     // An annotation naming an unknown class is an error that names the line.
     fs::write(root.join("val/val_annotations.txt"), "val_00.JPEG\tn77\t0\t0\t8\t8\n").unwrap();
     let err = Dataset::load(&DataConfig { classes: None, ..c }).unwrap_err().to_string();
-    assert!(err.contains("val_annotations.txt") && err.contains("line 1") && err.contains("n77"), "{err}");
+    assert!(
+        err.contains("val_annotations.txt") && err.contains("line 1") && err.contains("n77"),
+        "{err}"
+    );
 }
 
 /// Fashion-MNIST's four IDX files in `dir`, small: 60 training images (50 train + 10 val), 20
@@ -357,7 +390,11 @@ fn real_fashion_mnist() {
         panic!("{} missing: run `make setup`", dir.display());
     }
     let tmp = tempfile::tempdir().unwrap();
-    let c = DataConfig { cache_dir: Some(tmp.path().to_path_buf()), train_per_class: Some(100), ..DataConfig::new(src) };
+    let c = DataConfig {
+        cache_dir: Some(tmp.path().to_path_buf()),
+        train_per_class: Some(100),
+        ..DataConfig::new(src)
+    };
     let ds = Dataset::load(&c).unwrap();
     assert_eq!(ds.train.images.size(), [1000, 1, 28, 28]);
     assert_eq!(ds.train.class_counts(10), [100; 10]);
@@ -381,7 +418,8 @@ fn export_writes_a_tree_that_loads_back_identically() {
     assert_eq!(b.classes, a.classes);
     assert_eq!(b.train.class_counts(3), a.train.class_counts(3));
     // PNG is lossless: the same pixels per class (file order may differ within a class).
-    let sum = |s: &convlab::data::Split| s.images.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
+    let sum =
+        |s: &convlab::data::Split| s.images.to_kind(Kind::Int64).sum(Kind::Int64).int64_value(&[]);
     assert_eq!(sum(&b.train), sum(&a.train));
     assert_eq!(sum(&b.val), sum(&a.val));
 }
@@ -392,12 +430,25 @@ fn export_writes_a_tree_that_loads_back_identically() {
 fn a_tree_without_val_holds_out_a_stratified_seeded_share() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
-    let s = SynthConfig { classes: 3, train_per_class: 20, val_per_class: 0, test: 0, size: 8, seed: 4, mixed_formats: false, ..Default::default() };
+    let s = SynthConfig {
+        classes: 3,
+        train_per_class: 20,
+        val_per_class: 0,
+        test: 0,
+        size: 8,
+        seed: 4,
+        mixed_formats: false,
+        ..Default::default()
+    };
     synthetic::write_image_folder(&root, &s).unwrap();
     assert!(!root.join("val").exists());
     let load = |c: DataConfig| Dataset::load(&c).unwrap();
     let ds = load(cfg(&root, &tmp.path().join("c1")));
-    assert_eq!(ds.config.holdout, Some(Holdout { fraction: 0.1, seed: 0 }), "the hold-out is recorded");
+    assert_eq!(
+        ds.config.holdout,
+        Some(Holdout { fraction: 0.1, seed: 0 }),
+        "the hold-out is recorded"
+    );
     assert_eq!(ds.layout.val, ValSource::HeldOut { fraction: 0.1, seed: 0 });
     assert_eq!(ds.val.class_counts(3), [2, 2, 2], "round(20 × 0.1) per class");
     assert_eq!(ds.train.class_counts(3), [18, 18, 18]);
@@ -408,46 +459,85 @@ fn a_tree_without_val_holds_out_a_stratified_seeded_share() {
     // The same tree, fraction and seed: the same files, in another cache too.
     assert_eq!(load(cfg(&root, &tmp.path().join("c2"))).val.files, ds.val.files);
     // Not the first files by name: a seeded permutation picks them.
-    let firsts: Vec<String> = (0..3).flat_map(|c| (0..2).map(move |i| format!("class{c:02}/img{i:04}.png"))).collect();
+    let firsts: Vec<String> =
+        (0..3).flat_map(|c| (0..2).map(move |i| format!("class{c:02}/img{i:04}.png"))).collect();
     assert_ne!(ds.val.files, firsts);
     // Another share; and a tree with val/ replaces it only when asked.
-    let quarter = load(DataConfig { holdout: Some(Holdout::of(0.25)), ..cfg(&root, &tmp.path().join("c1")) });
+    let quarter =
+        load(DataConfig { holdout: Some(Holdout::of(0.25)), ..cfg(&root, &tmp.path().join("c1")) });
     assert_eq!(quarter.val.class_counts(3), [5, 5, 5]);
     let with_val = tmp.path().join("with-val");
-    synthetic::write_image_folder(&with_val, &SynthConfig { val_per_class: 3, ..s.clone() }).unwrap();
+    synthetic::write_image_folder(&with_val, &SynthConfig { val_per_class: 3, ..s.clone() })
+        .unwrap();
     let own = load(cfg(&with_val, &tmp.path().join("c1")));
     assert_eq!((own.config.holdout, own.val.len(), own.layout.val), (None, 9, ValSource::Folders));
-    let asked = load(DataConfig { holdout: Some(Holdout::of(0.1)), ..cfg(&with_val, &tmp.path().join("c1")) });
-    assert!(asked.val.files.iter().all(|f| with_val.join("train").join(f).is_file()), "asked for: val/ is not used");
-    // Caps apply after the hold-out: the held-out files are the same with fewer training images kept.
-    let capped = load(DataConfig { train_per_class: Some(5), ..cfg(&root, &tmp.path().join("c1")) });
+    let asked = load(DataConfig {
+        holdout: Some(Holdout::of(0.1)),
+        ..cfg(&with_val, &tmp.path().join("c1"))
+    });
+    assert!(
+        asked.val.files.iter().all(|f| with_val.join("train").join(f).is_file()),
+        "asked for: val/ is not used"
+    );
+    // Caps apply after the hold-out: the held-out files are the same with fewer training images
+    // kept.
+    let capped =
+        load(DataConfig { train_per_class: Some(5), ..cfg(&root, &tmp.path().join("c1")) });
     assert_eq!((capped.train.len(), capped.val.files.clone()), (15, ds.val.files.clone()));
     // How many a class gives: never all of it, none of a class of one.
     let h = Holdout::of(0.1);
     assert_eq!([1, 2, 3, 10, 14, 15, 500].map(|n| h.count(n)), [0, 1, 1, 1, 1, 2, 50]);
     assert_eq!(Holdout::of(0.9).count(3), 2);
-    assert!(Dataset::load(&DataConfig { holdout: Some(Holdout::of(1.0)), ..cfg(&root, &tmp.path().join("c1")) }).unwrap_err().to_string().contains("between 0 and 1"));
+    assert!(
+        Dataset::load(&DataConfig {
+            holdout: Some(Holdout::of(1.0)),
+            ..cfg(&root, &tmp.path().join("c1"))
+        })
+        .unwrap_err()
+        .to_string()
+        .contains("between 0 and 1")
+    );
 }
 
-/// A class list keeps the classes it names, in the tree's order, labelled as in the whole tree's order.
+/// A class list keeps the classes it names, in the tree's order, labelled as in the whole tree's
+/// order.
 #[test]
 fn class_lists_choose_classes() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
     synth(&root, 4);
-    let c = DataConfig { class_list: Some(vec!["class03".into(), "class01".into()]), ..cfg(&root, &tmp.path().join("cache")) };
+    let c = DataConfig {
+        class_list: Some(vec!["class03".into(), "class01".into()]),
+        ..cfg(&root, &tmp.path().join("cache"))
+    };
     let ds = Dataset::load(&c).unwrap();
     assert_eq!(ds.classes, ["class01", "class03"]);
     assert_eq!(ds.train.class_counts(2), [6, 6]);
-    assert!(ds.train.files.iter().take(6).all(|f| f.starts_with("class01/")) && ds.train.files[6].starts_with("class03/"));
+    assert!(
+        ds.train.files.iter().take(6).all(|f| f.starts_with("class01/"))
+            && ds.train.files[6].starts_with("class03/")
+    );
     assert_eq!(ds.layout.source_classes, 4);
     // Then the first N of them.
     let first = Dataset::load(&DataConfig { classes: Some(1), ..c.clone() }).unwrap();
     assert_eq!(first.classes, ["class01"]);
     // A class the tree does not have is named.
-    let err = Dataset::load(&DataConfig { class_list: Some(vec!["class01".into(), "zebra".into()]), ..c.clone() }).unwrap_err().to_string();
-    assert!(err.contains("zebra") && err.contains("does not have") && err.contains("train"), "{err}");
-    let err = Dataset::load(&DataConfig { class_list: Some(vec!["class01".into(), "class01".into()]), ..c }).unwrap_err().to_string();
+    let err = Dataset::load(&DataConfig {
+        class_list: Some(vec!["class01".into(), "zebra".into()]),
+        ..c.clone()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("zebra") && err.contains("does not have") && err.contains("train"),
+        "{err}"
+    );
+    let err = Dataset::load(&DataConfig {
+        class_list: Some(vec!["class01".into(), "class01".into()]),
+        ..c
+    })
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("twice"), "{err}");
 }
 
@@ -473,7 +563,9 @@ fn fashion_mnist_class_lists_renumber_labels() {
     }
     assert_eq!(ds.train.len(), 10);
     assert_eq!(ds.layout.test, TestSplit::Labelled);
-    let err = Dataset::load(&DataConfig { holdout: Some(Holdout::of(0.1)), ..c }).unwrap_err().to_string();
+    let err = Dataset::load(&DataConfig { holdout: Some(Holdout::of(0.1)), ..c })
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("holdout") && err.contains("Fashion-MNIST"), "{err}");
 }
 
@@ -483,7 +575,17 @@ fn fashion_mnist_class_lists_renumber_labels() {
 fn inspect_describes_mixed_trees_without_decoding() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("mixed");
-    let s = SynthConfig { classes: 3, train_per_class: 6, val_per_class: 0, test: 4, size: 16, seed: 2, mixed_formats: true, mixed: true, ..Default::default() };
+    let s = SynthConfig {
+        classes: 3,
+        train_per_class: 6,
+        val_per_class: 0,
+        test: 4,
+        size: 16,
+        seed: 2,
+        mixed_formats: true,
+        mixed: true,
+        ..Default::default()
+    };
     synthetic::write(&root, &s).unwrap();
     fs::write(root.join("train/class01/broken.png"), b"not a png at all").unwrap();
     let i = convlab::data::inspect(&cfg(&root, &tmp.path().join("cache"))).unwrap();
@@ -511,21 +613,50 @@ fn inspect_describes_mixed_trees_without_decoding() {
 fn a_synthetic_tiny_imagenet_loads_and_is_recorded() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tiny");
-    let s = SynthConfig { classes: 6, train_per_class: 4, val_per_class: 2, test: 3, size: 16, layout: synthetic::SynthLayout::TinyImagenet, ..Default::default() };
+    let s = SynthConfig {
+        classes: 6,
+        train_per_class: 4,
+        val_per_class: 2,
+        test: 3,
+        size: 16,
+        layout: synthetic::SynthLayout::TinyImagenet,
+        ..Default::default()
+    };
     synthetic::write(&root, &s).unwrap();
-    for f in ["wnids.txt", "words.txt", "train/n90000000/images/n90000000_0.JPEG", "train/n90000000/n90000000_boxes.txt", "val/val_annotations.txt", "test/images/test_0.JPEG"] {
+    for f in [
+        "wnids.txt",
+        "words.txt",
+        "train/n90000000/images/n90000000_0.JPEG",
+        "train/n90000000/n90000000_boxes.txt",
+        "val/val_annotations.txt",
+        "test/images/test_0.JPEG",
+    ] {
         assert!(root.join(f).is_file(), "{f}");
     }
-    let ds = Dataset::load(&DataConfig { cache_dir: Some(tmp.path().join("cache")), ..DataConfig::new(Source::TinyImageNet { root: root.clone(), readable_names: false }) }).unwrap();
+    let ds = Dataset::load(&DataConfig {
+        cache_dir: Some(tmp.path().join("cache")),
+        ..DataConfig::new(Source::TinyImageNet { root: root.clone(), readable_names: false })
+    })
+    .unwrap();
     let r = ds.record();
     assert_eq!(r.classes[0], "n90000000");
     assert_eq!((r.train, r.val, r.test, r.test_labelled), (24, 12, Some(3), false));
     assert_eq!(ds.val.class_counts(6), [2; 6]);
-    // python3 -c "import zlib; print('%08x' % zlib.crc32('\n'.join('n%08d' % (90000000 + k) for k in range(6)).encode()))"
+    // python3 -c "import zlib; print('%08x' % zlib.crc32('\n'.join('n%08d' % (90000000 + k) for k
+    // in range(6)).encode()))"
     assert_eq!(r.classes_crc32, "288d41f9");
-    assert!(r.layout.starts_with("Tiny ImageNet") && r.layout.contains("test/images/ (unlabelled)"), "{}", r.layout);
+    assert!(
+        r.layout.starts_with("Tiny ImageNet") && r.layout.contains("test/images/ (unlabelled)"),
+        "{}",
+        r.layout
+    );
     // Another subset is told apart by its record.
-    let five = Dataset::load(&DataConfig { classes: Some(5), ..ds.config.clone() }).unwrap().record();
-    assert!(five.differs_from(&r).unwrap().contains("classes 6 (288d41f9) → 5"), "{:?}", five.differs_from(&r));
+    let five =
+        Dataset::load(&DataConfig { classes: Some(5), ..ds.config.clone() }).unwrap().record();
+    assert!(
+        five.differs_from(&r).unwrap().contains("classes 6 (288d41f9) → 5"),
+        "{:?}",
+        five.differs_from(&r)
+    );
     assert_eq!(r.differs_from(&r), None);
 }

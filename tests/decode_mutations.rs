@@ -32,7 +32,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size > layout.size() {
-                let now = IN_USE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+                let now =
+                    IN_USE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
                 PEAK.fetch_max(now, Relaxed);
             } else {
                 IN_USE.fetch_sub(layout.size() - new_size, Relaxed);
@@ -46,7 +47,9 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn valid(format: ImageFormat) -> Vec<u8> {
-    let img = RgbImage::from_fn(24, 16, |x, y| image::Rgb([(x * 11 % 256) as u8, (y * 23 % 256) as u8, ((x + y) * 7 % 256) as u8]));
+    let img = RgbImage::from_fn(24, 16, |x, y| {
+        image::Rgb([(x * 11 % 256) as u8, (y * 23 % 256) as u8, ((x + y) * 7 % 256) as u8])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, format).unwrap();
     out.into_inner()
@@ -114,7 +117,8 @@ fn mutated_images_never_panic_hang_or_allocate_without_bound() {
         for bytes in rx_job {
             let base = IN_USE.load(Relaxed);
             PEAK.store(base, Relaxed);
-            let result = std::panic::catch_unwind(|| decode_image(&bytes, &limits).map(|_| ())).map_err(|_| ());
+            let result = std::panic::catch_unwind(|| decode_image(&bytes, &limits).map(|_| ()))
+                .map_err(|_| ());
             let peak = PEAK.load(Relaxed).saturating_sub(base);
             if tx_done.send((result, peak)).is_err() {
                 return;
@@ -125,17 +129,26 @@ fn mutated_images_never_panic_hang_or_allocate_without_bound() {
     let mut rng = Rng::new(20211108);
     let (mut decoded, mut refused, mut caught, mut max_peak) = (0, 0, 0, 0);
     let per_format = 2000;
-    for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP, ImageFormat::Gif, ImageFormat::Bmp] {
+    for format in
+        [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP, ImageFormat::Gif, ImageFormat::Bmp]
+    {
         let original = valid(format);
         assert!(decode_image(&original, &limits).is_ok(), "{format:?}: the unmutated file decodes");
         for n in 0..per_format {
             let (what, bytes) = mutate(&original, &mut rng);
             tx_job.send(bytes).unwrap();
-            let (result, peak) = rx_done
-                .recv_timeout(Duration::from_secs(5))
-                .unwrap_or_else(|_| panic!("{format:?} mutation {n} ({what}): the decode did not return within 5 s"));
-            let Ok(outcome) = result else { panic!("{format:?} mutation {n} ({what}): a panic escaped decode_image") };
-            assert!(peak <= bound, "{format:?} mutation {n} ({what}): the decode allocated {peak} bytes (bound {bound})");
+            let (result, peak) =
+                rx_done.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+                    panic!("{format:?} mutation {n} ({what}): the decode did not return within 5 s")
+                });
+            let Ok(outcome) = result else {
+                panic!("{format:?} mutation {n} ({what}): a panic escaped decode_image")
+            };
+            assert!(
+                peak <= bound,
+                "{format:?} mutation {n} ({what}): the decode allocated {peak} bytes (bound \
+                    {bound})"
+            );
             max_peak = max_peak.max(peak);
             match outcome {
                 Ok(()) => decoded += 1,
@@ -151,7 +164,8 @@ fn mutated_images_never_panic_hang_or_allocate_without_bound() {
     assert_eq!(decoded + refused, total);
     assert!(refused > total / 10, "mutations this harsh are mostly refused: {refused} of {total}");
     println!(
-        "{total} mutations in {:.1} s: {decoded} decoded, {refused} refused ({caught} by a decoder panic turned into an error); largest decode allocation {max_peak} bytes",
+        "{total} mutations in {:.1} s: {decoded} decoded, {refused} refused ({caught} by a \
+            decoder panic turned into an error); largest decode allocation {max_peak} bytes",
         t0.elapsed().as_secs_f64()
     );
 }

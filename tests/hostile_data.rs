@@ -3,7 +3,9 @@
 //! never a hang, a panic or an abort. The command-line cases run `convlab` as a
 //! subprocess with a timeout and require an exit status, not a signal.
 mod common;
-use convlab::data::{DataConfig, DataError, Dataset, SynthConfig, escape_name, synthetic, unescape_name};
+use convlab::data::{
+    DataConfig, DataError, Dataset, SynthConfig, escape_name, synthetic, unescape_name,
+};
 use image::{ImageFormat, RgbImage};
 use std::ffi::OsStr;
 use std::fs;
@@ -16,38 +18,63 @@ use common::image_folder as cfg;
 
 /// A 2-class tree of 12×12 images, 4 train and 2 val per class.
 fn tree(root: &Path) {
-    let s = SynthConfig { classes: 2, train_per_class: 4, val_per_class: 2, test: 0, size: 12, seed: 3, mixed_formats: true, ..Default::default() };
+    let s = SynthConfig {
+        classes: 2,
+        train_per_class: 4,
+        val_per_class: 2,
+        test: 0,
+        size: 12,
+        seed: 3,
+        mixed_formats: true,
+        ..Default::default()
+    };
     synthetic::write_image_folder(root, &s).unwrap();
 }
 
 fn encoded(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
-    let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 17 % 256) as u8, (y * 29 % 256) as u8, ((x * y) % 256) as u8]));
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 17 % 256) as u8, (y * 29 % 256) as u8, ((x * y) % 256) as u8])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, format).unwrap();
     out.into_inner()
 }
 
-/// Load on another thread: a hang (a FIFO opened for reading) fails the test instead of blocking it.
+/// Load on another thread: a hang (a FIFO opened for reading) fails the test instead of blocking
+/// it.
 fn load_within(c: &DataConfig, secs: u64) -> Result<Dataset, DataError> {
     let c = c.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(Dataset::load(&c)));
-    rx.recv_timeout(Duration::from_secs(secs)).unwrap_or_else(|_| panic!("Dataset::load did not return within {secs} s"))
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("Dataset::load did not return within {secs} s"))
 }
 
 fn reason_of<'a>(ds: &'a Dataset, path: &Path) -> &'a str {
-    ds.skipped.iter().find(|s| s.path == path).map(|s| s.reason.as_str()).unwrap_or_else(|| panic!("{} not skipped; skipped: {:?}", path.display(), ds.skipped))
+    ds.skipped
+        .iter()
+        .find(|s| s.path == path)
+        .map(|s| s.reason.as_str())
+        .unwrap_or_else(|| panic!("{} not skipped; skipped: {:?}", path.display(), ds.skipped))
 }
 
 /// The `convlab` binary with a timeout: the exit status, never a signal or a hang.
 fn convlab(args: &[&str], secs: u64) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_convlab")).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convlab"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let t0 = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let Output { stdout, stderr, .. } = child.wait_with_output().unwrap();
-            let text = format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
-            let code = status.code().unwrap_or_else(|| panic!("convlab {args:?} ended by a signal ({status}):\n{text}"));
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+            let code = status.code().unwrap_or_else(|| {
+                panic!("convlab {args:?} ended by a signal ({status}):\n{text}")
+            });
             assert!(!text.contains("panicked"), "convlab {args:?} panicked:\n{text}");
             return (code, text);
         }
@@ -89,7 +116,10 @@ fn truncated_files_of_every_format_are_skipped_as_pillow_does() {
         let p = d.join(format!("third.{ext}"));
         fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
         refused.push(p);
-        if matches!(format, ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Pnm | ImageFormat::WebP) {
+        if matches!(
+            format,
+            ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Pnm | ImageFormat::WebP
+        ) {
             let p = d.join(format!("minus2.{ext}"));
             fs::write(&p, &bytes[..bytes.len() - 2]).unwrap();
             refused.push(p);
@@ -100,37 +130,63 @@ fn truncated_files_of_every_format_are_skipped_as_pillow_does() {
     let no_eoi = d.join("no-eoi.jpg");
     fs::write(&no_eoi, &jpeg[..jpeg.len() - 2]).unwrap();
     refused.push(no_eoi.clone());
-    let accepted = [(d.join("gif-no-trailer.gif"), encoded(ImageFormat::Gif, 12, 12)), (d.join("png-iend-cut.png"), encoded(ImageFormat::Png, 12, 12))];
+    let accepted = [
+        (d.join("gif-no-trailer.gif"), encoded(ImageFormat::Gif, 12, 12)),
+        (d.join("png-iend-cut.png"), encoded(ImageFormat::Png, 12, 12)),
+    ];
     for (p, bytes) in &accepted {
-        fs::write(p, &bytes[..bytes.len() - if p.extension().unwrap() == "gif" { 1 } else { 2 }]).unwrap();
+        fs::write(p, &bytes[..bytes.len() - if p.extension().unwrap() == "gif" { 1 } else { 2 }])
+            .unwrap();
     }
 
     let c = DataConfig { image_size: 12, ..cfg(&root, &tmp.path().join("cache")) };
     let ds = load_within(&c, 60).unwrap();
     for p in &refused {
-        assert!(reason_of(&ds, p).starts_with("truncated "), "{}: {}", p.display(), reason_of(&ds, p));
+        assert!(
+            reason_of(&ds, p).starts_with("truncated "),
+            "{}: {}",
+            p.display(),
+            reason_of(&ds, p)
+        );
     }
     assert!(reason_of(&ds, &no_eoi).contains("end-of-image marker"), "{}", reason_of(&ds, &no_eoi));
     for (p, _) in &accepted {
-        assert!(!ds.skipped.iter().any(|s| &s.path == p), "{} is accepted by Pillow and must load: {:?}", p.display(), ds.skipped);
+        assert!(
+            !ds.skipped.iter().any(|s| &s.path == p),
+            "{} is accepted by Pillow and must load: {:?}",
+            p.display(),
+            ds.skipped
+        );
     }
     assert_eq!(ds.train.class_counts(2), [4 + 2, 4], "the good images and the two Pillow accepts");
 
-    // Strictly, each refused file alone is an error naming it; and from the command line, exit status 1.
+    // Strictly, each refused file alone is an error naming it; and from the command line, exit
+    // status 1.
     for p in &refused {
         let tmp2 = tempfile::tempdir().unwrap();
         let root2 = tmp2.path().join("tree");
         tree(&root2);
         let target = root2.join("train/class00").join(p.file_name().unwrap());
         fs::copy(p, &target).unwrap();
-        let err = load_within(&DataConfig { strict: true, image_size: 12, ..cfg(&root2, &tmp2.path().join("c")) }, 60).unwrap_err().to_string();
+        let err = load_within(
+            &DataConfig { strict: true, image_size: 12, ..cfg(&root2, &tmp2.path().join("c")) },
+            60,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(&target.display().to_string()) && err.contains("truncated"), "{err}");
     }
     let cache = tmp.path().join("cli-cache").display().to_string();
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 60);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache],
+        60,
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("skipped {}: truncated JPEG", no_eoi.display())), "{out}");
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 60);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache],
+        60,
+    );
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("error: ") && out.contains("truncated"), "{out}");
 }
@@ -162,26 +218,53 @@ fn non_regular_files_and_links_are_skipped_and_named() {
     let ds = load_within(&c, 30).unwrap();
     assert_eq!(reason_of(&ds, &fifo), "a FIFO (named pipe), not an image file");
     assert_eq!(reason_of(&ds, &socket), "a socket, not an image file");
-    assert!(reason_of(&ds, &dangling).starts_with("dangling symbolic link") && reason_of(&ds, &dangling).contains("nowhere.png"));
+    assert!(
+        reason_of(&ds, &dangling).starts_with("dangling symbolic link")
+            && reason_of(&ds, &dangling).contains("nowhere.png")
+    );
     assert_eq!(reason_of(&ds, &self_loop), "symbolic link loop");
     let train = root.join("train");
-    assert!(reason_of(&ds, &up).starts_with(&format!("directory already listed as {} (a symbolic link loop", train.display())), "{}", reason_of(&ds, &up));
-    assert!(reason_of(&ds, &twin).starts_with(&format!("directory already listed as {}", d.display())), "{}", reason_of(&ds, &twin));
+    assert!(
+        reason_of(&ds, &up).starts_with(&format!(
+            "directory already listed as {} (a symbolic link loop",
+            train.display()
+        )),
+        "{}",
+        reason_of(&ds, &up)
+    );
+    assert!(
+        reason_of(&ds, &twin).starts_with(&format!("directory already listed as {}", d.display())),
+        "{}",
+        reason_of(&ds, &twin)
+    );
     assert_eq!(ds.train.class_counts(2), [4, 4], "every image once, in its own class");
 
     // The command line: exit 0 and each named once (the I/O cause is not printed twice);
     // strictly, exit 1 naming the first.
     let cache = tmp.path().join("cli-cache").display().to_string();
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache],
+        30,
+    );
     assert_eq!(code, 0, "{out}");
     for p in [&fifo, &dangling, &self_loop, &twin] {
-        assert!(out.contains(&format!("skipped {}:", p.display())), "{} not named:\n{out}", p.display());
+        assert!(
+            out.contains(&format!("skipped {}:", p.display())),
+            "{} not named:\n{out}",
+            p.display()
+        );
     }
     assert!(!out.contains("os error 2): No such file"), "cause printed twice:\n{out}");
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache], 30);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--strict", "--cache", &cache],
+        30,
+    );
     assert_eq!(code, 1, "{out}");
     assert_eq!(out.matches("No such file or directory").count(), 0, "{out}");
-    assert!(out.starts_with("error: ") && out.lines().count() == 1, "one line naming the file: {out}");
+    assert!(
+        out.starts_with("error: ") && out.lines().count() == 1,
+        "one line naming the file: {out}"
+    );
 }
 
 /// A PNG header claiming `w`×`h` gray pixels, with a little data: under 1 kB on disk.
@@ -223,9 +306,22 @@ fn huge_images_are_refused_before_anything_is_allocated() {
     png_header_only(&wraps, 65_536, 65_536);
 
     for size in [0, 12] {
-        let ds = load_within(&DataConfig { image_size: size, ..cfg(&root, &tmp.path().join("cache")) }, 60).unwrap();
-        assert!(reason_of(&ds, &huge).starts_with("30000×30000 = 900000000 pixels, over the limit of 178956970"), "{}", reason_of(&ds, &huge));
-        assert!(reason_of(&ds, &wraps).starts_with("65536×65536 = 4294967296 pixels"), "{}", reason_of(&ds, &wraps));
+        let ds = load_within(
+            &DataConfig { image_size: size, ..cfg(&root, &tmp.path().join("cache")) },
+            60,
+        )
+        .unwrap();
+        assert!(
+            reason_of(&ds, &huge)
+                .starts_with("30000×30000 = 900000000 pixels, over the limit of 178956970"),
+            "{}",
+            reason_of(&ds, &huge)
+        );
+        assert!(
+            reason_of(&ds, &wraps).starts_with("65536×65536 = 4294967296 pixels"),
+            "{}",
+            reason_of(&ds, &wraps)
+        );
         assert_eq!(ds.train.class_counts(2), [4, 4]);
     }
     let cache = tmp.path().join("cli-cache").display().to_string();
@@ -236,20 +332,63 @@ fn huge_images_are_refused_before_anything_is_allocated() {
     // Limit raised: the budget check speaks before a byte of the split buffer is allocated.
     fs::remove_file(&wraps).unwrap();
     let (code, out) = convlab(
-        &["data", "prepare", "--data", &spec(&root), "--size", "30000", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
+        &[
+            "data",
+            "prepare",
+            "--data",
+            &spec(&root),
+            "--size",
+            "30000",
+            "--max-image-pixels",
+            "1000000000",
+            "--memory-budget",
+            "1G",
+            "--cache",
+            &cache,
+        ],
         60,
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("image_size = 30000: at most 4096"), "{out}");
     let (code, out) = convlab(
-        &["data", "prepare", "--data", &spec(&root), "--size", "4096", "--max-image-pixels", "1000000000", "--memory-budget", "1G", "--cache", &cache],
+        &[
+            "data",
+            "prepare",
+            "--data",
+            &spec(&root),
+            "--size",
+            "4096",
+            "--max-image-pixels",
+            "1000000000",
+            "--memory-budget",
+            "1G",
+            "--cache",
+            &cache,
+        ],
         60,
     );
     assert_eq!(code, 1, "{out}");
     // 13 images of 3×4096×4096 bytes, plus the 9 of train again while they become a tensor.
-    assert!(out.contains("the decoded images need 1.1 GB in memory (train 9, val 4 images of 3×4096×4096 = 50.3 MB each), over the memory budget of 1.0 GB (--memory-budget); use a smaller --size"), "{out}");
-    let err = load_within(&DataConfig { max_image_pixels: Some(1_000_000_000), ..cfg(&root, &tmp.path().join("c3")) }, 60).unwrap_err().to_string();
-    assert!(err.contains("2 different sizes") && err.contains("huge.png is 30000×30000") && err.contains("--size"), "{err}");
+    assert!(
+        out.contains(
+            "the decoded images need 1.1 GB in memory (train 9, val 4 images of \
+        3×4096×4096 = 50.3 MB each), over the memory budget of 1.0 GB (--memory-budget); use a \
+        smaller --size"
+        ),
+        "{out}"
+    );
+    let err = load_within(
+        &DataConfig { max_image_pixels: Some(1_000_000_000), ..cfg(&root, &tmp.path().join("c3")) },
+        60,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("2 different sizes")
+            && err.contains("huge.png is 30000×30000")
+            && err.contains("--size"),
+        "{err}"
+    );
 }
 
 /// Without --size every image must have the same size: the error names one file of each.
@@ -261,11 +400,28 @@ fn mixed_sizes_without_size_name_one_file_of_each() {
     let odd = root.join("val/class01/wide.png");
     fs::write(&odd, encoded(ImageFormat::Png, 20, 10)).unwrap();
     let err = load_within(&cfg(&root, &tmp.path().join("cache")), 30).unwrap_err().to_string();
-    assert!(err.contains("2 different sizes") && err.contains("is 12×12 (12 image(s)") && err.contains(&format!("{} is 20×10 (1 image(s)", odd.display())), "{err}");
+    assert!(
+        err.contains("2 different sizes")
+            && err.contains("is 12×12 (12 image(s)")
+            && err.contains(&format!("{} is 20×10 (1 image(s)", odd.display())),
+        "{err}"
+    );
     assert!(err.contains("pass --size N"), "{err}");
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--cache", &tmp.path().join("c").display().to_string()], 30);
+    let (code, out) = convlab(
+        &[
+            "data",
+            "prepare",
+            "--data",
+            &spec(&root),
+            "--cache",
+            &tmp.path().join("c").display().to_string(),
+        ],
+        30,
+    );
     assert_eq!(code, 1, "{out}");
-    let ds = load_within(&DataConfig { image_size: 12, ..cfg(&root, &tmp.path().join("cache")) }, 30).unwrap();
+    let ds =
+        load_within(&DataConfig { image_size: 12, ..cfg(&root, &tmp.path().join("cache")) }, 30)
+            .unwrap();
     assert_eq!(ds.val.len(), 5, "with --size the odd one is resized");
 }
 
@@ -280,7 +436,13 @@ fn awkward_file_names_are_escaped_and_round_trip() {
     let test = root.join("test");
     fs::create_dir_all(&test).unwrap();
     let png = encoded(ImageFormat::Png, 12, 12);
-    let names: Vec<&[u8]> = vec![b"tab\there.png", b"new\nline.png", b"back\\slash.png", b"caf\xe9-latin1.png", b"plain.png"];
+    let names: Vec<&[u8]> = vec![
+        b"tab\there.png",
+        b"new\nline.png",
+        b"back\\slash.png",
+        b"caf\xe9-latin1.png",
+        b"plain.png",
+    ];
     for n in &names {
         fs::write(test.join(OsStr::from_bytes(n)), &png).unwrap();
     }
@@ -297,14 +459,25 @@ fn awkward_file_names_are_escaped_and_round_trip() {
         assert!(test.join(&raw).is_file(), "{f:?} does not map back to a file");
         assert_eq!(escape_name(&raw), *f);
     }
-    assert!(files.contains(&"tab\\there.png".to_string()) && files.contains(&"caf\\xe9-latin1.png".to_string()) && files.contains(&"back\\\\slash.png".to_string()), "{files:?}");
-    assert_eq!(reason_of(&ds, &bad_name), "not an image file (expected one of: jpg, jpeg, png, ppm, pgm, bmp, tif, tiff, webp, gif)");
+    assert!(
+        files.contains(&"tab\\there.png".to_string())
+            && files.contains(&"caf\\xe9-latin1.png".to_string())
+            && files.contains(&"back\\\\slash.png".to_string()),
+        "{files:?}"
+    );
+    assert_eq!(
+        reason_of(&ds, &bad_name),
+        "not an image file (expected one of: jpg, jpeg, png, ppm, pgm, bmp, tif, tiff, webp, gif)"
+    );
 
     let out = tmp.path().join("test.txt");
     convlab::train::write_predictions(&out, files, &vec![1; files.len()], &ds.classes).unwrap();
     let text = fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), names.len());
-    assert!(text.lines().all(|l| l.matches('\t').count() == 1 && l.ends_with("\tclass01")), "{text}");
+    assert!(
+        text.lines().all(|l| l.matches('\t').count() == 1 && l.ends_with("\tclass01")),
+        "{text}"
+    );
 
     // From the cache: the same names and the same skipped (non-UTF-8) path.
     let again = load_within(&c, 30).unwrap();
@@ -328,21 +501,33 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
     let original = (fs::read(&tensors).unwrap(), fs::read(&manifest).unwrap());
 
     let damage: Vec<(&str, Box<dyn Fn()>)> = vec![
-        ("tensors truncated", Box::new(|| fs::write(&tensors, &original.0[..original.0.len() / 2]).unwrap())),
-        ("a tensor byte flipped", Box::new(|| {
-            let mut b = original.0.clone();
-            let i = b.len() - 10;
-            b[i] ^= 0x40;
-            fs::write(&tensors, b).unwrap()
-        })),
-        ("manifest truncated", Box::new(|| fs::write(&manifest, &original.1[..original.1.len() / 2]).unwrap())),
-        ("a manifest digit changed, still valid JSON", Box::new(|| {
-            let text = String::from_utf8(original.1.clone()).unwrap();
-            let i = text.find("\"mean\":[0.").unwrap() + 10;
-            let mut b = text.into_bytes();
-            b[i] = if b[i] == b'1' { b'2' } else { b'1' };
-            fs::write(&manifest, b).unwrap()
-        })),
+        (
+            "tensors truncated",
+            Box::new(|| fs::write(&tensors, &original.0[..original.0.len() / 2]).unwrap()),
+        ),
+        (
+            "a tensor byte flipped",
+            Box::new(|| {
+                let mut b = original.0.clone();
+                let i = b.len() - 10;
+                b[i] ^= 0x40;
+                fs::write(&tensors, b).unwrap()
+            }),
+        ),
+        (
+            "manifest truncated",
+            Box::new(|| fs::write(&manifest, &original.1[..original.1.len() / 2]).unwrap()),
+        ),
+        (
+            "a manifest digit changed, still valid JSON",
+            Box::new(|| {
+                let text = String::from_utf8(original.1.clone()).unwrap();
+                let i = text.find("\"mean\":[0.").unwrap() + 10;
+                let mut b = text.into_bytes();
+                b[i] = if b[i] == b'1' { b'2' } else { b'1' };
+                fs::write(&manifest, b).unwrap()
+            }),
+        ),
         ("manifest emptied", Box::new(|| fs::write(&manifest, b"").unwrap())),
     ];
     for (what, harm) in damage {
@@ -352,18 +537,31 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
         harm();
         let ds = load_within(&c, 30).unwrap();
         assert!(!ds.from_cache, "{what}: a damaged cache must not be used");
-        assert!(ds.train.images.equal(&first.train.images) && ds.stats == first.stats, "{what}: rebuilt from the images");
+        assert!(
+            ds.train.images.equal(&first.train.images) && ds.stats == first.stats,
+            "{what}: rebuilt from the images"
+        );
         assert!(load_within(&c, 30).unwrap().from_cache, "{what}: rewritten whole");
     }
     // The warning, as a user sees it.
     fs::write(&tensors, &original.0[..100]).unwrap();
     let cache = c.cache_dir().unwrap().display().to_string();
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache],
+        30,
+    );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("warning: cache {} is truncated or corrupted", tensors.display())), "{out}");
-    // A cache an older convlab wrote (format 1: a plain JSON manifest) is not damage: rebuilt without a warning.
+    assert!(
+        out.contains(&format!("warning: cache {} is truncated or corrupted", tensors.display())),
+        "{out}"
+    );
+    // A cache an older convlab wrote (format 1: a plain JSON manifest) is not damage: rebuilt
+    // without a warning.
     fs::write(&manifest, br#"{"format":1,"key":{}}"#).unwrap();
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache], 30);
+    let (code, out) = convlab(
+        &["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &cache],
+        30,
+    );
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("warning") && out.contains("decoded in"), "{out}");
 }
@@ -379,7 +577,11 @@ impl Drop for Mount {
 
 fn mount_tmpfs(dir: &Path, options: &str) -> Result<Mount, String> {
     fs::create_dir_all(dir).unwrap();
-    let out = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(dir).output().map_err(|e| format!("cannot run mount: {e}"))?;
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -387,7 +589,9 @@ fn mount_tmpfs(dir: &Path, options: &str) -> Result<Mount, String> {
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -403,9 +607,29 @@ fn unwritable_cache_locations_are_clear_errors() {
 
     let blocker = tmp.path().join("not-a-dir");
     fs::write(&blocker, "a file where the cache directory should be").unwrap();
-    let err = load_within(&DataConfig { image_size: 12, ..cfg(&root, &blocker.join("cache")) }, 30).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("cache {}: cannot create the cache directory", blocker.join("cache").display())) && err.contains("--cache"), "{err}");
-    let (code, out) = convlab(&["data", "prepare", "--data", &spec(&root), "--size", "12", "--cache", &blocker.display().to_string()], 30);
+    let err = load_within(&DataConfig { image_size: 12, ..cfg(&root, &blocker.join("cache")) }, 30)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cache {}: cannot create the cache directory",
+            blocker.join("cache").display()
+        )) && err.contains("--cache"),
+        "{err}"
+    );
+    let (code, out) = convlab(
+        &[
+            "data",
+            "prepare",
+            "--data",
+            &spec(&root),
+            "--size",
+            "12",
+            "--cache",
+            &blocker.display().to_string(),
+        ],
+        30,
+    );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot create the cache directory"), "{out}");
 
@@ -413,8 +637,15 @@ fn unwritable_cache_locations_are_clear_errors() {
     match mount_tmpfs(&ro, "ro,size=1m") {
         Err(why) => println!("skipping the read-only tmpfs case: mount refused ({why})"),
         Ok(_m) => {
-            let err = load_within(&DataConfig { image_size: 12, ..cfg(&root, &ro.join("cache")) }, 30).unwrap_err().to_string();
-            assert!(err.contains(&ro.join("cache").display().to_string()) && err.to_lowercase().contains("read-only"), "{err}");
+            let err =
+                load_within(&DataConfig { image_size: 12, ..cfg(&root, &ro.join("cache")) }, 30)
+                    .unwrap_err()
+                    .to_string();
+            assert!(
+                err.contains(&ro.join("cache").display().to_string())
+                    && err.to_lowercase().contains("read-only"),
+                "{err}"
+            );
             assert!(files_in(&ro).is_empty());
         }
     }
@@ -424,7 +655,12 @@ fn unwritable_cache_locations_are_clear_errors() {
         Ok(_m) => {
             let c = DataConfig { image_size: 12, ..cfg(&root, &full) };
             let err = load_within(&c, 30).unwrap_err().to_string();
-            assert!(err.contains(&full.display().to_string()) && err.contains("cannot write") && err.contains("No space left"), "{err}");
+            assert!(
+                err.contains(&full.display().to_string())
+                    && err.contains("cannot write")
+                    && err.contains("No space left"),
+                "{err}"
+            );
             assert_eq!(files_in(&full), Vec::<String>::new(), "no torn or temporary file left");
         }
     }

@@ -33,18 +33,39 @@ fn code_of(line: &str) -> String {
     line.to_string()
 }
 
+/// Each `use` statement that rustfmt spread over several lines, joined onto its first line
+/// (the others left empty, so that line numbers stay the file's).
+fn join_uses(mut lines: Vec<String>) -> Vec<String> {
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim_start();
+        let is_use = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .any(|p| t.starts_with(p));
+        let mut j = i;
+        while is_use && !lines[i].trim_end().ends_with(';') && j + 1 < lines.len() {
+            j += 1;
+            let next = std::mem::take(&mut lines[j]);
+            lines[i].push_str(next.trim());
+        }
+        i = j + 1;
+    }
+    lines
+}
+
 fn sources(src: &Path) -> Vec<Source> {
     common::files_under(src)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .map(|p| {
             let rel = p.strip_prefix(src).unwrap().with_extension("");
-            let mut module: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+            let mut module: Vec<String> =
+                rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
             if matches!(module.last().map(String::as_str), Some("mod" | "lib")) {
                 module.pop();
             }
-            let code = std::fs::read_to_string(&p).unwrap().lines().map(code_of).collect();
-            Source { module, file: format!("src/{}", rel.display()), code }
+            let lines = std::fs::read_to_string(&p).unwrap().lines().map(code_of).collect();
+            Source { module, file: format!("src/{}", rel.display()), code: join_uses(lines) }
         })
         .collect()
 }
@@ -67,7 +88,8 @@ fn paths_in(line: &str, root: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// Paths from `prefix` followed by `rest` (`a::b::{c, d::e}` → `prefix::a::b::c`, `prefix::a::b::d::e`).
+/// Paths from `prefix` followed by `rest` (`a::b::{c, d::e}` → `prefix::a::b::c`,
+/// `prefix::a::b::d::e`).
 fn expand(rest: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
     let mut path = prefix;
     let mut s = rest.trim_start();
@@ -133,11 +155,12 @@ fn definer(srcs: &[Source], dir: &[String], item: &str) -> Option<String> {
         .find(|s| {
             s.code.iter().any(|l| {
                 let t = l.trim_start();
-                let t = t.strip_prefix("pub(crate) ").or_else(|| t.strip_prefix("pub ")).unwrap_or("");
+                let t =
+                    t.strip_prefix("pub(crate) ").or_else(|| t.strip_prefix("pub ")).unwrap_or("");
                 kinds.iter().any(|k| {
-                    t.strip_prefix(k)
-                        .and_then(|r| r.strip_prefix(' '))
-                        .is_some_and(|r| r.starts_with(item) && !r[item.len()..].starts_with(is_ident))
+                    t.strip_prefix(k).and_then(|r| r.strip_prefix(' ')).is_some_and(|r| {
+                        r.starts_with(item) && !r[item.len()..].starts_with(is_ident)
+                    })
                 })
             })
         })
@@ -160,7 +183,11 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
         srcs.iter().filter(|s| s.file.ends_with("/mod")).map(|s| s.module.clone()).collect();
     for s in srcs {
         let is_main = s.file == "src/main";
-        let from_top = if is_main { "main".to_string() } else { s.module.first().cloned().unwrap_or_default() };
+        let from_top = if is_main {
+            "main".to_string()
+        } else {
+            s.module.first().cloned().unwrap_or_default()
+        };
         let roots: &[&str] = if is_main { &["convlab"] } else { &["crate", "super"] };
         for (n, line) in s.code.iter().enumerate() {
             let at = format!("{}.rs:{}", s.file, n + 1);
@@ -172,7 +199,9 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
                         add(gs.entry(String::new()).or_default(), &from_top, top, at.clone());
                     }
                     // Sibling edges: both files in the same directory `dir`.
-                    if s.module.len() < 2 || !dirs.contains(&s.module[..s.module.len() - 1].to_vec()) {
+                    if s.module.len() < 2
+                        || !dirs.contains(&s.module[..s.module.len() - 1].to_vec())
+                    {
                         continue;
                     }
                     let dir = &s.module[..s.module.len() - 1];
@@ -180,13 +209,22 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
                         continue;
                     }
                     let name = &target[dir.len()];
-                    let sibling = if srcs.iter().any(|o| o.module.len() == dir.len() + 1 && o.module.starts_with(dir) && &o.module[dir.len()] == name) {
+                    let sibling = if srcs.iter().any(|o| {
+                        o.module.len() == dir.len() + 1
+                            && o.module.starts_with(dir)
+                            && &o.module[dir.len()] == name
+                    }) {
                         Some(name.clone())
                     } else {
                         definer(srcs, dir, name)
                     };
                     if let Some(sib) = sibling {
-                        add(gs.entry(dir.join("/")).or_default(), s.module.last().unwrap(), &sib, at.clone());
+                        add(
+                            gs.entry(dir.join("/")).or_default(),
+                            s.module.last().unwrap(),
+                            &sib,
+                            at.clone(),
+                        );
                     }
                 }
             }
@@ -236,7 +274,14 @@ fn cycles(g: &Graph) -> Vec<Vec<String>> {
             }
         }
     }
-    let mut t = T { g, index: BTreeMap::new(), low: BTreeMap::new(), stack: vec![], on: BTreeSet::new(), out: vec![] };
+    let mut t = T {
+        g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: vec![],
+        on: BTreeSet::new(),
+        out: vec![],
+    };
     for v in g.keys() {
         if !t.index.contains_key(v.as_str()) {
             visit(&mut t, v);
@@ -272,9 +317,15 @@ fn no_cycle_between_modules() {
     // The check sees the layers it is meant to see (a parser that found nothing would pass).
     let top = &gs[""];
     for (a, b) in [("study", "train"), ("train", "model"), ("main", "cli"), ("plot", "io")] {
-        assert!(top.get(a).is_some_and(|e| e.contains_key(b)), "expected an edge {a} → {b}; the parser missed it");
+        assert!(
+            top.get(a).is_some_and(|e| e.contains_key(b)),
+            "expected an edge {a} → {b}; the parser missed it"
+        );
     }
-    assert!(gs.get("study").is_some_and(|g| g.len() > 5), "the sibling graph of src/study/ is missing");
+    assert!(
+        gs.get("study").is_some_and(|g| g.len() > 5),
+        "the sibling graph of src/study/ is missing"
+    );
     let found = describe(&gs);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
@@ -282,18 +333,50 @@ fn no_cycle_between_modules() {
 #[test]
 fn the_check_sees_a_cycle() {
     let srcs = vec![
-        Source { module: vec!["a".into()], file: "src/a/mod".into(), code: vec!["use crate::b::X;".into()] },
-        Source { module: vec!["a".into(), "x".into()], file: "src/a/x".into(), code: vec!["use super::{y::Z, W};".into()] },
-        Source { module: vec!["a".into(), "y".into()], file: "src/a/y".into(), code: vec![code_of("pub struct Z; fn f() { super::x::g() } // crate::c::h")] },
-        Source { module: vec!["a".into(), "w".into()], file: "src/a/w".into(), code: vec!["pub struct W;".into()] },
-        Source { module: vec!["b".into()], file: "src/b".into(), code: vec!["fn f() { crate::a::x::g(); }".into()] },
+        Source {
+            module: vec!["a".into()],
+            file: "src/a/mod".into(),
+            code: vec!["use crate::b::X;".into()],
+        },
+        Source {
+            module: vec!["a".into(), "x".into()],
+            file: "src/a/x".into(),
+            code: join_uses(vec![
+                "use super::{".into(),
+                "    y::Z,".into(),
+                "    W,".into(),
+                "};".into(),
+            ]),
+        },
+        Source {
+            module: vec!["a".into(), "y".into()],
+            file: "src/a/y".into(),
+            code: vec![code_of("pub struct Z; fn f() { super::x::g() } // crate::c::h")],
+        },
+        Source {
+            module: vec!["a".into(), "w".into()],
+            file: "src/a/w".into(),
+            code: vec!["pub struct W;".into()],
+        },
+        Source {
+            module: vec!["b".into()],
+            file: "src/b".into(),
+            code: vec!["fn f() { crate::a::x::g(); }".into()],
+        },
     ];
     let gs = graphs(&srcs);
     assert!(gs[""]["a"].contains_key("b") && gs[""]["b"].contains_key("a"));
     assert!(!gs[""].contains_key("c"), "a comment counted as code");
-    assert_eq!(gs["a"]["x"].keys().collect::<Vec<_>>(), ["w", "y"], "W resolved through the parent's re-export to w.rs");
+    assert_eq!(
+        gs["a"]["x"].keys().collect::<Vec<_>>(),
+        ["w", "y"],
+        "W resolved through the parent's re-export to w.rs"
+    );
     let found = describe(&gs);
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[0].starts_with("cycle in crate: a → b (src/a/mod.rs:1); b → a (src/b.rs:1)"), "{found:?}");
+    assert!(
+        found[0].starts_with("cycle in crate: a → b (src/a/mod.rs:1); b → a (src/b.rs:1)"),
+        "{found:?}"
+    );
     assert!(found[1].contains("x → y") && found[1].contains("y → x (src/a/y.rs:1)"), "{found:?}");
 }

@@ -20,7 +20,9 @@ fn overfit(cfg: ResNetConfig) -> (f64, f64) {
 
 #[test]
 fn tiny_resnet_overfits_one_batch() {
-    for (norm, residual) in [(Norm::Batch, true), (Norm::Group { groups: 4 }, true), (Norm::Batch, false)] {
+    for (norm, residual) in
+        [(Norm::Batch, true), (Norm::Group { groups: 4 }, true), (Norm::Batch, false)]
+    {
         let cfg = ResNetConfig {
             stem: Stem::Small,
             blocks: [1, 1, 1, 1],
@@ -32,6 +34,9 @@ fn tiny_resnet_overfits_one_batch() {
         };
         let (first, last) = overfit(cfg);
         assert!(first > 1.5, "{norm:?}: a fresh net is near chance (ln 10 ≈ 2.3), got {first}");
-        assert!(last < first / 10.0, "{norm:?} residual={residual}: loss {first:.3} → {last:.3}, expected a 10× fall");
+        assert!(
+            last < first / 10.0,
+            "{norm:?} residual={residual}: loss {first:.3} → {last:.3}, expected a 10× fall"
+        );
     }
 }

@@ -9,21 +9,40 @@ fn committed() -> Vec<(String, Value)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap(),
+            )
+        })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
 fn outputs(nb: &Value) -> impl Iterator<Item = (usize, &Value)> {
-    nb["cells"].as_array().unwrap().iter().enumerate().flat_map(|(i, c)| c["outputs"].as_array().into_iter().flatten().map(move |o| (i, o)))
+    nb["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c["outputs"].as_array().into_iter().flatten().map(move |o| (i, o)))
 }
 
 #[test]
 fn committed_notebooks_match_the_generator() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
-    let problems = convlab::study::notebooks::check_notebooks(&dir, &convlab::study::notebooks::report_notebooks()).unwrap();
-    assert!(problems.is_empty(), "the notebooks differ from src/study/notebooks.rs (run `convlab notebooks`, then `make notebooks`):\n{}", problems.join("\n"));
+    let problems = convlab::study::notebooks::check_notebooks(
+        &dir,
+        &convlab::study::notebooks::report_notebooks(),
+    )
+    .unwrap();
+    assert!(
+        problems.is_empty(),
+        "the notebooks differ from src/study/notebooks.rs (run `convlab notebooks`, then `make \
+            notebooks`):\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -38,7 +57,10 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
                 if data.contains_key("image/svg+xml") {
                     figures += 1;
                     let png = data.get("image/png").and_then(Value::as_str).unwrap_or_else(|| panic!("{name} cell {i}: an SVG figure without a PNG shows empty in an untrusted notebook"));
-                    assert!(png.starts_with("iVBORw0KGgo"), "{name} cell {i}: image/png is not a base64 PNG");
+                    assert!(
+                        png.starts_with("iVBORw0KGgo"),
+                        "{name} cell {i}: image/png is not a base64 PNG"
+                    );
                 }
             }
             // Base64 image data can spell anything (`/root/` among it), so it is left out.
@@ -48,16 +70,28 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
             }
             let text = serde_json::to_string(&shown).unwrap();
             for machine in ["/root/", "/home/", "/work/", "/tmp/", env!("CARGO_MANIFEST_DIR")] {
-                assert!(!text.contains(machine), "{name} cell {i}: output carries the machine path `{machine}`: {}", &text[..text.len().min(400)]);
+                assert!(
+                    !text.contains(machine),
+                    "{name} cell {i}: output carries the machine path `{machine}`: {}",
+                    &text[..text.len().min(400)]
+                );
             }
             for debug in ["device Auto", "device Cpu", "device Cuda"] {
-                assert!(!text.contains(debug), "{name} cell {i}: `{debug}` is Rust's debug form, not the user-facing `device auto`");
+                assert!(
+                    !text.contains(debug),
+                    "{name} cell {i}: `{debug}` is Rust's debug form, not the user-facing `device \
+                        auto`"
+                );
             }
         }
     }
-    // 9 sections × (curves, train-val, effects, one variant) + 2 × the best model (confusion, per class)
+    // 9 sections × (curves, train-val, effects, one variant) + 2 × the best model (confusion, per
+    // class)
     // + the final model's confusion + the summary's effects.
-    assert!(figures >= 9 * 4 + 4 + 2, "only {figures} figures in the committed notebooks: are they executed?");
+    assert!(
+        figures >= 9 * 4 + 4 + 2,
+        "only {figures} figures in the committed notebooks: are they executed?"
+    );
 }
 
 /// Text of every output of a notebook.
@@ -87,18 +121,39 @@ fn committed_notebooks_show_confidence_intervals_and_verdicts() {
             continue;
         }
         for seed in convlab::study::Profile::quick().seeds.iter().map(|s| format!("seed_{s}")) {
-            assert!(name == "10_summary.ipynb" || text.contains(&seed), "{name}: no `{seed}` column: not re-run with the profile's seeds?");
+            assert!(
+                name == "10_summary.ipynb" || text.contains(&seed),
+                "{name}: no `{seed}` column: not re-run with the profile's seeds?"
+            );
         }
         assert!(text.contains("95% CI ["), "{name}: no confidence interval in its outputs");
-        assert!(!text.contains("pending"), "{name}: a comparison is pending in the committed outputs");
-        assert!(!text.contains("│ …"), "{name}: a table shows with rows cut (POLARS_FMT_MAX_ROWS in the kernel's env)");
+        assert!(
+            !text.contains("pending"),
+            "{name}: a comparison is pending in the committed outputs"
+        );
+        assert!(
+            !text.contains("│ …"),
+            "{name}: a table shows with rows cut (POLARS_FMT_MAX_ROWS in the kernel's env)"
+        );
         if name != "01_baseline.ipynb" {
-            assert!(text.contains("Holm-adjusted p") && text.contains(&format!("({n} comparisons)")), "{name}: no adjusted verdict in its outputs");
+            assert!(
+                text.contains("Holm-adjusted p") && text.contains(&format!("({n} comparisons)")),
+                "{name}: no adjusted verdict in its outputs"
+            );
         }
     }
-    let summary = &notebooks.iter().find(|(name, _)| name == "10_summary.ipynb").expect("the summary notebook").1;
+    let summary = &notebooks
+        .iter()
+        .find(|(name, _)| name == "10_summary.ipynb")
+        .expect("the summary notebook")
+        .1;
     let text = output_text(summary);
-    assert!(text.contains("p_holm") && text.contains("verdict") && text.contains(&format!("shape: ({n}, 12)")), "the summary shows the family's table");
+    assert!(
+        text.contains("p_holm")
+            && text.contains("verdict")
+            && text.contains(&format!("shape: ({n}, 12)")),
+        "the summary shows the family's table"
+    );
 }
 
 /// The committed notebooks answer the report's open questions from computed numbers, shown as
@@ -106,16 +161,50 @@ fn committed_notebooks_show_confidence_intervals_and_verdicts() {
 #[test]
 fn committed_notebooks_answer_the_open_questions() {
     let notebooks = committed();
-    let text = |name: &str| output_text(&notebooks.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name} is committed")).1);
-    let markdown = |name: &str| outputs(&notebooks.iter().find(|(n, _)| n == name).unwrap().1).any(|(_, o)| o["data"]["text/markdown"].is_array() || o["data"]["text/markdown"].is_string());
+    let text = |name: &str| {
+        output_text(
+            &notebooks
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("{name} is committed"))
+                .1,
+        )
+    };
+    let markdown = |name: &str| {
+        outputs(&notebooks.iter().find(|(n, _)| n == name).unwrap().1).any(|(_, o)| {
+            o["data"]["text/markdown"].is_array() || o["data"]["text/markdown"].is_string()
+        })
+    };
     // The dropout trend's runs: no normalization and dropout 0.1, 0.2, 0.3, each with every seed.
-    let dropout_runs = format!("Best validation accuracy on p over {} runs", 4 * convlab::study::Profile::quick().seeds.len());
+    let dropout_runs = format!(
+        "Best validation accuracy on p over {} runs",
+        4 * convlab::study::Profile::quick().seeds.len()
+    );
     let expect = [
         ("05_dropout.ipynb", vec![dropout_runs.as_str(), "pp per 0.1 of p, 95% CI ["]),
-        ("06_normalization.ipynb", vec!["Chance is 1/10", "(3 comparisons)", "x_chance", "class_share_trained", "no normalization slightly better than BatchNorm"]),
-        ("07_lr_decay.ipynb", vec!["Constant lr 1e-3 (no decay) ends with train", "gap_pp", "shape: (16, 7)"]),
+        (
+            "06_normalization.ipynb",
+            vec![
+                "Chance is 1/10",
+                "(3 comparisons)",
+                "x_chance",
+                "class_share_trained",
+                "no normalization slightly better than BatchNorm",
+            ],
+        ),
+        (
+            "07_lr_decay.ipynb",
+            vec!["Constant lr 1e-3 (no decay) ends with train", "gap_pp", "shape: (16, 7)"],
+        ),
         ("09_depth.ipynb", vec!["an epoch of resnet34 takes", "time_vs_resnet14"]),
-        ("10_summary.ipynb", vec!["| finding | the report | here | status | why |", "| InstanceNorm collapse |", "### Why did InstanceNorm collapse?"]),
+        (
+            "10_summary.ipynb",
+            vec![
+                "| finding | the report | here | status | why |",
+                "| InstanceNorm collapse |",
+                "### Why did InstanceNorm collapse?",
+            ],
+        ),
     ];
     for (name, needles) in expect {
         let t = text(name);
@@ -124,6 +213,9 @@ fn committed_notebooks_answer_the_open_questions() {
         }
         assert!(markdown(name), "{name}: the answer is not shown as Markdown");
     }
-    let fidelity_rows = text("10_summary.ipynb").lines().filter(|l| l.starts_with("| ") && l.contains("| **")).count();
+    let fidelity_rows = text("10_summary.ipynb")
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| **"))
+        .count();
     assert_eq!(fidelity_rows, 10, "the fidelity table has one row per finding");
 }

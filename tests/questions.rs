@@ -11,7 +11,11 @@ use common::{best_val_acc, smoke_study};
 /// (train_acc, val_acc, val_loss) of every epoch, read from `history.csv` itself.
 fn history(dir: &Path) -> Vec<(f64, f64, f64)> {
     let text = std::fs::read_to_string(dir.join("history.csv")).unwrap();
-    text.lines().skip(1).map(|l| l.split(',').map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>()).map(|f| (f[3], f[5], f[4])).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>())
+        .map(|f| (f[3], f[5], f[4]))
+        .collect()
 }
 
 #[test]
@@ -22,7 +26,11 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
 
     // The probes are units of the normalization section, on the first PROBE_SEEDS seeds.
     let units = study.units(&[section("normalization").unwrap()]);
-    let probe_units: Vec<String> = units.iter().filter(|u| u.variant.key.starts_with("probe-")).map(|u| format!("{}:{}", u.variant.key, u.seed)).collect();
+    let probe_units: Vec<String> = units
+        .iter()
+        .filter(|u| u.variant.key.starts_with("probe-"))
+        .map(|u| format!("{}:{}", u.variant.key, u.seed))
+        .collect();
     assert_eq!(probe_units.len(), 4 * PROBE_SEEDS, "{probe_units:?}");
     assert!(!probe_units.iter().any(|u| u.ends_with(":3")), "{probe_units:?}");
 
@@ -30,32 +38,72 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     let answers = questions::answer_all(&study, &all).unwrap();
     let family = study.family().unwrap();
 
-    // 1. InstanceNorm: the probes ran at the report's lr, two seeds each, the max heads with max pooling.
+    // 1. InstanceNorm: the probes ran at the report's lr, two seeds each, the max heads with max
+    //    pooling.
     let inorm = &answers.instance_norm;
-    assert_eq!(inorm.rows.iter().map(|r| r.key).collect::<Vec<_>>(), ["xknet18", "instance", "probe-bn-lr1e-3", "probe-in-lr1e-3", "probe-bn-max-lr1e-3", "probe-in-max-lr1e-3"]);
+    assert_eq!(
+        inorm.rows.iter().map(|r| r.key).collect::<Vec<_>>(),
+        [
+            "xknet18",
+            "instance",
+            "probe-bn-lr1e-3",
+            "probe-in-lr1e-3",
+            "probe-bn-max-lr1e-3",
+            "probe-in-max-lr1e-3"
+        ]
+    );
     for r in &inorm.rows[2..] {
         assert_eq!(r.result.runs.len(), PROBE_SEEDS, "{}", r.key);
         assert_eq!(r.result.runs[0].config.train.lr, 0.001, "{}: the report's lr, unscaled", r.key);
-        assert_eq!(r.result.runs[0].config.model.pool == convlab::model::Pool::Max, r.key.contains("-max-"), "{}", r.key);
-        let mean = (1..=2).map(|s| best_val_acc(&runs.join(r.key).join(format!("seed-{s}")))).sum::<f64>() / 2.0;
+        assert_eq!(
+            r.result.runs[0].config.model.pool == convlab::model::Pool::Max,
+            r.key.contains("-max-"),
+            "{}",
+            r.key
+        );
+        let mean =
+            (1..=2).map(|s| best_val_acc(&runs.join(r.key).join(format!("seed-{s}")))).sum::<f64>()
+                / 2.0;
         assert!((r.result.summary.best_val_acc_mean - mean).abs() < 1e-12, "{}", r.key);
         assert!((r.times_chance - 4.0 * mean).abs() < 1e-9, "4 classes: × chance is 4 × accuracy");
-        assert!((0.0..=1.0).contains(&r.trained.class_share) && (0.0..=1.0).contains(&r.init.class_share));
-        assert_ne!(r.init, r.trained, "{}: the trained network's features are not the initial ones", r.key);
+        assert!(
+            (0.0..=1.0).contains(&r.trained.class_share)
+                && (0.0..=1.0).contains(&r.init.class_share)
+        );
+        assert_ne!(
+            r.init, r.trained,
+            "{}: the trained network's features are not the initial ones",
+            r.key
+        );
     }
-    assert!(!runs.join("probe-in-lr1e-3/seed-3").exists(), "a probe runs two seeds, not the profile's three");
+    assert!(
+        !runs.join("probe-in-lr1e-3/seed-3").exists(),
+        "a probe runs two seeds, not the profile's three"
+    );
     // Its three comparisons are adjusted among themselves.
     assert_eq!(inorm.probes.comparisons.len(), 3);
     for c in &inorm.probes.comparisons {
         let (p, adj) = (c.welch.unwrap().p, c.p_holm.unwrap());
-        assert!(adj >= p && adj <= (3.0 * p).min(1.0) + 1e-12, "{}: p {p} adjusted {adj}", c.variant.variant.key);
+        assert!(
+            adj >= p && adj <= (3.0 * p).min(1.0) + 1e-12,
+            "{}: p {p} adjusted {adj}",
+            c.variant.variant.key
+        );
         assert_eq!(c.family_size, 3);
     }
     let t = inorm.table().unwrap();
     assert_eq!(t.height(), 6);
-    assert_eq!(t.column("best_val_acc").unwrap().f64().unwrap().get(3), Some(stats_round(inorm.rows[3].result.summary.best_val_acc_mean)));
+    assert_eq!(
+        t.column("best_val_acc").unwrap().f64().unwrap().get(3),
+        Some(stats_round(inorm.rows[3].result.summary.best_val_acc_mean))
+    );
     let text = inorm.conclusion();
-    assert!(text.contains("Chance is 1/4 = 0.250") && text.contains("(3 comparisons)") && text.contains("CONVLAB_PROFILE=full"), "{text}");
+    assert!(
+        text.contains("Chance is 1/4 = 0.250")
+            && text.contains("(3 comparisons)")
+            && text.contains("CONVLAB_PROFILE=full"),
+        "{text}"
+    );
     assert_eq!(inorm.collapsed(), Some(inorm.rows[3].times_chance <= 2.0));
 
     // 2. No normalization: the family's own comparison, in words.
@@ -75,13 +123,19 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     }
     let w = gap.gap_test("constant-lr-1e-3").unwrap();
     assert_eq!(w, stats::welch(&xk.gaps, &gap.row("constant-lr-1e-3").unwrap().gaps).unwrap());
-    assert!(gap.conclusion().contains("Constant lr 1e-3 (no decay) ends with train"), "{}", gap.conclusion());
+    assert!(
+        gap.conclusion().contains("Constant lr 1e-3 (no decay) ends with train"),
+        "{}",
+        gap.conclusion()
+    );
 
     // 4. The dropout trend: 4 values of p × 3 seeds, the slope of the records' accuracies.
     let trend = &answers.dropout;
     assert_eq!(trend.points.len(), 12);
     let (mut x, mut y) = (vec![], vec![]);
-    for (key, p) in [("norm-none", 0.0), ("dropout-0.1", 0.1), ("dropout-0.2", 0.2), ("dropout-0.3", 0.3)] {
+    for (key, p) in
+        [("norm-none", 0.0), ("dropout-0.1", 0.1), ("dropout-0.2", 0.2), ("dropout-0.3", 0.3)]
+    {
         for seed in [1, 2, 3] {
             x.push(p);
             y.push(best_val_acc(&runs.join(format!("{key}/seed-{seed}"))));
@@ -95,20 +149,40 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     let bench = runs.join("questions/depth-bench.json");
     assert!(bench.exists());
     let stamp = std::fs::metadata(&bench).unwrap().modified().unwrap();
-    let again = questions::depth_cost(&study, all.iter().find(|s| s.section.key == "depth").unwrap().clone(), false).unwrap();
-    assert_eq!(std::fs::metadata(&bench).unwrap().modified().unwrap(), stamp, "a stored benchmark is reused");
-    let secs = |k: &str| again.bench.results.iter().find(|r| r.0 == k).unwrap().2.epoch_seconds.unwrap();
+    let again = questions::depth_cost(
+        &study,
+        all.iter().find(|s| s.section.key == "depth").unwrap().clone(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&bench).unwrap().modified().unwrap(),
+        stamp,
+        "a stored benchmark is reused"
+    );
+    let secs =
+        |k: &str| again.bench.results.iter().find(|r| r.0 == k).unwrap().2.epoch_seconds.unwrap();
     assert_eq!(again.time_ratio("resnet34", "resnet14"), Some(secs("resnet34") / secs("resnet14")));
-    assert_eq!(again.bench.results.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["resnet14", "xknet18", "resnet34"]);
+    assert_eq!(
+        again.bench.results.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["resnet14", "xknet18", "resnet34"]
+    );
     assert_eq!(again.table().unwrap().height(), 3);
 
     // The fidelity table follows the verdicts and the report's directions.
     let rows = answers.fidelity(&family);
     assert_eq!(rows.len(), 10);
-    for (finding, variant, sign) in [("stem", "xknet18", 1.0), ("width", "xknet18-half", -1.0), ("residual", "no-residual", -1.0), ("no normalization", "norm-none", 1.0)] {
+    for (finding, variant, sign) in [
+        ("stem", "xknet18", 1.0),
+        ("width", "xknet18-half", -1.0),
+        ("residual", "no-residual", -1.0),
+        ("no normalization", "norm-none", 1.0),
+    ] {
         let c = family.comparisons.iter().find(|c| c.variant.variant.key == variant).unwrap();
         let want = match c.verdict() {
-            Verdict::Better | Verdict::Worse if c.diff().unwrap().signum() == sign => Fidelity::Reproduced,
+            Verdict::Better | Verdict::Worse if c.diff().unwrap().signum() == sign => {
+                Fidelity::Reproduced
+            }
             Verdict::Better | Verdict::Worse => Fidelity::Contradicted,
             Verdict::Pending => Fidelity::Pending,
             _ => Fidelity::NotSeparable,
@@ -138,9 +212,23 @@ fn probes_that_duplicate_a_variant_are_that_variant() {
     };
     let study = Study::open(&settings).unwrap();
     let twin = |k: &str| study.run_name(convlab::study::variant(k).unwrap()).to_string();
-    assert_eq!((twin("probe-bn-lr1e-3").as_str(), twin("probe-in-lr1e-3").as_str()), ("xknet18", "instance"));
-    assert_eq!((twin("probe-in-max-lr1e-3").as_str(), twin("xknet18").as_str()), ("probe-in-max-lr1e-3", "xknet18"));
-    let units: Vec<String> = study.units(&[section("normalization").unwrap()]).iter().map(|u| u.variant.key.clone()).collect();
+    assert_eq!(
+        (twin("probe-bn-lr1e-3").as_str(), twin("probe-in-lr1e-3").as_str()),
+        ("xknet18", "instance")
+    );
+    assert_eq!(
+        (twin("probe-in-max-lr1e-3").as_str(), twin("xknet18").as_str()),
+        ("probe-in-max-lr1e-3", "xknet18")
+    );
+    let units: Vec<String> = study
+        .units(&[section("normalization").unwrap()])
+        .iter()
+        .map(|u| u.variant.key.clone())
+        .collect();
     assert!(!units.iter().any(|u| u == "probe-bn-lr1e-3" || u == "probe-in-lr1e-3"), "{units:?}");
-    assert_eq!(units.iter().filter(|u| u.ends_with("max-lr1e-3")).count(), 2 * PROBE_SEEDS, "{units:?}");
+    assert_eq!(
+        units.iter().filter(|u| u.ends_with("max-lr1e-3")).count(),
+        2 * PROBE_SEEDS,
+        "{units:?}"
+    );
 }

@@ -49,7 +49,11 @@ struct Manifest {
 
 fn stamp(path: &Path) -> Result<Stamp, DataError> {
     let m = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
-    let mtime_ns = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let mtime_ns = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     Ok(Stamp { file: listing::escape_name(path.as_os_str()), size: m.len(), mtime_ns })
 }
 
@@ -66,8 +70,14 @@ fn cache_key(cfg: &DataConfig) -> serde_json::Value {
 }
 
 /// Write a cache file atomically (see [`crate::io::write_atomic`]), as a cache error naming it.
-fn write_cache_file(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> Result<(), DataError> {
-    crate::io::write_atomic(path, write).map_err(|e| DataError::Cache { path: path.to_path_buf(), problem: format!("cannot write: {e:#}") })
+fn write_cache_file(
+    path: &Path,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> Result<(), DataError> {
+    crate::io::write_atomic(path, write).map_err(|e| DataError::Cache {
+        path: path.to_path_buf(),
+        problem: format!("cannot write: {e:#}"),
+    })
 }
 
 /// Size and CRC-32 of a file, read in 1 MiB blocks.
@@ -90,7 +100,9 @@ fn file_crc32(path: &Path) -> std::io::Result<(u64, u32)> {
 /// `convlab-cache-manifest 2 crc32=…` then the JSON.
 fn manifest_bytes(m: &Manifest) -> Vec<u8> {
     let json = serde_json::to_vec(m).expect("the manifest serialises");
-    let mut out = format!("{MANIFEST_HEADER} {CACHE_FORMAT} crc32={:08x}\n", crc32fast::hash(&json)).into_bytes();
+    let mut out =
+        format!("{MANIFEST_HEADER} {CACHE_FORMAT} crc32={:08x}\n", crc32fast::hash(&json))
+            .into_bytes();
     out.extend(json);
     out
 }
@@ -109,13 +121,19 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ManifestProblem> {
     if bytes.first() == Some(&b'{') {
         return Err(OtherFormat); // format 1: plain JSON
     }
-    let nl = bytes.iter().position(|&b| b == b'\n').ok_or_else(|| Damaged("no header line".into()))?;
-    let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| Damaged("header is not text".into()))?;
+    let nl =
+        bytes.iter().position(|&b| b == b'\n').ok_or_else(|| Damaged("no header line".into()))?;
+    let header =
+        std::str::from_utf8(&bytes[..nl]).map_err(|_| Damaged("header is not text".into()))?;
     let (json, crc) = (&bytes[nl + 1..], crc32fast::hash(&bytes[nl + 1..]));
     match header.split(' ').collect::<Vec<_>>().as_slice() {
         [MANIFEST_HEADER, format, _] if *format != CACHE_FORMAT.to_string() => Err(OtherFormat),
-        [MANIFEST_HEADER, _, sum] if *sum == format!("crc32={crc:08x}") => serde_json::from_slice(json).map_err(|e| Damaged(format!("invalid JSON: {e}"))),
-        [MANIFEST_HEADER, _, _] => Err(Damaged("its checksum does not match its contents (truncated or corrupted)".into())),
+        [MANIFEST_HEADER, _, sum] if *sum == format!("crc32={crc:08x}") => {
+            serde_json::from_slice(json).map_err(|e| Damaged(format!("invalid JSON: {e}")))
+        }
+        [MANIFEST_HEADER, _, _] => {
+            Err(Damaged("its checksum does not match its contents (truncated or corrupted)".into()))
+        }
         _ => Err(Damaged("not a convlab cache manifest".into())),
     }
 }
@@ -139,8 +157,18 @@ impl Dataset {
         // then find the cache. (No lock where none can be made, e.g. a read-only cache: reads
         // need none.) A failed build removes the lock file, leaving nothing behind.
         let lock_path = dir.join(format!("{name}.lock"));
-        let lock = std::fs::create_dir_all(&dir).ok().and_then(|()| crate::io::lock(&lock_path).ok());
-        let loaded = Self::load_locked(cfg, start, &dir, key, listing, sources, &tensors_path, &manifest_path);
+        let lock =
+            std::fs::create_dir_all(&dir).ok().and_then(|()| crate::io::lock(&lock_path).ok());
+        let loaded = Self::load_locked(
+            cfg,
+            start,
+            &dir,
+            key,
+            listing,
+            sources,
+            &tensors_path,
+            &manifest_path,
+        );
         if loaded.is_err() && lock.is_some() {
             let _ = std::fs::remove_file(&lock_path);
         }
@@ -168,7 +196,10 @@ impl Dataset {
         ds.cache_path = tensors_path.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| DataError::Cache {
             path: dir.to_path_buf(),
-            problem: format!("cannot create the cache directory: {e}; choose another with --cache or $CONVLAB_CACHE"),
+            problem: format!(
+                "cannot create the cache directory: {e}; choose another with --cache \
+                or $CONVLAB_CACHE"
+            ),
         })?;
         let mut named: Vec<(&str, &Tensor)> = vec![
             ("train_images", &ds.train.images),
@@ -182,7 +213,11 @@ impl Dataset {
         }
         // Tensors first, manifest last: a manifest only ever describes a complete file.
         write_cache_file(&tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
-        let (tensors_size, tensors_crc32) = file_crc32(&tensors_path).map_err(|e| DataError::Cache { path: tensors_path.to_path_buf(), problem: format!("cannot read back: {e}") })?;
+        let (tensors_size, tensors_crc32) =
+            file_crc32(&tensors_path).map_err(|e| DataError::Cache {
+                path: tensors_path.to_path_buf(),
+                problem: format!("cannot read back: {e}"),
+            })?;
         let manifest = Manifest {
             format: CACHE_FORMAT,
             key,
@@ -198,7 +233,9 @@ impl Dataset {
             val_files: ds.val.files.clone(),
             test_files: ds.test.as_ref().map(|t| t.files.clone()),
         };
-        if let Err(e) = write_cache_file(&manifest_path, |tmp| Ok(std::fs::write(tmp, manifest_bytes(&manifest))?)) {
+        if let Err(e) = write_cache_file(&manifest_path, |tmp| {
+            Ok(std::fs::write(tmp, manifest_bytes(&manifest))?)
+        }) {
             let _ = std::fs::remove_file(&tensors_path); // no tensor file without its manifest
             return Err(e);
         }
@@ -211,13 +248,20 @@ fn list(cfg: &DataConfig) -> Result<(Option<Listing>, Vec<Stamp>), DataError> {
     match &cfg.source {
         Source::FashionMnist { dir } => {
             let mut stamps = Vec::new();
-            for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            for name in [
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            ] {
                 stamps.push(stamp(&idx::find(dir, name)?)?);
             }
             Ok((None, stamps))
         }
         Source::ImageFolder { root } => with_stamps(listing::image_folder(root, cfg)?),
-        Source::TinyImageNet { root, readable_names } => with_stamps(listing::tiny_imagenet(root, *readable_names, cfg)?),
+        Source::TinyImageNet { root, readable_names } => {
+            with_stamps(listing::tiny_imagenet(root, *readable_names, cfg)?)
+        }
     }
 }
 
@@ -237,9 +281,17 @@ fn try_cache(
 ) -> Option<Dataset> {
     let bytes = match std::fs::read(manifest_path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => return None,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
+            return None;
+        }
         Err(e) => {
-            eprintln!("warning: cache manifest {} unreadable ({e}); decoding again", manifest_path.display());
+            eprintln!(
+                "warning: cache manifest {} unreadable ({e}); decoding again",
+                manifest_path.display()
+            );
             return None;
         }
     };
@@ -257,8 +309,15 @@ fn try_cache(
     match file_crc32(tensors_path) {
         Ok((size, crc)) if size == m.tensors_size && crc == m.tensors_crc32 => {}
         Ok((size, _)) => {
-            let what = if size != m.tensors_size { format!("{size} bytes, the manifest says {}", m.tensors_size) } else { "its checksum does not match".into() };
-            eprintln!("warning: cache {} is truncated or corrupted ({what}); decoding again", tensors_path.display());
+            let what = if size != m.tensors_size {
+                format!("{size} bytes, the manifest says {}", m.tensors_size)
+            } else {
+                "its checksum does not match".into()
+            };
+            eprintln!(
+                "warning: cache {} is truncated or corrupted ({what}); decoding again",
+                tensors_path.display()
+            );
             return None;
         }
         Err(e) => {

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tch::{Kind, Tensor};
 
-/// One split: images as uint8 `[N,C,H,W]` on the CPU, labels int64 `[N]` (−1 = unlabelled), file names.
+/// One split: images as uint8 `[N,C,H,W]` on the CPU, labels int64 `[N]` (−1 = unlabelled), file
+/// names.
 #[derive(Debug)]
 pub struct Split {
     pub images: Tensor,
@@ -31,7 +32,8 @@ impl Split {
     pub fn class_counts(&self, num_classes: usize) -> Vec<i64> {
         let mut counts = vec![0i64; num_classes];
         // As int64 and flat, the conversion cannot fail.
-        let labels = Vec::<i64>::try_from(self.labels.to_kind(Kind::Int64).flatten(0, -1)).expect("a flat int64 tensor converts to Vec<i64>");
+        let labels = Vec::<i64>::try_from(self.labels.to_kind(Kind::Int64).flatten(0, -1))
+            .expect("a flat int64 tensor converts to Vec<i64>");
         for l in labels {
             if l >= 0 && (l as usize) < num_classes {
                 counts[l as usize] += 1;
@@ -51,7 +53,11 @@ pub struct NormStats {
 impl Clone for Split {
     /// The same tensors (shared, not copied: a split is never written to) and file names.
     fn clone(&self) -> Self {
-        Split { images: self.images.shallow_clone(), labels: self.labels.shallow_clone(), files: self.files.clone() }
+        Split {
+            images: self.images.shallow_clone(),
+            labels: self.labels.shallow_clone(),
+            files: self.files.clone(),
+        }
     }
 }
 
@@ -77,7 +83,6 @@ pub struct Dataset {
     /// Seconds this load took.
     pub seconds: f64,
 }
-
 
 /// What a dataset is, exactly enough to tell two studies on different subsets apart:
 /// written into every run's `config.json` (`dataset`) and the write-up's set-up.
@@ -114,7 +119,13 @@ impl DataRecord {
     pub fn differs_from(&self, stored: &DataRecord) -> Option<String> {
         let mut out = Vec::new();
         if self.classes_crc32 != stored.classes_crc32 {
-            out.push(format!("classes {} ({}) → {} ({})", stored.classes.len(), stored.classes_crc32, self.classes.len(), self.classes_crc32));
+            out.push(format!(
+                "classes {} ({}) → {} ({})",
+                stored.classes.len(),
+                stored.classes_crc32,
+                self.classes.len(),
+                self.classes_crc32
+            ));
         }
         for (name, a, b) in [("train", stored.train, self.train), ("val", stored.val, self.val)] {
             if a != b {
@@ -160,7 +171,10 @@ impl Dataset {
     pub fn split(&self, name: SplitName) -> Result<&Split, DataError> {
         match name {
             SplitName::Val => Ok(&self.val),
-            SplitName::Test => self.test.as_ref().ok_or_else(|| DataError::layout(self.config.source.path(), "no test split")),
+            SplitName::Test => self
+                .test
+                .as_ref()
+                .ok_or_else(|| DataError::layout(self.config.source.path(), "no test split")),
         }
     }
 
@@ -178,7 +192,8 @@ impl Dataset {
     pub fn summary(&self, paths: &crate::paths::PathStyle) -> String {
         let [c, h, w] = self.shape();
         format!(
-            "{} ({}): {} classes, {c}×{h}×{w}; train {}, val {}, test {}; mean {:.3?} std {:.3?}; {} skipped; {} in {:.2} s",
+            "{} ({}): {} classes, {c}×{h}×{w}; train {}, val {}, test {}; mean {:.3?} std {:.3?}; \
+                {} skipped; {} in {:.2} s",
             self.config.source.kind(),
             paths.show(self.config.source.path()),
             self.num_classes(),

@@ -39,7 +39,8 @@ impl DecodeLimits {
         let pixels = h as u64 * w as u64;
         if pixels > self.max_pixels {
             return Err(format!(
-                "{w}×{h} = {pixels} pixels, over the limit of {} (a decompression bomb, or raise --max-image-pixels)",
+                "{w}×{h} = {pixels} pixels, over the limit of {} (a decompression bomb, or raise \
+                    --max-image-pixels)",
                 self.max_pixels
             ));
         }
@@ -134,7 +135,10 @@ fn jpeg_ends_early(b: &[u8]) -> Option<&'static str> {
             scans += 1;
             loop {
                 if i + 1 >= b.len() {
-                    return Some("the file ends inside the image data (cut mid-scan, or its end-of-image marker is missing)");
+                    return Some(
+                        "the file ends inside the image data (cut mid-scan, or its end-of-image \
+                            marker is missing)",
+                    );
                 }
                 if b[i] == 0xFF && !matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF) {
                     break;
@@ -173,15 +177,23 @@ fn format_name(f: ImageFormat) -> String {
 fn decode_error(e: image::ImageError, bytes: &[u8], doing: &str) -> String {
     let text = e.to_string();
     let lower = text.to_lowercase();
-    if lower.contains("fill whole buffer") || lower.contains("end of file") || lower.contains("unexpected eof") {
+    if lower.contains("fill whole buffer")
+        || lower.contains("end of file")
+        || lower.contains("unexpected eof")
+    {
         let format = image::guess_format(bytes).map(format_name).unwrap_or_else(|_| "image".into());
         return format!("truncated {format}: the file ends early ({text})");
     }
     format!("{doing}: {text}")
 }
 
-fn reader<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<ImageReader<Cursor<&'a [u8]>>, String> {
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| format!("cannot read: {e}"))?;
+fn reader<'a>(
+    bytes: &'a [u8],
+    limits: &DecodeLimits,
+) -> Result<ImageReader<Cursor<&'a [u8]>>, String> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("cannot read: {e}"))?;
     let Some(format) = reader.format() else { return Err("not a recognised image format".into()) };
     let early = match format {
         ImageFormat::Jpeg => jpeg_ends_early(bytes),
@@ -198,7 +210,11 @@ fn reader<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<ImageReader<Curs
 /// A decoder bug must not take the whole load down: a panic is this file's error.
 fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
         Err(format!("the image decoder failed on this file ({what})"))
     })
 }
@@ -206,7 +222,9 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 /// A decoder of `bytes` with its header read: refused when the file ends early or
 /// the image is over the limits.
 fn decoder<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<impl ImageDecoder + 'a, String> {
-    let decoder = reader(bytes, limits)?.into_decoder().map_err(|e| decode_error(e, bytes, "cannot read size"))?;
+    let decoder = reader(bytes, limits)?
+        .into_decoder()
+        .map_err(|e| decode_error(e, bytes, "cannot read size"))?;
     let (w, h) = decoder.dimensions();
     limits.check((h, w))?;
     Ok(decoder)
@@ -227,13 +245,19 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage,
         let mut decoder = decoder(bytes, limits)?;
         // As `ImageReader::decode`: the output buffer counts against the allocation limit.
         let mut budget = limits.image_limits();
-        budget.reserve(decoder.total_bytes()).and_then(|()| decoder.set_limits(budget)).map_err(|e| decode_error(e, bytes, "cannot decode"))?;
+        budget
+            .reserve(decoder.total_bytes())
+            .and_then(|()| decoder.set_limits(budget))
+            .map_err(|e| decode_error(e, bytes, "cannot decode"))?;
         DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, bytes, "cannot decode"))
     })
 }
 
 /// Height, width and colour type of an image file, from its header (no full decode).
-pub(crate) fn header(path: &Path, limits: &DecodeLimits) -> Result<((u32, u32), image::ColorType), String> {
+pub(crate) fn header(
+    path: &Path,
+    limits: &DecodeLimits,
+) -> Result<((u32, u32), image::ColorType), String> {
     let bytes = read_regular(path)?;
     guarded(|| {
         let d = decoder(&bytes, limits)?;
@@ -250,9 +274,19 @@ pub(crate) fn dimensions(path: &Path, limits: &DecodeLimits) -> Result<(u32, u32
 /// Decode `path` into `out` (`channels·h·w` bytes, CHW). Grayscale, palette,
 /// 16-bit and alpha images are converted (alpha dropped, as PIL's `convert("RGB")`);
 /// other sizes are resized with a bilinear filter. The error says what is wrong.
-pub(crate) fn decode_into(path: &Path, (h, w): (u32, u32), channels: u8, limits: &DecodeLimits, out: &mut [u8]) -> Result<(), String> {
+pub(crate) fn decode_into(
+    path: &Path,
+    (h, w): (u32, u32),
+    channels: u8,
+    limits: &DecodeLimits,
+    out: &mut [u8],
+) -> Result<(), String> {
     let img = decode_image(&read_regular(path)?, limits)?;
-    let img = if img.width() != w || img.height() != h { img.resize_exact(w, h, FilterType::Triangle) } else { img };
+    let img = if img.width() != w || img.height() != h {
+        img.resize_exact(w, h, FilterType::Triangle)
+    } else {
+        img
+    };
     let hw = h as usize * w as usize;
     debug_assert_eq!(out.len(), channels as usize * hw);
     match channels {

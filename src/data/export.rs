@@ -29,5 +29,6 @@ fn write_split(split: &Split, classes: &[String], dir: &Path) -> anyhow::Result<
 
 /// Write `out/train/<class>/*.png` and `out/val/<class>/*.png`; returns the number of images.
 pub fn export_image_folder(ds: &Dataset, out: &Path) -> anyhow::Result<usize> {
-    Ok(write_split(&ds.train, &ds.classes, &out.join("train"))? + write_split(&ds.val, &ds.classes, &out.join("val"))?)
+    Ok(write_split(&ds.train, &ds.classes, &out.join("train"))?
+        + write_split(&ds.val, &ds.classes, &out.join("val"))?)
 }

@@ -1,13 +1,13 @@
 //! IDX files (MNIST, Fashion-MNIST): big-endian header, then raw bytes; and
 //! Fashion-MNIST's four files as a [`Dataset`].
 use super::dataset::{Dataset, Split};
-use super::layout::{Layout, TestSplit, ValSource};
 use super::images::{norm_stats, resize_u8};
+use super::layout::{Layout, TestSplit, ValSource};
 use super::{DataConfig, DataError};
-use tch::Tensor;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use tch::Tensor;
 
 /// Fashion-MNIST's classes.
 const CLASSES: usize = 10;
@@ -15,8 +15,18 @@ const CLASSES: usize = 10;
 const VAL_IMAGES: usize = 10_000;
 
 /// Class names of Fashion-MNIST, in label order.
-pub(crate) const FASHION_MNIST_CLASSES: [&str; CLASSES] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub(crate) const FASHION_MNIST_CLASSES: [&str; CLASSES] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// `name` or `name.gz` in `dir`, whichever exists.
 pub(crate) fn find(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
@@ -27,7 +37,10 @@ pub(crate) fn find(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
     }
     Err(DataError::layout(
         dir.join(format!("{name}.gz")),
-        format!("missing IDX file (nor {name} uncompressed); install Debian's dataset-fashion-mnist (make setup) or point the source at a directory holding it"),
+        format!(
+            "missing IDX file (nor {name} uncompressed); install Debian's dataset-fashion-mnist \
+                (make setup) or point the source at a directory holding it"
+        ),
     ))
 }
 
@@ -37,7 +50,9 @@ pub(crate) fn read_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| bad(format!("not a valid gzip file: {e}")))?;
+        GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| bad(format!("not a valid gzip file: {e}")))?;
         out
     } else {
         raw
@@ -46,7 +61,10 @@ pub(crate) fn read_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
         return Err(bad("not an IDX file (bad magic number)".into()));
     }
     if bytes[2] != 0x08 {
-        return Err(bad(format!("element type 0x{:02x}, expected unsigned bytes (0x08)", bytes[2])));
+        return Err(bad(format!(
+            "element type 0x{:02x}, expected unsigned bytes (0x08)",
+            bytes[2]
+        )));
     }
     let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
@@ -61,7 +79,10 @@ pub(crate) fn read_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     };
     let data = &bytes[header..];
     if data.len() != expected {
-        return Err(bad(format!("dimensions {dims:?} need {expected} bytes of data, found {}", data.len())));
+        return Err(bad(format!(
+            "dimensions {dims:?} need {expected} bytes of data, found {}",
+            data.len()
+        )));
     }
     Ok((dims, data.to_vec()))
 }
@@ -102,7 +123,10 @@ mod tests {
         std::fs::write(&short, b"hello").unwrap();
         assert!(read_u8(&short).unwrap_err().to_string().contains("bad magic"));
         let err = find(dir.path(), "t10k-labels-idx1-ubyte").unwrap_err().to_string();
-        assert!(err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("dataset-fashion-mnist"), "{err}");
+        assert!(
+            err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("dataset-fashion-mnist"),
+            "{err}"
+        );
     }
 }
 
@@ -113,7 +137,10 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         let p = find(dir, name)?;
         let (dims, data) = read_u8(&p)?;
         if dims.len() != 3 {
-            return Err(DataError::Idx { path: p, problem: format!("expected 3 dimensions (N,H,W), found {dims:?}") });
+            return Err(DataError::Idx {
+                path: p,
+                problem: format!("expected 3 dimensions (N,H,W), found {dims:?}"),
+            });
         }
         Ok((dims, data, p))
     };
@@ -121,10 +148,16 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         let p = find(dir, name)?;
         let (dims, data) = read_u8(&p)?;
         if dims != [n] {
-            return Err(DataError::Idx { path: p, problem: format!("{dims:?} labels for {n} images") });
+            return Err(DataError::Idx {
+                path: p,
+                problem: format!("{dims:?} labels for {n} images"),
+            });
         }
         if let Some(bad) = data.iter().find(|&&l| l as usize >= CLASSES) {
-            return Err(DataError::Idx { path: p, problem: format!("label {bad} out of range 0..{CLASSES}") });
+            return Err(DataError::Idx {
+                path: p,
+                problem: format!("label {bad} out of range 0..{CLASSES}"),
+            });
         }
         Ok(data)
     };
@@ -134,7 +167,10 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
     let te_labels = labels("t10k-labels-idx1-ubyte", te_dims[0])?;
     let n_val = VAL_IMAGES.min(tr_dims[0] / 6);
     if tr_dims[0] < 2 || n_val == 0 {
-        return Err(DataError::Idx { path: tr_path, problem: format!("{} images: too few to split train/val", tr_dims[0]) });
+        return Err(DataError::Idx {
+            path: tr_path,
+            problem: format!("{} images: too few to split train/val", tr_dims[0]),
+        });
     }
     let n_train = tr_dims[0] - n_val;
     let names: Vec<String> = FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
@@ -146,12 +182,19 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
     }
     let (h, w) = (tr_dims[1], tr_dims[2]);
     // Select indices: the first N per kept class.
-    let select = |labels: &[u8], range: std::ops::Range<usize>, per_class: Option<usize>, limit: Option<usize>| -> Vec<usize> {
+    let select = |labels: &[u8],
+                  range: std::ops::Range<usize>,
+                  per_class: Option<usize>,
+                  limit: Option<usize>|
+     -> Vec<usize> {
         let mut counts = [0usize; CLASSES];
         let mut out = Vec::new();
         for i in range {
             let l = labels[i] as usize;
-            if new_label[l] >= 0 && counts[l] < per_class.unwrap_or(usize::MAX) && out.len() < limit.unwrap_or(usize::MAX) {
+            if new_label[l] >= 0
+                && counts[l] < per_class.unwrap_or(usize::MAX)
+                && out.len() < limit.unwrap_or(usize::MAX)
+            {
                 counts[l] += 1;
                 out.push(i);
             }
@@ -169,9 +212,24 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         let files = idx.iter().map(|i| format!("{prefix}/{i:05}")).collect();
         Split { images, labels: Tensor::from_slice(&lab), files }
     };
-    let train = make(&tr_images, &tr_labels, select(&tr_labels, 0..n_train, cfg.train_per_class, None), "train");
-    let val = make(&tr_images, &tr_labels, select(&tr_labels, n_train..tr_dims[0], cfg.val_per_class, None), "train");
-    let test = make(&te_images, &te_labels, select(&te_labels, 0..te_dims[0], None, cfg.test_limit), "t10k");
+    let train = make(
+        &tr_images,
+        &tr_labels,
+        select(&tr_labels, 0..n_train, cfg.train_per_class, None),
+        "train",
+    );
+    let val = make(
+        &tr_images,
+        &tr_labels,
+        select(&tr_labels, n_train..tr_dims[0], cfg.val_per_class, None),
+        "train",
+    );
+    let test = make(
+        &te_images,
+        &te_labels,
+        select(&te_labels, 0..te_dims[0], None, cfg.test_limit),
+        "t10k",
+    );
     Ok(Dataset {
         config: cfg.clone(),
         classes: keep.iter().map(|&i| names[i].clone()).collect(),
@@ -180,7 +238,12 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         val,
         test: Some(test),
         skipped: vec![],
-        layout: Layout { name: "Fashion-MNIST (IDX)".into(), source_classes: CLASSES, val: ValSource::IdxTail, test: TestSplit::Labelled },
+        layout: Layout {
+            name: "Fashion-MNIST (IDX)".into(),
+            source_classes: CLASSES,
+            val: ValSource::IdxTail,
+            test: TestSplit::Labelled,
+        },
         from_cache: false,
         cache_path: PathBuf::new(),
         seconds: 0.0,

@@ -38,5 +38,8 @@ pub(crate) fn norm_stats(images: &Tensor) -> NormStats {
     let mean = &sum / count;
     let var = (&sq / count - &mean * &mean).clamp_min(0.0);
     let std = var.sqrt().clamp_min(1e-6);
-    NormStats { mean: Vec::<f64>::try_from(&mean).unwrap(), std: Vec::<f64>::try_from(&std).unwrap() }
+    NormStats {
+        mean: Vec::<f64>::try_from(&mean).unwrap(),
+        std: Vec::<f64>::try_from(&std).unwrap(),
+    }
 }

@@ -80,12 +80,20 @@ fn colour_name(c: image::ColorType) -> String {
 /// there is; the class choice and a hold-out are (they decide the classes and what validation is).
 pub fn inspect(cfg: &DataConfig) -> Result<Inspection, DataError> {
     let start = Instant::now();
-    let cfg = DataConfig { train_per_class: None, val_per_class: None, test_limit: None, strict: false, ..cfg.resolved() };
+    let cfg = DataConfig {
+        train_per_class: None,
+        val_per_class: None,
+        test_limit: None,
+        strict: false,
+        ..cfg.resolved()
+    };
     cfg.validate()?;
     let mut out = match &cfg.source {
         Source::FashionMnist { .. } => fashion_mnist(&cfg)?,
         Source::ImageFolder { root } => of_listing(&cfg, listing::image_folder(root, &cfg)?),
-        Source::TinyImageNet { root, readable_names } => of_listing(&cfg, listing::tiny_imagenet(root, *readable_names, &cfg)?),
+        Source::TinyImageNet { root, readable_names } => {
+            of_listing(&cfg, listing::tiny_imagenet(root, *readable_names, &cfg)?)
+        }
     };
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
@@ -101,7 +109,8 @@ fn of_listing(cfg: &DataConfig, mut l: listing::Listing) -> Inspection {
     let has_test = l.test.is_some();
     let mut test_read = 0;
     let none = Vec::new();
-    let splits: [(&str, &Vec<Item>); 3] = [("train", &l.train), ("val", &l.val), ("test", l.test.as_ref().unwrap_or(&none))];
+    let splits: [(&str, &Vec<Item>); 3] =
+        [("train", &l.train), ("val", &l.val), ("test", l.test.as_ref().unwrap_or(&none))];
     for (name, items) in splits {
         let headers: Vec<_> = items.par_iter().map(|i| decode::header(&i.path, &limits)).collect();
         for (item, h) in items.iter().zip(headers) {
@@ -126,7 +135,18 @@ fn of_listing(cfg: &DataConfig, mut l: listing::Listing) -> Inspection {
         }
     }
     let test = has_test.then_some(test_read);
-    Inspection { source: cfg.source.clone(), layout: l.layout, classes: l.classes, counts, test, sizes, colours, skipped, holdout: cfg.holdout, seconds: 0.0 }
+    Inspection {
+        source: cfg.source.clone(),
+        layout: l.layout,
+        classes: l.classes,
+        counts,
+        test,
+        sizes,
+        colours,
+        skipped,
+        holdout: cfg.holdout,
+        seconds: 0.0,
+    }
 }
 
 /// Fashion-MNIST's IDX files, read whole (70,000 small images: well under a second).
@@ -135,7 +155,13 @@ fn fashion_mnist(cfg: &DataConfig) -> Result<Inspection, DataError> {
     let k = ds.num_classes();
     let (train, val) = (ds.train.class_counts(k), ds.val.class_counts(k));
     let test = ds.test.as_ref().map(|t| t.class_counts(k)).unwrap_or_else(|| vec![0; k]);
-    let counts = (0..k).map(|i| ClassCounts { train: train[i] as usize, val: val[i] as usize, test: test[i] as usize }).collect();
+    let counts = (0..k)
+        .map(|i| ClassCounts {
+            train: train[i] as usize,
+            val: val[i] as usize,
+            test: test[i] as usize,
+        })
+        .collect();
     let n = ds.train.len() + ds.val.len() + ds.test.as_ref().map_or(0, |t| t.len());
     let [_, h, w] = ds.shape();
     Ok(Inspection {

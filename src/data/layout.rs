@@ -44,13 +44,17 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// One line: `ImageFolder: train/<class>/, val held out of train/ (10%, seed 0), test/ flat (unlabelled)`.
+    /// One line: `ImageFolder: train/<class>/, val held out of train/ (10%, seed 0), test/ flat
+    /// (unlabelled)`.
     pub fn describe(&self) -> String {
         let val = match self.val {
             ValSource::Folders => "val/<class>/".to_string(),
             ValSource::Annotations => "val/images/ labelled by val/val_annotations.txt".to_string(),
             ValSource::IdxTail => "val = the last 10,000 training images".to_string(),
-            ValSource::HeldOut { fraction, seed } => format!("val held out of train/ ({}% of each class, seed {seed})", fmt_percent(fraction)),
+            ValSource::HeldOut { fraction, seed } => format!(
+                "val held out of train/ ({}% of each class, seed {seed})",
+                fmt_percent(fraction)
+            ),
         };
         let test = match (self.test, self.name.as_str()) {
             (TestSplit::Absent, _) => "no test split".to_string(),
@@ -73,4 +77,3 @@ fn fmt_percent(f: f64) -> String {
     let p = (f * 1000.0).round() / 10.0;
     if p.fract() == 0.0 { format!("{p:.0}") } else { format!("{p}") }
 }
-

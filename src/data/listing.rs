@@ -16,12 +16,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Extensions read as images (torchvision's `IMG_EXTENSIONS`, plus `gif`).
-pub(crate) const IMAGE_EXTENSIONS: [&str; 10] = ["jpg", "jpeg", "png", "ppm", "pgm", "bmp", "tif", "tiff", "webp", "gif"];
+pub(crate) const IMAGE_EXTENSIONS: [&str; 10] =
+    ["jpg", "jpeg", "png", "ppm", "pgm", "bmp", "tif", "tiff", "webp", "gif"];
 
 /// A file left out of the dataset, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
-    /// Stored with [`escape_name`], so that any path (tabs, newlines, bytes that are not UTF-8) round-trips.
+    /// Stored with [`escape_name`], so that any path (tabs, newlines, bytes that are not UTF-8)
+    /// round-trips.
     #[serde(with = "escaped_path")]
     pub path: PathBuf,
     pub reason: String,
@@ -86,7 +88,9 @@ mod escaped_path {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         let s = String::deserialize(d)?;
-        super::unescape_name(&s).map(PathBuf::from).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an escaped path")))
+        super::unescape_name(&s)
+            .map(PathBuf::from)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an escaped path")))
     }
 }
 
@@ -123,13 +127,19 @@ fn classify(p: &Path) -> Entry {
     match fs::metadata(p) {
         Ok(m) if m.is_dir() => Entry::Dir(m),
         Ok(m) if m.is_file() => Entry::File,
-        Ok(m) => Entry::Skip(format!("{}, not an image file", super::decode::kind_of(&m.file_type()))),
+        Ok(m) => {
+            Entry::Skip(format!("{}, not an image file", super::decode::kind_of(&m.file_type())))
+        }
         Err(e) => match fs::symlink_metadata(p) {
             Ok(l) if l.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
-                let target = fs::read_link(p).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+                let target = fs::read_link(p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "?".into());
                 Entry::Skip(format!("dangling symbolic link (its target {target} does not exist)"))
             }
-            Ok(l) if l.file_type().is_symlink() && e.raw_os_error() == Some(libc::ELOOP) => Entry::Skip("symbolic link loop".into()),
+            Ok(l) if l.file_type().is_symlink() && e.raw_os_error() == Some(libc::ELOOP) => {
+                Entry::Skip("symbolic link loop".into())
+            }
             _ => Entry::Skip(format!("cannot read: {e}")),
         },
     }
@@ -215,7 +225,11 @@ fn image_files(dir: &Path, l: &mut Listing, strict: bool) -> Result<Vec<PathBuf>
         match classify(&p) {
             Entry::Dir(meta) => match l.first_visit(&p, &meta) {
                 Some(first) => {
-                    let reason = format!("directory already listed as {} (a symbolic link loop, or a second link to it): not listed again", first.display());
+                    let reason = format!(
+                        "directory already listed as {} (a symbolic link loop, or a second link \
+                            to it): not listed again",
+                        first.display()
+                    );
                     if strict {
                         return Err(DataError::layout(&p, reason));
                     }
@@ -224,7 +238,11 @@ fn image_files(dir: &Path, l: &mut Listing, strict: bool) -> Result<Vec<PathBuf>
                 None => out.extend(image_files(&p, l, strict)?),
             },
             Entry::File if has_image_extension(&p) => out.push(p),
-            Entry::File => l.skip(p, format!("not an image file (expected one of: {})", IMAGE_EXTENSIONS.join(", ")), strict)?,
+            Entry::File => l.skip(
+                p,
+                format!("not an image file (expected one of: {})", IMAGE_EXTENSIONS.join(", ")),
+                strict,
+            )?,
             Entry::Skip(reason) => l.skip(p, reason, strict)?,
         }
     }
@@ -249,7 +267,8 @@ fn class_files(dir: &Path, l: &mut Listing, strict: bool) -> Result<Vec<PathBuf>
     Ok(files)
 }
 
-/// Items of one class folder, at most `limit`; an empty folder is a warning (or an error when strict).
+/// Items of one class folder, at most `limit`; an empty folder is a warning (or an error when
+/// strict).
 fn class_items(
     dir: &Path,
     split_dir: &Path,
@@ -260,7 +279,11 @@ fn class_items(
 ) -> Result<Vec<Item>, DataError> {
     let files = class_files(dir, l, strict)?;
     let n = limit.unwrap_or(usize::MAX);
-    Ok(files.into_iter().take(n).map(|p| Item { rel: rel(&p, split_dir), path: p, label }).collect())
+    Ok(files
+        .into_iter()
+        .take(n)
+        .map(|p| Item { rel: rel(&p, split_dir), path: p, label })
+        .collect())
 }
 
 fn require_split(root: &Path, split: &str, hint: &str) -> Result<PathBuf, DataError> {
@@ -281,16 +304,36 @@ fn require_root(root: &Path) -> Result<(), DataError> {
 
 /// The classes `cfg` keeps of `all` (the source's classes, in its order): those `class_list`
 /// names (each must be one of them), then the first `classes`; as indices into `all`, in order.
-pub(crate) fn select_classes(all: &[String], cfg: &DataConfig, whence: &Path) -> Result<Vec<usize>, DataError> {
+pub(crate) fn select_classes(
+    all: &[String],
+    cfg: &DataConfig,
+    whence: &Path,
+) -> Result<Vec<usize>, DataError> {
     let mut keep: Vec<usize> = match &cfg.class_list {
         None => (0..all.len()).collect(),
         Some(list) => {
-            let index: BTreeMap<&str, usize> = all.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-            let missing: Vec<&str> = list.iter().filter(|c| !index.contains_key(c.as_str())).map(String::as_str).collect();
+            let index: BTreeMap<&str, usize> =
+                all.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+            let missing: Vec<&str> = list
+                .iter()
+                .filter(|c| !index.contains_key(c.as_str()))
+                .map(String::as_str)
+                .collect();
             if !missing.is_empty() {
                 let shown: Vec<&str> = missing.iter().take(5).copied().collect();
-                let more = if missing.len() > 5 { format!(" and {} more", missing.len() - 5) } else { String::new() };
-                return Err(DataError::layout(whence, format!("the class list names {} class(es) the source does not have: {}{more}", missing.len(), shown.join(", "))));
+                let more = if missing.len() > 5 {
+                    format!(" and {} more", missing.len() - 5)
+                } else {
+                    String::new()
+                };
+                return Err(DataError::layout(
+                    whence,
+                    format!(
+                        "the class list names {} class(es) the source does not have: {}{more}",
+                        missing.len(),
+                        shown.join(", ")
+                    ),
+                ));
             }
             let mut k: Vec<usize> = list.iter().map(|c| index[c.as_str()]).collect();
             k.sort_unstable();
@@ -333,7 +376,11 @@ fn train_items(
         None => (files, vec![]),
     };
     let items = |files: Vec<PathBuf>, limit: Option<usize>| -> Vec<Item> {
-        files.into_iter().take(limit.unwrap_or(usize::MAX)).map(|p| Item { rel: rel(&p, split_dir), path: p, label }).collect()
+        files
+            .into_iter()
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|p| Item { rel: rel(&p, split_dir), path: p, label })
+            .collect()
     };
     Ok((items(train, cfg.train_per_class), items(val, cfg.val_per_class)))
 }
@@ -344,16 +391,25 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
     let train_dir = require_split(root, "train", "train/<class>/<image>")?;
     let all_classes: Vec<String> = subdirs(&train_dir)?.iter().map(|p| name_of(p)).collect();
     if all_classes.is_empty() {
-        return Err(DataError::layout(&train_dir, "no class folders (expected train/<class>/<image>)"));
+        return Err(DataError::layout(
+            &train_dir,
+            "no class folders (expected train/<class>/<image>)",
+        ));
     }
     let keep = select_classes(&all_classes, cfg, &train_dir)?;
     let classes: Vec<String> = keep.iter().map(|&i| all_classes[i].clone()).collect();
-    let label_of: BTreeMap<&String, i64> = classes.iter().enumerate().map(|(i, c)| (c, i as i64)).collect();
+    let label_of: BTreeMap<&String, i64> =
+        classes.iter().enumerate().map(|(i, c)| (c, i as i64)).collect();
     let val_source = match &cfg.holdout {
         Some(h) => ValSource::HeldOut { fraction: h.fraction, seed: h.seed },
         None => ValSource::Folders,
     };
-    let layout = Layout { name: "ImageFolder".into(), source_classes: all_classes.len(), val: val_source, test: TestSplit::Absent };
+    let layout = Layout {
+        name: "ImageFolder".into(),
+        source_classes: all_classes.len(),
+        val: val_source,
+        test: TestSplit::Absent,
+    };
     let mut l = Listing { classes: classes.clone(), layout, ..Default::default() };
     // Every split and class folder belongs where it is: a link to one from elsewhere is not walked.
     for dir in [root.to_path_buf(), train_dir.clone(), root.join("val"), root.join("test")] {
@@ -367,7 +423,12 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
 
     let val_dir = match cfg.holdout {
         Some(_) => None,
-        None => Some(require_split(root, "val", "val/<class>/<image> with the class folders of train, or a hold-out of train (--holdout 0.1)")?),
+        None => Some(require_split(
+            root,
+            "val",
+            "val/<class>/<image> with the class folders of train, or a hold-out of train \
+                (--holdout 0.1)",
+        )?),
     };
     if let Some(val_dir) = &val_dir {
         let val_classes: BTreeSet<String> = subdirs(val_dir)?.iter().map(|p| name_of(p)).collect();
@@ -375,20 +436,34 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
         let unknown: Vec<&String> = val_classes.iter().filter(|c| !known.contains(c)).collect();
         if !unknown.is_empty() {
             let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
-            return Err(DataError::layout(val_dir, format!("classes not in train: {}", names.join(", "))));
+            return Err(DataError::layout(
+                val_dir,
+                format!("classes not in train: {}", names.join(", ")),
+            ));
         }
         if val_classes.is_empty() {
-            return Err(DataError::layout(val_dir, "no class folders (expected val/<class>/<image>)"));
+            return Err(DataError::layout(
+                val_dir,
+                "no class folders (expected val/<class>/<image>)",
+            ));
         }
     }
     for (label, class) in classes.iter().enumerate() {
-        let (train, held) = train_items(&train_dir.join(class), &train_dir, class, label as i64, cfg, &mut l)?;
+        let (train, held) =
+            train_items(&train_dir.join(class), &train_dir, class, label as i64, cfg, &mut l)?;
         l.train.extend(train);
         l.val.extend(held);
         if let Some(val_dir) = &val_dir {
             let vdir = val_dir.join(class);
             if vdir.is_dir() {
-                let items = class_items(&vdir, val_dir, label as i64, cfg.val_per_class, &mut l, cfg.strict)?;
+                let items = class_items(
+                    &vdir,
+                    val_dir,
+                    label as i64,
+                    cfg.val_per_class,
+                    &mut l,
+                    cfg.strict,
+                )?;
                 l.val.extend(items);
             }
         }
@@ -410,7 +485,10 @@ pub(crate) fn image_folder(root: &Path, cfg: &DataConfig) -> Result<Listing, Dat
             for d in dirs {
                 let class = name_of(&d);
                 if !known.contains(&class) {
-                    return Err(DataError::layout(&d, format!("test class `{class}` is not in train")));
+                    return Err(DataError::layout(
+                        &d,
+                        format!("test class `{class}` is not in train"),
+                    ));
                 }
                 if let Some(&label) = label_of.get(&class) {
                     test.extend(class_items(&d, &test_dir, label, None, &mut l, cfg.strict)?);
@@ -434,7 +512,9 @@ fn readable_names(root: &Path, wnids: &[String]) -> Result<Vec<String>, DataErro
     let words: BTreeMap<String, String> = read_text(&words_path)?
         .lines()
         .filter_map(|line| line.split_once('\t'))
-        .map(|(w, names)| (w.trim().to_string(), names.split(',').next().unwrap_or("").trim().to_string()))
+        .map(|(w, names)| {
+            (w.trim().to_string(), names.split(',').next().unwrap_or("").trim().to_string())
+        })
         .collect();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -467,11 +547,17 @@ fn tiny_imagenet_val(
             if line.trim().is_empty() {
                 continue;
             }
-            return Err(DataError::layout(&ann_path, format!("line {}: expected `<file>\\t<wnid>\\t…`", n + 1)));
+            return Err(DataError::layout(
+                &ann_path,
+                format!("line {}: expected `<file>\\t<wnid>\\t…`", n + 1),
+            ));
         };
         let Some(&label) = index.get(wnid) else {
             if !all.contains_key(wnid) {
-                return Err(DataError::layout(&ann_path, format!("line {}: class `{wnid}` is not in wnids.txt", n + 1)));
+                return Err(DataError::layout(
+                    &ann_path,
+                    format!("line {}: class `{wnid}` is not in wnids.txt", n + 1),
+                ));
             }
             continue; // a class left out by `classes` or `class_list`
         };
@@ -492,29 +578,44 @@ fn tiny_imagenet_val(
     }
     val.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(val)
-
 }
 
 /// Tiny ImageNet as published (Stanford CS231n): classes are the sorted WordNet ids of
 /// `wnids.txt` (so `classes = 100` keeps the first 100 sorted ids); validation from
 /// `val_annotations.txt`, or a hold-out of `train/` when the config asks for one.
-pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig) -> Result<Listing, DataError> {
+pub(crate) fn tiny_imagenet(
+    root: &Path,
+    readable_names: bool,
+    cfg: &DataConfig,
+) -> Result<Listing, DataError> {
     require_root(root)?;
     let wnids_path = root.join("wnids.txt");
-    let mut all: Vec<String> = read_text(&wnids_path)?.lines().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    let mut all: Vec<String> = read_text(&wnids_path)?
+        .lines()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     if all.is_empty() {
         return Err(DataError::layout(&wnids_path, "no class ids"));
     }
     all.sort();
-    let wnids: Vec<String> = select_classes(&all, cfg, &wnids_path)?.into_iter().map(|i| all[i].clone()).collect();
-    let index: BTreeMap<String, usize> = wnids.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+    let wnids: Vec<String> =
+        select_classes(&all, cfg, &wnids_path)?.into_iter().map(|i| all[i].clone()).collect();
+    let index: BTreeMap<String, usize> =
+        wnids.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
 
     let classes = if readable_names { self::readable_names(root, &wnids)? } else { wnids.clone() };
     let val = match &cfg.holdout {
         Some(h) => ValSource::HeldOut { fraction: h.fraction, seed: h.seed },
         None => ValSource::Annotations,
     };
-    let layout = Layout { name: "Tiny ImageNet".into(), source_classes: all.len(), val, test: TestSplit::Absent };
+    let layout = Layout {
+        name: "Tiny ImageNet".into(),
+        source_classes: all.len(),
+        val,
+        test: TestSplit::Absent,
+    };
     let mut l = Listing { classes, layout, ..Default::default() };
 
     let train_dir = require_split(root, "train", "train/<wnid>/images/<image>")?;
@@ -536,7 +637,8 @@ pub(crate) fn tiny_imagenet(root: &Path, readable_names: bool, cfg: &DataConfig)
 
     if cfg.holdout.is_none() {
         // Every class of the source, so that a class left out by the config is known, not unknown.
-        let all_index: BTreeMap<String, usize> = all.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+        let all_index: BTreeMap<String, usize> =
+            all.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
         l.val = tiny_imagenet_val(root, &index, &all_index, wnids.len(), cfg, &mut l)?;
     }
 
@@ -564,7 +666,11 @@ mod tests {
             let raw = OsStr::from_bytes(&bytes);
             let escaped = escape_name(raw);
             assert!(!escaped.contains(['\t', '\n', '\r']), "{escaped:?}");
-            assert_eq!(unescape_name(&escaped).as_deref(), Some(raw), "byte {b:#04x} → {escaped:?}");
+            assert_eq!(
+                unescape_name(&escaped).as_deref(),
+                Some(raw),
+                "byte {b:#04x} → {escaped:?}"
+            );
         }
         assert_eq!(escape_name(OsStr::new("ünï\tcode/\\")), "ünï\\tcode/\\\\");
         for bad in ["a\\", "\\q", "\\x1", "\\xzz"] {

@@ -67,7 +67,9 @@ impl Loader {
             (split.images.shallow_clone(), split.labels.shallow_clone())
         };
         let c = stats.mean.len() as i64;
-        let stat = |v: &[f64]| Tensor::from_slice(v).to_kind(Kind::Float).view([1, c, 1, 1]).to_device(device);
+        let stat = |v: &[f64]| {
+            Tensor::from_slice(v).to_kind(Kind::Float).view([1, c, 1, 1]).to_device(device)
+        };
         Self {
             images,
             labels,
@@ -181,17 +183,21 @@ pub fn augment(images: &Tensor, a: &Augment, rng: &mut Rng) -> Tensor {
 
 /// Zero-pad by `pad` and crop each image back at its own random offset, with two gathers.
 fn random_crop(x: &Tensor, pad: i64, rng: &mut Rng) -> Tensor {
-    let [b, c, h, w] = x.size()[..] else { panic!("random_crop expects [B,C,H,W], got {:?}", x.size()) };
+    let [b, c, h, w] = x.size()[..] else {
+        panic!("random_crop expects [B,C,H,W], got {:?}", x.size())
+    };
     let device = x.device();
     let span = 2 * pad as u64 + 1;
     let dy: Vec<i64> = (0..b).map(|_| rng.below(span) as i64).collect();
     let dx: Vec<i64> = (0..b).map(|_| rng.below(span) as i64).collect();
     let padded = x.constant_pad_nd([pad, pad, pad, pad]); // [B,C,H+2p,W+2p]
     let opts = (Kind::Int64, device);
-    let rows = (upload(&Tensor::from_slice(&dy), device).view([b, 1, 1, 1]) + Tensor::arange(h, opts).view([1, 1, h, 1]))
-        .expand([b, c, h, w + 2 * pad], false);
-    let cols = (upload(&Tensor::from_slice(&dx), device).view([b, 1, 1, 1]) + Tensor::arange(w, opts).view([1, 1, 1, w]))
-        .expand([b, c, h, w], false);
+    let rows = (upload(&Tensor::from_slice(&dy), device).view([b, 1, 1, 1])
+        + Tensor::arange(h, opts).view([1, 1, h, 1]))
+    .expand([b, c, h, w + 2 * pad], false);
+    let cols = (upload(&Tensor::from_slice(&dx), device).view([b, 1, 1, 1])
+        + Tensor::arange(w, opts).view([1, 1, 1, w]))
+    .expand([b, c, h, w], false);
     padded.gather(2, &rows, false).gather(3, &cols, false) // [B,C,H,W]
 }
 
@@ -200,8 +206,15 @@ mod tests {
     use super::*;
 
     fn split(n: i64) -> Split {
-        let images = Tensor::arange(n * 2 * 4 * 4, (Kind::Int64, Device::Cpu)).remainder(251).to_kind(Kind::Uint8).view([n, 2, 4, 4]);
-        Split { images, labels: Tensor::arange(n, (Kind::Int64, Device::Cpu)), files: (0..n).map(|i| i.to_string()).collect() }
+        let images = Tensor::arange(n * 2 * 4 * 4, (Kind::Int64, Device::Cpu))
+            .remainder(251)
+            .to_kind(Kind::Uint8)
+            .view([n, 2, 4, 4]);
+        Split {
+            images,
+            labels: Tensor::arange(n, (Kind::Int64, Device::Cpu)),
+            files: (0..n).map(|i| i.to_string()).collect(),
+        }
     }
     fn stats() -> NormStats {
         NormStats { mean: vec![0.5, 0.25], std: vec![0.5, 0.25] }
@@ -212,7 +225,8 @@ mod tests {
         let s = split(10);
         let l = Loader::new(&s, &stats(), 4, Device::Cpu).shuffle(3);
         assert_eq!(l.num_batches(), 3);
-        let mut seen: Vec<i64> = l.epoch(0).flat_map(|b| Vec::<i64>::try_from(&b.labels).unwrap()).collect();
+        let mut seen: Vec<i64> =
+            l.epoch(0).flat_map(|b| Vec::<i64>::try_from(&b.labels).unwrap()).collect();
         let sizes: Vec<i64> = l.epoch(0).map(|b| b.images.size()[0]).collect();
         assert_eq!(sizes, [4, 4, 2]);
         seen.sort();
@@ -249,7 +263,9 @@ mod tests {
 
     #[test]
     fn flips_follow_their_probability_and_seed() {
-        let x = Tensor::arange(64 * 16, (Kind::Int64, Device::Cpu)).to_kind(Kind::Uint8).view([64, 1, 4, 4]);
+        let x = Tensor::arange(64 * 16, (Kind::Int64, Device::Cpu))
+            .to_kind(Kind::Uint8)
+            .view([64, 1, 4, 4]);
         let none = augment(&x, &Augment::default(), &mut Rng::new(0));
         assert!(none.equal(&x));
         let all = augment(&x, &Augment { hflip: 1.0, ..Default::default() }, &mut Rng::new(0));
@@ -257,7 +273,8 @@ mod tests {
         let all_v = augment(&x, &Augment { vflip: 1.0, ..Default::default() }, &mut Rng::new(0));
         assert!(all_v.equal(&x.flip([2])));
         // p = 0.5: some but not all images flipped, the same ones for the same seed.
-        let half = |seed| augment(&x, &Augment { hflip: 0.5, ..Default::default() }, &mut Rng::new(seed));
+        let half =
+            |seed| augment(&x, &Augment { hflip: 0.5, ..Default::default() }, &mut Rng::new(seed));
         let flipped: i64 = (0..64).map(|i| i64::from(!half(9).get(i).equal(&x.get(i)))).sum();
         assert!((16..=48).contains(&flipped), "{flipped} of 64 flipped");
         assert!(half(9).equal(&half(9)));
@@ -266,7 +283,10 @@ mod tests {
 
     #[test]
     fn random_crop_shifts_within_padding() {
-        let x = (Tensor::arange(16, (Kind::Int64, Device::Cpu)) + 1).to_kind(Kind::Uint8).view([1, 1, 4, 4]).repeat([32, 3, 1, 1]);
+        let x = (Tensor::arange(16, (Kind::Int64, Device::Cpu)) + 1)
+            .to_kind(Kind::Uint8)
+            .view([1, 1, 4, 4])
+            .repeat([32, 3, 1, 1]);
         let y = augment(&x, &Augment { crop_pad: 1, ..Default::default() }, &mut Rng::new(4));
         assert_eq!(y.size(), [32, 3, 4, 4]);
         let mut shifted = 0;
@@ -275,7 +295,11 @@ mod tests {
             // Every output is a shift of the input by at most 1 px, zeros where it left the frame.
             let ok = (-1..=1).any(|dy: i64| {
                 (-1..=1).any(|dx: i64| {
-                    let want = x.get(i).constant_pad_nd([1, 1, 1, 1]).narrow(1, 1 + dy, 4).narrow(2, 1 + dx, 4);
+                    let want = x.get(i).constant_pad_nd([1, 1, 1, 1]).narrow(1, 1 + dy, 4).narrow(
+                        2,
+                        1 + dx,
+                        4,
+                    );
                     img.equal(&want)
                 })
             });

@@ -10,6 +10,7 @@ mod assemble;
 mod cache;
 mod dataset;
 mod decode;
+mod export;
 mod idx;
 mod images;
 mod inspect;
@@ -18,14 +19,13 @@ mod listing;
 mod loader;
 mod rng;
 pub mod synthetic;
-mod export;
 pub use export::export_image_folder;
 
 pub use dataset::{DataRecord, Dataset, NormStats, Split, classes_crc32};
-pub use layout::{Layout, TestSplit, ValSource};
-pub use inspect::{ClassCounts, Inspection, inspect};
-pub use listing::Skipped;
 pub use decode::{DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, decode_image, dimensions_of};
+pub use inspect::{ClassCounts, Inspection, inspect};
+pub use layout::{Layout, TestSplit, ValSource};
+pub use listing::Skipped;
 pub use listing::{escape_name, unescape_name};
 pub use loader::{Augment, Batch, Loader, RESIDENT_LIMIT_BYTES, augment};
 pub use rng::Rng;
@@ -77,7 +77,12 @@ impl std::str::FromStr for Source {
                 Some(dir) => Source::FashionMnist { dir },
                 None => Source::fashion_mnist(),
             },
-            _ => return Err("expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]".into()),
+            _ => {
+                return Err(
+                    "expected imagefolder:PATH, tiny:PATH, tiny-names:PATH or fashion-mnist[:DIR]"
+                        .into(),
+                );
+            }
         })
     }
 }
@@ -95,8 +100,12 @@ impl Source {
     pub fn spec(&self) -> String {
         match self {
             Source::ImageFolder { root } => format!("imagefolder:{}", root.display()),
-            Source::TinyImageNet { root, readable_names: false } => format!("tiny:{}", root.display()),
-            Source::TinyImageNet { root, readable_names: true } => format!("tiny-names:{}", root.display()),
+            Source::TinyImageNet { root, readable_names: false } => {
+                format!("tiny:{}", root.display())
+            }
+            Source::TinyImageNet { root, readable_names: true } => {
+                format!("tiny-names:{}", root.display())
+            }
             Source::FashionMnist { dir } => format!("fashion-mnist:{}", dir.display()),
         }
     }
@@ -150,7 +159,8 @@ impl SplitName {
 pub struct DataConfig {
     /// Where the images come from.
     pub source: Source,
-    /// Side of the square images in pixels; other sizes are resized (bilinear). 0 = keep the source's size.
+    /// Side of the square images in pixels; other sizes are resized (bilinear). 0 = keep the
+    /// source's size.
     #[serde(default)]
     pub image_size: u32,
     /// Channels: 3 (RGB) or 1 (grayscale); unset = the source's own (1 for Fashion-MNIST, else 3).
@@ -230,7 +240,10 @@ impl DataConfig {
     /// so (the edge fills it: `Settings::data_config`).
     pub fn cache_dir(&self) -> Result<&std::path::Path, DataError> {
         self.cache_dir.as_deref().ok_or_else(|| {
-            DataError::Config("cache_dir is unset: set it, or fill it from the settings (Settings::data_config)".into())
+            DataError::Config(
+                "cache_dir is unset: set it, or fill it from the settings (Settings::data_config)"
+                    .into(),
+            )
         })
     }
 
@@ -255,23 +268,36 @@ impl DataConfig {
             return Err(DataError::Config(format!("channels = {c}: must be 1 or 3")));
         }
         if self.image_size > 4096 {
-            return Err(DataError::Config(format!("image_size = {}: at most 4096", self.image_size)));
+            return Err(DataError::Config(format!(
+                "image_size = {}: at most 4096",
+                self.image_size
+            )));
         }
-        for (name, v) in [("max_image_pixels", self.max_image_pixels), ("memory_budget", self.memory_budget)] {
+        for (name, v) in
+            [("max_image_pixels", self.max_image_pixels), ("memory_budget", self.memory_budget)]
+        {
             if v == Some(0) {
-                return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for the default)")));
+                return Err(DataError::Config(format!(
+                    "{name} = 0: must be at least 1 (or unset for the default)"
+                )));
             }
         }
         for (name, v) in [("classes", self.classes), ("train_per_class", self.train_per_class)] {
             if v == Some(0) {
-                return Err(DataError::Config(format!("{name} = 0: must be at least 1 (or unset for all)")));
+                return Err(DataError::Config(format!(
+                    "{name} = 0: must be at least 1 (or unset for all)"
+                )));
             }
         }
         if let Some(list) = &self.class_list {
             if list.is_empty() {
-                return Err(DataError::Config("class_list is empty: name at least one class (or unset it for all)".into()));
+                return Err(DataError::Config(
+                    "class_list is empty: name at least one class (or unset it for all)".into(),
+                ));
             }
-            if let Some(d) = list.iter().enumerate().find_map(|(i, c)| list[..i].contains(c).then_some(c)) {
+            if let Some(d) =
+                list.iter().enumerate().find_map(|(i, c)| list[..i].contains(c).then_some(c))
+            {
                 return Err(DataError::Config(format!("class_list names `{d}` twice")));
             }
         }
@@ -279,7 +305,9 @@ impl DataConfig {
             h.validate().map_err(DataError::Config)?;
             if matches!(self.source, Source::FashionMnist { .. }) {
                 return Err(DataError::Config(
-                    "holdout: Fashion-MNIST has its own validation split (the last 10,000 training images); a hold-out is for image trees".into(),
+                    "holdout: Fashion-MNIST has its own validation split (the last 10,000 \
+                        training images); a hold-out is for image trees"
+                        .into(),
                 ));
             }
         }
@@ -295,7 +323,8 @@ impl DataConfig {
 pub struct Holdout {
     /// Share of each class's training images that becomes validation, in (0, 1).
     pub fraction: f64,
-    /// Seed of the permutation that picks them (fixed: [`Holdout::SEED`] unless a config says otherwise).
+    /// Seed of the permutation that picks them (fixed: [`Holdout::SEED`] unless a config says
+    /// otherwise).
     #[serde(default = "Holdout::default_seed")]
     pub seed: u64,
 }
@@ -327,7 +356,11 @@ impl Holdout {
         if self.fraction > 0.0 && self.fraction < 1.0 {
             Ok(())
         } else {
-            Err(format!("holdout = {}: the share of training images held out must be between 0 and 1 (e.g. 0.1)", self.fraction))
+            Err(format!(
+                "holdout = {}: the share of training images held out must be between 0 and 1 \
+                    (e.g. 0.1)",
+                self.fraction
+            ))
         }
     }
 

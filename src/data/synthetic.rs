@@ -51,7 +51,18 @@ pub enum SynthLayout {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        Self { classes: 4, train_per_class: 32, val_per_class: 8, test: 8, size: 16, seed: 0, mixed_formats: true, layout: SynthLayout::ImageFolder, labelled_test: false, mixed: false }
+        Self {
+            classes: 4,
+            train_per_class: 32,
+            val_per_class: 8,
+            test: 8,
+            size: 16,
+            seed: 0,
+            mixed_formats: true,
+            layout: SynthLayout::ImageFolder,
+            labelled_test: false,
+            mixed: false,
+        }
     }
 }
 
@@ -78,14 +89,21 @@ fn side_of(cfg: &SynthConfig, n: usize) -> u32 {
 /// One image of `class`, the `n`-th written: at its side, grayscale every third under `mixed`.
 fn image_n(cfg: &SynthConfig, class: usize, n: usize, rng: &mut Rng) -> image::DynamicImage {
     let img = image(&SynthConfig { size: side_of(cfg, n), ..cfg.clone() }, class, rng);
-    if cfg.mixed && n % 3 == 2 { image::DynamicImage::ImageLuma8(image::DynamicImage::ImageRgb8(img).to_luma8()) } else { image::DynamicImage::ImageRgb8(img) }
+    if cfg.mixed && n % 3 == 2 {
+        image::DynamicImage::ImageLuma8(image::DynamicImage::ImageRgb8(img).to_luma8())
+    } else {
+        image::DynamicImage::ImageRgb8(img)
+    }
 }
 
 fn save(img: &image::DynamicImage, path: &Path, format: ImageFormat) -> Result<(), DataError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     }
-    img.save_with_format(path, format).map_err(|e| DataError::Cache { path: path.to_path_buf(), problem: format!("cannot write image: {e}") })
+    img.save_with_format(path, format).map_err(|e| DataError::Cache {
+        path: path.to_path_buf(),
+        problem: format!("cannot write image: {e}"),
+    })
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), DataError> {
@@ -104,14 +122,20 @@ pub fn write_tiny_imagenet(root: &Path, cfg: &SynthConfig) -> Result<(), DataErr
     // wnids.txt lists the ids unsorted, as the published file does.
     let ids: Vec<String> = (0..cfg.classes).rev().map(wnid).collect();
     write_text(&root.join("wnids.txt"), &(ids.join("\n") + "\n"))?;
-    let words: String = (0..cfg.classes).map(|k| format!("{}\tsynthetic class {k}, stripes {k}\n", wnid(k))).collect();
+    let words: String = (0..cfg.classes)
+        .map(|k| format!("{}\tsynthetic class {k}, stripes {k}\n", wnid(k)))
+        .collect();
     write_text(&root.join("words.txt"), &words)?;
     for k in 0..cfg.classes {
         let dir = root.join("train").join(wnid(k));
         let mut boxes = String::new();
         for i in 0..cfg.train_per_class {
             let name = format!("{}_{i}.JPEG", wnid(k));
-            save(&image_n(cfg, k, n, &mut rng), &dir.join("images").join(&name), ImageFormat::Jpeg)?;
+            save(
+                &image_n(cfg, k, n, &mut rng),
+                &dir.join("images").join(&name),
+                ImageFormat::Jpeg,
+            )?;
             boxes += &format!("{name}\t0\t0\t{s}\t{s}\n", s = cfg.size - 1);
             n += 1;
         }
@@ -121,14 +145,22 @@ pub fn write_tiny_imagenet(root: &Path, cfg: &SynthConfig) -> Result<(), DataErr
     for i in 0..cfg.val_per_class * cfg.classes {
         let k = i % cfg.classes;
         let name = format!("val_{i}.JPEG");
-        save(&image_n(cfg, k, n, &mut rng), &root.join("val").join("images").join(&name), ImageFormat::Jpeg)?;
+        save(
+            &image_n(cfg, k, n, &mut rng),
+            &root.join("val").join("images").join(&name),
+            ImageFormat::Jpeg,
+        )?;
         annotations += &format!("{name}\t{}\t0\t0\t{s}\t{s}\n", wnid(k), s = cfg.size - 1);
         n += 1;
     }
     write_text(&root.join("val").join("val_annotations.txt"), &annotations)?;
     for i in 0..cfg.test {
         let k = rng.below(cfg.classes.max(1) as u64) as usize;
-        save(&image_n(cfg, k, n, &mut rng), &root.join("test").join("images").join(format!("test_{i}.JPEG")), ImageFormat::Jpeg)?;
+        save(
+            &image_n(cfg, k, n, &mut rng),
+            &root.join("test").join("images").join(format!("test_{i}.JPEG")),
+            ImageFormat::Jpeg,
+        )?;
         n += 1;
     }
     Ok(())
@@ -142,7 +174,11 @@ pub fn image(cfg: &SynthConfig, class: usize, rng: &mut Rng) -> RgbImage {
     let freq = std::f64::consts::TAU / (3.0 + (class % 3) as f64);
     let phase = rng.uniform() * std::f64::consts::TAU;
     let hue = class as f64 / k;
-    let color = [0.5 + 0.5 * (std::f64::consts::TAU * hue).cos(), 0.5 + 0.5 * (std::f64::consts::TAU * (hue + 1.0 / 3.0)).cos(), 0.5 + 0.5 * (std::f64::consts::TAU * (hue + 2.0 / 3.0)).cos()];
+    let color = [
+        0.5 + 0.5 * (std::f64::consts::TAU * hue).cos(),
+        0.5 + 0.5 * (std::f64::consts::TAU * (hue + 1.0 / 3.0)).cos(),
+        0.5 + 0.5 * (std::f64::consts::TAU * (hue + 2.0 / 3.0)).cos(),
+    ];
     let brightness = 0.8 + 0.4 * rng.uniform();
     RgbImage::from_fn(cfg.size, cfg.size, |x, y| {
         let t = (x as f64 * cos + y as f64 * sin) * freq + phase;
@@ -160,13 +196,14 @@ pub fn image(cfg: &SynthConfig, class: usize, rng: &mut Rng) -> RgbImage {
 pub fn write_image_folder(root: &Path, cfg: &SynthConfig) -> Result<(), DataError> {
     let mut rng = Rng::new(cfg.seed);
     let mut counter = 0usize;
-    let mut write = |dir: &Path, name: &str, class: usize, rng: &mut Rng| -> Result<(), DataError> {
-        let jpeg = cfg.mixed_formats && counter % 2 == 1;
-        let img = image_n(cfg, class, counter, rng);
-        counter += 1;
-        let path = dir.join(format!("{name}.{}", if jpeg { "jpg" } else { "png" }));
-        save(&img, &path, if jpeg { ImageFormat::Jpeg } else { ImageFormat::Png })
-    };
+    let mut write =
+        |dir: &Path, name: &str, class: usize, rng: &mut Rng| -> Result<(), DataError> {
+            let jpeg = cfg.mixed_formats && counter % 2 == 1;
+            let img = image_n(cfg, class, counter, rng);
+            counter += 1;
+            let path = dir.join(format!("{name}.{}", if jpeg { "jpg" } else { "png" }));
+            save(&img, &path, if jpeg { ImageFormat::Jpeg } else { ImageFormat::Png })
+        };
     for (split, n) in [("train", cfg.train_per_class), ("val", cfg.val_per_class)] {
         for class in 0..cfg.classes {
             let dir = root.join(split).join(format!("class{class:02}"));
@@ -179,7 +216,8 @@ pub fn write_image_folder(root: &Path, cfg: &SynthConfig) -> Result<(), DataErro
         let dir = root.join("test");
         for i in 0..cfg.test {
             let class = rng.below(cfg.classes as u64) as usize;
-            let dir = if cfg.labelled_test { dir.join(format!("class{class:02}")) } else { dir.clone() };
+            let dir =
+                if cfg.labelled_test { dir.join(format!("class{class:02}")) } else { dir.clone() };
             write(&dir, &format!("img{i:04}"), class, &mut rng)?;
         }
     }

@@ -23,7 +23,8 @@ impl ResNetConfig {
         for i in 1..4 {
             if c[i - 1] < 16 && s >= 48 {
                 return Some(format!(
-                    "layer{}.0.downsample.0 (1×1, stride 2) would get {} input channels on {s}×{s} maps",
+                    "layer{}.0.downsample.0 (1×1, stride 2) would get {} input channels on \
+                        {s}×{s} maps",
                     i + 1,
                     c[i - 1]
                 ));
@@ -39,7 +40,8 @@ impl ResNetConfig {
         match self.cpu_channels_last_hazard(side) {
             Some(conv) if device == tch::Device::Cpu => anyhow::bail!(
                 "channels-last on the CPU would crash libtorch 2.11 here: {conv}, a case its oneDNN \
-                 segfaults on; use NCHW (a study: --memory-format auto or nchw; train: no --channels-last; bench: --nchw) or width ≥ 16"
+                 segfaults on; use NCHW (a study: --memory-format auto or nchw; train: no \
+                 --channels-last; bench: --nchw) or width ≥ 16"
             ),
             _ => Ok(()),
         }
@@ -54,10 +56,16 @@ mod tests {
     fn channels_last_hazard_names_the_crashing_shortcut_and_spares_the_profiles() {
         let xk = |width| ResNetConfig { width, ..ResNetConfig::xknet18() };
         let h = xk(8).cpu_channels_last_hazard(64).unwrap();
-        assert!(h.contains("layer2.0.downsample.0") && h.contains("8 input channels on 64×64"), "{h}");
+        assert!(
+            h.contains("layer2.0.downsample.0") && h.contains("8 input channels on 64×64"),
+            "{h}"
+        );
         let err = xk(8).check_cpu_channels_last(tch::Device::Cpu, 64).unwrap_err().to_string();
         assert!(err.contains(&h) && err.contains("NCHW"), "{err}");
-        assert!(xk(8).check_cpu_channels_last(tch::Device::Cuda(0), 64).is_ok(), "only the CPU's oneDNN crashes");
+        assert!(
+            xk(8).check_cpu_channels_last(tch::Device::Cuda(0), 64).is_ok(),
+            "only the CPU's oneDNN crashes"
+        );
         // 12 channels crashed at 96 px; the rule keeps a margin down to 48 px.
         assert!(xk(12).cpu_channels_last_hazard(96).unwrap().contains("layer2.0"));
         assert!(xk(12).cpu_channels_last_hazard(48).is_some());

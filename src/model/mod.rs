@@ -39,7 +39,8 @@ pub enum Norm {
     Instance { affine: bool },
     /// GroupNorm with `groups` groups (fewer when a layer has fewer channels).
     Group { groups: i64 },
-    /// No normalization (the layer is the identity; convolutions keep bias = false, as torchvision's).
+    /// No normalization (the layer is the identity; convolutions keep bias = false, as
+    /// torchvision's).
     None,
 }
 
@@ -68,12 +69,16 @@ enum NormTagged {
 
 impl<'de> Deserialize<'de> for Norm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::io::text_or_tagged::<D, Norm, NormTagged>(d, "batch, instance, instance-affine, group:G or none", |t| match t {
-            NormTagged::Batch => Norm::Batch,
-            NormTagged::Instance { affine } => Norm::Instance { affine },
-            NormTagged::Group { groups } => Norm::Group { groups },
-            NormTagged::None => Norm::None,
-        })
+        crate::io::text_or_tagged::<D, Norm, NormTagged>(
+            d,
+            "batch, instance, instance-affine, group:G or none",
+            |t| match t {
+                NormTagged::Batch => Norm::Batch,
+                NormTagged::Instance { affine } => Norm::Instance { affine },
+                NormTagged::Group { groups } => Norm::Group { groups },
+                NormTagged::None => Norm::None,
+            },
+        )
     }
 }
 
@@ -89,7 +94,12 @@ impl std::str::FromStr for Norm {
             "none" => Norm::None,
             g if g.starts_with("group:") => match g["group:".len()..].parse::<i64>() {
                 Ok(groups) if groups >= 1 => Norm::Group { groups },
-                _ => return Err(format!("groups `{}` must be a whole number ≥ 1", &g["group:".len()..])),
+                _ => {
+                    return Err(format!(
+                        "groups `{}` must be a whole number ≥ 1",
+                        &g["group:".len()..]
+                    ));
+                }
             },
             _ => return Err("expected batch, instance, instance-affine, group:G or none".into()),
         })
@@ -114,9 +124,11 @@ pub struct ResNetConfig {
     pub norm: Norm,
     /// Dropout probability before `fc` (0 = none).
     pub dropout: f64,
-    /// Residual shortcuts; `false` gives plain stacked convolutions (no shortcut, no downsample projection).
+    /// Residual shortcuts; `false` gives plain stacked convolutions (no shortcut, no downsample
+    /// projection).
     pub residual: bool,
-    /// Global pooling of the last stage before `fc` (runs recorded before it existed read as `avg`).
+    /// Global pooling of the last stage before `fc` (runs recorded before it existed read as
+    /// `avg`).
     pub pool: Pool,
 }
 
@@ -149,7 +161,8 @@ pub enum ConfigError {
 pub const PRESETS: [&str; 4] = ["resnet18", "xknet18", "resnet14", "resnet34"];
 
 impl ResNetConfig {
-    /// torchvision resnet18 (He et al. 2015): ImageNet stem, `[2, 2, 2, 2]`, width 64 — the study's baseline.
+    /// torchvision resnet18 (He et al. 2015): ImageNet stem, `[2, 2, 2, 2]`, width 64 — the study's
+    /// baseline.
     pub fn resnet18() -> Self {
         Self::default()
     }
@@ -157,7 +170,8 @@ impl ResNetConfig {
     pub fn xknet18() -> Self {
         Self { stem: Stem::Small, ..Self::default() }
     }
-    /// The study's depth ablation, shallower: xknet18 with `[1, 2, 2, 1]` blocks (14 weighted layers).
+    /// The study's depth ablation, shallower: xknet18 with `[1, 2, 2, 1]` blocks (14 weighted
+    /// layers).
     pub fn resnet14() -> Self {
         Self { blocks: [1, 2, 2, 1], ..Self::xknet18() }
     }
@@ -184,7 +198,8 @@ impl ResNetConfig {
 
     /// Check every field; the builder calls this first.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, value: String, problem| Err(ConfigError::Invalid { field, value, problem });
+        let invalid =
+            |field, value: String, problem| Err(ConfigError::Invalid { field, value, problem });
         if self.width < 1 {
             return invalid("width", self.width.to_string(), "must be at least 1");
         }
@@ -195,7 +210,11 @@ impl ResNetConfig {
             return invalid("num_classes", self.num_classes.to_string(), "must be at least 2");
         }
         if self.blocks.iter().any(|&b| b == 0) {
-            return invalid("blocks", format!("{:?}", self.blocks), "every stage needs at least one block");
+            return invalid(
+                "blocks",
+                format!("{:?}", self.blocks),
+                "every stage needs at least one block",
+            );
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return invalid("dropout", self.dropout.to_string(), "must be in [0, 1)");
@@ -276,12 +295,28 @@ mod tests {
     #[test]
     fn macs_match_torchvision() {
         let at = |c: ResNetConfig| c.macs(224) as f64 / 1e9;
-        assert_eq!(format!("{:.3}", at(ResNetConfig { num_classes: 1000, ..ResNetConfig::resnet18() })), "1.814");
-        assert_eq!(format!("{:.3}", at(ResNetConfig { num_classes: 1000, stem: Stem::ImageNet, ..ResNetConfig::resnet34() })), "3.664");
+        assert_eq!(
+            format!("{:.3}", at(ResNetConfig { num_classes: 1000, ..ResNetConfig::resnet18() })),
+            "1.814"
+        );
+        assert_eq!(
+            format!(
+                "{:.3}",
+                at(ResNetConfig {
+                    num_classes: 1000,
+                    stem: Stem::ImageNet,
+                    ..ResNetConfig::resnet34()
+                })
+            ),
+            "3.664"
+        );
         // The small stem keeps full resolution: 16× the stages' work at the same parameters.
         let (x, r) = (ResNetConfig::xknet18().macs(64), ResNetConfig::resnet18().macs(64));
         assert!(x > 12 * r, "xknet18 {x} vs resnet18 {r}");
-        assert!(ResNetConfig { residual: false, ..ResNetConfig::xknet18() }.macs(64) < x, "no projections");
+        assert!(
+            ResNetConfig { residual: false, ..ResNetConfig::xknet18() }.macs(64) < x,
+            "no projections"
+        );
     }
 
     #[test]
@@ -299,19 +334,33 @@ mod tests {
     #[test]
     fn unknown_preset_names_the_known_ones() {
         let err = ResNetConfig::preset("resnet50").unwrap_err().to_string();
-        assert_eq!(err, "unknown model preset `resnet50`; known presets: resnet18, xknet18, resnet14, resnet34");
+        assert_eq!(
+            err,
+            "unknown model preset `resnet50`; known presets: resnet18, xknet18, resnet14, resnet34"
+        );
     }
 
     #[test]
     fn validate_rejects_bad_fields_by_name() {
         let bad = |c: ResNetConfig| c.validate().unwrap_err().to_string();
-        assert!(bad(ResNetConfig { width: 0, ..Default::default() }).starts_with("model field `width` = 0"));
+        assert!(
+            bad(ResNetConfig { width: 0, ..Default::default() })
+                .starts_with("model field `width` = 0")
+        );
         assert!(bad(ResNetConfig { dropout: 1.0, ..Default::default() }).contains("`dropout` = 1"));
-        assert!(bad(ResNetConfig { blocks: [2, 0, 2, 2], ..Default::default() }).contains("`blocks`"));
-        assert!(bad(ResNetConfig { num_classes: 1, ..Default::default() }).contains("`num_classes`"));
+        assert!(
+            bad(ResNetConfig { blocks: [2, 0, 2, 2], ..Default::default() }).contains("`blocks`")
+        );
+        assert!(
+            bad(ResNetConfig { num_classes: 1, ..Default::default() }).contains("`num_classes`")
+        );
         let g = ResNetConfig { width: 24, norm: Norm::Group { groups: 16 }, ..Default::default() };
         assert!(bad(g).contains("norm.group.groups"));
-        assert!(ResNetConfig { norm: Norm::Group { groups: 32 }, ..Default::default() }.validate().is_ok());
+        assert!(
+            ResNetConfig { norm: Norm::Group { groups: 32 }, ..Default::default() }
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -328,7 +377,8 @@ mod tests {
         let back: ResNetConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, cfg);
         // Omitted fields take the defaults; misspelt ones are refused by name.
-        let partial: ResNetConfig = serde_json::from_str(r#"{"stem":"small","norm":"none"}"#).unwrap();
+        let partial: ResNetConfig =
+            serde_json::from_str(r#"{"stem":"small","norm":"none"}"#).unwrap();
         assert_eq!(partial, ResNetConfig { norm: Norm::None, ..ResNetConfig::xknet18() });
         let err = serde_json::from_str::<ResNetConfig>(r#"{"widht":32}"#).unwrap_err().to_string();
         assert!(err.contains("unknown field `widht`"), "{err}");

@@ -12,7 +12,10 @@ pub(crate) fn effective_groups(groups: i64, channels: i64) -> i64 {
 pub enum NormLayer {
     Batch(nn::BatchNorm),
     /// Per-sample statistics; `weight`/`bias` are present when affine.
-    Instance { weight: Option<Tensor>, bias: Option<Tensor> },
+    Instance {
+        weight: Option<Tensor>,
+        bias: Option<Tensor>,
+    },
     Group(nn::GroupNorm),
     Identity,
 }
@@ -23,7 +26,8 @@ impl NormLayer {
     pub fn new(p: nn::Path, channels: i64, norm: Norm) -> Self {
         match norm {
             Norm::Batch => {
-                let cfg = nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), ..Default::default() };
+                let cfg =
+                    nn::BatchNormConfig { ws_init: nn::Init::Const(1.0), ..Default::default() };
                 NormLayer::Batch(nn::batch_norm2d(p, channels, cfg))
             }
             Norm::Instance { affine: false } => NormLayer::Instance { weight: None, bias: None },
@@ -31,9 +35,12 @@ impl NormLayer {
                 weight: Some(p.var("weight", &[channels], nn::Init::Const(1.0))),
                 bias: Some(p.var("bias", &[channels], nn::Init::Const(0.0))),
             },
-            Norm::Group { groups } => {
-                NormLayer::Group(nn::group_norm(p, effective_groups(groups, channels), channels, Default::default()))
-            }
+            Norm::Group { groups } => NormLayer::Group(nn::group_norm(
+                p,
+                effective_groups(groups, channels),
+                channels,
+                Default::default(),
+            )),
             Norm::None => NormLayer::Identity,
         }
     }

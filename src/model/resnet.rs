@@ -11,7 +11,13 @@ fn conv(p: nn::Path, c_in: i64, c_out: i64, ksize: i64, stride: i64, padding: i6
         fan: nn::init::FanInOut::FanOut,
         non_linearity: nn::init::NonLinearity::ReLU,
     };
-    nn::conv2d(p, c_in, c_out, ksize, nn::ConvConfig { stride, padding, bias: false, ws_init, ..Default::default() })
+    nn::conv2d(
+        p,
+        c_in,
+        c_out,
+        ksize,
+        nn::ConvConfig { stride, padding, bias: false, ws_init, ..Default::default() },
+    )
 }
 
 /// PyTorch's `nn.Linear` init: weight and bias uniform in ±1/√fan_in.
@@ -187,10 +193,15 @@ mod tests {
         let got = net.forward_t(&crate::device::to_channels_last(&xs), false);
         assert!(got.allclose(&want, 1e-4, 1e-4, false), "NHWC and NCHW logits differ");
         // A training step, backward through every 1×1 shortcut included.
-        let loss = net.forward_t(&crate::device::to_channels_last(&xs), true).cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1, 2, 3]));
+        let loss = net
+            .forward_t(&crate::device::to_channels_last(&xs), true)
+            .cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1, 2, 3]));
         loss.backward();
         let g = vs.variables()["layer2.0.downsample.0.weight"].grad();
-        assert!(g.isfinite().all().int64_value(&[]) == 1 && g.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+        assert!(
+            g.isfinite().all().int64_value(&[]) == 1
+                && g.abs().sum(Kind::Float).double_value(&[]) > 0.0
+        );
     }
 
     fn params(cfg: ResNetConfig) -> i64 {
@@ -200,7 +211,8 @@ mod tests {
     #[test]
     fn parameter_counts_match_torchvision() {
         // torchvision.models.resnet18() / resnet34(): 1000 ImageNet classes.
-        let imagenet = |blocks| ResNetConfig { num_classes: 1000, blocks, ..ResNetConfig::resnet18() };
+        let imagenet =
+            |blocks| ResNetConfig { num_classes: 1000, blocks, ..ResNetConfig::resnet18() };
         assert_eq!(params(imagenet([2, 2, 2, 2])), 11_689_512);
         assert_eq!(params(imagenet([3, 4, 6, 3])), 21_797_672);
         // fc → 100 classes: 11,689,512 − 513·1000 + 513·100.
@@ -213,7 +225,10 @@ mod tests {
         // resnet34 body with the small stem, 100 classes: 21,797,672 − 7680 − 461,700.
         assert_eq!(params(ResNetConfig::resnet34()), 21_328_292);
         // No BatchNorm: drop 2·(channels) per norm layer (9,600 in resnet18).
-        assert_eq!(params(ResNetConfig { norm: Norm::None, ..ResNetConfig::xknet18() }), 11_210_532);
+        assert_eq!(
+            params(ResNetConfig { norm: Norm::None, ..ResNetConfig::xknet18() }),
+            11_210_532
+        );
         // No residual: the three 1×1 downsample convs and their norms go.
         assert_eq!(
             params(ResNetConfig { residual: false, ..ResNetConfig::xknet18() }),
@@ -238,26 +253,42 @@ mod tests {
         ] {
             assert!(names.iter().any(|n| n == want), "missing {want}");
         }
-        assert!(!names.iter().any(|n| n.starts_with("layer1.0.downsample")), "layer1 keeps its shape");
+        assert!(
+            !names.iter().any(|n| n.starts_with("layer1.0.downsample")),
+            "layer1 keeps its shape"
+        );
     }
 
     #[test]
     fn output_shapes_for_every_preset_norm_and_size() {
         tch::manual_seed(1);
-        let norms =
-            [Norm::Batch, Norm::Instance { affine: false }, Norm::Instance { affine: true }, Norm::Group { groups: 32 }, Norm::None];
+        let norms = [
+            Norm::Batch,
+            Norm::Instance { affine: false },
+            Norm::Instance { affine: true },
+            Norm::Group { groups: 32 },
+            Norm::None,
+        ];
         let _guard = tch::no_grad_guard();
         for name in crate::model::PRESETS {
             for norm in norms {
                 for (c, hw) in [(3, 64), (3, 32), (1, 28)] {
                     // Width 16 keeps this quick; stem and stages are the preset's.
-                    let cfg = ResNetConfig { norm, in_channels: c, width: 16, ..ResNetConfig::preset(name).unwrap() };
+                    let cfg = ResNetConfig {
+                        norm,
+                        in_channels: c,
+                        width: 16,
+                        ..ResNetConfig::preset(name).unwrap()
+                    };
                     let (_vs, net) = build(&cfg);
                     let xs = Tensor::randn([2, c, hw, hw], (Kind::Float, Device::Cpu));
                     for train in [true, false] {
                         let ys = net.forward_t(&xs, train);
                         assert_eq!(ys.size(), [2, 100], "{name} {norm:?} {c}×{hw}×{hw}");
-                        assert!(bool::try_from(ys.isfinite().all()).unwrap(), "{name} {norm:?} {hw}");
+                        assert!(
+                            bool::try_from(ys.isfinite().all()).unwrap(),
+                            "{name} {norm:?} {hw}"
+                        );
                     }
                     assert_eq!(net.forward_features(&xs, false).size(), [2, 128]);
                 }
@@ -311,7 +342,8 @@ mod tests {
     #[test]
     fn invalid_config_is_an_error_not_a_panic() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let err = ResNet::new(&vs.root(), &ResNetConfig { width: -4, ..Default::default() }).unwrap_err();
+        let err =
+            ResNet::new(&vs.root(), &ResNetConfig { width: -4, ..Default::default() }).unwrap_err();
         assert!(err.to_string().contains("`width` = -4"));
     }
 }

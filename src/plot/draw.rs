@@ -59,7 +59,11 @@ impl Scale {
 
 /// Width of `text` at `pt` points, in points (measured with the embedded font).
 fn text_w(text: &str, pt: f64) -> f64 {
-    ("sans-serif", pt * 12.4).into_font().box_size(text).map(|(w, _)| w as f64 / 10.0).unwrap_or(0.6 * pt * text.chars().count() as f64)
+    ("sans-serif", pt * 12.4)
+        .into_font()
+        .box_size(text)
+        .map(|(w, _)| w as f64 / 10.0)
+        .unwrap_or(0.6 * pt * text.chars().count() as f64)
 }
 
 fn rgb(c: (u8, u8, u8)) -> RGBColor {
@@ -93,7 +97,10 @@ enum Symbol {
     /// A line sample: style, width (pt), opacity.
     Line(Style, f64, f64),
     /// A filled or hollow circle.
-    Dot { color: (u8, u8, u8), filled: bool },
+    Dot {
+        color: (u8, u8, u8),
+        filled: bool,
+    },
     Cross((u8, u8, u8)),
     /// No symbol: the entry is text only.
     None,
@@ -140,14 +147,25 @@ fn wrap(text: &str, pt: f64, max: f64) -> Vec<String> {
 /// The most columns (entries row by row, each column as wide as its widest entry) that fit
 /// `avail`; an entry wider than `avail` wraps.
 fn legend_plan(entries: &[Entry], avail: f64) -> LegendPlan {
-    let widths: Vec<f64> = entries.iter().map(|e| (symbol_w(e.symbol) + text_w(&e.text, KEY) + 10.0).min(avail)).collect();
+    let widths: Vec<f64> = entries
+        .iter()
+        .map(|e| (symbol_w(e.symbol) + text_w(&e.text, KEY) + 10.0).min(avail))
+        .collect();
     let cols = (1..=entries.len().max(1))
         .rev()
-        .map(|n| (0..n).map(|c| widths.iter().skip(c).step_by(n).copied().fold(0.0, f64::max)).collect::<Vec<f64>>())
+        .map(|n| {
+            (0..n)
+                .map(|c| widths.iter().skip(c).step_by(n).copied().fold(0.0, f64::max))
+                .collect::<Vec<f64>>()
+        })
         .find(|cols| cols.iter().sum::<f64>() <= avail || cols.len() == 1)
         .unwrap_or_else(|| vec![avail]);
     let n = cols.len();
-    let lines: Vec<Vec<String>> = entries.iter().enumerate().map(|(i, e)| wrap(&e.text, KEY, cols[i % n] - symbol_w(e.symbol) - 6.0)).collect();
+    let lines: Vec<Vec<String>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| wrap(&e.text, KEY, cols[i % n] - symbol_w(e.symbol) - 6.0))
+        .collect();
     let mut row_y = Vec::new();
     let mut y = 2.0;
     for row in lines.chunks(n) {
@@ -158,7 +176,15 @@ fn legend_plan(entries: &[Entry], avail: f64) -> LegendPlan {
 }
 
 /// Draws the legend with its top-left corner at (`x`, `y`) pt; records it in `layout`.
-fn draw_legend<DB: DrawingBackend>(root: &Area<DB>, s: Scale, entries: &[Entry], x: f64, y: f64, avail: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_legend<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    entries: &[Entry],
+    x: f64,
+    y: f64,
+    avail: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -171,16 +197,25 @@ fn draw_legend<DB: DrawingBackend>(root: &Area<DB>, s: Scale, entries: &[Entry],
         let ey = y + plan.row_y[r] + KEY_ROW / 2.0;
         match e.symbol {
             Symbol::Line(style, w, alpha) => {
-                let pts = [(s.px(ex) as f64, s.px(ey) as f64), (s.px(ex + SAMPLE) as f64, s.px(ey) as f64)];
+                let pts = [
+                    (s.px(ex) as f64, s.px(ey) as f64),
+                    (s.px(ex + SAMPLE) as f64, s.px(ey) as f64),
+                ];
                 stroke(root, s, &pts, style, w, alpha)?;
             }
-            Symbol::Dot { color, filled } => dot(root, s, (s.px(ex + 3.0), s.px(ey)), 2.2, color, filled)?,
+            Symbol::Dot { color, filled } => {
+                dot(root, s, (s.px(ex + 3.0), s.px(ey)), 2.2, color, filled)?
+            }
             Symbol::Cross(color) => cross(root, s, (s.px(ex + 3.0), s.px(ey)), color)?,
             Symbol::None => {}
         }
         let tx = ex + symbol_w(e.symbol);
         for (k, line) in plan.lines[i].iter().enumerate() {
-            root.draw(&Text::new(line.clone(), (s.px(tx), s.px(ey + k as f64 * KEY_ROW)), s.text(KEY).pos(Pos::new(HPos::Left, VPos::Center))))?;
+            root.draw(&Text::new(
+                line.clone(),
+                (s.px(tx), s.px(ey + k as f64 * KEY_ROW)),
+                s.text(KEY).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
             right = right.max(tx + text_w(line, KEY));
         }
     }
@@ -228,11 +263,19 @@ fn dashes(points: &[(f64, f64)], pattern: &[f64]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// A polyline (pixels) in `style`, `width` pt wide, at opacity `alpha`.
-fn stroke<DB: DrawingBackend>(root: &Area<DB>, s: Scale, pts: &[(f64, f64)], style: Style, width: f64, alpha: f64) -> DResult<(), DB> {
+fn stroke<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    pts: &[(f64, f64)],
+    style: Style,
+    width: f64,
+    alpha: f64,
+) -> DResult<(), DB> {
     let pattern: Vec<f64> = style.dash.pattern().iter().map(|p| p * s.0 * width.max(1.0)).collect();
     let line = rgb(style.color).mix(alpha).stroke_width(s.upx(width));
     for seg in dashes(pts, &pattern) {
-        let seg: Vec<(i32, i32)> = seg.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
+        let seg: Vec<(i32, i32)> =
+            seg.iter().map(|&(x, y)| (x.round() as i32, y.round() as i32)).collect();
         if seg.len() > 1 {
             root.draw(&PathElement::new(seg, line))?;
         }
@@ -240,7 +283,14 @@ fn stroke<DB: DrawingBackend>(root: &Area<DB>, s: Scale, pts: &[(f64, f64)], sty
     Ok(())
 }
 
-fn dot<DB: DrawingBackend>(root: &Area<DB>, s: Scale, at: (i32, i32), r: f64, color: (u8, u8, u8), filled: bool) -> DResult<(), DB> {
+fn dot<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    at: (i32, i32),
+    r: f64,
+    color: (u8, u8, u8),
+    filled: bool,
+) -> DResult<(), DB> {
     if filled {
         root.draw(&Circle::new(at, s.upx(r), rgb(color).filled()))
     } else {
@@ -249,7 +299,12 @@ fn dot<DB: DrawingBackend>(root: &Area<DB>, s: Scale, at: (i32, i32), r: f64, co
     }
 }
 
-fn cross<DB: DrawingBackend>(root: &Area<DB>, s: Scale, (x, y): (i32, i32), color: (u8, u8, u8)) -> DResult<(), DB> {
+fn cross<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    (x, y): (i32, i32),
+    color: (u8, u8, u8),
+) -> DResult<(), DB> {
     let d = s.px(2.4);
     let st = rgb(color).stroke_width(s.upx(1.1));
     root.draw(&PathElement::new(vec![(x - d, y - d), (x + d, y + d)], st))?;
@@ -257,7 +312,14 @@ fn cross<DB: DrawingBackend>(root: &Area<DB>, s: Scale, (x, y): (i32, i32), colo
 }
 
 /// A text label at (`x`, `y`) px; returns its box.
-fn label<DB: DrawingBackend>(root: &Area<DB>, s: Scale, text: &str, pt: f64, (x, y): (i32, i32), h: HPos) -> DResult<Rect, DB> {
+fn label<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    text: &str,
+    pt: f64,
+    (x, y): (i32, i32),
+    h: HPos,
+) -> DResult<Rect, DB> {
     root.draw(&Text::new(text.to_string(), (x, y), s.text(pt).pos(Pos::new(h, VPos::Center))))?;
     let w = s.px(text_w(text, pt));
     let half = s.px(pt * 0.6);
@@ -297,7 +359,14 @@ fn range_of(values: impl IntoIterator<Item = f64>, always: &[f64], pad: f64) -> 
 }
 
 /// The house style of a mesh: tick labels 7 pt, axis descriptions 8 pt, faint grid, no minor lines.
-fn style_mesh<X: plotters::coord::ranged1d::Ranged, Y: plotters::coord::ranged1d::Ranged, DB: DrawingBackend>(m: &mut plotters::chart::MeshStyle<'_, '_, X, Y, DB>, s: Scale) {
+fn style_mesh<
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+>(
+    m: &mut plotters::chart::MeshStyle<'_, '_, X, Y, DB>,
+    s: Scale,
+) {
     m.label_style(s.text(TICK))
         .axis_desc_style(s.text(DESC))
         .bold_line_style(BLACK.mix(0.08).stroke_width(s.upx(0.4)))
@@ -308,7 +377,9 @@ fn style_mesh<X: plotters::coord::ranged1d::Ranged, Y: plotters::coord::ranged1d
 
 /// Tick labels of a fraction axis in percent, with a decimal when the span is narrow.
 fn percent(span: f64) -> impl Fn(&f64) -> String {
-    move |v: &f64| if span < 0.05 { format!("{:.1}", v * 100.0) } else { format!("{:.0}", v * 100.0) }
+    move |v: &f64| {
+        if span < 0.05 { format!("{:.1}", v * 100.0) } else { format!("{:.0}", v * 100.0) }
+    }
 }
 
 /// Tick labels of a difference in pp: signed, with a true minus sign, 0 unsigned.
@@ -327,14 +398,26 @@ fn pp(span: f64) -> impl Fn(&f64) -> String {
 /// The figure's height in points at width `w`.
 pub(super) fn height_pt(fig: &Figure, w: f64) -> f64 {
     match &fig.chart {
-        Chart::Curves { title, curves, show_train } => curves_plan(title, curves, *show_train, w).total,
-        Chart::Effects { title, rows, metric, .. } => effects_plan(title, rows, metric, fig.width, w).total,
-        Chart::Confusion { title, classes, matrix } => confusion_plan(title, classes, matrix.len(), w).total,
-        Chart::PerClass { title, classes, accuracy, .. } => per_class_plan(title, classes, accuracy, w).total,
+        Chart::Curves { title, curves, show_train } => {
+            curves_plan(title, curves, *show_train, w).total
+        }
+        Chart::Effects { title, rows, metric, .. } => {
+            effects_plan(title, rows, metric, fig.width, w).total
+        }
+        Chart::Confusion { title, classes, matrix } => {
+            confusion_plan(title, classes, matrix.len(), w).total
+        }
+        Chart::PerClass { title, classes, accuracy, .. } => {
+            per_class_plan(title, classes, accuracy, w).total
+        }
     }
 }
 
-pub(super) fn draw<DB: DrawingBackend>(fig: &Figure, root: &Area<DB>, res: Resolution) -> anyhow::Result<Layout> {
+pub(super) fn draw<DB: DrawingBackend>(
+    fig: &Figure,
+    root: &Area<DB>,
+    res: Resolution,
+) -> anyhow::Result<Layout> {
     let s = Scale(res.0);
     let (w, h) = root.dim_in_pixel();
     let mut layout = Layout::new(Rect::new(0, 0, w as i32, h as i32));
@@ -342,20 +425,49 @@ pub(super) fn draw<DB: DrawingBackend>(fig: &Figure, root: &Area<DB>, res: Resol
     let result = (|| -> DResult<(), DB> {
         root.fill(&WHITE)?;
         match &fig.chart {
-            Chart::Curves { title, curves, show_train } => draw_curves(root, s, title, curves, *show_train, wpt, &mut layout),
-            Chart::Effects { title, reference, metric, rows } => draw_effects(root, s, title, reference.as_deref(), metric, rows, fig.width, wpt, &mut layout),
-            Chart::Confusion { title, classes, matrix } => draw_confusion(root, s, title, classes, matrix, wpt, &mut layout),
-            Chart::PerClass { title, classes, accuracy, style } => draw_per_class(root, s, title, classes, accuracy, *style, wpt, &mut layout),
+            Chart::Curves { title, curves, show_train } => {
+                draw_curves(root, s, title, curves, *show_train, wpt, &mut layout)
+            }
+            Chart::Effects { title, reference, metric, rows } => draw_effects(
+                root,
+                s,
+                title,
+                reference.as_deref(),
+                metric,
+                rows,
+                fig.width,
+                wpt,
+                &mut layout,
+            ),
+            Chart::Confusion { title, classes, matrix } => {
+                draw_confusion(root, s, title, classes, matrix, wpt, &mut layout)
+            }
+            Chart::PerClass { title, classes, accuracy, style } => {
+                draw_per_class(root, s, title, classes, accuracy, *style, wpt, &mut layout)
+            }
         }
     })();
     result.map_err(|e| anyhow::anyhow!("drawing: {e:?}"))?;
     Ok(layout)
 }
 
-fn draw_title<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, w: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_title<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    title: &str,
+    w: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     if !title.is_empty() {
         for (k, text) in title_lines(title, w).into_iter().enumerate() {
-            let r = label(root, s, &text, TITLE, (s.px(w / 2.0), s.px(TITLE * (0.9 + 1.3 * k as f64))), HPos::Center)?;
+            let r = label(
+                root,
+                s,
+                &text,
+                TITLE,
+                (s.px(w / 2.0), s.px(TITLE * (0.9 + 1.3 * k as f64))),
+                HPos::Center,
+            )?;
             layout.labels.push((r, text));
         }
     }
@@ -384,10 +496,18 @@ fn curves_plan(title: &str, curves: &[Curve], show_train: bool, w: f64) -> Curve
         let ph = 0.36 * w;
         ([(MARGIN, top, inner / 2.0, ph), (MARGIN + inner / 2.0, top, inner / 2.0, ph)], top + ph)
     };
-    let ranges = [panel_range(curves, LOSS, show_train, false), panel_range(curves, ACC, show_train, true)];
-    let same = coincidences(curves, show_train, [ranges[0].1 - ranges[0].0, ranges[1].1 - ranges[1].0]);
+    let ranges =
+        [panel_range(curves, LOSS, show_train, false), panel_range(curves, ACC, show_train, true)];
+    let same =
+        coincidences(curves, show_train, [ranges[0].1 - ranges[0].0, ranges[1].1 - ranges[1].0]);
     let legend = legend_plan(&curve_entries(curves, show_train, &same), inner);
-    CurvesPlan { panels, ranges, same, legend_y: bottom + 2.0, total: bottom + 2.0 + legend.h + MARGIN }
+    CurvesPlan {
+        panels,
+        ranges,
+        same,
+        legend_y: bottom + 2.0,
+        total: bottom + 2.0 + legend.h + MARGIN,
+    }
 }
 
 fn curve_entries(curves: &[Curve], show_train: bool, same: &[Option<usize>]) -> Vec<Entry> {
@@ -412,10 +532,16 @@ fn curve_entries(curves: &[Curve], show_train: bool, same: &[Option<usize>]) -> 
 
 type Series = fn(&Curve) -> [&Vec<f64>; 2];
 type BandSeries = fn(&super::Band) -> [&Vec<(f64, f64)>; 2];
-const LOSS: (Series, BandSeries) = (|c| [&c.val_loss, &c.train_loss], |b| [&b.val_loss, &b.train_loss]);
+const LOSS: (Series, BandSeries) =
+    (|c| [&c.val_loss, &c.train_loss], |b| [&b.val_loss, &b.train_loss]);
 const ACC: (Series, BandSeries) = (|c| [&c.val_acc, &c.train_acc], |b| [&b.val_acc, &b.train_acc]);
 
-fn panel_range(curves: &[Curve], (series, bands): (Series, BandSeries), show_train: bool, fraction: bool) -> (f64, f64) {
+fn panel_range(
+    curves: &[Curve],
+    (series, bands): (Series, BandSeries),
+    show_train: bool,
+    fraction: bool,
+) -> (f64, f64) {
     let n = if show_train { 2 } else { 1 };
     let mut values: Vec<f64> = Vec::new();
     for c in curves {
@@ -443,14 +569,26 @@ fn coincidences(curves: &[Curve], show_train: bool, spans: [f64; 2]) -> Vec<Opti
                     return false;
                 }
                 [(LOSS.0, spans[0]), (ACC.0, spans[1])].iter().all(|&(series, span)| {
-                    (0..n).all(|k| series(a)[k].iter().zip(series(b)[k]).all(|(x, y)| (x - y).abs() <= COINCIDE * span || (!x.is_finite() && !y.is_finite())))
+                    (0..n).all(|k| {
+                        series(a)[k].iter().zip(series(b)[k]).all(|(x, y)| {
+                            (x - y).abs() <= COINCIDE * span || (!x.is_finite() && !y.is_finite())
+                        })
+                    })
                 })
             })
         })
         .collect()
 }
 
-fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, curves: &[Curve], show_train: bool, w: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_curves<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    title: &str,
+    curves: &[Curve],
+    show_train: bool,
+    w: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let plan = curves_plan(title, curves, show_train, w);
     draw_title(root, s, title, w, layout)?;
     let max_epoch = curves.iter().flat_map(|c| c.epochs.iter().copied()).fold(2.0, f64::max);
@@ -459,7 +597,10 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, curve
         let area = root.clone().shrink((s.px(*x), s.px(*y)), (s.px(*pw), s.px(*ph)));
         let fraction = p == 1;
         let mut chart = ChartBuilder::on(&area)
-            .caption(if fraction { format!("{which}accuracy") } else { format!("{which}loss") }, s.text(CAPTION))
+            .caption(
+                if fraction { format!("{which}accuracy") } else { format!("{which}loss") },
+                s.text(CAPTION),
+            )
             .margin_left(s.px(2.0))
             .margin_right(s.px(8.0))
             .margin_top(s.px(2.0))
@@ -472,7 +613,10 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, curve
         let epoch_fmt = |v: &f64| format!("{v:.0}");
         let mut mesh = chart.configure_mesh();
         style_mesh(&mut mesh, s);
-        mesh.x_desc("epoch").x_labels((max_epoch as usize).clamp(2, 9)).x_label_formatter(&epoch_fmt).y_labels(6);
+        mesh.x_desc("epoch")
+            .x_labels((max_epoch as usize).clamp(2, 9))
+            .x_label_formatter(&epoch_fmt)
+            .y_labels(6);
         if fraction {
             mesh.y_desc("accuracy (%)").y_label_formatter(&acc_fmt);
         } else {
@@ -484,11 +628,24 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, curve
         // Bands first (validation only), so every line is drawn over them.
         for c in curves {
             let Some(b) = &c.band else { continue };
-            let pts: Vec<(f64, (f64, f64))> = c.epochs.iter().copied().zip(bands(b)[0].iter().copied()).filter(|(_, (a, b))| a.is_finite() && b.is_finite()).collect();
+            let pts: Vec<(f64, (f64, f64))> = c
+                .epochs
+                .iter()
+                .copied()
+                .zip(bands(b)[0].iter().copied())
+                .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+                .collect();
             if pts.len() > 1 {
                 let clip = |v: f64| v.clamp(lo, hi);
-                let outline: Vec<(f64, f64)> = pts.iter().map(|&(x, (_, h))| (x, clip(h))).chain(pts.iter().rev().map(|&(x, (l, _))| (x, clip(l)))).collect();
-                chart.draw_series(std::iter::once(Polygon::new(outline, rgb(c.style.color).mix(0.13).filled())))?;
+                let outline: Vec<(f64, f64)> = pts
+                    .iter()
+                    .map(|&(x, (_, h))| (x, clip(h)))
+                    .chain(pts.iter().rev().map(|&(x, (l, _))| (x, clip(l))))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    rgb(c.style.color).mix(0.13).filled(),
+                )))?;
             }
         }
         let n = if show_train { 2 } else { 1 };
@@ -514,7 +671,15 @@ fn draw_curves<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, curve
             }
         }
     }
-    draw_legend(root, s, &curve_entries(curves, show_train, &plan.same), MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
+    draw_legend(
+        root,
+        s,
+        &curve_entries(curves, show_train, &plan.same),
+        MARGIN,
+        plan.legend_y,
+        w - 2.0 * MARGIN,
+        layout,
+    )
 }
 
 // ---------- effects ----------
@@ -537,13 +702,28 @@ struct EffectsPlan {
     total: f64,
 }
 
-fn effects_plan(title: &str, rows: &[EffectRow], metric: &str, width: super::Width, w: f64) -> EffectsPlan {
+fn effects_plan(
+    title: &str,
+    rows: &[EffectRow],
+    metric: &str,
+    width: super::Width,
+    w: f64,
+) -> EffectsPlan {
     let top = title_h(title, w);
     let page = width == super::Width::Page;
     // At column width a label may take two lines.
     let (row, label_max) = if page { (ROW, 0.3 * w) } else { (ROW2, 0.42 * w) };
-    let label_w = rows.iter().map(|r| text_w(&row_label(r), KEY) + 5.0).fold(20.0, f64::max).min(label_max);
-    let note_w = if page { rows.iter().filter_map(row_note).map(|n| text_w(&n, KEY) + 6.0).fold(0.0, f64::max).min(0.27 * w) } else { 0.0 };
+    let label_w =
+        rows.iter().map(|r| text_w(&row_label(r), KEY) + 5.0).fold(20.0, f64::max).min(label_max);
+    let note_w = if page {
+        rows.iter()
+            .filter_map(row_note)
+            .map(|n| text_w(&n, KEY) + 6.0)
+            .fold(0.0, f64::max)
+            .min(0.27 * w)
+    } else {
+        0.0
+    };
     let has_report = rows.iter().any(|r| r.report_delta_pp.is_some());
     let has_delta = rows.iter().any(|r| r.delta_pp.is_some());
     // Accuracy at page width (or when there is nothing to compare), the difference when there
@@ -573,7 +753,16 @@ fn effects_plan(title: &str, rows: &[EffectRow], metric: &str, width: super::Wid
     let caption_h = CAPTION * 1.9;
     let legend_y = top + caption_h + rows.len().max(1) as f64 * row + AXIS + 2.0;
     let legend = legend_plan(&effect_entries(rows, metric, page || !has_delta), w - 2.0 * MARGIN);
-    EffectsPlan { row, label_w, note_w, panels, top, caption_h, legend_y, total: legend_y + legend.h + MARGIN }
+    EffectsPlan {
+        row,
+        label_w,
+        note_w,
+        panels,
+        top,
+        caption_h,
+        legend_y,
+        total: legend_y + legend.h + MARGIN,
+    }
 }
 
 fn row_label(r: &EffectRow) -> String {
@@ -589,26 +778,54 @@ fn effect_entries(rows: &[EffectRow], metric: &str, accuracy: bool) -> Vec<Entry
     let grey = (90, 90, 90);
     let mut out = Vec::new();
     if accuracy {
-        out.push(Entry { symbol: Symbol::Dot { color: grey, filled: true }, text: format!("accuracy: mean of seeds, 95% CI ({metric})") });
-        out.push(Entry { symbol: Symbol::Dot { color: (150, 150, 150), filled: false }, text: "each seed".into() });
+        out.push(Entry {
+            symbol: Symbol::Dot { color: grey, filled: true },
+            text: format!("accuracy: mean of seeds, 95% CI ({metric})"),
+        });
+        out.push(Entry {
+            symbol: Symbol::Dot { color: (150, 150, 150), filled: false },
+            text: "each seed".into(),
+        });
     }
     if rows.iter().any(|r| r.delta_pp.is_some()) {
-        out.push(Entry { symbol: Symbol::Dot { color: grey, filled: true }, text: "Δ with 95% CI, detectable (Holm p < 0.05)".into() });
-        out.push(Entry { symbol: Symbol::Dot { color: grey, filled: false }, text: "Δ not detectable".into() });
+        out.push(Entry {
+            symbol: Symbol::Dot { color: grey, filled: true },
+            text: "Δ with 95% CI, detectable (Holm p < 0.05)".into(),
+        });
+        out.push(Entry {
+            symbol: Symbol::Dot { color: grey, filled: false },
+            text: "Δ not detectable".into(),
+        });
     }
     if rows.iter().any(|r| r.report_delta_pp.is_some()) {
-        out.push(Entry { symbol: Symbol::Cross(grey), text: "the report's Δ (one run each)".into() });
+        out.push(Entry {
+            symbol: Symbol::Cross(grey),
+            text: "the report's Δ (one run each)".into(),
+        });
     }
     out
 }
 
 /// A panel's caption, axis description and range, from the rows it shows.
-fn effects_axis(panel: Panel, rows: &[EffectRow], reference: Option<&str>) -> (String, &'static str, (f64, f64)) {
+fn effects_axis(
+    panel: Panel,
+    rows: &[EffectRow],
+    reference: Option<&str>,
+) -> (String, &'static str, (f64, f64)) {
     match panel {
         Panel::Accuracy => (
             "accuracy".to_string(),
             "accuracy (%)",
-            range_of(rows.iter().flat_map(|r| [r.mean].into_iter().chain(r.ci95.map(|c| [c.0, c.1]).into_iter().flatten()).chain(r.seeds.iter().copied())), &[], 0.08),
+            range_of(
+                rows.iter().flat_map(|r| {
+                    [r.mean]
+                        .into_iter()
+                        .chain(r.ci95.map(|c| [c.0, c.1]).into_iter().flatten())
+                        .chain(r.seeds.iter().copied())
+                }),
+                &[],
+                0.08,
+            ),
         ),
         Panel::Delta => (
             match reference {
@@ -616,16 +833,34 @@ fn effects_axis(panel: Panel, rows: &[EffectRow], reference: Option<&str>) -> (S
                 None => "Δ vs the reference".to_string(),
             },
             "difference (pp)",
-            range_of(rows.iter().filter_map(|r| r.delta_pp).flat_map(|(d, ci)| [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())), &[0.0], 0.08),
+            range_of(
+                rows.iter().filter_map(|r| r.delta_pp).flat_map(|(d, ci)| {
+                    [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())
+                }),
+                &[0.0],
+                0.08,
+            ),
         ),
-        Panel::Report => ("report's Δ".to_string(), "difference (pp)", range_of(rows.iter().filter_map(|r| r.report_delta_pp), &[0.0], 0.12)),
+        Panel::Report => (
+            "report's Δ".to_string(),
+            "difference (pp)",
+            range_of(rows.iter().filter_map(|r| r.report_delta_pp), &[0.0], 0.12),
+        ),
     }
 }
 
 /// One row's marks in one panel at height `y`, through `at` (data to pixels): the seeds, the
 /// mean and its CI (accuracy); the difference and its CI, filled when detectable (Δ); the
 /// report's difference as a cross.
-fn draw_effect_marks<DB: DrawingBackend>(root: &Area<DB>, s: Scale, panel: Panel, r: &EffectRow, y: f64, at: &dyn Fn(f64, f64) -> (i32, i32), layout: &mut Layout) -> DResult<(), DB> {
+fn draw_effect_marks<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    panel: Panel,
+    r: &EffectRow,
+    y: f64,
+    at: &dyn Fn(f64, f64) -> (i32, i32),
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let whisker = |root: &Area<DB>, lo: f64, hi: f64, layout: &mut Layout| -> DResult<(), DB> {
         let (a, b) = (at(lo, y), at(hi, y));
         let cap = s.px(2.2);
@@ -677,16 +912,38 @@ fn draw_effect_marks<DB: DrawingBackend>(root: &Area<DB>, s: Scale, panel: Panel
 
 /// Each row's label left of the panels (wrapped to two lines when the plan gives rows the
 /// height), and its verdict right of them.
-fn draw_effect_labels<DB: DrawingBackend>(root: &Area<DB>, s: Scale, plan: &EffectsPlan, rows: &[EffectRow], row_px: &[i32], layout: &mut Layout) -> DResult<(), DB> {
+fn draw_effect_labels<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    plan: &EffectsPlan,
+    rows: &[EffectRow],
+    row_px: &[i32],
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let panels_end = plan.panels.last().map_or(MARGIN + plan.label_w, |(_, x, pw)| x + pw);
     for (i, r) in rows.iter().enumerate() {
         let Some(&y) = row_px.get(i) else { continue };
-        let lines = if plan.row > ROW { wrap(&row_label(r), KEY, plan.label_w - 4.0) } else { vec![row_label(r)] };
+        let lines = if plan.row > ROW {
+            wrap(&row_label(r), KEY, plan.label_w - 4.0)
+        } else {
+            vec![row_label(r)]
+        };
         let (first, rest) = (&lines[0], lines[1..].join(" "));
-        let lines: Vec<String> = if rest.is_empty() { vec![fit(first, KEY, plan.label_w - 4.0)] } else { vec![fit(first, KEY, plan.label_w - 4.0), fit(&rest, KEY, plan.label_w - 4.0)] };
+        let lines: Vec<String> = if rest.is_empty() {
+            vec![fit(first, KEY, plan.label_w - 4.0)]
+        } else {
+            vec![fit(first, KEY, plan.label_w - 4.0), fit(&rest, KEY, plan.label_w - 4.0)]
+        };
         for (k, text) in lines.iter().enumerate() {
             let dy = (k as f64 - (lines.len() - 1) as f64 / 2.0) * KEY * 1.25;
-            let rect = label(root, s, text, KEY, (s.px(MARGIN + plan.label_w - 3.0), y + s.px(dy)), HPos::Right)?;
+            let rect = label(
+                root,
+                s,
+                text,
+                KEY,
+                (s.px(MARGIN + plan.label_w - 3.0), y + s.px(dy)),
+                HPos::Right,
+            )?;
             layout.labels.push((rect, text.clone()));
         }
         if let (Some(note), true) = (row_note(r), plan.note_w > 0.0) {
@@ -699,7 +956,17 @@ fn draw_effect_labels<DB: DrawingBackend>(root: &Area<DB>, s: Scale, plan: &Effe
 }
 
 #[allow(clippy::too_many_arguments)]
-fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, reference: Option<&str>, metric: &str, rows: &[EffectRow], width: super::Width, w: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_effects<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    title: &str,
+    reference: Option<&str>,
+    metric: &str,
+    rows: &[EffectRow],
+    width: super::Width,
+    w: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let plan = effects_plan(title, rows, metric, width, w);
     draw_title(root, s, title, w, layout)?;
     let n = rows.len().max(1) as f64;
@@ -707,7 +974,10 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
     let mut row_px: Vec<i32> = Vec::new();
     let reference_mean = rows.iter().find(|r| r.reference).map(|r| r.mean);
     for &(panel, x, pw) in &plan.panels {
-        let area = root.clone().shrink((s.px(x), s.px(plan.top)), (s.px(pw), s.px(plan.caption_h + n * plan.row + AXIS)));
+        let area = root.clone().shrink(
+            (s.px(x), s.px(plan.top)),
+            (s.px(pw), s.px(plan.caption_h + n * plan.row + AXIS)),
+        );
         let (caption, desc, (lo, hi)) = effects_axis(panel, rows, reference);
         let caption = fit(&caption, CAPTION, pw - 4.0);
         let mut chart = ChartBuilder::on(&area)
@@ -751,7 +1021,15 @@ fn draw_effects<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, refe
     }
     draw_effect_labels(root, s, &plan, rows, &row_px, layout)?;
     let accuracy = plan.panels.iter().any(|p| p.0 == Panel::Accuracy);
-    draw_legend(root, s, &effect_entries(rows, metric, accuracy), MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
+    draw_legend(
+        root,
+        s,
+        &effect_entries(rows, metric, accuracy),
+        MARGIN,
+        plan.legend_y,
+        w - 2.0 * MARGIN,
+        layout,
+    )
 }
 
 // ---------- confusion ----------
@@ -765,23 +1043,41 @@ struct ConfusionPlan {
 }
 
 fn class_tick(classes: &[String], i: usize, k: usize) -> String {
-    if k <= 30 { format!("{i} {}", classes.get(i).map_or("", |s| s.as_str())) } else { format!("{i}") }
+    if k <= 30 {
+        format!("{i} {}", classes.get(i).map_or("", |s| s.as_str()))
+    } else {
+        format!("{i}")
+    }
 }
 
 fn confusion_plan(title: &str, classes: &[String], k: usize, w: f64) -> ConfusionPlan {
     let top = title_h(title, w);
-    let ylab = (0..k).map(|i| text_w(&class_tick(classes, i, k), TICK)).fold(12.0, f64::max).min(0.38 * w) + DESC * 1.6 + 6.0;
+    let ylab =
+        (0..k).map(|i| text_w(&class_tick(classes, i, k), TICK)).fold(12.0, f64::max).min(0.38 * w)
+            + DESC * 1.6
+            + 6.0;
     let side = w - 2.0 * MARGIN - ylab - 6.0;
     let legend_y = top + side + AXIS + 2.0;
     ConfusionPlan { top, ylab, side, legend_y, total: legend_y + KEY_ROW + 4.0 + MARGIN }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn draw_confusion<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, classes: &[String], matrix: &[Vec<i64>], w: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_confusion<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    title: &str,
+    classes: &[String],
+    matrix: &[Vec<i64>],
+    w: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let k = matrix.len().max(1);
     let plan = confusion_plan(title, classes, k, w);
     draw_title(root, s, title, w, layout)?;
-    let area = root.clone().shrink((s.px(MARGIN), s.px(plan.top)), (s.px(plan.ylab + plan.side), s.px(plan.side + AXIS)));
+    let area = root.clone().shrink(
+        (s.px(MARGIN), s.px(plan.top)),
+        (s.px(plan.ylab + plan.side), s.px(plan.side + AXIS)),
+    );
     let mut chart = ChartBuilder::on(&area)
         .margin_right(s.px(2.0))
         .x_label_area_size(s.px(AXIS))
@@ -819,18 +1115,35 @@ fn draw_confusion<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, cl
         for (c, &count) in row.iter().enumerate() {
             let share = count as f64 / total as f64;
             let y = (k - r - 1) as f64;
-            let shade = RGBColor((255.0 - 255.0 * share) as u8, (255.0 - 141.0 * share) as u8, (255.0 - 77.0 * share) as u8);
-            chart.draw_series(std::iter::once(Rectangle::new([(c as f64, y), (c as f64 + 1.0, y + 1.0)], shade.filled())))?;
+            let shade = RGBColor(
+                (255.0 - 255.0 * share) as u8,
+                (255.0 - 141.0 * share) as u8,
+                (255.0 - 77.0 * share) as u8,
+            );
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(c as f64, y), (c as f64 + 1.0, y + 1.0)],
+                shade.filled(),
+            )))?;
             layout.points.push(chart.backend_coord(&(c as f64 + 0.5, y + 0.5)));
             let text = count.to_string();
             if count > 0 && text_w(&text, COUNT) + 2.0 < cell_pt && COUNT * 1.3 < cell_pt {
                 let color = if share > 0.5 { WHITE } else { BLACK };
                 let p = chart.backend_coord(&(c as f64 + 0.5, y + 0.5));
-                root.draw(&Text::new(text, p, ("sans-serif", s.font(COUNT)).into_font().color(&color).pos(Pos::new(HPos::Center, VPos::Center))))?;
+                root.draw(&Text::new(
+                    text,
+                    p,
+                    ("sans-serif", s.font(COUNT))
+                        .into_font()
+                        .color(&color)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
             }
         }
     }
-    let key = [Entry { symbol: Symbol::None, text: "shade: share of the true class's images; numbers: images".into() }];
+    let key = [Entry {
+        symbol: Symbol::None,
+        text: "shade: share of the true class's images; numbers: images".into(),
+    }];
     draw_legend(root, s, &key, MARGIN, plan.legend_y, w - 2.0 * MARGIN, layout)
 }
 
@@ -852,15 +1165,32 @@ fn per_class_plan(title: &str, classes: &[String], accuracy: &[f64], w: f64) -> 
     idx.sort_by(|&a, &b| accuracy[a].total_cmp(&accuracy[b]).then(a.cmp(&b)));
     let order: Vec<Option<usize>> = if idx.len() > MAX_CLASSES {
         let half = MAX_CLASSES / 2;
-        idx[..half].iter().map(|&i| Some(i)).chain(std::iter::once(None)).chain(idx[idx.len() - half..].iter().map(|&i| Some(i))).collect()
+        idx[..half]
+            .iter()
+            .map(|&i| Some(i))
+            .chain(std::iter::once(None))
+            .chain(idx[idx.len() - half..].iter().map(|&i| Some(i)))
+            .collect()
     } else {
         idx.iter().map(|&i| Some(i)).collect()
     };
     let name = |i: usize| classes.get(i).cloned().unwrap_or_else(|| format!("class {i}"));
-    let label_w = order.iter().map(|o| o.map_or(text_w(&gap_text(accuracy.len()), KEY), |i| text_w(&name(i), KEY))).fold(20.0, f64::max).min(0.4 * w) + 5.0;
+    let label_w = order
+        .iter()
+        .map(|o| o.map_or(text_w(&gap_text(accuracy.len()), KEY), |i| text_w(&name(i), KEY)))
+        .fold(20.0, f64::max)
+        .min(0.4 * w)
+        + 5.0;
     let value_w = text_w("100.0", KEY) + 6.0;
     let legend_y = top + order.len().max(1) as f64 * CLASS_ROW + AXIS + 2.0;
-    PerClassPlan { top, label_w, value_w, order, legend_y, total: legend_y + KEY_ROW + 4.0 + MARGIN }
+    PerClassPlan {
+        top,
+        label_w,
+        value_w,
+        order,
+        legend_y,
+        total: legend_y + KEY_ROW + 4.0 + MARGIN,
+    }
 }
 
 fn gap_text(k: usize) -> String {
@@ -868,18 +1198,37 @@ fn gap_text(k: usize) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn draw_per_class<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, classes: &[String], accuracy: &[f64], style: Style, w: f64, layout: &mut Layout) -> DResult<(), DB> {
+fn draw_per_class<DB: DrawingBackend>(
+    root: &Area<DB>,
+    s: Scale,
+    title: &str,
+    classes: &[String],
+    accuracy: &[f64],
+    style: Style,
+    w: f64,
+    layout: &mut Layout,
+) -> DResult<(), DB> {
     let plan = per_class_plan(title, classes, accuracy, w);
     draw_title(root, s, title, w, layout)?;
     let n = plan.order.len().max(1) as f64;
     let x = MARGIN + plan.label_w;
     let pw = w - 2.0 * MARGIN - plan.label_w - plan.value_w;
-    let area = root.clone().shrink((s.px(x), s.px(plan.top)), (s.px(pw), s.px(n * CLASS_ROW + AXIS)));
-    let mut chart = ChartBuilder::on(&area).margin_right(s.px(4.0)).x_label_area_size(s.px(AXIS)).y_label_area_size(0).build_cartesian_2d(0.0..1.0, 0.0..n)?;
+    let area =
+        root.clone().shrink((s.px(x), s.px(plan.top)), (s.px(pw), s.px(n * CLASS_ROW + AXIS)));
+    let mut chart = ChartBuilder::on(&area)
+        .margin_right(s.px(4.0))
+        .x_label_area_size(s.px(AXIS))
+        .y_label_area_size(0)
+        .build_cartesian_2d(0.0..1.0, 0.0..n)?;
     let fmt = percent(1.0);
     let mut mesh = chart.configure_mesh();
     style_mesh(&mut mesh, s);
-    mesh.disable_y_mesh().y_labels(0).x_labels(6).x_label_formatter(&fmt).x_desc("accuracy (%)").draw()?;
+    mesh.disable_y_mesh()
+        .y_labels(0)
+        .x_labels(6)
+        .x_label_formatter(&fmt)
+        .x_desc("accuracy (%)")
+        .draw()?;
     let plot = Rect::from_ranges(chart.plotting_area().get_pixel_range());
     layout.plots.push(plot);
     let finite: Vec<f64> = accuracy.iter().copied().filter(|a| a.is_finite()).collect();
@@ -890,9 +1239,15 @@ fn draw_per_class<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, cl
         let (text, value) = match o {
             Some(i) => {
                 let a = accuracy[*i];
-                chart.draw_series(std::iter::once(Rectangle::new([(0.0, y - 0.32), (a, y + 0.32)], rgb(style.color).mix(0.75).filled())))?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y - 0.32), (a, y + 0.32)],
+                    rgb(style.color).mix(0.75).filled(),
+                )))?;
                 layout.points.push(chart.backend_coord(&(a, y)));
-                (classes.get(*i).cloned().unwrap_or_else(|| format!("class {i}")), Some(format!("{:.1}", 100.0 * a)))
+                (
+                    classes.get(*i).cloned().unwrap_or_else(|| format!("class {i}")),
+                    Some(format!("{:.1}", 100.0 * a)),
+                )
             }
             None => (gap_text(accuracy.len()), None),
         };
@@ -905,7 +1260,14 @@ fn draw_per_class<DB: DrawingBackend>(root: &Area<DB>, s: Scale, title: &str, cl
         }
     }
     let (mx, _) = chart.backend_coord(&(mean, 0.0));
-    stroke(root, s, &[(mx as f64, plot.y0 as f64), (mx as f64, plot.y1 as f64)], Style::new(super::okabe_ito::BLACK, Dash::Dashed), 0.8, 1.0)?;
+    stroke(
+        root,
+        s,
+        &[(mx as f64, plot.y0 as f64), (mx as f64, plot.y1 as f64)],
+        Style::new(super::okabe_ito::BLACK, Dash::Dashed),
+        0.8,
+        1.0,
+    )?;
     let key = [Entry {
         symbol: Symbol::Line(Style::new(super::okabe_ito::BLACK, Dash::Dashed), 0.8, 1.0),
         text: format!("mean over {} classes: {:.1}%", finite.len(), 100.0 * mean),
@@ -923,7 +1285,14 @@ mod tests {
         // A 20-long L: on 0–4 and 6–10 along x, then 2–6 and 8–10 down the side.
         assert_eq!(segs[0], vec![(0.0, 0.0), (4.0, 0.0)]);
         assert_eq!(segs[1], vec![(6.0, 0.0), (10.0, 0.0), (10.0, 0.0)]);
-        let on: f64 = segs.iter().map(|s| s.windows(2).map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt()).sum::<f64>()).sum();
+        let on: f64 = segs
+            .iter()
+            .map(|s| {
+                s.windows(2)
+                    .map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt())
+                    .sum::<f64>()
+            })
+            .sum();
         assert!((on - 14.0).abs() < 1e-9, "two thirds of 20, rounded to whole dashes: {on}");
         assert_eq!(dashes(&[(0.0, 0.0), (5.0, 5.0)], &[]).len(), 1, "solid: one polyline");
     }

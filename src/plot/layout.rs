@@ -64,7 +64,14 @@ pub struct Layout {
 
 impl Layout {
     pub(crate) fn new(canvas: Rect) -> Self {
-        Self { canvas, plots: Vec::new(), legend: None, points: Vec::new(), labels: Vec::new(), markers: Vec::new() }
+        Self {
+            canvas,
+            plots: Vec::new(),
+            legend: None,
+            points: Vec::new(),
+            labels: Vec::new(),
+            markers: Vec::new(),
+        }
     }
 
     /// Everything wrong with the layout, one line each; empty when it is clean:
@@ -143,7 +150,11 @@ pub fn svg_font_sizes(svg: &str) -> Vec<f64> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -153,7 +164,10 @@ mod tests {
     #[test]
     fn rectangles_and_problems() {
         let a = Rect::new(0, 0, 10, 10);
-        assert!(a.intersects(&Rect::new(9, 9, 20, 20)) && !a.intersects(&Rect::new(10, 0, 20, 10)), "edges touching do not overlap");
+        assert!(
+            a.intersects(&Rect::new(9, 9, 20, 20)) && !a.intersects(&Rect::new(10, 0, 20, 10)),
+            "edges touching do not overlap"
+        );
         assert!(a.contains((0, 0)) && !a.contains((10, 5)));
         let mut l = Layout::new(Rect::new(0, 0, 100, 100));
         l.plots.push(Rect::new(10, 10, 60, 60));
@@ -164,12 +178,18 @@ mod tests {
         l.markers.push(Rect::new(75, 2, 78, 5));
         let p = l.problems();
         assert_eq!(p.len(), 4, "{p:?}");
-        assert!(p[0].contains("covers plot") && p[1].contains("covers the point") && p[2].contains("leaves the canvas") && p[3].contains("covers the marker"));
+        assert!(
+            p[0].contains("covers plot")
+                && p[1].contains("covers the point")
+                && p[2].contains("leaves the canvas")
+                && p[3].contains("covers the marker")
+        );
     }
 
     #[test]
     fn svg_text_and_sizes() {
-        let svg = "<svg>\n<text x=\"1\" font-size=\"8.5\" fill=\"#000\">\na &amp; b\n</text>\n<text font-size=\"7\">\nc\n</text></svg>";
+        let svg = "<svg>\n<text x=\"1\" font-size=\"8.5\" fill=\"#000\">\na &amp; \
+            b\n</text>\n<text font-size=\"7\">\nc\n</text></svg>";
         assert_eq!(svg_texts(svg), ["a & b", "c"]);
         assert_eq!(svg_font_sizes(svg), [8.5, 7.0]);
     }

@@ -27,7 +27,8 @@ static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT);
+        let _ =
+            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT);
     });
 }
 
@@ -94,8 +95,12 @@ impl Style {
     /// and the variants a plan gives no style (a study's `Plan`).
     pub fn nth(i: usize) -> Self {
         use okabe_ito::*;
-        const SERIES: [(u8, u8, u8); 7] = [BLUE, VERMILLION, BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, BLACK];
-        Self { color: SERIES[i % SERIES.len()], dash: Dash::ALL[(i / SERIES.len()) % Dash::ALL.len()] }
+        const SERIES: [(u8, u8, u8); 7] =
+            [BLUE, VERMILLION, BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, BLACK];
+        Self {
+            color: SERIES[i % SERIES.len()],
+            dash: Dash::ALL[(i / SERIES.len()) % Dash::ALL.len()],
+        }
     }
 
     /// How many styles [`Style::nth`] tells apart.
@@ -113,7 +118,12 @@ const COLOR_NAMES: [(&str, (u8, u8, u8)); 7] = [
     ("reddish-purple", okabe_ito::REDDISH_PURPLE),
 ];
 
-const DASH_NAMES: [(&str, Dash); 4] = [("solid", Dash::Solid), ("dashed", Dash::Dashed), ("dotted", Dash::Dotted), ("dash-dot", Dash::DashDot)];
+const DASH_NAMES: [(&str, Dash); 4] = [
+    ("solid", Dash::Solid),
+    ("dashed", Dash::Dashed),
+    ("dotted", Dash::Dotted),
+    ("dash-dot", Dash::DashDot),
+];
 
 impl std::str::FromStr for Style {
     type Err = String;
@@ -122,19 +132,34 @@ impl std::str::FromStr for Style {
         let words: Vec<&str> = s.split_whitespace().collect();
         let colors = || COLOR_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
         let dashes = || DASH_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-        let [c, d] = words.as_slice() else { return Err(format!("`{s}`: expected a colour and a dash, e.g. `sky-blue dashed`")) };
+        let [c, d] = words.as_slice() else {
+            return Err(format!("`{s}`: expected a colour and a dash, e.g. `sky-blue dashed`"));
+        };
         if *c == "yellow" {
-            return Err("yellow is too light for lines on white (contrast 1.3:1); colours: ".to_string() + &colors());
+            return Err("yellow is too light for lines on white (contrast 1.3:1); colours: "
+                .to_string()
+                + &colors());
         }
-        let color = COLOR_NAMES.iter().find(|(n, _)| n == c).map(|(_, rgb)| *rgb).ok_or_else(|| format!("colour `{c}`: expected one of {}", colors()))?;
-        let dash = DASH_NAMES.iter().find(|(n, _)| n == d).map(|(_, x)| *x).ok_or_else(|| format!("dash `{d}`: expected one of {}", dashes()))?;
+        let color = COLOR_NAMES
+            .iter()
+            .find(|(n, _)| n == c)
+            .map(|(_, rgb)| *rgb)
+            .ok_or_else(|| format!("colour `{c}`: expected one of {}", colors()))?;
+        let dash = DASH_NAMES
+            .iter()
+            .find(|(n, _)| n == d)
+            .map(|(_, x)| *x)
+            .ok_or_else(|| format!("dash `{d}`: expected one of {}", dashes()))?;
         Ok(Style { color, dash })
     }
 }
 
 impl std::fmt::Display for Style {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let color = COLOR_NAMES.iter().find(|(_, rgb)| *rgb == self.color).map_or_else(|| format!("#{:02x}{:02x}{:02x}", self.color.0, self.color.1, self.color.2), |(n, _)| n.to_string());
+        let color = COLOR_NAMES.iter().find(|(_, rgb)| *rgb == self.color).map_or_else(
+            || format!("#{:02x}{:02x}{:02x}", self.color.0, self.color.1, self.color.2),
+            |(n, _)| n.to_string(),
+        );
         let dash = DASH_NAMES.iter().find(|(_, d)| *d == self.dash).map_or("solid", |(n, _)| n);
         write!(f, "{color} {dash}")
     }
@@ -242,12 +267,15 @@ impl Curve {
     /// over them when there is more than one; `None` without runs.
     pub fn mean_of(label: &str, histories: &[&[EpochRecord]]) -> Option<Self> {
         let epochs = histories.iter().map(|h| h.len()).min()?;
-        let (mut curve, mut band) = (Curve::from_history(label, &histories[0][..epochs]), Band::default());
+        let (mut curve, mut band) =
+            (Curve::from_history(label, &histories[0][..epochs]), Band::default());
         let n = histories.len() as f64;
         for i in 0..epochs {
             let stats = |f: fn(&EpochRecord) -> f64| {
                 let xs = histories.iter().map(|h| f(&h[i]));
-                let (lo, hi) = xs.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                let (lo, hi) = xs
+                    .clone()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
                 (xs.sum::<f64>() / n, (lo, hi))
             };
             for (f, mean, range) in [
@@ -255,7 +283,8 @@ impl Curve {
                 (|r: &EpochRecord| r.val_loss, &mut curve.val_loss, &mut band.val_loss),
                 (|r: &EpochRecord| r.train_acc, &mut curve.train_acc, &mut band.train_acc),
                 (|r: &EpochRecord| r.val_acc, &mut curve.val_acc, &mut band.val_acc),
-            ] as [(fn(&EpochRecord) -> f64, &mut Vec<f64>, &mut Vec<(f64, f64)>); 4]
+            ]
+                as [(fn(&EpochRecord) -> f64, &mut Vec<f64>, &mut Vec<(f64, f64)>); 4]
             {
                 let (m, r) = stats(f);
                 mean[i] = m;
@@ -283,7 +312,8 @@ pub struct EffectRow {
     pub reference: bool,
     /// Difference to the reference in percentage points, and its 95% CI (Welch).
     pub delta_pp: Option<(f64, Option<(f64, f64)>)>,
-    /// Whether the difference is detectable (Holm-adjusted p < 0.05): a filled marker; hollow otherwise.
+    /// Whether the difference is detectable (Holm-adjusted p < 0.05): a filled marker; hollow
+    /// otherwise.
     pub detectable: bool,
     /// The report's difference between the same two variants, in pp (one run each).
     pub report_delta_pp: Option<f64>,
@@ -317,12 +347,18 @@ pub struct Figure {
 impl Figure {
     /// Loss and accuracy curves of one or more runs, training and validation (page width).
     pub fn curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: true }, width: Width::Page }
+        Self {
+            chart: Chart::Curves { title: title.into(), curves, show_train: true },
+            width: Width::Page,
+        }
     }
 
     /// Only validation curves (for overlays of many variants; page width).
     pub fn val_curves(title: &str, curves: Vec<Curve>) -> Self {
-        Self { chart: Chart::Curves { title: title.into(), curves, show_train: false }, width: Width::Page }
+        Self {
+            chart: Chart::Curves { title: title.into(), curves, show_train: false },
+            width: Width::Page,
+        }
     }
 
     /// Each variant's accuracy and its difference to `reference` (page width).
@@ -331,19 +367,38 @@ impl Figure {
     }
 
     /// [`Figure::effects`] of the accuracy `metric` names (`best validation`, `test, best epoch`).
-    pub fn effects_of(metric: &str, title: &str, reference: Option<&str>, rows: Vec<EffectRow>) -> Self {
-        Self { chart: Chart::Effects { title: title.into(), reference: reference.map(Into::into), metric: metric.into(), rows }, width: Width::Page }
+    pub fn effects_of(
+        metric: &str,
+        title: &str,
+        reference: Option<&str>,
+        rows: Vec<EffectRow>,
+    ) -> Self {
+        Self {
+            chart: Chart::Effects {
+                title: title.into(),
+                reference: reference.map(Into::into),
+                metric: metric.into(),
+                rows,
+            },
+            width: Width::Page,
+        }
     }
 
     /// A confusion matrix with class names (column width).
     pub fn confusion(title: &str, classes: Vec<String>, matrix: Vec<Vec<i64>>) -> Self {
-        Self { chart: Chart::Confusion { title: title.into(), classes, matrix }, width: Width::Column }
+        Self {
+            chart: Chart::Confusion { title: title.into(), classes, matrix },
+            width: Width::Column,
+        }
     }
 
     /// Accuracy per class from a confusion matrix (rows: true class), sorted (column width).
     pub fn per_class(title: &str, classes: Vec<String>, matrix: &[Vec<i64>], style: Style) -> Self {
         let accuracy = per_class_accuracy(matrix);
-        Self { chart: Chart::PerClass { title: title.into(), classes, accuracy, style }, width: Width::Column }
+        Self {
+            chart: Chart::PerClass { title: title.into(), classes, accuracy, style },
+            width: Width::Column,
+        }
     }
 
     /// The same figure at another width.
@@ -389,8 +444,13 @@ impl Figure {
         }
         // The physical size, keeping the pixel grid as the viewBox.
         let head = format!("<svg width=\"{w}\" height=\"{h}\" ");
-        anyhow::ensure!(out.starts_with(&head), "svg: unexpected header {:?}", &out[..out.len().min(80)]);
-        let out = out.replacen(&head, &format!("<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" "), 1);
+        anyhow::ensure!(
+            out.starts_with(&head),
+            "svg: unexpected header {:?}",
+            &out[..out.len().min(80)]
+        );
+        let out =
+            out.replacen(&head, &format!("<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" "), 1);
         Ok((out, layout))
     }
 
@@ -417,7 +477,11 @@ impl Figure {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             let ppm = (res.dpi() / 0.0254).round() as u32; // pixels per metre
-            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+            enc.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: ppm,
+                yppu: ppm,
+                unit: png::Unit::Meter,
+            }));
             let mut w = enc.write_header().context("png header")?;
             w.write_image_data(img.as_raw()).context("png encoding")?;
         }
@@ -456,7 +520,11 @@ impl Figure {
     pub fn display_bundle(&self) -> anyhow::Result<String> {
         use base64::Engine;
         let png = base64::engine::general_purpose::STANDARD.encode(self.png()?);
-        Ok(format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT image/png\n{png}\nEVCXR_END_CONTENT", self.svg()?))
+        Ok(format!(
+            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT \
+                image/png\n{png}\nEVCXR_END_CONTENT",
+            self.svg()?
+        ))
     }
 
     /// Shown inline by evcxr: SVG and PNG in one bundle (see [`Figure::display_bundle`]).
@@ -476,7 +544,11 @@ pub fn per_class_accuracy(matrix: &[Vec<i64>]) -> Vec<f64> {
         .enumerate()
         .map(|(i, row)| {
             let total: i64 = row.iter().sum();
-            if total == 0 { f64::NAN } else { row.get(i).copied().unwrap_or(0) as f64 / total as f64 }
+            if total == 0 {
+                f64::NAN
+            } else {
+                row.get(i).copied().unwrap_or(0) as f64 / total as f64
+            }
         })
         .collect()
 }
@@ -489,7 +561,11 @@ pub struct Markdown(pub String);
 impl Markdown {
     /// evcxr's display bundle: `text/markdown` and `text/plain`.
     pub fn display_bundle(&self) -> String {
-        format!("EVCXR_BEGIN_CONTENT text/markdown\n{0}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/plain\n{0}\nEVCXR_END_CONTENT", self.0)
+        format!(
+            "EVCXR_BEGIN_CONTENT text/markdown\n{0}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT \
+                text/plain\n{0}\nEVCXR_END_CONTENT",
+            self.0
+        )
     }
 
     pub fn evcxr_display(&self) {
@@ -524,7 +600,11 @@ mod tests {
     }
 
     fn effect_rows() -> Vec<EffectRow> {
-        let row = |label: &str, i: usize, mean: f64, delta: Option<(f64, Option<(f64, f64)>)>, report: Option<f64>| EffectRow {
+        let row = |label: &str,
+                   i: usize,
+                   mean: f64,
+                   delta: Option<(f64, Option<(f64, f64)>)>,
+                   report: Option<f64>| EffectRow {
             label: label.into(),
             style: Style::nth(i),
             mean,
@@ -532,39 +612,78 @@ mod tests {
             seeds: vec![mean - 0.01, mean, mean + 0.01],
             reference: delta.is_none(),
             delta_pp: delta,
-            detectable: delta.is_some_and(|(_, ci)| ci.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)),
+            detectable: delta
+                .is_some_and(|(_, ci)| ci.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)),
             report_delta_pp: report,
             note: delta.map(|_| "not detectable (Holm p = 0.41)".to_string()),
         };
         vec![
             row("xknet18 (3×3/1 stem, no max-pool)", 0, 0.80, None, None),
             row("no BN, dropout 0.1", 1, 0.61, Some((-19.0, Some((-40.0, 2.0)))), None),
-            row("InstanceNorm (affine = false)", 2, 0.72, Some((-8.5, Some((-12.0, -5.0)))), Some(-39.3)),
+            row(
+                "InstanceNorm (affine = false)",
+                2,
+                0.72,
+                Some((-8.5, Some((-12.0, -5.0)))),
+                Some(-39.3),
+            ),
         ]
     }
 
     fn confusion() -> (Vec<String>, Vec<Vec<i64>>) {
-        let classes: Vec<String> = ["T-shirt/top", "Trouser", "Pullover", "Dress"].map(String::from).to_vec();
-        (classes, vec![vec![80, 5, 10, 5], vec![1, 97, 1, 1], vec![12, 0, 70, 18], vec![4, 2, 6, 88]])
+        let classes: Vec<String> =
+            ["T-shirt/top", "Trouser", "Pullover", "Dress"].map(String::from).to_vec();
+        (
+            classes,
+            vec![vec![80, 5, 10, 5], vec![1, 97, 1, 1], vec![12, 0, 70, 18], vec![4, 2, 6, 88]],
+        )
     }
 
     /// One figure of every kind, drawn from fixed data, at both widths.
     fn every_kind() -> Vec<(&'static str, Figure)> {
         let curves = vec![
             Curve::from_history("xknet18", &history(0.0)).styled(Style::nth(0)),
-            Curve::from_history("InstanceNorm (affine = false)", &history(-0.1)).styled(Style::nth(1)),
-            Curve::from_history("InstanceNorm (affine = true)", &history(-0.1)).styled(Style::nth(8)),
+            Curve::from_history("InstanceNorm (affine = false)", &history(-0.1))
+                .styled(Style::nth(1)),
+            Curve::from_history("InstanceNorm (affine = true)", &history(-0.1))
+                .styled(Style::nth(8)),
         ];
         let (classes, m) = confusion();
         let mut out = Vec::new();
         for width in [Width::Page, Width::Column] {
             out.extend([
-                ("train-val", Figure::curves("Normalization — train and validation", curves.clone()).at(width)),
+                (
+                    "train-val",
+                    Figure::curves("Normalization — train and validation", curves.clone())
+                        .at(width),
+                ),
                 ("val", Figure::val_curves("Normalization — validation", curves.clone()).at(width)),
-                ("effects", Figure::effects("Normalization — effects", Some("xknet18"), effect_rows()).at(width)),
-                ("effects-alone", Figure::effects("Baseline — accuracy", None, effect_rows()[..1].iter().map(|r| EffectRow { reference: false, ..r.clone() }).collect()).at(width)),
-                ("confusion", Figure::confusion("xknet18 — confusion", classes.clone(), m.clone()).at(width)),
-                ("per-class", Figure::per_class("xknet18 — per class", classes.clone(), &m, Style::nth(0)).at(width)),
+                (
+                    "effects",
+                    Figure::effects("Normalization — effects", Some("xknet18"), effect_rows())
+                        .at(width),
+                ),
+                (
+                    "effects-alone",
+                    Figure::effects(
+                        "Baseline — accuracy",
+                        None,
+                        effect_rows()[..1]
+                            .iter()
+                            .map(|r| EffectRow { reference: false, ..r.clone() })
+                            .collect(),
+                    )
+                    .at(width),
+                ),
+                (
+                    "confusion",
+                    Figure::confusion("xknet18 — confusion", classes.clone(), m.clone()).at(width),
+                ),
+                (
+                    "per-class",
+                    Figure::per_class("xknet18 — per class", classes.clone(), &m, Style::nth(0))
+                        .at(width),
+                ),
             ]);
         }
         out
@@ -578,36 +697,98 @@ mod tests {
             let layout = fig.layout().unwrap();
             let problems = layout.problems();
             assert!(problems.is_empty(), "{kind} at {} width: {problems:#?}", fig.width.as_str());
-            assert!(!layout.plots.is_empty() && !layout.points.is_empty(), "{kind}: plots and points recorded");
+            assert!(
+                !layout.plots.is_empty() && !layout.points.is_empty(),
+                "{kind}: plots and points recorded"
+            );
             assert!(layout.legend.is_some(), "{kind}: a legend or key");
             let texts = svg_texts(&fig.svg().unwrap());
             let has = |t: &str| texts.iter().any(|x| x == t);
             match kind {
                 "train-val" | "val" => {
-                    assert!(has("xknet18") && has("epoch") && has("accuracy (%)") && has("cross-entropy (nats)"), "{kind}: {texts:?}");
-                    // The two InstanceNorm curves are the same numbers: the legend says so (wrapped at column width).
-                    assert!(texts.join(" ").contains("InstanceNorm (affine = true) — coincides with InstanceNorm (affine = false)"), "{kind}: {texts:?}");
-                    assert!(!texts.iter().any(|t| t.starts_with("xknet18 — coincides")), "xknet18 differs from both");
-                    assert_eq!(has("validation") && has("training"), kind == "train-val", "{kind}: the thick/thin key only with training curves");
+                    assert!(
+                        has("xknet18")
+                            && has("epoch")
+                            && has("accuracy (%)")
+                            && has("cross-entropy (nats)"),
+                        "{kind}: {texts:?}"
+                    );
+                    // The two InstanceNorm curves are the same numbers: the legend says so (wrapped
+                    // at column width).
+                    assert!(
+                        texts.join(" ").contains(
+                            "InstanceNorm (affine = true) — coincides \
+                        with InstanceNorm (affine = false)"
+                        ),
+                        "{kind}: {texts:?}"
+                    );
+                    assert!(
+                        !texts.iter().any(|t| t.starts_with("xknet18 — coincides")),
+                        "xknet18 differs from both"
+                    );
+                    assert_eq!(
+                        has("validation") && has("training"),
+                        kind == "train-val",
+                        "{kind}: the thick/thin key only with training curves"
+                    );
                 }
                 "effects" => {
                     let joined = texts.join(" ");
-                    assert!(joined.contains("InstanceNorm (affine = false)") && joined.contains("xknet18 (3×3/1 stem, no max-pool)") && has("difference (pp)"), "{texts:?}");
-                    assert!(has("Δ vs xknet18") && has("report's Δ") && has("the report's Δ (one run each)") && has("−20"), "{texts:?}");
-                    assert_eq!(has("accuracy") && has("reference") && has("not detectable (Holm p = 0.41)"), fig.width == Width::Page, "accuracy panel and notes at page width only");
+                    assert!(
+                        joined.contains("InstanceNorm (affine = false)")
+                            && joined.contains("xknet18 (3×3/1 stem, no max-pool)")
+                            && has("difference (pp)"),
+                        "{texts:?}"
+                    );
+                    assert!(
+                        has("Δ vs xknet18")
+                            && has("report's Δ")
+                            && has("the report's Δ (one run each)")
+                            && has("−20"),
+                        "{texts:?}"
+                    );
+                    assert_eq!(
+                        has("accuracy")
+                            && has("reference")
+                            && has("not detectable (Holm p = 0.41)"),
+                        fig.width == Width::Page,
+                        "accuracy panel and notes at page width only"
+                    );
                 }
                 "effects-alone" => {
                     // Nothing to compare with: the accuracy panel alone, at either width.
-                    assert!(has("accuracy") && has("accuracy (%)") && texts.join(" ").contains("xknet18 (3×3/1 stem, no max-pool)"), "{texts:?}");
-                    assert!(!texts.iter().any(|t| t.contains('Δ')), "no difference panel or key: {texts:?}");
+                    assert!(
+                        has("accuracy")
+                            && has("accuracy (%)")
+                            && texts.join(" ").contains("xknet18 (3×3/1 stem, no max-pool)"),
+                        "{texts:?}"
+                    );
+                    assert!(
+                        !texts.iter().any(|t| t.contains('Δ')),
+                        "no difference panel or key: {texts:?}"
+                    );
                     assert_eq!(layout.plots.len(), 1);
                 }
-                "confusion" => assert!(has("0 T-shirt/top") && has("3 Dress") && has("predicted class") && has("true class") && has("97"), "{texts:?}"),
+                "confusion" => assert!(
+                    has("0 T-shirt/top")
+                        && has("3 Dress")
+                        && has("predicted class")
+                        && has("true class")
+                        && has("97"),
+                    "{texts:?}"
+                ),
                 "per-class" => {
-                    assert!(has("Pullover") && has("97.0") && has("mean over 4 classes: 83.7%"), "{texts:?}");
+                    assert!(
+                        has("Pullover") && has("97.0") && has("mean over 4 classes: 83.7%"),
+                        "{texts:?}"
+                    );
                     // Sorted, worst first.
                     let pos = |t: &str| texts.iter().position(|x| x == t).unwrap();
-                    assert!(pos("Pullover") < pos("T-shirt/top") && pos("T-shirt/top") < pos("Dress") && pos("Dress") < pos("Trouser"));
+                    assert!(
+                        pos("Pullover") < pos("T-shirt/top")
+                            && pos("T-shirt/top") < pos("Dress")
+                            && pos("Dress") < pos("Trouser")
+                    );
                 }
                 _ => unreachable!(),
             }
@@ -621,7 +802,11 @@ mod tests {
         let mut layout = fig.layout().unwrap();
         let plot = layout.plots[1];
         layout.legend = Some(Rect::new(plot.x0, plot.y0, plot.x1, plot.y1));
-        assert!(layout.problems().iter().any(|p| p.contains("covers plot")), "{:?}", layout.problems());
+        assert!(
+            layout.problems().iter().any(|p| p.contains("covers plot")),
+            "{:?}",
+            layout.problems()
+        );
     }
 
     /// Document sizes: the SVG is 3.5 or 7.16 inches wide with text ≥ 7 pt; the PNG is 300 dpi
@@ -631,10 +816,29 @@ mod tests {
         for (kind, fig) in every_kind() {
             let (w_pt, h_pt) = fig.size_pt();
             let svg = fig.svg().unwrap();
-            assert!(svg.starts_with(&format!("<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" viewBox=\"0 0 ")), "{kind}: {}", &svg[..100]);
-            let view_w: f64 = svg.split("viewBox=\"0 0 ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-            let smallest = svg_font_sizes(&svg).into_iter().fold(f64::INFINITY, f64::min) * w_pt / view_w;
-            assert!(smallest >= 6.99, "{kind} at {} width: {smallest:.2} pt text", fig.width.as_str());
+            assert!(
+                svg.starts_with(&format!(
+                    "<svg width=\"{w_pt:.1}pt\" height=\"{h_pt:.1}pt\" viewBox=\"0 0 "
+                )),
+                "{kind}: {}",
+                &svg[..100]
+            );
+            let view_w: f64 = svg
+                .split("viewBox=\"0 0 ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let smallest =
+                svg_font_sizes(&svg).into_iter().fold(f64::INFINITY, f64::min) * w_pt / view_w;
+            assert!(
+                smallest >= 6.99,
+                "{kind} at {} width: {smallest:.2} pt text",
+                fig.width.as_str()
+            );
             let dir = tempfile::tempdir().unwrap();
             let files = fig.export(dir.path(), kind).unwrap();
             let png = std::fs::read(&files[1]).unwrap();
@@ -647,7 +851,10 @@ mod tests {
             assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter), "300 dpi = 11811 px/m");
             let img = fig.raster(Resolution::SCREEN).unwrap();
             assert_eq!(img.width(), (w_pt * 1.75).round() as u32);
-            assert!(img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500, "{kind}: not blank");
+            assert!(
+                img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500,
+                "{kind}: not blank"
+            );
         }
         assert_eq!(Width::Column.points() / 72.0, 3.5);
         let err = every_kind()[0].1.save(Path::new("/tmp/c.pdf")).unwrap_err().to_string();
@@ -656,23 +863,33 @@ mod tests {
 
     #[test]
     fn nth_styles_are_distinct() {
-        let styles: std::collections::HashSet<Style> = (0..Style::DISTINCT).map(Style::nth).collect();
+        let styles: std::collections::HashSet<Style> =
+            (0..Style::DISTINCT).map(Style::nth).collect();
         assert_eq!(styles.len(), Style::DISTINCT);
         assert!(!styles.iter().any(|s| s.color == okabe_ito::YELLOW));
         // Each has a name that reads back to it.
         for s in &styles {
             assert_eq!(s.to_string().parse::<Style>().unwrap(), *s, "{s}");
         }
-        assert_eq!("sky-blue dash-dot".parse::<Style>().unwrap(), Style::new(okabe_ito::SKY_BLUE, Dash::DashDot));
+        assert_eq!(
+            "sky-blue dash-dot".parse::<Style>().unwrap(),
+            Style::new(okabe_ito::SKY_BLUE, Dash::DashDot)
+        );
         assert!("yellow solid".parse::<Style>().unwrap_err().starts_with("yellow is too light"));
-        assert_eq!("blue wavy".parse::<Style>().unwrap_err(), "dash `wavy`: expected one of solid, dashed, dotted, dash-dot");
+        assert_eq!(
+            "blue wavy".parse::<Style>().unwrap_err(),
+            "dash `wavy`: expected one of solid, dashed, dotted, dash-dot"
+        );
     }
 
     /// A mean curve over seeds: the mean, and a band from the lowest to the highest seed.
     #[test]
     fn mean_curve_has_a_min_max_band() {
         let a = history(0.0);
-        let b: Vec<EpochRecord> = history(0.0).into_iter().map(|r| EpochRecord { val_acc: r.val_acc + 0.1, ..r }).collect();
+        let b: Vec<EpochRecord> = history(0.0)
+            .into_iter()
+            .map(|r| EpochRecord { val_acc: r.val_acc + 0.1, ..r })
+            .collect();
         let c = Curve::mean_of("two seeds", &[&a, &b[..4]]).unwrap();
         assert_eq!(c.epochs.len(), 4, "epochs every seed reached");
         assert!((c.val_acc[1] - (a[1].val_acc + b[1].val_acc) / 2.0).abs() < 1e-12);
@@ -698,21 +915,31 @@ mod tests {
         use base64::Engine;
         let fig = Figure::curves("bundle", vec![Curve::from_history("seed 1", &history(0.0))]);
         let bundle = fig.display_bundle().unwrap();
-        // evcxr's protocol: `EVCXR_BEGIN_CONTENT <mime>` line, content lines, `EVCXR_END_CONTENT` line.
+        // evcxr's protocol: `EVCXR_BEGIN_CONTENT <mime>` line, content lines, `EVCXR_END_CONTENT`
+        // line.
         let mut blocks: Vec<(String, String)> = Vec::new();
         let mut lines = bundle.lines();
         while let Some(line) = lines.next() {
-            let mime = line.strip_prefix("EVCXR_BEGIN_CONTENT ").unwrap_or_else(|| panic!("unexpected line `{line}`"));
-            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "EVCXR_END_CONTENT").collect();
+            let mime = line
+                .strip_prefix("EVCXR_BEGIN_CONTENT ")
+                .unwrap_or_else(|| panic!("unexpected line `{line}`"));
+            let body: Vec<&str> =
+                lines.by_ref().take_while(|l| *l != "EVCXR_END_CONTENT").collect();
             blocks.push((mime.to_string(), body.join("\n")));
         }
         let mimes: Vec<&str> = blocks.iter().map(|(m, _)| m.as_str()).collect();
         assert_eq!(mimes, ["image/svg+xml", "image/png"]);
         assert!(blocks[0].1.starts_with("<svg") && blocks[0].1.contains("bundle"));
         assert_eq!(blocks[0].1, fig.svg().unwrap());
-        let png = base64::engine::general_purpose::STANDARD.decode(&blocks[1].1).expect("PNG block is base64");
-        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(&blocks[1].1)
+            .expect("PNG block is base64");
+        let img =
+            image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), fig.pixels(Resolution::SCREEN));
-        assert!(img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500, "PNG is not blank");
+        assert!(
+            img.pixels().filter(|p| p.0.iter().all(|&c| c < 128)).count() > 500,
+            "PNG is not blank"
+        );
     }
 }

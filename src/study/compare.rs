@@ -1,5 +1,6 @@
 //! A study's family of comparisons, fixed before any run by its plan: every variant of a
-//! section against the reference that section names ([`super::Plan::family_members`]). Each gives the
+//! section against the reference that section names ([`super::Plan::family_members`]). Each gives
+//! the
 //! difference of mean best-validation accuracies with its 95% confidence interval and
 //! p-value (Welch's t, [`stats::welch`]), and the p-value adjusted over the whole family
 //! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
@@ -59,7 +60,8 @@ impl Side {
     }
 
     pub fn mean(&self) -> Option<f64> {
-        (!self.values.is_empty()).then(|| self.accs().iter().sum::<f64>() / self.values.len() as f64)
+        (!self.values.is_empty())
+            .then(|| self.accs().iter().sum::<f64>() / self.values.len() as f64)
     }
 
     /// Every seed of the profile finished.
@@ -124,7 +126,8 @@ impl Comparison {
     }
 
     /// The verdict with its numbers, e.g. `worse: −17.1 pp, 95% CI [−20.3, −13.9], p = 0.002,
-    /// Holm-adjusted p = 0.021 (n comparisons)`, or `no detectable difference: −0.6 pp, 95% CI [−2.1, +0.9], …`.
+    /// Holm-adjusted p = 0.021 (n comparisons)`, or `no detectable difference: −0.6 pp, 95% CI
+    /// [−2.1, +0.9], …`.
     pub fn describe(&self) -> String {
         let v = self.verdict();
         match v {
@@ -138,7 +141,8 @@ impl Comparison {
                 self.reference.variant.key
             ),
             Verdict::TooFewSeeds => format!(
-                "too few seeds to tell: {} pp from {} against {} seed(s); a confidence interval needs two per side (CONVLAB_SEEDS=1,2,3)",
+                "too few seeds to tell: {} pp from {} against {} seed(s); a confidence interval \
+                    needs two per side (CONVLAB_SEEDS=1,2,3)",
                 self.diff().map_or("?".into(), pp),
                 self.variant.values.len(),
                 self.reference.values.len()
@@ -156,10 +160,17 @@ impl Comparison {
                     self.family_size
                 );
                 if v == Verdict::NoDetectableDifference && w.p < ALPHA {
-                    s += &format!(" — p < {ALPHA} alone, but not once the {} comparisons are accounted for", self.family_size);
+                    s += &format!(
+                        " — p < {ALPHA} alone, but not once the {} comparisons are accounted for",
+                        self.family_size
+                    );
                 }
                 if let Some(m) = self.mde {
-                    s += &format!("; these seeds detect |Δ| ≥ {:.1} pp at {:.0}% power", 100.0 * m, 100.0 * POWER);
+                    s += &format!(
+                        "; these seeds detect |Δ| ≥ {:.1} pp at {:.0}% power",
+                        100.0 * m,
+                        100.0 * POWER
+                    );
                 }
                 s
             }
@@ -168,10 +179,17 @@ impl Comparison {
 }
 
 impl Comparison {
-    /// The numbers alone, for a table cell: `−9.5 pp [−11.8, −7.2], adjusted p = 0.005`, or the verdict when not judged.
+    /// The numbers alone, for a table cell: `−9.5 pp [−11.8, −7.2], adjusted p = 0.005`, or the
+    /// verdict when not judged.
     pub fn brief(&self) -> String {
         match (self.welch, self.p_holm) {
-            (Some(w), Some(p)) => format!("{} pp [{}, {}], adjusted p {}", pp(w.diff), pp(w.ci95.0), pp(w.ci95.1), show_p(p)),
+            (Some(w), Some(p)) => format!(
+                "{} pp [{}, {}], adjusted p {}",
+                pp(w.diff),
+                pp(w.ci95.0),
+                pp(w.ci95.1),
+                show_p(p)
+            ),
             _ => self.verdict().as_str().to_string(),
         }
     }
@@ -182,7 +200,10 @@ pub type Member = (String, Variant, Variant);
 
 /// The members of a plan's family ([`Plan::family_members`]), owned.
 pub fn members_of(plan: &Plan) -> Vec<Member> {
-    plan.family_members().into_iter().map(|(s, r, v)| (s.key.clone(), r.clone(), v.clone())).collect()
+    plan.family_members()
+        .into_iter()
+        .map(|(s, r, v)| (s.key.clone(), r.clone(), v.clone()))
+        .collect()
 }
 
 /// Every comparison of the study, adjusted together.
@@ -196,17 +217,33 @@ impl Family {
     /// study's is its plan's, [`members_of`]; a question's own experiments form smaller ones).
     /// `values(variant)` gives a variant's (seed, best val acc) pairs and how many seeds the
     /// profile expects.
-    pub fn over(members: Vec<Member>, mut values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> anyhow::Result<Family> {
+    pub fn over(
+        members: Vec<Member>,
+        mut values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
+    ) -> anyhow::Result<Family> {
         let mut comparisons = Vec::with_capacity(members.len());
         for (section, r, v) in members {
             let (rv, re) = values(&r)?;
             let (vv, ve) = values(&v)?;
             let reference = Side { variant: r, values: rv, expected: re };
             let variant = Side { variant: v, values: vv, expected: ve };
-            let welch = if reference.complete() && variant.complete() { stats::welch(&reference.accs(), &variant.accs()) } else { None };
-            comparisons.push(Comparison { section, reference, variant, welch, p_holm: None, family_size: 0, mde: None });
+            let welch = if reference.complete() && variant.complete() {
+                stats::welch(&reference.accs(), &variant.accs())
+            } else {
+                None
+            };
+            comparisons.push(Comparison {
+                section,
+                reference,
+                variant,
+                welch,
+                p_holm: None,
+                family_size: 0,
+                mde: None,
+            });
         }
-        let adjusted = stats::holm(&comparisons.iter().map(|c| c.welch.map(|w| w.p)).collect::<Vec<_>>());
+        let adjusted =
+            stats::holm(&comparisons.iter().map(|c| c.welch.map(|w| w.p)).collect::<Vec<_>>());
         let n = comparisons.len();
         // The detectable effect in SDs depends only on the seeds: computed once per seed count.
         let mut effect: std::collections::BTreeMap<usize, Option<f64>> = Default::default();
@@ -215,7 +252,9 @@ impl Family {
             c.family_size = n;
             if c.welch.is_some() {
                 let seeds = c.reference.values.len().min(c.variant.values.len());
-                let d = *effect.entry(seeds).or_insert_with(|| stats::detectable_effect(seeds, ALPHA / n as f64, POWER));
+                let d = *effect
+                    .entry(seeds)
+                    .or_insert_with(|| stats::detectable_effect(seeds, ALPHA / n as f64, POWER));
                 c.mde = d.map(|d| d * stats::pooled_sd(&c.reference.accs(), &c.variant.accs()));
             }
         }
@@ -233,9 +272,16 @@ impl Family {
         comparisons_table(&self.comparisons)
     }
 
-    /// How many comparisons have each verdict, e.g. `3 worse, 1 better, 11 no detectable difference`.
+    /// How many comparisons have each verdict, e.g. `3 worse, 1 better, 11 no detectable
+    /// difference`.
     pub fn tally(&self) -> String {
-        let order = [Verdict::Better, Verdict::Worse, Verdict::NoDetectableDifference, Verdict::TooFewSeeds, Verdict::Pending];
+        let order = [
+            Verdict::Better,
+            Verdict::Worse,
+            Verdict::NoDetectableDifference,
+            Verdict::TooFewSeeds,
+            Verdict::Pending,
+        ];
         order
             .iter()
             .filter_map(|v| {
@@ -272,10 +318,15 @@ mod tests {
 
     #[test]
     fn differences_print_with_a_true_minus_and_no_negative_zero() {
-        assert_eq!((pp(0.0123), pp(-0.0123), pp(-0.0004)), ("+1.2".into(), "−1.2".into(), "+0.0".into()));
+        assert_eq!(
+            (pp(0.0123), pp(-0.0123), pp(-0.0004)),
+            ("+1.2".into(), "−1.2".into(), "+0.0".into())
+        );
     }
 
-    fn report_family(values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>) -> Family {
+    fn report_family(
+        values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
+    ) -> Family {
         Family::over(members_of(super::super::plan::report()), values).unwrap()
     }
 
@@ -284,12 +335,14 @@ mod tests {
     fn the_reports_family_is_its_fifteen_predefined_comparisons() {
         let m = members_of(super::super::plan::report());
         assert_eq!(m.len(), 15);
-        let names: Vec<String> = m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();
+        let names: Vec<String> =
+            m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();
         assert_eq!(names[0], "xknet18:xknet18-resnet18");
         assert!(names.contains(&"normalization:instance-xknet18".to_string()));
         assert_eq!(names.last().unwrap(), "depth:resnet34-xknet18");
         // Every pair once.
-        let mut pairs: Vec<(&str, &str)> = m.iter().map(|(_, r, v)| (r.key.as_str(), v.key.as_str())).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            m.iter().map(|(_, r, v)| (r.key.as_str(), v.key.as_str())).collect();
         pairs.sort();
         pairs.dedup();
         assert_eq!(pairs.len(), 15);
@@ -315,27 +368,61 @@ mod tests {
                 _ => Some([0.815, 0.825, 0.800]),
             }
         };
-        let fam = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3)));
+        let fam = report_family(|v| {
+            Ok((value(&v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3))
+        });
         let get = |v: &str| fam.comparisons.iter().find(|c| c.variant.variant.key == v).unwrap();
         assert_eq!(get("dropout-0.1").verdict(), Verdict::Worse);
         assert_eq!(get("flips-0.1").verdict(), Verdict::NoDetectableDifference);
         assert_eq!(get("resnet34").verdict(), Verdict::Pending);
         assert_eq!(get("resnet34").p_holm, None);
-        assert!(get("resnet34").describe().starts_with("pending: 0 of 3 seed(s) of resnet34"), "{}", get("resnet34").describe());
+        assert!(
+            get("resnet34").describe().starts_with("pending: 0 of 3 seed(s) of resnet34"),
+            "{}",
+            get("resnet34").describe()
+        );
         let w = get("dropout-0.1").welch.unwrap();
         // scipy: ttest_ind([0.723, 0.719, 0.716], [0.823, 0.820, 0.815], equal_var=False).pvalue
         assert!((w.p - 6.540398156395746e-06).abs() < 1e-11, "p {}", w.p);
         // statsmodels: multipletests(the 14 p-values + [1.0 for resnet34], method="holm")[1][4]
-        assert!((get("dropout-0.1").p_holm.unwrap() - 9.81059723e-05).abs() < 1e-12, "{:?}", get("dropout-0.1").p_holm);
-        assert!(get("dropout-0.1").describe().starts_with("worse: −10.0 pp, 95% CI [−10.9, −9.1], p < 0.001, Holm-adjusted p < 0.001 (15 comparisons)"), "{}", get("dropout-0.1").describe());
-        assert!(get("flips-0.1").describe().starts_with("no detectable difference: +0.2 pp, 95% CI [−0.7, +1.1], p = 0.583, Holm-adjusted p = 1.000"), "{}", get("flips-0.1").describe());
+        assert!(
+            (get("dropout-0.1").p_holm.unwrap() - 9.81059723e-05).abs() < 1e-12,
+            "{:?}",
+            get("dropout-0.1").p_holm
+        );
+        assert!(
+            get("dropout-0.1").describe().starts_with(
+                "worse: −10.0 pp, 95% CI [−10.9, −9.1], \
+            p < 0.001, Holm-adjusted p < 0.001 (15 comparisons)"
+            ),
+            "{}",
+            get("dropout-0.1").describe()
+        );
+        assert!(
+            get("flips-0.1").describe().starts_with(
+                "no detectable difference: +0.2 pp, 95% \
+            CI [−0.7, +1.1], p = 0.583, Holm-adjusted p = 1.000"
+            ),
+            "{}",
+            get("flips-0.1").describe()
+        );
         assert_eq!(fam.tally(), "1 worse, 13 no detectable difference, 1 pending");
         // The minimum detectable effect: statsmodels' `TTestIndPower().solve_power(nobs1=3,
         // alpha=0.05/15, power=0.8)` = 6.400612409188463 SDs × the pooled SD 0.0037859388972
         // (numpy, ddof=1) = 0.024232327485848793.
-        assert!((get("dropout-0.1").mde.unwrap() - 0.024232327485848793).abs() < 1e-7, "{:?}", get("dropout-0.1").mde);
+        assert!(
+            (get("dropout-0.1").mde.unwrap() - 0.024232327485848793).abs() < 1e-7,
+            "{:?}",
+            get("dropout-0.1").mde
+        );
         assert_eq!(get("resnet34").mde, None, "pending: no spread yet");
-        assert!(get("dropout-0.1").describe().ends_with("; these seeds detect |Δ| ≥ 2.4 pp at 80% power"), "{}", get("dropout-0.1").describe());
+        assert!(
+            get("dropout-0.1")
+                .describe()
+                .ends_with("; these seeds detect |Δ| ≥ 2.4 pp at 80% power"),
+            "{}",
+            get("dropout-0.1").describe()
+        );
         let t = fam.table().unwrap();
         assert_eq!(t.height(), 15);
         assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));
@@ -343,9 +430,15 @@ mod tests {
         // One seed a side: too few to tell, and not "no difference".
         let one = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0])]), 1)));
         assert_eq!(one.comparisons[4].verdict(), Verdict::TooFewSeeds);
-        assert!(one.comparisons[4].describe().starts_with("too few seeds to tell: "), "{}", one.comparisons[4].describe());
+        assert!(
+            one.comparisons[4].describe().starts_with("too few seeds to tell: "),
+            "{}",
+            one.comparisons[4].describe()
+        );
         // Two of three seeds finished: pending, not judged on part of the runs.
-        let part = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3)));
+        let part = report_family(|v| {
+            Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3))
+        });
         assert!(part.comparisons.iter().all(|c| c.verdict() == Verdict::Pending));
     }
 }

@@ -45,12 +45,20 @@ impl DataUse {
     /// How the classes were chosen: `every class`, `the first 100 in sorted order`, `those of a
     /// class list (100 names), then the first 50`.
     pub fn selection(&self) -> String {
-        let first = |n: usize| if n < self.record.source_classes { Some(format!("the first {n} in sorted order")) } else { None };
+        let first = |n: usize| {
+            if n < self.record.source_classes {
+                Some(format!("the first {n} in sorted order"))
+            } else {
+                None
+            }
+        };
         match (&self.config.class_list, self.config.classes) {
             (None, None) => "every class".into(),
             (None, Some(n)) => first(n).unwrap_or_else(|| "every class".into()),
             (Some(l), None) => format!("those of a class list ({} names)", l.len()),
-            (Some(l), Some(n)) => format!("those of a class list ({} names), then the first {n}", l.len()),
+            (Some(l), Some(n)) => {
+                format!("those of a class list ({} names), then the first {n}", l.len())
+            }
         }
     }
 
@@ -60,12 +68,21 @@ impl DataUse {
         if c.len() <= 12 {
             c.join(", ")
         } else {
-            format!("{} … {} ({} more)", c[..5].join(", "), c[c.len() - 5..].join(", "), c.len() - 10)
+            format!(
+                "{} … {} ({} more)",
+                c[..5].join(", "),
+                c[c.len() - 5..].join(", "),
+                c.len() - 10
+            )
         }
     }
 
     fn count(n: usize, per_class: (i64, i64), cap: Option<usize>) -> String {
-        let spread = if per_class.0 == per_class.1 { format!("{} per class", per_class.0) } else { format!("{}–{} per class", per_class.0, per_class.1) };
+        let spread = if per_class.0 == per_class.1 {
+            format!("{} per class", per_class.0)
+        } else {
+            format!("{}–{} per class", per_class.0, per_class.1)
+        };
         let cap = cap.map_or(String::new(), |c| format!(", at most {c} per class"));
         format!("{n} ({spread}{cap})")
     }
@@ -76,7 +93,8 @@ impl DataUse {
             None => "none".into(),
             Some(n) => {
                 let kind = if self.record.test_labelled { "labelled" } else { "unlabelled" };
-                let cap = self.config.test_limit.map_or(String::new(), |c| format!(", at most {c}"));
+                let cap =
+                    self.config.test_limit.map_or(String::new(), |c| format!(", at most {c}"));
                 format!("{n}, {kind}{cap}")
             }
         }
@@ -85,7 +103,11 @@ impl DataUse {
     /// The images' size in words: `3×64×64 (as stored)`, `3×64×64 (every image resized to 64×64)`.
     fn images(&self) -> String {
         let [c, h, w] = self.record.shape;
-        let how = if self.config.image_size == 0 { "as stored".to_string() } else { format!("every image brought to {h}×{w}, resized where it differs") };
+        let how = if self.config.image_size == 0 {
+            "as stored".to_string()
+        } else {
+            format!("every image brought to {h}×{w}, resized where it differs")
+        };
         let colour = if c == 1 { "grayscale" } else { "RGB" };
         format!("{c}×{h}×{w}, {colour} ({how})")
     }
@@ -96,7 +118,12 @@ impl DataUse {
             (MemoryFormat::Auto, true) => "auto: channels-last for every variant".into(),
             (MemoryFormat::Auto, false) => {
                 let names: Vec<&str> = self.nchw.iter().map(|(v, _)| v.as_str()).collect();
-                format!("auto: channels-last, NCHW for {} (channels-last on the CPU would crash libtorch here: {})", names.join(", "), self.nchw[0].1)
+                format!(
+                    "auto: channels-last, NCHW for {} (channels-last on the CPU would crash \
+                        libtorch here: {})",
+                    names.join(", "),
+                    self.nchw[0].1
+                )
             }
             (f, _) => format!("{} for every variant", f.as_str()),
         }
@@ -106,13 +133,36 @@ impl DataUse {
     pub fn lines(&self, paths: &PathStyle) -> Vec<String> {
         let r = &self.record;
         let val = match r.holdout {
-            Some(h) => format!("{}, held out of train/ ({} of each class, seed {})", Self::count(r.val, self.per_class[1], self.config.val_per_class), h.fraction, h.seed),
+            Some(h) => format!(
+                "{}, held out of train/ ({} of each class, seed {})",
+                Self::count(r.val, self.per_class[1], self.config.val_per_class),
+                h.fraction,
+                h.seed
+            ),
             None => Self::count(r.val, self.per_class[1], self.config.val_per_class),
         };
         vec![
-            format!("data ({} profile): {} at {} — {}", self.profile, r.source, paths.show(&r.path), r.layout),
-            format!("  classes: {} of {}, {} (CRC-32 {}): {}", r.classes.len(), r.source_classes, self.selection(), r.classes_crc32, self.classes_shown()),
-            format!("  train {}; val {}; test {}", Self::count(r.train, self.per_class[0], self.config.train_per_class), val, self.test()),
+            format!(
+                "data ({} profile): {} at {} — {}",
+                self.profile,
+                r.source,
+                paths.show(&r.path),
+                r.layout
+            ),
+            format!(
+                "  classes: {} of {}, {} (CRC-32 {}): {}",
+                r.classes.len(),
+                r.source_classes,
+                self.selection(),
+                r.classes_crc32,
+                self.classes_shown()
+            ),
+            format!(
+                "  train {}; val {}; test {}",
+                Self::count(r.train, self.per_class[0], self.config.train_per_class),
+                val,
+                self.test()
+            ),
             format!("  images: {}; {} skipped", self.images(), r.skipped),
             format!("  score: {}; memory format {}", self.score.sentence(), self.layout()),
         ]
@@ -122,10 +172,17 @@ impl DataUse {
     pub fn paragraph(&self, paths: &PathStyle) -> String {
         let r = &self.record;
         let held = r.holdout.map_or(String::new(), |h| {
-            format!(" Validation is held out of `train/`: {} of each class's images, chosen by a permutation seeded with {} (the same files every time).", h.fraction, h.seed)
+            format!(
+                " Validation is held out of `train/`: {} of each class's images, chosen by a \
+                permutation seeded with {} (the same files every time).",
+                h.fraction, h.seed
+            )
         });
         format!(
-            "**Data.** {} at `{}` ({}). {} of its {} classes, {} (CRC-32 of the class list `{}`; every class in `tables/classes.csv`): {}. Train {}; validation {}; test {}. Images {}; {} files skipped.{held} Memory format {}. The statistics compare the {}.",
+            "**Data.** {} at `{}` ({}). {} of its {} classes, {} (CRC-32 of the class list `{}`; \
+                every class in `tables/classes.csv`): {}. Train {}; validation {}; test {}. \
+                Images {}; {} files skipped.{held} Memory format {}. The statistics compare the \
+                {}.",
             r.source,
             paths.show(&r.path),
             r.layout,
@@ -147,7 +204,8 @@ impl DataUse {
 
 /// The settings that change the score, as one line says how to set it.
 fn score_fix() -> &'static str {
-    "score on validation with --score best-val (CONVLAB_SCORE=best-val, or score = \"best-val\" in convlab.toml)"
+    "score on validation with --score best-val (CONVLAB_SCORE=best-val, or score = \"best-val\" \
+        in convlab.toml)"
 }
 
 /// What decides whether a study can score its data: the test split, and each class's
@@ -171,11 +229,16 @@ impl Scorable<'_> {
         if profile.score == Score::TestAtBest {
             match (self.test, self.test_images) {
                 (TestSplit::Absent, _) | (_, 0) => {
-                    return Some(format!("the {name} profile scores the test accuracy of the best epoch, but {source} has no test split: {}", score_fix()));
+                    return Some(format!(
+                        "the {name} profile scores the test accuracy of the best epoch, but \
+                            {source} has no test split: {}",
+                        score_fix()
+                    ));
                 }
                 (TestSplit::Unlabelled, n) => {
                     return Some(format!(
-                        "the {name} profile scores the test accuracy of the best epoch, but the test split of {source} is unlabelled ({n} images without classes): {}",
+                        "the {name} profile scores the test accuracy of the best epoch, but the \
+                            test split of {source} is unlabelled ({n} images without classes): {}",
                         score_fix()
                     ));
                 }
@@ -184,17 +247,23 @@ impl Scorable<'_> {
         }
         if let Some(i) = (0..self.classes.len()).find(|&i| self.train[i] == 0) {
             return Some(format!(
-                "class `{}` of {source} has no training images: remove it from the tree, or leave it out with a class list (--class-list FILE)",
+                "class `{}` of {source} has no training images: remove it from the tree, or leave \
+                    it out with a class list (--class-list FILE)",
                 self.classes[i]
             ));
         }
         if let Some(i) = (0..self.classes.len()).find(|&i| self.val[i] == 0) {
             let fix = if self.held_out {
-                "it has too few training images to hold one out; add images, or leave it out with --class-list FILE"
+                "it has too few training images to hold one out; add images, or leave it out with \
+                    --class-list FILE"
             } else {
-                "validate on a share of train/ instead with --holdout 0.1 (CONVLAB_HOLDOUT, holdout = 0.1 in convlab.toml), or add its val/ folder"
+                "validate on a share of train/ instead with --holdout 0.1 (CONVLAB_HOLDOUT, \
+                    holdout = 0.1 in convlab.toml), or add its val/ folder"
             };
-            return Some(format!("class `{}` of {source} has no validation images: {fix}", self.classes[i]));
+            return Some(format!(
+                "class `{}` of {source} has no validation images: {fix}",
+                self.classes[i]
+            ));
         }
         None
     }
@@ -228,7 +297,8 @@ pub enum Sizing {
     Kept(u32, u32),
     /// Every image resized to N×N.
     Resized(u32),
-    /// The images have several sizes and the profile keeps the source's: refused until a size is given.
+    /// The images have several sizes and the profile keeps the source's: refused until a size is
+    /// given.
     Refused(usize),
 }
 
@@ -237,8 +307,12 @@ pub enum Sizing {
 fn conversion(channels: u8, colours: &std::collections::BTreeMap<String, usize>) -> Option<String> {
     let mut notes = Vec::new();
     match channels {
-        1 if colours.keys().any(|c| !c.starts_with("gray")) => notes.push("colour images converted to grayscale (luma)"),
-        3 if colours.keys().any(|c| c.starts_with("gray")) => notes.push("grayscale images repeated into 3 channels"),
+        1 if colours.keys().any(|c| !c.starts_with("gray")) => {
+            notes.push("colour images converted to grayscale (luma)")
+        }
+        3 if colours.keys().any(|c| c.starts_with("gray")) => {
+            notes.push("grayscale images repeated into 3 channels")
+        }
         _ => {}
     }
     if colours.keys().any(|c| c.contains("alpha") || c.starts_with("RGBA")) {
@@ -309,7 +383,11 @@ impl Intake {
         };
         let nchw = side.map(|side| report_nchw(profile, side)).transpose()?.unwrap_or_default();
         let scorable = Scorable {
-            source: format!("{} at {}", inspection.source.kind(), inspection.source.path().display()),
+            source: format!(
+                "{} at {}",
+                inspection.source.kind(),
+                inspection.source.path().display()
+            ),
             test: inspection.layout.test,
             test_images: inspection.test.unwrap_or(0),
             classes: &inspection.classes,
@@ -319,17 +397,31 @@ impl Intake {
         };
         let refusal = match sizing {
             Sizing::Refused(n) => Some(format!(
-                "the images have {n} different sizes and the {} profile keeps the source's size: resize them with --size N (CONVLAB_SIZE=N, or size = N in convlab.toml), e.g. --size 64",
+                "the images have {n} different sizes and the {} profile keeps the source's size: \
+                    resize them with --size N (CONVLAB_SIZE=N, or size = N in convlab.toml), e.g. \
+                    --size 64",
                 profile.name.as_str()
             )),
             _ => scorable.refusal(profile),
         };
-        Ok(Intake { profile: profile.name.as_str().into(), taken, caps, sizing, channels, conversion, score: profile.score, nchw, refusal })
+        Ok(Intake {
+            profile: profile.name.as_str().into(),
+            taken,
+            caps,
+            sizing,
+            channels,
+            conversion,
+            score: profile.score,
+            nchw,
+            refusal,
+        })
     }
 
     /// The lines `convlab data inspect --profile` prints.
     pub fn lines(&self) -> Vec<String> {
-        let cap = |c: Option<usize>, what: &str| c.map_or("all".to_string(), |n| format!("at most {n} {what}"));
+        let cap = |c: Option<usize>, what: &str| {
+            c.map_or("all".to_string(), |n| format!("at most {n} {what}"))
+        };
         let size = match self.sizing {
             Sizing::Kept(w, h) => format!("{w}×{h}, as stored"),
             Sizing::Resized(s) => format!("every image resized to {s}×{s}"),
@@ -338,13 +430,28 @@ impl Intake {
         let colour = if self.channels == 1 { "grayscale" } else { "RGB" };
         let mut out = vec![
             format!("the {} profile would take:", self.profile),
-            format!("  train {} ({}), val {} ({}), test {} ({})", self.taken[0], cap(self.caps[0], "per class"), self.taken[1], cap(self.caps[1], "per class"), self.taken[2], cap(self.caps[2], "images")),
-            format!("  images: {size}, {colour}{}", self.conversion.as_ref().map_or(String::new(), |c| format!(" ({c})"))),
+            format!(
+                "  train {} ({}), val {} ({}), test {} ({})",
+                self.taken[0],
+                cap(self.caps[0], "per class"),
+                self.taken[1],
+                cap(self.caps[1], "per class"),
+                self.taken[2],
+                cap(self.caps[2], "images")
+            ),
+            format!(
+                "  images: {size}, {colour}{}",
+                self.conversion.as_ref().map_or(String::new(), |c| format!(" ({c})"))
+            ),
             format!("  score: {}", self.score.sentence()),
         ];
         if !self.nchw.is_empty() {
             let names: Vec<&str> = self.nchw.iter().map(|(v, _)| v.as_str()).collect();
-            out.push(format!("  memory format auto: NCHW for {} on the CPU ({}), channels-last for the rest", names.join(", "), self.nchw[0].1));
+            out.push(format!(
+                "  memory format auto: NCHW for {} on the CPU ({}), channels-last for the rest",
+                names.join(", "),
+                self.nchw[0].1
+            ));
         }
         out.push(match &self.refusal {
             Some(why) => format!("  a study would be refused before training: {why}"),
@@ -358,8 +465,22 @@ impl Intake {
 mod tests {
     use super::*;
 
-    fn scorable<'a>(classes: &'a [String], test: TestSplit, test_images: usize, train: Vec<usize>, val: Vec<usize>) -> Scorable<'a> {
-        Scorable { source: "imagefolder at /t".into(), test, test_images, classes, train, val, held_out: false }
+    fn scorable<'a>(
+        classes: &'a [String],
+        test: TestSplit,
+        test_images: usize,
+        train: Vec<usize>,
+        val: Vec<usize>,
+    ) -> Scorable<'a> {
+        Scorable {
+            source: "imagefolder at /t".into(),
+            test,
+            test_images,
+            classes,
+            train,
+            val,
+            held_out: false,
+        }
     }
 
     #[test]
@@ -371,16 +492,35 @@ mod tests {
         assert_eq!(ok.refusal(&quick), None);
         let unlabelled = scorable(&classes, TestSplit::Unlabelled, 10, vec![5, 5], vec![2, 2]);
         let why = unlabelled.refusal(&quick).unwrap();
-        assert!(why.contains("test split of imagefolder at /t is unlabelled (10 images") && why.contains("--score best-val") && !why.contains('\n'), "{why}");
+        assert!(
+            why.contains("test split of imagefolder at /t is unlabelled (10 images")
+                && why.contains("--score best-val")
+                && !why.contains('\n'),
+            "{why}"
+        );
         assert_eq!(unlabelled.refusal(&best_val), None, "best-val needs no test labels");
-        let none = scorable(&classes, TestSplit::Absent, 0, vec![5, 5], vec![2, 2]).refusal(&quick).unwrap();
+        let none = scorable(&classes, TestSplit::Absent, 0, vec![5, 5], vec![2, 2])
+            .refusal(&quick)
+            .unwrap();
         assert!(none.contains("has no test split") && none.contains("--score best-val"), "{none}");
-        let no_val = scorable(&classes, TestSplit::Labelled, 10, vec![5, 5], vec![2, 0]).refusal(&quick).unwrap();
+        let no_val = scorable(&classes, TestSplit::Labelled, 10, vec![5, 5], vec![2, 0])
+            .refusal(&quick)
+            .unwrap();
         assert!(no_val.contains("class `dog`") && no_val.contains("--holdout 0.1"), "{no_val}");
-        let held = Scorable { held_out: true, ..scorable(&classes, TestSplit::Labelled, 10, vec![5, 1], vec![1, 0]) }.refusal(&best_val).unwrap();
+        let held = Scorable {
+            held_out: true,
+            ..scorable(&classes, TestSplit::Labelled, 10, vec![5, 1], vec![1, 0])
+        }
+        .refusal(&best_val)
+        .unwrap();
         assert!(held.contains("too few training images to hold one out"), "{held}");
-        let no_train = scorable(&classes, TestSplit::Labelled, 10, vec![0, 5], vec![2, 2]).refusal(&best_val).unwrap();
-        assert!(no_train.contains("class `cat`") && no_train.contains("no training images"), "{no_train}");
+        let no_train = scorable(&classes, TestSplit::Labelled, 10, vec![0, 5], vec![2, 2])
+            .refusal(&best_val)
+            .unwrap();
+        assert!(
+            no_train.contains("class `cat`") && no_train.contains("no training images"),
+            "{no_train}"
+        );
     }
 
     fn data_use(source_classes: usize, kept: usize, config: DataConfig) -> DataUse {
@@ -400,21 +540,62 @@ mod tests {
             holdout: None,
             skipped: 0,
         };
-        DataUse { profile: "full".into(), record, config, per_class: [(500, 500), (50, 50)], score: Score::BestVal, memory_format: MemoryFormat::Auto, nchw: vec![] }
+        DataUse {
+            profile: "full".into(),
+            record,
+            config,
+            per_class: [(500, 500), (50, 50)],
+            score: Score::BestVal,
+            memory_format: MemoryFormat::Auto,
+            nchw: vec![],
+        }
     }
 
     #[test]
     fn the_write_up_names_how_the_classes_were_chosen() {
-        let src = crate::data::Source::TinyImageNet { root: "/data/tiny".into(), readable_names: false };
-        let first = data_use(200, 100, DataConfig { classes: Some(100), image_size: 64, ..DataConfig::new(src.clone()) });
+        let src =
+            crate::data::Source::TinyImageNet { root: "/data/tiny".into(), readable_names: false };
+        let first = data_use(
+            200,
+            100,
+            DataConfig { classes: Some(100), image_size: 64, ..DataConfig::new(src.clone()) },
+        );
         assert_eq!(first.selection(), "the first 100 in sorted order");
-        assert_eq!(first.classes_shown(), "n00000000, n00000001, n00000002, n00000003, n00000004 … n00000095, n00000096, n00000097, n00000098, n00000099 (90 more)");
+        assert_eq!(
+            first.classes_shown(),
+            "n00000000, n00000001, n00000002, n00000003, n00000004 … n00000095, n00000096, \
+                n00000097, n00000098, n00000099 (90 more)"
+        );
         let p = first.paragraph(&PathStyle::new(None, None));
-        assert!(p.starts_with("**Data.** tiny-imagenet at `/data/tiny` (Tiny ImageNet: …). 100 of its 200 classes, the first 100 in sorted order (CRC-32 of the class list `"), "{p}");
-        assert!(p.contains("Train 50000 (500 per class); validation 5000 (50 per class); test 10000, unlabelled."), "{p}");
-        assert!(p.contains("Images 3×64×64, RGB (every image brought to 64×64, resized where it differs)"), "{p}");
+        assert!(
+            p.starts_with(
+                "**Data.** tiny-imagenet at `/data/tiny` (Tiny ImageNet: …). 100 of \
+            its 200 classes, the first 100 in sorted order (CRC-32 of the class list `"
+            ),
+            "{p}"
+        );
+        assert!(
+            p.contains(
+                "Train 50000 (500 per class); validation 5000 (50 per class); test \
+            10000, unlabelled."
+            ),
+            "{p}"
+        );
+        assert!(
+            p.contains(
+                "Images 3×64×64, RGB (every image brought to 64×64, resized where it differs)"
+            ),
+            "{p}"
+        );
         assert_eq!(data_use(200, 200, DataConfig::new(src.clone())).selection(), "every class");
-        let listed = data_use(200, 3, DataConfig { class_list: Some(vec!["a".into(), "b".into(), "c".into()]), ..DataConfig::new(src) });
+        let listed = data_use(
+            200,
+            3,
+            DataConfig {
+                class_list: Some(vec!["a".into(), "b".into(), "c".into()]),
+                ..DataConfig::new(src)
+            },
+        );
         assert_eq!(listed.selection(), "those of a class list (3 names)");
     }
 }

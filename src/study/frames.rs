@@ -40,7 +40,8 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde
 /// numbers as f64, booleans as booleans, anything else as text (strings as they are, the rest
 /// as JSON).
 fn column(key: &str, rows: &[BTreeMap<String, serde_json::Value>]) -> Column {
-    let values: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.get(key).filter(|v| !v.is_null())).collect();
+    let values: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|r| r.get(key).filter(|v| !v.is_null())).collect();
     let name = PlSmallStr::from(key);
     if values.iter().flatten().all(|v| v.is_i64()) {
         Column::new(name, values.iter().map(|v| v.and_then(|v| v.as_i64())).collect::<Vec<_>>())
@@ -56,7 +57,9 @@ fn column(key: &str, rows: &[BTreeMap<String, serde_json::Value>]) -> Column {
 
 /// A configuration's fields as dotted keys, `model.*` then `train.*`.
 fn config_row(config: &RunConfig) -> PolarsResult<BTreeMap<String, serde_json::Value>> {
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| polars_err!(ComputeError: "a run's configuration as JSON: {e}"));
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| polars_err!(ComputeError: "a run's configuration as JSON: {e}"))
+    };
     let mut row = BTreeMap::new();
     flatten("model", &json(serde_json::to_value(&config.model))?, &mut row);
     flatten("train", &json(serde_json::to_value(&config.train))?, &mut row);
@@ -65,8 +68,11 @@ fn config_row(config: &RunConfig) -> PolarsResult<BTreeMap<String, serde_json::V
 
 /// A runs frame: `variant`, `seed`, `best_val_acc`, `best_epoch`, `test_acc` (null where the
 /// test split is unlabelled), `minutes`, then every configuration field as a typed column.
-pub(crate) fn runs_frame_of<'a>(rows: impl IntoIterator<Item = RunRow<'a>>) -> PolarsResult<DataFrame> {
-    let (mut variant, mut seed, mut best_val_acc, mut best_epoch, mut test_acc, mut minutes) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+pub(crate) fn runs_frame_of<'a>(
+    rows: impl IntoIterator<Item = RunRow<'a>>,
+) -> PolarsResult<DataFrame> {
+    let (mut variant, mut seed, mut best_val_acc, mut best_epoch, mut test_acc, mut minutes) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut configs: Vec<BTreeMap<String, serde_json::Value>> = Vec::new();
     for r in rows {
         configs.push(config_row(r.config)?);
@@ -91,7 +97,9 @@ pub(crate) fn runs_frame_of<'a>(rows: impl IntoIterator<Item = RunRow<'a>>) -> P
 }
 
 /// A history frame: `variant`, `seed`, then `history.csv`'s columns.
-pub(crate) fn history_frame_of<'a>(runs: impl IntoIterator<Item = HistoryRows<'a>>) -> PolarsResult<DataFrame> {
+pub(crate) fn history_frame_of<'a>(
+    runs: impl IntoIterator<Item = HistoryRows<'a>>,
+) -> PolarsResult<DataFrame> {
     let (mut variant, mut seed, mut epoch) = (Vec::new(), Vec::new(), Vec::new());
     let mut values: [Vec<f64>; 8] = Default::default();
     for run in runs {
@@ -99,13 +107,35 @@ pub(crate) fn history_frame_of<'a>(runs: impl IntoIterator<Item = HistoryRows<'a
             variant.push(run.variant);
             seed.push(run.seed);
             epoch.push(r.epoch as u64);
-            for (col, v) in values.iter_mut().zip([r.lr, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.val_top5, r.seconds, r.images_per_s]) {
+            for (col, v) in values.iter_mut().zip([
+                r.lr,
+                r.train_loss,
+                r.train_acc,
+                r.val_loss,
+                r.val_acc,
+                r.val_top5,
+                r.seconds,
+                r.images_per_s,
+            ]) {
                 col.push(v);
             }
         }
     }
-    let names = ["lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "images_per_s"];
-    let mut columns = vec![Column::new("variant".into(), variant), Column::new("seed".into(), seed), Column::new("epoch".into(), epoch)];
+    let names = [
+        "lr",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "val_top5",
+        "seconds",
+        "images_per_s",
+    ];
+    let mut columns = vec![
+        Column::new("variant".into(), variant),
+        Column::new("seed".into(), seed),
+        Column::new("epoch".into(), epoch),
+    ];
     columns.extend(names.iter().zip(values).map(|(n, v)| Column::new((*n).into(), v)));
     DataFrame::new_infer_height(columns)
 }
@@ -116,17 +146,26 @@ impl Study {
     /// `test_acc` (when the test split is labelled) and `minutes`. Nothing is trained.
     ///
     /// ```ignore
-    /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed", "model.width", "best_val_acc"])?
+    /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed",
+    /// "model.width", "best_val_acc"])?
     /// ```
     pub fn runs_frame(&self) -> anyhow::Result<DataFrame> {
         let mut stored = Vec::new();
         for u in self.units(&self.sections()) {
             let summary = u.dir.join("summary.json");
             if summary.exists() {
-                stored.push((u.variant.key.clone(), crate::io::read_json::<RunSummary>(&summary)?, Run::stored_config(&u.dir)?));
+                stored.push((
+                    u.variant.key.clone(),
+                    crate::io::read_json::<RunSummary>(&summary)?,
+                    Run::stored_config(&u.dir)?,
+                ));
             }
         }
-        Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow { variant, summary, config }))?)
+        Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow {
+            variant,
+            summary,
+            config,
+        }))?)
     }
 
     /// Every epoch of every run of the plan's sections, finished or not, one row each:
@@ -139,7 +178,11 @@ impl Study {
                 stored.push((u.variant.key.clone(), u.seed, Run::stored_history(&u.dir)?));
             }
         }
-        Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows { variant, seed: *seed, history }))?)
+        Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows {
+            variant,
+            seed: *seed,
+            history,
+        }))?)
     }
 }
 
@@ -150,10 +193,26 @@ mod tests {
     #[test]
     fn configs_flatten_to_typed_columns() {
         let mut a = BTreeMap::new();
-        flatten("train", &serde_json::json!({"lr": 0.02, "schedule": {"step": {"step_size": 2, "gamma": 0.1}}, "nesterov": false}), &mut a);
-        assert_eq!(a.keys().collect::<Vec<_>>(), ["train.lr", "train.nesterov", "train.schedule.step.gamma", "train.schedule.step.step_size"]);
+        flatten(
+            "train",
+            &serde_json::json!({"lr": 0.02, "schedule": {"step": {"step_size": 2, "gamma": 0.1}}, "nesterov": false}),
+            &mut a,
+        );
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            [
+                "train.lr",
+                "train.nesterov",
+                "train.schedule.step.gamma",
+                "train.schedule.step.step_size"
+            ]
+        );
         let mut b = BTreeMap::new();
-        flatten("train", &serde_json::json!({"lr": 0.001, "schedule": "constant", "nesterov": true}), &mut b);
+        flatten(
+            "train",
+            &serde_json::json!({"lr": 0.001, "schedule": "constant", "nesterov": true}),
+            &mut b,
+        );
         let rows = [a, b];
         let lr = column("train.lr", &rows);
         assert_eq!(lr.dtype(), &DataType::Float64);
@@ -163,8 +222,10 @@ mod tests {
         assert_eq!((step.dtype(), step.null_count()), (&DataType::Int64, 1));
         assert_eq!(column("train.schedule", &rows).str().unwrap().get(1), Some("constant"));
         // What the notebooks' chapter does with a runs frame: sort, then select.
-        let df = DataFrame::new_infer_height(vec![Column::new("variant".into(), ["a", "b"]), lr]).unwrap();
-        let sorted = df.sort(["train.lr"], Default::default()).unwrap().select(["variant"]).unwrap();
+        let df = DataFrame::new_infer_height(vec![Column::new("variant".into(), ["a", "b"]), lr])
+            .unwrap();
+        let sorted =
+            df.sort(["train.lr"], Default::default()).unwrap().select(["variant"]).unwrap();
         assert_eq!(sorted.column("variant").unwrap().str().unwrap().get(0), Some("b"));
     }
 }

@@ -60,7 +60,8 @@ pub struct UnitLine {
     pub run_dir: PathBuf,
 }
 
-/// The frozen launch: everything a worker needs, in `<runs>/<profile>/grids/grid-<time>-<pid>.json`.
+/// The frozen launch: everything a worker needs, in
+/// `<runs>/<profile>/grids/grid-<time>-<pid>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grid {
@@ -77,9 +78,15 @@ pub struct Grid {
 impl Grid {
     /// A grid of `sections` of `study`'s plan under `settings`, launched now.
     pub fn new(settings: &Settings, study: &Study, sections: &[&Section]) -> Grid {
-        let launched = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let launched =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let plan = (!study.plan.is_report()).then(|| study.plan.clone());
-        Grid { settings: settings.clone(), plan, sections: sections.iter().map(|s| s.key.to_string()).collect(), launched }
+        Grid {
+            settings: settings.clone(),
+            plan,
+            sections: sections.iter().map(|s| s.key.to_string()).collect(),
+            launched,
+        }
     }
 
     /// A new launch's grid file: its own, under `<runs>/<profile>/grids/`.
@@ -88,10 +95,13 @@ impl Grid {
         study.runs_dir.join("grids").join(format!("grid-{t}-{}.json", std::process::id()))
     }
 
-    /// Write it (atomically), creating the runs directory; an error names a directory that cannot be made.
+    /// Write it (atomically), creating the runs directory; an error names a directory that cannot
+    /// be made.
     pub fn freeze(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the runs directory {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the runs directory {}: {e}", dir.display())
+            })?;
         }
         crate::io::write_json(path, self)
     }
@@ -110,7 +120,8 @@ impl Grid {
 
 /// Completed epochs of a run directory (rows of its history).
 fn epochs_done(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("history.csv")).map_or(0, |t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
+    std::fs::read_to_string(dir.join("history.csv"))
+        .map_or(0, |t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
 }
 
 impl Study {
@@ -118,8 +129,17 @@ impl Study {
     /// probes), × its seeds ([`Study::seeds_of`]). Variants that share a run directory
     /// ([`Study::run_name`]) are one set of units, named by the first of them.
     pub fn units(&self, sections: &[&Section]) -> Vec<Unit> {
-        let in_sections = |k: &str, probes: bool| sections.iter().any(|s| if probes { s.probes.iter().any(|x| x.key == k) } else { s.variants.iter().any(|x| x.key == k) });
-        let mut variants: Vec<&Variant> = self.plan.variants().into_iter().filter(|v| in_sections(&v.key, false)).collect();
+        let in_sections = |k: &str, probes: bool| {
+            sections.iter().any(|s| {
+                if probes {
+                    s.probes.iter().any(|x| x.key == k)
+                } else {
+                    s.variants.iter().any(|x| x.key == k)
+                }
+            })
+        };
+        let mut variants: Vec<&Variant> =
+            self.plan.variants().into_iter().filter(|v| in_sections(&v.key, false)).collect();
         variants.extend(self.plan.probes().into_iter().filter(|p| in_sections(&p.key, true)));
         let mut out: Vec<Unit> = Vec::new();
         for v in variants {
@@ -177,12 +197,19 @@ impl Study {
             .into_iter()
             .map(|u| {
                 let state = self.unit_state(&u)?;
-                Ok(UnitLine { profile: self.profile.name.as_str().into(), variant: u.variant.key, seed: u.seed, state: state.name().into(), run_dir: u.dir })
+                Ok(UnitLine {
+                    profile: self.profile.name.as_str().into(),
+                    variant: u.variant.key,
+                    seed: u.seed,
+                    state: state.name().into(),
+                    run_dir: u.dir,
+                })
             })
             .collect()
     }
 
-    /// `None` when every unit of `section` is done; else which are not (`2 of 6 units not done: …`).
+    /// `None` when every unit of `section` is done; else which are not (`2 of 6 units not done:
+    /// …`).
     pub fn missing_units(&self, section: &Section) -> anyhow::Result<Option<String>> {
         let units = self.units(&[section]);
         let mut missing = Vec::new();
@@ -192,7 +219,9 @@ impl Study {
                 missing.push(format!("{} seed {} {}", u.variant.key, u.seed, st.name()));
             }
         }
-        Ok((!missing.is_empty()).then(|| format!("{} of {} units not done: {}", missing.len(), units.len(), missing.join(", "))))
+        Ok((!missing.is_empty()).then(|| {
+            format!("{} of {} units not done: {}", missing.len(), units.len(), missing.join(", "))
+        }))
     }
 
     /// Train one unit (resuming it from its checkpoint), or return its stored run; under
@@ -215,13 +244,35 @@ impl Study {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WorkerEvent {
-    Started { variant: String, seed: u64 },
-    Finished { variant: String, seed: u64, acc: f64, minutes: f64, resumed_at: Vec<usize> },
+    Started {
+        variant: String,
+        seed: u64,
+    },
+    Finished {
+        variant: String,
+        seed: u64,
+        acc: f64,
+        minutes: f64,
+        resumed_at: Vec<usize>,
+    },
     /// Another process claimed it first.
-    Skipped { variant: String, seed: u64, holder: String },
-    Failed { variant: String, seed: u64, error: String },
-    /// A signal asked the worker to stop: the unit resumes from its last finished epoch on the next launch.
-    Stopped { variant: String, seed: u64, signal: String },
+    Skipped {
+        variant: String,
+        seed: u64,
+        holder: String,
+    },
+    Failed {
+        variant: String,
+        seed: u64,
+        error: String,
+    },
+    /// A signal asked the worker to stop: the unit resumes from its last finished epoch on the next
+    /// launch.
+    Stopped {
+        variant: String,
+        seed: u64,
+        signal: String,
+    },
 }
 
 impl WorkerEvent {
@@ -240,7 +291,8 @@ impl WorkerEvent {
 /// A worker: take units of `grid` until none is left that this worker can take — every
 /// unit done, held by a live process, or failed in this launch. Reports each through `report`.
 pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
-    let sections = grid.sections.iter().map(|k| study.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let sections =
+        grid.sections.iter().map(|k| study.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
     let units = study.longest_first(study.units(&sections));
     let mut attempted: Vec<usize> = Vec::new();
     loop {
@@ -276,13 +328,22 @@ pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
                     continue;
                 }
                 Err(e) if crate::train::is_stop(&e) => {
-                    report(WorkerEvent::Stopped { variant, seed, signal: crate::signals::received().unwrap_or("a signal").into() });
+                    report(WorkerEvent::Stopped {
+                        variant,
+                        seed,
+                        signal: crate::signals::received().unwrap_or("a signal").into(),
+                    });
                     return Ok(());
                 }
-                Err(e) => report(WorkerEvent::Failed { variant, seed, error: format!("{e:#}").lines().next().unwrap_or("").to_string() }),
+                Err(e) => report(WorkerEvent::Failed {
+                    variant,
+                    seed,
+                    error: format!("{e:#}").lines().next().unwrap_or("").to_string(),
+                }),
             }
             attempted.push(i);
-            // Look at every unit again: some may have finished, failed or lost their holder meanwhile.
+            // Look at every unit again: some may have finished, failed or lost their holder
+            // meanwhile.
             break;
         }
         if !took {
@@ -298,7 +359,8 @@ fn failed_since(dir: &Path, launched: f64) -> bool {
         .unwrap_or(false)
 }
 
-/// One worker process of a local grid: the GPU it sees (`CUDA_VISIBLE_DEVICES`), its libtorch threads.
+/// One worker process of a local grid: the GPU it sees (`CUDA_VISIBLE_DEVICES`), its libtorch
+/// threads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerSlot {
     pub gpu: Option<String>,
@@ -308,13 +370,25 @@ pub struct WorkerSlot {
 /// The workers of a local grid: `jobs` of them (default: `jobs_per_gpu` per GPU when there
 /// are GPUs, else `cpu_default`), spread round-robin over `gpus`, each with `cores / jobs`
 /// libtorch threads (at least 1) unless `threads` says.
-pub fn plan_workers(jobs: Option<usize>, jobs_per_gpu: usize, threads: Option<usize>, cores: usize, gpus: &[String], cpu_default: usize) -> anyhow::Result<Vec<WorkerSlot>> {
+pub fn plan_workers(
+    jobs: Option<usize>,
+    jobs_per_gpu: usize,
+    threads: Option<usize>,
+    cores: usize,
+    gpus: &[String],
+    cpu_default: usize,
+) -> anyhow::Result<Vec<WorkerSlot>> {
     anyhow::ensure!(jobs != Some(0), "--jobs 0: at least one worker is needed");
     anyhow::ensure!(jobs_per_gpu >= 1, "--jobs-per-gpu 0: at least one job per GPU is needed");
     anyhow::ensure!(threads != Some(0), "--threads 0: at least one thread is needed");
     let n = jobs.unwrap_or(if gpus.is_empty() { cpu_default } else { gpus.len() * jobs_per_gpu });
     let threads = threads.unwrap_or((cores / n).max(1));
-    Ok((0..n).map(|i| WorkerSlot { gpu: (!gpus.is_empty()).then(|| gpus[i % gpus.len()].clone()), threads }).collect())
+    Ok((0..n)
+        .map(|i| WorkerSlot {
+            gpu: (!gpus.is_empty()).then(|| gpus[i % gpus.len()].clone()),
+            threads,
+        })
+        .collect())
 }
 
 /// Worker processes of this launch by default on a CPU-only machine: measured with
@@ -333,7 +407,10 @@ pub fn visible_gpus(settings: &Settings) -> anyhow::Result<Vec<String>> {
     if !device.is_cuda() {
         return Ok(vec![]);
     }
-    Ok(settings.visible_gpus.clone().unwrap_or_else(|| (0..tch::Cuda::device_count()).map(|i| i.to_string()).collect()))
+    Ok(settings
+        .visible_gpus
+        .clone()
+        .unwrap_or_else(|| (0..tch::Cuda::device_count()).map(|i| i.to_string()).collect()))
 }
 
 /// How a local grid ended.
@@ -346,11 +423,17 @@ pub struct GridReport {
 }
 
 impl GridReport {
-    /// An error naming every failed unit and lost worker (the exit status says whether all succeeded).
+    /// An error naming every failed unit and lost worker (the exit status says whether all
+    /// succeeded).
     pub fn into_result(self) -> anyhow::Result<()> {
         let mut problems = self.failed;
         problems.extend(self.lost_workers);
-        anyhow::ensure!(problems.is_empty(), "{} problem(s) in the grid:\n  {}", problems.len(), problems.join("\n  "));
+        anyhow::ensure!(
+            problems.is_empty(),
+            "{} problem(s) in the grid:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        );
         Ok(())
     }
 }
@@ -379,7 +462,18 @@ impl Progress {
     /// `total` units of which `done` are already finished; `cost_left` is the estimated cost of
     /// the others, trained by `workers` workers.
     pub fn new(total: usize, done: usize, cost_left: f64, workers: usize) -> Self {
-        Self { total, done, running: 0, failed: vec![], finished_now: 0, workers, minutes_sum: 0.0, cost_left, cost_running: 0.0, cost_finished: 0.0 }
+        Self {
+            total,
+            done,
+            running: 0,
+            failed: vec![],
+            finished_now: 0,
+            workers,
+            minutes_sum: 0.0,
+            cost_left,
+            cost_running: 0.0,
+            cost_finished: 0.0,
+        }
     }
 
     pub fn pending(&self) -> usize {
@@ -407,9 +501,12 @@ impl Progress {
                 self.done += 1;
                 self.finished_now += 1;
                 self.minutes_sum += minutes;
-                (self.cost_left, self.cost_finished) = (self.cost_left - cost, self.cost_finished + cost);
+                (self.cost_left, self.cost_finished) =
+                    (self.cost_left - cost, self.cost_finished + cost);
             }
-            WorkerEvent::Stopped { variant, seed, signal } => self.failed.push(format!("{}: stopped by {signal}", unit_name(variant, *seed))),
+            WorkerEvent::Stopped { variant, seed, signal } => {
+                self.failed.push(format!("{}: stopped by {signal}", unit_name(variant, *seed)))
+            }
             WorkerEvent::Failed { variant, seed, error } => {
                 self.cost_left -= cost;
                 self.failed.push(format!("{}: {error}", unit_name(variant, *seed)));
@@ -424,16 +521,24 @@ impl Progress {
     /// 1-based worker that sent it, `gpu` its GPU note (`, GPU 1`, or empty).
     pub fn line(&self, ev: &WorkerEvent, worker: usize, gpu: &str) -> String {
         match ev {
-            WorkerEvent::Started { variant, seed } => format!("started  {:<26} worker {worker}{gpu}", unit_name(variant, *seed)),
-            WorkerEvent::Skipped { variant, seed, holder } => format!("skipped  {:<26} held by {holder}", unit_name(variant, *seed)),
+            WorkerEvent::Started { variant, seed } => {
+                format!("started  {:<26} worker {worker}{gpu}", unit_name(variant, *seed))
+            }
+            WorkerEvent::Skipped { variant, seed, holder } => {
+                format!("skipped  {:<26} held by {holder}", unit_name(variant, *seed))
+            }
             WorkerEvent::Finished { variant, seed, acc, minutes, resumed_at } => {
                 let resumed = if resumed_at.is_empty() {
                     String::new()
                 } else {
-                    format!(", resumed after epoch {}", resumed_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+                    format!(
+                        ", resumed after epoch {}",
+                        resumed_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+                    )
                 };
                 format!(
-                    "finished {:<26} best val {acc:.4}  {minutes:.1} min{resumed}   [{}/{} done, {} running, {} pending, eta {}]",
+                    "finished {:<26} best val {acc:.4}  {minutes:.1} min{resumed}   [{}/{} done, \
+                        {} running, {} pending, eta {}]",
                     unit_name(variant, *seed),
                     self.done,
                     self.total,
@@ -443,9 +548,15 @@ impl Progress {
                 )
             }
             WorkerEvent::Stopped { variant, seed, signal } => {
-                format!("stopped  {:<26} by {signal}; resumes from its last finished epoch on the next launch", unit_name(variant, *seed))
+                format!(
+                    "stopped  {:<26} by {signal}; resumes from its last finished epoch on the \
+                        next launch",
+                    unit_name(variant, *seed)
+                )
             }
-            WorkerEvent::Failed { variant, seed, error } => format!("FAILED   {:<26} {error}", unit_name(variant, *seed)),
+            WorkerEvent::Failed { variant, seed, error } => {
+                format!("FAILED   {:<26} {error}", unit_name(variant, *seed))
+            }
         }
     }
 }
@@ -455,19 +566,31 @@ type Events = std::sync::mpsc::Receiver<(usize, Option<WorkerEvent>)>;
 
 /// Start one `exe study-worker --grid <grid> --threads T` per slot, its stderr (the training
 /// log) to `<logs>/worker-<i>.log`, and a thread per worker that forwards its JSON events.
-fn spawn_workers(exe: &Path, grid_path: &Path, slots: &[WorkerSlot], logs: &Path) -> anyhow::Result<(Vec<std::process::Child>, Events)> {
+fn spawn_workers(
+    exe: &Path,
+    grid_path: &Path,
+    slots: &[WorkerSlot],
+    logs: &Path,
+) -> anyhow::Result<(Vec<std::process::Child>, Events)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut children = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         let log_path = logs.join(format!("worker-{}.log", i + 1));
-        let log = std::fs::File::create(&log_path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_path.display()))?;
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", log_path.display()))?;
         let mut cmd = std::process::Command::new(exe);
-        cmd.arg("study-worker").arg("--grid").arg(grid_path).arg("--threads").arg(slot.threads.to_string());
+        cmd.arg("study-worker")
+            .arg("--grid")
+            .arg(grid_path)
+            .arg("--threads")
+            .arg(slot.threads.to_string());
         if let Some(gpu) = &slot.gpu {
             cmd.env("CUDA_VISIBLE_DEVICES", gpu);
         }
         cmd.stdout(std::process::Stdio::piped()).stderr(log).stdin(std::process::Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start worker {} ({}): {e}", i + 1, exe.display()))?;
+        let mut child = cmd.spawn().map_err(|e| {
+            anyhow::anyhow!("cannot start worker {} ({}): {e}", i + 1, exe.display())
+        })?;
         let out = child.stdout.take().expect("piped stdout");
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -484,17 +607,26 @@ fn spawn_workers(exe: &Path, grid_path: &Path, slots: &[WorkerSlot], logs: &Path
 }
 
 /// Wait for every worker; the ones that did not exit cleanly, with why and where their log is.
-fn reap(children: Vec<std::process::Child>, study: &Study, logs: &Path) -> anyhow::Result<Vec<String>> {
+fn reap(
+    children: Vec<std::process::Child>,
+    study: &Study,
+    logs: &Path,
+) -> anyhow::Result<Vec<String>> {
     let mut lost = Vec::new();
     for (i, mut c) in children.into_iter().enumerate() {
         let status = c.wait()?;
         if !status.success() {
-            let why = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+            let why = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status))
+            {
                 (_, Some(sig)) => format!("signal {sig}"),
                 (Some(code), _) => format!("exit status {code}"),
                 _ => "unknown".into(),
             };
-            lost.push(format!("worker {}: {why} (log: {})", i + 1, study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))));
+            lost.push(format!(
+                "worker {}: {why} (log: {})",
+                i + 1,
+                study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))
+            ));
         }
     }
     Ok(lost)
@@ -504,7 +636,9 @@ fn reap(children: Vec<std::process::Child>, study: &Study, logs: &Path) -> anyho
 fn progress_bar(total: usize, done: usize) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(total as u64);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} done, {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     pb.set_position(done as u64);
     pb
@@ -525,11 +659,20 @@ pub fn launch(
     mut show: impl FnMut(&str),
 ) -> anyhow::Result<GridReport> {
     let logs = study.runs_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
     let units = study.units(sections);
-    let to_train: Vec<&Unit> = units.iter().filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. }))).collect();
+    let to_train: Vec<&Unit> = units
+        .iter()
+        .filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. })))
+        .collect();
     let cost_of = |variant: &str| study.plan.find(variant).map_or(0.0, |v| study.unit_cost(v));
-    let mut progress = Progress::new(units.len(), units.len() - to_train.len(), to_train.iter().map(|u| study.unit_cost(&u.variant)).sum(), slots.len());
+    let mut progress = Progress::new(
+        units.len(),
+        units.len() - to_train.len(),
+        to_train.iter().map(|u| study.unit_cost(&u.variant)).sum(),
+        slots.len(),
+    );
     let (children, events) = spawn_workers(exe, grid_path, slots, &logs)?;
     let pb = bar.then(|| progress_bar(progress.total, progress.done));
     let t0 = Instant::now();
@@ -541,12 +684,21 @@ pub fn launch(
             continue;
         };
         progress.apply(&ev, cost_of(ev.variant()));
-        let line = progress.line(&ev, i + 1, &slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}")));
+        let line = progress.line(
+            &ev,
+            i + 1,
+            &slots[i].gpu.as_ref().map_or(String::new(), |g| format!(", GPU {g}")),
+        );
         match &pb {
             Some(pb) => {
                 pb.println(line);
                 pb.set_position(progress.done as u64);
-                pb.set_message(format!("{} running, {} pending, {} failed", progress.running, progress.pending(), progress.failed.len()));
+                pb.set_message(format!(
+                    "{} running, {} pending, {} failed",
+                    progress.running,
+                    progress.pending(),
+                    progress.failed.len()
+                ));
             }
             None => show(&line),
         }
@@ -555,7 +707,12 @@ pub fn launch(
         pb.finish_and_clear();
     }
     let lost_workers = reap(children, study, &logs)?;
-    show(&format!("grid: {} unit(s) trained by {} worker(s) in {}", progress.finished_now, slots.len(), crate::train::format_duration(t0.elapsed().as_secs_f64())));
+    show(&format!(
+        "grid: {} unit(s) trained by {} worker(s) in {}",
+        progress.finished_now,
+        slots.len(),
+        crate::train::format_duration(t0.elapsed().as_secs_f64())
+    ));
     Ok(GridReport { finished: progress.finished_now, failed: progress.failed, lost_workers })
 }
 
@@ -581,17 +738,32 @@ mod tests {
         let gpus: Vec<String> = ["0", "1", "3"].iter().map(|s| s.to_string()).collect();
         // GPUs: jobs-per-gpu of them each, round robin.
         let p = plan_workers(None, 2, None, 16, &gpus, 2).unwrap();
-        assert_eq!(p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(), ["0", "1", "3", "0", "1", "3"]);
+        assert_eq!(
+            p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(),
+            ["0", "1", "3", "0", "1", "3"]
+        );
         assert!(p.iter().all(|s| s.threads == 2), "16 cores / 6 workers");
         // An explicit --jobs on GPUs still spreads them.
         let p = plan_workers(Some(4), 1, None, 8, &gpus, 2).unwrap();
-        assert_eq!(p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(), ["0", "1", "3", "0"]);
+        assert_eq!(
+            p.iter().map(|s| s.gpu.clone().unwrap()).collect::<Vec<_>>(),
+            ["0", "1", "3", "0"]
+        );
         // CPU only: the measured default, cores shared out, at least one thread each.
         let p = plan_workers(None, 1, None, 2, &[], CPU_DEFAULT_JOBS).unwrap();
-        assert_eq!(p, vec![WorkerSlot { gpu: None, threads: 2 / CPU_DEFAULT_JOBS }; CPU_DEFAULT_JOBS]);
+        assert_eq!(
+            p,
+            vec![WorkerSlot { gpu: None, threads: 2 / CPU_DEFAULT_JOBS }; CPU_DEFAULT_JOBS]
+        );
         assert_eq!(plan_workers(Some(4), 1, None, 2, &[], 2).unwrap()[0].threads, 1);
-        assert_eq!(plan_workers(Some(1), 1, Some(3), 2, &[], 2).unwrap(), [WorkerSlot { gpu: None, threads: 3 }]);
-        assert_eq!(plan_workers(Some(0), 1, None, 2, &[], 2).unwrap_err().to_string(), "--jobs 0: at least one worker is needed");
+        assert_eq!(
+            plan_workers(Some(1), 1, Some(3), 2, &[], 2).unwrap(),
+            [WorkerSlot { gpu: None, threads: 3 }]
+        );
+        assert_eq!(
+            plan_workers(Some(0), 1, None, 2, &[], 2).unwrap_err().to_string(),
+            "--jobs 0: at least one worker is needed"
+        );
         assert!(plan_workers(None, 0, None, 2, &gpus, 2).is_err());
     }
 
@@ -599,7 +771,13 @@ mod tests {
     fn progress_counts_units_and_weighs_the_eta_by_cost() {
         let ev = |e: &str, v: &str| match e {
             "started" => WorkerEvent::Started { variant: v.into(), seed: 1 },
-            "finished" => WorkerEvent::Finished { variant: v.into(), seed: 1, acc: 0.5, minutes: 3.0, resumed_at: vec![] },
+            "finished" => WorkerEvent::Finished {
+                variant: v.into(),
+                seed: 1,
+                acc: 0.5,
+                minutes: 3.0,
+                resumed_at: vec![],
+            },
             "failed" => WorkerEvent::Failed { variant: v.into(), seed: 1, error: "boom".into() },
             _ => WorkerEvent::Stopped { variant: v.into(), seed: 1, signal: "SIGTERM".into() },
         };
@@ -615,7 +793,12 @@ mod tests {
         assert!((p.eta_seconds() - 60.0).abs() < 1e-9, "{}", p.eta_seconds());
         assert_eq!((p.done, p.running, p.pending(), p.finished_now), (2, 1, 1, 1));
         let line = p.line(&done, 1, "");
-        assert!(line.starts_with("finished a seed 1") && line.contains("best val 0.5000  3.0 min   [2/4 done, 1 running, 1 pending, eta "), "{line}");
+        assert!(
+            line.starts_with("finished a seed 1")
+                && line
+                    .contains("best val 0.5000  3.0 min   [2/4 done, 1 running, 1 pending, eta "),
+            "{line}"
+        );
         p.apply(&ev("failed", "b"), 2.0);
         p.apply(&ev("started", "c"), 1.0);
         p.apply(&ev("stopped", "c"), 1.0);
@@ -623,14 +806,26 @@ mod tests {
         assert_eq!((p.done, p.running, p.pending(), p.failed.len()), (2, 0, 0, 2));
         assert_eq!(p.failed, ["b seed 1: boom", "c seed 1: stopped by SIGTERM"]);
         assert!((p.cost_left - 1.0).abs() < 1e-9 && p.cost_running.abs() < 1e-9);
-        assert_eq!(p.line(&ev("started", "c"), 2, ", GPU 1"), format!("started  {:<26} worker 2, GPU 1", "c seed 1"));
+        assert_eq!(
+            p.line(&ev("started", "c"), 2, ", GPU 1"),
+            format!("started  {:<26} worker 2, GPU 1", "c seed 1")
+        );
     }
 
     #[test]
     fn worker_events_are_json_lines() {
-        let ev = WorkerEvent::Finished { variant: "xknet18".into(), seed: 1, acc: 0.5, minutes: 1.5, resumed_at: vec![2] };
+        let ev = WorkerEvent::Finished {
+            variant: "xknet18".into(),
+            seed: 1,
+            acc: 0.5,
+            minutes: 1.5,
+            resumed_at: vec![2],
+        };
         let line = serde_json::to_string(&ev).unwrap();
-        assert_eq!(line, r#"{"event":"finished","variant":"xknet18","seed":1,"acc":0.5,"minutes":1.5,"resumed_at":[2]}"#);
+        assert_eq!(
+            line,
+            r#"{"event":"finished","variant":"xknet18","seed":1,"acc":0.5,"minutes":1.5,"resumed_at":[2]}"#
+        );
         assert_eq!(serde_json::from_str::<WorkerEvent>(&line).unwrap(), ev);
     }
 }

@@ -5,7 +5,8 @@
 //! suite compare the committed notebooks with what this module generates.
 //!
 //! Every section notebook reads: question and the report's numbers → profile →
-//! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant alone →
+//! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant
+//! alone →
 //! conclusion and exported figures.
 use super::plan::{Plan, Section};
 use serde_json::{Value, json};
@@ -72,7 +73,11 @@ impl Layout {
     /// A plan's notebooks in the directory `dir`, for a project at `root` (both absolute):
     /// the `:dep` path from `dir` to the root (relative when `dir` is under it).
     pub fn plan_in(plan_file: &str, dir: &std::path::Path, root: &std::path::Path) -> Self {
-        let root = if dir.starts_with(root) { crate::paths::relative(dir, root) } else { root.display().to_string() };
+        let root = if dir.starts_with(root) {
+            crate::paths::relative(dir, root)
+        } else {
+            root.display().to_string()
+        };
         Self { root, plan_file: Some(plan_file.into()) }
     }
 
@@ -87,15 +92,20 @@ impl Layout {
             None => "Study::from_env()?".to_string(),
             Some(f) => format!("Study::from_env_with_plan({f:?})?"),
         };
-        format!("use convlab::prelude::*;\nlet study = {open};\nprintln!(\"{{}}\", study.describe());")
+        format!(
+            "use convlab::prelude::*;\nlet study = {open};\nprintln!(\"{{}}\", study.describe());"
+        )
     }
 }
 
 const PROFILE_NOTE: &str = "The profile (`CONVLAB_PROFILE`: `quick` by default, `full` on your data with `CONVLAB_DATA`, \
 `smoke` for CI; or `convlab.toml`) sets the data and scale. Runs are stored under \
-`runs/<profile>/<variant>/seed-<s>/`: re-running a cell reuses them, and a changed setting is refused \
-rather than mixed in. While a run trains, its cell prints one line per epoch (run, seed, epoch, loss, \
-accuracy, images/s, time left); **Kernel → Interrupt** stops it, and running the setup cells and the same \
+`runs/<profile>/<variant>/seed-<s>/`: re-running a cell reuses them, and a changed setting is \
+refused \
+rather than mixed in. While a run trains, its cell prints one line per epoch (run, seed, epoch, \
+loss, \
+accuracy, images/s, time left); **Kernel → Interrupt** stops it, and running the setup cells and \
+the same \
 cell again resumes it from its last finished epoch.";
 
 /// `06_normalization.ipynb` for the sixth section.
@@ -123,33 +133,50 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
         code(layout.setup()),
         md(format!(
             "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
-             The table gives each seed's best validation accuracy (the report's metric), their mean and std, the mean test \
-             accuracy of the best epochs where the test split is labelled, then the comparison with the section's \
-             reference on the profile's score (`study.profile.score`: best validation accuracy, or the test accuracy of \
-             the best epoch): the difference in percentage points with its 95% confidence interval (Welch's t), the \
-             p-value adjusted over the study's {n} comparisons (Holm), the smallest difference these seeds would detect at \
-             80% power (`mde_pp`), the verdict, and the report's number. Its runs' columns are computed from \
-             `section.runs_frame()` (one row per run: variant, seed, every configuration field, best validation \
-             accuracy, best epoch, test accuracy, minutes); `section.history_frame()` has every epoch. Both are polars \
+             The table gives each seed's best validation accuracy (the report's metric), their \
+             mean and std, the mean test \
+             accuracy of the best epochs where the test split is labelled, then the comparison \
+             with the section's \
+             reference on the profile's score (`study.profile.score`: best validation accuracy, \
+             or the test accuracy of \
+             the best epoch): the difference in percentage points with its 95% confidence \
+             interval (Welch's t), the \
+             p-value adjusted over the study's {n} comparisons (Holm), the smallest difference \
+             these seeds would detect at \
+             80% power (`mde_pp`), the verdict, and the report's number. Its runs' columns are \
+             computed from \
+             `section.runs_frame()` (one row per run: variant, seed, every configuration field, \
+             best validation \
+             accuracy, best epoch, test accuracy, minutes); `section.history_frame()` has every \
+             epoch. Both are polars \
              tables to slice in a cell of your own."
         )),
         code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
-        md("## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
-            highest seed), then training (thin) against validation (thick). Every variant keeps its colour and dash in every \
-            figure of the study; the legend says when two curves coincide."),
+        md(
+            "## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
+            highest seed), then training (thin) against validation (thick). Every variant keeps \
+            its colour and dash in every \
+            figure of the study; the legend says when two curves coincide.",
+        ),
         code("section.curves()"),
         code("section.train_val_curves()"),
-        md("## Effects\n\nEach variant's score — the legend says which — (dot: the mean; whisker: its 95% confidence interval; rings: \
-            the seeds), its difference to the section's reference in percentage points with its 95% CI (filled: detectable \
-            after Holm's adjustment; hollow: not), and — in its own panel, since the report's accuracies are on another \
-            scale — the report's difference between the same two variants (✕, one run each)."),
+        md(
+            "## Effects\n\nEach variant's score — the legend says which — (dot: the mean; whisker: its 95% confidence interval; rings: \
+            the seeds), its difference to the section's reference in percentage points with its \
+            95% CI (filled: detectable \
+            after Holm's adjustment; hollow: not), and — in its own panel, since the report's \
+            accuracies are on another \
+            scale — the report's difference between the same two variants (✕, one run each).",
+        ),
         code("section.effects()"),
     ];
     if s.per_class {
         cells.extend([
             md("## The best model, class by class\n\nThe section's best run (the highest best validation accuracy over its \
-                variants and seeds), from its best weights on the validation split: the confusion matrix, then the accuracy of \
-                every class, the worst on top. `best.table()?` has every class with the class it is most often taken for."),
+                variants and seeds), from its best weights on the validation split: the confusion \
+                matrix, then the accuracy of \
+                every class, the worst on top. `best.table()?` has every class with the class it \
+                is most often taken for."),
             code("let best = study.best_model(&section)?;\nbest.confusion()"),
             code("best.per_class()"),
         ]);
@@ -158,18 +185,27 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
         cells.extend([
             md(format!(
                 "## The final model\n\nThe report's final model is `{key}`. Its confusion matrix on the validation split (first seed's \
-                 best weights), and its predictions for the test split — `test.txt`, one line per image: file name, a tab, the \
+                 best weights), and its predictions for the test split — `test.txt`, one line per \
+                 image: file name, a tab, the \
                  predicted class."
             )),
-            code(format!("let last = section.get(\"{key}\").expect(\"{key} is in this section\").clone();\nstudy.confusion(&last)?")),
+            code(format!("let last = section.get(\"{key}\").expect(\"{key} is in this \
+                section\").clone();\nstudy.confusion(&last)?")),
             code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
         ]);
     }
     if plan.is_report() {
         cells.extend(question_cells(s));
     }
-    let alone = s.alone.clone().unwrap_or_else(|| s.variants.last().map_or(String::new(), |v| v.key.clone()));
-    let figures = if plan.is_report() { "figures/<profile>/".to_string() } else { format!("figures/<profile>/{}/", plan.name) };
+    let alone = s
+        .alone
+        .clone()
+        .unwrap_or_else(|| s.variants.last().map_or(String::new(), |v| v.key.clone()));
+    let figures = if plan.is_report() {
+        "figures/<profile>/".to_string()
+    } else {
+        format!("figures/<profile>/{}/", plan.name)
+    };
     cells.extend([
         md(format!(
             "## One variant alone\n\nRe-run a single ablation without the rest of the section: its seeds' curves. Stored runs \
@@ -178,11 +214,16 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
         code(format!("let one = study.run_variant({alone:?})?;\none.seed_curves()")),
         md(format!(
             "## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
-             difference of mean scores, its 95% confidence interval (Welch's t, unequal variances), and the p-value \
-             adjusted by Holm's method over the study's {n} comparisons (those whose runs are missing count as pending, \
-             never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the difference is not \
-             detectable with these seeds: the interval says how large it could be, and the minimum detectable effect how \
-             large a difference these seeds would catch at 80% power. The figures are exported to `{figures}` as SVG and PNG."
+             difference of mean scores, its 95% confidence interval (Welch's t, unequal \
+             variances), and the p-value \
+             adjusted by Holm's method over the study's {n} comparisons (those whose runs are \
+             missing count as pending, \
+             never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the \
+             difference is not \
+             detectable with these seeds: the interval says how large it could be, and the \
+             minimum detectable effect how \
+             large a difference these seeds would catch at 80% power. The figures are exported to \
+             `{figures}` as SVG and PNG."
         )),
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
     ]);
@@ -193,48 +234,86 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
 fn question_cells(s: &Section) -> Vec<Cell> {
     match s.key.as_str() {
         "normalization" => vec![
-            md("## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
-                probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 with BatchNorm and with \
-                InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its scale), each with \
-                torchvision's average-pooling head and with a max-pooling head. They train on the profile's first two seeds \
-                with the section's units and are not among the study's family of comparisons; their three comparisons are \
-                Holm-adjusted among themselves.\n\nThe explanation under test: instance normalisation erases each channel's \
-                per-image mean and scale at every block, and global average pooling then reads exactly those means. The \
-                table measures it on the validation images: `cv` is how much a pooled channel varies from image to image \
-                relative to its mean (median over channels), `class_share` the share of the pooled features' variance that \
-                lies between the class means — at initialisation and trained; `x_chance` is accuracy over chance, \
-                `loss_learned` the share of chance-level loss (ln classes) the best validation loss removed."),
+            md(
+                "## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
+                probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 \
+                with BatchNorm and with \
+                InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its \
+                scale), each with \
+                torchvision's average-pooling head and with a max-pooling head. They train on the \
+                profile's first two seeds \
+                with the section's units and are not among the study's family of comparisons; \
+                their three comparisons are \
+                Holm-adjusted among themselves.\n\nThe explanation under test: instance \
+                normalisation erases each channel's \
+                per-image mean and scale at every block, and global average pooling then reads \
+                exactly those means. The \
+                table measures it on the validation images: `cv` is how much a pooled channel \
+                varies from image to image \
+                relative to its mean (median over channels), `class_share` the share of the \
+                pooled features' variance that \
+                lies between the class means — at initialisation and trained; `x_chance` is \
+                accuracy over chance, \
+                `loss_learned` the share of chance-level loss (ln classes) the best validation \
+                loss removed.",
+            ),
             code("let inorm = convlab::study::questions::instance_norm(&study)?;\ninorm.table()?"),
             code("inorm.curves()"),
             code("Markdown(inorm.conclusion())"),
-            md("## Is no normalization better than BatchNorm?\n\nThe report found no normalization slightly better than \
-                BatchNorm, from one run each. The comparison above, in words:"),
+            md(
+                "## Is no normalization better than BatchNorm?\n\nThe report found no normalization slightly better than \
+                BatchNorm, from one run each. The comparison above, in words:",
+            ),
             code("Markdown(convlab::study::questions::no_norm(&section))"),
         ],
         "lr-decay" => vec![
-            md("## Constant lr 1e-3: accurate but unhealthy?\n\nFor every variant of the study (this cell loads every \
-                section, training what is not stored yet): the final epoch's train accuracy against its validation accuracy, \
-                the gap between them, and how far the validation loss ended above its lowest value. Train accuracy is \
-                measured on the batches as they trained (train mode, augmented, averaged over the epoch), as the curves \
-                show it. Constant lr 1e-3's gap is then tested against xknet18's (Welch's t over seeds)."),
-            code("let all = study.run_all()?;\nlet gap = convlab::study::questions::generalisation(&all);\ngap.table()?"),
+            md(
+                "## Constant lr 1e-3: accurate but unhealthy?\n\nFor every variant of the study (this cell loads every \
+                section, training what is not stored yet): the final epoch's train accuracy \
+                against its validation accuracy, \
+                the gap between them, and how far the validation loss ended above its lowest \
+                value. Train accuracy is \
+                measured on the batches as they trained (train mode, augmented, averaged over the \
+                epoch), as the curves \
+                show it. Constant lr 1e-3's gap is then tested against xknet18's (Welch's t over \
+                seeds).",
+            ),
+            code(
+                "let all = study.run_all()?;\nlet gap = \
+                    convlab::study::questions::generalisation(&all);\ngap.table()?",
+            ),
             code("Markdown(gap.conclusion())"),
         ],
         "dropout" => vec![
-            md("## Does accuracy fall steadily as p grows?\n\nEvery run of no normalization (p = 0: BatchNorm removed, no \
-                dropout, from the normalization section) and of dropout 0.1, 0.2 and 0.3: the least-squares slope of best \
-                validation accuracy on p with its 95% CI, and the same for the final train accuracy (under-fitting shows as \
-                a train accuracy that falls with p)."),
-            code("let trend = convlab::study::questions::dropout_trend(&section, &study.run_variant(\"norm-none\")?);\ntrend.table()?"),
+            md(
+                "## Does accuracy fall steadily as p grows?\n\nEvery run of no normalization (p = 0: BatchNorm removed, no \
+                dropout, from the normalization section) and of dropout 0.1, 0.2 and 0.3: the \
+                least-squares slope of best \
+                validation accuracy on p with its 95% CI, and the same for the final train \
+                accuracy (under-fitting shows as \
+                a train accuracy that falls with p).",
+            ),
+            code(
+                "let trend = convlab::study::questions::dropout_trend(&section, \
+                    &study.run_variant(\"norm-none\")?);\ntrend.table()?",
+            ),
             code("Markdown(trend.conclusion())"),
         ],
         "depth" => vec![
-            md("## What does depth cost?\n\nThe report: resnet34 takes about twice resnet14's time. Run records time runs \
-                that shared the machine with other workers, so the three depths are timed by `convlab bench`'s measurement \
-                instead, alone and with every thread: a whole training epoch with the loader, at the profile's scale. The \
+            md(
+                "## What does depth cost?\n\nThe report: resnet34 takes about twice resnet14's time. Run records time runs \
+                that shared the machine with other workers, so the three depths are timed by \
+                `convlab bench`'s measurement \
+                instead, alone and with every thread: a whole training epoch with the loader, at \
+                the profile's scale. The \
                 result is stored in `runs/<profile>/questions/depth-bench.json` and reused; \
-                `depth_cost(&study, section.clone(), true)` measures again (on an otherwise idle machine)."),
-            code("let depth = convlab::study::questions::depth_cost(&study, section.clone(), false)?;\ndepth.table()?"),
+                `depth_cost(&study, section.clone(), true)` measures again (on an otherwise idle \
+                machine).",
+            ),
+            code(
+                "let depth = convlab::study::questions::depth_cost(&study, section.clone(), \
+                    false)?;\ndepth.table()?",
+            ),
             code("Markdown(depth.conclusion())"),
         ],
         _ => vec![],
@@ -245,9 +324,13 @@ fn models_notebook(layout: &Layout) -> NotebookSpec {
     NotebookSpec {
         file: "00_models.ipynb".into(),
         cells: vec![
-            md("# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
-                baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth ablations resnet14 / resnet34. \
-                This notebook builds each preset, counts its parameters and runs a 64×64 batch through it."),
+            md(
+                "# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
+                baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth \
+                ablations resnet14 / resnet34. \
+                This notebook builds each preset, counts its parameters and runs a 64×64 batch \
+                through it.",
+            ),
             code(layout.dep()),
             code("use convlab::prelude::*;\nprintln!(\"{}\", libtorch_info());"),
             md("Parameters and output shape of every preset (100 classes, RGB 64×64):"),
@@ -261,13 +344,18 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
     let (doc, tables) = if plan.is_report() {
         ("figures/<profile>/report.md".to_string(), "figures/<profile>/tables/".to_string())
     } else {
-        (format!("figures/<profile>/{}/report.md", plan.name), format!("figures/<profile>/{}/tables/", plan.name))
+        (
+            format!("figures/<profile>/{}/report.md", plan.name),
+            format!("figures/<profile>/{}/tables/", plan.name),
+        )
     };
     let mut cells = vec![
         md(if plan.is_report() {
             "# Summary: the whole report, re-run\n\nEvery variant of every section once, next to the report's single-run \
-             numbers (full profile; other profiles use other data, so compare directions and differences, not absolute \
-             accuracy). Variants shared by sections (xknet18 is the reference of every ablation) are trained once."
+             numbers (full profile; other profiles use other data, so compare directions and \
+             differences, not absolute \
+             accuracy). Variants shared by sections (xknet18 is the reference of every ablation) \
+             are trained once."
                 .to_string()
         } else {
             format!(
@@ -278,21 +366,33 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
         }),
         code(layout.dep()),
         code(layout.setup()),
-        md("## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
-            or anywhere else sharing the runs directory), failed or pending. The cells below train what is pending and wait \
-            for what another process is training."),
+        md(
+            "## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
+            or anywhere else sharing the runs directory), failed or pending. The cells below \
+            train what is pending and wait \
+            for what another process is training.",
+        ),
         code("study.status(&study.sections())?"),
         code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
         code("convlab::study::summary_effects(&sections, study.profile.name)"),
-        md("## Every run, as data\n\n`study.runs_frame()` is every finished run as a polars table — variant, seed, every field of \
-            its configuration (`model.*`, `train.*`), best validation accuracy, test accuracy, minutes — and \
-            `study.history_frame()` every epoch of every run. Slice them in a cell of your own."),
-        code("study.runs_frame()?.select([\"variant\", \"seed\", \"model.width\", \"train.lr\", \"best_val_acc\", \"test_acc\", \"minutes\"])?"),
+        md(
+            "## Every run, as data\n\n`study.runs_frame()` is every finished run as a polars table — variant, seed, every field of \
+            its configuration (`model.*`, `train.*`), best validation accuracy, test accuracy, \
+            minutes — and \
+            `study.history_frame()` every epoch of every run. Slice them in a cell of your own.",
+        ),
+        code(
+            "study.runs_frame()?.select([\"variant\", \"seed\", \"model.width\", \"train.lr\", \
+                \"best_val_acc\", \"test_acc\", \"minutes\"])?",
+        ),
         md(format!(
             "## Effect or noise: the study's {n} comparisons\n\nEach variant against its section's reference: the difference \
-             in percentage points, its 95% confidence interval (Welch's t), the p-value and the p-value adjusted by Holm's \
-             method over all {n} comparisons — the family is fixed before any run, and a comparison whose runs are missing \
-             counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. `report_delta_pp` is the report's own \
+             in percentage points, its 95% confidence interval (Welch's t), the p-value and the \
+             p-value adjusted by Holm's \
+             method over all {n} comparisons — the family is fixed before any run, and a \
+             comparison whose runs are missing \
+             counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. \
+             `report_delta_pp` is the report's own \
              single-run difference, where it gives both numbers."
         )),
         code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
@@ -300,22 +400,31 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
     if plan.is_report() {
         cells.extend([
             md("## The profile against the report\n\nFor each of the report's findings: **reproduced** (the same direction, \
-                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) or **not separable** (the \
-                interval spans zero), with the reason where a section's experiment shows one. The dropout trend is judged by \
-                its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's time by the benchmark \
-                (within 1.5–2.5× counts as \"about twice\"). The five open questions' answers follow; each section's \
+                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) \
+                or **not separable** (the \
+                interval spans zero), with the reason where a section's experiment shows one. The \
+                dropout trend is judged by \
+                its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's \
+                time by the benchmark \
+                (within 1.5–2.5× counts as \"about twice\"). The five open questions' answers \
+                follow; each section's \
                 notebook shows its experiment."),
-            code("let answers = convlab::study::questions::answer_all(&study, &sections)?;\nMarkdown(convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)))"),
+            code("let answers = convlab::study::questions::answer_all(&study, \
+                &sections)?;\nMarkdown(convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)))"),
             code("Markdown(answers.conclusions())"),
         ]);
     }
     cells.extend([
         md("## Section by section"),
-        code("for s in &sections {\n    println!(\"{}\\n{}\\n\", s.section.title, s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
+        code("for s in &sections \
+            {\n    println!(\"{}\\n{}\\n\", s.section.title, \
+                s.conclusion());\n}\nprintln!(\"{}\", study.export_summary(&sections)?);"),
         md(format!(
             "## The write-up\n\nThe study as a document, from the stored runs (nothing is trained): `{doc}` — set-up, every \
-             section with its figures, table and conclusion, {}the summary — with relative links to the figures, and every \
-             table as CSV under `{tables}`. `convlab report{} --format latex` writes `report.tex` for pdflatex.",
+             section with its figures, table and conclusion, {}the summary — with relative links \
+             to the figures, and every \
+             table as CSV under `{tables}`. `convlab report{} --format latex` writes `report.tex` \
+             for pdflatex.",
             if plan.is_report() { "the open questions, the fidelity table, " } else { "" },
             layout.plan_file.as_ref().map_or(String::new(), |f| format!(" --plan {f}"))
         )),
@@ -387,21 +496,33 @@ impl NotebookSpec {
         })
     }
 
-    /// How a notebook on disk differs from this spec (cell kinds and sources; outputs are not compared).
+    /// How a notebook on disk differs from this spec (cell kinds and sources; outputs are not
+    /// compared).
     pub fn differences(&self, on_disk: &Value) -> Vec<String> {
         let cells = on_disk["cells"].as_array().cloned().unwrap_or_default();
         let mut out = Vec::new();
         if on_disk["metadata"]["kernelspec"]["name"] != "convlab" {
-            out.push(format!("kernel is {}, not convlab", on_disk["metadata"]["kernelspec"]["name"]));
+            out.push(format!(
+                "kernel is {}, not convlab",
+                on_disk["metadata"]["kernelspec"]["name"]
+            ));
         }
         if cells.len() != self.cells.len() {
             out.push(format!("{} cells, the generator makes {}", cells.len(), self.cells.len()));
         }
         for (i, (want, got)) in self.cells.iter().zip(&cells).enumerate() {
             if got["cell_type"] != want.kind.as_str() {
-                out.push(format!("cell {i} is {}, the generator makes {}", got["cell_type"], want.kind.as_str()));
+                out.push(format!(
+                    "cell {i} is {}, the generator makes {}",
+                    got["cell_type"],
+                    want.kind.as_str()
+                ));
             } else if source_text(got) != want.source {
-                out.push(format!("cell {i} source differs: {:?} vs generated {:?}", source_text(got), want.source));
+                out.push(format!(
+                    "cell {i} source differs: {:?} vs generated {:?}",
+                    source_text(got),
+                    want.source
+                ));
             }
         }
         out
@@ -419,7 +540,9 @@ pub enum Written {
 
 fn read_notebook(path: &Path) -> anyhow::Result<Option<Value>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{}: not a notebook (invalid JSON: {e})", path.display()))?)),
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!("{}: not a notebook (invalid JSON: {e})", path.display())
+        })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
@@ -435,9 +558,13 @@ pub fn write_notebooks(dir: &Path, specs: &[NotebookSpec]) -> anyhow::Result<Vec
             done.push(Written::Unchanged(path));
             continue;
         }
-        // nbformat's layout (one-space indent, sorted keys), so regenerating and executing diff cleanly.
+        // nbformat's layout (one-space indent, sorted keys), so regenerating and executing diff
+        // cleanly.
         let mut bytes = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(&mut bytes, serde_json::ser::PrettyFormatter::with_indent(b" "));
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut bytes,
+            serde_json::ser::PrettyFormatter::with_indent(b" "),
+        );
         serde::Serialize::serialize(&spec.to_json(old.as_ref()), &mut ser)?;
         bytes.push(b'\n');
         crate::io::write_bytes(&path, &bytes)?;
@@ -454,14 +581,20 @@ pub fn check_notebooks(dir: &Path, specs: &[NotebookSpec]) -> anyhow::Result<Vec
         let path = dir.join(&spec.file);
         match read_notebook(&path)? {
             None => out.push(format!("{}: missing", path.display())),
-            Some(nb) => out.extend(spec.differences(&nb).into_iter().map(|d| format!("{}: {d}", path.display()))),
+            Some(nb) => out.extend(
+                spec.differences(&nb).into_iter().map(|d| format!("{}: {d}", path.display())),
+            ),
         }
     }
-    let rd = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?;
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?;
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".ipynb") && !specs.iter().any(|s| s.file == name) {
-            out.push(format!("{}: not made by the generator (a section renamed or removed?)", entry.path().display()));
+            out.push(format!(
+                "{}: not made by the generator (a section renamed or removed?)",
+                entry.path().display()
+            ));
         }
     }
     Ok(out)
@@ -480,15 +613,26 @@ mod tests {
         assert_eq!(files.last(), Some(&"10_summary.ipynb"));
         assert_eq!(files.len(), super::super::report().sections.len() + 2);
         let aug = &nbs[4];
-        assert!(aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")), "the final model's cells");
+        assert!(
+            aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")),
+            "the final model's cells"
+        );
         assert!(nbs[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
         for nb in &nbs {
-            assert_eq!(nb.cells[1].source, ":dep convlab = { path = \"..\", default-features = false }", "{}: every :dep first", nb.file);
-            assert!(nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty()));
+            assert_eq!(
+                nb.cells[1].source, ":dep convlab = { path = \"..\", default-features = false }",
+                "{}: every :dep first",
+                nb.file
+            );
+            assert!(
+                nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty())
+            );
         }
         // The family's size comes from the plan, never from the prose.
         let n = super::super::report().family_members().len();
-        assert!(nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons"))));
+        assert!(
+            nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons")))
+        );
     }
 
     /// A user plan's notebooks: one per section and a summary, in `notebooks/<name>/`,
@@ -496,16 +640,29 @@ mod tests {
     #[test]
     fn a_plans_notebooks_open_the_plan() {
         let plan = Plan::new("wd", "Weight decay")
-            .section(super::super::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"]).unwrap())
+            .section(
+                super::super::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"])
+                    .unwrap(),
+            )
             .check()
             .unwrap();
         let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"));
         let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
         assert_eq!(files, ["01_wd.ipynb", "02_summary.ipynb"]);
-        assert_eq!(nbs[0].cells[1].source, ":dep convlab = { path = \"../..\", default-features = false }");
-        assert!(nbs[0].cells[2].source.contains("Study::from_env_with_plan(\"studies/wd.toml\")?"), "{}", nbs[0].cells[2].source);
+        assert_eq!(
+            nbs[0].cells[1].source,
+            ":dep convlab = { path = \"../..\", default-features = false }"
+        );
+        assert!(
+            nbs[0].cells[2].source.contains("Study::from_env_with_plan(\"studies/wd.toml\")?"),
+            "{}",
+            nbs[0].cells[2].source
+        );
         assert!(nbs[0].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
-        assert!(!nbs[1].cells.iter().any(|c| c.source.contains("answer_all")), "the report's questions are the report's");
+        assert!(
+            !nbs[1].cells.iter().any(|c| c.source.contains("answer_all")),
+            "the report's questions are the report's"
+        );
         assert!(nbs[1].cells.iter().any(|c| c.source.contains("figures/<profile>/wd/report.md")));
     }
 
@@ -519,23 +676,44 @@ mod tests {
         // An executed notebook: an output on cell 2; then an edit to cell 4's source.
         let path = dir.path().join("06_normalization.ipynb");
         let mut nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        nb["cells"][2]["outputs"] = json!([{"output_type": "stream", "name": "stdout", "text": ["profile quick\n"]}]);
+        nb["cells"][2]["outputs"] =
+            json!([{"output_type": "stream", "name": "stdout", "text": ["profile quick\n"]}]);
         nb["cells"][4]["source"] = json!(["let section = study.run_section(\"dropout\")?;"]);
-        nb["cells"][4]["outputs"] = json!([{"output_type": "stream", "name": "stdout", "text": ["stale\n"]}]);
+        nb["cells"][4]["outputs"] =
+            json!([{"output_type": "stream", "name": "stdout", "text": ["stale\n"]}]);
         std::fs::write(&path, serde_json::to_vec(&nb).unwrap()).unwrap();
         let problems = check_notebooks(dir.path(), &specs).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("06_normalization.ipynb: cell 4 source differs"), "{}", problems[0]);
+        assert!(
+            problems[0].contains("06_normalization.ipynb: cell 4 source differs"),
+            "{}",
+            problems[0]
+        );
         std::fs::write(dir.path().join("99_extra.ipynb"), "{}").unwrap();
-        assert!(check_notebooks(dir.path(), &specs).unwrap().iter().any(|p| p.contains("99_extra.ipynb: not made by the generator")));
+        assert!(
+            check_notebooks(dir.path(), &specs)
+                .unwrap()
+                .iter()
+                .any(|p| p.contains("99_extra.ipynb: not made by the generator"))
+        );
         std::fs::remove_file(dir.path().join("99_extra.ipynb")).unwrap();
 
         let written = write_notebooks(dir.path(), &specs).unwrap();
         assert!(written.contains(&Written::Updated(path.clone())));
-        assert_eq!(written.iter().filter(|w| matches!(w, Written::Unchanged(_))).count(), written.len() - 1);
+        assert_eq!(
+            written.iter().filter(|w| matches!(w, Written::Unchanged(_))).count(),
+            written.len() - 1
+        );
         let nb: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(nb["cells"][2]["outputs"][0]["text"][0], "profile quick\n", "unchanged cell keeps its output");
-        assert_eq!(nb["cells"][4]["outputs"], json!([]), "a regenerated cell loses its stale output");
+        assert_eq!(
+            nb["cells"][2]["outputs"][0]["text"][0], "profile quick\n",
+            "unchanged cell keeps its output"
+        );
+        assert_eq!(
+            nb["cells"][4]["outputs"],
+            json!([]),
+            "a regenerated cell loses its stale output"
+        );
         assert!(check_notebooks(dir.path(), &specs).unwrap().is_empty());
         std::fs::write(&path, "{oops").unwrap();
         let err = write_notebooks(dir.path(), &specs).unwrap_err().to_string();

@@ -9,7 +9,8 @@
 //!     Section::new("weight-decay", "Weight decay")
 //!         .reference("xknet18")
 //!         .variant(Variant::report("xknet18").unwrap())
-//!         .variant(Variant::new("wd-5e-4").label("weight decay 5e-4").base("xknet18").set("train.weight_decay=5e-4")),
+//! .variant(Variant::new("wd-5e-4").label("weight decay
+//!         5e-4").base("xknet18").set("train.weight_decay=5e-4")),
 //! );
 //! let plan = plan.check().unwrap();
 //! assert_eq!(plan.family_members().len(), 1);
@@ -57,7 +58,15 @@ pub struct Variant {
 impl Variant {
     /// The report's recipe under `key`, until [`Variant::base`] and [`Variant::set`] change it.
     pub fn new(key: &str) -> Self {
-        Self { key: key.into(), label: key.into(), base: None, set: vec![], absolute: vec![], reported: None, style: None }
+        Self {
+            key: key.into(),
+            label: key.into(),
+            base: None,
+            set: vec![],
+            absolute: vec![],
+            reported: None,
+            style: None,
+        }
     }
 
     /// The report's variant `key` (`xknet18`, `dropout-0.1`, …) as the report defines it.
@@ -102,7 +111,18 @@ impl Variant {
 
     /// Its overrides, parsed.
     fn overrides(&self) -> Result<Vec<Override>, PlanError> {
-        self.set.iter().enumerate().map(|(i, s)| s.parse::<Override>().map_err(|e| PlanError::at(At::Override(self.key.clone(), i), format!("variant `{}`: {e}", self.key)))).collect()
+        self.set
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.parse::<Override>().map_err(|e| {
+                    PlanError::at(
+                        At::Override(self.key.clone(), i),
+                        format!("variant `{}`: {e}", self.key),
+                    )
+                })
+            })
+            .collect()
     }
 }
 
@@ -194,34 +214,76 @@ impl Section {
         let at = || At::Sweep(key.to_string());
         let err = |m: String| PlanError::at(at(), format!("section `{key}`: {m}"));
         if sweeps.is_empty() {
-            return Err(err("a sweep needs an override with two or more values, e.g. train.weight_decay=0,5e-4".into()));
+            return Err(err(
+                "a sweep needs an override with two or more values, e.g. train.weight_decay=0,5e-4"
+                    .into(),
+            ));
         }
-        let axes: Vec<(String, Vec<String>)> = sweeps.iter().map(|s| parse_sweep(s).map_err(|e| err(format!("sweep {e}")))).collect::<Result<_, _>>()?;
+        let axes: Vec<(String, Vec<String>)> = sweeps
+            .iter()
+            .map(|s| parse_sweep(s).map_err(|e| err(format!("sweep {e}"))))
+            .collect::<Result<_, _>>()?;
         if axes.iter().all(|(_, v)| v.len() < 2) {
             let s = sweeps.join(" ");
             let (k, v) = &axes[0];
-            return Err(err(format!("sweep {s} has one value; give two or more to compare, e.g. {k}=<reference>,{}", v[0])));
+            return Err(err(format!(
+                "sweep {s} has one value; give two or more to compare, e.g. {k}=<reference>,{}",
+                v[0]
+            )));
         }
         for (k, values) in &axes {
-            if let Some(dup) = values.iter().enumerate().find_map(|(i, v)| values[..i].contains(v).then_some(v)) {
+            if let Some(dup) =
+                values.iter().enumerate().find_map(|(i, v)| values[..i].contains(v).then_some(v))
+            {
                 return Err(err(format!("sweep {k}: the value {dup} is listed twice")));
             }
         }
         let swept: Vec<&(String, Vec<String>)> = axes.iter().filter(|(_, v)| v.len() > 1).collect();
         let leaf = |k: &str| {
             let l = k.rsplit('.').next().unwrap_or(k);
-            if swept.iter().filter(|(o, _)| o.rsplit('.').next() == Some(l)).count() > 1 { k.to_string() } else { l.to_string() }
+            if swept.iter().filter(|(o, _)| o.rsplit('.').next() == Some(l)).count() > 1 {
+                k.to_string()
+            } else {
+                l.to_string()
+            }
         };
         // Every combination, the first key outermost (as Hydra's basic sweeper lists them).
         let mut combos: Vec<Vec<(String, String)>> = vec![vec![]];
         for (k, values) in &axes {
-            combos = combos.into_iter().flat_map(|c| values.iter().map(move |v| [c.clone(), vec![(k.clone(), v.clone())]].concat())).collect();
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| [c.clone(), vec![(k.clone(), v.clone())]].concat())
+                })
+                .collect();
         }
-        let mut section = Section::new(key, &format!("{base}: {}", swept.iter().map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", "))).collect::<Vec<_>>().join(", ")));
+        let mut section = Section::new(
+            key,
+            &format!(
+                "{base}: {}",
+                swept
+                    .iter()
+                    .map(|(k, v)| format!("{k} ∈ {{{}}}", v.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
         for combo in combos {
-            let named: Vec<&(String, String)> = combo.iter().filter(|(k, _)| swept.iter().any(|(s, _)| s == k)).collect();
-            let vkey = format!("{base}+{}", named.iter().map(|(k, v)| format!("{}={}", leaf(k), v.replace(['"', '\'', ' '], ""))).collect::<Vec<_>>().join("+"));
-            let label = named.iter().map(|(k, v)| format!("{} = {v}", leaf(k))).collect::<Vec<_>>().join(", ");
+            let named: Vec<&(String, String)> =
+                combo.iter().filter(|(k, _)| swept.iter().any(|(s, _)| s == k)).collect();
+            let vkey = format!(
+                "{base}+{}",
+                named
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", leaf(k), v.replace(['"', '\'', ' '], "")))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            );
+            let label = named
+                .iter()
+                .map(|(k, v)| format!("{} = {v}", leaf(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut v = Variant::new(&vkey).label(&label).base(base);
             for (k, value) in &combo {
                 v = v.set(&format!("{k}={value}"));
@@ -230,7 +292,8 @@ impl Section {
         }
         section.reference = Some(section.variants[0].key.clone());
         section.question = format!(
-            "How does {} change {base}'s best validation accuracy? Each value is compared with the first, {}.",
+            "How does {} change {base}'s best validation accuracy? Each value is compared with \
+                the first, {}.",
             swept.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(" and "),
             section.variants[0].label
         );
@@ -313,7 +376,11 @@ impl Plan {
     pub fn get(&self, key: &str) -> anyhow::Result<&Section> {
         self.sections.iter().find(|s| s.key == key).ok_or_else(|| {
             let keys: Vec<&str> = self.sections.iter().map(|s| s.key.as_str()).collect();
-            anyhow::anyhow!("unknown section `{key}`; sections of {}: {}", self.name, keys.join(", "))
+            anyhow::anyhow!(
+                "unknown section `{key}`; sections of {}: {}",
+                self.name,
+                keys.join(", ")
+            )
         })
     }
 
@@ -341,8 +408,13 @@ impl Plan {
     /// A variant or probe by key, or an error listing the keys.
     pub fn find(&self, key: &str) -> anyhow::Result<&Variant> {
         self.variant(key).ok_or_else(|| {
-            let keys: Vec<&str> = self.variants().into_iter().chain(self.probes()).map(|v| v.key.as_str()).collect();
-            anyhow::anyhow!("unknown variant `{key}`; variants of {}: {}", self.name, keys.join(", "))
+            let keys: Vec<&str> =
+                self.variants().into_iter().chain(self.probes()).map(|v| v.key.as_str()).collect();
+            anyhow::anyhow!(
+                "unknown variant `{key}`; variants of {}: {}",
+                self.name,
+                keys.join(", ")
+            )
         })
     }
 
@@ -379,17 +451,34 @@ impl Plan {
 
     fn resolve_in(&self, key: &str, report: &Plan) -> Result<Resolved, PlanError> {
         let mut chain: Vec<&Variant> = Vec::new();
-        let mut at = self.lookup(key, report).ok_or_else(|| PlanError::at(At::Variant(key.into()), format!("unknown variant `{key}`")))?;
+        let mut at = self.lookup(key, report).ok_or_else(|| {
+            PlanError::at(At::Variant(key.into()), format!("unknown variant `{key}`"))
+        })?;
         loop {
             if chain.iter().any(|v| v.key == at.key) {
-                let path: Vec<&str> = chain.iter().map(|v| v.key.as_str()).chain([at.key.as_str()]).collect();
-                return Err(PlanError::at(At::VariantField(key.into(), "base"), format!("variant `{key}`: its bases go round in a circle ({}); one must start from another variant or from none", path.join(" → "))));
+                let path: Vec<&str> =
+                    chain.iter().map(|v| v.key.as_str()).chain([at.key.as_str()]).collect();
+                return Err(PlanError::at(
+                    At::VariantField(key.into(), "base"),
+                    format!(
+                        "variant `{key}`: its bases go round in a circle ({}); one must start \
+                            from another variant or from none",
+                        path.join(" → ")
+                    ),
+                ));
             }
             chain.push(at);
             let Some(b) = &at.base else { break };
             let child = at.key.clone();
             at = self.lookup(b, report).ok_or_else(|| {
-                PlanError::at(At::VariantField(child.clone(), "base"), format!("variant `{child}`: base `{b}` is neither a variant of this plan nor of the report's; define it, or start from one of the report's (e.g. xknet18)"))
+                PlanError::at(
+                    At::VariantField(child.clone(), "base"),
+                    format!(
+                        "variant \
+                    `{child}`: base `{b}` is neither a variant of this plan nor of the report's; \
+                    define it, or start from one of the report's (e.g. xknet18)"
+                    ),
+                )
             })?;
         }
         let mut overrides = Vec::new();
@@ -400,11 +489,14 @@ impl Plan {
                 overrides.push(o);
             }
         }
-        let absolute = overrides.iter().filter_map(|o| absolute.get(&o.key).cloned().flatten().filter(|a| a == o)).fold(Vec::new(), |mut acc: Vec<Override>, o| {
-            acc.retain(|x| x.key != o.key);
-            acc.push(o);
-            acc
-        });
+        let absolute = overrides
+            .iter()
+            .filter_map(|o| absolute.get(&o.key).cloned().flatten().filter(|a| a == o))
+            .fold(Vec::new(), |mut acc: Vec<Override>, o| {
+                acc.retain(|x| x.key != o.key);
+                acc.push(o);
+                acc
+            });
         Ok(Resolved { overrides, absolute })
     }
 
@@ -423,7 +515,11 @@ impl Plan {
         let cat = self.catalogue();
         let mut at = self.lookup(key, cat);
         while let Some(v) = at {
-            let names = |s: &String| s.split_once('=').is_some_and(|(k, _)| message.strip_prefix(k.trim()).is_some_and(|rest| rest.starts_with([':', '='])));
+            let names = |s: &String| {
+                s.split_once('=').is_some_and(|(k, _)| {
+                    message.strip_prefix(k.trim()).is_some_and(|rest| rest.starts_with([':', '=']))
+                })
+            };
             if let Some(i) = v.set.iter().position(names) {
                 return At::Override(v.key.clone(), i);
             }
@@ -441,15 +537,32 @@ impl Plan {
     /// [`Plan::check`] with `report` as the report's catalogue (the report checks against itself).
     pub(crate) fn check_against(mut self, report: &Plan) -> Result<Plan, PlanError> {
         let is_report = self == *report;
-        let name_ok = !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') && !self.name.starts_with('.');
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            && !self.name.starts_with('.');
         if !name_ok {
-            return Err(PlanError::at(At::Plan, format!("plan name `{}`: use letters, digits, '-', '_' or '.' (it names a directory)", self.name)));
+            return Err(PlanError::at(
+                At::Plan,
+                format!(
+                    "plan name `{}`: use letters, digits, '-', '_' or '.' (it names a directory)",
+                    self.name
+                ),
+            ));
         }
         if self.name == REPORT && !is_report {
-            return Err(PlanError::at(At::Plan, format!("plan name `{REPORT}` is the report's own study; name yours differently")));
+            return Err(PlanError::at(
+                At::Plan,
+                format!("plan name `{REPORT}` is the report's own study; name yours differently"),
+            ));
         }
         if self.sections.is_empty() {
-            return Err(PlanError::at(At::Plan, format!("plan `{}` has no sections; add at least one", self.name)));
+            return Err(PlanError::at(
+                At::Plan,
+                format!("plan `{}` has no sections; add at least one", self.name),
+            ));
         }
         self.check_sections()?;
         let cat: &Plan = if is_report { &self } else { report };
@@ -457,7 +570,13 @@ impl Plan {
         for v in self.sections.iter().flat_map(|s| s.variants.iter().chain(&s.probes)) {
             match definitions.get(v.key.as_str()) {
                 Some(d) if !same_definition(d, v) => {
-                    return Err(PlanError::at(At::Variant(v.key.clone()), format!("two variants are named `{}` with different definitions; rename one", v.key)));
+                    return Err(PlanError::at(
+                        At::Variant(v.key.clone()),
+                        format!(
+                            "two variants are named `{}` with different definitions; rename one",
+                            v.key
+                        ),
+                    ));
                 }
                 _ => drop(definitions.insert(&v.key, v)),
             }
@@ -474,47 +593,99 @@ impl Plan {
 
     fn check_sections(&self) -> Result<(), PlanError> {
         for (i, s) in self.sections.iter().enumerate() {
-            let key_ok = !s.key.is_empty() && s.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let key_ok = !s.key.is_empty()
+                && s.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !key_ok {
-                return Err(PlanError::at(At::Section(s.key.clone()), format!("section key `{}`: use letters, digits, '-' or '_' (it names files)", s.key)));
+                return Err(PlanError::at(
+                    At::Section(s.key.clone()),
+                    format!(
+                        "section key `{}`: use letters, digits, '-' or '_' (it names files)",
+                        s.key
+                    ),
+                ));
             }
             if self.sections[..i].iter().any(|o| o.key == s.key) {
-                return Err(PlanError::at(At::Section(s.key.clone()), format!("two sections are named `{}`; rename one", s.key)));
+                return Err(PlanError::at(
+                    At::Section(s.key.clone()),
+                    format!("two sections are named `{}`; rename one", s.key),
+                ));
             }
             if s.variants.is_empty() {
                 return Err(PlanError::at(
                     At::SectionField(s.key.clone(), "variants"),
-                    format!("section `{}` has no variants; list the variants it compares, its reference among them", s.key),
+                    format!(
+                        "section `{}` has no variants; list the variants it compares, its \
+                            reference among them",
+                        s.key
+                    ),
                 ));
             }
             let keys: Vec<&str> = s.variants.iter().map(|v| v.key.as_str()).collect();
-            if let Some(dup) = keys.iter().enumerate().find_map(|(j, k)| keys[..j].contains(k).then_some(k)) {
-                return Err(PlanError::at(At::SectionField(s.key.clone(), "variants"), format!("section `{}` lists `{dup}` twice", s.key)));
+            if let Some(dup) =
+                keys.iter().enumerate().find_map(|(j, k)| keys[..j].contains(k).then_some(k))
+            {
+                return Err(PlanError::at(
+                    At::SectionField(s.key.clone(), "variants"),
+                    format!("section `{}` lists `{dup}` twice", s.key),
+                ));
             }
-            for (field, value) in [("reference", &s.reference), ("alone", &s.alone), ("final_model", &s.final_model)] {
+            for (field, value) in
+                [("reference", &s.reference), ("alone", &s.alone), ("final_model", &s.final_model)]
+            {
                 if let Some(k) = value.as_ref().filter(|k| !keys.contains(&k.as_str())) {
                     return Err(PlanError::at(
                         At::SectionField(s.key.clone(), field),
-                        format!("section `{}`: {field} `{k}` is not one of its variants ({}); add it to the section's variants or name one of them", s.key, keys.join(", ")),
+                        format!(
+                            "section `{}`: {field} `{k}` is not one of its variants ({}); add it \
+                                to the section's variants or name one of them",
+                            s.key,
+                            keys.join(", ")
+                        ),
                     ));
                 }
             }
             if s.reference.is_some() && s.variants.len() < 2 {
-                return Err(PlanError::at(At::SectionField(s.key.clone(), "variants"), format!("section `{}` has a reference and nothing to compare with it; add a variant", s.key)));
+                return Err(PlanError::at(
+                    At::SectionField(s.key.clone(), "variants"),
+                    format!(
+                        "section `{}` has a reference and nothing to compare with it; add a variant",
+                        s.key
+                    ),
+                ));
             }
         }
         Ok(())
     }
 
     fn check_variant(&self, v: &Variant, cat: &Plan) -> Result<(), PlanError> {
-        let key_ok = !v.key.is_empty() && v.key != "." && v.key != ".." && !v.key.chars().any(|c| c.is_whitespace() || c.is_control() || "/\\\"'`$".contains(c));
+        let key_ok = !v.key.is_empty()
+            && v.key != "."
+            && v.key != ".."
+            && !v
+                .key
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "/\\\"'`$".contains(c));
         if !key_ok {
-            return Err(PlanError::at(At::Variant(v.key.clone()), format!("variant key `{}`: no spaces, quotes, `$` or path separators (it names a directory and a shell word)", v.key)));
+            return Err(PlanError::at(
+                At::Variant(v.key.clone()),
+                format!(
+                    "variant key `{}`: no spaces, quotes, `$` or path separators (it names a \
+                        directory and a shell word)",
+                    v.key
+                ),
+            ));
         }
         let own = v.overrides()?;
         for a in &v.absolute {
             if !own.iter().any(|o| &o.key == a) {
-                return Err(PlanError::at(At::VariantField(v.key.clone(), "absolute"), format!("variant `{}`: absolute key `{a}` is not one of its overrides; set it here, or drop it from `absolute`", v.key)));
+                return Err(PlanError::at(
+                    At::VariantField(v.key.clone(), "absolute"),
+                    format!(
+                        "variant `{}`: absolute key `{a}` is not one of its overrides; set it \
+                            here, or drop it from `absolute`",
+                        v.key
+                    ),
+                ));
             }
         }
         let resolved = self.resolve_in(&v.key, cat)?;
@@ -522,13 +693,17 @@ impl Plan {
             let owner = self.owner_of(&v.key, &e.to_string());
             PlanError::at(owner.clone(), format!("variant `{}`: {e}", at_key(&owner)))
         })?;
-        recipe.validate().map_err(|e| PlanError::at(At::Variant(v.key.clone()), format!("variant `{}`: {e}", v.key)))?;
+        recipe.validate().map_err(|e| {
+            PlanError::at(At::Variant(v.key.clone()), format!("variant `{}`: {e}", v.key))
+        })?;
         let sets = |k: &str| resolved.overrides.iter().any(|o| o.key == k);
         if sets("train.batch_size") && !sets("train.lr_batch") {
             return Err(PlanError::at(
                 At::Variant(v.key.clone()),
                 format!(
-                    "variant `{}`: train.batch_size is changed; say how the learning rate follows it: add train.lr_batch=linear (lr × batch / 64, Goyal et al. 2017) or train.lr_batch=none (lr unchanged)",
+                    "variant `{}`: train.batch_size is changed; say how the learning rate follows \
+                        it: add train.lr_batch=linear (lr × batch / 64, Goyal et al. 2017) or \
+                        train.lr_batch=none (lr unchanged)",
                     v.key
                 ),
             ));
@@ -536,7 +711,8 @@ impl Plan {
         Ok(())
     }
 
-    /// A variant named as one of the report's must be the report's (the same recipe, however written).
+    /// A variant named as one of the report's must be the report's (the same recipe, however
+    /// written).
     fn check_report_names(&self, report: &Plan) -> Result<(), PlanError> {
         for v in self.variants().into_iter().chain(self.probes()) {
             let Some(theirs) = report.variant(&v.key) else { continue };
@@ -547,14 +723,29 @@ impl Plan {
             let recipe = |r: &Resolved| Recipe::report().with(&r.overrides).ok();
             // Its own bases may not resolve (`base = "xknet18"` on a variant named xknet18 is
             // itself): then it is not the report's either.
-            let same = self.resolve(&v.key).is_ok_and(|mine| recipe(&mine) == recipe(&want) && mine.absolute == want.absolute);
+            let same = self
+                .resolve(&v.key)
+                .is_ok_and(|mine| recipe(&mine) == recipe(&want) && mine.absolute == want.absolute);
             if !same {
-                let show = |r: &Resolved| if r.overrides.is_empty() { "the report's recipe".to_string() } else { r.overrides.iter().map(Override::to_string).collect::<Vec<_>>().join(" ") };
-                let mine = v.base.iter().cloned().chain(v.set.iter().cloned()).collect::<Vec<_>>().join(" + ");
+                let show = |r: &Resolved| {
+                    if r.overrides.is_empty() {
+                        "the report's recipe".to_string()
+                    } else {
+                        r.overrides.iter().map(Override::to_string).collect::<Vec<_>>().join(" ")
+                    }
+                };
+                let mine = v
+                    .base
+                    .iter()
+                    .cloned()
+                    .chain(v.set.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" + ");
                 return Err(PlanError::at(
                     At::Variant(v.key.clone()),
                     format!(
-                        "variant `{}` is the report's ({}); this plan's is {}: name yours differently (e.g. `{}-2`), or use the report's as it is",
+                        "variant `{}` is the report's ({}); this plan's is {}: name yours \
+                            differently (e.g. `{}-2`), or use the report's as it is",
                         v.key,
                         show(&want),
                         if mine.is_empty() { "the report's recipe".into() } else { mine },
@@ -570,7 +761,12 @@ impl Plan {
     /// else the first of [`Style::nth`] no other variant of the plan uses.
     fn fill_styles(&mut self, report: &Plan) {
         let mut given: BTreeMap<String, Style> = BTreeMap::new();
-        let all: Vec<Variant> = self.sections.iter().flat_map(|s| s.variants.iter().chain(&s.probes)).cloned().collect();
+        let all: Vec<Variant> = self
+            .sections
+            .iter()
+            .flat_map(|s| s.variants.iter().chain(&s.probes))
+            .cloned()
+            .collect();
         for v in &all {
             if let Some(s) = v.style.or_else(|| report.variant(&v.key).and_then(|r| r.style)) {
                 given.entry(v.key.clone()).or_insert(s);
@@ -606,7 +802,9 @@ fn at_key(at: &At) -> &str {
 
 /// Two entries of one variant key define the same thing (a style given once counts as given).
 fn same_definition(a: &Variant, b: &Variant) -> bool {
-    (&a.label, &a.base, &a.set, &a.absolute, a.reported) == (&b.label, &b.base, &b.set, &b.absolute, b.reported) && (a.style.is_none() || b.style.is_none() || a.style == b.style)
+    (&a.label, &a.base, &a.set, &a.absolute, a.reported)
+        == (&b.label, &b.base, &b.set, &b.absolute, b.reported)
+        && (a.style.is_none() || b.style.is_none() || a.style == b.style)
 }
 
 // The report's own plan: the catalogue every other plan's bases resolve against.
@@ -620,7 +818,9 @@ pub(crate) fn report_unchecked() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();
     PLAN.get_or_init(|| match Plan::parse_toml(REPORT_TOML, "report") {
         Ok((plan, _)) => plan,
-        Err((line, e)) => panic!("studies/report.toml:{line}: {e} (built into the library; a test reads it)"),
+        Err((line, e)) => {
+            panic!("studies/report.toml:{line}: {e} (built into the library; a test reads it)")
+        }
     })
 }
 
@@ -629,7 +829,9 @@ pub fn report() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();
     PLAN.get_or_init(|| {
         let raw = report_unchecked();
-        raw.clone().check_against(raw).unwrap_or_else(|e| panic!("studies/report.toml: {e} (built into the library; a test checks it)"))
+        raw.clone().check_against(raw).unwrap_or_else(|e| {
+            panic!("studies/report.toml: {e} (built into the library; a test checks it)")
+        })
     })
 }
 
@@ -650,9 +852,15 @@ mod tests {
     fn a_plan_resolves_through_its_bases_to_the_reports_recipe() {
         let p = wd_plan().check().unwrap();
         let r = p.resolve("wd-5e-4").unwrap();
-        assert_eq!(r.overrides.iter().map(Override::to_string).collect::<Vec<_>>(), ["model.stem=small", "train.weight_decay=5e-4"]);
+        assert_eq!(
+            r.overrides.iter().map(Override::to_string).collect::<Vec<_>>(),
+            ["model.stem=small", "train.weight_decay=5e-4"]
+        );
         let recipe = p.recipe("wd-5e-4").unwrap();
-        assert_eq!((recipe.model.stem, recipe.train.weight_decay), (crate::model::Stem::Small, 5e-4));
+        assert_eq!(
+            (recipe.model.stem, recipe.train.weight_decay),
+            (crate::model::Stem::Small, 5e-4)
+        );
         assert_eq!(p.family_members().len(), 1);
         // Styles: the report's xknet18 keeps black; the new one takes the first free one.
         let style = |k: &str| p.variant(k).unwrap().style.unwrap();
@@ -663,28 +871,81 @@ mod tests {
     #[test]
     fn bad_plans_are_refused_with_the_key_and_what_to_do() {
         let err = |p: Plan| p.check().unwrap_err().to_string();
-        let one = |v: Variant| Plan::new("p", "P").section(Section::new("s", "S").reference("xknet18").variant(Variant::report("xknet18").unwrap()).variant(v));
-        assert_eq!(err(one(Variant::new("a").base("xknet18").set("train.wieght_decay=1e-4"))), "variant `a`: train.wieght_decay: unknown key; did you mean train.weight_decay?");
-        assert_eq!(err(one(Variant::new("a").set("train.weight_decay=lots"))), "variant `a`: train.weight_decay=lots: expected a number, not string \"lots\"");
-        assert_eq!(err(one(Variant::new("a").set("model.dropout=1.5"))), "variant `a`: model field `dropout` = 1.5: must be in [0, 1)");
-        assert!(err(one(Variant::new("a").base("nope"))).starts_with("variant `a`: base `nope` is neither a variant of this plan nor of the report's"));
-        assert!(err(one(Variant::new("a").set("train.batch_size=128"))).contains("add train.lr_batch=linear"));
-        assert!(one(Variant::new("a").set("train.batch_size=128").set("train.lr_batch=linear")).check().is_ok());
+        let one = |v: Variant| {
+            Plan::new("p", "P").section(
+                Section::new("s", "S")
+                    .reference("xknet18")
+                    .variant(Variant::report("xknet18").unwrap())
+                    .variant(v),
+            )
+        };
+        assert_eq!(
+            err(one(Variant::new("a").base("xknet18").set("train.wieght_decay=1e-4"))),
+            "variant `a`: train.wieght_decay: unknown key; did you mean train.weight_decay?"
+        );
+        assert_eq!(
+            err(one(Variant::new("a").set("train.weight_decay=lots"))),
+            "variant `a`: train.weight_decay=lots: expected a number, not string \"lots\""
+        );
+        assert_eq!(
+            err(one(Variant::new("a").set("model.dropout=1.5"))),
+            "variant `a`: model field `dropout` = 1.5: must be in [0, 1)"
+        );
+        assert!(err(one(Variant::new("a").base("nope"))).starts_with(
+            "variant `a`: base `nope` is neither a variant of this plan nor of the report's"
+        ));
+        assert!(
+            err(one(Variant::new("a").set("train.batch_size=128")))
+                .contains("add train.lr_batch=linear")
+        );
+        assert!(
+            one(Variant::new("a").set("train.batch_size=128").set("train.lr_batch=linear"))
+                .check()
+                .is_ok()
+        );
         // The report's name with other overrides.
         let e = err(one(Variant::new("dropout-0.1").base("xknet18").set("model.dropout=0.1")));
-        assert_eq!(e, "variant `dropout-0.1` is the report's (model.stem=small model.norm=none model.dropout=0.1); this plan's is xknet18 + model.dropout=0.1: name yours differently (e.g. `dropout-0.1-2`), or use the report's as it is");
+        assert_eq!(
+            e,
+            "variant `dropout-0.1` is the report's (model.stem=small model.norm=none \
+                model.dropout=0.1); this plan's is xknet18 + model.dropout=0.1: name yours \
+                differently (e.g. `dropout-0.1-2`), or use the report's as it is"
+        );
         // The report's name with the same recipe, written another way: accepted.
-        assert!(one(Variant::new("dropout-0.1").base("norm-none").set("model.dropout=0.1").label("no BN, dropout 0.1")).check().is_ok());
+        assert!(
+            one(Variant::new("dropout-0.1")
+                .base("norm-none")
+                .set("model.dropout=0.1")
+                .label("no BN, dropout 0.1"))
+            .check()
+            .is_ok()
+        );
         // Sections.
-        let e = err(Plan::new("p", "P").section(Section::new("s", "S").reference("xknet18").variant(Variant::new("a"))));
-        assert_eq!(e, "section `s`: reference `xknet18` is not one of its variants (a); add it to the section's variants or name one of them");
-        assert_eq!(err(Plan::new("p", "P").section(Section::new("s", "S"))), "section `s` has no variants; list the variants it compares, its reference among them");
+        let e = err(Plan::new("p", "P")
+            .section(Section::new("s", "S").reference("xknet18").variant(Variant::new("a"))));
+        assert_eq!(
+            e,
+            "section `s`: reference `xknet18` is not one of its variants (a); add it to the \
+                section's variants or name one of them"
+        );
+        assert_eq!(
+            err(Plan::new("p", "P").section(Section::new("s", "S"))),
+            "section `s` has no variants; list the variants it compares, its reference among them"
+        );
         let twice = Plan::new("p", "P")
             .section(Section::new("s", "S").variant(Variant::new("a").set("model.width=32")))
             .section(Section::new("t", "T").variant(Variant::new("a").set("model.width=16")));
         assert_eq!(err(twice), "two variants are named `a` with different definitions; rename one");
-        assert_eq!(err(Plan::new("report", "mine").section(Section::new("s", "S").variant(Variant::new("a")))), "plan name `report` is the report's own study; name yours differently");
-        let circle = Plan::new("p", "P").section(Section::new("s", "S").variant(Variant::new("a").base("b")).variant(Variant::new("b").base("a")));
+        assert_eq!(
+            err(Plan::new("report", "mine")
+                .section(Section::new("s", "S").variant(Variant::new("a")))),
+            "plan name `report` is the report's own study; name yours differently"
+        );
+        let circle = Plan::new("p", "P").section(
+            Section::new("s", "S")
+                .variant(Variant::new("a").base("b"))
+                .variant(Variant::new("b").base("a")),
+        );
         assert!(err(circle).contains("go round in a circle (a → b → a)"));
     }
 
@@ -692,16 +953,37 @@ mod tests {
     fn sweeps_expand_to_every_combination_with_the_first_as_reference() {
         let s = Section::sweep("wd", "xknet18", &["train.weight_decay=0,1e-4,5e-4"]).unwrap();
         let keys: Vec<&str> = s.variants.iter().map(|v| v.key.as_str()).collect();
-        assert_eq!(keys, ["xknet18+weight_decay=0", "xknet18+weight_decay=1e-4", "xknet18+weight_decay=5e-4"]);
+        assert_eq!(
+            keys,
+            ["xknet18+weight_decay=0", "xknet18+weight_decay=1e-4", "xknet18+weight_decay=5e-4"]
+        );
         assert_eq!(s.reference.as_deref(), Some("xknet18+weight_decay=0"));
         assert_eq!(s.variants[1].set, ["train.weight_decay=1e-4"]);
-        let two = Section::sweep("g", "xknet18", &["train.weight_decay=0,5e-4", "train.nesterov=true", "train.label_smoothing=0,0.1"]).unwrap();
+        let two = Section::sweep(
+            "g",
+            "xknet18",
+            &["train.weight_decay=0,5e-4", "train.nesterov=true", "train.label_smoothing=0,0.1"],
+        )
+        .unwrap();
         assert_eq!(two.variants.len(), 4);
         assert_eq!(two.variants[1].key, "xknet18+weight_decay=0+label_smoothing=0.1");
-        assert_eq!(two.variants[1].set, ["train.weight_decay=0", "train.nesterov=true", "train.label_smoothing=0.1"]);
-        let e = Section::sweep("wd", "xknet18", &["train.weight_decay=5e-4"]).unwrap_err().to_string();
-        assert_eq!(e, "section `wd`: sweep train.weight_decay=5e-4 has one value; give two or more to compare, e.g. train.weight_decay=<reference>,5e-4");
-        assert!(Section::sweep("wd", "xknet18", &["train.weight_decay=1,1"]).unwrap_err().to_string().contains("listed twice"));
+        assert_eq!(
+            two.variants[1].set,
+            ["train.weight_decay=0", "train.nesterov=true", "train.label_smoothing=0.1"]
+        );
+        let e =
+            Section::sweep("wd", "xknet18", &["train.weight_decay=5e-4"]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "section `wd`: sweep train.weight_decay=5e-4 has one value; give two or more to \
+                compare, e.g. train.weight_decay=<reference>,5e-4"
+        );
+        assert!(
+            Section::sweep("wd", "xknet18", &["train.weight_decay=1,1"])
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
         // The reference of a sweep from 0 is xknet18's own recipe.
         let p = Plan::new("sw", "Sweep").section(s).check().unwrap();
         let x = Plan::report();

@@ -103,25 +103,41 @@ impl Spans {
         match at {
             At::Plan => Some(1),
             At::Section(k) | At::Sweep(k) => section(k).map(|s| s.1),
-            At::SectionField(k, f) => section(k).map(|s| s.2.iter().find(|(n, _)| n == f).map_or(s.1, |(_, l)| *l)),
+            At::SectionField(k, f) => {
+                section(k).map(|s| s.2.iter().find(|(n, _)| n == f).map_or(s.1, |(_, l)| *l))
+            }
             At::Variant(k) => variant(k).map(|v| v.1).or_else(|| self.listed(k)),
-            At::Override(k, i) => variant(k).map(|v| v.2.get(*i).copied().unwrap_or(v.1)).or_else(|| self.listed(k)),
-            At::VariantField(k, f) => variant(k).map(|v| v.3.iter().find(|(n, _)| n == f).map_or(v.1, |(_, l)| *l)).or_else(|| self.listed(k)),
+            At::Override(k, i) => {
+                variant(k).map(|v| v.2.get(*i).copied().unwrap_or(v.1)).or_else(|| self.listed(k))
+            }
+            At::VariantField(k, f) => variant(k)
+                .map(|v| v.3.iter().find(|(n, _)| n == f).map_or(v.1, |(_, l)| *l))
+                .or_else(|| self.listed(k)),
         }
     }
 
     /// The line of the first section that lists (or sweeps into) a variant not defined in the file.
     fn listed(&self, key: &str) -> Option<usize> {
-        self.sections.iter().find(|s| s.2.iter().any(|(n, _)| *n == "variants") && key.contains('+') == s.2.iter().any(|(n, _)| *n == "sweep")).map(|s| s.1)
+        self.sections
+            .iter()
+            .find(|s| {
+                s.2.iter().any(|(n, _)| *n == "variants")
+                    && key.contains('+') == s.2.iter().any(|(n, _)| *n == "sweep")
+            })
+            .map(|s| s.1)
     }
 }
 
 impl Plan {
     /// Read and check a plan file; every error is one line naming the file, the line and the key.
     pub fn load(path: &Path) -> anyhow::Result<Plan> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read plan {}: {e}", path.display()))?;
-        let stem = path.file_stem().map_or_else(|| "plan".to_string(), |s| s.to_string_lossy().into_owned());
-        Plan::from_toml(&text, &stem).map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read plan {}: {e}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "plan".to_string(), |s| s.to_string_lossy().into_owned());
+        Plan::from_toml(&text, &stem)
+            .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))
     }
 
     /// A plan from a file's text (`stem` names it unless it says `name = …`), checked; an error
@@ -134,13 +150,19 @@ impl Plan {
     /// A plan file's text read into a plan, not yet checked, and where each thing is in it.
     pub(crate) fn parse_toml(text: &str, stem: &str) -> Result<(Plan, Spans), FileError> {
         let lines = Lines::of(text);
-        let file: PlanFile = toml::from_str(text).map_err(|e| (e.span().map_or(1, |s| lines.line(s.start)), e.message().trim().replace('\n', " ")))?;
+        let file: PlanFile = toml::from_str(text).map_err(|e| {
+            (e.span().map_or(1, |s| lines.line(s.start)), e.message().trim().replace('\n', " "))
+        })?;
         let mut spans = Spans::default();
         let mut defined: Vec<Variant> = Vec::new();
         for v in &file.variant {
             defined.push(read_variant(v, &lines, &mut spans)?);
         }
-        let sections = file.section.iter().map(|s| read_section(s, &defined, &lines, &mut spans)).collect::<Result<Vec<_>, _>>()?;
+        let sections = file
+            .section
+            .iter()
+            .map(|s| read_section(s, &defined, &lines, &mut spans))
+            .collect::<Result<Vec<_>, _>>()?;
         let name = file.name.unwrap_or_else(|| stem.to_string());
         Ok((Plan { title: file.title.unwrap_or_else(|| name.clone()), name, sections }, spans))
     }
@@ -154,16 +176,31 @@ fn read_variant(v: &VariantFile, lines: &Lines, spans: &mut Spans) -> Result<Var
     let at_line = |s: std::ops::Range<usize>| lines.line(s.start);
     let key = v.key.get_ref().clone();
     if let Some(first) = spans.variants.iter().find(|s| s.0 == key) {
-        return Err((at_line(v.key.span()), format!("variant `{key}` is defined twice (first on line {}); rename one", first.1)));
+        return Err((
+            at_line(v.key.span()),
+            format!("variant `{key}` is defined twice (first on line {}); rename one", first.1),
+        ));
     }
-    let fields: Vec<(&'static str, usize)> =
-        [("base", v.base.as_ref().map(Spanned::span)), ("style", v.style.as_ref().map(Spanned::span)), ("absolute", v.absolute.first().map(Spanned::span))]
-            .into_iter()
-            .filter_map(|(name, span)| Some((name, at_line(span?))))
-            .collect();
-    spans.variants.push((key.clone(), at_line(v.key.span()), v.set.iter().map(|s| at_line(s.span())).collect(), fields));
+    let fields: Vec<(&'static str, usize)> = [
+        ("base", v.base.as_ref().map(Spanned::span)),
+        ("style", v.style.as_ref().map(Spanned::span)),
+        ("absolute", v.absolute.first().map(Spanned::span)),
+    ]
+    .into_iter()
+    .filter_map(|(name, span)| Some((name, at_line(span?))))
+    .collect();
+    spans.variants.push((
+        key.clone(),
+        at_line(v.key.span()),
+        v.set.iter().map(|s| at_line(s.span())).collect(),
+        fields,
+    ));
     let style = match &v.style {
-        Some(s) => Some(s.get_ref().parse().map_err(|e| (at_line(s.span()), format!("variant `{key}`: style {e}")))?),
+        Some(s) => Some(
+            s.get_ref()
+                .parse()
+                .map_err(|e| (at_line(s.span()), format!("variant `{key}`: style {e}")))?,
+        ),
         None => None,
     };
     Ok(Variant {
@@ -178,21 +215,47 @@ fn read_variant(v: &VariantFile, lines: &Lines, spans: &mut Spans) -> Result<Var
 }
 
 /// One `[[section]]`: its variants looked up among `defined` and the report's, or swept.
-fn read_section(s: &SectionFile, defined: &[Variant], lines: &Lines, spans: &mut Spans) -> Result<Section, FileError> {
+fn read_section(
+    s: &SectionFile,
+    defined: &[Variant],
+    lines: &Lines,
+    spans: &mut Spans,
+) -> Result<Section, FileError> {
     let at_line = |s: std::ops::Range<usize>| lines.line(s.start);
     let key = s.key.get_ref().clone();
     let lookup = |k: &Spanned<String>| -> Result<Variant, FileError> {
         let name = k.get_ref();
-        defined.iter().find(|v| &v.key == name).or_else(|| super::plan::report_unchecked().variant(name)).cloned().ok_or_else(|| {
-            (at_line(k.span()), format!("section `{key}`: variant `{name}` is defined neither here (a [[variant]] with key = \"{name}\") nor in the report's study; define it or fix the name"))
-        })
+        defined
+            .iter()
+            .find(|v| &v.key == name)
+            .or_else(|| super::plan::report_unchecked().variant(name))
+            .cloned()
+            .ok_or_else(|| {
+                (
+                    at_line(k.span()),
+                    format!(
+                        "section `{key}`: variant `{name}` is defined neither \
+                here (a [[variant]] with key = \"{name}\") nor in the report's study; define it \
+                or fix the name"
+                    ),
+                )
+            })
     };
     let mut fields: Vec<(&'static str, usize)> =
-        [("reference", &s.reference), ("final_model", &s.final_model), ("alone", &s.alone)].into_iter().filter_map(|(n, f)| Some((n, at_line(f.as_ref()?.span())))).collect();
+        [("reference", &s.reference), ("final_model", &s.final_model), ("alone", &s.alone)]
+            .into_iter()
+            .filter_map(|(n, f)| Some((n, at_line(f.as_ref()?.span()))))
+            .collect();
     let mut section = match (&s.variants, &s.sweep) {
-        (Some(_), Some(sw)) => return Err((at_line(sw.span()), format!("section `{key}`: give `variants` or `sweep`, not both"))),
+        (Some(_), Some(sw)) => {
+            return Err((
+                at_line(sw.span()),
+                format!("section `{key}`: give `variants` or `sweep`, not both"),
+            ));
+        }
         (None, None) => {
-            let how = "list them (variants = [\"xknet18\", …]) or sweep one (sweep = { base = \"xknet18\", set = [\"train.weight_decay=0,5e-4\"] })";
+            let how = "list them (variants = [\"xknet18\", …]) or sweep one (sweep = \
+                { base = \"xknet18\", set = [\"train.weight_decay=0,5e-4\"] })";
             return Err((at_line(s.key.span()), format!("section `{key}` has no variants; {how}")));
         }
         (Some(vs), None) => {
@@ -204,7 +267,8 @@ fn read_section(s: &SectionFile, defined: &[Variant], lines: &Lines, spans: &mut
         (None, Some(sw)) => {
             fields.extend([("sweep", at_line(sw.span())), ("variants", at_line(sw.span()))]);
             let set: Vec<&str> = sw.get_ref().set.iter().map(String::as_str).collect();
-            let mut section = Section::sweep(&key, &sw.get_ref().base, &set).map_err(|e| (at_line(sw.span()), e.to_string()))?;
+            let mut section = Section::sweep(&key, &sw.get_ref().base, &set)
+                .map_err(|e| (at_line(sw.span()), e.to_string()))?;
             section.title = s.title.clone().unwrap_or(section.title);
             section
         }
@@ -252,7 +316,11 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         let p = Plan::from_toml(GOOD, "regularization").unwrap();
         assert_eq!((p.name.as_str(), p.title.as_str()), ("regularization", "Regularization"));
         assert_eq!(p.sections.len(), 2);
-        assert_eq!(p.sections[0].variants[0], super::super::sections::variant("xknet18").unwrap().clone(), "the report's xknet18, as the report defines it");
+        assert_eq!(
+            p.sections[0].variants[0],
+            super::super::sections::variant("xknet18").unwrap().clone(),
+            "the report's xknet18, as the report defines it"
+        );
         assert_eq!(p.sections[1].reference.as_deref(), Some("xknet18+weight_decay=0"));
         assert_eq!(p.family_members().len(), 2);
     }
@@ -262,22 +330,63 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
     fn bad_plan_files_name_the_line_and_the_key() {
         let err = |text: &str| Plan::from_toml(text, "x").unwrap_err();
         let (line, e) = err(&GOOD.replace("train.weight_decay=5e-4", "train.wieght_decay=5e-4"));
-        assert_eq!((line, e.as_str()), (7, "variant `wd-5e-4`: train.wieght_decay: unknown key; did you mean train.weight_decay?"));
+        assert_eq!(
+            (line, e.as_str()),
+            (
+                7,
+                "variant `wd-5e-4`: train.wieght_decay: unknown key; did you mean \
+                    train.weight_decay?"
+            )
+        );
         let (line, e) = err(&GOOD.replace("train.weight_decay=5e-4", "train.weight_decay=high"));
-        assert_eq!((line, e.as_str()), (7, "variant `wd-5e-4`: train.weight_decay=high: expected a number, not string \"high\""));
-        let (line, e) = err(&GOOD.replace("[[section]]\nkey = \"weight-decay\"", "[[variant]]\nkey = \"wd-5e-4\"\n\n[[section]]\nkey = \"weight-decay\""));
-        assert_eq!((line, e.as_str()), (10, "variant `wd-5e-4` is defined twice (first on line 4); rename one"));
+        assert_eq!(
+            (line, e.as_str()),
+            (
+                7,
+                "variant `wd-5e-4`: train.weight_decay=high: expected a number, not string \"high\""
+            )
+        );
+        let (line, e) = err(&GOOD.replace(
+            "[[section]]\nkey = \"weight-decay\"",
+            "[[variant]]\nkey = \"wd-5e-4\"\n\n[[section]]\nkey = \"weight-decay\"",
+        ));
+        assert_eq!(
+            (line, e.as_str()),
+            (10, "variant `wd-5e-4` is defined twice (first on line 4); rename one")
+        );
         let (line, e) = err(&GOOD.replace("reference = \"xknet18\"", "reference = \"resnet18\""));
         assert_eq!(line, 12);
-        assert!(e.starts_with("section `weight-decay`: reference `resnet18` is not one of its variants (xknet18, wd-5e-4)"), "{e}");
-        let (line, e) = err(&GOOD.replace("variants = [\"xknet18\", \"wd-5e-4\"]", "variants = []"));
-        assert_eq!((line, e.as_str()), (13, "section `weight-decay` has no variants; list the variants it compares, its reference among them"));
+        assert!(
+            e.starts_with(
+                "section `weight-decay`: reference `resnet18` is not one of its \
+            variants (xknet18, wd-5e-4)"
+            ),
+            "{e}"
+        );
+        let (line, e) =
+            err(&GOOD.replace("variants = [\"xknet18\", \"wd-5e-4\"]", "variants = []"));
+        assert_eq!(
+            (line, e.as_str()),
+            (
+                13,
+                "section `weight-decay` has no variants; list the variants it compares, its \
+                    reference among them"
+            )
+        );
         let (line, e) = err(&GOOD.replace("train.weight_decay=0,1e-4", "train.weight_decay=1e-4"));
         assert_eq!(line, 17);
         assert!(e.contains("has one value; give two or more"), "{e}");
-        let (line, e) = err(&GOOD.replace("key = \"wd-5e-4\"\nlabel", "key = \"xknet18\"\nlabel").replace("\"xknet18\", \"wd-5e-4\"", "\"xknet18\", \"resnet18\""));
+        let (line, e) = err(&GOOD
+            .replace("key = \"wd-5e-4\"\nlabel", "key = \"xknet18\"\nlabel")
+            .replace("\"xknet18\", \"wd-5e-4\"", "\"xknet18\", \"resnet18\""));
         assert_eq!(line, 4);
-        assert!(e.starts_with("variant `xknet18` is the report's (model.stem=small); this plan's is xknet18 + train.weight_decay=5e-4: name yours differently"), "{e}");
+        assert!(
+            e.starts_with(
+                "variant `xknet18` is the report's (model.stem=small); this plan's \
+            is xknet18 + train.weight_decay=5e-4: name yours differently"
+            ),
+            "{e}"
+        );
         let (line, e) = err("title = \"x\"\n[[section]]\nkey = \"s\"\nvarients = [\"xknet18\"]\n");
         assert_eq!(line, 4);
         assert!(e.starts_with("unknown field `varients`, expected one of"), "{e}");

@@ -8,8 +8,8 @@ use crate::model::ResNetConfig;
 pub use crate::settings::Score;
 use crate::settings::{DataSettings, ProfileName, Settings};
 use crate::train::{LrBatch, RunConfig, Schedule, recipe};
-use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The scale of a study and how the report's recipe maps onto it ([`Profile::map`]).
 ///
@@ -59,11 +59,17 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The report's settings on `source` (64×64 RGB), with three seeds (the report ran each variant once).
+    /// The report's settings on `source` (64×64 RGB), with three seeds (the report ran each variant
+    /// once).
     pub fn full(source: Source, classes: Option<usize>) -> Self {
         Self {
             name: ProfileName::Full,
-            data: DataConfig { image_size: 64, channels: Some(3), classes, ..DataConfig::new(source) },
+            data: DataConfig {
+                image_size: 64,
+                channels: Some(3),
+                classes,
+                ..DataConfig::new(source)
+            },
             epochs: recipe::EPOCHS,
             batch_size: recipe::BATCH_SIZE,
             width: ResNetConfig::resnet18().width,
@@ -102,7 +108,12 @@ impl Profile {
     pub fn quick() -> Self {
         Self {
             name: ProfileName::Quick,
-            data: DataConfig { train_per_class: Some(192), val_per_class: Some(100), test_limit: Some(5000), ..DataConfig::new(Source::fashion_mnist()) },
+            data: DataConfig {
+                train_per_class: Some(192),
+                val_per_class: Some(100),
+                test_limit: Some(5000),
+                ..DataConfig::new(Source::fashion_mnist())
+            },
             epochs: 6,
             batch_size: 64,
             width: 16,
@@ -122,7 +133,16 @@ impl Profile {
     /// A synthetic 4-class 16×16 tree, written on first use at `tree`; width 4, 2 epochs.
     pub fn smoke(tree: PathBuf) -> Self {
         let root = tree;
-        let synth = SynthConfig { classes: 4, train_per_class: 24, val_per_class: 8, test: 8, size: 16, seed: 0, mixed_formats: true, ..Default::default() };
+        let synth = SynthConfig {
+            classes: 4,
+            train_per_class: 24,
+            val_per_class: 8,
+            test: 8,
+            size: 16,
+            seed: 0,
+            mixed_formats: true,
+            ..Default::default()
+        };
         Self {
             name: ProfileName::Smoke,
             data: DataConfig::new(Source::ImageFolder { root }),
@@ -151,7 +171,8 @@ impl Profile {
             (ProfileName::Full, Some(src)) => Self::full(src, settings.classes),
             (ProfileName::Full, None) => anyhow::bail!(
                 "profile `full` runs on your copy of the study's data: set CONVLAB_DATA=imagefolder:/path/to/data \
-                 (train/ val/ test/ with class folders) or tiny:/path/to/tiny-imagenet-200 with CONVLAB_CLASSES=100, \
+                 (train/ val/ test/ with class folders) or tiny:/path/to/tiny-imagenet-200 with \
+                 CONVLAB_CLASSES=100, \
                  or `data = \"…\"` in convlab.toml"
             ),
             (ProfileName::Quick, src) => {
@@ -186,7 +207,11 @@ impl Profile {
         if let Some(list) = &ds.class_list {
             d.class_list = Some(list.names.clone());
         }
-        for (cap, field) in [(ds.train_per_class, &mut d.train_per_class), (ds.val_per_class, &mut d.val_per_class), (ds.test_limit, &mut d.test_limit)] {
+        for (cap, field) in [
+            (ds.train_per_class, &mut d.train_per_class),
+            (ds.val_per_class, &mut d.val_per_class),
+            (ds.test_limit, &mut d.test_limit),
+        ] {
             if let Some(cap) = cap {
                 *field = cap.limit();
             }
@@ -223,7 +248,11 @@ impl Profile {
                 synthetic::write_image_folder(&tmp, synth)?;
                 if let Err(e) = std::fs::rename(&tmp, root) {
                     let _ = std::fs::remove_dir_all(&tmp);
-                    anyhow::ensure!(root.join("train").exists(), "cannot create {}: {e}", root.display());
+                    anyhow::ensure!(
+                        root.join("train").exists(),
+                        "cannot create {}: {e}",
+                        root.display()
+                    );
                 }
             }
         }
@@ -260,19 +289,29 @@ impl Profile {
         t.epochs = self.scaled_step(t.epochs);
         t.lr = self.scaled_lr(t.lr);
         t.schedule = match t.schedule {
-            Schedule::Step { step_size, gamma } => Schedule::Step { step_size: self.scaled_step(step_size), gamma },
+            Schedule::Step { step_size, gamma } => {
+                Schedule::Step { step_size: self.scaled_step(step_size), gamma }
+            }
             Schedule::Cosine { min_lr } => Schedule::Cosine { min_lr: self.scaled_lr(min_lr) },
             Schedule::Constant => Schedule::Constant,
         };
-        t.warmup_epochs = if t.warmup_epochs > 0.0 { t.warmup_epochs * self.epochs as f64 / recipe::EPOCHS as f64 } else { self.warmup_epochs };
+        t.warmup_epochs = if t.warmup_epochs > 0.0 {
+            t.warmup_epochs * self.epochs as f64 / recipe::EPOCHS as f64
+        } else {
+            self.warmup_epochs
+        };
         t.clip_grad_norm = t.clip_grad_norm.or(self.clip_grad_norm);
-        let batch = |b: usize| ((b as f64 * self.batch_size as f64 / recipe::BATCH_SIZE as f64).round() as usize).max(1);
+        let batch = |b: usize| {
+            ((b as f64 * self.batch_size as f64 / recipe::BATCH_SIZE as f64).round() as usize)
+                .max(1)
+        };
         t.batch_size = batch(t.batch_size);
         if let LrBatch::Linear { base } = t.lr_batch {
             t.lr_batch = LrBatch::Linear { base: batch(base) };
         }
         let report_width = ResNetConfig::resnet18().width as f64;
-        r.model.width = ((r.model.width as f64 * self.width as f64 / report_width).round() as i64).max(1);
+        r.model.width =
+            ((r.model.width as f64 * self.width as f64 / report_width).round() as i64).max(1);
         r
     }
 
@@ -304,20 +343,40 @@ mod tests {
     #[test]
     fn auto_memory_format_keeps_nchw_where_channels_last_would_crash() {
         let plan = super::super::plan::report();
-        let layout = |p: &Profile, key: &str, side: i64| p.mapped(&plan.resolve(key).unwrap(), side).unwrap().train.channels_last;
+        let layout = |p: &Profile, key: &str, side: i64| {
+            p.mapped(&plan.resolve(key).unwrap(), side).unwrap().train.channels_last
+        };
         let quick = Profile::quick();
-        // 64×64 colour on quick: the half-width net's stage-2 shortcut gets 8 channels on 64×64 maps.
+        // 64×64 colour on quick: the half-width net's stage-2 shortcut gets 8 channels on 64×64
+        // maps.
         assert!(!layout(&quick, "xknet18-half", 64));
         assert!(layout(&quick, "xknet18", 64) && layout(&quick, "resnet18", 64));
-        assert!(quick.channels_last_for(&ResNetConfig { width: 8, ..ResNetConfig::xknet18() }, 64).1.unwrap().contains("layer2.0.downsample.0"));
+        assert!(
+            quick
+                .channels_last_for(&ResNetConfig { width: 8, ..ResNetConfig::xknet18() }, 64)
+                .1
+                .unwrap()
+                .contains("layer2.0.downsample.0")
+        );
         // Fashion-MNIST's 28 px: channels-last for every variant, as before.
         assert!(plan.variants().iter().all(|v| layout(&quick, &v.key, 28)));
         // On `cuda`, and when forced, channels-last; `nchw` everywhere when asked.
         assert!(layout(&Profile { device: Device::Cuda, ..quick.clone() }, "xknet18-half", 64));
-        assert!(layout(&Profile { memory_format: MemoryFormat::ChannelsLast, ..quick.clone() }, "xknet18-half", 64));
-        assert!(!layout(&Profile { memory_format: MemoryFormat::Nchw, ..quick.clone() }, "xknet18", 64));
+        assert!(layout(
+            &Profile { memory_format: MemoryFormat::ChannelsLast, ..quick.clone() },
+            "xknet18-half",
+            64
+        ));
+        assert!(!layout(
+            &Profile { memory_format: MemoryFormat::Nchw, ..quick.clone() },
+            "xknet18",
+            64
+        ));
         // A variant asking for NCHW keeps it.
-        let v = super::super::plan::Resolved { overrides: vec!["train.channels_last=false".parse().unwrap()], absolute: vec![] };
+        let v = super::super::plan::Resolved {
+            overrides: vec!["train.channels_last=false".parse().unwrap()],
+            absolute: vec![],
+        };
         assert!(!quick.mapped(&v, 28).unwrap().train.channels_last);
     }
 
@@ -325,7 +384,10 @@ mod tests {
     fn data_settings_win_over_the_profiles_defaults() {
         let mut p = Profile::quick();
         p.take(&DataSettings::default());
-        assert_eq!((p.data.train_per_class, p.data.val_per_class, p.data.test_limit, p.data.image_size), (Some(192), Some(100), Some(5000), 0));
+        assert_eq!(
+            (p.data.train_per_class, p.data.val_per_class, p.data.test_limit, p.data.image_size),
+            (Some(192), Some(100), Some(5000), 0)
+        );
         assert_eq!((p.score, p.memory_format), (Score::TestAtBest, MemoryFormat::Auto));
         p.take(&DataSettings {
             size: Some(64),
@@ -337,8 +399,20 @@ mod tests {
             memory_format: Some(MemoryFormat::Nchw),
             ..Default::default()
         });
-        assert_eq!((p.data.train_per_class, p.data.val_per_class, p.data.test_limit, p.data.image_size, p.data.channels), (None, Some(100), Some(100), 64, Some(3)));
-        assert_eq!((p.data.holdout, p.score, p.memory_format), (Some(Holdout::of(0.2)), Score::BestVal, MemoryFormat::Nchw));
+        assert_eq!(
+            (
+                p.data.train_per_class,
+                p.data.val_per_class,
+                p.data.test_limit,
+                p.data.image_size,
+                p.data.channels
+            ),
+            (None, Some(100), Some(100), 64, Some(3))
+        );
+        assert_eq!(
+            (p.data.holdout, p.score, p.memory_format),
+            (Some(Holdout::of(0.2)), Score::BestVal, MemoryFormat::Nchw)
+        );
         let mut full = Profile::full(Source::ImageFolder { root: "/t".into() }, None);
         full.take(&DataSettings { size: Some(0), ..Default::default() });
         assert_eq!(full.data.image_size, 0, "0 keeps the source's size on full too");

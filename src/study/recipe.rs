@@ -30,7 +30,8 @@ pub const FIXED: &[(&str, &str)] = &[
 
 /// Shorthands: `train.augment.flips=p` sets the horizontal and the vertical flip
 /// probability, the report's augmentation.
-pub const ALIASES: &[(&str, &[&str])] = &[("train.augment.flips", &["train.augment.hflip", "train.augment.vflip"])];
+pub const ALIASES: &[(&str, &[&str])] =
+    &[("train.augment.flips", &["train.augment.hflip", "train.augment.vflip"])];
 
 /// How overrides of a [`Recipe`] are taken.
 pub const RULES: Rules = Rules { fixed: FIXED, aliases: ALIASES };
@@ -41,11 +42,18 @@ pub const RULES: Rules = Rules { fixed: FIXED, aliases: ALIASES };
 pub const SCALED: &[(&str, &str)] = &[
     ("train.epochs", "× profile epochs / 25 (rounded, at least 1)"),
     ("train.lr", "× the profile's lr scale"),
-    ("train.schedule", "StepLR step sizes × profile epochs / 25 (rounded, at least 1); cosine's min_lr × the lr scale"),
+    (
+        "train.schedule",
+        "StepLR step sizes × profile epochs / 25 (rounded, at least 1); cosine's min_lr × the lr \
+            scale",
+    ),
     ("train.schedule.step_size", "× profile epochs / 25 (rounded, at least 1)"),
     ("train.schedule.min_lr", "× the profile's lr scale"),
     ("train.warmup_epochs", "× profile epochs / 25"),
-    ("train.batch_size", "× profile batch / 64 (rounded, at least 1), and a linear lr_batch's base with it"),
+    (
+        "train.batch_size",
+        "× profile batch / 64 (rounded, at least 1), and a linear lr_batch's base with it",
+    ),
     ("model.width", "× profile width / 64 (rounded, at least 1)"),
 ];
 
@@ -66,7 +74,11 @@ impl Recipe {
     /// listed whole and field by field.
     pub fn keys(&self) -> Vec<(String, String)> {
         let tree = serde_json::to_value(self).expect("a recipe serializes");
-        let is_struct = |v: &serde_json::Value| v.as_object().is_some_and(|m| !m.contains_key("kind") && !(m.len() == 1 && m.values().all(|x| x.is_object())));
+        let is_struct = |v: &serde_json::Value| {
+            v.as_object().is_some_and(|m| {
+                !m.contains_key("kind") && !(m.len() == 1 && m.values().all(|x| x.is_object()))
+            })
+        };
         RULES
             .keys(&tree)
             .into_iter()
@@ -74,7 +86,10 @@ impl Recipe {
             .filter_map(|k| {
                 let at = ALIASES.iter().find(|(a, _)| *a == k).map_or(k.as_str(), |(_, t)| t[0]);
                 let v = overrides::get(&tree, at)?;
-                Some((k.clone(), if v.is_null() { "unset".to_string() } else { overrides::show_value(v) }))
+                Some((
+                    k.clone(),
+                    if v.is_null() { "unset".to_string() } else { overrides::show_value(v) },
+                ))
             })
             .collect()
     }
@@ -116,14 +131,35 @@ mod tests {
                 serde_json::Value::Number(n) if n.is_u64() => (n.as_u64().unwrap() + 1).to_string(),
                 serde_json::Value::Number(n) if n.is_i64() => (n.as_i64().unwrap() + 1).to_string(),
                 serde_json::Value::Number(n) => (n.as_f64().unwrap() / 2.0 + 0.001).to_string(),
-                serde_json::Value::Array(a) if a.iter().all(|x| x.is_u64()) => format!("[{}]", a.iter().map(|x| (x.as_u64().unwrap() + 1).to_string()).collect::<Vec<_>>().join(",")),
-                serde_json::Value::Array(a) => format!("[{}]", a.iter().map(|x| (x.as_f64().unwrap() / 2.0).to_string()).collect::<Vec<_>>().join(",")),
+                serde_json::Value::Array(a) if a.iter().all(|x| x.is_u64()) => format!(
+                    "[{}]",
+                    a.iter()
+                        .map(|x| (x.as_u64().unwrap() + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                serde_json::Value::Array(a) => format!(
+                    "[{}]",
+                    a.iter()
+                        .map(|x| (x.as_f64().unwrap() / 2.0).to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
                 // Enums and objects: each is set to its own value (round trip) below.
                 _ => value.clone(),
             };
-            let changed = base.with(&[Override { key: key.clone(), value: other.clone() }]).unwrap_or_else(|e| panic!("{key}={other}: {e}"));
+            let changed = base
+                .with(&[Override { key: key.clone(), value: other.clone() }])
+                .unwrap_or_else(|e| panic!("{key}={other}: {e}"));
             let after = serde_json::to_value(&changed).unwrap();
-            let differing: Vec<String> = overrides::keys(&tree).into_iter().filter(|k| !k.starts_with(&format!("{key}.")) && overrides::get(&tree, k) != overrides::get(&after, k) && !key.starts_with(&format!("{k}."))).collect();
+            let differing: Vec<String> = overrides::keys(&tree)
+                .into_iter()
+                .filter(|k| {
+                    !k.starts_with(&format!("{key}."))
+                        && overrides::get(&tree, k) != overrides::get(&after, k)
+                        && !key.starts_with(&format!("{k}."))
+                })
+                .collect();
             if other == value {
                 assert!(differing.is_empty(), "{key}: a round trip changed {differing:?}");
             } else {
@@ -131,8 +167,15 @@ mod tests {
             }
             checked += 1;
         }
-        // The serde form's every field, not a hand-kept list: a new field joins this loop by itself.
-        let leaves = overrides::keys(&tree).into_iter().filter(|k| !FIXED.iter().any(|(f, _)| f == k) && !["model", "train", "train.augment"].contains(&k.as_str())).count();
+        // The serde form's every field, not a hand-kept list: a new field joins this loop by
+        // itself.
+        let leaves = overrides::keys(&tree)
+            .into_iter()
+            .filter(|k| {
+                !FIXED.iter().any(|(f, _)| f == k)
+                    && !["model", "train", "train.augment"].contains(&k.as_str())
+            })
+            .count();
         assert_eq!(checked, leaves);
     }
 
@@ -161,37 +204,87 @@ mod tests {
         assert_eq!(v.train.lr_batch, LrBatch::Linear { base: 64 });
         assert_eq!((v.train.label_smoothing, v.train.decay_norm_and_bias), (0.1, false));
         // Nested fields of a tagged value, and the tagged form itself, are keys too.
-        assert_eq!(xk.with(&[o("train.schedule.gamma=0.5")]).unwrap().train.schedule, Schedule::Step { step_size: 7, gamma: 0.5 });
-        assert_eq!(xk.with(&[o("model.norm=instance-affine")]).unwrap().model.norm, Norm::Instance { affine: true });
+        assert_eq!(
+            xk.with(&[o("train.schedule.gamma=0.5")]).unwrap().train.schedule,
+            Schedule::Step { step_size: 7, gamma: 0.5 }
+        );
+        assert_eq!(
+            xk.with(&[o("model.norm=instance-affine")]).unwrap().model.norm,
+            Norm::Instance { affine: true }
+        );
     }
 
     #[test]
     fn bad_overrides_name_the_key_and_the_expected_form() {
         let err = |s: &str| Recipe::report().with(&[o(s)]).unwrap_err().to_string();
-        assert_eq!(err("train.wieght_decay=5e-4"), "train.wieght_decay: unknown key; did you mean train.weight_decay?");
-        assert_eq!(err("weight_decay=5e-4"), "weight_decay: unknown key; did you mean train.weight_decay?");
+        assert_eq!(
+            err("train.wieght_decay=5e-4"),
+            "train.wieght_decay: unknown key; did you mean train.weight_decay?"
+        );
+        assert_eq!(
+            err("weight_decay=5e-4"),
+            "weight_decay: unknown key; did you mean train.weight_decay?"
+        );
         assert_eq!(err("train.wd=5e-4"), "train.wd: unknown key; did you mean train.weight_decay?");
-        assert_eq!(err("train.label_smothing=0.1"), "train.label_smothing: unknown key; did you mean train.label_smoothing?");
-        assert!(err("train.bogus=1").starts_with("train.bogus: unknown key; keys there: train.augment, train.batch_size, "), "{}", err("train.bogus=1"));
-        assert_eq!(err("train.weight_decay=lots"), "train.weight_decay=lots: expected a number, not string \"lots\"");
-        assert_eq!(err("model.norm=layer"), "model.norm=layer: expected batch, instance, instance-affine, group:G or none");
-        assert_eq!(err("model.stem=big"), "model.stem=big: unknown variant `big`, expected one of `image_net`, `imagenet`, `small`");
-        assert_eq!(err("train.schedule=linear"), "train.schedule=linear: schedule `linear`: expected constant, step:<epochs>:<gamma> or cosine[:<min_lr>]");
-        assert_eq!(err("train.optimizer=adam"), "train.optimizer=adam: unknown variant `adam`, expected `sgd` or `adamw`");
-        assert_eq!(err("train.nesterov=yes"), "train.nesterov=yes: expected true or false, not string \"yes\"");
-        assert_eq!(err("model.num_classes=10"), "model.num_classes: set by the data (its classes); not an override");
-        assert_eq!(err("train.seed=3"), "train.seed: set by the seeds (--seeds, CONVLAB_SEEDS or the profile); not an override");
+        assert_eq!(
+            err("train.label_smothing=0.1"),
+            "train.label_smothing: unknown key; did you mean train.label_smoothing?"
+        );
+        assert!(
+            err("train.bogus=1").starts_with(
+                "train.bogus: unknown key; keys there: train.augment, train.batch_size, "
+            ),
+            "{}",
+            err("train.bogus=1")
+        );
+        assert_eq!(
+            err("train.weight_decay=lots"),
+            "train.weight_decay=lots: expected a number, not string \"lots\""
+        );
+        assert_eq!(
+            err("model.norm=layer"),
+            "model.norm=layer: expected batch, instance, instance-affine, group:G or none"
+        );
+        assert_eq!(
+            err("model.stem=big"),
+            "model.stem=big: unknown variant `big`, expected one of `image_net`, `imagenet`, \
+                `small`"
+        );
+        assert_eq!(
+            err("train.schedule=linear"),
+            "train.schedule=linear: schedule `linear`: expected constant, step:<epochs>:<gamma> \
+                or cosine[:<min_lr>]"
+        );
+        assert_eq!(
+            err("train.optimizer=adam"),
+            "train.optimizer=adam: unknown variant `adam`, expected `sgd` or `adamw`"
+        );
+        assert_eq!(
+            err("train.nesterov=yes"),
+            "train.nesterov=yes: expected true or false, not string \"yes\""
+        );
+        assert_eq!(
+            err("model.num_classes=10"),
+            "model.num_classes: set by the data (its classes); not an override"
+        );
+        assert_eq!(
+            err("train.seed=3"),
+            "train.seed: set by the seeds (--seeds, CONVLAB_SEEDS or the profile); not an override"
+        );
     }
 
     #[test]
     fn scaled_keys_are_keys() {
         // Cosine's min_lr is a key once the schedule is cosine.
         let cosine = Recipe::report().with(&["train.schedule=cosine".parse().unwrap()]).unwrap();
-        let keys: Vec<String> = Recipe::report().keys().into_iter().chain(cosine.keys()).map(|(k, _)| k).collect();
+        let keys: Vec<String> =
+            Recipe::report().keys().into_iter().chain(cosine.keys()).map(|(k, _)| k).collect();
         for (k, _) in SCALED {
             assert!(keys.iter().any(|x| x == k), "{k}");
         }
-        assert!(scaling("train.schedule.step_size").is_some() && scaling("train.schedule").is_some());
+        assert!(
+            scaling("train.schedule.step_size").is_some() && scaling("train.schedule").is_some()
+        );
         assert_eq!((scaling("train.schedule.gamma"), scaling("train.weight_decay")), (None, None));
     }
 }

@@ -2,12 +2,12 @@
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
 use super::frames::{HistoryRows, RunRow, history_frame_of, runs_frame_of};
-use super::profile::Score;
-use crate::settings::ProfileName;
 use super::plan::{Section, Variant};
+use super::profile::Score;
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
 use crate::plot::{Curve, EffectRow, Figure};
+use crate::settings::ProfileName;
 use crate::train::{ExperimentSummary, Run, predict};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -25,13 +25,19 @@ pub struct VariantResult {
 impl VariantResult {
     /// Train/validation accuracy and loss averaged over seeds, with the min–max band over them.
     pub fn mean_curve(&self) -> Curve {
-        let histories: Vec<&[crate::train::EpochRecord]> = self.runs.iter().map(|r| r.history.as_slice()).collect();
-        Curve::mean_of(&self.variant.label, &histories).unwrap_or_else(|| Curve::from_history(&self.variant.label, &[])).styled(super::style_of(&self.variant))
+        let histories: Vec<&[crate::train::EpochRecord]> =
+            self.runs.iter().map(|r| r.history.as_slice()).collect();
+        Curve::mean_of(&self.variant.label, &histories)
+            .unwrap_or_else(|| Curve::from_history(&self.variant.label, &[]))
+            .styled(super::style_of(&self.variant))
     }
 
     /// Train and validation curves of each seed (one style per seed): the variant alone.
     pub fn seed_curves(&self) -> Figure {
-        let curves = self.runs.iter().enumerate().map(|(i, r)| Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history).styled(crate::plot::Style::nth(i)));
+        let curves = self.runs.iter().enumerate().map(|(i, r)| {
+            Curve::from_history(&format!("seed {}", r.config.train.seed), &r.history)
+                .styled(crate::plot::Style::nth(i))
+        });
         Figure::curves(&self.variant.label, curves.collect())
     }
 
@@ -49,7 +55,13 @@ impl VariantResult {
 
     /// Its finished runs as rows of a runs frame.
     pub(crate) fn run_rows(&self) -> impl Iterator<Item = RunRow<'_>> {
-        self.runs.iter().filter_map(|run| Some(RunRow { variant: &self.variant.key, summary: run.summary.as_ref()?, config: &run.config }))
+        self.runs.iter().filter_map(|run| {
+            Some(RunRow {
+                variant: &self.variant.key,
+                summary: run.summary.as_ref()?,
+                config: &run.config,
+            })
+        })
     }
 
     /// 95% CI of the mean score over seeds (Student's t), clipped to [0, 1], the range of an
@@ -60,9 +72,18 @@ impl VariantResult {
 
     /// Its row of an effects figure: accuracy over seeds, and — given its comparison with the
     /// reference — the difference with its CI, the report's difference, and `note`.
-    pub fn effect_row(&self, comparison: Option<&Comparison>, reference: bool, note: Option<String>) -> EffectRow {
-        let delta_pp = comparison.and_then(|c| Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1)))));
-        let report_delta_pp = comparison.and_then(|c| Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?)));
+    pub fn effect_row(
+        &self,
+        comparison: Option<&Comparison>,
+        reference: bool,
+        note: Option<String>,
+    ) -> EffectRow {
+        let delta_pp = comparison.and_then(|c| {
+            Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1))))
+        });
+        let report_delta_pp = comparison.and_then(|c| {
+            Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?))
+        });
         EffectRow {
             label: self.variant.label.clone(),
             style: super::style_of(&self.variant),
@@ -71,7 +92,8 @@ impl VariantResult {
             seeds: self.seed_accs(),
             reference,
             delta_pp,
-            detectable: comparison.is_some_and(|c| matches!(c.verdict(), Verdict::Better | Verdict::Worse)),
+            detectable: comparison
+                .is_some_and(|c| matches!(c.verdict(), Verdict::Better | Verdict::Worse)),
             report_delta_pp,
             note,
         }
@@ -84,7 +106,8 @@ pub struct SectionResult {
     pub section: Section,
     pub profile: ProfileName,
     pub results: Vec<VariantResult>,
-    /// The section's comparisons, adjusted over the study's whole family ([`super::Study::family`]).
+    /// The section's comparisons, adjusted over the study's whole family
+    /// ([`super::Study::family`]).
     pub comparisons: Vec<Comparison>,
     pub classes: Vec<String>,
 }
@@ -118,7 +141,13 @@ impl SectionResult {
 
     /// Every epoch of its runs, one row each, with the columns of [`super::Study::history_frame`].
     pub fn history_frame(&self) -> PolarsResult<DataFrame> {
-        history_frame_of(self.results.iter().flat_map(|r| r.runs.iter().map(|run| HistoryRows { variant: &r.variant.key, seed: run.config.train.seed, history: &run.history })))
+        history_frame_of(self.results.iter().flat_map(|r| {
+            r.runs.iter().map(|run| HistoryRows {
+                variant: &r.variant.key,
+                seed: run.config.train.seed,
+                history: &run.history,
+            })
+        }))
     }
 
     /// One row per variant: the best validation accuracy of every seed (`seed_<s>`), their
@@ -129,21 +158,35 @@ impl SectionResult {
     /// [`SectionResult::runs_frame`], the comparisons' from [`SectionResult::comparisons`].
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let frame = self.runs_frame()?;
-        let runs: Vec<VariantRuns> = self.results.iter().map(|r| VariantRuns::of(&frame, &r.variant.key)).collect::<PolarsResult<_>>()?;
+        let runs: Vec<VariantRuns> = self
+            .results
+            .iter()
+            .map(|r| VariantRuns::of(&frame, &r.variant.key))
+            .collect::<PolarsResult<_>>()?;
         let rs = &self.results;
-        let mut cols: Vec<Column> = vec![Column::new("variant".into(), rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>())];
+        let mut cols: Vec<Column> = vec![Column::new(
+            "variant".into(),
+            rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>(),
+        )];
         for seed in seeds_of(&frame)? {
-            let v = runs.iter().map(|r| r.seed_acc(seed)).collect::<PolarsResult<Vec<Option<f64>>>>()?;
+            let v = runs
+                .iter()
+                .map(|r| r.seed_acc(seed))
+                .collect::<PolarsResult<Vec<Option<f64>>>>()?;
             cols.push(Column::new(format!("seed_{seed}").into(), v));
         }
-        let of_runs = |name: &str, g: &dyn Fn(&VariantRuns) -> Option<f64>| Column::new(name.into(), runs.iter().map(g).collect::<Vec<_>>());
+        let of_runs = |name: &str, g: &dyn Fn(&VariantRuns) -> Option<f64>| {
+            Column::new(name.into(), runs.iter().map(g).collect::<Vec<_>>())
+        };
         cols.extend([
             of_runs("mean", &|r| r.mean.map(|m| round(m, 4))),
             of_runs("std", &|r| r.std.map(|s| round(s, 4))),
             of_runs("test_at_best", &|r| r.test_at_best.map(|t| round(t, 4))),
         ]);
         let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
-        let f = |name: &str, g: &dyn Fn(&VariantResult) -> Option<f64>| Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>());
+        let f = |name: &str, g: &dyn Fn(&VariantResult) -> Option<f64>| {
+            Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>())
+        };
         cols.extend([
             f("delta_pp", &|r| cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))),
             f("ci95_lo_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))),
@@ -155,7 +198,11 @@ impl SectionResult {
                 rs.iter()
                     .map(|r| match cmp(r) {
                         Some(c) => c.verdict().as_str(),
-                        None if self.section.reference.as_deref() == Some(r.variant.key.as_str()) => "reference",
+                        None if self.section.reference.as_deref()
+                            == Some(r.variant.key.as_str()) =>
+                        {
+                            "reference"
+                        }
                         None => "",
                     })
                     .collect::<Vec<_>>(),
@@ -175,19 +222,33 @@ impl SectionResult {
             .get_column_names()
             .into_iter()
             .map(|n| n.to_string())
-            .filter(|n| n == "variant" || n.starts_with("seed_") || ["mean", "std", "verdict"].contains(&n.as_str()))
+            .filter(|n| {
+                n == "variant"
+                    || n.starts_with("seed_")
+                    || ["mean", "std", "verdict"].contains(&n.as_str())
+            })
             .collect();
         t.select(keep)
     }
 
     /// Validation curves of every variant (mean over seeds, min–max band), overlaid.
     pub fn curves(&self) -> Figure {
-        Figure::val_curves(&format!("{} — validation ({} profile)", self.section.title, self.profile.as_str()), self.results.iter().map(|r| r.mean_curve()).collect())
+        Figure::val_curves(
+            &format!("{} — validation ({} profile)", self.section.title, self.profile.as_str()),
+            self.results.iter().map(|r| r.mean_curve()).collect(),
+        )
     }
 
     /// Train and validation curves of each variant (mean over seeds, min–max band).
     pub fn train_val_curves(&self) -> Figure {
-        Figure::curves(&format!("{} — training and validation ({} profile)", self.section.title, self.profile.as_str()), self.results.iter().map(|r| r.mean_curve()).collect())
+        Figure::curves(
+            &format!(
+                "{} — training and validation ({} profile)",
+                self.section.title,
+                self.profile.as_str()
+            ),
+            self.results.iter().map(|r| r.mean_curve()).collect(),
+        )
     }
 
     /// Each variant's best validation accuracy (mean, 95% CI, seeds), its difference to the
@@ -199,17 +260,34 @@ impl SectionResult {
             .map(|r| {
                 let c = self.comparison(&r.variant.key);
                 let note = c.map(|c| match (c.verdict(), c.p_holm) {
-                    (v @ (Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference), Some(p)) => {
+                    (
+                        v @ (Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference),
+                        Some(p),
+                    ) => {
                         format!("{} (Holm p {})", short_verdict(v), super::compare::show_p(p))
                     }
                     (v, _) => v.as_str().to_string(),
                 });
-                r.effect_row(c, self.section.reference.as_deref() == Some(r.variant.key.as_str()), note)
+                r.effect_row(
+                    c,
+                    self.section.reference.as_deref() == Some(r.variant.key.as_str()),
+                    note,
+                )
             })
             .collect();
         let reference = self.reference().map(|r| r.variant.key.as_str());
         let score = self.score();
-        Figure::effects_of(score.name(), &format!("{} — {} and effects ({} profile)", self.section.title, score.sentence(), self.profile.as_str()), reference, rows)
+        Figure::effects_of(
+            score.name(),
+            &format!(
+                "{} — {} and effects ({} profile)",
+                self.section.title,
+                score.sentence(),
+                self.profile.as_str()
+            ),
+            reference,
+            rows,
+        )
     }
 
     /// What the numbers say, variant by variant: against the reference (difference, its 95%
@@ -217,7 +295,8 @@ impl SectionResult {
     pub fn conclusion(&self) -> String {
         let mut out = Vec::new();
         let describe = |r: &VariantResult| {
-            let ci = r.ci95().map_or(String::new(), |(lo, hi)| format!(", 95% CI [{lo:.4}, {hi:.4}]"));
+            let ci =
+                r.ci95().map_or(String::new(), |(lo, hi)| format!(", 95% CI [{lo:.4}, {hi:.4}]"));
             format!("{:.4}{ci} over {} seed(s)", r.mean_score(), r.runs.len())
         };
         let score = self.score();
@@ -230,12 +309,18 @@ impl SectionResult {
                     describe(r),
                     r.summary.runs[0].best_epoch,
                     r.summary.runs[0].epochs,
-                    r.variant.reported.map_or(String::new(), |x| format!(" (report, full profile: {x:.4})"))
+                    r.variant
+                        .reported
+                        .map_or(String::new(), |x| format!(" (report, full profile: {x:.4})"))
                 ));
             }
             return out.join("\n");
         };
-        let of = if score == Score::BestVal { String::new() } else { format!(" ({})", score.sentence()) };
+        let of = if score == Score::BestVal {
+            String::new()
+        } else {
+            format!(" ({})", score.sentence())
+        };
         out.push(format!("Reference: {} at {}{of}.", reference.variant.label, describe(reference)));
         for r in self.results.iter().filter(|r| r.variant.key != reference.variant.key) {
             let Some(c) = self.comparison(&r.variant.key) else { continue };
@@ -244,7 +329,8 @@ impl SectionResult {
                     " The report: {x:.4} vs {y:.4} (Δ {} pp, one run each){}.",
                     super::compare::pp(x - y),
                     match c.verdict() {
-                        Verdict::Better | Verdict::Worse if (x - y).signum() == d.signum() => ", the same direction",
+                        Verdict::Better | Verdict::Worse if (x - y).signum() == d.signum() =>
+                            ", the same direction",
                         Verdict::Better | Verdict::Worse => ", the opposite direction",
                         _ => "",
                     }
@@ -260,7 +346,11 @@ impl SectionResult {
     /// Write `<dir>/<section>-curves.{svg,png}`, `-train-val.{svg,png}` and `-effects.{svg,png}`.
     pub fn export(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let mut written = Vec::new();
-        for (name, fig) in [("curves", self.curves()), ("train-val", self.train_val_curves()), ("effects", self.effects())] {
+        for (name, fig) in [
+            ("curves", self.curves()),
+            ("train-val", self.train_val_curves()),
+            ("effects", self.effects()),
+        ] {
             written.extend(fig.export(dir, &format!("{}-{name}", self.section.key))?);
         }
         Ok(written)
@@ -337,12 +427,21 @@ impl BestModel {
 
     /// Its confusion matrix on the validation split.
     pub fn confusion(&self) -> Figure {
-        Figure::confusion(&format!("Best model {}: confusion", self.who()), self.classes.clone(), self.matrix.clone())
+        Figure::confusion(
+            &format!("Best model {}: confusion", self.who()),
+            self.classes.clone(),
+            self.matrix.clone(),
+        )
     }
 
     /// Its accuracy per class on the validation split, sorted, the worst on top.
     pub fn per_class(&self) -> Figure {
-        Figure::per_class(&format!("Best model {}: accuracy per class", self.who()), self.classes.clone(), &self.matrix, super::style_of(&self.variant))
+        Figure::per_class(
+            &format!("Best model {}: accuracy per class", self.who()),
+            self.classes.clone(),
+            &self.matrix,
+            super::style_of(&self.variant),
+        )
     }
 
     /// One row per class, in label order: images, correct, accuracy, and the class it is
@@ -355,9 +454,16 @@ impl BestModel {
             .enumerate()
             .map(|(i, row)| {
                 let total: i64 = row.iter().sum();
-                let worst = row.iter().enumerate().filter(|(j, n)| *j != i && **n > 0).max_by_key(|(j, n)| (**n, std::cmp::Reverse(*j)));
+                let worst = row
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, n)| *j != i && **n > 0)
+                    .max_by_key(|(j, n)| (**n, std::cmp::Reverse(*j)));
                 match worst {
-                    Some((j, &n)) if total > 0 => (Some(self.classes.get(j).cloned().unwrap_or_else(|| j.to_string())), Some(round(n as f64 / total as f64, 4))),
+                    Some((j, &n)) if total > 0 => (
+                        Some(self.classes.get(j).cloned().unwrap_or_else(|| j.to_string())),
+                        Some(round(n as f64 / total as f64, 4)),
+                    ),
                     _ => (None, None),
                 }
             })
@@ -422,7 +528,11 @@ mod tests {
         assert_eq!(a.minutes, 6.0);
         assert_eq!((a.seed_acc(3).unwrap(), a.seed_acc(4).unwrap()), (Some(0.7), None));
         let b = VariantRuns::of(&frame, "b").unwrap();
-        assert_eq!((b.seeds, b.mean, b.std, b.test_at_best), (1, Some(0.9), None, Some(0.8)), "one seed: no std");
+        assert_eq!(
+            (b.seeds, b.mean, b.std, b.test_at_best),
+            (1, Some(0.9), None, Some(0.8)),
+            "one seed: no std"
+        );
         let none = VariantRuns::of(&frame, "c").unwrap();
         assert_eq!((none.seeds, none.mean, none.minutes), (0, None, 0.0));
     }

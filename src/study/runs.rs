@@ -14,7 +14,15 @@ use std::path::Path;
 
 /// The experiment config stored in `dir` (the first seed's record), if any.
 fn stored_config(dir: &Path) -> Option<RunConfig> {
-    let mut seeds: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-")) && p.join("config.json").exists()).collect();
+    let mut seeds: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+                && p.join("config.json").exists()
+        })
+        .collect();
     seeds.sort();
     seeds.first().and_then(|d| Run::stored_config(d).ok()).map(|c| c.experiment_key())
 }
@@ -22,14 +30,26 @@ fn stored_config(dir: &Path) -> Option<RunConfig> {
 /// Every experiment under `runs_dir` with its config.
 fn stored_experiments(runs_dir: &Path) -> Vec<(String, RunConfig)> {
     let Ok(rd) = std::fs::read_dir(runs_dir) else { return vec![] };
-    let mut out: Vec<(String, RunConfig)> = rd.flatten().filter_map(|e| Some((e.file_name().to_string_lossy().into_owned(), stored_config(&e.path())?))).collect();
+    let mut out: Vec<(String, RunConfig)> = rd
+        .flatten()
+        .filter_map(|e| {
+            Some((e.file_name().to_string_lossy().into_owned(), stored_config(&e.path())?))
+        })
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
 /// The run directory name of every variant and probe of `plan` (the module's rule).
-pub fn run_names(profile: &Profile, data: &Dataset, plan: &Plan, runs_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let key_of = |p: &Plan, k: &str| -> anyhow::Result<RunConfig> { Ok(profile.config(&p.resolve(k)?, data)?.experiment_key()) };
+pub fn run_names(
+    profile: &Profile,
+    data: &Dataset,
+    plan: &Plan,
+    runs_dir: &Path,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let key_of = |p: &Plan, k: &str| -> anyhow::Result<RunConfig> {
+        Ok(profile.config(&p.resolve(k)?, data)?.experiment_key())
+    };
     let mut on_disk: Option<Vec<(String, RunConfig)>> = None;
     // A config no earlier variant has: an experiment on disk with it, else the key's
     // directory unless that holds another config.
@@ -38,17 +58,26 @@ pub fn run_names(profile: &Profile, data: &Dataset, plan: &Plan, runs_dir: &Path
         if own.as_ref() == Some(c) {
             return Ok(key.to_string());
         }
-        Ok(match on_disk.get_or_insert_with(|| stored_experiments(runs_dir)).iter().find(|(_, x)| x == c) {
-            Some((n, _)) => n.clone(),
-            None if own.is_none() => key.to_string(),
-            None => format!("{key}-{:08x}", crc32fast::hash(serde_json::to_string(c)?.as_bytes())),
-        })
+        Ok(
+            match on_disk
+                .get_or_insert_with(|| stored_experiments(runs_dir))
+                .iter()
+                .find(|(_, x)| x == c)
+            {
+                Some((n, _)) => n.clone(),
+                None if own.is_none() => key.to_string(),
+                None => {
+                    format!("{key}-{:08x}", crc32fast::hash(serde_json::to_string(c)?.as_bytes()))
+                }
+            },
+        )
     };
     let report = super::plan::report();
     let mut shared: Vec<(String, RunConfig)> = Vec::new();
     for v in report.variants().into_iter().chain(report.probes()) {
         let c = key_of(report, &v.key)?;
-        // A report variant whose config equals an earlier one's is that one's (on `full`, the lr-0.001 probes).
+        // A report variant whose config equals an earlier one's is that one's (on `full`, the
+        // lr-0.001 probes).
         if !shared.iter().any(|(_, x)| *x == c) {
             shared.push((new_name(&v.key, &c)?, c));
         }

@@ -21,8 +21,8 @@ pub fn variant(key: &str) -> anyhow::Result<&'static Variant> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::plan::report_unchecked;
     use crate::plot::Style;
+    use crate::study::plan::report_unchecked;
 
     /// One variant, one style, in every figure: every variant and probe of the report has
     /// its own, none yellow.
@@ -33,8 +33,17 @@ mod tests {
         let mut seen = std::collections::HashMap::new();
         for v in &all {
             let s: Style = v.style.unwrap_or_else(|| panic!("{} has no style", v.key));
-            assert!(report_unchecked().variant(&v.key).unwrap().style.is_some(), "{}: the report's file names its style", v.key);
-            assert_ne!(s.color, crate::plot::okabe_ito::YELLOW, "{}: yellow is too light for lines", v.key);
+            assert!(
+                report_unchecked().variant(&v.key).unwrap().style.is_some(),
+                "{}: the report's file names its style",
+                v.key
+            );
+            assert_ne!(
+                s.color,
+                crate::plot::okabe_ito::YELLOW,
+                "{}: yellow is too light for lines",
+                v.key
+            );
             if let Some(other) = seen.insert(s, v.key.clone()) {
                 panic!("{} and {other} share {s}", v.key);
             }
@@ -54,7 +63,8 @@ mod tests {
     #[test]
     fn probe_keys_are_distinct_from_variants() {
         let plan = report();
-        let keys: Vec<&str> = plan.variants().into_iter().chain(plan.probes()).map(|v| v.key.as_str()).collect();
+        let keys: Vec<&str> =
+            plan.variants().into_iter().chain(plan.probes()).map(|v| v.key.as_str()).collect();
         for k in &keys {
             assert_eq!(keys.iter().filter(|x| *x == k).count(), 1, "{k} is listed twice");
         }

@@ -60,10 +60,21 @@ pub struct SlurmOptions {
 }
 
 /// One sbatch script: an array over `units` (at most the cluster's `MaxArraySize`).
-pub fn script(exe: &Path, grid_file: &Path, log_dir: &Path, name: &str, units: &[Unit], opts: &SlurmOptions) -> String {
+pub fn script(
+    exe: &Path,
+    grid_file: &Path,
+    log_dir: &Path,
+    name: &str,
+    units: &[Unit],
+    opts: &SlurmOptions,
+) -> String {
     let quote = |p: &Path| shell_quote(&p.display().to_string());
     let mut s = String::from("#!/bin/bash\n");
-    s += &format!("# Written by `convlab study --slurm`: {} unit(s) of the grid {}.\n", units.len(), grid_file.display());
+    s += &format!(
+        "# Written by `convlab study --slurm`: {} unit(s) of the grid {}.\n",
+        units.len(),
+        grid_file.display()
+    );
     s += &format!("#SBATCH --job-name={name}\n");
     let limit = opts.max_parallel.map_or(String::new(), |k| format!("%{k}"));
     s += &format!("#SBATCH --array=0-{}{limit}\n", units.len().saturating_sub(1));
@@ -73,7 +84,9 @@ pub fn script(exe: &Path, grid_file: &Path, log_dir: &Path, name: &str, units: &
     if let Some(g) = opts.gpus_per_task {
         s += &format!("#SBATCH --gpus-per-task={g}\n");
     }
-    for (flag, v) in [("partition", &opts.partition), ("account", &opts.account), ("mem", &opts.mem)] {
+    for (flag, v) in
+        [("partition", &opts.partition), ("account", &opts.account), ("mem", &opts.mem)]
+    {
         if let Some(v) = v {
             s += &format!("#SBATCH --{flag}={v}\n");
         }
@@ -91,17 +104,22 @@ pub fn script(exe: &Path, grid_file: &Path, log_dir: &Path, name: &str, units: &
         s += &format!("  \"{} {}\"\n", u.variant.key, u.seed);
     }
     s += ")\nset -- ${UNITS[$SLURM_ARRAY_TASK_ID]}\n\n";
-    s += "# Signals reach this shell only (B:), so they are forwarded to convlab. USR1, the warning\n";
-    s += "# before the time limit: it stops at a step boundary, releases the unit and requeues this\n";
-    s += "# task, which resumes from the last finished epoch. TERM (a cancel): it stops and releases it.\n";
+    s += "# Signals reach this shell only (B:), so they are forwarded to convlab. USR1, the \
+        warning\n";
+    s += "# before the time limit: it stops at a step boundary, releases the unit and requeues \
+        this\n";
+    s += "# task, which resumes from the last finished epoch. TERM (a cancel): it stops and \
+        releases it.\n";
     s += &format!(
-        "{} run-unit --grid {} --variant \"$1\" --seed \"$2\" --threads \"$SLURM_CPUS_PER_TASK\" &\n",
+        "{} run-unit --grid {} --variant \"$1\" --seed \"$2\" --threads \"$SLURM_CPUS_PER_TASK\" \
+            &\n",
         quote(exe),
         quote(grid_file)
     );
     s += "pid=$!\ntrap 'kill -USR1 $pid' USR1\ntrap 'kill -TERM $pid' TERM\n";
     s += "# `wait` returns when a trapped signal arrives: wait until convlab itself has exited.\n";
-    s += "while true; do\n  wait $pid\n  status=$?\n  kill -0 $pid 2>/dev/null || break\ndone\nexit $status\n";
+    s += "while true; do\n  wait $pid\n  status=$?\n  kill -0 $pid 2>/dev/null || \
+        break\ndone\nexit $status\n";
     s
 }
 
@@ -116,17 +134,26 @@ fn shell_quote(s: &str) -> String {
 /// A Slurm command's output, or an error naming the command.
 fn run(cmd: &str, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(cmd).args(args).output().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow::anyhow!("`{cmd}` not found: --slurm needs Slurm's client commands (sbatch, scontrol, squeue) on PATH"),
+        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "`{cmd}` not found: --slurm needs Slurm's \
+            client commands (sbatch, scontrol, squeue) on PATH"
+        ),
         _ => anyhow::anyhow!("cannot run `{cmd}`: {e}"),
     })?;
-    anyhow::ensure!(out.status.success(), "`{cmd} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    anyhow::ensure!(
+        out.status.success(),
+        "`{cmd} {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The cluster's `MaxArraySize` (`scontrol show config`): array indices run below it.
 pub fn max_array_size() -> anyhow::Result<usize> {
     let config = run("scontrol", &["show", "config"])?;
-    parse_max_array_size(&config).ok_or_else(|| anyhow::anyhow!("`scontrol show config` has no MaxArraySize line"))
+    parse_max_array_size(&config)
+        .ok_or_else(|| anyhow::anyhow!("`scontrol show config` has no MaxArraySize line"))
 }
 
 fn parse_max_array_size(config: &str) -> Option<usize> {
@@ -149,16 +176,28 @@ pub fn queued_jobs() -> Option<Vec<String>> {
     Some(out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
 }
 
-/// Requeue this array task (`scontrol requeue <array job>_<task>`): it waits in pending, then resumes its unit.
+/// Requeue this array task (`scontrol requeue <array job>_<task>`): it waits in pending, then
+/// resumes its unit.
 pub fn requeue(task: &str) -> anyhow::Result<()> {
     run("scontrol", &["requeue", task]).map(|_| ())
 }
 
 /// Write the scripts for `units`, split into arrays of at most `max_array` tasks, under
 /// `dir`; returns their paths.
-pub fn write_scripts(exe: &Path, grid_file: &Path, dir: &Path, name: &str, units: &[Unit], opts: &SlurmOptions, max_array: usize) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+pub fn write_scripts(
+    exe: &Path,
+    grid_file: &Path,
+    dir: &Path,
+    name: &str,
+    units: &[Unit],
+    opts: &SlurmOptions,
+    max_array: usize,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut out = Vec::new();
     for (i, chunk) in units.chunks(max_array.max(1)).enumerate() {
         let text = script(exe, grid_file, dir, name, chunk, opts);
@@ -192,14 +231,23 @@ mod tests {
 
     #[test]
     fn max_array_size_from_scontrol() {
-        assert_eq!(parse_max_array_size("MaxArraySize            = 4\nMaxJobCount = 10000\n"), Some(4));
+        assert_eq!(
+            parse_max_array_size("MaxArraySize            = 4\nMaxJobCount = 10000\n"),
+            Some(4)
+        );
         assert_eq!(parse_max_array_size("MaxJobCount = 10000\n"), None);
     }
 
     #[test]
     fn script_forwards_the_warning_and_lists_units() {
         let v = crate::study::variant("xknet18").unwrap();
-        let units: Vec<Unit> = (1..=3).map(|s| Unit { variant: v.clone(), seed: s, dir: PathBuf::from(format!("/r/{}/seed-{s}", v.key)) }).collect();
+        let units: Vec<Unit> = (1..=3)
+            .map(|s| Unit {
+                variant: v.clone(),
+                seed: s,
+                dir: PathBuf::from(format!("/r/{}/seed-{s}", v.key)),
+            })
+            .collect();
         let opts = SlurmOptions {
             cpus_per_task: 2,
             time: Some(("1:00:00".into(), 3600)),
@@ -208,7 +256,14 @@ mod tests {
             sbatch_args: vec!["--qos=low".into()],
             ..Default::default()
         };
-        let s = script(Path::new("/opt/convlab"), Path::new("/r/grid.json"), Path::new("/r/slurm"), "convlab-quick", &units, &opts);
+        let s = script(
+            Path::new("/opt/convlab"),
+            Path::new("/r/grid.json"),
+            Path::new("/r/slurm"),
+            "convlab-quick",
+            &units,
+            &opts,
+        );
         for line in [
             "#SBATCH --array=0-2%2",
             "#SBATCH --output=/r/slurm/%A_%a.out",
@@ -219,7 +274,8 @@ mod tests {
             "#SBATCH --requeue",
             "#SBATCH --qos=low",
             "  \"xknet18 3\"",
-            "/opt/convlab run-unit --grid /r/grid.json --variant \"$1\" --seed \"$2\" --threads \"$SLURM_CPUS_PER_TASK\" &",
+            "/opt/convlab run-unit --grid /r/grid.json --variant \"$1\" --seed \"$2\" --threads \
+                \"$SLURM_CPUS_PER_TASK\" &",
             "trap 'kill -USR1 $pid' USR1",
         ] {
             assert!(s.lines().any(|l| l == line), "no line `{line}` in:\n{s}");

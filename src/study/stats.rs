@@ -41,7 +41,8 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
         let p = if diff == 0.0 { 1.0 } else { 0.0 };
         return Some(Welch { diff, se, df: f64::INFINITY, t: f64::NAN, p, ci95: (diff, diff) });
     }
-    let df = (qa + qb).powi(2) / (qa * qa / (a.len() as f64 - 1.0) + qb * qb / (b.len() as f64 - 1.0));
+    let df =
+        (qa + qb).powi(2) / (qa * qa / (a.len() as f64 - 1.0) + qb * qb / (b.len() as f64 - 1.0));
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;
     let t = diff / se;
     let p = (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0);
@@ -57,14 +58,16 @@ pub fn contrast(groups: &[(&[f64], f64)]) -> Option<Welch> {
         return None;
     }
     let diff: f64 = groups.iter().map(|(x, c)| c * mean_var(x).0).sum();
-    let terms: Vec<f64> = groups.iter().map(|(x, c)| c * c * mean_var(x).1 / x.len() as f64).collect();
+    let terms: Vec<f64> =
+        groups.iter().map(|(x, c)| c * c * mean_var(x).1 / x.len() as f64).collect();
     let var: f64 = terms.iter().sum();
     let se = var.sqrt();
     if se == 0.0 {
         let p = if diff == 0.0 { 1.0 } else { 0.0 };
         return Some(Welch { diff, se, df: f64::INFINITY, t: f64::NAN, p, ci95: (diff, diff) });
     }
-    let df = var * var / terms.iter().zip(groups).map(|(t, (x, _))| t * t / (x.len() as f64 - 1.0)).sum::<f64>();
+    let df = var * var
+        / terms.iter().zip(groups).map(|(t, (x, _))| t * t / (x.len() as f64 - 1.0)).sum::<f64>();
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;
     let t = diff / se;
     let p = (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0);
@@ -149,7 +152,11 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Option<Regression> {
     let df = (n - 2) as f64;
     let se = (sse / df / sxx).sqrt();
     let dist = StudentsT::new(0.0, 1.0, df).ok()?;
-    let p = if se == 0.0 { if slope == 0.0 { 1.0 } else { 0.0 } } else { (2.0 * (1.0 - dist.cdf((slope / se).abs()))).clamp(0.0, 1.0) };
+    let p = if se == 0.0 {
+        if slope == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        (2.0 * (1.0 - dist.cdf((slope / se).abs()))).clamp(0.0, 1.0)
+    };
     let q = dist.inverse_cdf(0.975);
     Some(Regression { slope, intercept, se, df, p, ci95: (slope - q * se, slope + q * se) })
 }
@@ -173,7 +180,13 @@ pub fn noncentral_t_cdf(t: f64, df: f64, ncp: f64) -> f64 {
     use statrs::function::{erf::erfc, gamma::ln_gamma};
     let phi = |x: f64| 0.5 * erfc(-x / std::f64::consts::SQRT_2);
     let log_norm = (df / 2.0 - 1.0) * std::f64::consts::LN_2 + ln_gamma(df / 2.0);
-    let chi = |s: f64| if s <= 0.0 { if df == 1.0 { (-log_norm).exp() } else { 0.0 } } else { ((df - 1.0) * s.ln() - s * s / 2.0 - log_norm).exp() };
+    let chi = |s: f64| {
+        if s <= 0.0 {
+            if df == 1.0 { (-log_norm).exp() } else { 0.0 }
+        } else {
+            ((df - 1.0) * s.ln() - s * s / 2.0 - log_norm).exp()
+        }
+    };
     let (hi, n) = (df.sqrt() + 14.0, 4000usize);
     let h = hi / n as f64;
     let f = |s: f64| phi(t * s / df.sqrt() - ncp) * chi(s);
@@ -221,7 +234,8 @@ mod tests {
     /// `TTestIndPower().solve_power(effect_size=None, nobs1=n, alpha=a, power=0.8, ratio=1.0,
     /// alternative='two-sided')` — its root finder stops within ~2e-6 (at n = 3, α = 0.01 its own
     /// `power()` of its answer is 0.7999997; of ours, 0.8000000000012) — and
-    /// `TTestIndPower().power(effect_size=d, nobs1=n, alpha=a, ratio=1.0, alternative='two-sided')`.
+    /// `TTestIndPower().power(effect_size=d, nobs1=n, alpha=a, ratio=1.0,
+    /// alternative='two-sided')`.
     #[test]
     fn detectable_effects_match_statsmodels() {
         for (n, alpha, want) in [
@@ -236,8 +250,17 @@ mod tests {
             assert!((got - want).abs() < 2e-6, "n {n} alpha {alpha}: {got} vs statsmodels {want}");
             assert!((t_test_power(got, n, alpha) - 0.8).abs() < 1e-9);
         }
-        for (d, n, alpha, want) in [(1.5, 5, 0.05, 0.549385597762396), (4.8, 3, 0.01, 0.800029645343233), (0.9, 20, 0.05, 0.7920362552634235), (3.0, 5, 0.05 / 15.0, 0.7041166907893355)] {
-            assert!((t_test_power(d, n, alpha) - want).abs() < 1e-9, "power({d}, {n}, {alpha}) = {} vs statsmodels {want}", t_test_power(d, n, alpha));
+        for (d, n, alpha, want) in [
+            (1.5, 5, 0.05, 0.549385597762396),
+            (4.8, 3, 0.01, 0.800029645343233),
+            (0.9, 20, 0.05, 0.7920362552634235),
+            (3.0, 5, 0.05 / 15.0, 0.7041166907893355),
+        ] {
+            assert!(
+                (t_test_power(d, n, alpha) - want).abs() < 1e-9,
+                "power({d}, {n}, {alpha}) = {} vs statsmodels {want}",
+                t_test_power(d, n, alpha)
+            );
         }
         assert_eq!(detectable_effect(1, 0.05, 0.8), None);
     }
@@ -251,29 +274,65 @@ mod tests {
     #[test]
     fn welch_matches_scipy() {
         let cases: [(&[f64], &[f64], f64, f64, f64, (f64, f64)); 3] = [
-            (&[0.823, 0.820, 0.815], &[0.798, 0.812, 0.805], -3.07142857142854, 0.05005781530709271, 3.1999999999999997, (-0.028673201671994636, 6.535005328239807e-06)),
-            (&[0.5, 0.6, 0.55, 0.58], &[0.52, 0.61], 0.1500625390896456, 0.8984253274945884, 1.494449355326848, (-0.29477697061946384, 0.30977697061946374)),
-            (&[0.823, 0.82], &[0.790, 0.781], -7.589466384404064, 0.056446961780878054, 1.2195121951219512, (-0.07581632666864177, 0.0038163266686421574)),
+            (
+                &[0.823, 0.820, 0.815],
+                &[0.798, 0.812, 0.805],
+                -3.07142857142854,
+                0.05005781530709271,
+                3.1999999999999997,
+                (-0.028673201671994636, 6.535005328239807e-06),
+            ),
+            (
+                &[0.5, 0.6, 0.55, 0.58],
+                &[0.52, 0.61],
+                0.1500625390896456,
+                0.8984253274945884,
+                1.494449355326848,
+                (-0.29477697061946384, 0.30977697061946374),
+            ),
+            (
+                &[0.823, 0.82],
+                &[0.790, 0.781],
+                -7.589466384404064,
+                0.056446961780878054,
+                1.2195121951219512,
+                (-0.07581632666864177, 0.0038163266686421574),
+            ),
         ];
         for (a, b, t, p, df, (lo, hi)) in cases {
             let w = welch(a, b).unwrap();
             assert!(close(w.t, t, 1e-9) && close(w.df, df, 1e-9), "{a:?} {b:?}: {w:?}");
             assert!(close(w.p, p, 1e-6), "{a:?} {b:?}: p {} vs scipy {p}", w.p);
-            assert!(close(w.ci95.0, lo, 1e-6), "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})", w.ci95);
-            assert!((w.ci95.1 - hi).abs() < 1e-9, "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})", w.ci95);
+            assert!(
+                close(w.ci95.0, lo, 1e-6),
+                "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})",
+                w.ci95
+            );
+            assert!(
+                (w.ci95.1 - hi).abs() < 1e-9,
+                "{a:?} {b:?}: ci {:?} vs scipy ({lo}, {hi})",
+                w.ci95
+            );
         }
         assert_eq!(welch(&[0.8], &[0.7, 0.75]), None, "one seed: too few to tell");
         let flat = welch(&[0.5, 0.5], &[0.5, 0.5]).unwrap();
         assert_eq!((flat.p, flat.ci95), (1.0, (0.0, 0.0)));
     }
 
-    /// References: scipy 1.17.1, `scipy.stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=scipy.stats.sem(x))`.
+    /// References: scipy 1.17.1, `scipy.stats.t.interval(0.95, len(x) - 1, loc=np.mean(x),
+    /// scale=scipy.stats.sem(x))`.
     #[test]
     fn mean_ci_matches_scipy() {
-        let cases: [(&[f64], (f64, f64)); 2] = [(&[0.823, 0.820, 0.815], (0.8092938102972511, 0.8293728563694154)), (&[0.5, 0.6, 0.55, 0.58, 0.41], (0.4336825619241489, 0.6223174380758512))];
+        let cases: [(&[f64], (f64, f64)); 2] = [
+            (&[0.823, 0.820, 0.815], (0.8092938102972511, 0.8293728563694154)),
+            (&[0.5, 0.6, 0.55, 0.58, 0.41], (0.4336825619241489, 0.6223174380758512)),
+        ];
         for (x, (lo, hi)) in cases {
             let (l, h) = mean_ci95(x).unwrap();
-            assert!(close(l, lo, 1e-9) && close(h, hi, 1e-9), "{x:?}: ({l}, {h}) vs scipy ({lo}, {hi})");
+            assert!(
+                close(l, lo, 1e-9) && close(h, hi, 1e-9),
+                "{x:?}: ({l}, {h}) vs scipy ({lo}, {hi})"
+            );
         }
         assert_eq!(mean_ci95(&[0.8]), None);
     }
@@ -285,12 +344,23 @@ mod tests {
     fn contrast_matches_the_welch_satterthwaite_reference() {
         let (a, b, c, d) = ([0.629, 0.606], [0.230, 0.239], [0.686, 0.694], [0.503, 0.515]);
         let w = contrast(&[(&a, 1.0), (&b, -1.0), (&c, -1.0), (&d, 1.0)]).unwrap();
-        assert!(close(w.diff, 0.202, 1e-9) && close(w.se, 0.014300349646075083, 1e-9) && close(w.df, 2.1499065012177234, 1e-9), "{w:?}");
+        assert!(
+            close(w.diff, 0.202, 1e-9)
+                && close(w.se, 0.014300349646075083, 1e-9)
+                && close(w.df, 2.1499065012177234, 1e-9),
+            "{w:?}"
+        );
         assert!(close(w.p, 0.0036971771833844824, 1e-6), "{w:?}");
-        assert!(close(w.ci95.0, 0.14440442975909332, 1e-6) && close(w.ci95.1, 0.2595955702409067, 1e-6), "{w:?}");
+        assert!(
+            close(w.ci95.0, 0.14440442975909332, 1e-6) && close(w.ci95.1, 0.2595955702409067, 1e-6),
+            "{w:?}"
+        );
         // Two groups: Welch's test itself.
         let (x, y) = ([0.823, 0.820, 0.815], [0.798, 0.812, 0.805]);
-        assert_eq!(contrast(&[(&y, 1.0), (&x, -1.0)]).map(|w| (w.diff, w.df)), welch(&x, &y).map(|w| (w.diff, w.df)));
+        assert_eq!(
+            contrast(&[(&y, 1.0), (&x, -1.0)]).map(|w| (w.diff, w.df)),
+            welch(&x, &y).map(|w| (w.diff, w.df))
+        );
         assert_eq!(contrast(&[(&[0.5], 1.0), (&y, -1.0)]), None);
     }
 
@@ -301,16 +371,37 @@ mod tests {
         let x = [0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3];
         let y = [0.617, 0.64, 0.63, 0.61, 0.6, 0.62, 0.58, 0.59, 0.6, 0.57, 0.55, 0.58];
         let r = linregress(&x, &y).unwrap();
-        assert!(close(r.slope, -0.20700000000000005, 1e-9) && close(r.intercept, 0.6299666666666667, 1e-9), "{r:?}");
-        assert!(close(r.se, 0.02765943680634957, 1e-9) && close(r.p, 2.1013643922214246e-05, 1e-6), "{r:?}");
-        assert!(close(r.ci95.0, -0.2686290657722867, 1e-9) && close(r.ci95.1, -0.1453709342277134, 1e-9), "{r:?}");
+        assert!(
+            close(r.slope, -0.20700000000000005, 1e-9)
+                && close(r.intercept, 0.6299666666666667, 1e-9),
+            "{r:?}"
+        );
+        assert!(
+            close(r.se, 0.02765943680634957, 1e-9) && close(r.p, 2.1013643922214246e-05, 1e-6),
+            "{r:?}"
+        );
+        assert!(
+            close(r.ci95.0, -0.2686290657722867, 1e-9)
+                && close(r.ci95.1, -0.1453709342277134, 1e-9),
+            "{r:?}"
+        );
         // A noisy, flat one: the CI spans zero.
-        let r = linregress(&[0.0, 0.0, 0.1, 0.2, 0.3, 0.3], &[0.6, 0.4, 0.62, 0.17, 0.58, 0.61]).unwrap();
-        assert!(close(r.slope, 0.06315789473684198, 1e-9) && close(r.p, 0.9274492985016247, 1e-6), "{r:?}");
-        assert!(close(r.ci95.0, -1.7460466930842806, 1e-9) && close(r.ci95.1, 1.8723624825579648, 1e-9), "{r:?}");
+        let r = linregress(&[0.0, 0.0, 0.1, 0.2, 0.3, 0.3], &[0.6, 0.4, 0.62, 0.17, 0.58, 0.61])
+            .unwrap();
+        assert!(
+            close(r.slope, 0.06315789473684198, 1e-9) && close(r.p, 0.9274492985016247, 1e-6),
+            "{r:?}"
+        );
+        assert!(
+            close(r.ci95.0, -1.7460466930842806, 1e-9) && close(r.ci95.1, 1.8723624825579648, 1e-9),
+            "{r:?}"
+        );
         assert_eq!(linregress(&[0.1, 0.1, 0.1], &[0.5, 0.6, 0.7]), None, "one x: no slope");
         assert_eq!(linregress(&[0.1, 0.2], &[0.5, 0.6]), None, "two points: no spread");
-        assert_eq!((median(&[3.0, 1.0, 2.0]), median(&[4.0, 1.0, 2.0, 3.0]), median(&[])), (Some(2.0), Some(2.5), None));
+        assert_eq!(
+            (median(&[3.0, 1.0, 2.0]), median(&[4.0, 1.0, 2.0, 3.0]), median(&[])),
+            (Some(2.0), Some(2.5), None)
+        );
     }
 
     /// References: statsmodels 0.15.0, `multipletests(ps, method="holm")[1]`; the pending

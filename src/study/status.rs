@@ -27,14 +27,22 @@ impl Study {
         let mut queue: Option<Option<Vec<String>>> = None;
         for u in self.units(sections) {
             let st = self.unit_state(&u)?;
-            let mut row = StatusRow { variant: u.variant.key.clone(), seed: u.seed, state: st.name(), ..StatusRow::default() };
+            let mut row = StatusRow {
+                variant: u.variant.key.clone(),
+                seed: u.seed,
+                state: st.name(),
+                ..StatusRow::default()
+            };
             match st {
                 UnitState::Done { acc } => {
                     row.best_val_acc = Some(acc);
                     row.epochs_done = Some(self.profile.epochs);
                 }
                 UnitState::Running { holder, epoch, epochs } => {
-                    let job = holder.slurm_job.as_ref().map_or(String::new(), |j| format!(" (Slurm job {j})"));
+                    let job = holder
+                        .slurm_job
+                        .as_ref()
+                        .map_or(String::new(), |j| format!(" (Slurm job {j})"));
                     row.holder = Some(format!("{} pid {}{job}", holder.host, holder.pid));
                     row.heartbeat_s_ago = Some(holder.age().round());
                     row.epochs_done = Some(epoch);
@@ -43,14 +51,20 @@ impl Study {
                         && let Some(q) = queue.get_or_insert_with(slurm::queued_jobs)
                         && !q.iter().any(|x| x == job)
                     {
-                        row.note += &format!("; its Slurm task {job} is no longer in the queue (the lease goes stale in at most {} s)", self.options.lease.timeout.as_secs());
+                        row.note += &format!(
+                            "; its Slurm task {job} is no longer in the queue (the lease goes \
+                                stale in at most {} s)",
+                            self.options.lease.timeout.as_secs()
+                        );
                     }
                 }
                 UnitState::Failed { error } => row.note = error,
                 UnitState::Pending { epoch, stale } => {
                     row.epochs_done = Some(epoch);
                     row.note = match (&stale, epoch) {
-                        (Some(s), _) => format!("holder gone ({}); resumes after epoch {epoch}", s.describe()),
+                        (Some(s), _) => {
+                            format!("holder gone ({}); resumes after epoch {epoch}", s.describe())
+                        }
                         (None, 0) => String::new(),
                         (None, k) => format!("resumes after epoch {k}"),
                     };
@@ -81,17 +95,29 @@ impl Study {
     /// `convlab study --status`: one line per unit, then the counts per state.
     pub fn status_text(&self, sections: &[&Section]) -> anyhow::Result<String> {
         let rows = self.status_rows(sections)?;
-        let mut out = vec![format!("{:<18} {:>9}  {:<8} {:>12}", "variant", "seed", "state", "best val acc")];
+        let mut out =
+            vec![format!("{:<18} {:>9}  {:<8} {:>12}", "variant", "seed", "state", "best val acc")];
         for r in &rows {
             let detail = match (&r.holder, r.heartbeat_s_ago) {
                 (Some(h), Some(hb)) => format!("{h}, heartbeat {hb:.0} s ago, {}", r.note),
                 _ => r.note.clone(),
             };
             let acc = r.best_val_acc.map_or(String::new(), |a| format!("{a:.4}"));
-            out.push(format!("{:<18} {:>9}  {:<8} {acc:>12}  {detail}", r.variant, r.seed, r.state).trim_end().to_string());
+            out.push(
+                format!("{:<18} {:>9}  {:<8} {acc:>12}  {detail}", r.variant, r.seed, r.state)
+                    .trim_end()
+                    .to_string(),
+            );
         }
         let count = |s: &str| rows.iter().filter(|r| r.state == s).count();
-        out.push(format!("{} units: {} done, {} running, {} failed, {} pending", rows.len(), count("done"), count("running"), count("failed"), count("pending")));
+        out.push(format!(
+            "{} units: {} done, {} running, {} failed, {} pending",
+            rows.len(),
+            count("done"),
+            count("running"),
+            count("failed"),
+            count("pending")
+        ));
         Ok(out.join("\n"))
     }
 }

@@ -28,12 +28,21 @@ pub struct EpochRecord {
 }
 
 impl EpochRecord {
-    pub const CSV_HEADER: &'static str = "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,images_per_s";
+    pub const CSV_HEADER: &'static str =
+        "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,images_per_s";
 
     pub fn to_csv(&self) -> String {
         format!(
             "{},{:e},{},{},{},{},{},{:.3},{:.1}",
-            self.epoch, self.lr, self.train_loss, self.train_acc, self.val_loss, self.val_acc, self.val_top5, self.seconds, self.images_per_s
+            self.epoch,
+            self.lr,
+            self.train_loss,
+            self.train_acc,
+            self.val_loss,
+            self.val_acc,
+            self.val_top5,
+            self.seconds,
+            self.images_per_s
         )
     }
 
@@ -42,7 +51,9 @@ impl EpochRecord {
         if f.len() != 9 {
             return Err(format!("expected 9 fields, found {}", f.len()));
         }
-        let num = |i: usize| f[i].parse::<f64>().map_err(|_| format!("field {} `{}` is not a number", i + 1, f[i]));
+        let num = |i: usize| {
+            f[i].parse::<f64>().map_err(|_| format!("field {} `{}` is not a number", i + 1, f[i]))
+        };
         Ok(Self {
             epoch: f[0].parse().map_err(|_| format!("epoch `{}` is not a whole number", f[0]))?,
             lr: num(1)?,
@@ -56,11 +67,13 @@ impl EpochRecord {
         })
     }
 
-    /// The readable log line: `epoch  3/25  train 1.234  61.2%  val 1.301  58.9% top-5  84.0%  lr 1.0e-3  412 img/s  6.7s`
+    /// The readable log line: `epoch  3/25  train 1.234  61.2%  val 1.301  58.9% top-5  84.0%  lr
+    /// 1.0e-3  412 img/s  6.7s`
     /// (loss and top-1 accuracy of each split; short enough for a notebook cell's width).
     pub fn log_line(&self, epochs: usize) -> String {
         format!(
-            "epoch {:>2}/{epochs}  train {:.3} {:5.1}%  val {:.3} {:5.1}% top-5 {:5.1}%  lr {:.1e}  {:.0} img/s  {:.1}s",
+            "epoch {:>2}/{epochs}  train {:.3} {:5.1}%  val {:.3} {:5.1}% top-5 {:5.1}%  lr \
+                {:.1e}  {:.0} img/s  {:.1}s",
             self.epoch,
             self.train_loss,
             100.0 * self.train_acc,
@@ -77,9 +90,13 @@ impl EpochRecord {
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FitError {
-    #[error("loss became {loss} at epoch {epoch}, step {step} (lr {lr:e}): training diverged; lower the learning rate")]
+    #[error(
+        "loss became {loss} at epoch {epoch}, step {step} (lr {lr:e}): training diverged; lower \
+            the learning rate"
+    )]
     NonFinite { epoch: usize, step: usize, loss: f64, lr: f64 },
-    #[error("stopped as asked (a signal) before step {step} of epoch {epoch}; the run resumes after epoch {}", epoch - 1)]
+    #[error("stopped as asked (a signal) before step {step} of epoch {epoch}; the run resumes \
+        after epoch {}", epoch - 1)]
     Stopped { epoch: usize, step: usize },
 }
 
@@ -109,13 +126,27 @@ pub fn training_loss(logits: &Tensor, labels: &Tensor, cfg: &TrainConfig) -> Ten
     if cfg.label_smoothing == 0.0 {
         logits.cross_entropy_for_logits(labels)
     } else {
-        logits.cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, cfg.label_smoothing)
+        logits.cross_entropy_loss::<Tensor>(
+            labels,
+            None,
+            tch::Reduction::Mean,
+            -100,
+            cfg.label_smoothing,
+        )
     }
 }
 
 /// One optimizer step on a batch: forward (train mode), the training loss, backward,
-/// the optimizer at `lr`. Returns the loss (0-dim, on the device) and the logits; reads nothing back.
-pub(crate) fn train_step(net: &ResNet, opt: &mut Optimizer, images: &Tensor, labels: &Tensor, lr: f64, cfg: &TrainConfig) -> (Tensor, Tensor) {
+/// the optimizer at `lr`. Returns the loss (0-dim, on the device) and the logits; reads nothing
+/// back.
+pub(crate) fn train_step(
+    net: &ResNet,
+    opt: &mut Optimizer,
+    images: &Tensor,
+    labels: &Tensor,
+    lr: f64,
+    cfg: &TrainConfig,
+) -> (Tensor, Tensor) {
     let logits = forward(net, images, true, cfg); // [B,classes] f32
     let loss = training_loss(&logits, labels, cfg);
     opt.zero_grad();
@@ -158,7 +189,8 @@ pub const LOSS_READ_EVERY: usize = 50;
 
 /// What the loop reports as it goes.
 pub enum Event<'a> {
-    /// Every [`LOSS_READ_EVERY`] optimizer steps and after an epoch's last one (reading the loss back
+    /// Every [`LOSS_READ_EVERY`] optimizer steps and after an epoch's last one (reading the loss
+    /// back
     /// synchronises a GPU, so it is not done at every step).
     Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
     /// After each epoch, with its record.
@@ -205,14 +237,29 @@ pub fn fit(
             if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
                 let l = detached.double_value(&[]);
                 if !l.is_finite() {
-                    return Err(FitError::NonFinite { epoch: epoch + 1, step: step + 1, loss: l, lr }.into());
+                    return Err(FitError::NonFinite {
+                        epoch: epoch + 1,
+                        step: step + 1,
+                        loss: l,
+                        lr,
+                    }
+                    .into());
                 }
-                on_event(Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr }, opt)?;
+                on_event(
+                    Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr },
+                    opt,
+                )?;
             }
         }
         let train_loss = loss_sum.double_value(&[]) / n.max(1) as f64;
         if !train_loss.is_finite() {
-            return Err(FitError::NonFinite { epoch: epoch + 1, step: steps, loss: train_loss, lr: lr0 }.into());
+            return Err(FitError::NonFinite {
+                epoch: epoch + 1,
+                step: steps,
+                loss: train_loss,
+                lr: lr0,
+            }
+            .into());
         }
         let train_s = t0.elapsed().as_secs_f64();
         let ev = evaluate(net, val, cfg);
@@ -241,19 +288,31 @@ mod tests {
     /// printed by torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
     #[test]
     fn label_smoothing_equals_torch() {
-        let logits = Tensor::from_slice(&[1.0f32, 2.0, 0.5, 0.1, -1.0, 3.0]).view([2, 3]).set_requires_grad(true);
+        let logits = Tensor::from_slice(&[1.0f32, 2.0, 0.5, 0.1, -1.0, 3.0])
+            .view([2, 3])
+            .set_requires_grad(true);
         let labels = Tensor::from_slice(&[1i64, 2]);
         let cfg = TrainConfig { label_smoothing: 0.1, ..TrainConfig::report() };
         let loss = training_loss(&logits, &labels, &cfg);
         assert!((loss.double_value(&[]) - 0.4242382049560547).abs() < 1e-6, "{loss}");
         loss.backward();
         let grad = Vec::<f32>::try_from(logits.grad().flatten(0, -1)).unwrap();
-        for (g, want) in grad.iter().zip([0.098945275, -0.152400821, 0.053455524, 0.008965129, -0.00813458, -0.000830561]) {
+        for (g, want) in grad.iter().zip([
+            0.098945275,
+            -0.152400821,
+            0.053455524,
+            0.008965129,
+            -0.00813458,
+            -0.000830561,
+        ]) {
             assert!((*g as f64 - want).abs() < 1e-6, "{grad:?}");
         }
         // Without smoothing: plain cross-entropy, the report's loss.
         let plain = training_loss(&logits, &labels, &TrainConfig::report()).double_value(&[]);
-        assert!((plain - logits.detach().cross_entropy_for_logits(&labels).double_value(&[])).abs() < 1e-12);
+        assert!(
+            (plain - logits.detach().cross_entropy_for_logits(&labels).double_value(&[])).abs()
+                < 1e-12
+        );
         assert!(plain < 0.4242382049560547);
     }
 
@@ -275,6 +334,10 @@ mod tests {
         assert!(EpochRecord::from_csv("1,2,3").unwrap_err().contains("9 fields"));
         assert!(EpochRecord::from_csv("1,x,3,4,5,6,7,8,9").unwrap_err().contains("`x`"));
         let line = r.log_line(25);
-        assert_eq!(line, "epoch  3/25  train 1.250  50.0%  val 1.500  40.0% top-5  90.0%  lr 1.0e-3  400 img/s  12.5s");
+        assert_eq!(
+            line,
+            "epoch  3/25  train 1.250  50.0%  val 1.500  40.0% top-5  90.0%  lr 1.0e-3  400 \
+                img/s  12.5s"
+        );
     }
 }

@@ -69,7 +69,8 @@ impl LeaseInfo {
         (now() - self.heartbeat).max(0.0)
     }
 
-    /// Whether the holder is gone: its pid is dead (same host), or its heartbeat is older than `timeout`.
+    /// Whether the holder is gone: its pid is dead (same host), or its heartbeat is older than
+    /// `timeout`.
     pub fn is_stale(&self, this_host: &str, timeout: Duration) -> bool {
         self.age() > timeout.as_secs_f64() || (self.host == this_host && !pid_alive(self.pid))
     }
@@ -116,7 +117,11 @@ fn generations(dir: &Path) -> std::io::Result<Vec<u64>> {
     for e in rd {
         let name = e?.file_name();
         let name = name.to_string_lossy();
-        if let Some(n) = name.strip_prefix("lease-").and_then(|r| r.strip_suffix(".json")).and_then(|n| n.parse().ok()) {
+        if let Some(n) = name
+            .strip_prefix("lease-")
+            .and_then(|r| r.strip_suffix(".json"))
+            .and_then(|n| n.parse().ok())
+        {
             out.push(n);
         }
     }
@@ -132,9 +137,26 @@ pub fn current(dir: &Path) -> std::io::Result<Option<(u64, LeaseInfo)>> {
         match std::fs::read(lease_path(dir, g)) {
             Ok(bytes) => match serde_json::from_slice::<LeaseInfo>(&bytes) {
                 Ok(info) => return Ok(Some((g, info))),
-                // Created but not yet written (the holder writes right after creating it): a fresh claim.
-                Err(_) if bytes.is_empty() => return Ok(Some((g, LeaseInfo { host: String::new(), pid: 0, slurm_job: None, started: now(), heartbeat: now() }))),
-                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", lease_path(dir, g).display()))),
+                // Created but not yet written (the holder writes right after creating it): a fresh
+                // claim.
+                Err(_) if bytes.is_empty() => {
+                    return Ok(Some((
+                        g,
+                        LeaseInfo {
+                            host: String::new(),
+                            pid: 0,
+                            slurm_job: None,
+                            started: now(),
+                            heartbeat: now(),
+                        },
+                    )));
+                }
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: {e}", lease_path(dir, g).display()),
+                    ));
+                }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
@@ -156,7 +178,10 @@ pub fn claim(dir: &Path, holder: &Holder, timeout: Duration) -> std::io::Result<
     let (generation, took_over) = match current(dir)? {
         None => (1, None),
         Some((_, info)) if info.host == holder.host && info.pid == holder.pid => {
-            return Err(std::io::Error::other(format!("{}: this process already holds its lease", dir.display())));
+            return Err(std::io::Error::other(format!(
+                "{}: this process already holds its lease",
+                dir.display()
+            )));
         }
         Some((g, info)) if info.is_stale(&holder.host, timeout) => (g + 1, Some(info)),
         Some((_, info)) => return Ok(Claim::Busy(info)),
@@ -168,13 +193,25 @@ pub fn claim(dir: &Path, holder: &Holder, timeout: Duration) -> std::io::Result<
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Ok(match current(dir)? {
                 Some((_, info)) => Claim::Busy(info),
-                None => Claim::Busy(LeaseInfo { host: "?".into(), pid: 0, slurm_job: None, started: now(), heartbeat: now() }),
+                None => Claim::Busy(LeaseInfo {
+                    host: "?".into(),
+                    pid: 0,
+                    slurm_job: None,
+                    started: now(),
+                    heartbeat: now(),
+                }),
             });
         }
         Err(e) => return Err(e),
     }
     let t = now();
-    let info = LeaseInfo { host: holder.host.clone(), pid: holder.pid, slurm_job: holder.slurm_job.clone(), started: t, heartbeat: t };
+    let info = LeaseInfo {
+        host: holder.host.clone(),
+        pid: holder.pid,
+        slurm_job: holder.slurm_job.clone(),
+        started: t,
+        heartbeat: t,
+    };
     write_info(&path, &info)?;
     // Older generations are history once this one is written.
     for g in generations(dir)? {
@@ -185,16 +222,19 @@ pub fn claim(dir: &Path, holder: &Holder, timeout: Duration) -> std::io::Result<
     let lost = Arc::new(AtomicBool::new(false));
     let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let thread = {
-        let (dir, path, lost, stop, mut info) = (dir.to_path_buf(), path.clone(), lost.clone(), stop.clone(), info);
+        let (dir, path, lost, stop, mut info) =
+            (dir.to_path_buf(), path.clone(), lost.clone(), stop.clone(), info);
         std::thread::spawn(move || {
             let (flag, cvar) = &*stop;
             let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
             loop {
-                // Checked before waiting too: the holder may have dropped the lease before this thread ran.
+                // Checked before waiting too: the holder may have dropped the lease before this
+                // thread ran.
                 if *stopped {
                     return;
                 }
-                let (guard, waited) = cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
+                let (guard, waited) =
+                    cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
                 stopped = guard;
                 if *stopped {
                     return;
@@ -251,12 +291,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("seed-1");
         let me = Holder::this_process(None);
-        let Claim::Held(lease) = claim(&dir, &me, DEFAULT_LEASE_TIMEOUT).unwrap() else { panic!("an unleased run is claimed") };
+        let Claim::Held(lease) = claim(&dir, &me, DEFAULT_LEASE_TIMEOUT).unwrap() else {
+            panic!("an unleased run is claimed")
+        };
         assert!(lease.took_over.is_none());
         // Another live process (pid 1 exists everywhere) finds it busy.
-        let Claim::Busy(info) = claim(&dir, &holder(1), DEFAULT_LEASE_TIMEOUT).unwrap() else { panic!("busy") };
+        let Claim::Busy(info) = claim(&dir, &holder(1), DEFAULT_LEASE_TIMEOUT).unwrap() else {
+            panic!("busy")
+        };
         assert_eq!(info.pid, std::process::id());
-        assert!(info.describe().contains(&format!("pid {}", std::process::id())), "{}", info.describe());
+        assert!(
+            info.describe().contains(&format!("pid {}", std::process::id())),
+            "{}",
+            info.describe()
+        );
         drop(lease);
         assert!(current(&dir).unwrap().is_none(), "released on drop");
 
@@ -264,11 +312,19 @@ mod tests {
         let mut dead = std::process::Command::new("true").spawn().unwrap();
         let dead_pid = dead.id();
         dead.wait().unwrap();
-        let Claim::Held(l1) = claim(&dir, &holder(dead_pid), DEFAULT_LEASE_TIMEOUT).unwrap() else { panic!() };
+        let Claim::Held(l1) = claim(&dir, &holder(dead_pid), DEFAULT_LEASE_TIMEOUT).unwrap() else {
+            panic!()
+        };
         std::mem::forget(l1); // the "dead" holder never releases
-        let Claim::Held(l2) = claim(&dir, &me, DEFAULT_LEASE_TIMEOUT).unwrap() else { panic!("a dead holder's lease is stale") };
+        let Claim::Held(l2) = claim(&dir, &me, DEFAULT_LEASE_TIMEOUT).unwrap() else {
+            panic!("a dead holder's lease is stale")
+        };
         assert_eq!(l2.took_over.as_ref().map(|i| i.pid), Some(dead_pid));
-        assert_eq!(generations(&dir).unwrap(), [2], "the old generation is removed once the new one is written");
+        assert_eq!(
+            generations(&dir).unwrap(),
+            [2],
+            "the old generation is removed once the new one is written"
+        );
         drop(l2);
     }
 
@@ -276,12 +332,22 @@ mod tests {
     fn another_hosts_lease_is_stale_only_after_the_timeout() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        let old = LeaseInfo { host: "elsewhere".into(), pid: 1, slurm_job: Some("812_4".into()), started: now() - 60.0, heartbeat: now() - 30.0 };
+        let old = LeaseInfo {
+            host: "elsewhere".into(),
+            pid: 1,
+            slurm_job: Some("812_4".into()),
+            started: now() - 60.0,
+            heartbeat: now() - 30.0,
+        };
         write_info(&lease_path(dir, 3), &old).unwrap();
         let me = Holder::this_process(None);
-        assert!(matches!(claim(dir, &me, Duration::from_secs(60)).unwrap(), Claim::Busy(i) if i.host == "elsewhere"));
+        assert!(
+            matches!(claim(dir, &me, Duration::from_secs(60)).unwrap(), Claim::Busy(i) if i.host == "elsewhere")
+        );
         assert!(old.describe().contains("(Slurm job 812_4)"));
-        let Claim::Held(l) = claim(dir, &me, Duration::from_secs(20)).unwrap() else { panic!("30 s old > 20 s timeout") };
+        let Claim::Held(l) = claim(dir, &me, Duration::from_secs(20)).unwrap() else {
+            panic!("30 s old > 20 s timeout")
+        };
         assert_eq!(generations(dir).unwrap(), [4]);
         drop(l);
     }
@@ -295,7 +361,8 @@ mod tests {
                 let dir = dir.clone();
                 std::thread::spawn(move || {
                     // Distinct (live) claimants: this pid with a distinct host name each.
-                    let h = Holder { host: format!("h{i}"), pid: std::process::id(), slurm_job: None };
+                    let h =
+                        Holder { host: format!("h{i}"), pid: std::process::id(), slurm_job: None };
                     match claim(&dir, &h, DEFAULT_LEASE_TIMEOUT).unwrap() {
                         Claim::Held(l) => {
                             std::mem::forget(l);

@@ -7,14 +7,18 @@ pub(crate) mod fit;
 pub mod lease;
 mod optim;
 mod predict;
-pub mod tensorboard;
 mod run;
+pub mod tensorboard;
 
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
-pub use predict::{pooled_features, predict, write_predictions};
-pub use run::{Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Phases, Run, RunConfig, StepTrace, trace, RunError, RunOptions, RunSummary, Started, WhenBusy, code_version, eta_seconds, format_duration, is_stop, list_runs};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use optim::{AdamW, Optimizer, Sgd, is_norm_or_bias};
+pub use predict::{pooled_features, predict, write_predictions};
+pub use run::{
+    Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Phases, Run, RunConfig, RunError,
+    RunOptions, RunSummary, Started, StepTrace, WhenBusy, code_version, eta_seconds,
+    format_duration, is_stop, list_runs, trace,
+};
 
 use crate::data::Augment;
 use crate::device::Device;
@@ -78,11 +82,15 @@ enum ScheduleTagged {
 
 impl<'de> Deserialize<'de> for Schedule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::io::text_or_tagged::<D, Schedule, ScheduleTagged>(d, "constant, step:<epochs>:<gamma> or cosine[:<min_lr>]", |t| match t {
-            ScheduleTagged::Constant => Schedule::Constant,
-            ScheduleTagged::Step { step_size, gamma } => Schedule::Step { step_size, gamma },
-            ScheduleTagged::Cosine { min_lr } => Schedule::Cosine { min_lr },
-        })
+        crate::io::text_or_tagged::<D, Schedule, ScheduleTagged>(
+            d,
+            "constant, step:<epochs>:<gamma> or cosine[:<min_lr>]",
+            |t| match t {
+                ScheduleTagged::Constant => Schedule::Constant,
+                ScheduleTagged::Step { step_size, gamma } => Schedule::Step { step_size, gamma },
+                ScheduleTagged::Cosine { min_lr } => Schedule::Cosine { min_lr },
+            },
+        )
     }
 }
 
@@ -138,10 +146,14 @@ enum LrBatchTagged {
 
 impl<'de> Deserialize<'de> for LrBatch {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::io::text_or_tagged::<D, LrBatch, LrBatchTagged>(d, "none, linear or linear:<base batch>", |t| match t {
-            LrBatchTagged::None => LrBatch::None,
-            LrBatchTagged::Linear { base } => LrBatch::Linear { base },
-        })
+        crate::io::text_or_tagged::<D, LrBatch, LrBatchTagged>(
+            d,
+            "none, linear or linear:<base batch>",
+            |t| match t {
+                LrBatchTagged::None => LrBatch::None,
+                LrBatchTagged::Linear { base } => LrBatch::Linear { base },
+            },
+        )
     }
 }
 
@@ -151,11 +163,14 @@ impl std::str::FromStr for Schedule {
     fn from_str(s: &str) -> Result<Self, TrainConfigError> {
         let err = |problem: String| TrainConfigError::Schedule { spec: s.to_string(), problem };
         let parts: Vec<&str> = s.split(':').collect();
-        let num = |v: &str, what: &str| v.parse::<f64>().map_err(|_| err(format!("{what} `{v}` is not a number")));
+        let num = |v: &str, what: &str| {
+            v.parse::<f64>().map_err(|_| err(format!("{what} `{v}` is not a number")))
+        };
         match parts.as_slice() {
             ["constant"] => Ok(Schedule::Constant),
             ["step", n, g] => {
-                let step_size = n.parse().map_err(|_| err(format!("step size `{n}` is not a whole number")))?;
+                let step_size =
+                    n.parse().map_err(|_| err(format!("step size `{n}` is not a whole number")))?;
                 Ok(Schedule::Step { step_size, gamma: num(g, "gamma")? })
             }
             ["cosine"] => Ok(Schedule::Cosine { min_lr: 0.0 }),
@@ -174,7 +189,8 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Images per optimizer step.
     pub batch_size: usize,
-    /// Peak learning rate (after warm-up), for `batch_size` images per step unless `lr_batch` says otherwise.
+    /// Peak learning rate (after warm-up), for `batch_size` images per step unless `lr_batch` says
+    /// otherwise.
     pub lr: f64,
     /// How the learning rate follows the batch size: `none`, or `linear` (lr · batch_size / base).
     pub lr_batch: LrBatch,
@@ -206,7 +222,8 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Epochs of linear warm-up from 0 to `lr`, step by step (0 = none).
     pub warmup_epochs: f64,
-    /// Seed of weights, shuffling, augmentation and dropout (each unless its own seed below is set).
+    /// Seed of weights, shuffling, augmentation and dropout (each unless its own seed below is
+    /// set).
     pub seed: u64,
     /// Seed of the weights' initialisation alone (unset: `seed`): fixed, seeds vary the rest.
     pub init_seed: Option<u64>,
@@ -285,7 +302,8 @@ impl TrainConfig {
         self.dropout_seed.unwrap_or(self.seed)
     }
 
-    /// The peak learning rate at this batch size: `lr`, times `batch_size / base` under the linear rule.
+    /// The peak learning rate at this batch size: `lr`, times `batch_size / base` under the linear
+    /// rule.
     pub fn peak_lr(&self) -> f64 {
         match self.lr_batch {
             LrBatch::None => self.lr,
@@ -298,7 +316,9 @@ impl TrainConfig {
         let lr = self.peak_lr();
         let base = match self.schedule {
             Schedule::Constant => lr,
-            Schedule::Step { step_size, gamma } => lr * gamma.powi((epoch / step_size.max(1)) as i32),
+            Schedule::Step { step_size, gamma } => {
+                lr * gamma.powi((epoch / step_size.max(1)) as i32)
+            }
             Schedule::Cosine { min_lr } => {
                 let t = epoch as f64 / self.epochs.max(1) as f64;
                 min_lr + (lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
@@ -306,7 +326,8 @@ impl TrainConfig {
         };
         let progress = epoch as f64 + step as f64 / steps_per_epoch.max(1) as f64;
         if self.warmup_epochs > 0.0 && progress < self.warmup_epochs {
-            base * (progress + 1.0 / steps_per_epoch.max(1) as f64).min(self.warmup_epochs) / self.warmup_epochs
+            base * (progress + 1.0 / steps_per_epoch.max(1) as f64).min(self.warmup_epochs)
+                / self.warmup_epochs
         } else {
             base
         }
@@ -314,7 +335,9 @@ impl TrainConfig {
 
     /// Check every field.
     pub fn validate(&self) -> Result<(), TrainConfigError> {
-        let bad = |field, value: String, problem| Err(TrainConfigError::Invalid { field, value, problem });
+        let bad = |field, value: String, problem| {
+            Err(TrainConfigError::Invalid { field, value, problem })
+        };
         if self.epochs == 0 {
             return bad("epochs", "0".into(), "must be at least 1");
         }
@@ -356,7 +379,8 @@ impl TrainConfig {
         if let Schedule::Step { step_size: 0, .. } = self.schedule {
             return bad("schedule.step_size", "0".into(), "must be at least 1");
         }
-        for (f, p) in [("augment.hflip", self.augment.hflip), ("augment.vflip", self.augment.vflip)] {
+        for (f, p) in [("augment.hflip", self.augment.hflip), ("augment.vflip", self.augment.vflip)]
+        {
             if !(0.0..=1.0).contains(&p) {
                 return bad(f, p.to_string(), "must be a probability in [0, 1]");
             }
@@ -389,10 +413,20 @@ mod tests {
 
     #[test]
     fn cosine_and_warmup() {
-        let c = TrainConfig { epochs: 10, schedule: Schedule::Cosine { min_lr: 0.0 }, lr: 1.0, ..Default::default() };
+        let c = TrainConfig {
+            epochs: 10,
+            schedule: Schedule::Cosine { min_lr: 0.0 },
+            lr: 1.0,
+            ..Default::default()
+        };
         assert_eq!(c.lr_at(0, 0, 10), 1.0);
         assert!((c.lr_at(5, 0, 10) - 0.5).abs() < 1e-12);
-        let w = TrainConfig { warmup_epochs: 2.0, lr: 1.0, schedule: Schedule::Constant, ..Default::default() };
+        let w = TrainConfig {
+            warmup_epochs: 2.0,
+            lr: 1.0,
+            schedule: Schedule::Constant,
+            ..Default::default()
+        };
         assert!((w.lr_at(0, 0, 10) - 0.05).abs() < 1e-12, "{}", w.lr_at(0, 0, 10));
         assert!((w.lr_at(1, 0, 10) - 0.55).abs() < 1e-12);
         assert_eq!(w.lr_at(2, 0, 10), 1.0);
@@ -403,11 +437,16 @@ mod tests {
     #[test]
     fn schedule_parsing_and_errors() {
         assert_eq!("constant".parse::<Schedule>().unwrap(), Schedule::Constant);
-        assert_eq!("step:7:0.1".parse::<Schedule>().unwrap(), Schedule::Step { step_size: 7, gamma: 0.1 });
+        assert_eq!(
+            "step:7:0.1".parse::<Schedule>().unwrap(),
+            Schedule::Step { step_size: 7, gamma: 0.1 }
+        );
         assert_eq!("cosine:1e-5".parse::<Schedule>().unwrap(), Schedule::Cosine { min_lr: 1e-5 });
         let e = "step:x:0.1".parse::<Schedule>().unwrap_err().to_string();
         assert_eq!(e, "schedule `step:x:0.1`: step size `x` is not a whole number");
-        assert!("linear".parse::<Schedule>().unwrap_err().to_string().contains("expected constant"));
+        assert!(
+            "linear".parse::<Schedule>().unwrap_err().to_string().contains("expected constant")
+        );
     }
 
     #[test]
@@ -421,9 +460,18 @@ mod tests {
     #[test]
     fn validation_names_fields() {
         let e = TrainConfig { lr: -1.0, ..Default::default() }.validate().unwrap_err();
-        assert_eq!(e, TrainConfigError::Invalid { field: "lr", value: "-1".into(), problem: "must be a positive number" });
+        assert_eq!(
+            e,
+            TrainConfigError::Invalid {
+                field: "lr",
+                value: "-1".into(),
+                problem: "must be a positive number"
+            }
+        );
         assert_eq!(e.to_string(), "train field `lr` = -1: must be a positive number");
-        let e = TrainConfig { augment: Augment::flips(1.5), ..Default::default() }.validate().unwrap_err();
+        let e = TrainConfig { augment: Augment::flips(1.5), ..Default::default() }
+            .validate()
+            .unwrap_err();
         assert!(e.to_string().contains("augment.hflip"), "{e}");
         assert!(TrainConfig::default().validate().is_ok());
     }

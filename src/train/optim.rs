@@ -39,8 +39,19 @@ unsafe extern "C" {
         err: *mut c_char,
         err_len: usize,
     ) -> c_int;
-    fn convlab_zero_grads(grads: *const *mut C_tensor, n: usize, err: *mut c_char, err_len: usize) -> c_int;
-    fn convlab_clip_grad_norm(grads: *const *mut C_tensor, n: usize, max_norm: f64, err: *mut c_char, err_len: usize) -> c_int;
+    fn convlab_zero_grads(
+        grads: *const *mut C_tensor,
+        n: usize,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
+    fn convlab_clip_grad_norm(
+        grads: *const *mut C_tensor,
+        n: usize,
+        max_norm: f64,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
 }
 
 /// timm's rule for parameters without weight decay (`param_groups_weight_decay`): fewer than
@@ -50,15 +61,26 @@ pub fn is_norm_or_bias(name: &str, t: &Tensor) -> bool {
 }
 
 /// The trainable variables of `vs` by name, and the names weight decay reaches.
-fn trainable(vs: &nn::VarStore, decay_norm_and_bias: bool) -> (BTreeMap<String, Tensor>, BTreeSet<String>) {
-    let params: BTreeMap<String, Tensor> = vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
-    let decayed = params.iter().filter(|(n, t)| decay_norm_and_bias || !is_norm_or_bias(n, t)).map(|(n, _)| n.clone()).collect();
+fn trainable(
+    vs: &nn::VarStore,
+    decay_norm_and_bias: bool,
+) -> (BTreeMap<String, Tensor>, BTreeSet<String>) {
+    let params: BTreeMap<String, Tensor> =
+        vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+    let decayed = params
+        .iter()
+        .filter(|(n, t)| decay_norm_and_bias || !is_norm_or_bias(n, t))
+        .map(|(n, _)| n.clone())
+        .collect();
     (params, decayed)
 }
 
 /// The parameters that have gradients, with their names and gradients.
 fn with_grads(params: &BTreeMap<String, Tensor>) -> Vec<(&String, &Tensor, Tensor)> {
-    params.iter().filter_map(|(n, p)| Some(p.grad()).filter(Tensor::defined).map(|g| (n, p, g))).collect()
+    params
+        .iter()
+        .filter_map(|(n, p)| Some(p.grad()).filter(Tensor::defined).map(|g| (n, p, g)))
+        .collect()
 }
 
 /// Zero every gradient of `params` in place (one multi-tensor op).
@@ -67,7 +89,8 @@ fn zero_grads(params: &BTreeMap<String, Tensor>) {
     let grads: Vec<*mut C_tensor> = with_grads.iter().map(|(_, _, g)| ptr(g)).collect();
     let mut err = [0 as c_char; 1024];
     // SAFETY: the pointers are live tch tensors, held by `with_grads`, for the call.
-    let rc = unsafe { convlab_zero_grads(grads.as_ptr(), grads.len(), err.as_mut_ptr(), err.len()) };
+    let rc =
+        unsafe { convlab_zero_grads(grads.as_ptr(), grads.len(), err.as_mut_ptr(), err.len()) };
     check(rc, &err, "zeroing gradients");
 }
 
@@ -89,8 +112,20 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(vs: &nn::VarStore, cfg: &TrainConfig) -> Self {
         let algorithm = match cfg.optimizer {
-            OptimizerKind::Sgd => Algorithm::Sgd(Sgd::with_decay_filter(vs, cfg.momentum, cfg.weight_decay, cfg.nesterov, cfg.decay_norm_and_bias)),
-            OptimizerKind::AdamW => Algorithm::AdamW(AdamW::new(vs, cfg.betas, cfg.eps, cfg.weight_decay, cfg.decay_norm_and_bias)),
+            OptimizerKind::Sgd => Algorithm::Sgd(Sgd::with_decay_filter(
+                vs,
+                cfg.momentum,
+                cfg.weight_decay,
+                cfg.nesterov,
+                cfg.decay_norm_and_bias,
+            )),
+            OptimizerKind::AdamW => Algorithm::AdamW(AdamW::new(
+                vs,
+                cfg.betas,
+                cfg.eps,
+                cfg.weight_decay,
+                cfg.decay_norm_and_bias,
+            )),
         };
         Self { algorithm, clip: cfg.clip_grad_norm, params: trainable(vs, true).0 }
     }
@@ -137,7 +172,9 @@ fn clip_grad_norm(params: &BTreeMap<String, Tensor>, max_norm: f64) {
     let grads: Vec<*mut C_tensor> = with_grads.iter().map(|(_, _, g)| ptr(g)).collect();
     let mut err = [0 as c_char; 1024];
     // SAFETY: the pointers are live tch tensors, held by `with_grads`, for the call.
-    let rc = unsafe { convlab_clip_grad_norm(grads.as_ptr(), grads.len(), max_norm, err.as_mut_ptr(), err.len()) };
+    let rc = unsafe {
+        convlab_clip_grad_norm(grads.as_ptr(), grads.len(), max_norm, err.as_mut_ptr(), err.len())
+    };
     check(rc, &err, "clipping the gradients' norm");
 }
 
@@ -173,8 +210,15 @@ impl Sgd {
         Self::with_decay_filter(vs, momentum, weight_decay, nesterov, true)
     }
 
-    /// SGD whose weight decay skips biases and normalization parameters unless `decay_norm_and_bias`.
-    pub fn with_decay_filter(vs: &nn::VarStore, momentum: f64, weight_decay: f64, nesterov: bool, decay_norm_and_bias: bool) -> Self {
+    /// SGD whose weight decay skips biases and normalization parameters unless
+    /// `decay_norm_and_bias`.
+    pub fn with_decay_filter(
+        vs: &nn::VarStore,
+        momentum: f64,
+        weight_decay: f64,
+        nesterov: bool,
+        decay_norm_and_bias: bool,
+    ) -> Self {
         let (params, decayed) = trainable(vs, decay_norm_and_bias);
         Self { params, decayed, buffers: BTreeMap::new(), momentum, weight_decay, nesterov }
     }
@@ -192,7 +236,8 @@ impl Sgd {
         if self.weight_decay == 0.0 || all.iter().all(|(n, _, _)| self.decayed.contains(*n)) {
             sgd_group(&mut self.buffers, all, lr, momentum, self.weight_decay, nesterov);
         } else {
-            let (decayed, plain): (Vec<_>, Vec<_>) = all.into_iter().partition(|(n, _, _)| self.decayed.contains(*n));
+            let (decayed, plain): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|(n, _, _)| self.decayed.contains(*n));
             sgd_group(&mut self.buffers, decayed, lr, momentum, self.weight_decay, nesterov);
             sgd_group(&mut self.buffers, plain, lr, momentum, 0.0, nesterov);
         }
@@ -208,7 +253,8 @@ impl Sgd {
         for (key, t) in named {
             if let Some(name) = key.strip_prefix("sgd.momentum.") {
                 if let Some(p) = self.params.get(name) {
-                    self.buffers.insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
+                    self.buffers
+                        .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
                 }
             }
         }
@@ -222,7 +268,8 @@ pub struct AdamW {
     decayed: BTreeSet<String>,
     exp_avg: BTreeMap<String, Tensor>,
     exp_avg_sq: BTreeMap<String, Tensor>,
-    /// Steps each parameter has taken (a parameter without a gradient does not step, as in PyTorch).
+    /// Steps each parameter has taken (a parameter without a gradient does not step, as in
+    /// PyTorch).
     steps: BTreeMap<String, u64>,
     pub betas: [f64; 2],
     pub eps: f64,
@@ -230,9 +277,24 @@ pub struct AdamW {
 }
 
 impl AdamW {
-    pub fn new(vs: &nn::VarStore, betas: [f64; 2], eps: f64, weight_decay: f64, decay_norm_and_bias: bool) -> Self {
+    pub fn new(
+        vs: &nn::VarStore,
+        betas: [f64; 2],
+        eps: f64,
+        weight_decay: f64,
+        decay_norm_and_bias: bool,
+    ) -> Self {
         let (params, decayed) = trainable(vs, decay_norm_and_bias);
-        Self { params, decayed, exp_avg: BTreeMap::new(), exp_avg_sq: BTreeMap::new(), steps: BTreeMap::new(), betas, eps, weight_decay }
+        Self {
+            params,
+            decayed,
+            exp_avg: BTreeMap::new(),
+            exp_avg_sq: BTreeMap::new(),
+            steps: BTreeMap::new(),
+            betas,
+            eps,
+            weight_decay,
+        }
     }
 
     pub fn zero_grad(&mut self) {
@@ -252,7 +314,9 @@ impl AdamW {
             groups.entry((*step, self.decayed.contains(n))).or_default().push((n, p, g));
         }
         for ((step, decayed), group) in groups {
-            let ptrs = |f: &dyn Fn(&(&String, &Tensor, Tensor)) -> *mut C_tensor| group.iter().map(f).collect::<Vec<_>>();
+            let ptrs = |f: &dyn Fn(&(&String, &Tensor, Tensor)) -> *mut C_tensor| {
+                group.iter().map(f).collect::<Vec<_>>()
+            };
             let params = ptrs(&|(_, p, _)| ptr(p));
             let grads = ptrs(&|(_, _, g)| ptr(g));
             let m = ptrs(&|(n, _, _)| ptr(&self.exp_avg[*n]));
@@ -299,12 +363,21 @@ impl AdamW {
     /// Restore state saved by [`AdamW::state`]; names not present are ignored.
     pub fn load_state(&mut self, named: &[(String, Tensor)]) {
         for (key, t) in named {
-            let Some((part, name)) = key.strip_prefix("adamw.").and_then(|k| k.split_once('.')) else { continue };
+            let Some((part, name)) = key.strip_prefix("adamw.").and_then(|k| k.split_once('.'))
+            else {
+                continue;
+            };
             let Some(p) = self.params.get(name) else { continue };
             match part {
                 // Copies: the state must not alias the tensors it was restored from.
-                "exp_avg" => drop(self.exp_avg.insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy())),
-                "exp_avg_sq" => drop(self.exp_avg_sq.insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy())),
+                "exp_avg" => drop(
+                    self.exp_avg
+                        .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy()),
+                ),
+                "exp_avg_sq" => drop(
+                    self.exp_avg_sq
+                        .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy()),
+                ),
                 "step" => drop(self.steps.insert(name.to_string(), t.double_value(&[0]) as u64)),
                 _ => {}
             }
@@ -313,11 +386,20 @@ impl AdamW {
 }
 
 /// One SGD update of a group of parameters sharing a weight decay (`optim.cpp`).
-fn sgd_group(buffers: &mut BTreeMap<String, Tensor>, with_grads: Vec<(&String, &Tensor, Tensor)>, lr: f64, momentum: f64, weight_decay: f64, nesterov: bool) {
+fn sgd_group(
+    buffers: &mut BTreeMap<String, Tensor>,
+    with_grads: Vec<(&String, &Tensor, Tensor)>,
+    lr: f64,
+    momentum: f64,
+    weight_decay: f64,
+    nesterov: bool,
+) {
     let params: Vec<*mut C_tensor> = with_grads.iter().map(|(_, p, _)| ptr(p)).collect();
     let grads: Vec<*mut C_tensor> = with_grads.iter().map(|(_, _, g)| ptr(g)).collect();
-    let mut bufs: Vec<*mut C_tensor> =
-        with_grads.iter().map(|(n, _, _)| buffers.get(*n).map_or(std::ptr::null_mut(), ptr)).collect();
+    let mut bufs: Vec<*mut C_tensor> = with_grads
+        .iter()
+        .map(|(n, _, _)| buffers.get(*n).map_or(std::ptr::null_mut(), ptr))
+        .collect();
     // The slots without a buffer yet (a parameter's first step): optim.cpp fills them.
     let missing: Vec<usize> = (0..bufs.len()).filter(|&i| bufs[i].is_null()).collect();
     let mut err = [0 as c_char; 1024];
@@ -339,11 +421,15 @@ fn sgd_group(buffers: &mut BTreeMap<String, Tensor>, with_grads: Vec<(&String, &
     };
     check(rc, &err, "the SGD step");
     // Without momentum the slots stay null.
-    let created: Vec<(String, *mut C_tensor)> =
-        missing.into_iter().filter(|&i| !bufs[i].is_null()).map(|i| (with_grads[i].0.clone(), bufs[i])).collect();
+    let created: Vec<(String, *mut C_tensor)> = missing
+        .into_iter()
+        .filter(|&i| !bufs[i].is_null())
+        .map(|i| (with_grads[i].0.clone(), bufs[i]))
+        .collect();
     drop(with_grads);
     for (name, buf) in created {
-        // SAFETY: a tensor optim.cpp allocated for this slot (`new at::Tensor`); tch frees it on drop.
+        // SAFETY: a tensor optim.cpp allocated for this slot (`new at::Tensor`); tch frees it on
+        // drop.
         buffers.insert(name, unsafe { Tensor::from_ptr(buf) });
     }
 }
@@ -357,13 +443,15 @@ mod tests {
     fn three_steps(cfg: &TrainConfig, lr: f64) -> (Vec<f32>, Vec<f32>) {
         let vs = nn::VarStore::new(Device::Cpu);
         let fc = vs.root().sub("fc");
-        let w = fc.var_copy("weight", &Tensor::from_slice(&[0.5f32, -0.25, 1.0, 0.75]).view([2, 2]));
+        let w =
+            fc.var_copy("weight", &Tensor::from_slice(&[0.5f32, -0.25, 1.0, 0.75]).view([2, 2]));
         let b = fc.var_copy("bias", &Tensor::from_slice(&[0.3f32, -0.6]));
         let t = Tensor::from_slice(&[0.1f32, 0.2, -0.3, 0.4]).view([2, 2]);
         let mut opt = Optimizer::new(&vs, cfg);
         for _ in 0..3 {
             opt.zero_grad();
-            let loss = (&w - &t).pow_tensor_scalar(2).sum(Kind::Float) * 0.5 + b.pow_tensor_scalar(3).sum(Kind::Float) / 3.0;
+            let loss = (&w - &t).pow_tensor_scalar(2).sum(Kind::Float) * 0.5
+                + b.pow_tensor_scalar(3).sum(Kind::Float) / 3.0;
             loss.backward();
             opt.step(lr);
         }
@@ -379,11 +467,25 @@ mod tests {
     /// Against `torch.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.05, nesterov=True)` and
     /// `torch.optim.AdamW(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)`, with
     /// weight decay on both parameters and with timm's filter (the bias in a group without
-    /// it), and the SGD after `torch.nn.utils.clip_grad_norm_` at 0.5. Reference values printed by torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
+    /// it), and the SGD after `torch.nn.utils.clip_grad_norm_` at 0.5. Reference values printed by
+    /// torch 2.11.0: `$CONVLAB_VENV/bin/python tests/references/optimizers.py`.
     #[test]
     fn sgd_and_adamw_steps_equal_torch_optim() {
-        let sgd = |filter: bool| TrainConfig { momentum: 0.9, weight_decay: 0.05, nesterov: true, decay_norm_and_bias: !filter, ..TrainConfig::report() };
-        let adamw = |filter: bool| TrainConfig { optimizer: OptimizerKind::AdamW, weight_decay: 0.1, betas: [0.9, 0.999], eps: 1e-8, decay_norm_and_bias: !filter, ..TrainConfig::report() };
+        let sgd = |filter: bool| TrainConfig {
+            momentum: 0.9,
+            weight_decay: 0.05,
+            nesterov: true,
+            decay_norm_and_bias: !filter,
+            ..TrainConfig::report()
+        };
+        let adamw = |filter: bool| TrainConfig {
+            optimizer: OptimizerKind::AdamW,
+            weight_decay: 0.1,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            decay_norm_and_bias: !filter,
+            ..TrainConfig::report()
+        };
         let w_sgd = [0.216768101, 0.058222972, 0.100322187, 0.491759151];
         let (w, b) = three_steps(&sgd(false), 0.1);
         close(&w, &w_sgd, "sgd all: weight");
@@ -408,7 +510,11 @@ mod tests {
     /// a copy of the weights, one more step each — the same weights.
     #[test]
     fn adamw_resumes_exactly_from_its_state() {
-        let cfg = TrainConfig { optimizer: OptimizerKind::AdamW, weight_decay: 0.1, ..TrainConfig::report() };
+        let cfg = TrainConfig {
+            optimizer: OptimizerKind::AdamW,
+            weight_decay: 0.1,
+            ..TrainConfig::report()
+        };
         let make = |init: &Tensor| {
             let vs = nn::VarStore::new(Device::Cpu);
             let w = vs.root().var_copy("w", init);
@@ -438,13 +544,23 @@ mod tests {
     #[test]
     fn the_decay_filter_is_timms_on_resnet18() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let _net = crate::model::ResNet::new(&vs.root(), &crate::model::ResNetConfig { num_classes: 10, ..crate::model::ResNetConfig::resnet18() }).unwrap();
+        let _net = crate::model::ResNet::new(
+            &vs.root(),
+            &crate::model::ResNetConfig {
+                num_classes: 10,
+                ..crate::model::ResNetConfig::resnet18()
+            },
+        )
+        .unwrap();
         let (params, decayed) = trainable(&vs, false);
         let mut plain: Vec<&String> = params.keys().filter(|n| !decayed.contains(*n)).collect();
         plain.sort();
         assert_eq!((plain.len(), params.len()), (41, 62));
         assert_eq!(plain[..3], ["bn1.bias", "bn1.weight", "fc.bias"]);
-        assert_eq!(plain[38..], ["layer4.1.bn1.weight", "layer4.1.bn2.bias", "layer4.1.bn2.weight"]);
+        assert_eq!(
+            plain[38..],
+            ["layer4.1.bn1.weight", "layer4.1.bn2.bias", "layer4.1.bn2.weight"]
+        );
         assert_eq!(trainable(&vs, true).1.len(), 62, "decay on everything by default");
     }
 
@@ -486,7 +602,8 @@ mod tests {
         opt.zero_grad(); // no gradients at all yet: nothing to do
         let step = |opt: &mut Sgd, use_b: bool| {
             opt.zero_grad();
-            let loss = a.sum(Kind::Float) + if use_b { b.sum(Kind::Float) * 3.0 } else { Tensor::from(0f32) };
+            let loss = a.sum(Kind::Float)
+                + if use_b { b.sum(Kind::Float) * 3.0 } else { Tensor::from(0f32) };
             loss.backward();
             opt.step(0.1);
         };

@@ -6,7 +6,13 @@ use std::path::Path;
 use tch::nn::ModuleT;
 
 /// Predicted class index of every image of `split`, in split order.
-pub fn predict(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig, device: tch::Device) -> Result<Vec<i64>, tch::TchError> {
+pub fn predict(
+    net: &ResNet,
+    split: &Split,
+    stats: &NormStats,
+    cfg: &TrainConfig,
+    device: tch::Device,
+) -> Result<Vec<i64>, tch::TchError> {
     let _guard = tch::no_grad_guard();
     let loader = Loader::new(split, stats, cfg.eval_batch_size(), device);
     let mut out = Vec::with_capacity(split.len());
@@ -19,19 +25,45 @@ pub fn predict(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig
 
 /// The pooled features (the input of `fc`, [`ResNet::forward_features`] in evaluation mode)
 /// of every image of `split`, in split order: `[N, C]`, f64, on the CPU.
-pub fn pooled_features(net: &ResNet, split: &Split, stats: &NormStats, cfg: &TrainConfig, device: tch::Device) -> Result<tch::Tensor, tch::TchError> {
+pub fn pooled_features(
+    net: &ResNet,
+    split: &Split,
+    stats: &NormStats,
+    cfg: &TrainConfig,
+    device: tch::Device,
+) -> Result<tch::Tensor, tch::TchError> {
     let _guard = tch::no_grad_guard();
     let loader = Loader::new(split, stats, cfg.eval_batch_size(), device);
-    let parts: Vec<tch::Tensor> = loader.epoch(0).map(|b| net.forward_features(&b.images, false).to_kind(tch::Kind::Double).to_device(tch::Device::Cpu)).collect();
+    let parts: Vec<tch::Tensor> = loader
+        .epoch(0)
+        .map(|b| {
+            net.forward_features(&b.images, false)
+                .to_kind(tch::Kind::Double)
+                .to_device(tch::Device::Cpu)
+        })
+        .collect();
     tch::Tensor::f_cat(&parts, 0)
 }
 
-/// Write `path` (atomically): one line per image, `<relative file>\t<class name>`, sorted by file name.
-pub fn write_predictions(path: &Path, files: &[String], predicted: &[i64], classes: &[String]) -> anyhow::Result<()> {
-    anyhow::ensure!(files.len() == predicted.len(), "{} files but {} predictions", files.len(), predicted.len());
+/// Write `path` (atomically): one line per image, `<relative file>\t<class name>`, sorted by file
+/// name.
+pub fn write_predictions(
+    path: &Path,
+    files: &[String],
+    predicted: &[i64],
+    classes: &[String],
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        files.len() == predicted.len(),
+        "{} files but {} predictions",
+        files.len(),
+        predicted.len()
+    );
     let mut rows: Vec<(&str, &str)> = Vec::with_capacity(files.len());
     for (f, &p) in files.iter().zip(predicted) {
-        let class = classes.get(p as usize).ok_or_else(|| anyhow::anyhow!("prediction {p} for {f} is not a class index"))?;
+        let class = classes
+            .get(p as usize)
+            .ok_or_else(|| anyhow::anyhow!("prediction {p} for {f} is not a class index"))?;
         rows.push((f, class));
     }
     rows.sort();

@@ -29,7 +29,8 @@ impl RunConfig {
     /// `model` and `train` on `data`: the model's input channels and classes are the data's.
     pub fn for_data(model: ResNetConfig, train: TrainConfig, data: &Dataset) -> RunConfig {
         let [c, _, _] = data.shape();
-        let model = ResNetConfig { in_channels: c, num_classes: data.num_classes() as i64, ..model };
+        let model =
+            ResNetConfig { in_channels: c, num_classes: data.num_classes() as i64, ..model };
         RunConfig { model, data: data.config.clone(), train }
     }
 
@@ -95,7 +96,8 @@ struct ConfigFile {
 fn check_same_data(dir: &Path, stored: Option<&DataRecord>, data: &Dataset) -> anyhow::Result<()> {
     if let Some(why) = stored.and_then(|s| data.record().differs_from(s)) {
         anyhow::bail!(
-            "run {} was trained on other data ({why}); train into another runs directory (--runs, CONVLAB_RUNS), or pass --force to retrain it",
+            "run {} was trained on other data ({why}); train into another runs directory (--runs, \
+                CONVLAB_RUNS), or pass --force to retrain it",
             dir.display()
         );
     }
@@ -227,15 +229,24 @@ pub fn eta_seconds(seconds: f64, done: usize, remaining: usize) -> Option<f64> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("run {dir} exists with a different config ({diff}); choose another name or use --force to replace it")]
+    #[error(
+        "run {dir} exists with a different config ({diff}); choose another name or use --force to \
+            replace it"
+    )]
     ConfigMismatch { dir: PathBuf, diff: String },
-    #[error("run {dir} is unfinished ({done}/{epochs} epochs); use --resume to continue it or --force to start over")]
+    #[error(
+        "run {dir} is unfinished ({done}/{epochs} epochs); use --resume to continue it or --force \
+            to start over"
+    )]
     Unfinished { dir: PathBuf, done: usize, epochs: usize },
     #[error("stopped after epoch {epoch} as asked; resume with --resume")]
     Stopped { epoch: usize },
     #[error("run {dir} is being trained by {holder}")]
     Busy { dir: PathBuf, holder: String },
-    #[error("run {dir} was taken over by another process (this one's lease went stale); stopped at an epoch boundary")]
+    #[error(
+        "run {dir} was taken over by another process (this one's lease went stale); stopped at an \
+            epoch boundary"
+    )]
     LeaseLost { dir: PathBuf },
     #[error("run {dir} is not finished, and nothing is trained here (run `convlab study` first)")]
     NotTrained { dir: PathBuf },
@@ -272,7 +283,11 @@ fn diff(a: &RunConfig, b: &RunConfig) -> String {
         if let (Some(x), Some(y)) = (a[part].as_object(), b[part].as_object()) {
             for (k, v) in x {
                 if y.get(k) != Some(v) {
-                    out.push(format!("{part}.{k}: {} → {}", y.get(k).map_or("-".into(), |v| v.to_string()), v));
+                    out.push(format!(
+                        "{part}.{k}: {} → {}",
+                        y.get(k).map_or("-".into(), |v| v.to_string()),
+                        v
+                    ));
                 }
             }
         }
@@ -280,7 +295,8 @@ fn diff(a: &RunConfig, b: &RunConfig) -> String {
     out.join(", ")
 }
 
-/// The config as compared between runs: cache location, memory budget and CPU threads do not change results.
+/// The config as compared between runs: cache location, memory budget and CPU threads do not change
+/// results.
 fn comparable(c: &RunConfig) -> RunConfig {
     let mut c = c.clone();
     c.data.cache_dir = None;
@@ -297,10 +313,21 @@ fn recorded(c: &RunConfig) -> RunConfig {
     c
 }
 
-fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Optimizer>, meta: &[(&str, f64)]) -> anyhow::Result<()> {
-    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())).collect();
+fn save_checkpoint(
+    path: &Path,
+    vs: &nn::VarStore,
+    opt: Option<&Optimizer>,
+    meta: &[(&str, f64)],
+) -> anyhow::Result<()> {
+    let mut named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
+        .collect();
     if let Some(opt) = opt {
-        named.extend(opt.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())));
+        named.extend(
+            opt.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())),
+        );
     }
     for (k, v) in meta {
         named.push((format!("meta.{k}"), Tensor::from_slice(&[*v])));
@@ -309,16 +336,29 @@ fn save_checkpoint(path: &Path, vs: &nn::VarStore, opt: Option<&Optimizer>, meta
     io::write_atomic(path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))
 }
 
-/// Load a checkpoint's weights into `vs`; returns everything it holds (for optimizer state and meta).
-pub(crate) fn load_checkpoint(path: &Path, vs: &mut nn::VarStore) -> anyhow::Result<Vec<(String, Tensor)>> {
-    let named = Tensor::read_safetensors(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+/// Load a checkpoint's weights into `vs`; returns everything it holds (for optimizer state and
+/// meta).
+pub(crate) fn load_checkpoint(
+    path: &Path,
+    vs: &mut nn::VarStore,
+) -> anyhow::Result<Vec<(String, Tensor)>> {
+    let named = Tensor::read_safetensors(path)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
     tch::no_grad(|| -> anyhow::Result<()> {
         for (name, mut var) in vs.variables() {
-            let (_, t) = named
-                .iter()
-                .find(|(n, _)| *n == name)
-                .ok_or_else(|| anyhow::anyhow!("{}: no tensor `{name}` (a checkpoint of another model?)", path.display()))?;
-            anyhow::ensure!(t.size() == var.size(), "{}: `{name}` has shape {:?}, the model {:?}", path.display(), t.size(), var.size());
+            let (_, t) = named.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: no tensor `{name}` (a checkpoint of another model?)",
+                    path.display()
+                )
+            })?;
+            anyhow::ensure!(
+                t.size() == var.size(),
+                "{}: `{name}` has shape {:?}, the model {:?}",
+                path.display(),
+                t.size(),
+                var.size()
+            );
             var.copy_(t);
         }
         Ok(())
@@ -337,7 +377,11 @@ impl Run {
         if !dir.join("config.json").exists() {
             return Ok(());
         }
-        check_same_data(dir, io::read_json::<ConfigFile>(&dir.join("config.json"))?.dataset.as_ref(), data)
+        check_same_data(
+            dir,
+            io::read_json::<ConfigFile>(&dir.join("config.json"))?.dataset.as_ref(),
+            data,
+        )
     }
 
     /// The config a run directory records (its `config.json`), without reading the rest.
@@ -351,12 +395,16 @@ impl Run {
         if !p.exists() {
             return Ok(vec![]);
         }
-        let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
         text.lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty())
             .enumerate()
-            .map(|(i, l)| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2)))
+            .map(|(i, l)| {
+                EpochRecord::from_csv(l)
+                    .map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2))
+            })
             .collect()
     }
 
@@ -364,8 +412,14 @@ impl Run {
     pub fn open(dir: &Path) -> anyhow::Result<Run> {
         let cfg: ConfigFile = io::read_json(&dir.join("config.json"))?;
         let summary_path = dir.join("summary.json");
-        let summary = if summary_path.exists() { Some(io::read_json(&summary_path)?) } else { None };
-        Ok(Run { dir: dir.to_path_buf(), config: cfg.config, history: Run::stored_history(dir)?, summary })
+        let summary =
+            if summary_path.exists() { Some(io::read_json(&summary_path)?) } else { None };
+        Ok(Run {
+            dir: dir.to_path_buf(),
+            config: cfg.config,
+            history: Run::stored_history(dir)?,
+            summary,
+        })
     }
 
     pub fn is_finished(&self) -> bool {
@@ -393,15 +447,26 @@ impl Run {
     /// Train (or return the stored result of) `config` in `dir`, on `data`. When another
     /// live process holds the run's lease this waits for it (printing who holds it), or,
     /// with [`WhenBusy::Skip`], returns [`RunError::Busy`].
-    pub fn execute(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Run> {
+    pub fn execute(
+        dir: &Path,
+        config: &RunConfig,
+        data: &Dataset,
+        opts: &RunOptions,
+    ) -> anyhow::Result<Run> {
         let mut announced = false;
         loop {
             match Self::start(dir, config, data, opts)? {
                 Started::Run(run) => return Ok(run),
-                Started::Busy(info) if opts.when_busy == WhenBusy::Skip => return Err(RunError::Busy { dir: dir.into(), holder: info.describe() }.into()),
+                Started::Busy(info) if opts.when_busy == WhenBusy::Skip => {
+                    return Err(RunError::Busy { dir: dir.into(), holder: info.describe() }.into());
+                }
                 Started::Busy(info) => {
                     if !announced {
-                        opts.log(&format!("waiting for {}: held by {}", opts.paths.show(dir), info.describe()));
+                        opts.log(&format!(
+                            "waiting for {}: held by {}",
+                            opts.paths.show(dir),
+                            info.describe()
+                        ));
                         announced = true;
                     }
                     std::thread::sleep(BUSY_POLL);
@@ -411,31 +476,48 @@ impl Run {
     }
 
     /// One attempt at [`Run::execute`]: the stored run, a trained one, or who holds it.
-    pub fn start(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
+    pub fn start(
+        dir: &Path,
+        config: &RunConfig,
+        data: &Dataset,
+        opts: &RunOptions,
+    ) -> anyhow::Result<Started> {
         config.check(data)?;
         if !opts.force {
             Run::check_stored_data(dir, data)?;
         }
         // A finished run with this config needs no lease.
-        if !opts.force && let Some(run) = Self::stored(dir, config)? {
+        if !opts.force
+            && let Some(run) = Self::stored(dir, config)?
+        {
             return Ok(Started::Run(run));
         }
         if opts.stored_only {
             return Err(RunError::NotTrained { dir: dir.into() }.into());
         }
-        let lease = match lease::claim(dir, &opts.lease.holder, opts.lease.timeout).with_context(|| format!("cannot claim run directory {}", dir.display()))? {
+        let lease = match lease::claim(dir, &opts.lease.holder, opts.lease.timeout)
+            .with_context(|| format!("cannot claim run directory {}", dir.display()))?
+        {
             Claim::Held(lease) => lease,
             Claim::Busy(info) => return Ok(Started::Busy(info)),
         };
         if let Some(gone) = &lease.took_over {
-            opts.log(&format!("taking over {} from {} (its holder is gone)", opts.paths.show(dir), gone.describe()));
+            opts.log(&format!(
+                "taking over {} from {} (its holder is gone)",
+                opts.paths.show(dir),
+                gone.describe()
+            ));
         }
         // Under the lease: what is on disk now is ours to continue.
         let mut resume_from = None;
         if dir.join("config.json").exists() && !opts.force {
             let existing = Run::open(dir)?;
             if comparable(&existing.config) != comparable(config) {
-                return Err(RunError::ConfigMismatch { dir: dir.into(), diff: diff(config, &existing.config) }.into());
+                return Err(RunError::ConfigMismatch {
+                    dir: dir.into(),
+                    diff: diff(config, &existing.config),
+                }
+                .into());
             }
             if existing.is_finished() {
                 return Ok(Started::Run(existing));
@@ -443,20 +525,39 @@ impl Run {
             if dir.join("last.safetensors").exists() {
                 if !opts.resume {
                     let done = existing.history.len();
-                    return Err(RunError::Unfinished { dir: dir.into(), done, epochs: config.train.epochs }.into());
+                    return Err(RunError::Unfinished {
+                        dir: dir.into(),
+                        done,
+                        epochs: config.train.epochs,
+                    }
+                    .into());
                 }
                 resume_from = Some(existing);
             }
         }
         if resume_from.is_none() {
-            for f in ["history.csv", "best.safetensors", "last.safetensors", "summary.json", "test.txt", RESUMED] {
+            for f in [
+                "history.csv",
+                "best.safetensors",
+                "last.safetensors",
+                "summary.json",
+                "test.txt",
+                RESUMED,
+            ] {
                 let _ = std::fs::remove_file(dir.join(f));
             }
             for f in tensorboard::event_files(dir) {
                 let _ = std::fs::remove_file(f);
             }
         }
-        io::write_json(&dir.join("config.json"), &ConfigFile { config: recorded(config), code_version: code_version(), dataset: Some(data.record()) })?;
+        io::write_json(
+            &dir.join("config.json"),
+            &ConfigFile {
+                config: recorded(config),
+                code_version: code_version(),
+                dataset: Some(data.record()),
+            },
+        )?;
         let _ = std::fs::remove_file(dir.join("error.txt"));
         opts.log(&format!("== training {}", opts.paths.show(dir)));
         let result = train(dir, config, data, opts, resume_from, &lease);
@@ -477,7 +578,11 @@ impl Run {
         }
         let existing = Run::open(dir)?;
         if comparable(&existing.config) != comparable(config) {
-            return Err(RunError::ConfigMismatch { dir: dir.into(), diff: diff(config, &existing.config) }.into());
+            return Err(RunError::ConfigMismatch {
+                dir: dir.into(),
+                diff: diff(config, &existing.config),
+            }
+            .into());
         }
         Ok(existing.is_finished().then_some(existing))
     }
@@ -488,17 +593,26 @@ impl Run {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+                );
+            }
         };
         text.lines()
             .filter(|l| !l.trim().is_empty())
             .enumerate()
-            .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}: not an attempt record", path.display(), i + 1)))
+            .map(|(i, l)| {
+                serde_json::from_str(l).with_context(|| {
+                    format!("{} line {}: not an attempt record", path.display(), i + 1)
+                })
+            })
             .collect()
     }
 }
 
-/// Whether `e` is a stop a signal asked for ([`fit::FitError::Stopped`]): the run is resumable, not failed.
+/// Whether `e` is a stop a signal asked for ([`fit::FitError::Stopped`]): the run is resumable, not
+/// failed.
 pub fn is_stop(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<fit::FitError>(), Some(fit::FitError::Stopped { .. }))
 }
@@ -529,7 +643,8 @@ pub enum WhenBusy {
 #[derive(Debug, Clone)]
 pub struct LeaseOptions {
     pub holder: Holder,
-    /// A lease without a heartbeat for this long is stale (its holder on another host is presumed gone).
+    /// A lease without a heartbeat for this long is stale (its holder on another host is presumed
+    /// gone).
     pub timeout: std::time::Duration,
 }
 
@@ -557,8 +672,16 @@ const ATTEMPTS: &str = "attempts.jsonl";
 
 fn record_attempt(dir: &Path, holder: &Holder, from_epoch: usize) -> anyhow::Result<()> {
     use std::io::Write;
-    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    let a = Attempt { host: holder.host.clone(), pid: holder.pid, slurm_job: holder.slurm_job.clone(), started, from_epoch };
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let a = Attempt {
+        host: holder.host.clone(),
+        pid: holder.pid,
+        slurm_job: holder.slurm_job.clone(),
+        started,
+        from_epoch,
+    };
     let mut line = serde_json::to_string(&a)?;
     line.push('\n');
     let path = dir.join(ATTEMPTS);
@@ -578,8 +701,16 @@ const RESUMED: &str = "resumed.json";
 fn run_label(dir: &Path, seed: u64) -> String {
     let name = dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
     match name {
-        Some(n) if dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("seed-{seed}")) => format!("{n} seed {seed}"),
-        _ => format!("{} seed {seed}", dir.file_name().map_or_else(|| dir.display().to_string(), |f| f.to_string_lossy().into_owned())),
+        Some(n)
+            if dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("seed-{seed}")) =>
+        {
+            format!("{n} seed {seed}")
+        }
+        _ => format!(
+            "{} seed {seed}",
+            dir.file_name()
+                .map_or_else(|| dir.display().to_string(), |f| f.to_string_lossy().into_owned())
+        ),
     }
 }
 
@@ -599,32 +730,57 @@ struct Restored {
 
 /// A fresh start, or `resume`'s run restored from `last.safetensors` (weights and optimizer
 /// state; its history cut to the checkpoint's epoch), the resume recorded in `resumed.json`.
-fn restore(dir: &Path, tc: &TrainConfig, vs: &mut nn::VarStore, opt: &mut Optimizer, resume: Option<Run>, opts: &RunOptions) -> anyhow::Result<Restored> {
-    let mut resumed_at: Vec<usize> = if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
-    let Some(run) = resume else { return Ok(Restored { history: vec![], best: None, start: 0, resumed_at }) };
+fn restore(
+    dir: &Path,
+    tc: &TrainConfig,
+    vs: &mut nn::VarStore,
+    opt: &mut Optimizer,
+    resume: Option<Run>,
+    opts: &RunOptions,
+) -> anyhow::Result<Restored> {
+    let mut resumed_at: Vec<usize> =
+        if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
+    let Some(run) = resume else {
+        return Ok(Restored { history: vec![], best: None, start: 0, resumed_at });
+    };
     let named = load_checkpoint(&dir.join("last.safetensors"), vs)?;
     opt.load_state(&named);
     let epoch = meta(&named, "epoch").unwrap_or(0.0) as usize;
     let mut history = run.history;
     history.truncate(epoch);
-    anyhow::ensure!(history.len() == epoch, "{}: history has {} epochs, checkpoint {epoch}", dir.display(), history.len());
+    anyhow::ensure!(
+        history.len() == epoch,
+        "{}: history has {} epochs, checkpoint {epoch}",
+        dir.display(),
+        history.len()
+    );
     let best = best_epoch(&history).map(|r| r.val_acc);
     if epoch > 0 {
         resumed_at.push(epoch);
         io::write_json(&dir.join(RESUMED), &resumed_at)?;
     }
-    opts.log(&format!("resuming {} after epoch {epoch}/{} (from last.safetensors)", opts.paths.show(dir), tc.epochs));
+    opts.log(&format!(
+        "resuming {} after epoch {epoch}/{} (from last.safetensors)",
+        opts.paths.show(dir),
+        tc.epochs
+    ));
     Ok(Restored { history, best, start: epoch, resumed_at })
 }
 
 /// A terminal's live bar of an epoch's steps (none when logging elsewhere or quiet).
 fn step_bar(opts: &RunOptions, steps: usize) -> Option<indicatif::ProgressBar> {
-    (opts.progress && !opts.quiet && opts.log == LogTo::Stderr && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+    (opts.progress
+        && !opts.quiet
+        && opts.log == LogTo::Stderr
+        && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    .then(|| {
         let pb = indicatif::ProgressBar::new(steps as u64);
         pb.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         pb
     })
@@ -632,7 +788,14 @@ fn step_bar(opts: &RunOptions, steps: usize) -> Option<indicatif::ProgressBar> {
 
 /// Train the run in `dir` to its last epoch: about 80 lines, kept as one because the epoch
 /// callback handed to `fit` shares the run's state with it (history, best, phases, the bar).
-fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resume: Option<Run>, lease: &Lease) -> anyhow::Result<Run> {
+fn train(
+    dir: &Path,
+    config: &RunConfig,
+    data: &Dataset,
+    opts: &RunOptions,
+    resume: Option<Run>,
+    lease: &Lease,
+) -> anyhow::Result<Run> {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let t_start = Instant::now();
     let tc = &config.train;
@@ -645,7 +808,8 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
     let net = ResNet::new(&vs.root(), &config.model)?;
     let mut opt = Optimizer::new(&vs, tc);
 
-    let Restored { mut history, mut best, start, resumed_at } = restore(dir, tc, &mut vs, &mut opt, resume, opts)?;
+    let Restored { mut history, mut best, start, resumed_at } =
+        restore(dir, tc, &mut vs, &mut opt, resume, opts)?;
     record_attempt(dir, &opts.lease.holder, start)?;
     if tc.channels_last {
         crate::model::weights_to_channels_last(&vs);
@@ -680,16 +844,27 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         let t_write = Instant::now();
         if is_improvement(record.val_acc, best) {
             best = Some(record.val_acc);
-            save_checkpoint(&dir.join("best.safetensors"), &vs, None, &[("epoch", record.epoch as f64)])?;
+            save_checkpoint(
+                &dir.join("best.safetensors"),
+                &vs,
+                None,
+                &[("epoch", record.epoch as f64)],
+            )?;
         }
         write_history(dir, &history)?;
-        save_checkpoint(&dir.join("last.safetensors"), &vs, Some(opt), &[("epoch", record.epoch as f64)])?;
+        save_checkpoint(
+            &dir.join("last.safetensors"),
+            &vs,
+            Some(opt),
+            &[("epoch", record.epoch as f64)],
+        )?;
         // After the epoch is on disk: the events follow the history, never lead it.
         tensorboard::sync(dir, &history, &config_json)?;
         phases.write += t_write.elapsed().as_secs_f64();
         done_now += 1;
         // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
-        let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch).map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
+        let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch)
+            .map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
         let line = format!("{label}  {}{eta}", record.log_line(tc.epochs));
         match &bar {
             Some(pb) => pb.println(line),
@@ -703,20 +878,38 @@ fn train(dir: &Path, config: &RunConfig, data: &Dataset, opts: &RunOptions, resu
         }
         Ok(())
     };
-    let fitted = fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, opts.stop, &mut on_event);
+    let fitted =
+        fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, opts.stop, &mut on_event);
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
     fitted?;
-    let trained = Trained { history, parameters: parameter_count(&vs), wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(), resumed_at, phases };
-    let summary = finish(dir, config, data, device, &trained, opts.score_last_epoch.then_some(&net))?;
-    Ok(Run { dir: dir.to_path_buf(), config: config.clone(), history: trained.history, summary: Some(summary) })
+    let trained = Trained {
+        history,
+        parameters: parameter_count(&vs),
+        wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(),
+        resumed_at,
+        phases,
+    };
+    let summary =
+        finish(dir, config, data, device, &trained, opts.score_last_epoch.then_some(&net))?;
+    Ok(Run {
+        dir: dir.to_path_buf(),
+        config: config.clone(),
+        history: trained.history,
+        summary: Some(summary),
+    })
 }
 
-/// The training loader (shuffled and augmented from the data seed) and the validation loader of a run.
+/// The training loader (shuffled and augmented from the data seed) and the validation loader of a
+/// run.
 pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
-    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device).shuffle(tc.seed_of_data()).augment(tc.augment.clone()).channels_last(tc.channels_last);
-    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device).channels_last(tc.channels_last);
+    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device)
+        .shuffle(tc.seed_of_data())
+        .augment(tc.augment.clone())
+        .channels_last(tc.channels_last);
+    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device)
+        .channels_last(tc.channels_last);
     (train, val)
 }
 
@@ -766,10 +959,23 @@ pub fn trace(config: &RunConfig, data: &Dataset, epochs: usize) -> anyhow::Resul
             let loss = fit::training_loss(&logits, &batch.labels, tc);
             opt.zero_grad();
             loss.backward();
-            let squares: f64 = vs.trainable_variables().iter().map(|p| p.grad()).filter(Tensor::defined).map(|g| g.square().sum(tch::Kind::Double).double_value(&[])).sum();
+            let squares: f64 = vs
+                .trainable_variables()
+                .iter()
+                .map(|p| p.grad())
+                .filter(Tensor::defined)
+                .map(|g| g.square().sum(tch::Kind::Double).double_value(&[]))
+                .sum();
             opt.step(lr);
             let images = batch.labels.size()[0] as usize;
-            out.push(StepTrace { epoch: epoch + 1, step: step + 1, lr, images, loss: loss.double_value(&[]), grad_norm: squares.sqrt() });
+            out.push(StepTrace {
+                epoch: epoch + 1,
+                step: step + 1,
+                lr,
+                images,
+                loss: loss.double_value(&[]),
+                grad_norm: squares.sqrt(),
+            });
         }
     }
     Ok(out)
@@ -777,7 +983,9 @@ pub fn trace(config: &RunConfig, data: &Dataset, epochs: usize) -> anyhow::Resul
 
 /// The best epoch of a history: the highest validation accuracy, the first on ties.
 fn best_epoch(history: &[EpochRecord]) -> Option<&EpochRecord> {
-    history.iter().fold(None, |b: Option<&EpochRecord>, r| if is_improvement(r.val_acc, b.map(|b| b.val_acc)) { Some(r) } else { b })
+    history.iter().fold(None, |b: Option<&EpochRecord>, r| {
+        if is_improvement(r.val_acc, b.map(|b| b.val_acc)) { Some(r) } else { b }
+    })
 }
 
 /// What the training loop leaves for the finishing step.
@@ -797,13 +1005,22 @@ fn accuracy(split: &crate::data::Split, predicted: &[i64]) -> anyhow::Result<Opt
         return Ok(None);
     }
     let truth = Vec::<i64>::try_from(&split.labels)?;
-    Ok(Some(truth.iter().zip(predicted).filter(|(t, p)| t == p).count() as f64 / truth.len() as f64))
+    Ok(Some(
+        truth.iter().zip(predicted).filter(|(t, p)| t == p).count() as f64 / truth.len() as f64,
+    ))
 }
 
 /// After the last epoch: the best weights predict the test split (`test.txt`, and their
 /// accuracy when it is labelled, from the same predictions), the last epoch's weights
 /// (`last`, when given) are scored on it too, then `summary.json` is written — the run is finished.
-fn finish(dir: &Path, config: &RunConfig, data: &Dataset, device: tch::Device, trained: &Trained, last_net: Option<&ResNet>) -> anyhow::Result<RunSummary> {
+fn finish(
+    dir: &Path,
+    config: &RunConfig,
+    data: &Dataset,
+    device: tch::Device,
+    trained: &Trained,
+    last_net: Option<&ResNet>,
+) -> anyhow::Result<RunSummary> {
     let t_finish = Instant::now();
     let tc = &config.train;
     let history = &trained.history;
@@ -870,8 +1087,18 @@ impl ExperimentSummary {
         let accs: Vec<f64> = runs.iter().map(|r| r.best_val_acc).collect();
         let n = accs.len().max(1) as f64;
         let mean = accs.iter().sum::<f64>() / n;
-        let var = if accs.len() > 1 { accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        Self { name: name.into(), seeds: runs.iter().map(|r| r.seed).collect(), best_val_acc_mean: mean, best_val_acc_std: var.sqrt(), runs }
+        let var = if accs.len() > 1 {
+            accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            name: name.into(),
+            seeds: runs.iter().map(|r| r.seed).collect(),
+            best_val_acc_mean: mean,
+            best_val_acc_std: var.sqrt(),
+            runs,
+        }
     }
 }
 
@@ -882,7 +1109,12 @@ impl Experiment {
 
     /// Run every seed under `runs_root/<name>/` (stored results are reused; seeds another
     /// process is training are waited for, or skipped and left out with [`WhenBusy::Skip`]).
-    pub fn run(&self, runs_root: &Path, data: &Dataset, opts: &RunOptions) -> anyhow::Result<(ExperimentSummary, Vec<Run>)> {
+    pub fn run(
+        &self,
+        runs_root: &Path,
+        data: &Dataset,
+        opts: &RunOptions,
+    ) -> anyhow::Result<(ExperimentSummary, Vec<Run>)> {
         let mut runs = Vec::new();
         for seed in self.seeds() {
             match self.run_seed(runs_root, seed, data, opts)? {
@@ -919,9 +1151,18 @@ impl Experiment {
 
     /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
     /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
-    pub fn run_seed(&self, runs_root: &Path, seed: u64, data: &Dataset, opts: &RunOptions) -> anyhow::Result<Started> {
+    pub fn run_seed(
+        &self,
+        runs_root: &Path,
+        seed: u64,
+        data: &Dataset,
+        opts: &RunOptions,
+    ) -> anyhow::Result<Started> {
         anyhow::ensure!(
-            !self.name.is_empty() && !self.name.contains(['/', '\\']) && self.name != "." && self.name != "..",
+            !self.name.is_empty()
+                && !self.name.contains(['/', '\\'])
+                && self.name != "."
+                && self.name != "..",
             "experiment name `{}`: use letters, digits, '-', '_' or '.' (no path separators)",
             self.name
         );
@@ -942,8 +1183,10 @@ impl Experiment {
     /// that misses one of them (each rewrite reads every seed's record).
     pub fn update_summary(&self, runs_root: &Path) -> anyhow::Result<ExperimentSummary> {
         let dir = runs_root.join(&self.name);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let _lock = io::lock(&dir.join(".lock")).with_context(|| format!("cannot lock {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let _lock = io::lock(&dir.join(".lock"))
+            .with_context(|| format!("cannot lock {}", dir.display()))?;
         let mut finished = Vec::new();
         for seed in self.seeds() {
             let p = self.seed_dir(runs_root, seed).join("summary.json");
@@ -953,7 +1196,10 @@ impl Experiment {
         }
         let summary = ExperimentSummary::from_runs(&self.name, finished);
         let experiment = Experiment { config: recorded(&self.config), ..self.clone() };
-        io::write_json(&dir.join("config.json"), &ExperimentFile { experiment, code_version: code_version() })?;
+        io::write_json(
+            &dir.join("config.json"),
+            &ExperimentFile { experiment, code_version: code_version() },
+        )?;
         io::write_json(&dir.join("summary.json"), &summary)?;
         Ok(summary)
     }
@@ -966,13 +1212,18 @@ struct ExperimentFile {
     code_version: String,
 }
 
-/// Every experiment under `runs_root` with a finished seed (from its `summary.json`), sorted by name.
+/// Every experiment under `runs_root` with a finished seed (from its `summary.json`), sorted by
+/// name.
 pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
     let mut out = Vec::new();
     let rd = match std::fs::read_dir(runs_root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot list {}", runs_root.display()))),
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("cannot list {}", runs_root.display()))
+            );
+        }
     };
     for entry in rd {
         let p = entry?.path().join("summary.json");

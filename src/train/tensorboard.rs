@@ -34,7 +34,8 @@ pub fn crc32c(data: &[u8]) -> u32 {
     !data.iter().fold(!0u32, |c, &b| table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }
 
-/// TensorFlow's masked CRC: rotated right by 15 and offset, so a CRC of data holding CRCs stays strong.
+/// TensorFlow's masked CRC: rotated right by 15 and offset, so a CRC of data holding CRCs stays
+/// strong.
 pub fn masked_crc32c(data: &[u8]) -> u32 {
     let c = crc32c(data);
     ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
@@ -56,17 +57,29 @@ pub fn record(data: &[u8]) -> Vec<u8> {
 pub fn records(bytes: &[u8]) -> (Vec<&[u8]>, Option<String>) {
     let (mut out, mut at) = (Vec::new(), 0usize);
     while at < bytes.len() {
-        let Some(header) = bytes.get(at..at + 12) else { return (out, Some(format!("a record header cut short at byte {at}"))) };
+        let Some(header) = bytes.get(at..at + 12) else {
+            return (out, Some(format!("a record header cut short at byte {at}")));
+        };
         let len_bytes: [u8; 8] = header[..8].try_into().expect("8 bytes");
-        if u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) != masked_crc32c(&len_bytes) {
-            return (out, Some(format!("the length checksum of the record at byte {at} does not match")));
+        if u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"))
+            != masked_crc32c(&len_bytes)
+        {
+            return (
+                out,
+                Some(format!("the length checksum of the record at byte {at} does not match")),
+            );
         }
         let len = u64::from_le_bytes(len_bytes) as usize;
-        let (Some(data), Some(crc)) = (bytes.get(at + 12..at + 12 + len), bytes.get(at + 12 + len..at + 16 + len)) else {
+        let (Some(data), Some(crc)) =
+            (bytes.get(at + 12..at + 12 + len), bytes.get(at + 12 + len..at + 16 + len))
+        else {
             return (out, Some(format!("the record at byte {at} is cut short")));
         };
         if u32::from_le_bytes(crc.try_into().expect("4 bytes")) != masked_crc32c(data) {
-            return (out, Some(format!("the data checksum of the record at byte {at} does not match")));
+            return (
+                out,
+                Some(format!("the data checksum of the record at byte {at} does not match")),
+            );
         }
         out.push(data);
         at += 16 + len;
@@ -101,7 +114,10 @@ pub enum Payload<'a> {
     /// `Summary.value`: (tag, simple_value) pairs.
     Scalars(&'a [(&'a str, f32)]),
     /// A text-plugin summary: one string tensor.
-    Text { tag: &'a str, text: &'a str },
+    Text {
+        tag: &'a str,
+        text: &'a str,
+    },
 }
 
 /// A protobuf `Event`.
@@ -184,7 +200,15 @@ fn step_of(event: &[u8]) -> Option<(i64, bool)> {
 /// The event files of a run directory (`events.out.tfevents.*`), sorted by name.
 pub fn event_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents."))).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents."))
+                })
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -227,25 +251,44 @@ pub fn sync(dir: &Path, history: &[EpochRecord], config_json: &str) -> anyhow::R
 }
 
 /// [`sync`] with the events' wall times from `clock`.
-pub fn sync_at(dir: &Path, history: &[EpochRecord], config_json: &str, clock: Clock) -> anyhow::Result<()> {
+pub fn sync_at(
+    dir: &Path,
+    history: &[EpochRecord],
+    config_json: &str,
+    clock: Clock,
+) -> anyhow::Result<()> {
     let (last, has_config) = written(dir)?;
     let todo: Vec<&EpochRecord> = history.iter().filter(|r| r.epoch > last).collect();
     if todo.is_empty() && has_config {
         return Ok(());
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     // Each epoch's end: now, or counted back from the history's end.
     let ended = |epoch: usize| match clock {
         Clock::Now => now,
-        Clock::EndedAt(end) => end - history.iter().filter(|r| r.epoch > epoch).map(|r| r.seconds).sum::<f64>(),
+        Clock::EndedAt(end) => {
+            end - history.iter().filter(|r| r.epoch > epoch).map(|r| r.seconds).sum::<f64>()
+        }
     };
     let start = match clock {
         Clock::Now => now,
-        Clock::EndedAt(_) => ended(history.first().map_or(0, |r| r.epoch)) - history.first().map_or(0.0, |r| r.seconds),
+        Clock::EndedAt(_) => {
+            ended(history.first().map_or(0, |r| r.epoch))
+                - history.first().map_or(0.0, |r| r.seconds)
+        }
     };
     let host = crate::io::host_name().replace(['/', '.'], "_"); // a file-name part
-    let path = dir.join(format!("events.out.tfevents.{}.{host}.{}.convlab", now as u64, std::process::id()));
-    let path = event_files(dir).into_iter().find(|p| p.to_string_lossy().ends_with(&format!(".{host}.{}.convlab", std::process::id()))).unwrap_or(path);
+    let path = dir.join(format!(
+        "events.out.tfevents.{}.{host}.{}.convlab",
+        now as u64,
+        std::process::id()
+    ));
+    let path = event_files(dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(&format!(".{host}.{}.convlab", std::process::id())))
+        .unwrap_or(path);
     let mut bytes = Vec::new();
     if !path.exists() {
         bytes.extend(record(&event(start, 0, Payload::FileVersion)));
@@ -267,7 +310,11 @@ pub fn sync_at(dir: &Path, history: &[EpochRecord], config_json: &str, clock: Cl
         ];
         bytes.extend(record(&event(ended(r.epoch), r.epoch as i64, Payload::Scalars(&values))));
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     f.write_all(&bytes).with_context(|| format!("cannot write {}", path.display()))?;
     f.flush()?;
     Ok(())
@@ -280,24 +327,30 @@ pub fn backfill(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut stack = vec![root.to_path_buf()];
     anyhow::ensure!(root.is_dir(), "{} is not a directory of runs", root.display());
     while let Some(dir) = stack.pop() {
-        let rd = std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        let mut subdirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        let rd =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        let mut subdirs: Vec<PathBuf> =
+            rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         subdirs.sort();
         stack.extend(subdirs.into_iter().rev());
         let (history, config) = (dir.join("history.csv"), dir.join("config.json"));
         if !(history.is_file() && config.is_file()) {
             continue;
         }
-        let text = std::fs::read_to_string(&history).with_context(|| format!("cannot read {}", history.display()))?;
+        let text = std::fs::read_to_string(&history)
+            .with_context(|| format!("cannot read {}", history.display()))?;
         let records = text
             .lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty())
-            .map(|l| EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{}: {e}", history.display())))
+            .map(|l| {
+                EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{}: {e}", history.display()))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (last, has_config) = written(&dir)?;
         if records.iter().any(|r| r.epoch > last) || !has_config {
-            let config_json = std::fs::read_to_string(&config).with_context(|| format!("cannot read {}", config.display()))?;
+            let config_json = std::fs::read_to_string(&config)
+                .with_context(|| format!("cannot read {}", config.display()))?;
             // The history was last written when its last epoch ended.
             let end = std::fs::metadata(&history)
                 .and_then(|m| m.modified())
@@ -337,7 +390,9 @@ mod tests {
         bad[n - 6] ^= 1;
         let (recs, damage) = records(&bad);
         assert_eq!(recs.len(), 1, "the records before the damaged one still count");
-        assert!(damage.unwrap().contains(&format!("data checksum of the record at byte {}", a.len())));
+        assert!(
+            damage.unwrap().contains(&format!("data checksum of the record at byte {}", a.len()))
+        );
         let (recs, damage) = records(&bytes[..bytes.len() - 3]);
         assert_eq!(recs.len(), 1);
         assert!(damage.unwrap().contains("cut short"));

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: a real smoke study, the binary with a clean environment.
+//! Helpers shared by the integration tests: a real smoke study, the binary with a clean
+//! environment.
 // Each test crate compiles this module and uses a part of it.
 #![allow(dead_code)]
 use convlab::settings::Settings;
@@ -7,7 +8,11 @@ use std::path::Path;
 
 /// The smoke profile with `seeds`, everything under `root`, quiet.
 pub fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
-    let settings = Settings { profile: ProfileName::Smoke, seeds: Some(seeds), ..Settings::defaults(root, &root.join("cache")) };
+    let settings = Settings {
+        profile: ProfileName::Smoke,
+        seeds: Some(seeds),
+        ..Settings::defaults(root, &root.join("cache"))
+    };
     let mut study = Study::open(&settings).unwrap();
     study.options.progress = false;
     study.options.quiet = true;
@@ -16,7 +21,8 @@ pub fn smoke_study(root: &Path, seeds: Vec<u64>) -> Study {
 
 /// A run's best validation accuracy, read from its `summary.json` itself.
 pub fn best_val_acc(dir: &Path) -> f64 {
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     s["best_val_acc"].as_f64().unwrap()
 }
 
@@ -49,19 +55,37 @@ pub fn text(o: &std::process::Output) -> String {
 /// A `history.csv`'s rows without the timing columns (seconds, images/s): what two runs of
 /// one configuration must share.
 pub fn history_numbers(csv: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(csv).unwrap().lines().map(|l| l.split(',').take(7).map(String::from).collect()).collect()
+    std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(7).map(String::from).collect())
+        .collect()
 }
 
 /// A synthetic ImageFolder tree under `root`: `classes` classes of `train_per_class` training
 /// and one validation image each, `size`×`size`, PNG only, no test split.
 pub fn tiny_tree(root: &Path, classes: usize, train_per_class: usize, size: u32) {
-    let s = convlab::data::SynthConfig { classes, train_per_class, val_per_class: 1, test: 0, size, seed: 0, mixed_formats: false, ..Default::default() };
+    let s = convlab::data::SynthConfig {
+        classes,
+        train_per_class,
+        val_per_class: 1,
+        test: 0,
+        size,
+        seed: 0,
+        mixed_formats: false,
+        ..Default::default()
+    };
     convlab::data::synthetic::write_image_folder(root, &s).unwrap();
 }
 
 /// The ImageFolder tree at `root`, cached in `cache`.
 pub fn image_folder(root: &Path, cache: &Path) -> convlab::data::DataConfig {
-    convlab::data::DataConfig { cache_dir: Some(cache.to_path_buf()), ..convlab::data::DataConfig::new(convlab::data::Source::ImageFolder { root: root.to_path_buf() }) }
+    convlab::data::DataConfig {
+        cache_dir: Some(cache.to_path_buf()),
+        ..convlab::data::DataConfig::new(convlab::data::Source::ImageFolder {
+            root: root.to_path_buf(),
+        })
+    }
 }
 
 /// An IDX file (Fashion-MNIST's format) of unsigned bytes with `dims`.

@@ -1,10 +1,10 @@
 //! Q5. What do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
+use crate::bench::{BenchConfig, BenchResult};
 use crate::study::Study;
-use crate::study::results::SectionResult;
 use crate::study::plan::Variant;
+use crate::study::results::SectionResult;
 use crate::study::sections;
 use crate::study::stats::round;
-use crate::bench::{BenchConfig, BenchResult};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -34,25 +34,45 @@ pub struct DepthCost {
 /// `force` measures again. Run it on an otherwise idle machine.
 pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow::Result<DepthCost> {
     let path = study.runs_dir.join("questions").join("depth-bench.json");
-    let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"].iter().map(|k| sections::variant(k).cloned()).collect::<anyhow::Result<_>>()?;
+    let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"]
+        .iter()
+        .map(|k| sections::variant(k).cloned())
+        .collect::<anyhow::Result<_>>()?;
     let configs: Vec<BenchConfig> = variants
         .iter()
         .map(|v| {
             let c = study.config(v)?;
             // Threads: the machine's (a study's workers pin one each; this runs alone).
             let train = crate::train::TrainConfig { threads: None, ..c.train };
-            Ok(BenchConfig { name: v.key.clone(), model: c.model, size: study.data.shape()[1], batch_size: train.batch_size, steps: 10, warmup: 3, epochs: 2, train })
+            Ok(BenchConfig {
+                name: v.key.clone(),
+                model: c.model,
+                size: study.data.shape()[1],
+                batch_size: train.batch_size,
+                steps: 10,
+                warmup: 3,
+                epochs: 2,
+                train,
+            })
         })
         .collect::<anyhow::Result<_>>()?;
-    let stored: Option<DepthBench> = if force || !path.exists() { None } else { Some(crate::io::read_json(&path)?) };
+    let stored: Option<DepthBench> =
+        if force || !path.exists() { None } else { Some(crate::io::read_json(&path)?) };
 
     let same = |b: &DepthBench| {
-        b.results.len() == configs.len() && b.results.iter().zip(&configs).all(|((_, c, _), want)| serde_json::to_value(c).ok() == serde_json::to_value(want).ok())
+        b.results.len() == configs.len()
+            && b.results.iter().zip(&configs).all(|((_, c, _), want)| {
+                serde_json::to_value(c).ok() == serde_json::to_value(want).ok()
+            })
     };
     let bench = match stored {
         Some(b) if same(&b) => b,
         _ if study.options.stored_only => {
-            anyhow::bail!("the depth benchmark of this profile has not run: {} is missing or older than the configs (`convlab study` runs it after the grid)", path.display())
+            anyhow::bail!(
+                "the depth benchmark of this profile has not run: {} is missing or older than the \
+                    configs (`convlab study` runs it after the grid)",
+                path.display()
+            )
         }
         _ => {
             let mut results = Vec::new();
@@ -76,7 +96,8 @@ impl DepthCost {
         self.bench.results.iter().find(|(k, _, _)| k == key).map(|(_, _, r)| r)
     }
 
-    /// Seconds per epoch of `key` ÷ those of `base` (the loader's epoch; the resident step when no epoch was timed).
+    /// Seconds per epoch of `key` ÷ those of `base` (the loader's epoch; the resident step when no
+    /// epoch was timed).
     pub fn time_ratio(&self, key: &str, base: &str) -> Option<f64> {
         let t = |r: &BenchResult| r.epoch_seconds.unwrap_or(1.0 / r.step_img_s);
         Some(t(self.result(key)?) / t(self.result(base)?))
@@ -85,7 +106,8 @@ impl DepthCost {
     /// One row per depth: blocks, parameters, MACs per image, step and epoch throughput,
     /// time and MACs relative to resnet14, mean best validation accuracy and Δ to xknet18.
     pub fn table(&self) -> PolarsResult<DataFrame> {
-        let rows: Vec<(&String, &BenchConfig, &BenchResult)> = self.bench.results.iter().map(|(k, c, r)| (k, c, r)).collect();
+        let rows: Vec<(&String, &BenchConfig, &BenchResult)> =
+            self.bench.results.iter().map(|(k, c, r)| (k, c, r)).collect();
         let macs14 = self.macs.first().copied().unwrap_or(1) as f64;
         df!(
             "variant" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
@@ -107,11 +129,15 @@ impl DepthCost {
     }
 
     pub fn conclusion(&self) -> String {
-        let Some(ratio) = self.time_ratio("resnet34", "resnet14") else { return "The depth benchmark has no result.".into() };
+        let Some(ratio) = self.time_ratio("resnet34", "resnet14") else {
+            return "The depth benchmark has no result.".into();
+        };
         let threads = self.bench.results.first().map_or(0, |r| r.2.threads);
         let macs = self.macs[2] as f64 / self.macs[0] as f64;
         let mut out = vec![format!(
-            "Measured on {} ({threads} threads, alone on the machine): an epoch of resnet34 takes {ratio:.2}× resnet14's and xknet18's {:.2}×; by multiply-accumulates resnet34 is {macs:.2}× resnet14. \"About twice\": {}.",
+            "Measured on {} ({threads} threads, alone on the machine): an epoch of resnet34 takes \
+                {ratio:.2}× resnet14's and xknet18's {:.2}×; by multiply-accumulates resnet34 is \
+                {macs:.2}× resnet14. \"About twice\": {}.",
             self.bench.machine,
             self.time_ratio("xknet18", "resnet14").unwrap_or(f64::NAN),
             match self.twice() {

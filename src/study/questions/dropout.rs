@@ -22,10 +22,13 @@ pub struct DropoutTrend {
 /// 95% CI, and the same for the final train accuracy.
 pub fn dropout_trend(dropout: &SectionResult, norm_none: &VariantResult) -> DropoutTrend {
     let mut points = Vec::new();
-    let runs = std::iter::once(norm_none).chain(dropout.results.iter().filter(|r| r.variant.key.starts_with("dropout-")));
+    let runs = std::iter::once(norm_none)
+        .chain(dropout.results.iter().filter(|r| r.variant.key.starts_with("dropout-")));
     for r in runs {
         for run in &r.runs {
-            let (Some(s), Some(last)) = (run.summary.as_ref(), run.history.last()) else { continue };
+            let (Some(s), Some(last)) = (run.summary.as_ref(), run.history.last()) else {
+                continue;
+            };
             points.push((run.config.model.dropout, s.best_val_acc, last.train_acc));
         }
     }
@@ -42,7 +45,9 @@ impl DropoutTrend {
         ps.sort_by(f64::total_cmp);
         ps.dedup();
         let at = |p: f64| self.points.iter().filter(move |q| q.0 == p);
-        let m = |p: f64, g: fn(&(f64, f64, f64)) -> f64| round(mean(&at(p).map(g).collect::<Vec<_>>()), 4);
+        let m = |p: f64, g: fn(&(f64, f64, f64)) -> f64| {
+            round(mean(&at(p).map(g).collect::<Vec<_>>()), 4)
+        };
         df!(
             "p" => ps.clone(),
             "runs" => ps.iter().map(|&p| at(p).count() as u32).collect::<Vec<_>>(),
@@ -56,37 +61,70 @@ impl DropoutTrend {
     /// −1 (falls), +1 (rises) or 0 (not separable) for the validation slope; `None` without one.
     pub fn direction(&self) -> Option<i32> {
         let r = self.val?;
-        Some(if r.ci95.1 < 0.0 { -1 } else if r.ci95.0 > 0.0 { 1 } else { 0 })
+        Some(if r.ci95.1 < 0.0 {
+            -1
+        } else if r.ci95.0 > 0.0 {
+            1
+        } else {
+            0
+        })
     }
 
     pub(super) fn describe(r: &Regression) -> String {
         // Per 0.1 of p, in pp: the step between the report's dropout settings.
         let s = |x: f64| pp(x / 10.0);
-        format!("{} pp per 0.1 of p, 95% CI [{}, {}], p {}", s(r.slope), s(r.ci95.0), s(r.ci95.1), show_p(r.p))
+        format!(
+            "{} pp per 0.1 of p, 95% CI [{}, {}], p {}",
+            s(r.slope),
+            s(r.ci95.0),
+            s(r.ci95.1),
+            show_p(r.p)
+        )
     }
 
     pub fn conclusion(&self) -> String {
         let (Some(v), Some(t)) = (self.val, self.train) else {
-            return format!("{} run(s) so far: a slope needs three runs over at least two values of p.", self.points.len());
+            return format!(
+                "{} run(s) so far: a slope needs three runs over at least two values of p.",
+                self.points.len()
+            );
         };
         let words = match self.direction() {
             Some(-1) => "accuracy **falls** as p grows: the report's trend is reproduced",
             Some(1) => "accuracy **rises** as p grows: the report's trend is contradicted",
-            _ => "**no detectable trend**: the slope's CI spans zero, so the report's steady fall is neither shown nor ruled out",
+            _ => {
+                "**no detectable trend**: the slope's CI spans zero, so the report's steady fall \
+                    is neither shown nor ruled out"
+            }
         };
         let mut out = vec![format!(
-            "Best validation accuracy on p over {} runs (p = 0 is no normalization without dropout): {} — {words}.",
+            "Best validation accuracy on p over {} runs (p = 0 is no normalization without \
+                dropout): {} — {words}.",
             self.points.len(),
             Self::describe(&v)
         )];
         out.push(format!(
             "Final train accuracy on p: {} — {}.",
             Self::describe(&t),
-            if t.ci95.1 < 0.0 { "the network fits the training data less as p grows (under-fitting grows)" } else if t.ci95.0 > 0.0 { "train accuracy rises with p" } else { "no detectable change in how well the training data is fitted" }
+            if t.ci95.1 < 0.0 {
+                "the network fits the training data less as p grows (under-fitting grows)"
+            } else if t.ci95.0 > 0.0 {
+                "train accuracy rises with p"
+            } else {
+                "no detectable change in how well the training data is fitted"
+            }
         ));
-        let stalled: Vec<String> = self.stalled().iter().map(|(p, acc, med)| format!("p = {p}: {acc:.3} (median {med:.3})")).collect();
+        let stalled: Vec<String> = self
+            .stalled()
+            .iter()
+            .map(|(p, acc, med)| format!("p = {p}: {acc:.3} (median {med:.3})"))
+            .collect();
         if !stalled.is_empty() {
-            out.push(format!("Runs more than 10 pp below their p's median (BatchNorm removed, a run can stall): {}. The slope is sensitive to them.", stalled.join("; ")));
+            out.push(format!(
+                "Runs more than 10 pp below their p's median (BatchNorm removed, a \
+                run can stall): {}. The slope is sensitive to them.",
+                stalled.join("; ")
+            ));
         }
         out.join("\n\n")
     }

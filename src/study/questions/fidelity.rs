@@ -1,11 +1,11 @@
 //! The profile held against the report's findings, finding by finding, and every answer
 //! computed once.
-use super::{PROBE_BN, PROBE_IN, mean, reported_acc};
 use super::depth::{DepthCost, depth_cost};
 use super::dropout::{DropoutTrend, dropout_trend};
 use super::generalisation::{Generalisation, generalisation};
 use super::instance_norm::{InstanceNormAnswer, instance_norm};
 use super::no_norm::no_norm;
+use super::{PROBE_BN, PROBE_IN, mean, reported_acc};
 use crate::study::Study;
 use crate::study::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
 use crate::study::results::SectionResult;
@@ -14,7 +14,8 @@ use polars::prelude::*;
 /// Where the profile stands on one of the report's findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fidelity {
-    /// Same direction as the report, adjusted p < 0.05 (or the measured ratio within its tolerance).
+    /// Same direction as the report, adjusted p < 0.05 (or the measured ratio within its
+    /// tolerance).
     Reproduced,
     /// The opposite direction, adjusted p < 0.05.
     Contradicted,
@@ -38,7 +39,11 @@ impl Fidelity {
         match c.verdict() {
             Verdict::Better | Verdict::Worse => {
                 let d = c.diff().unwrap_or(0.0);
-                if d.signum() == report_sign { Fidelity::Reproduced } else { Fidelity::Contradicted }
+                if d.signum() == report_sign {
+                    Fidelity::Reproduced
+                } else {
+                    Fidelity::Contradicted
+                }
             }
             Verdict::Pending => Fidelity::Pending,
             _ => Fidelity::NotSeparable,
@@ -79,9 +84,18 @@ pub struct Answers {
 /// All five questions from a study whose sections `sections` are (run or loaded by
 /// [`Study::run_all`]); trains the probes and runs the depth benchmark when they are not stored.
 pub fn answer_all(study: &Study, sections: &[SectionResult]) -> anyhow::Result<Answers> {
-    let get = |k: &str| sections.iter().find(|s| s.section.key == k).cloned().ok_or_else(|| anyhow::anyhow!("section {k} is missing"));
+    let get = |k: &str| {
+        sections
+            .iter()
+            .find(|s| s.section.key == k)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("section {k} is missing"))
+    };
     let normalization = get("normalization")?;
-    let norm_none = normalization.get("norm-none").cloned().ok_or_else(|| anyhow::anyhow!("norm-none is missing"))?;
+    let norm_none = normalization
+        .get("norm-none")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("norm-none is missing"))?;
     Ok(Answers {
         instance_norm: instance_norm(study)?,
         no_norm: no_norm(&normalization),
@@ -92,29 +106,58 @@ pub fn answer_all(study: &Study, sections: &[SectionResult]) -> anyhow::Result<A
 }
 
 impl Answers {
-    /// The report's findings, one per line: reproduced, contradicted or not separable, with the reason where a question's experiment shows one.
+    /// The report's findings, one per line: reproduced, contradicted or not separable, with the
+    /// reason where a question's experiment shows one.
     pub fn fidelity(&self, family: &Family) -> Vec<Finding> {
         let cmp = |v: &str| family.comparisons.iter().find(|c| c.variant.variant.key == v);
         let mut out = Vec::new();
-        let by_comparison = |finding: &'static str, variant: &str, report: &str, sign: f64, reason: String| {
-            let (status, here) = match cmp(variant) {
-                Some(c) => (Fidelity::of(c, sign), c.brief()),
-                None => (Fidelity::Pending, "no comparison".into()),
+        let by_comparison =
+            |finding: &'static str, variant: &str, report: &str, sign: f64, reason: String| {
+                let (status, here) = match cmp(variant) {
+                    Some(c) => (Fidelity::of(c, sign), c.brief()),
+                    None => (Fidelity::Pending, "no comparison".into()),
+                };
+                Finding { finding, report: report.into(), here, status, reason }
             };
-            Finding { finding, report: report.into(), here, status, reason }
-        };
         // The report's numbers come from its plan (`reported` in studies/report.toml).
-        out.push(by_comparison("stem", "xknet18", &format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")), 1.0, String::new()));
-        out.push(by_comparison("width", "xknet18-half", &format!("half width {}", reported("xknet18-half", "xknet18", " ")), -1.0, String::new()));
-        out.push(by_comparison("flips p = 0.05", "flips-0.05", &reported("flips-0.05", "xknet18", " "), -1.0, String::new()));
-        out.push(by_comparison("flips p = 0.1", "flips-0.1", &reported("flips-0.1", "xknet18", " "), -1.0, String::new()));
+        out.push(by_comparison(
+            "stem",
+            "xknet18",
+            &format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")),
+            1.0,
+            String::new(),
+        ));
+        out.push(by_comparison(
+            "width",
+            "xknet18-half",
+            &format!("half width {}", reported("xknet18-half", "xknet18", " ")),
+            -1.0,
+            String::new(),
+        ));
+        out.push(by_comparison(
+            "flips p = 0.05",
+            "flips-0.05",
+            &reported("flips-0.05", "xknet18", " "),
+            -1.0,
+            String::new(),
+        ));
+        out.push(by_comparison(
+            "flips p = 0.1",
+            "flips-0.1",
+            &reported("flips-0.1", "xknet18", " "),
+            -1.0,
+            String::new(),
+        ));
         let trend = match self.dropout.direction() {
             Some(-1) => Fidelity::Reproduced,
             Some(1) => Fidelity::Contradicted,
             Some(_) => Fidelity::NotSeparable,
             None => Fidelity::Pending,
         };
-        let stalls = if self.dropout.val.is_some() && self.dropout.train.is_some() && !self.dropout.stalled().is_empty() {
+        let stalls = if self.dropout.val.is_some()
+            && self.dropout.train.is_some()
+            && !self.dropout.stalled().is_empty()
+        {
             "no-BN runs that stall at this lr widen the spread".to_string()
         } else {
             String::new()
@@ -126,12 +169,23 @@ impl Answers {
             status: trend,
             reason: stalls,
         });
-        out.push(by_comparison("no normalization", "norm-none", "slightly better than BatchNorm", 1.0, String::new()));
+        out.push(by_comparison(
+            "no normalization",
+            "norm-none",
+            "slightly better than BatchNorm",
+            1.0,
+            String::new(),
+        ));
         let inorm = &self.instance_norm;
         let in_reason = match (inorm.row(PROBE_IN), inorm.row(PROBE_BN)) {
             (Some(pin), Some(pbn)) => format!(
-                "{} at this profile's lr; at the report's lr 0.001 InstanceNorm reaches {:.1}× chance ({:.3} vs BatchNorm {:.3}){}",
-                if inorm.row("instance").is_some_and(|r| r.times_chance <= 2.0) { "a collapse" } else { "no collapse" },
+                "{} at this profile's lr; at the report's lr 0.001 InstanceNorm reaches {:.1}× \
+                    chance ({:.3} vs BatchNorm {:.3}){}",
+                if inorm.row("instance").is_some_and(|r| r.times_chance <= 2.0) {
+                    "a collapse"
+                } else {
+                    "no collapse"
+                },
                 pin.times_chance,
                 pin.result.summary.best_val_acc_mean,
                 pbn.result.summary.best_val_acc_mean,
@@ -140,13 +194,29 @@ impl Answers {
             _ => String::new(),
         };
         let (inst, xk) = (reported_acc("instance"), reported_acc("xknet18"));
-        out.push(by_comparison("InstanceNorm collapse", "instance", &format!("{inst:.4} vs {xk:.4}, near chance"), -1.0, in_reason));
+        out.push(by_comparison(
+            "InstanceNorm collapse",
+            "instance",
+            &format!("{inst:.4} vs {xk:.4}, near chance"),
+            -1.0,
+            in_reason,
+        ));
         let g = &self.generalisation;
         out.push(Finding {
             finding: "constant lr 1e-3",
             report: "accurate but unhealthy".into(),
-            here: match (g.row("constant-lr-1e-3"), g.row("xknet18"), g.gap_test("constant-lr-1e-3")) {
-                (Some(c), Some(x), Some(w)) => format!("gap {} vs {} pp (Δ {} pp, p {})", pp(mean(&c.gaps)), pp(mean(&x.gaps)), pp(w.diff), show_p(w.p)),
+            here: match (
+                g.row("constant-lr-1e-3"),
+                g.row("xknet18"),
+                g.gap_test("constant-lr-1e-3"),
+            ) {
+                (Some(c), Some(x), Some(w)) => format!(
+                    "gap {} vs {} pp (Δ {} pp, p {})",
+                    pp(mean(&c.gaps)),
+                    pp(mean(&x.gaps)),
+                    pp(w.diff),
+                    show_p(w.p)
+                ),
                 _ => "not run yet".into(),
             },
             status: match (g.unhealthy(), g.gap_test("constant-lr-1e-3")) {
@@ -155,14 +225,24 @@ impl Answers {
                 (Some(false), _) => Fidelity::NotSeparable,
                 (None, _) => Fidelity::Pending,
             },
-            reason: g.accuracy.as_ref().map_or(String::new(), |a| format!("accuracy vs xknet18: {}", a.verdict().as_str())),
+            reason: g.accuracy.as_ref().map_or(String::new(), |a| {
+                format!("accuracy vs xknet18: {}", a.verdict().as_str())
+            }),
         });
-        out.push(by_comparison("residual", "no-residual", &reported("no-residual", "xknet18", " "), -1.0, String::new()));
+        out.push(by_comparison(
+            "residual",
+            "no-residual",
+            &reported("no-residual", "xknet18", " "),
+            -1.0,
+            String::new(),
+        ));
         let d = &self.depth;
         out.push(Finding {
             finding: "depth: time",
             report: "resnet34 takes about twice resnet14's time".into(),
-            here: d.time_ratio("resnet34", "resnet14").map_or("not measured".into(), |r| format!("{r:.2}× (benchmark, {})", d.bench.machine)),
+            here: d.time_ratio("resnet34", "resnet14").map_or("not measured".into(), |r| {
+                format!("{r:.2}× (benchmark, {})", d.bench.machine)
+            }),
             status: match d.twice() {
                 Some(true) => Fidelity::Reproduced,
                 Some(false) => Fidelity::Contradicted,
@@ -203,9 +283,19 @@ impl Answers {
 
 /// The fidelity table as Markdown lines (the summary notebook, the CLI).
 pub fn fidelity_markdown(rows: &[Finding]) -> String {
-    let mut out = vec!["| finding | the report | here | status | why |".to_string(), "|---|---|---|---|---|".to_string()];
+    let mut out = vec![
+        "| finding | the report | here | status | why |".to_string(),
+        "|---|---|---|---|---|".to_string(),
+    ];
     for r in rows {
-        out.push(format!("| {} | {} | {} | **{}** | {} |", r.finding, r.report, r.here, r.status.as_str(), r.reason));
+        out.push(format!(
+            "| {} | {} | {} | **{}** | {} |",
+            r.finding,
+            r.report,
+            r.here,
+            r.status.as_str(),
+            r.reason
+        ));
     }
     out.join("\n")
 }
@@ -218,8 +308,14 @@ mod tests {
     /// text the report's numbers gave when they were written out by hand.
     #[test]
     fn the_reports_side_comes_from_its_plan() {
-        assert_eq!(format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")), "xknet18 0.4592 vs resnet18 0.3916 (+6.8 pp)");
-        assert_eq!(format!("half width {}", reported("xknet18-half", "xknet18", " ")), "half width 0.4096 vs 0.4592 (−5.0 pp)");
+        assert_eq!(
+            format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")),
+            "xknet18 0.4592 vs resnet18 0.3916 (+6.8 pp)"
+        );
+        assert_eq!(
+            format!("half width {}", reported("xknet18-half", "xknet18", " ")),
+            "half width 0.4096 vs 0.4592 (−5.0 pp)"
+        );
         assert_eq!(reported("flips-0.05", "xknet18", " "), "0.4534 vs 0.4592 (−0.6 pp)");
         assert_eq!(reported("flips-0.1", "xknet18", " "), "0.4536 vs 0.4592 (−0.6 pp)");
         assert_eq!(reported("no-residual", "xknet18", " "), "0.4184 vs 0.4592 (−4.1 pp)");
@@ -227,6 +323,9 @@ mod tests {
         assert!(reported_acc("norm-none").is_nan(), "the report gave no number for it");
         // The InstanceNorm conclusion's opening: 6.6× chance on 100 classes, IN/BN 0.14.
         let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
-        assert_eq!((format!("{:.1}", inst * 100.0), format!("{:.2}", inst / bn)), ("6.6".into(), "0.14".into()));
+        assert_eq!(
+            (format!("{:.1}", inst * 100.0), format!("{:.2}", inst / bn)),
+            ("6.6".into(), "0.14".into())
+        );
     }
 }

@@ -14,13 +14,13 @@ pub struct GapRow {
     pub label: String,
     /// Final-epoch train accuracy − final-epoch validation accuracy, per seed.
     pub gaps: Vec<f64>,
-    /// Final validation loss − its minimum over the run, per seed: how far it rose after its best epoch.
+    /// Final validation loss − its minimum over the run, per seed: how far it rose after its best
+    /// epoch.
     pub rises: Vec<f64>,
     pub final_train_acc: f64,
     pub final_val_acc: f64,
     pub best_val_acc: f64,
 }
-
 
 impl GapRow {
     fn of(r: &VariantResult) -> Option<GapRow> {
@@ -65,7 +65,11 @@ pub fn generalisation(sections: &[SectionResult]) -> Generalisation {
             rows.extend(GapRow::of(r));
         }
     }
-    let accuracy = sections.iter().flat_map(|s| &s.comparisons).find(|c| c.variant.variant.key == "constant-lr-1e-3").cloned();
+    let accuracy = sections
+        .iter()
+        .flat_map(|s| &s.comparisons)
+        .find(|c| c.variant.variant.key == "constant-lr-1e-3")
+        .cloned();
     Generalisation { rows, accuracy }
 }
 
@@ -83,7 +87,9 @@ impl Generalisation {
     /// validation loss above its minimum, and the best validation accuracy (means over seeds).
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let rs = &self.rows;
-        let f = |g: &dyn Fn(&GapRow) -> f64, d: i32| rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>();
+        let f = |g: &dyn Fn(&GapRow) -> f64, d: i32| {
+            rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>()
+        };
         df!(
             "variant" => rs.iter().map(|r| r.variant.clone()).collect::<Vec<_>>(),
             "seeds" => rs.iter().map(|r| r.gaps.len() as u32).collect::<Vec<_>>(),
@@ -95,7 +101,8 @@ impl Generalisation {
         )
     }
 
-    /// Whether "accurate but unhealthy" holds: the accuracy not detectably worse, the gap larger (p < 0.05).
+    /// Whether "accurate but unhealthy" holds: the accuracy not detectably worse, the gap larger (p
+    /// < 0.05).
     pub fn unhealthy(&self) -> Option<bool> {
         let acc = self.accuracy.as_ref()?;
         let w = self.gap_test("constant-lr-1e-3")?;
@@ -107,7 +114,9 @@ impl Generalisation {
             return "constant lr 1e-3 or xknet18 has no finished run yet.".into();
         };
         let mut out = vec![format!(
-            "Constant lr 1e-3 (no decay) ends with train {} against validation {}: a gap of {} pp, against xknet18's {} pp with StepLR; its validation loss ends {:.3} above its minimum (xknet18: {:.3}).",
+            "Constant lr 1e-3 (no decay) ends with train {} against validation {}: a gap of {} \
+                pp, against xknet18's {} pp with StepLR; its validation loss ends {:.3} above its \
+                minimum (xknet18: {:.3}).",
             pct(c.final_train_acc),
             pct(c.final_val_acc),
             pp(mean(&c.gaps)).trim_start_matches('+'),
@@ -118,25 +127,39 @@ impl Generalisation {
         let acc = self.accuracy.as_ref().map_or("not compared yet".into(), |a| a.describe());
         match self.gap_test("constant-lr-1e-3") {
             Some(w) => out.push(format!(
-                "Gap difference {} pp, 95% CI [{}, {}], p {} (Welch, one pre-stated test). Best validation accuracy against xknet18: {acc}.",
+                "Gap difference {} pp, 95% CI [{}, {}], p {} (Welch, one pre-stated test). Best \
+                    validation accuracy against xknet18: {acc}.",
                 pp(w.diff),
                 pp(w.ci95.0),
                 pp(w.ci95.1),
                 show_p(w.p)
             )),
-            None => out.push(format!("Too few seeds to test the gap. Best validation accuracy against xknet18: {acc}.")),
+            None => out.push(format!(
+                "Too few seeds to test the gap. Best validation accuracy \
+                against xknet18: {acc}."
+            )),
         }
         out.push(match self.unhealthy() {
-            Some(true) => "\"Accurate but unhealthy\": **reproduced** — as accurate as StepLR within the noise, with a larger gap between train and validation.".into(),
+            Some(true) => "\"Accurate but unhealthy\": **reproduced** — as accurate as StepLR \
+                within the noise, with a larger gap between train and validation."
+                .into(),
             Some(false) => match self.gap_test("constant-lr-1e-3") {
-                Some(w) if w.p < ALPHA && w.diff > 0.0 => "The gap is larger, but the accuracy is worse too: \"accurate\" does not hold here.".into(),
-                _ => "\"Unhealthy\" is **not separable** here: the gap of constant lr 1e-3 is not detectably larger than StepLR's with these seeds.".into(),
+                Some(w) if w.p < ALPHA && w.diff > 0.0 => "The gap is larger, but the accuracy is \
+                    worse too: \"accurate\" does not hold here."
+                    .into(),
+                _ => "\"Unhealthy\" is **not separable** here: the gap of constant lr 1e-3 is not \
+                    detectably larger than StepLR's with these seeds."
+                    .into(),
             },
             None => "Not judged yet: runs are missing.".into(),
         });
         let widest = self.rows.iter().max_by(|a, b| mean(&a.gaps).total_cmp(&mean(&b.gaps)));
         if let Some(w) = widest {
-            out.push(format!("The widest gap of the study: {} ({} pp).", w.label, pp(mean(&w.gaps)).trim_start_matches('+')));
+            out.push(format!(
+                "The widest gap of the study: {} ({} pp).",
+                w.label,
+                pp(mean(&w.gaps)).trim_start_matches('+')
+            ));
         }
         out.join("\n\n")
     }

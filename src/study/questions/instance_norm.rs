@@ -1,12 +1,12 @@
 //! Q1. Why did InstanceNorm collapse? Probes at the report's own lr, the spread of the pooled
 //! features, and a max-pooling head.
 use super::{PROBE_BN, PROBE_BN_MAX, PROBE_IN, PROBE_IN_MAX, mean, pct, reported_acc};
+use crate::plot::Figure;
 use crate::study::Study;
 use crate::study::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, show_p};
 use crate::study::results::VariantResult;
 use crate::study::sections;
 use crate::study::stats::{self, Welch, round};
-use crate::plot::Figure;
 use crate::train::{EpochRecord, Run};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,18 +48,40 @@ impl FeatureSpread {
                 sum[l.max(0) as usize] += features[i * c + j];
                 count[l.max(0) as usize] += 1;
             }
-            between += (0..classes).filter(|&k| count[k] > 0).map(|k| count[k] as f64 * (sum[k] / count[k] as f64 - mean).powi(2)).sum::<f64>();
+            between += (0..classes)
+                .filter(|&k| count[k] > 0)
+                .map(|k| count[k] as f64 * (sum[k] / count[k] as f64 - mean).powi(2))
+                .sum::<f64>();
         }
-        (total > 0.0).then(|| FeatureSpread { cv: stats::median(&cvs).unwrap_or(0.0), class_share: between / total })
+        (total > 0.0).then(|| FeatureSpread {
+            cv: stats::median(&cvs).unwrap_or(0.0),
+            class_share: between / total,
+        })
     }
 
     /// The pooled features of `net` on the study's validation split.
-    fn of_net(study: &Study, run: &Run, net: &crate::model::ResNet, device: tch::Device) -> anyhow::Result<FeatureSpread> {
-        let f = crate::train::pooled_features(net, &study.data.val, &study.data.stats, &run.config.train, device)?;
+    fn of_net(
+        study: &Study,
+        run: &Run,
+        net: &crate::model::ResNet,
+        device: tch::Device,
+    ) -> anyhow::Result<FeatureSpread> {
+        let f = crate::train::pooled_features(
+            net,
+            &study.data.val,
+            &study.data.stats,
+            &run.config.train,
+            device,
+        )?;
         let c = f.size()[1] as usize;
         let values = Vec::<f64>::try_from(f.flatten(0, -1))?;
         let labels = Vec::<i64>::try_from(&study.data.val.labels)?;
-        FeatureSpread::of(&values, c, &labels).ok_or_else(|| anyhow::anyhow!("{}: no pooled feature varies over the validation images", run.dir.display()))
+        FeatureSpread::of(&values, c, &labels).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no pooled feature varies over the validation images",
+                run.dir.display()
+            )
+        })
     }
 }
 
@@ -67,7 +89,8 @@ impl FeatureSpread {
 /// pooled features at initialisation and after training (first seed).
 #[derive(Debug, Clone)]
 pub struct NormRow {
-    /// The variant or probe asked for (`result` holds the runs of an equal config when it duplicates one: [`Study::run_name`]).
+    /// The variant or probe asked for (`result` holds the runs of an equal config when it
+    /// duplicates one: [`Study::run_name`]).
     pub key: &'static str,
     pub result: VariantResult,
     /// Best validation accuracy ÷ chance (1/classes), mean over seeds.
@@ -75,7 +98,8 @@ pub struct NormRow {
     /// Share of chance-level loss (ln classes) the best validation loss removes, mean over seeds:
     /// 0 = still at chance, 1 = perfect.
     pub loss_learned: f64,
-    /// Final-epoch train accuracy (train mode, as trained) and validation accuracy, means over seeds.
+    /// Final-epoch train accuracy (train mode, as trained) and validation accuracy, means over
+    /// seeds.
     pub final_train_acc: f64,
     pub final_val_acc: f64,
     pub init: FeatureSpread,
@@ -105,7 +129,11 @@ pub struct InstanceNormAnswer {
 fn probe_members() -> anyhow::Result<Vec<Member>> {
     let v = |k: &str| sections::variant(k).cloned();
     let s = || "normalization".to_string();
-    Ok(vec![(s(), v(PROBE_BN)?, v(PROBE_IN)?), (s(), v(PROBE_IN)?, v(PROBE_IN_MAX)?), (s(), v(PROBE_BN)?, v(PROBE_BN_MAX)?)])
+    Ok(vec![
+        (s(), v(PROBE_BN)?, v(PROBE_IN)?),
+        (s(), v(PROBE_IN)?, v(PROBE_IN_MAX)?),
+        (s(), v(PROBE_BN)?, v(PROBE_BN_MAX)?),
+    ])
 }
 
 /// Q1. The report's InstanceNorm reached 0.0658 on 100 classes, near chance. Tried at CPU
@@ -132,25 +160,52 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
             FeatureSpread::of_net(study, run, &net, device)?
         };
         let ln_k = (classes as f64).ln();
-        let best_loss = |r: &Run| r.history.iter().map(|e| e.val_loss).fold(f64::INFINITY, f64::min);
-        let loss_learned = result.runs.iter().map(|r| 1.0 - best_loss(r) / ln_k).sum::<f64>() / result.runs.len() as f64;
+        let best_loss =
+            |r: &Run| r.history.iter().map(|e| e.val_loss).fold(f64::INFINITY, f64::min);
+        let loss_learned = result.runs.iter().map(|r| 1.0 - best_loss(r) / ln_k).sum::<f64>()
+            / result.runs.len() as f64;
         let times_chance = result.summary.best_val_acc_mean * classes as f64;
-        let last = |f: fn(&EpochRecord) -> f64| mean(&result.runs.iter().filter_map(|r| r.history.last().map(f)).collect::<Vec<_>>());
+        let last = |f: fn(&EpochRecord) -> f64| {
+            mean(&result.runs.iter().filter_map(|r| r.history.last().map(f)).collect::<Vec<_>>())
+        };
         let (final_train_acc, final_val_acc) = (last(|e| e.train_acc), last(|e| e.val_acc));
-        rows.push(NormRow { key, result, times_chance, loss_learned, final_train_acc, final_val_acc, init, trained });
+        rows.push(NormRow {
+            key,
+            result,
+            times_chance,
+            loss_learned,
+            final_train_acc,
+            final_val_acc,
+            init,
+            trained,
+        });
     }
-    let at_profile_lr = study.family()?.comparisons.into_iter().find(|c| c.variant.variant.key == "instance");
+    let at_profile_lr =
+        study.family()?.comparisons.into_iter().find(|c| c.variant.variant.key == "instance");
     let probes = study.family_over(probe_members()?)?;
-    let accs = |k: &str| rows.iter().find(|r| r.key == k).map(|r| r.result.seed_accs()).unwrap_or_default();
-    let (bn, inorm, bn_max, in_max) = (accs(PROBE_BN), accs(PROBE_IN), accs(PROBE_BN_MAX), accs(PROBE_IN_MAX));
-    let interaction = stats::contrast(&[(&in_max, 1.0), (&inorm, -1.0), (&bn_max, -1.0), (&bn, 1.0)]);
-    Ok(InstanceNormAnswer { classes, rows, at_profile_lr, probes, interaction, profile_lr: study.profile.scaled_lr(crate::train::recipe::LR) })
+    let accs = |k: &str| {
+        rows.iter().find(|r| r.key == k).map(|r| r.result.seed_accs()).unwrap_or_default()
+    };
+    let (bn, inorm, bn_max, in_max) =
+        (accs(PROBE_BN), accs(PROBE_IN), accs(PROBE_BN_MAX), accs(PROBE_IN_MAX));
+    let interaction =
+        stats::contrast(&[(&in_max, 1.0), (&inorm, -1.0), (&bn_max, -1.0), (&bn, 1.0)]);
+    Ok(InstanceNormAnswer {
+        classes,
+        rows,
+        at_profile_lr,
+        probes,
+        interaction,
+        profile_lr: study.profile.scaled_lr(crate::train::recipe::LR),
+    })
 }
 
 /// Step 4 of the InstanceNorm conclusion: what CPU cost left untried.
 const UNTRIED: &str = "4. Not tried at CPU cost: the report's 100 classes and 64×64 images. On the report's data, \
-             `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study --sections normalization` runs the same probes \
-             (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the max-pooling heads train in addition).";
+             `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study \
+             --sections normalization` runs the same probes \
+             (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the \
+             max-pooling heads train in addition).";
 
 impl InstanceNormAnswer {
     /// The row of `key` (a variant or probe key).
@@ -159,7 +214,10 @@ impl InstanceNormAnswer {
     }
 
     fn probe(&self, variant: &str, reference: &str) -> Option<&Comparison> {
-        self.probes.comparisons.iter().find(|c| c.variant.variant.key == variant && c.reference.variant.key == reference)
+        self.probes
+            .comparisons
+            .iter()
+            .find(|c| c.variant.variant.key == variant && c.reference.variant.key == reference)
     }
 
     /// One row per network: lr, head, seeds, mean best validation accuracy and × chance, the
@@ -167,7 +225,9 @@ impl InstanceNormAnswer {
     /// at initialisation and trained.
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let rs = &self.rows;
-        let f = |g: &dyn Fn(&NormRow) -> f64, d: i32| rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>();
+        let f = |g: &dyn Fn(&NormRow) -> f64, d: i32| {
+            rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>()
+        };
         df!(
             "network" => rs.iter().map(|r| sections::variant(r.key).map_or(r.key.to_string(), |v| v.label.clone())).collect::<Vec<_>>(),
             "lr" => rs.iter().map(|r| r.result.runs[0].config.train.lr).collect::<Vec<_>>(),
@@ -185,8 +245,16 @@ impl InstanceNormAnswer {
 
     /// Validation accuracy per epoch of the four probes (mean over seeds, min–max band).
     pub fn curves(&self) -> Figure {
-        let curves = self.rows.iter().filter(|r| r.key.starts_with("probe-")).map(|r| r.result.mean_curve()).collect();
-        Figure::val_curves("InstanceNorm vs BatchNorm at the report's lr 0.001 — validation", curves)
+        let curves = self
+            .rows
+            .iter()
+            .filter(|r| r.key.starts_with("probe-"))
+            .map(|r| r.result.mean_curve())
+            .collect();
+        Figure::val_curves(
+            "InstanceNorm vs BatchNorm at the report's lr 0.001 — validation",
+            curves,
+        )
     }
 
     /// Whether the probes reproduce a collapse: InstanceNorm at lr 0.001 at most 2× chance.
@@ -201,14 +269,22 @@ impl InstanceNormAnswer {
         // The report's numbers, from its plan: 100 classes, so chance is 0.01.
         let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
         let mut out = vec![format!(
-            "Chance is 1/{} = {chance:.3}. The report's InstanceNorm, {inst:.4} on 100 classes, is {:.1}× chance with BatchNorm at {bn:.4} (IN/BN = {:.2}).",
+            "Chance is 1/{} = {chance:.3}. The report's InstanceNorm, {inst:.4} on 100 classes, \
+                is {:.1}× chance with BatchNorm at {bn:.4} (IN/BN = {:.2}).",
             self.classes,
             inst * 100.0,
             inst / bn
         )];
-        let (Some(bn), Some(inorm)) = (self.row("xknet18"), self.row("instance")) else { return out.join("\n\n") };
+        let (Some(bn), Some(inorm)) = (self.row("xknet18"), self.row("instance")) else {
+            return out.join("\n\n");
+        };
         out.push(self.at_profile_lr_step(bn, inorm));
-        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) = (self.row(PROBE_BN), self.row(PROBE_IN), self.row(PROBE_BN_MAX), self.row(PROBE_IN_MAX)) else {
+        let (Some(pbn), Some(pin), Some(pbn_max), Some(pin_max)) = (
+            self.row(PROBE_BN),
+            self.row(PROBE_IN),
+            self.row(PROBE_BN_MAX),
+            self.row(PROBE_IN_MAX),
+        ) else {
             return out.join("\n\n");
         };
         out.push(self.at_report_lr_step(pbn, pin));
@@ -220,10 +296,15 @@ impl InstanceNormAnswer {
     /// Step 1: InstanceNorm against BatchNorm at this profile's lr.
     fn at_profile_lr_step(&self, bn: &NormRow, inorm: &NormRow) -> String {
         format!(
-            "1. At this profile's lr {} (the report's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× chance) against BatchNorm's {:.4} — {}.",
+            "1. At this profile's lr {} (the report's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× \
+                chance) against BatchNorm's {:.4} — {}.",
             self.profile_lr,
             self.profile_lr / crate::train::recipe::LR,
-            if inorm.times_chance <= 2.0 { "collapses (at most 2× chance)" } else { "does not collapse" },
+            if inorm.times_chance <= 2.0 {
+                "collapses (at most 2× chance)"
+            } else {
+                "does not collapse"
+            },
             inorm.result.summary.best_val_acc_mean,
             inorm.times_chance,
             bn.result.summary.best_val_acc_mean,
@@ -235,30 +316,48 @@ impl InstanceNormAnswer {
     /// InstanceNorm's deficit is there in training already.
     fn at_report_lr_step(&self, pbn: &NormRow, pin: &NormRow) -> String {
         let collapse = if pin.times_chance <= 2.0 {
-            format!("a collapse by the criterion of at most 2× chance: **reproduced** ({:.1}× chance)", pin.times_chance)
+            format!(
+                "a collapse by the criterion of at most 2× chance: **reproduced** ({:.1}× chance)",
+                pin.times_chance
+            )
         } else {
             format!(
-                "by the criterion of at most 2× chance a collapse is **not reproduced** ({:.1}× chance), but its validation loss leaves chance level by only {} of ln {} (BatchNorm: {}){}",
+                "by the criterion of at most 2× chance a collapse is **not reproduced** ({:.1}× \
+                    chance), but its validation loss leaves chance level by only {} of ln {} \
+                    (BatchNorm: {}){}",
                 pin.times_chance,
                 pct(pin.loss_learned),
                 self.classes,
                 pct(pbn.loss_learned),
-                if pin.loss_learned < 0.5 * pbn.loss_learned { " — a near-collapse: the network barely learns" } else { "" }
+                if pin.loss_learned < 0.5 * pbn.loss_learned {
+                    " — a near-collapse: the network barely learns"
+                } else {
+                    ""
+                }
             )
         };
         let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
         format!(
-            "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
+            "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm \
+                reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
             in_vs_bn.map_or("not compared yet".into(), |c| c.describe()),
             pin.result.summary.best_val_acc_mean / pbn.result.summary.best_val_acc_mean,
             {
-                // How much of the deficit is there in training already: evaluation-time statistics can explain at most the rest.
-                let (val, train) = (pbn.final_val_acc - pin.final_val_acc, pbn.final_train_acc - pin.final_train_acc);
+                // How much of the deficit is there in training already: evaluation-time statistics
+                // can explain at most the rest.
+                let (val, train) = (
+                    pbn.final_val_acc - pin.final_val_acc,
+                    pbn.final_train_acc - pin.final_train_acc,
+                );
                 if val > 0.0 {
                     format!(
-                        " In the last epoch InstanceNorm fits its training batches at {} against BatchNorm's {}: {} of its {} pp deficit on validation is there in training already, so the statistics used in evaluation can explain at most the rest (InstanceNorm here normalises each image with its own statistics in training and evaluation alike, PyTorch's default).",
+                        " In the last epoch InstanceNorm fits its training batches at {} against \
+                            BatchNorm's {}: {} of its {} pp deficit on validation is there in \
+                            training already, so the statistics used in evaluation can explain at \
+                            most the rest (InstanceNorm here normalises each image with its own \
+                            statistics in training and evaluation alike, PyTorch's default).",
                         pct(pin.final_train_acc),
                         pct(pbn.final_train_acc),
                         pct((train / val).clamp(0.0, 1.0)),
@@ -273,18 +372,28 @@ impl InstanceNormAnswer {
 
     /// Step 3: the explanation tested — the pooled features' spread, the max-pooling head, and
     /// the interaction between head and norm.
-    fn explanation_step(&self, pbn: &NormRow, pin: &NormRow, pbn_max: &NormRow, pin_max: &NormRow) -> String {
+    fn explanation_step(
+        &self,
+        pbn: &NormRow,
+        pin: &NormRow,
+        pbn_max: &NormRow,
+        pin_max: &NormRow,
+    ) -> String {
         let max_in = self.probe(PROBE_IN_MAX, PROBE_IN);
         let max_bn = self.probe(PROBE_BN_MAX, PROBE_BN);
         let spread = format!(
-            "At initialisation a pooled channel varies across images by {:.3} of its mean under InstanceNorm against {:.3} under BatchNorm (median cv); after training the class means hold {} of the pooled features' variance under InstanceNorm against {} under BatchNorm",
+            "At initialisation a pooled channel varies across images by {:.3} of its mean under \
+                InstanceNorm against {:.3} under BatchNorm (median cv); after training the class \
+                means hold {} of the pooled features' variance under InstanceNorm against {} \
+                under BatchNorm",
             pin.init.cv,
             pbn.init.cv,
             pct(pin.trained.class_share),
             pct(pbn.trained.class_share)
         );
         let head = format!(
-            "A max-pooling head, which reads each channel's peak instead of its mean, takes InstanceNorm from {:.4} to {:.4} ({}) and BatchNorm from {:.4} to {:.4} ({})",
+            "A max-pooling head, which reads each channel's peak instead of its mean, takes \
+                InstanceNorm from {:.4} to {:.4} ({}) and BatchNorm from {:.4} to {:.4} ({})",
             pin.result.summary.best_val_acc_mean,
             pin_max.result.summary.best_val_acc_mean,
             max_in.map_or("not compared yet".into(), |c| c.describe()),
@@ -294,38 +403,53 @@ impl InstanceNormAnswer {
         );
         let interaction = match self.interaction {
             Some(w) => format!(
-                "The head adds {} pp more to InstanceNorm than to BatchNorm: 95% CI [{}, {}], p {} (Welch–Satterthwaite contrast, the explanation's one pre-stated test)",
+                "The head adds {} pp more to InstanceNorm than to BatchNorm: 95% CI [{}, {}], p \
+                    {} (Welch–Satterthwaite contrast, the explanation's one pre-stated test)",
                 pp(w.diff),
                 pp(w.ci95.0),
                 pp(w.ci95.1),
                 show_p(w.p)
             ),
-            None => "The head's extra gain under InstanceNorm cannot be tested yet (fewer than two seeds in a group)".into(),
+            None => "The head's extra gain under InstanceNorm cannot be tested yet (fewer than \
+                two seeds in a group)"
+                .into(),
         };
-        let fewer_means = pin.init.cv < pbn.init.cv && pin.trained.class_share < pbn.trained.class_share;
+        let fewer_means =
+            pin.init.cv < pbn.init.cv && pin.trained.class_share < pbn.trained.class_share;
         let verdict = match (max_in.map(|c| c.verdict()), self.interaction) {
             (Some(Verdict::Better), Some(w)) if w.p < ALPHA && w.diff > 0.0 && fewer_means => {
-                "The evidence **supports** the explanation: under InstanceNorm the pooled means differ less from image to image and hold less of the class, and a head that reads beyond the mean helps InstanceNorm far more than it helps BatchNorm."
+                "The evidence **supports** the explanation: under InstanceNorm the pooled means \
+                    differ less from image to image and hold less of the class, and a head that \
+                    reads beyond the mean helps InstanceNorm far more than it helps BatchNorm."
             }
             (Some(Verdict::Better), Some(w)) if w.p < ALPHA && w.diff > 0.0 => {
-                "The max-pooling head helps InstanceNorm more than BatchNorm, but the pooled features' spread does not separate the two norms as the explanation predicts: **partly supported**."
+                "The max-pooling head helps InstanceNorm more than BatchNorm, but the pooled \
+                    features' spread does not separate the two norms as the explanation predicts: \
+                    **partly supported**."
             }
             (Some(Verdict::Better), _) => {
-                "The evidence is **mixed**: the max-pooling head helps InstanceNorm, but not detectably more than it helps BatchNorm, so a generally faster start with that head may explain the gain."
+                "The evidence is **mixed**: the max-pooling head helps InstanceNorm, but not \
+                    detectably more than it helps BatchNorm, so a generally faster start with \
+                    that head may explain the gain."
             }
-            (Some(Verdict::Pending), _) | (None, _) => "The head experiment has not finished: no verdict on the explanation yet.",
-            _ => "The max-pooling head does not detectably help InstanceNorm with these seeds: the explanation is **not confirmed**.",
+            (Some(Verdict::Pending), _) | (None, _) => {
+                "The head experiment has not finished: no verdict on the explanation yet."
+            }
+            _ => {
+                "The max-pooling head does not detectably help InstanceNorm with these seeds: the \
+                    explanation is **not confirmed**."
+            }
         };
         format!("3. The explanation tested. {spread}. {head}. {interaction}. {verdict}")
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Reference: numpy 2 on the same rows — `std = F.std(0); np.median((std / abs(F.mean(0)))[std > 0])`
+    /// Reference: numpy 2 on the same rows — `std = F.std(0); np.median((std / abs(F.mean(0)))[std
+    /// > 0])`
     /// and the between-class sum of squares over the total.
     #[test]
     fn feature_spread_matches_numpy() {

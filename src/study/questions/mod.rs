@@ -48,4 +48,3 @@ pub(super) fn mean(x: &[f64]) -> f64 {
 pub(super) fn reported_acc(key: &str) -> f64 {
     sections::variant(key).ok().and_then(|v| v.reported).unwrap_or(f64::NAN)
 }
-

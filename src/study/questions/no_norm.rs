@@ -6,20 +6,26 @@ use crate::study::results::SectionResult;
 /// comparison `norm-none − xknet18`, in words.
 pub fn no_norm(normalization: &SectionResult) -> String {
     let Some(c) = normalization.comparison("norm-none") else {
-        return "No normalization has not been compared with BatchNorm yet (the normalization section has no comparison for norm-none).".into();
+        return "No normalization has not been compared with BatchNorm yet (the normalization \
+            section has no comparison for norm-none)."
+            .into();
     };
     let answer = match (c.verdict(), c.welch) {
         (Verdict::Better, _) => "**reproduced**: no normalization is better here too".to_string(),
-        (Verdict::Worse, _) => "**contradicted**: here no normalization is worse than BatchNorm".to_string(),
+        (Verdict::Worse, _) => {
+            "**contradicted**: here no normalization is worse than BatchNorm".to_string()
+        }
         (Verdict::NoDetectableDifference, Some(w)) => format!(
-            "**not separable**: with these seeds the difference could be anything from {} to {} pp, so \"slightly better\" is neither shown nor ruled out",
+            "**not separable**: with these seeds the difference could be anything from {} to {} \
+                pp, so \"slightly better\" is neither shown nor ruled out",
             pp(w.ci95.0),
             pp(w.ci95.1)
         ),
         _ => "not judged yet".to_string(),
     };
     format!(
-        "The report: no normalization slightly better than BatchNorm (one run each). Here: no normalization {:.4} against BatchNorm {:.4} — {}. The report's finding: {answer}.",
+        "The report: no normalization slightly better than BatchNorm (one run each). Here: no \
+            normalization {:.4} against BatchNorm {:.4} — {}. The report's finding: {answer}.",
         c.variant.mean().unwrap_or(f64::NAN),
         c.reference.mean().unwrap_or(f64::NAN),
         c.describe()
