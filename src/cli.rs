@@ -8,9 +8,10 @@ use crate::device::MemoryFormat;
 use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
 use crate::overrides::Override;
 use crate::paths::PathStyle;
+use crate::plan::{Plan, Recipe, Section};
 use crate::plot::{Curve, Figure};
+use crate::settings::ProfileName;
 use crate::settings::{Cap, ClassList, DataSettings, Layer, Score, Settings};
-use crate::study::{Plan, ProfileName, Recipe, Section};
 use crate::train::{ExperimentSummary, Run, RunConfig, Schedule, TrainConfig};
 use anyhow::Context;
 use clap::Args;
@@ -209,13 +210,13 @@ pub struct SlurmArgs {
 
 impl SlurmArgs {
     /// What the submission asks Slurm for.
-    pub fn options(&self) -> anyhow::Result<crate::study::slurm::SlurmOptions> {
+    pub fn options(&self) -> anyhow::Result<crate::grid::slurm::SlurmOptions> {
         anyhow::ensure!(self.cpus_per_task >= 1, "--cpus-per-task 0: at least one CPU is needed");
         anyhow::ensure!(
             self.max_parallel != Some(0),
             "--max-parallel 0: at least one task must run"
         );
-        Ok(crate::study::slurm::SlurmOptions {
+        Ok(crate::grid::slurm::SlurmOptions {
             partition: self.partition.clone(),
             account: self.account.clone(),
             gpus_per_task: self.gpus_per_task,
@@ -224,8 +225,7 @@ impl SlurmArgs {
             time: match &self.time {
                 Some(t) => Some((
                     t.clone(),
-                    crate::study::slurm::parse_time(t)
-                        .map_err(|e| anyhow::anyhow!("--time {e}"))?,
+                    crate::grid::slurm::parse_time(t).map_err(|e| anyhow::anyhow!("--time {e}"))?,
                 )),
                 None => None,
             },
@@ -524,7 +524,7 @@ pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyho
 /// `convlab keys`: every key an override can set, with its value in `variant`'s recipe (the
 /// report's units), how a profile scales it, and the keys set elsewhere.
 pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
-    plan.find(variant).or_else(|_| crate::study::variant(variant))?;
+    plan.find(variant).or_else(|_| crate::plan::variant(variant))?;
     let recipe = plan.recipe(variant)?;
     let keys = recipe.keys();
     let width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
@@ -535,13 +535,13 @@ pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
             plan's `set`, `convlab train --set`):\n"
     );
     for (k, v) in &keys {
-        let scaled = crate::study::recipe::scaling(k)
-            .map_or(String::new(), |how| format!("  scaled: {how}"));
+        let scaled =
+            crate::plan::recipe::scaling(k).map_or(String::new(), |how| format!("  scaled: {how}"));
         out += format!("  {k:<width$}  {v:<vwidth$}{scaled}").trim_end();
         out.push('\n');
     }
     out += "Set elsewhere, not by an override:\n";
-    for (k, why) in crate::study::recipe::FIXED {
+    for (k, why) in crate::plan::recipe::FIXED {
         out += &format!("  {k:<width$}  {why}\n");
     }
     Ok(out)
@@ -615,7 +615,7 @@ impl BenchArgs {
             "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH \
                 (bench/gpu.sh writes a synthetic tree)"
         );
-        let profile = crate::study::Profile::resolve(&settings)?;
+        let profile = crate::plan::Profile::resolve(&settings)?;
         profile.prepare_data()?;
         let base = match &self.data.data {
             // Another dataset, whole, at the profile's size and channels unless the flags say.

@@ -11,29 +11,39 @@
 //! - [`data`]: datasets in (ImageFolder, Tiny ImageNet, Fashion-MNIST), cached tensors and batches
 //!   out.
 //! - [`model`]: one configurable ResNet covering every network of the study.
-//! - [`study`]: a study as a plan of sections and variants (the report's, or yours), profiles
-//!   (full, quick, smoke), the grid, statistics, tables, figures and the write-up.
+//! - [`plan`]: a study defined — plans of sections and variants (the paper's, or yours), the
+//!   recipe, profiles (full, quick, smoke), what a study takes from its data, the set-up.
+//! - [`grid`]: a study scheduled — units (variant × seed), workers and leases, Slurm, status.
+//! - [`analysis`]: a study analysed — statistics, comparisons and verdicts, results, frames.
+//! - [`writeup`]: a study written up — the document (Markdown, LaTeX) and the notebooks.
+//! - [`paper`]: the paper's own open questions and the profile held against its findings.
+//! - [`study`]: [`study::Study`], one value over every stage: what notebooks and commands hold.
 //! - [`overrides`]: any configuration field set by name, `key=value` (Hydra's grammar).
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
 //! - [`paths`]: paths as shown to users (project-relative, `~`).
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
+pub mod analysis;
 pub mod bench;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
 pub mod device;
 pub mod doctor;
+pub mod grid;
 pub mod io;
 pub mod model;
 pub mod overrides;
+pub mod paper;
 pub mod paths;
+pub mod plan;
 pub mod plot;
 pub mod prelude;
 pub mod settings;
 pub mod signals;
 pub mod study;
 pub mod train;
+pub mod writeup;
 
 /// polars, as the notebooks slice convlab's tables with it (`use convlab::polars::prelude::*;`).
 pub use polars;

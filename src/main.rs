@@ -7,9 +7,11 @@ use convlab::cli::{
 };
 use convlab::data::{Dataset, SplitName, SynthConfig, synthetic, synthetic::SynthLayout};
 use convlab::device::Device;
+use convlab::grid;
 use convlab::paths::PathStyle;
+use convlab::plan::{Plan, Section};
 use convlab::settings::Settings;
-use convlab::study::{Plan, Section, Study, grid};
+use convlab::study::Study;
 use convlab::train::{
     Experiment, LogTo, Run, RunConfig, RunOptions, list_runs, predict, write_predictions,
 };
@@ -305,7 +307,7 @@ struct ReportArgs {
     /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for
     /// pdflatex).
     #[arg(long, value_enum, default_value = "md")]
-    format: convlab::study::report::Format,
+    format: convlab::writeup::Format,
     /// Directory for the document and its `tables/` (default: the profile's figures directory,
     /// figures/<profile>/).
     #[arg(long)]
@@ -448,12 +450,12 @@ fn data_inspect(args: &InspectArgs, edge: &Edge) -> anyhow::Result<()> {
     println!("{}", convlab::cli::inspect(&inspection, &edge.paths, args.all_classes));
     if args.profile.is_some() {
         anyhow::ensure!(
-            args.profile != Some(convlab::study::ProfileName::Smoke),
+            args.profile != Some(convlab::settings::ProfileName::Smoke),
             "--profile smoke trains on its own synthetic tree, not on this data: inspect with \
                 --profile quick or --profile full"
         );
-        let profile = convlab::study::Profile::resolve(&edge.settings)?;
-        println!("{}", convlab::study::Intake::of(&profile, &inspection)?.lines().join("\n"));
+        let profile = convlab::plan::Profile::resolve(&edge.settings)?;
+        println!("{}", convlab::plan::Intake::of(&profile, &inspection)?.lines().join("\n"));
     }
     Ok(())
 }
@@ -597,17 +599,17 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         return Ok(());
     }
     if args.units {
-        for line in study.unit_lines(&sections)? {
+        for line in grid::unit_lines(&study, &sections)? {
             println!("{}", serde_json::to_string(&line)?);
         }
         return Ok(());
     }
     if args.status {
-        println!("{}", study.status_text(&sections)?);
+        println!("{}", grid::status_text(&study, &sections)?);
         return Ok(());
     }
     // Only what runs is checked for what libtorch can train (a forced channels-last, say).
-    study.check_units(&sections)?;
+    grid::check_units(&study, &sections)?;
     if let Some((opts, max_array)) = slurm {
         return submit_to_slurm(args.slurm.dry_run, &opts, max_array, &study, &sections, edge);
     }
@@ -623,18 +625,18 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     if !study.plan.is_report() && complete {
         // Your own study ends with its write-up (the report's is `convlab report`, after its
         // notebooks).
-        println!("{}", study.write_report(convlab::study::report::Format::Md, None)?);
+        println!("{}", study.write_report(convlab::writeup::Format::Md, None)?);
     }
     if study.plan.is_report() && complete {
         // After the grid, alone on the machine: the probes are stored; the depth benchmark runs
         // here.
         let family = study.family()?;
-        let answers = convlab::study::questions::answer_all(&study, &summarised)?;
+        let answers = convlab::paper::answer_all(&study, &summarised)?;
         println!("\nThe report's open questions\n\n{}", answers.conclusions());
         println!(
             "\nThe {} profile against the report\n\n{}",
             study.profile.name.as_str(),
-            convlab::study::questions::fidelity_markdown(&answers.fidelity(&family))
+            convlab::paper::fidelity_markdown(&answers.fidelity(&family))
         );
     }
     println!(
@@ -651,10 +653,10 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
 fn summarise(
     study: &Study,
     sections: &[&Section],
-) -> anyhow::Result<Vec<convlab::study::SectionResult>> {
+) -> anyhow::Result<Vec<convlab::analysis::SectionResult>> {
     let mut summarised = Vec::new();
     for s in sections {
-        if let Some(missing) = study.missing_units(s)? {
+        if let Some(missing) = grid::missing_units(study, s)? {
             println!("{}: not summarised, {missing}", s.key);
             continue;
         }
@@ -689,9 +691,9 @@ fn summarise(
 
 /// The submission's options and the cluster's MaxArraySize (Slurm's default, 1001, for a dry run
 /// without Slurm).
-fn slurm_setup(args: &SlurmArgs) -> anyhow::Result<(convlab::study::slurm::SlurmOptions, usize)> {
+fn slurm_setup(args: &SlurmArgs) -> anyhow::Result<(convlab::grid::slurm::SlurmOptions, usize)> {
     let opts = args.options()?;
-    let max_array = match convlab::study::slurm::max_array_size() {
+    let max_array = match convlab::grid::slurm::max_array_size() {
         Ok(n) => n,
         Err(_) if args.dry_run => 1001,
         Err(e) => return Err(e),
@@ -701,14 +703,17 @@ fn slurm_setup(args: &SlurmArgs) -> anyhow::Result<(convlab::study::slurm::Slurm
 
 fn submit_to_slurm(
     dry_run: bool,
-    opts: &convlab::study::slurm::SlurmOptions,
+    opts: &convlab::grid::slurm::SlurmOptions,
     max_array: usize,
     study: &Study,
     sections: &[&Section],
     edge: &Edge,
 ) -> anyhow::Result<()> {
-    use convlab::study::slurm;
-    let pending: Vec<_> = study.longest_first(study.units(sections)).into_iter().filter(|u| matches!(study.unit_state(u), Ok(s) if s.name() == "pending" || s.name() == "failed")).collect();
+    use convlab::grid::slurm;
+    let pending: Vec<_> = grid::longest_first(study, study.units(sections))
+        .into_iter()
+        .filter(|u| matches!(grid::unit_state(study, u), Ok(s) if s.name() == "pending" || s.name() == "failed"))
+        .collect();
     if pending.is_empty() {
         println!("nothing to submit: every unit is done or running (see `convlab study --status`)");
         return Ok(());
@@ -750,8 +755,8 @@ fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
     study.options.log = LogTo::Stderr;
     study.options.paths = edge.paths.clone();
     study.options.stop = Some(convlab::signals::stop_on_term_and_usr1());
-    let unit = study.unit(&args.variant, args.seed)?;
-    let started = match study.run_unit(&unit, convlab::train::WhenBusy::Wait) {
+    let unit = grid::unit(&study, &args.variant, args.seed)?;
+    let started = match grid::run_unit(&study, &unit, convlab::train::WhenBusy::Wait) {
         Err(e) if convlab::train::is_stop(&e) => return stopped_unit(&e, &edge.settings),
         other => other?,
     };
@@ -780,7 +785,7 @@ fn stopped_unit(e: &anyhow::Error, settings: &Settings) -> anyhow::Result<()> {
     match (&settings.slurm_job, signal) {
         (Some(task), "SIGUSR1") => {
             eprintln!("{e}; requeueing Slurm task {task}");
-            convlab::study::slurm::requeue(task)
+            convlab::grid::slurm::requeue(task)
         }
         _ => Err(anyhow::anyhow!("{e} ({signal})")),
     }
@@ -827,11 +832,11 @@ fn bench(args: &BenchArgs, edge: &Edge) -> anyhow::Result<()> {
 }
 
 fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
-    use convlab::study::notebooks::{
-        Layout, Written, check_notebooks, notebooks, report_notebooks, write_notebooks,
+    use convlab::writeup::notebooks::{
+        Layout, NoExtras, Written, check_notebooks, notebooks, write_notebooks,
     };
     let (dir, specs) = match &args.plan {
-        None => (args.dir.clone(), report_notebooks()),
+        None => (args.dir.clone(), convlab::paper::paper_notebooks()),
         Some(file) => {
             let plan = Plan::load(file)?;
             let dir = args.dir.join(&plan.name);
@@ -842,7 +847,7 @@ fn notebooks(args: &NotebooksArgs, edge: &Edge) -> anyhow::Result<()> {
                 &abs(&dir),
                 &abs(&edge.settings.root),
             );
-            (dir, notebooks(&plan, &layout))
+            (dir, notebooks(&plan, &layout, &NoExtras))
         }
     };
     let shown = edge.paths.show(&dir);

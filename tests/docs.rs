@@ -165,7 +165,7 @@ fn the_error_lines_on_the_ablation_page_are_the_binarys() {
 fn the_ablation_page_lists_every_scaled_key() {
     let md = page();
     for (key, _) in
-        convlab::study::recipe::SCALED.iter().filter(|(k, _)| k.matches('.').count() == 1)
+        convlab::plan::recipe::SCALED.iter().filter(|(k, _)| k.matches('.').count() == 1)
     {
         assert!(
             md.contains(&format!("| `{key}` |")),

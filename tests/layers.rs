@@ -181,6 +181,7 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
     let mut gs: BTreeMap<String, Graph> = BTreeMap::new();
     let dirs: BTreeSet<Vec<String>> =
         srcs.iter().filter(|s| s.file.ends_with("/mod")).map(|s| s.module.clone()).collect();
+    let tops: BTreeSet<String> = srcs.iter().filter_map(|s| s.module.first().cloned()).collect();
     for s in srcs {
         let is_main = s.file == "src/main";
         let from_top = if is_main {
@@ -195,7 +196,9 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
                 for p in paths_in(line, root) {
                     let target = absolute(&s.module, &p);
                     let Some(top) = target.first() else { continue };
-                    if !from_top.is_empty() {
+                    // Only real top-level modules: `super::super::X` from a file's inline
+                    // `mod tests` resolves one level too high and names no module.
+                    if !from_top.is_empty() && tops.contains(top) {
                         add(gs.entry(String::new()).or_default(), &from_top, top, at.clone());
                     }
                     // Sibling edges: both files in the same directory `dir`.
@@ -310,24 +313,97 @@ fn describe(gs: &BTreeMap<String, Graph>) -> Vec<String> {
     found
 }
 
+/// The crate's layers, bottom to top (docs/development/architecture.md): a module may name
+/// modules of its own layer or below, never above. `lib` (the crate root) and `prelude`
+/// (re-exports for notebooks) sit over every layer.
+const LAYERS: &[&[&str]] = &[
+    &["io", "paths", "signals", "device", "overrides"],
+    &["model", "data"],
+    &["train"],
+    &["plot", "bench", "doctor"],
+    &["settings"],
+    // The pipeline: a study defined, scheduled, analysed, written up.
+    &["plan"],
+    &["grid"],
+    &["analysis"],
+    &["writeup"],
+    // The paper's own questions, over the engine that does not name them.
+    &["paper"],
+    &["study"],
+    &["cli", "prelude"],
+    &["main"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&module))
+}
+
+/// Every edge of the top-level graph that points up the layer table, or names a module the
+/// table does not list.
+fn upward_edges(top: &Graph) -> Vec<String> {
+    let mut out = vec![];
+    for (a, edges) in top {
+        for (b, at) in edges {
+            match (layer_of(a), layer_of(b)) {
+                (Some(la), Some(lb)) if lb > la => {
+                    out.push(format!("{a} (layer {}) names {b} (layer {}) at {at}", la + 1, lb + 1))
+                }
+                (None, _) => out.push(format!("module {a} is not in the layer table ({at})")),
+                (_, None) => out.push(format!("module {b} is not in the layer table ({at})")),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 #[test]
-fn no_cycle_between_modules() {
+fn no_cycle_between_modules_and_layers_point_one_way() {
     let srcs = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     let gs = graphs(&srcs);
     // The check sees the layers it is meant to see (a parser that found nothing would pass).
     let top = &gs[""];
-    for (a, b) in [("study", "train"), ("train", "model"), ("main", "cli"), ("plot", "io")] {
+    for (a, b) in [
+        ("plan", "train"),
+        ("grid", "plan"),
+        ("analysis", "grid"),
+        ("writeup", "analysis"),
+        ("paper", "writeup"),
+        ("study", "paper"),
+        ("train", "model"),
+        ("main", "cli"),
+        ("plot", "io"),
+    ] {
         assert!(
             top.get(a).is_some_and(|e| e.contains_key(b)),
             "expected an edge {a} → {b}; the parser missed it"
         );
     }
-    assert!(
-        gs.get("study").is_some_and(|g| g.len() > 5),
-        "the sibling graph of src/study/ is missing"
-    );
+    for dir in ["plan", "grid", "analysis", "paper", "data", "train"] {
+        assert!(
+            gs.get(dir).is_some_and(|g| !g.is_empty()),
+            "the sibling graph of src/{dir}/ is missing"
+        );
+    }
     let found = describe(&gs);
     assert!(found.is_empty(), "{}", found.join("\n"));
+    let up = upward_edges(top);
+    assert!(up.is_empty(), "{}", up.join("\n"));
+}
+
+#[test]
+fn an_edge_up_the_table_is_found() {
+    let mut top = Graph::new();
+    add(&mut top, "plan", "writeup", "src/plan/mod.rs:3".into());
+    add(&mut top, "writeup", "plan", "src/writeup/mod.rs:9".into());
+    add(&mut top, "grid", "nowhere", "src/grid/mod.rs:1".into());
+    assert_eq!(
+        upward_edges(&top),
+        [
+            "module nowhere is not in the layer table (src/grid/mod.rs:1)",
+            "plan (layer 6) names writeup (layer 9) at src/plan/mod.rs:3",
+        ]
+    );
 }
 
 #[test]

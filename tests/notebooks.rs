@@ -32,11 +32,9 @@ fn outputs(nb: &Value) -> impl Iterator<Item = (usize, &Value)> {
 #[test]
 fn committed_notebooks_match_the_generator() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
-    let problems = convlab::study::notebooks::check_notebooks(
-        &dir,
-        &convlab::study::notebooks::report_notebooks(),
-    )
-    .unwrap();
+    let problems =
+        convlab::writeup::notebooks::check_notebooks(&dir, &convlab::paper::paper_notebooks())
+            .unwrap();
     assert!(
         problems.is_empty(),
         "the notebooks differ from src/study/notebooks.rs (run `convlab notebooks`, then `make \
@@ -48,7 +46,7 @@ fn committed_notebooks_match_the_generator() {
 #[test]
 fn committed_figures_carry_a_png_and_outputs_no_paths() {
     let notebooks = committed();
-    assert_eq!(notebooks.len(), convlab::study::notebooks::report_notebooks().len());
+    assert_eq!(notebooks.len(), convlab::paper::paper_notebooks().len());
     let mut figures = 0;
     for (name, nb) in &notebooks {
         for (i, o) in outputs(nb) {
@@ -114,13 +112,13 @@ fn output_text(nb: &Value) -> String {
 fn committed_notebooks_show_confidence_intervals_and_verdicts() {
     let notebooks = committed();
     // The report's family: its size from its plan.
-    let n = convlab::study::report().family_members().len();
+    let n = convlab::plan::report().family_members().len();
     for (name, nb) in &notebooks {
         let text = output_text(nb);
         if name == "00_models.ipynb" {
             continue;
         }
-        for seed in convlab::study::Profile::quick().seeds.iter().map(|s| format!("seed_{s}")) {
+        for seed in convlab::plan::Profile::quick().seeds.iter().map(|s| format!("seed_{s}")) {
             assert!(
                 name == "10_summary.ipynb" || text.contains(&seed),
                 "{name}: no `{seed}` column: not re-run with the profile's seeds?"
@@ -178,7 +176,7 @@ fn committed_notebooks_answer_the_open_questions() {
     // The dropout trend's runs: no normalization and dropout 0.1, 0.2, 0.3, each with every seed.
     let dropout_runs = format!(
         "Best validation accuracy on p over {} runs",
-        4 * convlab::study::Profile::quick().seeds.len()
+        4 * convlab::plan::Profile::quick().seeds.len()
     );
     let expect = [
         ("05_dropout.ipynb", vec![dropout_runs.as_str(), "pp per 0.1 of p, 95% CI ["]),

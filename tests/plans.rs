@@ -2,8 +2,10 @@
 //! through the report's whole machinery under the smoke profile — the grid and its units,
 //! verdicts, figures, the write-up, TensorBoard events — sharing the report's runs; and bad
 //! plans refused through the real binary before anything trains.
-use convlab::study::report::Format;
-use convlab::study::{Plan, Section, Study, Variant, Verdict};
+use convlab::analysis::Verdict;
+use convlab::plan::{Plan, Section, Variant};
+use convlab::study::Study;
+use convlab::writeup::Format;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -227,7 +229,7 @@ fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     // A new variant got a style of its own, distinct from the report's xknet18.
     let style = |k: &str| mine.plan.variant(k).unwrap().style.unwrap();
     assert_ne!(style("wd-5e-4"), style("xknet18"));
-    assert_eq!(style("xknet18"), convlab::study::variant("xknet18").unwrap().style.unwrap());
+    assert_eq!(style("xknet18"), convlab::plan::variant("xknet18").unwrap().style.unwrap());
 }
 
 /// Every bad plan of the issue through the real binary: exit status 1, one line naming the
@@ -447,8 +449,8 @@ fn a_changed_profile_trains_new_runs_beside_the_old() {
     assert_eq!(new.units(&new.sections()).iter().filter(|u| u.variant.key == "xknet18").count(), 1);
     assert!(
         new.units(&new.sections()).iter().all(|u| !matches!(
-            new.unit_state(u).unwrap(),
-            convlab::study::grid::UnitState::Done { .. }
+            convlab::grid::unit_state(&new, u).unwrap(),
+            convlab::grid::UnitState::Done { .. }
         )),
         "no old run counts as done"
     );

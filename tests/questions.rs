@@ -1,8 +1,11 @@
 //! The report's open questions on a real smoke study: each answer's numbers are the run
 //! records', the probes train as the section's units, and the fidelity table follows the verdicts.
+use convlab::analysis::{Verdict, stats};
+use convlab::paper::{self, Fidelity};
+use convlab::plan::{PROBE_SEEDS, section};
+use convlab::settings::ProfileName;
 use convlab::settings::Settings;
-use convlab::study::questions::{self, Fidelity};
-use convlab::study::{PROBE_SEEDS, ProfileName, Study, Verdict, section, stats};
+use convlab::study::Study;
 use std::path::Path;
 
 mod common;
@@ -35,7 +38,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     assert!(!probe_units.iter().any(|u| u.ends_with(":3")), "{probe_units:?}");
 
     let all = study.run_all().unwrap();
-    let answers = questions::answer_all(&study, &all).unwrap();
+    let answers = paper::answer_all(&study, &all).unwrap();
     let family = study.family().unwrap();
 
     // 1. InstanceNorm: the probes ran at the report's lr, two seeds each, the max heads with max
@@ -149,7 +152,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     let bench = runs.join("questions/depth-bench.json");
     assert!(bench.exists());
     let stamp = std::fs::metadata(&bench).unwrap().modified().unwrap();
-    let again = questions::depth_cost(
+    let again = paper::depth_cost(
         &study,
         all.iter().find(|s| s.section.key == "depth").unwrap().clone(),
         false,
@@ -189,7 +192,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         };
         assert_eq!(rows.iter().find(|r| r.finding == finding).unwrap().status, want, "{finding}");
     }
-    let md = questions::fidelity_markdown(&rows);
+    let md = paper::fidelity_markdown(&rows);
     assert_eq!(md.lines().count(), 12, "{md}");
     assert!(answers.conclusions().contains("### Why did InstanceNorm collapse?"));
 }
@@ -211,7 +214,7 @@ fn probes_that_duplicate_a_variant_are_that_variant() {
         ..Settings::defaults(tmp.path(), &tmp.path().join("cache"))
     };
     let study = Study::open(&settings).unwrap();
-    let twin = |k: &str| study.run_name(convlab::study::variant(k).unwrap()).to_string();
+    let twin = |k: &str| study.run_name(convlab::plan::variant(k).unwrap()).to_string();
     assert_eq!(
         (twin("probe-bn-lr1e-3").as_str(), twin("probe-in-lr1e-3").as_str()),
         ("xknet18", "instance")

@@ -2,7 +2,7 @@
 //! at a file, every number of the tables the run records', the LaTeX compiled by pdflatex
 //! (installed by `make setup`: a missing pdflatex fails this test, it is not skipped), and
 //! units not finished listed as missing while nothing is trained.
-use convlab::study::report::{self, Format};
+use convlab::writeup::Format;
 use std::path::Path;
 use std::process::Command;
 
@@ -19,7 +19,7 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     let tmp = tempfile::tempdir().unwrap();
     let study = smoke_study(tmp.path(), vec![1, 2]);
     let all = study.run_all().unwrap();
-    convlab::study::questions::answer_all(&study, &all).unwrap();
+    convlab::paper::answer_all(&study, &all).unwrap();
 
     // Markdown, into the figures directory (what `make report` writes).
     let written = study.write_report(Format::Md, None).unwrap();
@@ -28,11 +28,11 @@ fn the_report_is_the_study_in_markdown_and_latex() {
         "paths as shown to users: {written}"
     );
     let md = std::fs::read_to_string(study.figures_dir.join("report.md")).unwrap();
-    let sections = &convlab::study::report().sections;
+    let sections = &convlab::plan::report().sections;
     for s in sections {
         assert!(md.contains(&format!("## {}", s.title)), "section {} is missing", s.key);
     }
-    let n = convlab::study::report().family_members().len();
+    let n = convlab::plan::report().family_members().len();
     for heading in [
         "## Set-up",
         "## Summary",
@@ -136,7 +136,7 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
     study.run_section("residual").unwrap();
     let before: Vec<_> = common::files_under(&study.runs_dir);
     let md_path = tmp.path().join("out").join("report.md");
-    report::write(&study, Format::Md, Some(&tmp.path().join("out"))).unwrap();
+    study.write_report(Format::Md, Some(&tmp.path().join("out"))).unwrap();
     assert_eq!(
         common::files_under(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(),
         before.iter().filter(|p| p.ends_with("summary.json")).count(),

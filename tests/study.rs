@@ -3,8 +3,10 @@ mod common;
 use convlab::data::Source;
 use convlab::device::Device;
 use convlab::model::{Norm, Stem};
+use convlab::plan::{Profile, report, section};
+use convlab::settings::ProfileName;
 use convlab::settings::Settings;
-use convlab::study::{Profile, ProfileName, Study, report, section};
+use convlab::study::Study;
 use convlab::train::Schedule;
 use std::path::Path;
 
@@ -142,7 +144,7 @@ fn quick_profile_scales_the_recipe_by_its_rule() {
     assert!(q.seeds.len() >= 5, "quick runs enough seeds for a verdict on effects of a few pp");
     // What keeps no-BN runs from stalling, and what the statistics score
     // (docs/decisions/quick-profile.md).
-    assert_eq!((q.clip_grad_norm, q.score), (Some(3.0), convlab::study::Score::TestAtBest));
+    assert_eq!((q.clip_grad_norm, q.score), (Some(3.0), convlab::plan::Score::TestAtBest));
     assert_eq!(
         Profile::full(Source::fashion_mnist(), None).clip_grad_norm,
         None,
@@ -269,14 +271,17 @@ fn smoke_study_runs_end_to_end() {
     // still counted.
     let fam = study.family().unwrap();
     assert_eq!(fam.comparisons.len(), 15);
-    let judged: Vec<&convlab::study::Comparison> =
+    let judged: Vec<&convlab::analysis::Comparison> =
         fam.comparisons.iter().filter(|c| c.welch.is_some()).collect();
     assert_eq!(
         judged.iter().map(|c| c.variant.variant.key.as_str()).collect::<Vec<_>>(),
         ["flips-0.05", "flips-0.1"]
     );
     assert_eq!(
-        fam.comparisons.iter().filter(|c| c.verdict() == convlab::study::Verdict::Pending).count(),
+        fam.comparisons
+            .iter()
+            .filter(|c| c.verdict() == convlab::analysis::Verdict::Pending)
+            .count(),
         13
     );
     let smallest = judged.iter().map(|c| c.welch.unwrap().p).fold(1.0, f64::min);
@@ -338,10 +343,7 @@ fn smoke_study_runs_end_to_end() {
     assert_eq!(reference.as_deref(), Some("xknet18"));
     let flips = rows.iter().find(|r| r.label == "h+v flips p = 0.1").unwrap();
     assert!((flips.report_delta_pp.unwrap() - 100.0 * (0.4536 - 0.4592)).abs() < 1e-9);
-    assert_eq!(
-        flips.style,
-        convlab::study::style_of(convlab::study::variant("flips-0.1").unwrap())
-    );
+    assert_eq!(flips.style, convlab::plan::style_of(convlab::plan::variant("flips-0.1").unwrap()));
     let c = s.comparison("flips-0.1").unwrap();
     assert_eq!(flips.delta_pp.unwrap().0, 100.0 * c.diff().unwrap());
     assert!(rows.iter().find(|r| r.label.starts_with("xknet18")).unwrap().reference);
@@ -405,7 +407,7 @@ fn smoke_study_runs_end_to_end() {
             Some(common::best_val_acc(
                 &study
                     .runs_dir
-                    .join(study.run_name(convlab::study::variant(v).unwrap()))
+                    .join(study.run_name(convlab::plan::variant(v).unwrap()))
                     .join(format!("seed-{seed}"))
             ))
         );
@@ -456,7 +458,7 @@ fn smoke_study_runs_end_to_end() {
         study.run_variant("nope").unwrap_err().to_string().contains("variants of report: resnet18")
     );
     let all = vec![s, r];
-    let summary = convlab::study::summary_table(&all).unwrap();
+    let summary = convlab::analysis::summary_table(&all).unwrap();
     assert_eq!(summary.height(), 4); // xknet18, flips ×2, no-residual
     let xk = all[0].get("xknet18").unwrap();
     let (lo, hi) = xk.ci95().unwrap();
@@ -511,7 +513,7 @@ fn every_variant_of_a_seed_sees_the_same_data_stream() {
     p.data = common::image_folder(&root, &tmp.path().join("cache"));
     let data = convlab::data::Dataset::load(&p.data).unwrap();
     let plan = report();
-    let stream = |v: &convlab::study::Variant, seed: u64| {
+    let stream = |v: &convlab::plan::Variant, seed: u64| {
         let c = p.config(&plan.resolve(&v.key).unwrap(), &data).unwrap();
         let mut c = c;
         c.train.seed = seed;

@@ -383,7 +383,7 @@ PROGRESS_NOTEBOOK = [
     ":dep convlab = {{ path = \"{root}\", default-features = false }}",
     "use convlab::prelude::*;\n"
     "let settings = Settings::from_env()?;\n"
-    "let settings = Settings {{ profile: convlab::study::ProfileName::Quick, epochs: Some({epochs}), seeds: Some(vec![{seed}]), ..settings }};\n"
+    "let settings = Settings {{ profile: convlab::settings::ProfileName::Quick, epochs: Some({epochs}), seeds: Some(vec![{seed}]), ..settings }};\n"
     "let study = Study::open(&settings)?;",
     "let one = study.run_variant(\"xknet18\")?;\none.seed_curves()",
 ]

@@ -2,8 +2,9 @@
 //! environment.
 // Each test crate compiles this module and uses a part of it.
 #![allow(dead_code)]
+use convlab::settings::ProfileName;
 use convlab::settings::Settings;
-use convlab::study::{ProfileName, Study};
+use convlab::study::Study;
 use std::path::Path;
 
 /// The smoke profile with `seeds`, everything under `root`, quiet.

@@ -1,13 +1,13 @@
 //! A study's family of comparisons, fixed before any run by its plan: every variant of a
-//! section against the reference that section names ([`super::Plan::family_members`]). Each gives
+//! section against the reference that section names ([`crate::plan::Plan::family_members`]). Each gives
 //! the
 //! difference of mean best-validation accuracies with its 95% confidence interval and
 //! p-value (Welch's t, [`stats::welch`]), and the p-value adjusted over the whole family
 //! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
 //! all finished are *pending*: they count in the family's size all the same, so a
 //! verdict never gets easier because runs are missing.
-use super::plan::{Plan, Variant};
 use super::stats::{self, Welch, round};
+use crate::plan::{Plan, Variant};
 use polars::prelude::*;
 
 /// Adjusted p-values below this call a difference (the family-wise error rate, 5%).
@@ -327,13 +327,13 @@ mod tests {
     fn report_family(
         values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> Family {
-        Family::over(members_of(super::super::plan::report()), values).unwrap()
+        Family::over(members_of(crate::plan::report()), values).unwrap()
     }
 
     /// The report's own family: its size is the report's, pinned here.
     #[test]
     fn the_reports_family_is_its_fifteen_predefined_comparisons() {
-        let m = members_of(super::super::plan::report());
+        let m = members_of(crate::plan::report());
         assert_eq!(m.len(), 15);
         let names: Vec<String> =
             m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();

@@ -1,9 +1,10 @@
 //! The report's sections and variants by key. The report is data: `studies/report.toml`
-//! (read once and checked like any plan, [`super::plan::report`]) — its sections, each a list
+//! (read once and checked like any plan, [`report`]) — its sections, each a list
 //! of variants, each variant the report's baseline recipe (torchvision resnet18, SGD lr 0.001
 //! momentum 0.9, StepLR(7, 0.1), batch 64, 25 epochs, seed 20211108) plus overrides. Every
 //! ablation is xknet18 plus one change, as the report did them.
-use super::plan::{Section, Variant, report};
+use super::{Plan, Section, Variant};
+use std::sync::OnceLock;
 
 /// Seeds of a probe: the profile's first two (one when it has one), the fewest that give a spread.
 pub const PROBE_SEEDS: usize = 2;
@@ -18,11 +19,36 @@ pub fn variant(key: &str) -> anyhow::Result<&'static Variant> {
     report().find(key)
 }
 
+/// The report's plan file, built into the library.
+pub const REPORT_TOML: &str = include_str!("../../studies/report.toml");
+
+/// The report's plan as the file says it, not yet checked: the catalogue other plans'
+/// bases resolve against.
+pub(crate) fn report_unchecked() -> &'static Plan {
+    static PLAN: OnceLock<Plan> = OnceLock::new();
+    PLAN.get_or_init(|| match Plan::parse_toml(REPORT_TOML, "report") {
+        Ok((plan, _)) => plan,
+        Err((line, e)) => {
+            panic!("studies/report.toml:{line}: {e} (built into the library; a test reads it)")
+        }
+    })
+}
+
+/// The report's study, checked, every variant with its style.
+pub fn report() -> &'static Plan {
+    static PLAN: OnceLock<Plan> = OnceLock::new();
+    PLAN.get_or_init(|| {
+        let raw = report_unchecked();
+        raw.clone().check_against(raw).unwrap_or_else(|e| {
+            panic!("studies/report.toml: {e} (built into the library; a test checks it)")
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plot::Style;
-    use crate::study::plan::report_unchecked;
 
     /// One variant, one style, in every figure: every variant and probe of the report has
     /// its own, none yellow.

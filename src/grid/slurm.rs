@@ -8,7 +8,7 @@
 //! with `scontrol requeue <array job>_<task>` — `--requeue` alone only covers node failure
 //! and preemption. The requeued task waits in pending (Slurm sets a begin time) and then
 //! resumes the unit.
-use super::grid::Unit;
+use super::Unit;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn script_forwards_the_warning_and_lists_units() {
-        let v = crate::study::variant("xknet18").unwrap();
+        let v = crate::plan::variant("xknet18").unwrap();
         let units: Vec<Unit> = (1..=3)
             .map(|s| Unit {
                 variant: v.clone(),

@@ -2,10 +2,9 @@
 //! numbers — the comparisons' CIs and Holm-adjusted verdicts ([`super::compare`]).
 use super::compare::{Comparison, Verdict};
 use super::frames::{HistoryRows, RunRow, history_frame_of, runs_frame_of};
-use super::plan::{Section, Variant};
-use super::profile::Score;
 use super::stats::{self, round};
 use crate::data::{Dataset, Split};
+use crate::plan::{Score, Section, Variant, style_of};
 use crate::plot::{Curve, EffectRow, Figure};
 use crate::settings::ProfileName;
 use crate::train::{ExperimentSummary, Run, predict};
@@ -18,7 +17,7 @@ pub struct VariantResult {
     pub variant: Variant,
     pub summary: ExperimentSummary,
     pub runs: Vec<Run>,
-    /// What the study's statistics compare ([`super::Profile::score`]).
+    /// What the study's statistics compare ([`crate::plan::Profile::score`]).
     pub score: Score,
 }
 
@@ -29,7 +28,7 @@ impl VariantResult {
             self.runs.iter().map(|r| r.history.as_slice()).collect();
         Curve::mean_of(&self.variant.label, &histories)
             .unwrap_or_else(|| Curve::from_history(&self.variant.label, &[]))
-            .styled(super::style_of(&self.variant))
+            .styled(style_of(&self.variant))
     }
 
     /// Train and validation curves of each seed (one style per seed): the variant alone.
@@ -86,7 +85,7 @@ impl VariantResult {
         });
         EffectRow {
             label: self.variant.label.clone(),
-            style: super::style_of(&self.variant),
+            style: style_of(&self.variant),
             mean: self.mean_score(),
             ci95: self.ci95(),
             seeds: self.seed_accs(),
@@ -107,7 +106,7 @@ pub struct SectionResult {
     pub profile: ProfileName,
     pub results: Vec<VariantResult>,
     /// The section's comparisons, adjusted over the study's whole family
-    /// ([`super::Study::family`]).
+    /// ([`super::family`]).
     pub comparisons: Vec<Comparison>,
     pub classes: Vec<String>,
 }
@@ -132,14 +131,14 @@ impl SectionResult {
         self.comparisons.iter().find(|c| c.variant.variant.key == key)
     }
 
-    /// Its finished runs, one row each, with the columns of [`super::Study::runs_frame`]:
+    /// Its finished runs, one row each, with the columns of [`super::runs_frame`]:
     /// variant, seed, every configuration field, best validation accuracy, best epoch, test
     /// accuracy and minutes. The section's tables are computed from it.
     pub fn runs_frame(&self) -> PolarsResult<DataFrame> {
         runs_frame_of(self.results.iter().flat_map(VariantResult::run_rows))
     }
 
-    /// Every epoch of its runs, one row each, with the columns of [`super::Study::history_frame`].
+    /// Every epoch of its runs, one row each, with the columns of [`super::history_frame`].
     pub fn history_frame(&self) -> PolarsResult<DataFrame> {
         history_frame_of(self.results.iter().flat_map(|r| {
             r.runs.iter().map(|run| HistoryRows {
@@ -440,7 +439,7 @@ impl BestModel {
             &format!("Best model {}: accuracy per class", self.who()),
             self.classes.clone(),
             &self.matrix,
-            super::style_of(&self.variant),
+            style_of(&self.variant),
         )
     }
 

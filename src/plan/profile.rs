@@ -1,6 +1,6 @@
 //! Profiles: the scale a study runs at, and the rule that maps the report's
 //! recipe onto it.
-use super::plan::Resolved;
+use super::Resolved;
 use super::recipe::Recipe;
 use crate::data::{DataConfig, Dataset, Holdout, Source, SynthConfig, synthetic};
 use crate::device::{Device, MemoryFormat};
@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn auto_memory_format_keeps_nchw_where_channels_last_would_crash() {
-        let plan = super::super::plan::report();
+        let plan = super::super::report();
         let layout = |p: &Profile, key: &str, side: i64| {
             p.mapped(&plan.resolve(key).unwrap(), side).unwrap().train.channels_last
         };
@@ -373,7 +373,7 @@ mod tests {
             64
         ));
         // A variant asking for NCHW keeps it.
-        let v = super::super::plan::Resolved {
+        let v = super::super::Resolved {
             overrides: vec!["train.channels_last=false".parse().unwrap()],
             absolute: vec![],
         };

@@ -1,10 +1,10 @@
 //! Q5. What do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
+use crate::analysis::results::SectionResult;
+use crate::analysis::stats::round;
 use crate::bench::{BenchConfig, BenchResult};
-use crate::study::Study;
-use crate::study::plan::Variant;
-use crate::study::results::SectionResult;
-use crate::study::sections;
-use crate::study::stats::round;
+use crate::plan as sections;
+use crate::plan::Setup;
+use crate::plan::Variant;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +32,8 @@ pub struct DepthCost {
 /// alone, with every thread: a training step on a resident batch and a whole epoch with the
 /// loader, at the profile's scale. Stored beside the runs and reused while the configs match;
 /// `force` measures again. Run it on an otherwise idle machine.
-pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow::Result<DepthCost> {
-    let path = study.runs_dir.join("questions").join("depth-bench.json");
+pub fn depth_cost(setup: &Setup, section: SectionResult, force: bool) -> anyhow::Result<DepthCost> {
+    let path = setup.runs_dir.join("questions").join("depth-bench.json");
     let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"]
         .iter()
         .map(|k| sections::variant(k).cloned())
@@ -41,13 +41,13 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
     let configs: Vec<BenchConfig> = variants
         .iter()
         .map(|v| {
-            let c = study.config(v)?;
+            let c = setup.config(v)?;
             // Threads: the machine's (a study's workers pin one each; this runs alone).
             let train = crate::train::TrainConfig { threads: None, ..c.train };
             Ok(BenchConfig {
                 name: v.key.clone(),
                 model: c.model,
-                size: study.data.shape()[1],
+                size: setup.data.shape()[1],
                 batch_size: train.batch_size,
                 steps: 10,
                 warmup: 3,
@@ -67,7 +67,7 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
     };
     let bench = match stored {
         Some(b) if same(&b) => b,
-        _ if study.options.stored_only => {
+        _ if setup.options.stored_only => {
             anyhow::bail!(
                 "the depth benchmark of this profile has not run: {} is missing or older than the \
                     configs (`convlab study` runs it after the grid)",
@@ -77,7 +77,7 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
         _ => {
             let mut results = Vec::new();
             for (v, cfg) in variants.iter().zip(&configs) {
-                let r = crate::bench::run(cfg, Some(&study.data))?;
+                let r = crate::bench::run(cfg, Some(&setup.data))?;
                 results.push((v.key.to_string(), cfg.clone(), r));
             }
             let b = DepthBench { machine: crate::device::cpu_model(), results };
@@ -86,7 +86,7 @@ pub fn depth_cost(study: &Study, section: SectionResult, force: bool) -> anyhow:
             b
         }
     };
-    let side = study.data.shape()[1];
+    let side = setup.data.shape()[1];
     let macs = configs.iter().map(|c| c.model.macs(side)).collect();
     Ok(DepthCost { bench, macs, section })
 }

@@ -5,7 +5,7 @@
 //! A new config takes the variant's key, or, when that directory holds another config
 //! (the variant's overrides or the profile changed), the key with a hash of the config:
 //! `<key>-<crc32 of the config>`. Nothing stored is ever overwritten or mixed.
-use super::plan::Plan;
+use super::Plan;
 use super::profile::Profile;
 use crate::data::Dataset;
 use crate::train::{Run, RunConfig};
@@ -72,7 +72,7 @@ pub fn run_names(
             },
         )
     };
-    let report = super::plan::report();
+    let report = super::report();
     let mut shared: Vec<(String, RunConfig)> = Vec::new();
     for v in report.variants().into_iter().chain(report.probes()) {
         let c = key_of(report, &v.key)?;

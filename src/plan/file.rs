@@ -22,7 +22,7 @@
 //! ```
 //!
 //! Every error is one line: `<file>:<line>: <what> — what to do`.
-use super::plan::{At, Plan, PlanError, Section, Variant};
+use super::{At, Plan, PlanError, Section, Variant};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -228,7 +228,7 @@ fn read_section(
         defined
             .iter()
             .find(|v| &v.key == name)
-            .or_else(|| super::plan::report_unchecked().variant(name))
+            .or_else(|| super::report_unchecked().variant(name))
             .cloned()
             .ok_or_else(|| {
                 (
@@ -318,7 +318,7 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         assert_eq!(p.sections.len(), 2);
         assert_eq!(
             p.sections[0].variants[0],
-            super::super::sections::variant("xknet18").unwrap().clone(),
+            super::super::variant("xknet18").unwrap().clone(),
             "the report's xknet18, as the report defines it"
         );
         assert_eq!(p.sections[1].reference.as_deref(), Some("xknet18+weight_decay=0"));

@@ -324,7 +324,7 @@ fn conversion(channels: u8, colours: &std::collections::BTreeMap<String, usize>)
 /// The report's variants and probes that `profile` trains NCHW at `side`×`side` (memory
 /// format `auto`), with the convolution channels-last would crash on.
 fn report_nchw(profile: &Profile, side: i64) -> anyhow::Result<Vec<(String, String)>> {
-    let plan = super::plan::report();
+    let plan = super::report();
     let mut out = Vec::new();
     for v in plan.variants().into_iter().chain(plan.probes()) {
         let r = profile.mapped(&plan.resolve(&v.key)?, side)?;

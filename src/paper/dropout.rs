@@ -1,8 +1,8 @@
 //! Q4. Does accuracy fall as dropout's p grows? A least-squares slope.
 use super::mean;
-use crate::study::compare::{pp, show_p};
-use crate::study::results::{SectionResult, VariantResult};
-use crate::study::stats::{self, Regression, round};
+use crate::analysis::compare::{pp, show_p};
+use crate::analysis::results::{SectionResult, VariantResult};
+use crate::analysis::stats::{self, Regression, round};
 use polars::prelude::*;
 
 /// Accuracy against dropout's p. See [`dropout_trend`].

@@ -1,6 +1,6 @@
 //! Q2. Is "no normalization" better than BatchNorm?
-use crate::study::compare::{Verdict, pp};
-use crate::study::results::SectionResult;
+use crate::analysis::compare::{Verdict, pp};
+use crate::analysis::results::SectionResult;
 
 /// Q2. The report found no normalization slightly better than BatchNorm: the study's
 /// comparison `norm-none − xknet18`, in words.

@@ -8,7 +8,7 @@
 //! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant
 //! alone →
 //! conclusion and exported figures.
-use super::plan::{Plan, Section};
+use crate::plan::{Plan, Section};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -35,11 +35,13 @@ pub struct Cell {
     pub source: String,
 }
 
-fn md(source: impl Into<String>) -> Cell {
+/// A Markdown cell.
+pub fn md(source: impl Into<String>) -> Cell {
     Cell { kind: CellKind::Markdown, source: source.into() }
 }
 
-fn code(source: impl Into<String>) -> Cell {
+/// A code cell.
+pub fn code(source: impl Into<String>) -> Cell {
     Cell { kind: CellKind::Code, source: source.into() }
 }
 
@@ -125,7 +127,13 @@ fn heading(s: &Section, is_report: bool) -> String {
     out + "\n\n" + PROFILE_NOTE
 }
 
-fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> NotebookSpec {
+fn section_notebook(
+    index: usize,
+    s: &Section,
+    plan: &Plan,
+    layout: &Layout,
+    extras: &dyn Extras,
+) -> NotebookSpec {
     let n = plan.family_members().len();
     let mut cells = vec![
         md(heading(s, plan.is_report())),
@@ -194,9 +202,7 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
             code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
         ]);
     }
-    if plan.is_report() {
-        cells.extend(question_cells(s));
-    }
+    cells.extend(extras.section(s));
     let alone = s
         .alone
         .clone()
@@ -230,116 +236,7 @@ fn section_notebook(index: usize, s: &Section, plan: &Plan, layout: &Layout) -> 
     NotebookSpec { file: section_file(index, s), cells }
 }
 
-/// The cells that answer a section's open question ([`super::questions`]), if it has one.
-fn question_cells(s: &Section) -> Vec<Cell> {
-    match s.key.as_str() {
-        "normalization" => vec![
-            md(
-                "## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
-                probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 \
-                with BatchNorm and with \
-                InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its \
-                scale), each with \
-                torchvision's average-pooling head and with a max-pooling head. They train on the \
-                profile's first two seeds \
-                with the section's units and are not among the study's family of comparisons; \
-                their three comparisons are \
-                Holm-adjusted among themselves.\n\nThe explanation under test: instance \
-                normalisation erases each channel's \
-                per-image mean and scale at every block, and global average pooling then reads \
-                exactly those means. The \
-                table measures it on the validation images: `cv` is how much a pooled channel \
-                varies from image to image \
-                relative to its mean (median over channels), `class_share` the share of the \
-                pooled features' variance that \
-                lies between the class means — at initialisation and trained; `x_chance` is \
-                accuracy over chance, \
-                `loss_learned` the share of chance-level loss (ln classes) the best validation \
-                loss removed.",
-            ),
-            code("let inorm = convlab::study::questions::instance_norm(&study)?;\ninorm.table()?"),
-            code("inorm.curves()"),
-            code("Markdown(inorm.conclusion())"),
-            md(
-                "## Is no normalization better than BatchNorm?\n\nThe report found no normalization slightly better than \
-                BatchNorm, from one run each. The comparison above, in words:",
-            ),
-            code("Markdown(convlab::study::questions::no_norm(&section))"),
-        ],
-        "lr-decay" => vec![
-            md(
-                "## Constant lr 1e-3: accurate but unhealthy?\n\nFor every variant of the study (this cell loads every \
-                section, training what is not stored yet): the final epoch's train accuracy \
-                against its validation accuracy, \
-                the gap between them, and how far the validation loss ended above its lowest \
-                value. Train accuracy is \
-                measured on the batches as they trained (train mode, augmented, averaged over the \
-                epoch), as the curves \
-                show it. Constant lr 1e-3's gap is then tested against xknet18's (Welch's t over \
-                seeds).",
-            ),
-            code(
-                "let all = study.run_all()?;\nlet gap = \
-                    convlab::study::questions::generalisation(&all);\ngap.table()?",
-            ),
-            code("Markdown(gap.conclusion())"),
-        ],
-        "dropout" => vec![
-            md(
-                "## Does accuracy fall steadily as p grows?\n\nEvery run of no normalization (p = 0: BatchNorm removed, no \
-                dropout, from the normalization section) and of dropout 0.1, 0.2 and 0.3: the \
-                least-squares slope of best \
-                validation accuracy on p with its 95% CI, and the same for the final train \
-                accuracy (under-fitting shows as \
-                a train accuracy that falls with p).",
-            ),
-            code(
-                "let trend = convlab::study::questions::dropout_trend(&section, \
-                    &study.run_variant(\"norm-none\")?);\ntrend.table()?",
-            ),
-            code("Markdown(trend.conclusion())"),
-        ],
-        "depth" => vec![
-            md(
-                "## What does depth cost?\n\nThe report: resnet34 takes about twice resnet14's time. Run records time runs \
-                that shared the machine with other workers, so the three depths are timed by \
-                `convlab bench`'s measurement \
-                instead, alone and with every thread: a whole training epoch with the loader, at \
-                the profile's scale. The \
-                result is stored in `runs/<profile>/questions/depth-bench.json` and reused; \
-                `depth_cost(&study, section.clone(), true)` measures again (on an otherwise idle \
-                machine).",
-            ),
-            code(
-                "let depth = convlab::study::questions::depth_cost(&study, section.clone(), \
-                    false)?;\ndepth.table()?",
-            ),
-            code("Markdown(depth.conclusion())"),
-        ],
-        _ => vec![],
-    }
-}
-
-fn models_notebook(layout: &Layout) -> NotebookSpec {
-    NotebookSpec {
-        file: "00_models.ipynb".into(),
-        cells: vec![
-            md(
-                "# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
-                baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth \
-                ablations resnet14 / resnet34. \
-                This notebook builds each preset, counts its parameters and runs a 64×64 batch \
-                through it.",
-            ),
-            code(layout.dep()),
-            code("use convlab::prelude::*;\nprintln!(\"{}\", libtorch_info());"),
-            md("Parameters and output shape of every preset (100 classes, RGB 64×64):"),
-            code("convlab::study::presets_table(100, 64)?"),
-        ],
-    }
-}
-
-fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
+fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> NotebookSpec {
     let n = plan.family_members().len();
     let (doc, tables) = if plan.is_report() {
         ("figures/<profile>/report.md".to_string(), "figures/<profile>/tables/".to_string())
@@ -373,8 +270,8 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
             for what another process is training.",
         ),
         code("study.status(&study.sections())?"),
-        code("let sections = study.run_all()?;\nconvlab::study::summary_table(&sections)?"),
-        code("convlab::study::summary_effects(&sections, study.profile.name)"),
+        code("let sections = study.run_all()?;\nconvlab::analysis::summary_table(&sections)?"),
+        code("convlab::analysis::summary_effects(&sections, study.profile.name)"),
         md(
             "## Every run, as data\n\n`study.runs_frame()` is every finished run as a polars table — variant, seed, every field of \
             its configuration (`model.*`, `train.*`), best validation accuracy, test accuracy, \
@@ -397,23 +294,7 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
         )),
         code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
     ];
-    if plan.is_report() {
-        cells.extend([
-            md("## The profile against the report\n\nFor each of the report's findings: **reproduced** (the same direction, \
-                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) \
-                or **not separable** (the \
-                interval spans zero), with the reason where a section's experiment shows one. The \
-                dropout trend is judged by \
-                its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's \
-                time by the benchmark \
-                (within 1.5–2.5× counts as \"about twice\"). The five open questions' answers \
-                follow; each section's \
-                notebook shows its experiment."),
-            code("let answers = convlab::study::questions::answer_all(&study, \
-                &sections)?;\nMarkdown(convlab::study::questions::fidelity_markdown(&answers.fidelity(&family)))"),
-            code("Markdown(answers.conclusions())"),
-        ]);
-    }
+    cells.extend(extras.summary());
     cells.extend([
         md("## Section by section"),
         code("for s in &sections \
@@ -428,22 +309,45 @@ fn summary_notebook(plan: &Plan, layout: &Layout) -> NotebookSpec {
             if plan.is_report() { "the open questions, the fidelity table, " } else { "" },
             layout.plan_file.as_ref().map_or(String::new(), |f| format!(" --plan {f}"))
         )),
-        code("println!(\"{}\", study.write_report(convlab::study::report::Format::Md, None)?);"),
+        code("println!(\"{}\", study.write_report(convlab::writeup::Format::Md, None)?);"),
     ]);
     NotebookSpec { file: format!("{:02}_summary.ipynb", plan.sections.len() + 1), cells }
 }
 
-/// Every notebook of `plan`, in order: (for the report) models, one per section, summary.
-pub fn notebooks(plan: &Plan, layout: &Layout) -> Vec<NotebookSpec> {
-    let mut out = if plan.is_report() { vec![models_notebook(layout)] } else { vec![] };
-    out.extend(plan.sections.iter().enumerate().map(|(i, s)| section_notebook(i, s, plan, layout)));
-    out.push(summary_notebook(plan, layout));
-    out
+/// What a plan's own code adds to its notebooks — the paper's models notebook, open questions
+/// and fidelity table ([`crate::paper`]).
+pub trait Extras {
+    /// Notebooks before the section notebooks.
+    fn first(&self, layout: &Layout) -> Vec<NotebookSpec>;
+    /// Cells of a section notebook after its results, before "One variant alone".
+    fn section(&self, s: &Section) -> Vec<Cell>;
+    /// Cells of the summary notebook after the family of comparisons.
+    fn summary(&self) -> Vec<Cell>;
 }
 
-/// The report's notebooks, as committed in `notebooks/`.
-pub fn report_notebooks() -> Vec<NotebookSpec> {
-    notebooks(super::plan::report(), &Layout::report())
+/// No extras: a plan's notebooks are its sections' and the summary.
+pub struct NoExtras;
+
+impl Extras for NoExtras {
+    fn first(&self, _: &Layout) -> Vec<NotebookSpec> {
+        vec![]
+    }
+    fn section(&self, _: &Section) -> Vec<Cell> {
+        vec![]
+    }
+    fn summary(&self) -> Vec<Cell> {
+        vec![]
+    }
+}
+
+/// Every notebook of `plan`, in order: `extras`' first ones, one per section, the summary.
+pub fn notebooks(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Vec<NotebookSpec> {
+    let mut out = extras.first(layout);
+    out.extend(
+        plan.sections.iter().enumerate().map(|(i, s)| section_notebook(i, s, plan, layout, extras)),
+    );
+    out.push(summary_notebook(plan, layout, extras));
+    out
 }
 
 /// A cell's source as nbformat stores it: a string or a list of lines.
@@ -604,49 +508,18 @@ pub fn check_notebooks(dir: &Path, specs: &[NotebookSpec]) -> anyhow::Result<Vec
 mod tests {
     use super::*;
 
-    #[test]
-    fn one_notebook_per_section_in_order() {
-        let nbs = report_notebooks();
-        let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
-        assert_eq!(files.first(), Some(&"00_models.ipynb"));
-        assert_eq!(files[7], "07_lr_decay.ipynb");
-        assert_eq!(files.last(), Some(&"10_summary.ipynb"));
-        assert_eq!(files.len(), super::super::report().sections.len() + 2);
-        let aug = &nbs[4];
-        assert!(
-            aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")),
-            "the final model's cells"
-        );
-        assert!(nbs[6].cells.iter().any(|c| c.source.contains("run_variant(\"instance\")")));
-        for nb in &nbs {
-            assert_eq!(
-                nb.cells[1].source, ":dep convlab = { path = \"..\", default-features = false }",
-                "{}: every :dep first",
-                nb.file
-            );
-            assert!(
-                nb.cells.iter().filter(|c| c.kind == CellKind::Code).all(|c| !c.source.is_empty())
-            );
-        }
-        // The family's size comes from the plan, never from the prose.
-        let n = super::super::report().family_members().len();
-        assert!(
-            nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons")))
-        );
-    }
-
     /// A user plan's notebooks: one per section and a summary, in `notebooks/<name>/`,
     /// opening the plan file from the project root; no report-only cells.
     #[test]
     fn a_plans_notebooks_open_the_plan() {
         let plan = Plan::new("wd", "Weight decay")
             .section(
-                super::super::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"])
+                crate::plan::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"])
                     .unwrap(),
             )
             .check()
             .unwrap();
-        let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"));
+        let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"), &NoExtras);
         let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
         assert_eq!(files, ["01_wd.ipynb", "02_summary.ipynb"]);
         assert_eq!(
@@ -669,7 +542,7 @@ mod tests {
     #[test]
     fn write_keeps_outputs_of_unchanged_cells_and_check_finds_edits() {
         let dir = tempfile::tempdir().unwrap();
-        let specs = report_notebooks();
+        let specs = notebooks(crate::plan::report(), &Layout::report(), &NoExtras);
         let written = write_notebooks(dir.path(), &specs).unwrap();
         assert!(written.iter().all(|w| matches!(w, Written::Created(_))));
         assert!(check_notebooks(dir.path(), &specs).unwrap().is_empty());

@@ -6,9 +6,9 @@ use super::generalisation::{Generalisation, generalisation};
 use super::instance_norm::{InstanceNormAnswer, instance_norm};
 use super::no_norm::no_norm;
 use super::{PROBE_BN, PROBE_IN, mean, reported_acc};
-use crate::study::Study;
-use crate::study::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
-use crate::study::results::SectionResult;
+use crate::analysis::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
+use crate::analysis::results::SectionResult;
+use crate::plan::Setup;
 use polars::prelude::*;
 
 /// Where the profile stands on one of the report's findings.
@@ -83,7 +83,7 @@ pub struct Answers {
 
 /// All five questions from a study whose sections `sections` are (run or loaded by
 /// [`Study::run_all`]); trains the probes and runs the depth benchmark when they are not stored.
-pub fn answer_all(study: &Study, sections: &[SectionResult]) -> anyhow::Result<Answers> {
+pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<Answers> {
     let get = |k: &str| {
         sections
             .iter()
@@ -97,11 +97,11 @@ pub fn answer_all(study: &Study, sections: &[SectionResult]) -> anyhow::Result<A
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("norm-none is missing"))?;
     Ok(Answers {
-        instance_norm: instance_norm(study)?,
+        instance_norm: instance_norm(setup)?,
         no_norm: no_norm(&normalization),
         generalisation: generalisation(sections),
         dropout: dropout_trend(&get("dropout")?, &norm_none),
-        depth: depth_cost(study, get("depth")?, false)?,
+        depth: depth_cost(setup, get("depth")?, false)?,
     })
 }
 

@@ -1,9 +1,9 @@
 //! Q3. The gap between train and validation for every variant: is a constant lr "accurate but
 //! unhealthy"?
 use super::{mean, pct};
-use crate::study::compare::{ALPHA, Comparison, Verdict, pp, show_p};
-use crate::study::results::{SectionResult, VariantResult};
-use crate::study::stats::{self, Welch, round};
+use crate::analysis::compare::{ALPHA, Comparison, Verdict, pp, show_p};
+use crate::analysis::results::{SectionResult, VariantResult};
+use crate::analysis::stats::{self, Welch, round};
 use crate::train::EpochRecord;
 use polars::prelude::*;
 

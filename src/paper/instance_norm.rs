@@ -1,12 +1,12 @@
 //! Q1. Why did InstanceNorm collapse? Probes at the report's own lr, the spread of the pooled
 //! features, and a max-pooling head.
 use super::{PROBE_BN, PROBE_BN_MAX, PROBE_IN, PROBE_IN_MAX, mean, pct, reported_acc};
+use crate::analysis::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, show_p};
+use crate::analysis::results::VariantResult;
+use crate::analysis::stats::{self, Welch, round};
+use crate::plan as sections;
+use crate::plan::Setup;
 use crate::plot::Figure;
-use crate::study::Study;
-use crate::study::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, show_p};
-use crate::study::results::VariantResult;
-use crate::study::sections;
-use crate::study::stats::{self, Welch, round};
 use crate::train::{EpochRecord, Run};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -61,21 +61,21 @@ impl FeatureSpread {
 
     /// The pooled features of `net` on the study's validation split.
     fn of_net(
-        study: &Study,
+        setup: &Setup,
         run: &Run,
         net: &crate::model::ResNet,
         device: tch::Device,
     ) -> anyhow::Result<FeatureSpread> {
         let f = crate::train::pooled_features(
             net,
-            &study.data.val,
-            &study.data.stats,
+            &setup.data.val,
+            &setup.data.stats,
             &run.config.train,
             device,
         )?;
         let c = f.size()[1] as usize;
         let values = Vec::<f64>::try_from(f.flatten(0, -1))?;
-        let labels = Vec::<i64>::try_from(&study.data.val.labels)?;
+        let labels = Vec::<i64>::try_from(&setup.data.val.labels)?;
         FeatureSpread::of(&values, c, &labels).ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: no pooled feature varies over the validation images",
@@ -143,21 +143,21 @@ fn probe_members() -> anyhow::Result<Vec<Member>> {
 /// across images (BatchNorm vs InstanceNorm) and a max-pooling head (reads each channel's
 /// peak), with BatchNorm under the same two heads as the control.
 /// Trains the probes that are not stored yet (the section's `normalization` units).
-pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
-    let device = study.profile.device.resolve()?;
-    let classes = study.data.num_classes();
+pub fn instance_norm(setup: &Setup) -> anyhow::Result<InstanceNormAnswer> {
+    let device = setup.profile.device.resolve()?;
+    let classes = setup.data.num_classes();
     let keys = ["xknet18", "instance", PROBE_BN, PROBE_IN, PROBE_BN_MAX, PROBE_IN_MAX];
     let mut rows = Vec::new();
     for key in keys {
-        let result = study.run_variant(key)?;
+        let result = crate::analysis::variant_runs(setup, key)?;
         let run = &result.runs[0];
         let init = {
             let (_vs, net) = run.initial(device)?;
-            FeatureSpread::of_net(study, run, &net, device)?
+            FeatureSpread::of_net(setup, run, &net, device)?
         };
         let trained = {
             let (_vs, net) = run.load_best(device)?;
-            FeatureSpread::of_net(study, run, &net, device)?
+            FeatureSpread::of_net(setup, run, &net, device)?
         };
         let ln_k = (classes as f64).ln();
         let best_loss =
@@ -180,9 +180,11 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
             trained,
         });
     }
-    let at_profile_lr =
-        study.family()?.comparisons.into_iter().find(|c| c.variant.variant.key == "instance");
-    let probes = study.family_over(probe_members()?)?;
+    let at_profile_lr = crate::analysis::family(setup)?
+        .comparisons
+        .into_iter()
+        .find(|c| c.variant.variant.key == "instance");
+    let probes = crate::analysis::family_over(setup, probe_members()?)?;
     let accs = |k: &str| {
         rows.iter().find(|r| r.key == k).map(|r| r.result.seed_accs()).unwrap_or_default()
     };
@@ -196,7 +198,7 @@ pub fn instance_norm(study: &Study) -> anyhow::Result<InstanceNormAnswer> {
         at_profile_lr,
         probes,
         interaction,
-        profile_lr: study.profile.scaled_lr(crate::train::recipe::LR),
+        profile_lr: setup.profile.scaled_lr(crate::train::recipe::LR),
     })
 }
 

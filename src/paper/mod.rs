@@ -17,6 +17,8 @@ mod fidelity;
 mod generalisation;
 mod instance_norm;
 mod no_norm;
+mod notebooks;
+mod writeup;
 
 pub use depth::*;
 pub use dropout::*;
@@ -24,8 +26,10 @@ pub use fidelity::*;
 pub use generalisation::*;
 pub use instance_norm::*;
 pub use no_norm::*;
+pub use notebooks::{PaperExtras, paper_notebooks};
+pub use writeup::addendum;
 
-use super::sections;
+use crate::plan as sections;
 
 /// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
 /// the report's lr 0.001, each with the average-pooling and with a max-pooling head.

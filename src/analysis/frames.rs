@@ -1,9 +1,10 @@
 //! Runs as polars tables, for slicing in a notebook cell: a runs frame (one row per finished
 //! run, with every field of its configuration) and a history frame (one row per run and epoch).
-//! [`Study::runs_frame`] / [`Study::history_frame`] read them from the runs directory;
+//! [`runs_frame`] / [`history_frame`] read them from the runs directory;
 //! [`super::SectionResult::runs_frame`] builds one from a section's loaded runs, and the
 //! section's table is computed from it.
-use super::Study;
+use crate::grid::units;
+use crate::plan::Setup;
 use crate::train::{EpochRecord, Run, RunConfig, RunSummary};
 use polars::prelude::*;
 use std::collections::BTreeMap;
@@ -140,50 +141,48 @@ pub(crate) fn history_frame_of<'a>(
     DataFrame::new_infer_height(columns)
 }
 
-impl Study {
-    /// Every finished run of the plan's sections, one row each: `variant`, `seed`, every field
-    /// of the run's configuration (`model.*`, `train.*`), `best_val_acc`, `best_epoch`,
-    /// `test_acc` (when the test split is labelled) and `minutes`. Nothing is trained.
-    ///
-    /// ```ignore
-    /// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed",
-    /// "model.width", "best_val_acc"])?
-    /// ```
-    pub fn runs_frame(&self) -> anyhow::Result<DataFrame> {
-        let mut stored = Vec::new();
-        for u in self.units(&self.sections()) {
-            let summary = u.dir.join("summary.json");
-            if summary.exists() {
-                stored.push((
-                    u.variant.key.clone(),
-                    crate::io::read_json::<RunSummary>(&summary)?,
-                    Run::stored_config(&u.dir)?,
-                ));
-            }
+/// Every finished run of the plan's sections, one row each: `variant`, `seed`, every field
+/// of the run's configuration (`model.*`, `train.*`), `best_val_acc`, `best_epoch`,
+/// `test_acc` (when the test split is labelled) and `minutes`. Nothing is trained.
+///
+/// ```ignore
+/// study.runs_frame()?.sort(["best_val_acc"], Default::default())?.select(["variant", "seed",
+/// "model.width", "best_val_acc"])?
+/// ```
+pub fn runs_frame(setup: &Setup) -> anyhow::Result<DataFrame> {
+    let mut stored = Vec::new();
+    for u in units(setup, &setup.sections()) {
+        let summary = u.dir.join("summary.json");
+        if summary.exists() {
+            stored.push((
+                u.variant.key.clone(),
+                crate::io::read_json::<RunSummary>(&summary)?,
+                Run::stored_config(&u.dir)?,
+            ));
         }
-        Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow {
-            variant,
-            summary,
-            config,
-        }))?)
     }
+    Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow {
+        variant,
+        summary,
+        config,
+    }))?)
+}
 
-    /// Every epoch of every run of the plan's sections, finished or not, one row each:
-    /// `variant`, `seed`, then `history.csv`'s columns (`epoch`, `lr`, `train_loss`,
-    /// `train_acc`, `val_loss`, `val_acc`, `val_top5`, `seconds`, `images_per_s`).
-    pub fn history_frame(&self) -> anyhow::Result<DataFrame> {
-        let mut stored = Vec::new();
-        for u in self.units(&self.sections()) {
-            if u.dir.join("config.json").exists() {
-                stored.push((u.variant.key.clone(), u.seed, Run::stored_history(&u.dir)?));
-            }
+/// Every epoch of every run of the plan's sections, finished or not, one row each:
+/// `variant`, `seed`, then `history.csv`'s columns (`epoch`, `lr`, `train_loss`,
+/// `train_acc`, `val_loss`, `val_acc`, `val_top5`, `seconds`, `images_per_s`).
+pub fn history_frame(setup: &Setup) -> anyhow::Result<DataFrame> {
+    let mut stored = Vec::new();
+    for u in units(setup, &setup.sections()) {
+        if u.dir.join("config.json").exists() {
+            stored.push((u.variant.key.clone(), u.seed, Run::stored_history(&u.dir)?));
         }
-        Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows {
-            variant,
-            seed: *seed,
-            history,
-        }))?)
     }
+    Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows {
+        variant,
+        seed: *seed,
+        history,
+    }))?)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! `studies/<name>.toml`) or as a one-line sweep ([`Section::sweep`]).
 //!
 //! ```
-//! use convlab::study::{Plan, Section, Variant};
+//! use convlab::plan::{Plan, Section, Variant};
 //! let plan = Plan::new("weight-decay", "Weight decay against xknet18").section(
 //!     Section::new("weight-decay", "Weight decay")
 //!         .reference("xknet18")
@@ -17,17 +17,35 @@
 //! ```
 //!
 //! [`Plan::check`] validates everything before anything trains: every override against the
-//! recipe's serde form ([`super::recipe`]), names, references, bases, sweeps; and it gives
+//! recipe's serde form ([`recipe`]), names, references, bases, sweeps; and it gives
 //! every variant its style (the report's keep theirs, new ones take the first free one).
-use super::recipe::Recipe;
+mod builtin;
+pub mod data_use;
+mod file;
+pub mod profile;
+pub mod recipe;
+mod runs;
+mod setup;
+
+pub(crate) use builtin::report_unchecked;
+pub use builtin::{PROBE_SEEDS, REPORT_TOML, report, section, variant};
+pub use data_use::{DataUse, Intake, Sizing, check_scorable};
+pub use profile::{Profile, Score};
+pub use recipe::Recipe;
+pub use setup::Setup;
+
 use crate::overrides::{Override, parse_sweep};
 use crate::plot::Style;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+
+/// A variant's look in every figure: its own ([`Plan::check`] gives every variant one), else grey.
+pub fn style_of(v: &Variant) -> Style {
+    v.style.unwrap_or(Style::new((128, 128, 128), crate::plot::Dash::Solid))
+}
 
 /// One experiment: the recipe of its base (another variant, or the report's recipe when
-/// it has none) with its overrides, in the report's units ([`super::recipe::SCALED`]).
+/// it has none) with its overrides, in the report's units ([`recipe::SCALED`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
@@ -805,34 +823,6 @@ fn same_definition(a: &Variant, b: &Variant) -> bool {
     (&a.label, &a.base, &a.set, &a.absolute, a.reported)
         == (&b.label, &b.base, &b.set, &b.absolute, b.reported)
         && (a.style.is_none() || b.style.is_none() || a.style == b.style)
-}
-
-// The report's own plan: the catalogue every other plan's bases resolve against.
-
-/// The report's plan file, built into the library.
-pub const REPORT_TOML: &str = include_str!("../../studies/report.toml");
-
-/// The report's plan as the file says it, not yet checked: the catalogue other plans'
-/// bases resolve against.
-pub(crate) fn report_unchecked() -> &'static Plan {
-    static PLAN: OnceLock<Plan> = OnceLock::new();
-    PLAN.get_or_init(|| match Plan::parse_toml(REPORT_TOML, "report") {
-        Ok((plan, _)) => plan,
-        Err((line, e)) => {
-            panic!("studies/report.toml:{line}: {e} (built into the library; a test reads it)")
-        }
-    })
-}
-
-/// The report's study, checked, every variant with its style.
-pub fn report() -> &'static Plan {
-    static PLAN: OnceLock<Plan> = OnceLock::new();
-    PLAN.get_or_init(|| {
-        let raw = report_unchecked();
-        raw.clone().check_against(raw).unwrap_or_else(|e| {
-            panic!("studies/report.toml: {e} (built into the library; a test checks it)")
-        })
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,12 @@
 //! (a later launch with other settings cannot change what queued tasks read); workers (local
 //! processes, Slurm array tasks) read only that file, never the launcher's environment
 //! or working directory.
-use super::{Plan, Section, Study, Variant};
+pub mod slurm;
+mod status;
+
+pub use status::{StatusRow, status, status_rows, status_text};
+
+use crate::plan::{Plan, Section, Setup, Variant};
 use crate::settings::Settings;
 use crate::train::{LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
 use serde::{Deserialize, Serialize};
@@ -20,7 +25,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub struct Unit {
     pub variant: Variant,
     pub seed: u64,
-    /// `<runs>/<profile>/<run>/seed-<s>/` ([`Study::run_name`]).
+    /// `<runs>/<profile>/<run>/seed-<s>/` ([`Setup::run_name`]).
     pub dir: PathBuf,
 }
 
@@ -76,11 +81,11 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// A grid of `sections` of `study`'s plan under `settings`, launched now.
-    pub fn new(settings: &Settings, study: &Study, sections: &[&Section]) -> Grid {
+    /// A grid of `sections` of `setup`'s plan under `settings`, launched now.
+    pub fn new(settings: &Settings, setup: &Setup, sections: &[&Section]) -> Grid {
         let launched =
             SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        let plan = (!study.plan.is_report()).then(|| study.plan.clone());
+        let plan = (!setup.plan.is_report()).then(|| setup.plan.clone());
         Grid {
             settings: settings.clone(),
             plan,
@@ -90,9 +95,9 @@ impl Grid {
     }
 
     /// A new launch's grid file: its own, under `<runs>/<profile>/grids/`.
-    pub fn path(study: &Study) -> PathBuf {
+    pub fn path(setup: &Setup) -> PathBuf {
         let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        study.runs_dir.join("grids").join(format!("grid-{t}-{}.json", std::process::id()))
+        setup.runs_dir.join("grids").join(format!("grid-{t}-{}.json", std::process::id()))
     }
 
     /// Write it (atomically), creating the runs directory; an error names a directory that cannot
@@ -124,120 +129,138 @@ fn epochs_done(dir: &Path) -> usize {
         .map_or(0, |t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
 }
 
-impl Study {
-    /// The units of `sections`: each distinct run once (in the plan's order: variants, then
-    /// probes), × its seeds ([`Study::seeds_of`]). Variants that share a run directory
-    /// ([`Study::run_name`]) are one set of units, named by the first of them.
-    pub fn units(&self, sections: &[&Section]) -> Vec<Unit> {
-        let in_sections = |k: &str, probes: bool| {
-            sections.iter().any(|s| {
-                if probes {
-                    s.probes.iter().any(|x| x.key == k)
-                } else {
-                    s.variants.iter().any(|x| x.key == k)
-                }
-            })
-        };
-        let mut variants: Vec<&Variant> =
-            self.plan.variants().into_iter().filter(|v| in_sections(&v.key, false)).collect();
-        variants.extend(self.plan.probes().into_iter().filter(|p| in_sections(&p.key, true)));
-        let mut out: Vec<Unit> = Vec::new();
-        for v in variants {
-            let run = self.run_name(v);
-            for seed in self.seeds_of(v) {
-                let dir = self.runs_dir.join(run).join(format!("seed-{seed}"));
-                if !out.iter().any(|u| u.dir == dir) {
-                    out.push(Unit { variant: v.clone(), seed, dir });
-                }
-            }
-        }
-        out
-    }
-
-    /// `units` in the order workers take them: the costliest first (multiply-accumulates
-    /// per image × epochs, [`crate::model::ResNetConfig::macs`]), so the grid does not end
-    /// on one long unit while the other workers idle; ties keep their order.
-    pub fn longest_first(&self, mut units: Vec<Unit>) -> Vec<Unit> {
-        units.sort_by(|a, b| self.unit_cost(&b.variant).total_cmp(&self.unit_cost(&a.variant)));
-        units
-    }
-
-    /// A unit's estimated cost, in relative units: multiply-accumulates per image × epochs
-    /// (normalization and data loading left out). What orders units and scales the ETA.
-    pub fn unit_cost(&self, v: &Variant) -> f64 {
-        let [_, side, _] = self.data.shape();
-        self.config(v).map_or(0.0, |c| c.model.macs(side) as f64 * c.train.epochs as f64)
-    }
-
-    /// Where `unit` stands, read from its run directory.
-    pub fn unit_state(&self, unit: &Unit) -> anyhow::Result<UnitState> {
-        let summary = unit.dir.join("summary.json");
-        if summary.exists() {
-            let s: crate::train::RunSummary = crate::io::read_json(&summary)?;
-            return Ok(UnitState::Done { acc: s.best_val_acc });
-        }
-        let epoch = epochs_done(&unit.dir);
-        let mut stale = None;
-        if let Some((_, holder)) = lease::current(&unit.dir)? {
-            if holder.is_stale(&self.options.lease.holder.host, self.options.lease.timeout) {
-                stale = Some(holder);
+/// The units of `sections`: each distinct run once (in the plan's order: variants, then
+/// probes), × its seeds ([`Setup::seeds_of`]). Variants that share a run directory
+/// ([`Setup::run_name`]) are one set of units, named by the first of them.
+pub fn units(setup: &Setup, sections: &[&Section]) -> Vec<Unit> {
+    let in_sections = |k: &str, probes: bool| {
+        sections.iter().any(|s| {
+            if probes {
+                s.probes.iter().any(|x| x.key == k)
             } else {
-                return Ok(UnitState::Running { holder, epoch, epochs: self.profile.epochs });
+                s.variants.iter().any(|x| x.key == k)
+            }
+        })
+    };
+    let mut variants: Vec<&Variant> =
+        setup.plan.variants().into_iter().filter(|v| in_sections(&v.key, false)).collect();
+    variants.extend(setup.plan.probes().into_iter().filter(|p| in_sections(&p.key, true)));
+    let mut out: Vec<Unit> = Vec::new();
+    for v in variants {
+        let run = setup.run_name(v);
+        for seed in setup.seeds_of(v) {
+            let dir = setup.runs_dir.join(run).join(format!("seed-{seed}"));
+            if !out.iter().any(|u| u.dir == dir) {
+                out.push(Unit { variant: v.clone(), seed, dir });
             }
         }
-        if let Ok(text) = std::fs::read_to_string(unit.dir.join("error.txt")) {
-            return Ok(UnitState::Failed { error: text.lines().next().unwrap_or("").to_string() });
-        }
-        Ok(UnitState::Pending { epoch, stale })
     }
+    out
+}
 
-    /// Every unit of `sections` with its state, as JSON lines for any scheduler.
-    pub fn unit_lines(&self, sections: &[&Section]) -> anyhow::Result<Vec<UnitLine>> {
-        self.units(sections)
-            .into_iter()
-            .map(|u| {
-                let state = self.unit_state(&u)?;
-                Ok(UnitLine {
-                    profile: self.profile.name.as_str().into(),
-                    variant: u.variant.key,
-                    seed: u.seed,
-                    state: state.name().into(),
-                    run_dir: u.dir,
-                })
+/// `units` in the order workers take them: the costliest first (multiply-accumulates
+/// per image × epochs, [`crate::model::ResNetConfig::macs`]), so the grid does not end
+/// on one long unit while the other workers idle; ties keep their order.
+pub fn longest_first(setup: &Setup, mut units: Vec<Unit>) -> Vec<Unit> {
+    units.sort_by(|a, b| unit_cost(setup, &b.variant).total_cmp(&unit_cost(setup, &a.variant)));
+    units
+}
+
+/// A unit's estimated cost, in relative units: multiply-accumulates per image × epochs
+/// (normalization and data loading left out). What orders units and scales the ETA.
+pub fn unit_cost(setup: &Setup, v: &Variant) -> f64 {
+    let [_, side, _] = setup.data.shape();
+    setup.config(v).map_or(0.0, |c| c.model.macs(side) as f64 * c.train.epochs as f64)
+}
+
+/// Where `unit` stands, read from its run directory.
+pub fn unit_state(setup: &Setup, unit: &Unit) -> anyhow::Result<UnitState> {
+    let summary = unit.dir.join("summary.json");
+    if summary.exists() {
+        let s: crate::train::RunSummary = crate::io::read_json(&summary)?;
+        return Ok(UnitState::Done { acc: s.best_val_acc });
+    }
+    let epoch = epochs_done(&unit.dir);
+    let mut stale = None;
+    if let Some((_, holder)) = lease::current(&unit.dir)? {
+        if holder.is_stale(&setup.options.lease.holder.host, setup.options.lease.timeout) {
+            stale = Some(holder);
+        } else {
+            return Ok(UnitState::Running { holder, epoch, epochs: setup.profile.epochs });
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(unit.dir.join("error.txt")) {
+        return Ok(UnitState::Failed { error: text.lines().next().unwrap_or("").to_string() });
+    }
+    Ok(UnitState::Pending { epoch, stale })
+}
+
+/// Every unit of `sections` with its state, as JSON lines for any scheduler.
+pub fn unit_lines(setup: &Setup, sections: &[&Section]) -> anyhow::Result<Vec<UnitLine>> {
+    units(setup, sections)
+        .into_iter()
+        .map(|u| {
+            let state = unit_state(setup, &u)?;
+            Ok(UnitLine {
+                profile: setup.profile.name.as_str().into(),
+                variant: u.variant.key,
+                seed: u.seed,
+                state: state.name().into(),
+                run_dir: u.dir,
             })
-            .collect()
-    }
+        })
+        .collect()
+}
 
-    /// `None` when every unit of `section` is done; else which are not (`2 of 6 units not done:
-    /// …`).
-    pub fn missing_units(&self, section: &Section) -> anyhow::Result<Option<String>> {
-        let units = self.units(&[section]);
-        let mut missing = Vec::new();
-        for u in &units {
-            let st = self.unit_state(u)?;
-            if !matches!(st, UnitState::Done { .. }) {
-                missing.push(format!("{} seed {} {}", u.variant.key, u.seed, st.name()));
-            }
+/// `None` when every unit of `section` is done; else which are not (`2 of 6 units not done:
+/// …`).
+pub fn missing_units(setup: &Setup, section: &Section) -> anyhow::Result<Option<String>> {
+    let units = units(setup, &[section]);
+    let mut missing = Vec::new();
+    for u in &units {
+        let st = unit_state(setup, u)?;
+        if !matches!(st, UnitState::Done { .. }) {
+            missing.push(format!("{} seed {} {}", u.variant.key, u.seed, st.name()));
         }
-        Ok((!missing.is_empty()).then(|| {
-            format!("{} of {} units not done: {}", missing.len(), units.len(), missing.join(", "))
-        }))
     }
+    Ok((!missing.is_empty()).then(|| {
+        format!("{} of {} units not done: {}", missing.len(), units.len(), missing.join(", "))
+    }))
+}
 
-    /// Train one unit (resuming it from its checkpoint), or return its stored run; under
-    /// `when_busy`, a unit another live process holds is waited for or skipped.
-    pub fn run_unit(&self, unit: &Unit, when_busy: WhenBusy) -> anyhow::Result<Started> {
-        let exp = self.experiment(&unit.variant)?;
-        let opts = RunOptions { when_busy, ..self.options.clone() };
-        exp.run_seed(&self.runs_dir, unit.seed, &self.data, &opts)
-    }
+/// Train one unit (resuming it from its checkpoint), or return its stored run; under
+/// `when_busy`, a unit another live process holds is waited for or skipped.
+pub fn run_unit(setup: &Setup, unit: &Unit, when_busy: WhenBusy) -> anyhow::Result<Started> {
+    let exp = setup.experiment(&unit.variant)?;
+    let opts = RunOptions { when_busy, ..setup.options.clone() };
+    exp.run_seed(&setup.runs_dir, unit.seed, &setup.data, &opts)
+}
 
-    /// The unit of `variant` (or probe) and `seed`, named as a user types them.
-    pub fn unit(&self, variant: &str, seed: u64) -> anyhow::Result<Unit> {
-        let v = self.plan.find(variant)?.clone();
-        let dir = self.runs_dir.join(self.run_name(&v)).join(format!("seed-{seed}"));
-        Ok(Unit { variant: v, seed, dir })
+/// The unit of `variant` (or probe) and `seed`, named as a user types them.
+pub fn unit(setup: &Setup, variant: &str, seed: u64) -> anyhow::Result<Unit> {
+    let v = setup.plan.find(variant)?.clone();
+    let dir = setup.runs_dir.join(setup.run_name(&v)).join(format!("seed-{seed}"));
+    Ok(Unit { variant: v, seed, dir })
+}
+
+/// Every variant and probe of `sections` checked as its runs will start
+/// ([`crate::train::RunConfig::check`]):
+/// what the grid runs before any unit trains, so that only what was asked for is checked.
+/// Stored runs of those units are checked to have trained on this data.
+pub fn check_units(setup: &Setup, sections: &[&Section]) -> anyhow::Result<()> {
+    for v in setup.members(sections) {
+        setup.config(v)?.check(&setup.data).map_err(|e| {
+            anyhow::anyhow!(
+                "variant `{}` on the {} profile: {e:#}",
+                v.key,
+                setup.profile.name.as_str()
+            )
+        })?;
     }
+    for u in units(setup, sections) {
+        crate::train::Run::check_stored_data(&u.dir, &setup.data)?;
+    }
+    Ok(())
 }
 
 /// What a worker reports, one JSON line each on its stdout.
@@ -290,10 +313,10 @@ impl WorkerEvent {
 
 /// A worker: take units of `grid` until none is left that this worker can take — every
 /// unit done, held by a live process, or failed in this launch. Reports each through `report`.
-pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
+pub fn work(setup: &Setup, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
     let sections =
-        grid.sections.iter().map(|k| study.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
-    let units = study.longest_first(study.units(&sections));
+        grid.sections.iter().map(|k| setup.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
+    let units = longest_first(setup, units(setup, &sections));
     let mut attempted: Vec<usize> = Vec::new();
     loop {
         let mut took = false;
@@ -301,7 +324,7 @@ pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
             if attempted.contains(&i) {
                 continue;
             }
-            match study.unit_state(u)? {
+            match unit_state(setup, u)? {
                 UnitState::Done { .. } | UnitState::Running { .. } => continue,
                 // Failed in this launch: left for the user (a failure is not retried in a loop).
                 UnitState::Failed { .. } if failed_since(&u.dir, grid.launched) => continue,
@@ -311,7 +334,7 @@ pub fn work(study: &Study, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
             let (variant, seed) = (u.variant.key.clone(), u.seed);
             report(WorkerEvent::Started { variant: variant.clone(), seed });
             let t0 = Instant::now();
-            match study.run_unit(u, WhenBusy::Skip) {
+            match run_unit(setup, u, WhenBusy::Skip) {
                 Ok(Started::Run(run)) => {
                     let s = run.summary.as_ref();
                     report(WorkerEvent::Finished {
@@ -403,7 +426,7 @@ fn unit_name(variant: &str, seed: u64) -> String {
 /// The GPUs grid workers are spread over: none when the study's device resolves to the CPU;
 /// else `CUDA_VISIBLE_DEVICES`'s list when set, else every device libtorch sees.
 pub fn visible_gpus(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let device = super::Profile::resolve(settings)?.device.resolve()?;
+    let device = crate::plan::Profile::resolve(settings)?.device.resolve()?;
     if !device.is_cuda() {
         return Ok(vec![]);
     }
@@ -609,7 +632,7 @@ fn spawn_workers(
 /// Wait for every worker; the ones that did not exit cleanly, with why and where their log is.
 fn reap(
     children: Vec<std::process::Child>,
-    study: &Study,
+    setup: &Setup,
     logs: &Path,
 ) -> anyhow::Result<Vec<String>> {
     let mut lost = Vec::new();
@@ -625,7 +648,7 @@ fn reap(
             lost.push(format!(
                 "worker {}: {why} (log: {})",
                 i + 1,
-                study.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))
+                setup.options.paths.show(&logs.join(format!("worker-{}.log", i + 1)))
             ));
         }
     }
@@ -652,25 +675,25 @@ fn progress_bar(total: usize, done: usize) -> indicatif::ProgressBar {
 pub fn launch(
     exe: &Path,
     grid_path: &Path,
-    study: &Study,
+    setup: &Setup,
     sections: &[&Section],
     slots: &[WorkerSlot],
     bar: bool,
     mut show: impl FnMut(&str),
 ) -> anyhow::Result<GridReport> {
-    let logs = study.runs_dir.join("logs");
+    let logs = setup.runs_dir.join("logs");
     std::fs::create_dir_all(&logs)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
-    let units = study.units(sections);
+    let units = units(setup, sections);
     let to_train: Vec<&Unit> = units
         .iter()
-        .filter(|u| !matches!(study.unit_state(u), Ok(UnitState::Done { .. })))
+        .filter(|u| !matches!(unit_state(setup, u), Ok(UnitState::Done { .. })))
         .collect();
-    let cost_of = |variant: &str| study.plan.find(variant).map_or(0.0, |v| study.unit_cost(v));
+    let cost_of = |variant: &str| setup.plan.find(variant).map_or(0.0, |v| unit_cost(setup, v));
     let mut progress = Progress::new(
         units.len(),
         units.len() - to_train.len(),
-        to_train.iter().map(|u| study.unit_cost(&u.variant)).sum(),
+        to_train.iter().map(|u| unit_cost(setup, &u.variant)).sum(),
         slots.len(),
     );
     let (children, events) = spawn_workers(exe, grid_path, slots, &logs)?;
@@ -706,7 +729,7 @@ pub fn launch(
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    let lost_workers = reap(children, study, &logs)?;
+    let lost_workers = reap(children, setup, &logs)?;
     show(&format!(
         "grid: {} unit(s) trained by {} worker(s) in {}",
         progress.finished_now,
@@ -716,12 +739,12 @@ pub fn launch(
     Ok(GridReport { finished: progress.finished_now, failed: progress.failed, lost_workers })
 }
 
-/// The study of a grid file — its settings and plan — with `threads` libtorch threads per
+/// The set-up of a grid file — its settings and plan — with `threads` libtorch threads per
 /// run (an execution detail: stored runs are reused whatever thread count trained them).
-pub fn open_grid(grid: &Grid, threads: Option<usize>) -> anyhow::Result<Study> {
-    let mut study = Study::open(&grid.settings)?;
-    study.profile.threads = threads;
-    study.with_plan(grid.plan())
+pub fn open_grid(grid: &Grid, threads: Option<usize>) -> anyhow::Result<Setup> {
+    let mut setup = Setup::open(&grid.settings)?;
+    setup.profile.threads = threads;
+    setup.with_plan(grid.plan())
 }
 
 /// A run directory's record of one unit (for tests and status): its attempts.

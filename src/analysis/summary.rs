@@ -1,0 +1,112 @@
+//! The study's summary: every variant once, as a table and as one effects figure; and the
+//! presets as a table.
+use super::results::{self, VariantResult};
+use super::{SectionResult, frames, stats};
+use crate::plan::Score;
+use crate::settings::ProfileName;
+
+/// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
+/// CI of the mean, std, the report's number, minutes of training. The comparisons between
+/// variants, with their verdicts, are [`Study::family`]'s table.
+pub fn summary_table(
+    sections: &[SectionResult],
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let seen = distinct_variants(sections);
+    // The runs' columns from the variants' runs frame, the CIs from their scores.
+    let frame = frames::runs_frame_of(seen.iter().flat_map(|r| r.run_rows()))?;
+    let runs = seen
+        .iter()
+        .map(|r| results::VariantRuns::of(&frame, &r.variant.key))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let r4 = |x: f64| stats::round(x, 4);
+    df!(
+        "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
+        "seeds" => runs.iter().map(|r| r.seeds as u32).collect::<Vec<_>>(),
+        "mean" => runs.iter().map(|r| r.mean.map(r4)).collect::<Vec<_>>(),
+        "ci95_lo" => seen.iter().map(|r| r.ci95().map(|c| r4(c.0))).collect::<Vec<_>>(),
+        "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
+        "std" => runs.iter().map(|r| r.std.map(r4)).collect::<Vec<_>>(),
+        "test_at_best" => runs.iter().map(|r| r.test_at_best.map(r4)).collect::<Vec<_>>(),
+        "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+        "minutes" => runs.iter().map(|r| stats::round(r.minutes, 2)).collect::<Vec<_>>(),
+    )
+}
+
+/// Each variant of `sections` once, in order.
+fn distinct_variants(sections: &[SectionResult]) -> Vec<&VariantResult> {
+    let mut seen: Vec<&VariantResult> = Vec::new();
+    for s in sections {
+        for r in &s.results {
+            if !seen.iter().any(|x| x.variant.key == r.variant.key) {
+                seen.push(r);
+            }
+        }
+    }
+    seen
+}
+
+/// Every preset built for `classes` classes and RGB `side`×`side` images: depth,
+/// parameters and the shape of the logits of a batch of two run through it.
+pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude::DataFrame> {
+    use crate::model::{PRESETS, ResNet, ResNetConfig, parameter_count};
+    use tch::nn::ModuleT;
+    let (mut layers, mut params, mut logits) = (Vec::new(), Vec::new(), Vec::new());
+    for name in PRESETS {
+        let cfg = ResNetConfig { num_classes: classes, ..ResNetConfig::preset(name)? };
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let net = ResNet::new(&vs.root(), &cfg)?;
+        let out = tch::no_grad(|| {
+            net.forward_t(
+                &tch::Tensor::zeros([2, 3, side, side], (tch::Kind::Float, tch::Device::Cpu)),
+                false,
+            )
+        });
+        layers.push(cfg.depth() as u32);
+        params.push(parameter_count(&vs));
+        logits.push(format!("{:?}", out.size()));
+    }
+    Ok(polars::df!(
+        "preset" => PRESETS.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "layers" => layers,
+        "params" => params,
+        "logits" => logits,
+    )?)
+}
+
+/// Every variant of the study once: its accuracy (mean, 95% CI, seeds), its difference to
+/// its section's reference with the CI and verdict, and the report's difference.
+pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
+    let rows = distinct_variants(sections)
+        .into_iter()
+        .map(|r| {
+            let c = sections
+                .iter()
+                .flat_map(|s| &s.comparisons)
+                .find(|c| c.variant.variant.key == r.variant.key);
+            let is_reference = c.is_none()
+                && sections
+                    .iter()
+                    .any(|s| s.section.reference.as_deref() == Some(r.variant.key.as_str()));
+            r.effect_row(
+                c,
+                false,
+                c.map(|c| {
+                    format!(
+                        "{} vs {}",
+                        results::short_verdict(c.verdict()),
+                        c.reference.variant.key
+                    )
+                })
+                .or(is_reference.then(|| "a reference".to_string())),
+            )
+        })
+        .collect();
+    let score = distinct_variants(sections).first().map_or(Score::BestVal, |r| r.score);
+    crate::plot::Figure::effects_of(
+        score.name(),
+        &format!("Every variant — {} and effects ({} profile)", score.sentence(), profile.as_str()),
+        None,
+        rows,
+    )
+}

@@ -1,0 +1,446 @@
+//! The write-up: a study as a document — title, set-up, every section of its plan in order
+//! (question, the report's number, figures, table, conclusion, and for the report's own
+//! study the section's open question), then the summary, the family of comparisons and
+//! (for the report's study) the fidelity table — in Markdown
+//! (relative links to the PNG and SVG figures: JupyterLab's Markdown viewer, GitHub) or
+//! LaTeX (booktabs tables, PNG figures, ASCII only: pdflatex takes it as is). Every table
+//! is also written as CSV, one file per table. Built from the stored runs: nothing is
+//! trained, and units not finished are listed as missing.
+mod document;
+pub mod notebooks;
+
+pub use document::{Block, Document, Format, inline_tex};
+
+use crate::analysis::{self, Family, SectionResult, Table, summary_effects, summary_table};
+use crate::plan::{Section, Setup};
+use std::path::{Path, PathBuf};
+
+/// What a plan's own code adds to its write-up — the paper's open questions and its fidelity
+/// table ([`crate::paper`]) — built from the finished sections by an [`AddendumFn`].
+pub trait Addendum {
+    /// Blocks after section `key`'s conclusion.
+    fn section(&self, key: &str) -> anyhow::Result<Vec<Block>>;
+    /// Blocks at the end of the summary, after the family of comparisons.
+    fn summary(&self, family: &Family) -> anyhow::Result<Vec<Block>>;
+}
+
+/// An addendum built from a set-up that reads stored runs only, and its finished sections.
+pub type AddendumFn = fn(&Setup, &[SectionResult]) -> Box<dyn Addendum>;
+
+/// No addendum: a plan's write-up is its sections and the summary.
+struct Nothing;
+
+impl Addendum for Nothing {
+    fn section(&self, _: &str) -> anyhow::Result<Vec<Block>> {
+        Ok(vec![])
+    }
+    fn summary(&self, _: &Family) -> anyhow::Result<Vec<Block>> {
+        Ok(vec![])
+    }
+}
+
+/// The machine: CPU model, cores, and the device the profile trains on.
+fn hardware(study: &Setup) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let device = study
+        .profile
+        .device
+        .resolve()
+        .map_or_else(|e| format!("unavailable ({e})"), |d| format!("{d:?}"));
+    format!("{} ({cores} cores); training device {device}", crate::device::cpu_model())
+}
+
+/// A set-up that reads stored runs only: nothing it does trains
+/// ([`crate::train::RunOptions::stored_only`]).
+pub fn reader(study: &Setup) -> Setup {
+    let mut reader = study.clone();
+    reader.options.stored_only = true;
+    reader.options.quiet = true;
+    reader.options.progress = false;
+    reader
+}
+
+/// Figures exported under the figures directory, as blocks.
+pub fn figure_blocks(files: &[PathBuf], captions: &[(&str, String)]) -> Vec<Block> {
+    let mut out = Vec::new();
+    for (suffix, caption) in captions {
+        let png = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("{suffix}.png")));
+        let svg = files.iter().find(|f| f.to_string_lossy().ends_with(&format!("{suffix}.svg")));
+        if let Some(png) = png {
+            out.push(Block::Figure {
+                png: png.clone(),
+                svg: svg.cloned(),
+                caption: caption.clone(),
+            });
+        }
+    }
+    out
+}
+
+pub fn paras(text: &str) -> Vec<Block> {
+    text.split("\n\n")
+        .flat_map(|p| p.split('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| Block::Para(p.to_string()))
+        .collect()
+}
+
+/// Each section's unfinished units (read once) and the finished sections' runs, with one
+/// family of comparisons for all of them.
+struct Gathered<'a> {
+    missing: Vec<(&'a str, String)>,
+    complete: Vec<SectionResult>,
+    family: Family,
+}
+
+fn gather(study: &Setup) -> anyhow::Result<Gathered<'_>> {
+    let mut missing: Vec<(&str, String)> = Vec::new();
+    let mut complete: Vec<SectionResult> = Vec::new();
+    for s in &study.plan.sections {
+        match crate::grid::missing_units(study, s)? {
+            Some(m) => missing.push((s.key.as_str(), m)),
+            None => complete.push(analysis::section_runs(study, &s.key)?),
+        }
+    }
+    let family = analysis::family(study)?;
+    for r in &mut complete {
+        r.comparisons = family.of_section(&r.section.key);
+    }
+    Ok(Gathered { missing, complete, family })
+}
+
+/// What the finished runs' records say about how they trained.
+struct Trained {
+    /// The sum of the runs' wall times.
+    seconds: f64,
+    devices: Vec<String>,
+    /// libtorch threads per run, as a phrase (`[1] per run`).
+    threads: String,
+}
+
+fn trained(study: &Setup) -> Trained {
+    let (mut seconds, mut devices, mut threads, mut unrecorded) =
+        (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
+    for u in crate::grid::units(study, &study.sections()) {
+        if let Ok(s) = crate::io::read_json::<crate::train::RunSummary>(&u.dir.join("summary.json"))
+        {
+            seconds += s.wall_seconds;
+            if !devices.contains(&s.device) {
+                devices.push(s.device.clone());
+            }
+            match s.threads {
+                Some(t) if !threads.contains(&t) => threads.push(t),
+                Some(_) => {}
+                None => unrecorded += 1,
+            }
+        }
+    }
+    threads.sort();
+    let threads = match (threads.is_empty(), unrecorded) {
+        (true, _) => "not recorded (runs older than the record's `threads` field)".to_string(),
+        (false, 0) => format!("{threads:?} per run"),
+        (false, n) => {
+            format!("{threads:?} per run ({n} runs older than the record's `threads` field)")
+        }
+    };
+    Trained { seconds, devices, threads }
+}
+
+/// The set-up: data, profile, scaling rule, hardware, training time, code, statistics, the
+/// variants' overrides, and what is missing.
+fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
+    let (p, family, missing) = (&study.profile, &g.family, &g.missing);
+    let mut blocks = vec![Block::Heading(1, "Set-up".into())];
+    blocks.extend([
+        Block::Para(study.data_use(&study.sections())?.paragraph(&study.options.paths)),
+        Block::Para(format!(
+            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {:?} (probes: the first {}), \
+                device `{}`, memory format `{}`.",
+            p.name.as_str(),
+            p.epochs,
+            p.batch_size,
+            p.width,
+            p.seeds,
+            crate::plan::PROBE_SEEDS.min(p.seeds.len()),
+            p.device,
+            p.memory_format.as_str()
+        )),
+        Block::Para(format!(
+            "**Scaling rule.** Every variant is the report's recipe (SGD lr 0.001, momentum 0.9, \
+                StepLR(7, 0.1), batch 64, 25 epochs, width 64) with overrides in the report's \
+                units, mapped onto the profile: epochs and StepLR step sizes scale with {} / 25 \
+                (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes \
+                {}), widths scale with {} / 64 and batch sizes with {} / 64; everything else \
+                (momentum, gammas, flip probabilities, dropout, weight decay, label smoothing) is \
+                taken as written, as are a variant's `absolute` keys.",
+            p.epochs,
+            p.lr_scale,
+            p.scaled_lr(crate::train::recipe::LR),
+            p.width,
+            p.batch_size
+        )),
+        Block::Para(format!(
+            "**Hardware.** {}. The runs trained on {} with libtorch threads {}.",
+            hardware(study),
+            if t.devices.is_empty() { "nothing yet".into() } else { t.devices.join(", ") },
+            t.threads
+        )),
+        Block::Para(format!(
+            "**Training time.** {:.1} minutes over every finished unit (the sum of the runs' wall \
+                times; workers ran in parallel).",
+            t.seconds / 60.0
+        )),
+        Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
+        Block::Para(format!(
+            "**Statistics.** Each variant is compared with its section's reference on the {}: the \
+                difference of the means with its 95% CI (Welch's t), the p-value adjusted by \
+                Holm's method over the study's {} comparisons, and the minimum detectable effect \
+                — the smallest difference these seeds would detect at {:.0}% power after the \
+                adjustment (the noncentral t at α / {}, times the pooled spread of the two \
+                sides). *Better* / *worse* means an adjusted p below {}. Tables show the report's \
+                metric, best validation accuracy, whatever the score.",
+            p.score.sentence(),
+            family.comparisons.len(),
+            100.0 * crate::analysis::compare::POWER,
+            family.comparisons.len(),
+            crate::analysis::compare::ALPHA
+        )),
+    ]);
+    blocks.push(Block::Para(
+        "**Variants.** Each is the report's recipe with these overrides, in \
+        the report's units (the profile scales epochs, learning rates, StepLR steps, batch sizes \
+        and widths; `absolute` ones are taken as written); variants with equal configs share one \
+        run directory."
+            .into(),
+    ));
+    blocks.push(Block::Table(variants_table(&study)?));
+    if missing.is_empty() {
+        blocks.push(Block::Para("Every unit of the study is finished.".into()));
+    } else {
+        blocks.push(Block::Para(format!(
+            "**Missing.** Not every unit is finished; the sections \
+            below that lack runs say which, and show no numbers: {}.",
+            missing.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; ")
+        )));
+    }
+    Ok(blocks)
+}
+
+/// One section: its question, the report's words, figures, table, conclusion and, for the
+/// report's plan, its open question.
+fn section_blocks(
+    study: &Setup,
+    s: &Section,
+    g: &Gathered,
+    addendum: &dyn Addendum,
+) -> anyhow::Result<Vec<Block>> {
+    let p = &study.profile;
+    let mut blocks = Vec::new();
+    blocks.push(Block::Heading(1, s.title.clone()));
+    if !s.question.is_empty() {
+        blocks.push(Block::Para(format!("**Question.** {}", s.question)));
+    }
+    if !s.report.is_empty() {
+        blocks.push(Block::Para(format!(
+            "**{}.** {}",
+            if study.plan.is_report() { "The report" } else { "Notes" },
+            s.report
+        )));
+    }
+    let Some(result) = g.complete.iter().find(|r| r.section.key == s.key) else {
+        let m = g.missing.iter().find(|(k, _)| *k == s.key).map_or("", |(_, m)| m.as_str());
+        blocks.push(Block::Para(format!(
+            "**Missing:** {m}. Run this study's grid (`convlab study \
+            --profile {}`, with its plan) to finish them.",
+            p.name.as_str()
+        )));
+        return Ok(blocks);
+    };
+    let files = analysis::export_files(study, result)?;
+    blocks.extend(figure_blocks(
+        &files,
+        &[
+            (
+                "-curves",
+                format!(
+                    "{}: validation loss and accuracy per epoch (mean over seeds, \
+                band: lowest to highest seed).",
+                    s.title
+                ),
+            ),
+            (
+                "-train-val",
+                format!(
+                    "{}: training (thin) and validation (thick) per epoch, mean \
+                over seeds.",
+                    s.title
+                ),
+            ),
+            (
+                "-effects",
+                format!(
+                    "{}: {} (dot: mean; whisker: 95% CI; rings: seeds), the \
+                difference to the reference with its 95% CI (filled: detectable after Holm), and \
+                the report's difference (cross).",
+                    s.title,
+                    p.score.sentence()
+                ),
+            ),
+            (
+                "-confusion",
+                format!("{}: the best model's confusion matrix on the validation split.", s.title),
+            ),
+            (
+                "-per-class",
+                format!(
+                    "{}: the best model's accuracy per class on the validation \
+                split, the worst first; every class in `tables/{}-per-class.csv`.",
+                    s.title, s.key
+                ),
+            ),
+        ],
+    ));
+    blocks.push(Block::Table(Table::from_frame(&s.key, &result.table()?)?));
+    blocks.push(Block::Heading(2, "Conclusion".into()));
+    blocks.extend(paras(&result.conclusion()));
+    blocks.extend(addendum.section(&s.key)?);
+    Ok(blocks)
+}
+
+/// The summary: every variant's table and effects, the family of comparisons and, for the
+/// report's plan, the profile against the report.
+fn summary_blocks(
+    study: &Setup,
+    g: &Gathered,
+    addendum: &dyn Addendum,
+) -> anyhow::Result<Vec<Block>> {
+    let (p, complete, family) = (&study.profile, &g.complete, &g.family);
+    let mut blocks = Vec::new();
+    blocks.push(Block::Heading(1, "Summary".into()));
+    if !complete.is_empty() {
+        blocks.push(Block::Table(Table::from_frame("summary", &summary_table(complete)?)?));
+        let files =
+            summary_effects(complete, p.name).export(&study.figures_dir, "summary-effects")?;
+        blocks.extend(figure_blocks(
+            &files,
+            &[(
+                "summary-effects",
+                "Every variant: its score with \
+            its 95% CI, the difference to its section's reference with its 95% CI and verdict, \
+            and the report's difference."
+                    .into(),
+            )],
+        ));
+    }
+    blocks.push(Block::Heading(
+        2,
+        format!("The study's {} comparisons: {}", family.comparisons.len(), family.tally()),
+    ));
+    blocks.push(Block::Table(Table::from_frame("comparisons", &family.table()?)?));
+    blocks.extend(addendum.summary(family)?);
+    Ok(blocks)
+}
+
+/// The document from the stored runs of `study` (figures exported to its figures directory),
+/// with what `addendum` adds to it.
+pub fn build(study: &Setup, addendum: Option<AddendumFn>) -> anyhow::Result<Document> {
+    let study = reader(study);
+    let g = gather(&study)?;
+    let mut blocks = setup_blocks(&study, &g, &trained(&study))?;
+    let addendum =
+        addendum.map_or_else(|| Box::new(Nothing) as Box<dyn Addendum>, |f| f(&study, &g.complete));
+    for s in &study.plan.sections {
+        blocks.extend(section_blocks(&study, s, &g, addendum.as_ref())?);
+    }
+    blocks.extend(summary_blocks(&study, &g, addendum.as_ref())?);
+    Ok(Document {
+        title: format!("{} ({} profile)", study.plan.title, study.profile.name.as_str()),
+        blocks,
+    })
+}
+
+/// Every variant and probe of the study: its overrides from the report's recipe (its bases'
+/// first), the keys among them not scaled, and the run directory its runs are in — those two
+/// columns only when some variant has one, or shares another's runs.
+fn variants_table(study: &Setup) -> anyhow::Result<Table> {
+    let plan = &study.plan;
+    let mut rows = Vec::new();
+    for v in plan.variants().into_iter().chain(plan.probes()) {
+        let r = plan.resolve(&v.key)?;
+        let set = if r.overrides.is_empty() {
+            "—".to_string()
+        } else {
+            r.overrides.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" ")
+        };
+        let absolute = r.absolute.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ");
+        rows.push(vec![
+            v.key.clone(),
+            v.label.clone(),
+            set,
+            if absolute.is_empty() { "—".into() } else { absolute },
+            study.run_name(v).to_string(),
+        ]);
+    }
+    let mut header: Vec<String> =
+        ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec();
+    let shared = rows.iter().any(|r| r[4] != r[0]);
+    let absolute = rows.iter().any(|r| r[3] != "—");
+    for (keep, col) in [(shared, 4), (absolute, 3)] {
+        if !keep {
+            header.remove(col);
+            rows.iter_mut().for_each(|r| drop(r.remove(col)));
+        }
+    }
+    Ok(Table { name: "variants".into(), header, rows })
+}
+
+/// Write the document as `format` into `out` (default: the study's figures directory), with
+/// every table as `tables/<name>.csv` beside it; returns the files written.
+pub fn write(
+    study: &Setup,
+    format: Format,
+    out: Option<&Path>,
+    addendum: Option<AddendumFn>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = out.map_or_else(|| study.figures_dir.clone(), Path::to_path_buf);
+    std::fs::create_dir_all(dir.join("tables"))
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.join("tables").display()))?;
+    let dir = dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let doc = build(study, addendum)?;
+    let mut written = Vec::new();
+    // Every class by label, which the data paragraph names by count and CRC-32.
+    let classes = Table {
+        name: "classes".into(),
+        header: vec!["label".into(), "class".into()],
+        rows: study
+            .data
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| vec![i.to_string(), c.clone()])
+            .collect(),
+    };
+    for t in std::iter::once(&classes).chain(doc.tables()) {
+        let path = dir.join("tables").join(format!("{}.csv", t.name));
+        crate::io::write_bytes(&path, t.csv().as_bytes())?;
+        written.push(path);
+    }
+    let path = dir.join(format.file_name());
+    let text = match format {
+        Format::Md => doc.markdown(&dir),
+        Format::Latex => {
+            let (text, unknown) = doc.latex(&dir);
+            if !unknown.is_empty() {
+                eprintln!(
+                    "{}: characters without a LaTeX form written as `?`: {}",
+                    path.display(),
+                    unknown.iter().collect::<String>()
+                );
+            }
+            text
+        }
+    };
+    crate::io::write_bytes(&path, text.as_bytes())?;
+    written.push(path);
+    Ok(written)
+}
