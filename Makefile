@@ -8,13 +8,14 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup setup-test doctor build check docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data
+.PHONY: help setup setup-test doctor build check lint docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
 	@echo "make test            setup, setup-test, a local one-node Slurm (as root: installs it, writes /etc/slurm/slurm.conf, starts its daemons), every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
-	@echo "make check           the inner loop: unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
+	@echo "make check           the inner loop: cargo fmt --check, clippy (warnings are errors), unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
+	@echo "make lint           cargo fmt --check and cargo clippy --all-targets -D warnings (make check and make test run it)"
 	@echo "make docs            the book (docs/, mdBook) into target/book; fails on a broken link, a stale benchmark table or a runnable block that fails"
 	@echo "make lab             JupyterLab on notebooks/ with the kernel 'Rust (convlab)'; prints the URL"
 	@echo "make tensorboard     TensorBoard on runs/: every run's curves, live while a grid trains"
@@ -59,13 +60,18 @@ docs: setup setup-test
 	. ./.convlab-test-env && "$$CONVLAB_MDBOOK" build docs
 	@[ -n "$(BUILT)" ] || $(CARGO) test --release --test docs
 
-# Every test binary but the ones that need Slurm (slurm) or pdflatex (report).
+# Every test binary but the ones that need Slurm (slurm) or pdflatex (report), after the lints.
 CHECK_TESTS = $(filter-out slurm report,$(basename $(notdir $(wildcard tests/*.rs))))
-check:
+check: lint
 	$(CARGO) test --release --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 
-# The tests, then the API docs with warnings as errors (broken intra-doc links fail).
-test-rust:
+# Formatting (rustfmt.toml) and clippy with warnings as errors, on every target.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# The lints, the tests, then the API docs with warnings as errors (broken intra-doc links fail).
+test-rust: lint
 	$(CARGO) test --release
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 

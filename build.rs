@@ -5,6 +5,7 @@
 //! - libtorch's C++ API, reached one way: `extern "C"` wrappers compiled against
 //!   libtorch's headers — src/train/optim.cpp (the multi-tensor SGD and AdamW steps) and
 //!   src/autocast.cpp (CUDA autocast in bf16), src/torch_info.cpp (versions, for `convlab doctor`).
+//!
 //! torch-sys (links = "tch") tells us where libtorch's libraries are.
 use std::{env, path::Path};
 

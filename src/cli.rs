@@ -5,7 +5,7 @@ use crate::bench::BenchConfig;
 use crate::data::{Augment, DataConfig, Dataset, Inspection, Source};
 use crate::device::Device;
 use crate::device::MemoryFormat;
-use crate::model::{Norm, PRESETS, Pool, ResNetConfig, Stem};
+use crate::model::{Norm, Pool, Preset, ResNetConfig, Stem};
 use crate::overrides::Override;
 use crate::paths::PathStyle;
 use crate::plan::{Plan, Recipe, Section};
@@ -346,8 +346,8 @@ impl DataArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// Model preset.
-    #[arg(long, default_value = "xknet18", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
-    pub preset: String,
+    #[arg(long, value_enum, default_value_t = Preset::Xknet18)]
+    pub preset: Preset,
     /// Normalization: batch, instance, instance-affine, group:G, none.
     #[arg(long)]
     pub norm: Option<Norm>,
@@ -375,7 +375,7 @@ impl ModelArgs {
     /// The preset with the flags' changes (input channels and classes come from the data:
     /// [`RunConfig::for_data`]).
     pub fn config(&self) -> anyhow::Result<ResNetConfig> {
-        let preset = ResNetConfig::preset(&self.preset)?;
+        let preset = self.preset.config();
         let blocks = match &self.blocks {
             Some(b) => <[usize; 4]>::try_from(b.as_slice()).map_err(|_| {
                 let text = b.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
@@ -399,7 +399,7 @@ impl ModelArgs {
     }
 }
 
-/// The training recipe's changes from the report's ([`TrainConfig::report`]).
+/// The training recipe's changes from the paper's ([`TrainConfig::paper`]).
 #[derive(Args, Debug, Clone)]
 pub struct RecipeArgs {
     #[arg(long)]
@@ -440,32 +440,31 @@ pub struct RecipeArgs {
 }
 
 impl RecipeArgs {
-    /// The report's recipe with these changes, on the hardware `hw` names.
+    /// The paper's recipe with these changes, on the hardware `hw` names.
     pub fn config(&self, hw: &DeviceArgs) -> TrainConfig {
-        let report = TrainConfig::report();
+        let paper = TrainConfig::paper();
         let flips = self.flips.map_or_else(Augment::default, Augment::flips);
         let augment = Augment {
             hflip: self.hflip.unwrap_or(flips.hflip),
             vflip: self.vflip.unwrap_or(flips.vflip),
             crop_pad: self.crop_pad.unwrap_or(flips.crop_pad),
-            ..flips
         };
         TrainConfig {
-            epochs: self.epochs.unwrap_or(report.epochs),
-            batch_size: self.batch_size.unwrap_or(report.batch_size),
-            lr: self.lr.unwrap_or(report.lr),
-            momentum: self.momentum.unwrap_or(report.momentum),
-            weight_decay: self.weight_decay.unwrap_or(report.weight_decay),
+            epochs: self.epochs.unwrap_or(paper.epochs),
+            batch_size: self.batch_size.unwrap_or(paper.batch_size),
+            lr: self.lr.unwrap_or(paper.lr),
+            momentum: self.momentum.unwrap_or(paper.momentum),
+            weight_decay: self.weight_decay.unwrap_or(paper.weight_decay),
             nesterov: self.nesterov,
-            schedule: self.schedule.unwrap_or(report.schedule),
-            warmup_epochs: self.warmup.unwrap_or(report.warmup_epochs),
-            seed: self.seed.unwrap_or(report.seed),
+            schedule: self.schedule.unwrap_or(paper.schedule),
+            warmup_epochs: self.warmup.unwrap_or(paper.warmup_epochs),
+            seed: self.seed.unwrap_or(paper.seed),
             device: hw.device,
             threads: hw.threads,
             bf16: hw.bf16,
             channels_last: hw.channels_last,
             augment,
-            ..report
+            ..paper
         }
     }
 }
@@ -518,20 +517,23 @@ pub fn sweep_plan(base: &str, overrides: &[String], name: Option<&str>) -> anyho
     let section = Section::sweep(&name, base, &refs).map_err(|e| {
         anyhow::anyhow!("{}", e.message.trim_start_matches(&format!("section `{name}`: ")))
     })?;
-    Ok(Plan::new(&name, &format!("Sweep: {}", section.title)).section(section).check()?)
+    Ok(Plan::new(&name, &format!("Sweep: {}", section.title))
+        .with_section(section)
+        .validate()?
+        .with_styles())
 }
 
 /// `convlab keys`: every key an override can set, with its value in `variant`'s recipe (the
-/// report's units), how a profile scales it, and the keys set elsewhere.
+/// paper's units), how a profile scales it, and the keys set elsewhere.
 pub fn keys_table(plan: &Plan, variant: &str) -> anyhow::Result<String> {
-    plan.find(variant).or_else(|_| crate::plan::variant(variant))?;
+    plan.find_variant(variant).or_else(|_| crate::plan::paper_variant(variant))?;
     let recipe = plan.recipe(variant)?;
     let keys = recipe.keys();
     let width = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     let vwidth =
         keys.iter().map(|(_, v)| v.chars().count()).filter(|&n| n <= 24).max().unwrap_or(0);
     let mut out = format!(
-        "Keys of {variant}'s recipe, in the report's units (KEY=VALUE in `convlab sweep`, a \
+        "Keys of {variant}'s recipe, in the paper's units (KEY=VALUE in `convlab sweep`, a \
             plan's `set`, `convlab train --set`):\n"
     );
     for (k, v) in &keys {
@@ -564,8 +566,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = ProfileName::Quick)]
     pub profile: ProfileName,
     /// Model preset.
-    #[arg(long, default_value = "xknet18", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
-    pub preset: String,
+    #[arg(long, value_enum, default_value_t = Preset::Xknet18)]
+    pub preset: Preset,
     /// Base width (default: the profile's).
     #[arg(long)]
     pub width: Option<i64>,
@@ -615,7 +617,7 @@ impl BenchArgs {
             "`convlab bench --profile full` needs data: --data imagefolder:PATH or tiny:PATH \
                 (bench/gpu.sh writes a synthetic tree)"
         );
-        let profile = crate::plan::Profile::resolve(&settings)?;
+        let profile = crate::plan::Profile::resolve(settings)?;
         profile.prepare_data()?;
         let base = match &self.data.data {
             // Another dataset, whole, at the profile's size and channels unless the flags say.
@@ -634,19 +636,17 @@ impl BenchArgs {
             bf16: (self.hw.bf16 || profile.bf16) && !self.fp32,
             channels_last: (self.hw.channels_last || profile.memory_format != MemoryFormat::Nchw)
                 && !self.nchw,
-            ..TrainConfig::report()
+            ..TrainConfig::paper()
         };
-        let model = ResNetConfig {
-            width: self.width.unwrap_or(profile.width),
-            ..ResNetConfig::preset(&self.preset)?
-        };
+        let model =
+            ResNetConfig { width: self.width.unwrap_or(profile.width), ..self.preset.config() };
         let RunConfig { model, train, .. } = RunConfig::for_data(model, train, &data);
         let h = data.shape()[1];
         // bf16 only takes effect on CUDA, so only there does the name say so.
         let bf16 = train.bf16 && train.device.resolve().is_ok_and(|d| d.is_cuda());
         let name = format!(
             "{} w{} {h}px{}{}",
-            self.preset,
+            self.preset.as_str(),
             model.width,
             if train.channels_last { " NHWC" } else { "" },
             if bf16 { " bf16" } else { "" }
@@ -829,26 +829,25 @@ pub fn runs_table(experiments: &[ExperimentSummary], runs: &Path, paths: &PathSt
     if experiments.is_empty() {
         return format!("no finished experiments under {}", paths.show(runs));
     }
-    let mut out = vec![format!(
-        "{:<28} {:>5} {:>16} {:>6} {:>11} {:>9} {:>8}",
-        "experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s"
-    )];
-    for s in experiments {
-        let r0 = &s.runs[0];
-        let minutes = s.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0;
-        out.push(format!(
-            "{:<28} {:>5} {:>8.4} ± {:.4} {:>6} {:>11} {:>9.1} {:>8.0}",
-            s.name,
-            s.seeds.len(),
-            s.best_val_acc_mean,
-            s.best_val_acc_std,
-            r0.best_epoch,
-            r0.parameters,
-            minutes,
-            r0.images_per_s
-        ));
-    }
-    out.join("\n")
+    let header = ["experiment", "seeds", "best val acc", "epoch", "params", "minutes", "img/s"];
+    let rows = experiments
+        .iter()
+        .map(|s| {
+            let r0 = &s.runs[0];
+            let minutes = s.runs.iter().map(|r| r.wall_seconds).sum::<f64>() / 60.0;
+            vec![
+                s.name.clone(),
+                s.seeds.len().to_string(),
+                format!("{:.4} ± {:.4}", s.best_val_acc_mean, s.best_val_acc_std),
+                r0.best_epoch.to_string(),
+                r0.parameters.to_string(),
+                format!("{minutes:.1}"),
+                format!("{:.0}", r0.images_per_s),
+            ]
+        })
+        .collect();
+    crate::table::Table { name: "runs".into(), header: header.map(String::from).to_vec(), rows }
+        .text()
 }
 
 /// A run directory, or the seed runs inside an experiment directory (sorted).
@@ -914,10 +913,10 @@ mod tests {
     }
 
     #[test]
-    fn no_flags_is_the_report_recipe_on_xknet18() {
+    fn no_flags_is_the_paper_recipe_on_xknet18() {
         let t = parse(&[]).unwrap();
         assert_eq!(t.model.config().unwrap(), ResNetConfig::xknet18());
-        assert_eq!(t.recipe.config(&t.hw), TrainConfig::report());
+        assert_eq!(t.recipe.config(&t.hw), TrainConfig::paper());
         assert_eq!(study(&[]).unwrap(), Layer::default());
     }
 
@@ -965,7 +964,7 @@ mod tests {
             lr: 0.02,
             device: Device::Cpu,
             channels_last: true,
-            ..TrainConfig::report()
+            ..TrainConfig::paper()
         };
         assert_eq!(c, want);
         let layer = study(&[

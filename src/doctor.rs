@@ -89,7 +89,7 @@ fn wheel_versions(lib: &std::path::Path) -> (Option<String>, Option<String>) {
 pub fn time_step(device: tch::Device, steps: usize) -> anyhow::Result<f64> {
     let model =
         ResNetConfig { width: 16, in_channels: 1, num_classes: 10, ..ResNetConfig::xknet18() };
-    let train = TrainConfig { lr: 0.02, ..TrainConfig::report() };
+    let train = TrainConfig { lr: 0.02, ..TrainConfig::paper() };
     tch::manual_seed(0);
     let vs = tch::nn::VarStore::new(device);
     let net = crate::model::ResNet::new(&vs.root(), &model)?;

@@ -21,6 +21,7 @@
 //! - [`overrides`]: any configuration field set by name, `key=value` (Hydra's grammar).
 //! - [`train`]: the training loop, runs on disk (resumable, cached), predictions.
 //! - [`paths`]: paths as shown to users (project-relative, `~`).
+//! - [`table`]: tables as text — from a polars frame to CSV, a terminal's borders, HTML.
 //! - [`plot`]: figures (plotters) as SVG/PNG and inline in notebooks.
 //! - [`prelude`]: what the notebooks import.
 pub mod analysis;
@@ -42,6 +43,7 @@ pub mod prelude;
 pub mod settings;
 pub mod signals;
 pub mod study;
+pub mod table;
 pub mod train;
 pub mod writeup;
 

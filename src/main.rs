@@ -12,6 +12,7 @@ use convlab::paths::PathStyle;
 use convlab::plan::{Plan, Section};
 use convlab::settings::Settings;
 use convlab::study::Study;
+use convlab::table::Show;
 use convlab::train::{
     Experiment, LogTo, Run, RunConfig, RunOptions, list_runs, predict, write_predictions,
 };
@@ -53,13 +54,13 @@ enum Command {
     /// Replay a recorded run's first epochs from scratch, in memory: each step's lr, loss and
     /// gradient norm as CSV (why did it stall?). Nothing is written to the run.
     Trace(TraceArgs),
-    /// Run a study — the report's, or a plan file's (--plan) — under a profile as a grid of
+    /// Run a study — the paper's, or a plan file's (--plan) — under a profile as a grid of
     /// units, and export its tables and figures.
     Study(StudyArgs),
     /// Sweep overrides of a base variant: a one-section study whose reference is the first
     /// value, e.g. `convlab sweep --base xknet18 train.weight_decay=0,1e-4,5e-4`.
     Sweep(SweepArgs),
-    /// Every key an override can set (`model.*`, `train.*`), with its value in the report's
+    /// Every key an override can set (`model.*`, `train.*`), with its value in the paper's
     /// recipe (or a variant's) and whether a profile scales it.
     Keys(KeysArgs),
     /// Write the study as a document (Markdown or LaTeX) from the stored runs, its tables as CSV;
@@ -228,8 +229,8 @@ struct PlotArgs {
 
 #[derive(Args)]
 struct StudyArgs {
-    /// A plan file (studies/NAME.toml): your own sections and variants (default: the report's
-    /// study). Its overrides are in the report's units: train.epochs, train.lr, train.schedule's
+    /// A plan file (studies/NAME.toml): your own sections and variants (default: the paper's
+    /// study). Its overrides are in the paper's units: train.epochs, train.lr, train.schedule's
     /// steps, train.warmup_epochs, train.batch_size and model.width are scaled by the profile.
     #[arg(long)]
     plan: Option<PathBuf>,
@@ -242,7 +243,7 @@ struct StudyArgs {
 struct GridArgs {
     #[command(flatten)]
     settings: SettingsArgs,
-    /// Sections to run (default: all of the plan's; the report's are baseline, xknet18, width,
+    /// Sections to run (default: all of the plan's; the paper's are baseline, xknet18, width,
     /// augmentation, dropout, normalization, lr-decay, residual, depth).
     #[arg(long, value_delimiter = ',')]
     sections: Vec<String>,
@@ -271,11 +272,11 @@ struct GridArgs {
 
 #[derive(Args)]
 struct SweepArgs {
-    /// The variant every value starts from: one of the report's (xknet18, resnet18, …).
+    /// The variant every value starts from: one of the paper's (xknet18, resnet18, …).
     #[arg(long, default_value = "xknet18")]
     base: String,
     /// Overrides KEY=A,B,C (every combination of the keys with several values; a key with one
-    /// value applies to all). Values are in the report's units: train.epochs, train.lr,
+    /// value applies to all). Values are in the paper's units: train.epochs, train.lr,
     /// train.schedule's steps, train.warmup_epochs, train.batch_size and model.width are
     /// scaled by the profile (`convlab keys` lists every key).
     #[arg(required = true, value_name = "KEY=VALUES")]
@@ -289,7 +290,7 @@ struct SweepArgs {
 
 #[derive(Args)]
 struct KeysArgs {
-    /// Show the values of this variant (one of the report's, or of --plan's).
+    /// Show the values of this variant (one of the paper's, or of --plan's).
     #[arg(long, default_value = "xknet18")]
     variant: String,
     /// A plan file whose variants --variant may name.
@@ -299,12 +300,12 @@ struct KeysArgs {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// A plan file (default: the report's study).
+    /// A plan file (default: the paper's study).
     #[arg(long)]
     plan: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
-    /// md (`report.md`: Markdown, relative links to the figures) or latex (`report.tex`, for
+    /// md (`writeup.md`: Markdown, relative links to the figures) or latex (`writeup.tex`, for
     /// pdflatex).
     #[arg(long, value_enum, default_value = "md")]
     format: convlab::writeup::Format,
@@ -552,13 +553,13 @@ fn sweep(args: &SweepArgs, edge: &Edge) -> anyhow::Result<()> {
 fn keys(args: &KeysArgs) -> anyhow::Result<()> {
     let plan = match &args.plan {
         Some(p) => Plan::load(p)?,
-        None => Plan::report(),
+        None => Plan::paper(),
     };
     print!("{}", convlab::cli::keys_table(&plan, &args.variant)?);
     Ok(())
 }
 
-/// A study's grid (the report's plan when `plan` is none): its units trained by local
+/// A study's grid (the paper's plan when `plan` is none): its units trained by local
 /// workers or Slurm tasks, then each section's table, conclusion and figures.
 fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -580,7 +581,10 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     let sections: Vec<Section> = if args.sections.is_empty() {
         study.plan.sections.clone()
     } else {
-        args.sections.iter().map(|k| study.section(k).cloned()).collect::<anyhow::Result<_>>()?
+        args.sections
+            .iter()
+            .map(|k| study.find_section(k).cloned())
+            .collect::<anyhow::Result<_>>()?
     };
     let sections: Vec<&Section> = sections.iter().collect();
     // A command logs on stderr and shows paths as the shell sees them; results go to stdout.
@@ -618,23 +622,23 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
     let exe = std::env::current_exe()?;
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let report =
+    let outcome =
         grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
     let summarised = summarise(&study, &sections)?;
-    let complete = summarised.len() == study.plan.sections.len() && report.failed.is_empty();
-    if !study.plan.is_report() && complete {
-        // Your own study ends with its write-up (the report's is `convlab report`, after its
+    let complete = summarised.len() == study.plan.sections.len() && outcome.failed.is_empty();
+    if !study.plan.is_paper() && complete {
+        // Your own study ends with its write-up (the paper's is `convlab report`, after its
         // notebooks).
-        println!("{}", study.write_report(convlab::writeup::Format::Md, None)?);
+        println!("{}", study.write_up(convlab::writeup::Format::Md, None)?);
     }
-    if study.plan.is_report() && complete {
+    if study.plan.is_paper() && complete {
         // After the grid, alone on the machine: the probes are stored; the depth benchmark runs
         // here.
         let family = study.family()?;
         let answers = convlab::paper::answer_all(&study, &summarised)?;
-        println!("\nThe report's open questions\n\n{}", answers.conclusions());
+        println!("\nThe paper's open questions\n\n{}", answers.conclusions());
         println!(
-            "\nThe {} profile against the report\n\n{}",
+            "\nThe {} profile against the paper\n\n{}",
             study.profile.name.as_str(),
             convlab::paper::fidelity_markdown(&answers.fidelity(&family))
         );
@@ -646,7 +650,7 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         study.profile.name.as_str(),
         t0.elapsed().as_secs_f64() / 60.0
     );
-    report.into_result()
+    outcome.into_result()
 }
 
 /// Each finished section's table, conclusion and figures, then the family's verdicts.
@@ -665,7 +669,7 @@ fn summarise(
         println!(
             "{}\n{}\n{}\n{written}",
             result.section.title,
-            result.seed_table()?,
+            result.seed_table()?.show().text(),
             result.conclusion()
         );
         summarised.push(result);
@@ -677,15 +681,19 @@ fn summarise(
         family.comparisons.len(),
         family.tally()
     );
-    for c in &family.comparisons {
-        println!(
-            "  {:<13} {:<16} vs {:<8} {}",
-            c.section,
-            c.variant.variant.key,
-            c.reference.variant.key,
-            c.describe()
-        );
-    }
+    let table = convlab::table::Table {
+        name: "comparisons".into(),
+        header: ["section", "variant", "reference", "result"].map(String::from).to_vec(),
+        rows: family
+            .comparisons
+            .iter()
+            .map(|c| {
+                let (v, r) = (&c.variant.variant.key, &c.reference.variant.key);
+                vec![c.section.clone(), v.clone(), r.clone(), c.describe()]
+            })
+            .collect(),
+    };
+    println!("{}", table.text());
     Ok(summarised)
 }
 
@@ -808,7 +816,7 @@ fn report(args: &ReportArgs, edge: &Edge) -> anyhow::Result<()> {
         study = study.with_plan(Plan::load(p)?)?;
     }
     study.options.paths = edge.paths.clone();
-    println!("{}", study.write_report(args.format, args.out.as_deref())?);
+    println!("{}", study.write_up(args.format, args.out.as_deref())?);
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! `use convlab::prelude::*;` — the names a notebook needs.
-pub use crate::analysis::{SectionResult, confusion_matrix};
+pub use crate::analysis::{SectionResult, Show, Table, confusion_matrix};
 pub use crate::data::{Augment, DataConfig, Dataset, Loader, Source, SynthConfig};
 pub use crate::device::{Device, libtorch_info};
 pub use crate::model::{ConfigError, Norm, Pool, ResNet, ResNetConfig, Stem};

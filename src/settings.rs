@@ -33,7 +33,7 @@ use std::time::Duration;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileName {
-    /// The report's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.
+    /// The paper's settings on the user's data: 64×64 RGB, 25 epochs, batch 64, width 64.
     Full,
     /// The CPU default: a Fashion-MNIST slice, every section in minutes on 2 cores.
     Quick,
@@ -65,12 +65,12 @@ impl std::str::FromStr for ProfileName {
 }
 
 /// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
-/// Tables show the report's metric, best validation accuracy, whichever it is.
+/// Tables show the paper's metric, best validation accuracy, whichever it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Score {
-    /// Best validation accuracy: the report's metric — the epoch is chosen on the validation
+    /// Best validation accuracy: the paper's metric — the epoch is chosen on the validation
     /// split and scored on it.
     #[default]
     BestVal,

@@ -86,6 +86,14 @@ impl Study {
         grid::status(&self.setup, sections)
     }
 
+    /// What each variant and probe of section `key` changes from the paper's recipe
+    /// ([`analysis::overrides_table`]).
+    pub fn overrides(&self, key: &str) -> anyhow::Result<analysis::Table> {
+        let s = self.find_section(key)?;
+        let members: Vec<&crate::plan::Variant> = s.variants.iter().chain(&s.probes).collect();
+        analysis::overrides_table(&self.setup, &members)
+    }
+
     /// Run (or load the stored results of) every variant of a section, with its comparisons.
     pub fn run_section(&self, key: &str) -> anyhow::Result<SectionResult> {
         let mut result = analysis::section_runs(&self.setup, key)?;
@@ -162,10 +170,10 @@ impl Study {
 
     /// Write the study's write-up ([`writeup::write`]) in `format` to `out` (default: the
     /// figures directory), from the stored runs only; one line per file written.
-    pub fn write_report(&self, format: Format, out: Option<&Path>) -> anyhow::Result<String> {
+    pub fn write_up(&self, format: Format, out: Option<&Path>) -> anyhow::Result<String> {
         // The paper's plan: its open questions and fidelity table join the write-up.
         let addendum =
-            self.plan.is_report().then_some(crate::paper::addendum as writeup::AddendumFn);
+            self.plan.is_paper().then_some(crate::paper::addendum as writeup::AddendumFn);
         Ok(self.written(&writeup::write(&self.setup, format, out, addendum)?))
     }
 

@@ -69,7 +69,7 @@ fn workflow_train_runs_plot_predict() {
 
     let o = convlab(d, &["runs"]);
     let table = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(table.lines().any(|l| l.starts_with("tiny ") && l.contains(" 2 ")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("│ tiny ") && l.contains(" 2 ")), "{table}");
 
     let o = convlab(d, &["plot", "runs/tiny", "-o", "fig.svg", "--title", "tiny"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -345,7 +345,7 @@ fn bad_arguments_give_clear_errors() {
 }
 
 /// `convlab train --set`: any field by name, after the flags, recorded in the run's config;
-/// `convlab keys` lists the keys with the report's values and what a profile scales.
+/// `convlab keys` lists the keys with the paper's values and what a profile scales.
 #[test]
 fn train_sets_any_field_by_name_and_keys_lists_them() {
     let tmp = tempfile::tempdir().unwrap();

@@ -42,6 +42,7 @@ fn encoded(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
 
 /// Load on another thread: a hang (a FIFO opened for reading) fails the test instead of blocking
 /// it.
+#[allow(clippy::result_large_err)] // the library's own error type, returned as the library returns it
 fn load_within(c: &DataConfig, secs: u64) -> Result<Dataset, DataError> {
     let c = c.clone();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -500,7 +501,8 @@ fn damaged_cache_files_are_detected_and_rebuilt() {
     let manifest = tensors.with_extension("json");
     let original = (fs::read(&tensors).unwrap(), fs::read(&manifest).unwrap());
 
-    let damage: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Damage<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let damage: Vec<Damage> = vec![
         (
             "tensors truncated",
             Box::new(|| fs::write(&tensors, &original.0[..original.0.len() / 2]).unwrap()),

@@ -203,7 +203,7 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
                     }
                     // Sibling edges: both files in the same directory `dir`.
                     if s.module.len() < 2
-                        || !dirs.contains(&s.module[..s.module.len() - 1].to_vec())
+                        || !dirs.contains(&s.module[..s.module.len() - 1])
                     {
                         continue;
                     }
@@ -317,7 +317,7 @@ fn describe(gs: &BTreeMap<String, Graph>) -> Vec<String> {
 /// modules of its own layer or below, never above. `lib` (the crate root) and `prelude`
 /// (re-exports for notebooks) sit over every layer.
 const LAYERS: &[&[&str]] = &[
-    &["io", "paths", "signals", "device", "overrides"],
+    &["io", "paths", "signals", "device", "overrides", "table"],
     &["model", "data"],
     &["train"],
     &["plot", "bench", "doctor"],

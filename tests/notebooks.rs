@@ -51,8 +51,8 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
     for (name, nb) in &notebooks {
         for (i, o) in outputs(nb) {
             assert_ne!(o["output_type"], "error", "{name} cell {i}: an error output is committed");
-            if let Some(data) = o["data"].as_object() {
-                if data.contains_key("image/svg+xml") {
+            if let Some(data) = o["data"].as_object()
+                && data.contains_key("image/svg+xml") {
                     figures += 1;
                     let png = data.get("image/png").and_then(Value::as_str).unwrap_or_else(|| panic!("{name} cell {i}: an SVG figure without a PNG shows empty in an untrusted notebook"));
                     assert!(
@@ -60,7 +60,6 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
                         "{name} cell {i}: image/png is not a base64 PNG"
                     );
                 }
-            }
             // Base64 image data can spell anything (`/root/` among it), so it is left out.
             let mut shown = o.clone();
             if let Some(data) = shown["data"].as_object_mut() {
@@ -111,8 +110,8 @@ fn output_text(nb: &Value) -> String {
 #[test]
 fn committed_notebooks_show_confidence_intervals_and_verdicts() {
     let notebooks = committed();
-    // The report's family: its size from its plan.
-    let n = convlab::plan::report().family_members().len();
+    // The paper's family: its size from its plan.
+    let n = convlab::plan::paper_plan().family_members().len();
     for (name, nb) in &notebooks {
         let text = output_text(nb);
         if name == "00_models.ipynb" {
@@ -154,7 +153,7 @@ fn committed_notebooks_show_confidence_intervals_and_verdicts() {
     );
 }
 
-/// The committed notebooks answer the report's open questions from computed numbers, shown as
+/// The committed notebooks answer the paper's open questions from computed numbers, shown as
 /// rendered Markdown (a `text/markdown` output) with the same text as plain text.
 #[test]
 fn committed_notebooks_answer_the_open_questions() {
@@ -198,7 +197,7 @@ fn committed_notebooks_answer_the_open_questions() {
         (
             "10_summary.ipynb",
             vec![
-                "| finding | the report | here | status | why |",
+                "| finding | the paper | here | status | why |",
                 "| InstanceNorm collapse |",
                 "### Why did InstanceNorm collapse?",
             ],

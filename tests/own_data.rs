@@ -1,7 +1,7 @@
 //! A researcher's own data through the real binary, as the "Your own data" chapter walks it:
 //! Tiny ImageNet's published layout (an unlabelled test split), a 64×64 colour ImageFolder
 //! tree without `val/`, and a tree of mixed sizes with grayscale among colour. Each goes
-//! through `convlab data inspect`, then studies on `quick` (the report's whole plan, so the
+//! through `convlab data inspect`, then studies on `quick` (the paper's whole plan, so the
 //! half-width variant at 64×64 too) and on `full`, and ends in a write-up — or in a one-line
 //! error before any unit trains.
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ fn tiny_imagenet_from_inspect_to_the_write_up_on_quick_and_full() {
         "quick",
     );
 
-    // The report's whole plan on quick, scored on validation: every section, the half-width net
+    // The paper's whole plan on quick, scored on validation: every section, the half-width net
     // NCHW.
     let quick = [
         "--profile",

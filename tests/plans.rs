@@ -1,6 +1,6 @@
 //! Studies of your own: a plan file, a one-line sweep and a notebook cell's section, each
-//! through the report's whole machinery under the smoke profile — the grid and its units,
-//! verdicts, figures, the write-up, TensorBoard events — sharing the report's runs; and bad
+//! through the paper's whole machinery under the smoke profile — the grid and its units,
+//! verdicts, figures, the write-up, TensorBoard events — sharing the paper's runs; and bad
 //! plans refused through the real binary before anything trains.
 use convlab::analysis::Verdict;
 use convlab::plan::{Plan, Section, Variant};
@@ -33,8 +33,8 @@ fn lines(dir: &Path, file: &str) -> usize {
 
 /// `studies/regularization.toml` through `convlab study --plan`, `--status`, `--units` and
 /// `convlab report --plan`: units in the grid, verdicts over the plan's own family, figures,
-/// its section in the write-up, TensorBoard events — and the report's xknet18 runs, trained
-/// first by the report's study, reused untouched.
+/// its section in the write-up, TensorBoard events — and the paper's xknet18 runs, trained
+/// first by the paper's study, reused untouched.
 #[test]
 fn a_plan_file_runs_end_to_end_sharing_the_reports_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -54,7 +54,7 @@ fn a_plan_file_runs_end_to_end_sharing_the_reports_runs() {
     let plan = shipped("regularization.toml");
     let plan = plan.to_str().unwrap();
     let out = smoke(&["study", "--plan", plan]);
-    // The plan's family is its own: every comparison judged, over its size, not the report's.
+    // The plan's family is its own: every comparison judged, over its size, not the paper's.
     let parsed = Plan::load(Path::new(plan)).unwrap();
     let n = parsed.family_members().len();
     assert!(out.contains(&format!("The study's {n} comparisons")), "{out}");
@@ -73,13 +73,13 @@ fn a_plan_file_runs_end_to_end_sharing_the_reports_runs() {
             );
         }
     }
-    // xknet18 is the report's: not trained again.
+    // xknet18 is the paper's: not trained again.
     for (s, b) in (1..=2).zip(&before) {
         assert_eq!(&stamps(&xk.join(format!("seed-{s}"))), b, "xknet18 seed {s} was touched");
         assert_eq!(
             lines(&xk.join(format!("seed-{s}")), "attempts.jsonl"),
             1,
-            "one attempt, the report's"
+            "one attempt, the paper's"
         );
     }
     // The grid's units: each distinct run once, every one done, each with TensorBoard events.
@@ -134,7 +134,7 @@ fn a_plan_file_runs_end_to_end_sharing_the_reports_runs() {
     );
     assert!(
         !md.contains("fidelity") && !md.contains("InstanceNorm collapse"),
-        "the report's questions are the report's"
+        "the paper's questions are the paper's"
     );
     let csv =
         std::fs::read_to_string(root.join("figures/smoke/regularization/tables/comparisons.csv"))
@@ -185,7 +185,7 @@ fn a_one_line_sweep_compares_each_value_with_the_first() {
 }
 
 /// What a notebook cell does: build a section, run it with the study's data and runs, read
-/// its table, draw its figure, write its report — the report's xknet18 runs reused.
+/// its table, draw its figure, write its report — the paper's xknet18 runs reused.
 #[test]
 fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     let tmp = tempfile::tempdir().unwrap();
@@ -194,20 +194,20 @@ fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     let xk = study.runs_dir.join("xknet18/seed-1");
     let before = stamps(&xk);
 
-    let plan = Plan::new("my-ablation", "Weight decay against xknet18").section(
+    let plan = Plan::new("my-ablation", "Weight decay against xknet18").with_section(
         Section::new("weight-decay", "Weight decay 5e-4")
-            .reference("xknet18")
-            .variant(Variant::report("xknet18").unwrap())
-            .variant(
+            .with_reference("xknet18")
+            .with_variant(convlab::plan::paper_variant("xknet18").cloned().unwrap())
+            .with_variant(
                 Variant::new("wd-5e-4")
-                    .label("weight decay 5e-4")
-                    .base("xknet18")
-                    .set("train.weight_decay=5e-4"),
+                    .with_label("weight decay 5e-4")
+                    .with_base("xknet18")
+                    .with_set("train.weight_decay=5e-4"),
             ),
     );
     let mine = study.with_plan(plan).unwrap();
     let wd = mine.run_section("weight-decay").unwrap();
-    assert_eq!(stamps(&xk), before, "xknet18 is the report's, not trained again");
+    assert_eq!(stamps(&xk), before, "xknet18 is the paper's, not trained again");
     let table = wd.table().unwrap();
     let col = table.column("verdict").unwrap().str().unwrap().clone();
     let verdicts: Vec<Option<&str>> = (0..table.height()).map(|i| col.get(i)).collect();
@@ -222,14 +222,14 @@ fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     // Its figures and its write-up, under the plan's own directory.
     let written = mine.export(&wd).unwrap();
     assert!(written.contains("figures/smoke/my-ablation/weight-decay-effects.png"), "{written}");
-    mine.write_report(Format::Md, None).unwrap();
+    mine.write_up(Format::Md, None).unwrap();
     let md =
         std::fs::read_to_string(tmp.path().join("figures/smoke/my-ablation/report.md")).unwrap();
     assert!(md.contains("## Weight decay 5e-4") && md.contains("| wd-5e-4 |"), "{md}");
-    // A new variant got a style of its own, distinct from the report's xknet18.
-    let style = |k: &str| mine.plan.variant(k).unwrap().style.unwrap();
+    // A new variant got a style of its own, distinct from the paper's xknet18.
+    let style = |k: &str| mine.plan.get_variant(k).unwrap().style.unwrap();
     assert_ne!(style("wd-5e-4"), style("xknet18"));
-    assert_eq!(style("xknet18"), convlab::plan::variant("xknet18").unwrap().style.unwrap());
+    assert_eq!(style("xknet18"), convlab::plan::paper_variant("xknet18").unwrap().style.unwrap());
 }
 
 /// Every bad plan of the issue through the real binary: exit status 1, one line naming the
@@ -316,7 +316,7 @@ fn bad_plans_are_refused_with_one_line_and_nothing_trains() {
         "report-name",
         t.clone(),
         vec![format!(
-            ":{}: variant `dropout-0.2` is the report's (model.stem=small model.norm=none \
+            ":{}: variant `dropout-0.2` is the paper's (model.stem=small model.norm=none \
                 model.dropout=0.2); this plan's is xknet18 + model.dropout=0.2: name yours \
                 differently",
             line_of(&t, "key = \"dropout-0.2\"")
@@ -389,20 +389,20 @@ fn runs_are_shared_by_config_and_a_changed_variant_is_a_new_run() {
     let tmp = tempfile::tempdir().unwrap();
     let study = smoke_study(tmp.path(), vec![1]);
     let one = |key: &str, set: &str| {
-        Plan::new("p", "P").section(
+        Plan::new("p", "P").with_section(
             Section::new("s", "S")
-                .reference("xknet18")
-                .variant(Variant::report("xknet18").unwrap())
-                .variant(Variant::new(key).base("xknet18").set(set)),
+                .with_reference("xknet18")
+                .with_variant(convlab::plan::paper_variant("xknet18").cloned().unwrap())
+                .with_variant(Variant::new(key).with_base("xknet18").with_set(set)),
         )
     };
     let a = study.with_plan(one("foo", "train.weight_decay=5e-4")).unwrap();
     a.run_section("s").unwrap();
-    let foo = a.plan.variant("foo").unwrap().clone();
+    let foo = a.plan.get_variant("foo").unwrap().clone();
     assert_eq!(a.run_name(&foo), "foo");
     // The same name, other overrides: its own directory, named with its config's hash.
     let b = study.with_plan(one("foo", "train.weight_decay=1e-3")).unwrap();
-    let foo_b = b.plan.variant("foo").unwrap().clone();
+    let foo_b = b.plan.get_variant("foo").unwrap().clone();
     let name = b.run_name(&foo_b).to_string();
     assert!(name.starts_with("foo-") && name.len() == "foo-".len() + 8, "{name}");
     b.run_section("s").unwrap();
@@ -417,21 +417,21 @@ fn runs_are_shared_by_config_and_a_changed_variant_is_a_new_run() {
     );
     // The first config under another name, in another plan: the same runs.
     let c = study.with_plan(one("weight-decay-5e-4", "train.weight_decay=5e-4")).unwrap();
-    assert_eq!(c.run_name(c.plan.variant("weight-decay-5e-4").unwrap()), "foo");
-    // A variant equal to one of the report's is the report's (a sweep's reference from 0).
+    assert_eq!(c.run_name(c.plan.get_variant("weight-decay-5e-4").unwrap()), "foo");
+    // A variant equal to one of the paper's is the paper's (a sweep's reference from 0).
     let d = study.with_plan(one("same", "train.weight_decay=0")).unwrap();
-    assert_eq!(d.run_name(d.plan.variant("same").unwrap()), "xknet18");
+    assert_eq!(d.run_name(d.plan.get_variant("same").unwrap()), "xknet18");
     assert_eq!(d.units(&d.sections()).len(), 1, "one run, one unit");
 }
 
 /// A changed profile (here its clip, as a new release of the quick profile would change it)
-/// trains the report's variants anew beside the old runs, which stay readable by the old
+/// trains the paper's variants anew beside the old runs, which stay readable by the old
 /// profile: nothing is mixed, nothing is an error.
 #[test]
 fn a_changed_profile_trains_new_runs_beside_the_old() {
     let tmp = tempfile::tempdir().unwrap();
     let old = smoke_study(tmp.path(), vec![1]);
-    let xk = old.plan.variant("xknet18").unwrap().clone();
+    let xk = old.plan.get_variant("xknet18").unwrap().clone();
     let before = old.run_variant("xknet18").unwrap().runs[0].summary.clone().unwrap();
     assert_eq!(old.run_name(&xk), "xknet18");
     let mut changed = old.profile.clone();

@@ -1,8 +1,8 @@
-//! The report's open questions on a real smoke study: each answer's numbers are the run
+//! The paper's open questions on a real smoke study: each answer's numbers are the run
 //! records', the probes train as the section's units, and the fidelity table follows the verdicts.
 use convlab::analysis::{Verdict, stats};
 use convlab::paper::{self, Fidelity};
-use convlab::plan::{PROBE_SEEDS, section};
+use convlab::plan::{PROBE_SEEDS, paper_section as section};
 use convlab::settings::ProfileName;
 use convlab::settings::Settings;
 use convlab::study::Study;
@@ -41,7 +41,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     let answers = paper::answer_all(&study, &all).unwrap();
     let family = study.family().unwrap();
 
-    // 1. InstanceNorm: the probes ran at the report's lr, two seeds each, the max heads with max
+    // 1. InstanceNorm: the probes ran at the paper's lr, two seeds each, the max heads with max
     //    pooling.
     let inorm = &answers.instance_norm;
     assert_eq!(
@@ -57,7 +57,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     );
     for r in &inorm.rows[2..] {
         assert_eq!(r.result.runs.len(), PROBE_SEEDS, "{}", r.key);
-        assert_eq!(r.result.runs[0].config.train.lr, 0.001, "{}: the report's lr, unscaled", r.key);
+        assert_eq!(r.result.runs[0].config.train.lr, 0.001, "{}: the paper's lr, unscaled", r.key);
         assert_eq!(
             r.result.runs[0].config.model.pool == convlab::model::Pool::Max,
             r.key.contains("-max-"),
@@ -172,7 +172,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     );
     assert_eq!(again.table().unwrap().height(), 3);
 
-    // The fidelity table follows the verdicts and the report's directions.
+    // The fidelity table follows the verdicts and the paper's directions.
     let rows = answers.fidelity(&family);
     assert_eq!(rows.len(), 10);
     for (finding, variant, sign) in [
@@ -201,7 +201,7 @@ fn stats_round(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// On the full profile the report's lr is the profile's: the lr-0.001 probes are xknet18 and
+/// On the full profile the paper's lr is the profile's: the lr-0.001 probes are xknet18 and
 /// InstanceNorm themselves, and are not trained twice.
 #[test]
 fn probes_that_duplicate_a_variant_are_that_variant() {
@@ -214,7 +214,7 @@ fn probes_that_duplicate_a_variant_are_that_variant() {
         ..Settings::defaults(tmp.path(), &tmp.path().join("cache"))
     };
     let study = Study::open(&settings).unwrap();
-    let twin = |k: &str| study.run_name(convlab::plan::variant(k).unwrap()).to_string();
+    let twin = |k: &str| study.run_name(convlab::plan::paper_variant(k).unwrap()).to_string();
     assert_eq!(
         (twin("probe-bn-lr1e-3").as_str(), twin("probe-in-lr1e-3").as_str()),
         ("xknet18", "instance")

@@ -22,22 +22,22 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     convlab::paper::answer_all(&study, &all).unwrap();
 
     // Markdown, into the figures directory (what `make report` writes).
-    let written = study.write_report(Format::Md, None).unwrap();
+    let written = study.write_up(Format::Md, None).unwrap();
     assert!(
         written.ends_with("wrote figures/smoke/report.md"),
         "paths as shown to users: {written}"
     );
     let md = std::fs::read_to_string(study.figures_dir.join("report.md")).unwrap();
-    let sections = &convlab::plan::report().sections;
+    let sections = &convlab::plan::paper_plan().sections;
     for s in sections {
         assert!(md.contains(&format!("## {}", s.title)), "section {} is missing", s.key);
     }
-    let n = convlab::plan::report().family_members().len();
+    let n = convlab::plan::paper_plan().family_members().len();
     for heading in [
         "## Set-up",
         "## Summary",
         &format!("The study's {n} comparisons"),
-        "The smoke profile against the report",
+        "The smoke profile against the paper",
         "### Why did InstanceNorm collapse?",
     ] {
         assert!(md.contains(heading), "no `{heading}`");
@@ -99,7 +99,7 @@ fn the_report_is_the_study_in_markdown_and_latex() {
 
     // LaTeX elsewhere: ASCII only, figures as PNG relative to it, compiled by pdflatex.
     let out = tmp.path().join("latex");
-    study.write_report(Format::Latex, Some(&out)).unwrap();
+    study.write_up(Format::Latex, Some(&out)).unwrap();
     let tex = std::fs::read_to_string(out.join("report.tex")).unwrap();
     assert!(
         tex.is_ascii(),
@@ -136,7 +136,7 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
     study.run_section("residual").unwrap();
     let before: Vec<_> = common::files_under(&study.runs_dir);
     let md_path = tmp.path().join("out").join("report.md");
-    study.write_report(Format::Md, Some(&tmp.path().join("out"))).unwrap();
+    study.write_up(Format::Md, Some(&tmp.path().join("out"))).unwrap();
     assert_eq!(
         common::files_under(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(),
         before.iter().filter(|p| p.ends_with("summary.json")).count(),

@@ -1,9 +1,9 @@
-//! The study: sections match the report, profiles map its recipe, a smoke study runs end to end.
+//! The study: sections match the paper, profiles map its recipe, a smoke study runs end to end.
 mod common;
 use convlab::data::Source;
 use convlab::device::Device;
 use convlab::model::{Norm, Stem};
-use convlab::plan::{Profile, report, section};
+use convlab::plan::{Profile, paper_plan as report, paper_section as section};
 use convlab::settings::ProfileName;
 use convlab::settings::Settings;
 use convlab::study::Study;
@@ -38,7 +38,7 @@ fn sections_and_variants_match_the_report() {
     assert_eq!(variants("lr-decay"), ["xknet18", "constant-lr-1e-3", "constant-lr-1e-4"]);
     assert_eq!(variants("residual"), ["xknet18", "no-residual"]);
     assert_eq!(variants("depth"), ["resnet14", "xknet18", "resnet34"]);
-    // The report's numbers.
+    // The paper's numbers.
     let reported: Vec<(&str, f64)> = report()
         .variants()
         .iter()
@@ -148,7 +148,7 @@ fn quick_profile_scales_the_recipe_by_its_rule() {
     assert_eq!(
         Profile::full(Source::fashion_mnist(), None).clip_grad_norm,
         None,
-        "the full profile keeps the report's recipe"
+        "the full profile keeps the paper's recipe"
     );
     assert_eq!(q.map(&q.base()).train.clip_grad_norm, Some(3.0), "every variant is clipped");
     let mut own = q.base();
@@ -301,7 +301,7 @@ fn smoke_study_runs_end_to_end() {
     let conclusion = s.conclusion();
     assert!(
         conclusion.contains("h+v flips p = 0.05:")
-            && conclusion.contains("The report: 0.4534 vs 0.4592"),
+            && conclusion.contains("The paper: 0.4534 vs 0.4592"),
         "{conclusion}"
     );
     assert!(
@@ -333,7 +333,7 @@ fn smoke_study_runs_end_to_end() {
     let files = s.export(&study.figures_dir).unwrap();
     assert_eq!(files.len(), 6);
     assert!(files.iter().all(|f| f.exists()));
-    // The effects figure: each variant's row in its study-wide style, with the report's own
+    // The effects figure: each variant's row in its study-wide style, with the paper's own
     // difference.
     let svg = std::fs::read_to_string(study.figures_dir.join("augmentation-effects.svg")).unwrap();
     assert!(svg.contains("h+v flips p = 0.1") && svg.contains("report&apos;s Δ"), "{svg}");
@@ -342,8 +342,11 @@ fn smoke_study_runs_end_to_end() {
     };
     assert_eq!(reference.as_deref(), Some("xknet18"));
     let flips = rows.iter().find(|r| r.label == "h+v flips p = 0.1").unwrap();
-    assert!((flips.report_delta_pp.unwrap() - 100.0 * (0.4536 - 0.4592)).abs() < 1e-9);
-    assert_eq!(flips.style, convlab::plan::style_of(convlab::plan::variant("flips-0.1").unwrap()));
+    assert!((flips.paper_delta_pp.unwrap() - 100.0 * (0.4536 - 0.4592)).abs() < 1e-9);
+    assert_eq!(
+        flips.style,
+        convlab::plan::style_of(convlab::plan::paper_variant("flips-0.1").unwrap())
+    );
     let c = s.comparison("flips-0.1").unwrap();
     assert_eq!(flips.delta_pp.unwrap().0, 100.0 * c.diff().unwrap());
     assert!(rows.iter().find(|r| r.label.starts_with("xknet18")).unwrap().reference);
@@ -407,7 +410,7 @@ fn smoke_study_runs_end_to_end() {
             Some(common::best_val_acc(
                 &study
                     .runs_dir
-                    .join(study.run_name(convlab::plan::variant(v).unwrap()))
+                    .join(study.run_name(convlab::plan::paper_variant(v).unwrap()))
                     .join(format!("seed-{seed}"))
             ))
         );
@@ -531,14 +534,14 @@ fn every_variant_of_a_seed_sees_the_same_data_stream() {
         )
     };
     for &seed in &p.seeds {
-        let want = stream(plan.find("xknet18").unwrap(), seed);
+        let want = stream(plan.find_variant("xknet18").unwrap(), seed);
         for v in plan.variants().into_iter().chain(plan.probes()) {
             assert_eq!(stream(v, seed), want, "{} with seed {seed}", v.key);
         }
     }
     assert_ne!(
-        stream(plan.find("xknet18").unwrap(), 1).2,
-        stream(plan.find("xknet18").unwrap(), 2).2,
+        stream(plan.find_variant("xknet18").unwrap(), 1).2,
+        stream(plan.find_variant("xknet18").unwrap(), 2).2,
         "another seed, another order"
     );
 }

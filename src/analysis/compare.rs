@@ -60,8 +60,7 @@ impl Side {
     }
 
     pub fn mean(&self) -> Option<f64> {
-        (!self.values.is_empty())
-            .then(|| self.accs().iter().sum::<f64>() / self.values.len() as f64)
+        (!self.values.is_empty()).then(|| stats::mean(&self.accs()))
     }
 
     /// Every seed of the profile finished.
@@ -267,7 +266,7 @@ impl Family {
     }
 
     /// One line per comparison: section, variant, reference, means, Δ and its 95% CI (pp),
-    /// p, Holm-adjusted p, verdict, and the report's own difference where it gives both numbers.
+    /// p, Holm-adjusted p, verdict, and the paper's own difference where it gives both numbers.
     pub fn table(&self) -> PolarsResult<DataFrame> {
         comparisons_table(&self.comparisons)
     }
@@ -308,7 +307,7 @@ pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
         "p_holm" => f(&|c| c.p_holm.map(|p| round(p, 4))),
         "verdict" => cs.iter().map(|c| c.verdict().as_str()).collect::<Vec<_>>(),
         "mde_pp" => f(&|c| c.mde.map(|m| round(100.0 * m, 2))),
-        "report_delta_pp" => f(&|c| c.variant.variant.reported.zip(c.reference.variant.reported).map(|(a, b)| round(100.0 * (a - b), 2))),
+        "paper_delta_pp" => f(&|c| c.variant.variant.reported.zip(c.reference.variant.reported).map(|(a, b)| round(100.0 * (a - b), 2))),
     )
 }
 
@@ -324,16 +323,16 @@ mod tests {
         );
     }
 
-    fn report_family(
+    fn paper_family(
         values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> Family {
-        Family::over(members_of(crate::plan::report()), values).unwrap()
+        Family::over(members_of(crate::plan::paper_plan()), values).unwrap()
     }
 
-    /// The report's own family: its size is the report's, pinned here.
+    /// The paper's own family: its size is the paper's, pinned here.
     #[test]
-    fn the_reports_family_is_its_fifteen_predefined_comparisons() {
-        let m = members_of(crate::plan::report());
+    fn the_papers_family_is_its_fifteen_predefined_comparisons() {
+        let m = members_of(crate::plan::paper_plan());
         assert_eq!(m.len(), 15);
         let names: Vec<String> =
             m.iter().map(|(s, r, v)| format!("{}:{}-{}", s, v.key, r.key)).collect();
@@ -368,7 +367,7 @@ mod tests {
                 _ => Some([0.815, 0.825, 0.800]),
             }
         };
-        let fam = report_family(|v| {
+        let fam = paper_family(|v| {
             Ok((value(&v.key).map_or(vec![], |a| vec![(20211108, a[0]), (1, a[1]), (2, a[2])]), 3))
         });
         let get = |v: &str| fam.comparisons.iter().find(|c| c.variant.variant.key == v).unwrap();
@@ -428,7 +427,7 @@ mod tests {
         assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));
 
         // One seed a side: too few to tell, and not "no difference".
-        let one = report_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0])]), 1)));
+        let one = paper_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0])]), 1)));
         assert_eq!(one.comparisons[4].verdict(), Verdict::TooFewSeeds);
         assert!(
             one.comparisons[4].describe().starts_with("too few seeds to tell: "),
@@ -436,9 +435,8 @@ mod tests {
             one.comparisons[4].describe()
         );
         // Two of three seeds finished: pending, not judged on part of the runs.
-        let part = report_family(|v| {
-            Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3))
-        });
+        let part =
+            paper_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0]), (2, a[1])]), 3)));
         assert!(part.comparisons.iter().all(|c| c.verdict() == Verdict::Pending));
     }
 }

@@ -3,13 +3,13 @@
 //! from disk, the best model, and a section's figures exported.
 use super::compare::{Family, Member, members_of};
 use super::results::{BestModel, SectionResult, VariantResult, confusion_matrix};
-use super::table::Table;
 use crate::plan::Setup;
+use crate::table::Table;
 use std::path::PathBuf;
 
 /// A section's variants run (or loaded), its comparisons not yet filled in.
 pub fn section_runs(setup: &Setup, key: &str) -> anyhow::Result<SectionResult> {
-    let section = setup.section(key)?;
+    let section = setup.find_section(key)?;
     let mut results = Vec::new();
     for v in &section.variants {
         let (summary, runs) =
@@ -62,7 +62,7 @@ pub fn family_over(setup: &Setup, members: Vec<Member>) -> anyhow::Result<Family
 /// Run (or load) one variant or probe alone — a single ablation. A variant whose config
 /// equals another's loads that one's runs ([`Setup::run_name`]): nothing is trained twice.
 pub fn variant_runs(setup: &Setup, key: &str) -> anyhow::Result<VariantResult> {
-    let v = setup.plan.find(key)?.clone();
+    let v = setup.plan.find_variant(key)?.clone();
     let (summary, runs) =
         setup.experiment(&v)?.run(&setup.runs_dir, &setup.data, &setup.options)?;
     Ok(VariantResult { variant: v, summary, runs, score: setup.profile.score })

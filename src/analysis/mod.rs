@@ -1,7 +1,7 @@
 //! A study's analysis: its results gathered from the runs ([`gather`]), the statistics
 //! ([`stats`]: Welch, Holm, power), the family of comparisons and its verdicts ([`compare`]),
 //! each section's tables, figures and conclusion ([`results`]), the runs and histories as polars
-//! frames ([`frames`]), the summary ([`summary`]) and tables as text and CSV ([`Table`]).
+//! frames ([`frames`]), and the summary ([`summary`]).
 //! The statistics compare each variant's score — best validation accuracy, or the test accuracy
 //! of the best epoch ([`crate::plan::Score`]) — with its section's reference.
 pub mod compare;
@@ -10,13 +10,12 @@ pub mod gather;
 pub mod results;
 pub mod stats;
 pub mod summary;
-mod table;
 
+pub use crate::table::{Show, Table};
 pub use compare::{Comparison, Family, Member, Verdict};
 pub use frames::{history_frame, runs_frame};
 pub use gather::{
     best_model, confusion, export_files, family, family_over, section_runs, variant_runs,
 };
 pub use results::{BestModel, SectionResult, VariantResult, confusion_matrix};
-pub use summary::{presets_table, summary_effects, summary_table};
-pub use table::Table;
+pub use summary::{overrides_table, presets_table, summary_effects, summary_table};

@@ -49,7 +49,7 @@ impl VariantResult {
     /// The mean of [`VariantResult::seed_accs`].
     pub fn mean_score(&self) -> f64 {
         let s = self.seed_accs();
-        s.iter().sum::<f64>() / s.len().max(1) as f64
+        if s.is_empty() { 0.0 } else { stats::mean(&s) }
     }
 
     /// Its finished runs as rows of a runs frame.
@@ -70,7 +70,7 @@ impl VariantResult {
     }
 
     /// Its row of an effects figure: accuracy over seeds, and — given its comparison with the
-    /// reference — the difference with its CI, the report's difference, and `note`.
+    /// reference — the difference with its CI, the paper's difference, and `note`.
     pub fn effect_row(
         &self,
         comparison: Option<&Comparison>,
@@ -80,7 +80,7 @@ impl VariantResult {
         let delta_pp = comparison.and_then(|c| {
             Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1))))
         });
-        let report_delta_pp = comparison.and_then(|c| {
+        let paper_delta_pp = comparison.and_then(|c| {
             Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?))
         });
         EffectRow {
@@ -93,7 +93,7 @@ impl VariantResult {
             delta_pp,
             detectable: comparison
                 .is_some_and(|c| matches!(c.verdict(), Verdict::Better | Verdict::Worse)),
-            report_delta_pp,
+            paper_delta_pp,
             note,
         }
     }
@@ -149,10 +149,10 @@ impl SectionResult {
         }))
     }
 
-    /// One row per variant: the best validation accuracy of every seed (`seed_<s>`), their
-    /// mean and std, the mean test accuracy of the best epochs, the difference to the
+    /// One row per variant: the best validation accuracy of every seed, in one column
+    /// (`best_val_by_seed`, the profile's seed order, `—` for a seed not run), their mean and std, the mean test accuracy of the best epochs, the difference to the
     /// reference in pp with its 95% CI (Welch), the Holm-adjusted p over the study's
-    /// comparisons, the minimum detectable effect, the verdict, the report's number, the mean
+    /// comparisons, the minimum detectable effect, the verdict, the paper's number, the mean
     /// best epoch and the minutes of training. The runs' columns come from
     /// [`SectionResult::runs_frame`], the comparisons' from [`SectionResult::comparisons`].
     pub fn table(&self) -> PolarsResult<DataFrame> {
@@ -167,13 +167,20 @@ impl SectionResult {
             "variant".into(),
             rs.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>(),
         )];
-        for seed in seeds_of(&frame)? {
-            let v = runs
-                .iter()
-                .map(|r| r.seed_acc(seed))
-                .collect::<PolarsResult<Vec<Option<f64>>>>()?;
-            cols.push(Column::new(format!("seed_{seed}").into(), v));
-        }
+        let seeds = seeds_of(&frame)?;
+        let by_seed = runs
+            .iter()
+            .map(|r| {
+                let accs =
+                    seeds.iter().map(|&s| r.seed_acc(s)).collect::<PolarsResult<Vec<_>>>()?;
+                Ok(accs
+                    .iter()
+                    .map(|a| a.map_or("—".to_string(), |a| format!("{a}")))
+                    .collect::<Vec<_>>()
+                    .join(" "))
+            })
+            .collect::<PolarsResult<Vec<String>>>()?;
+        cols.push(Column::new("best_val_by_seed".into(), by_seed));
         let of_runs = |name: &str, g: &dyn Fn(&VariantRuns) -> Option<f64>| {
             Column::new(name.into(), runs.iter().map(g).collect::<Vec<_>>())
         };
@@ -206,28 +213,31 @@ impl SectionResult {
                     })
                     .collect::<Vec<_>>(),
             ),
-            f("report", &|r| r.variant.reported),
+            f("paper", &|r| r.variant.reported),
             of_runs("best_epoch", &|r| r.best_epoch.map(|e| round(e, 1))),
             of_runs("minutes", &|r| Some(round(r.minutes, 2))),
         ]);
         DataFrame::new(rs.len(), cols)
     }
 
-    /// Each seed's best validation accuracy, their mean and std, and the verdict: the
-    /// table's columns a terminal has room for.
+    /// Each seed's best validation accuracy (`seed_<s>`), their mean and std, and the verdict: a
+    /// column per seed, for a terminal.
     pub fn seed_table(&self) -> PolarsResult<DataFrame> {
+        let frame = self.runs_frame()?;
         let t = self.table()?;
-        let keep: Vec<String> = t
-            .get_column_names()
-            .into_iter()
-            .map(|n| n.to_string())
-            .filter(|n| {
-                n == "variant"
-                    || n.starts_with("seed_")
-                    || ["mean", "std", "verdict"].contains(&n.as_str())
-            })
-            .collect();
-        t.select(keep)
+        let mut cols = vec![t.column("variant")?.clone()];
+        for seed in seeds_of(&frame)? {
+            let v = self
+                .results
+                .iter()
+                .map(|r| VariantRuns::of(&frame, &r.variant.key)?.seed_acc(seed))
+                .collect::<PolarsResult<Vec<Option<f64>>>>()?;
+            cols.push(Column::new(format!("seed_{seed}").into(), v));
+        }
+        for name in ["mean", "std", "verdict"] {
+            cols.push(t.column(name)?.clone());
+        }
+        DataFrame::new(t.height(), cols)
     }
 
     /// Validation curves of every variant (mean over seeds, min–max band), overlaid.
@@ -251,7 +261,7 @@ impl SectionResult {
     }
 
     /// Each variant's best validation accuracy (mean, 95% CI, seeds), its difference to the
-    /// section's reference with the CI and verdict, and the report's difference.
+    /// section's reference with the CI and verdict, and the paper's difference.
     pub fn effects(&self) -> Figure {
         let rows = self
             .results
@@ -290,7 +300,7 @@ impl SectionResult {
     }
 
     /// What the numbers say, variant by variant: against the reference (difference, its 95%
-    /// CI, p and Holm-adjusted p over the study's comparisons, the verdict) and against the report.
+    /// CI, p and Holm-adjusted p over the study's comparisons, the verdict) and against the paper.
     pub fn conclusion(&self) -> String {
         let mut out = Vec::new();
         let describe = |r: &VariantResult| {
@@ -310,7 +320,7 @@ impl SectionResult {
                     r.summary.runs[0].epochs,
                     r.variant
                         .reported
-                        .map_or(String::new(), |x| format!(" (report, full profile: {x:.4})"))
+                        .map_or(String::new(), |x| format!(" (paper, full profile: {x:.4})"))
                 ));
             }
             return out.join("\n");
@@ -323,9 +333,9 @@ impl SectionResult {
         out.push(format!("Reference: {} at {}{of}.", reference.variant.label, describe(reference)));
         for r in self.results.iter().filter(|r| r.variant.key != reference.variant.key) {
             let Some(c) = self.comparison(&r.variant.key) else { continue };
-            let report = match (r.variant.reported, reference.variant.reported, c.diff()) {
+            let paper = match (r.variant.reported, reference.variant.reported, c.diff()) {
                 (Some(x), Some(y), Some(d)) => format!(
-                    " The report: {x:.4} vs {y:.4} (Δ {} pp, one run each){}.",
+                    " The paper: {x:.4} vs {y:.4} (Δ {} pp, one run each){}.",
                     super::compare::pp(x - y),
                     match c.verdict() {
                         Verdict::Better | Verdict::Worse if (x - y).signum() == d.signum() =>
@@ -334,10 +344,10 @@ impl SectionResult {
                         _ => "",
                     }
                 ),
-                (Some(x), None, _) => format!(" The report: {x:.4}."),
+                (Some(x), None, _) => format!(" The paper: {x:.4}."),
                 _ => String::new(),
             };
-            out.push(format!("{}: {} — {}.{report}", r.variant.label, describe(r), c.describe()));
+            out.push(format!("{}: {} — {}.{paper}", r.variant.label, describe(r), c.describe()));
         }
         out.join("\n")
     }

@@ -2,11 +2,12 @@
 //! presets as a table.
 use super::results::{self, VariantResult};
 use super::{SectionResult, frames, stats};
-use crate::plan::Score;
+use crate::plan::{Score, Setup, Variant};
 use crate::settings::ProfileName;
+use crate::table::Table;
 
 /// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
-/// CI of the mean, std, the report's number, minutes of training. The comparisons between
+/// CI of the mean, std, the paper's number, minutes of training. The comparisons between
 /// variants, with their verdicts, are [`Study::family`]'s table.
 pub fn summary_table(
     sections: &[SectionResult],
@@ -28,7 +29,7 @@ pub fn summary_table(
         "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
         "std" => runs.iter().map(|r| r.std.map(r4)).collect::<Vec<_>>(),
         "test_at_best" => runs.iter().map(|r| r.test_at_best.map(r4)).collect::<Vec<_>>(),
-        "report" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+        "paper" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
         "minutes" => runs.iter().map(|r| stats::round(r.minutes, 2)).collect::<Vec<_>>(),
     )
 }
@@ -49,11 +50,11 @@ fn distinct_variants(sections: &[SectionResult]) -> Vec<&VariantResult> {
 /// Every preset built for `classes` classes and RGB `side`×`side` images: depth,
 /// parameters and the shape of the logits of a batch of two run through it.
 pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude::DataFrame> {
-    use crate::model::{PRESETS, ResNet, ResNetConfig, parameter_count};
+    use crate::model::{Preset, ResNet, ResNetConfig, parameter_count};
     use tch::nn::ModuleT;
     let (mut layers, mut params, mut logits) = (Vec::new(), Vec::new(), Vec::new());
-    for name in PRESETS {
-        let cfg = ResNetConfig { num_classes: classes, ..ResNetConfig::preset(name)? };
+    for p in Preset::ALL {
+        let cfg = ResNetConfig { num_classes: classes, ..p.config() };
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
         let net = ResNet::new(&vs.root(), &cfg)?;
         let out = tch::no_grad(|| {
@@ -67,7 +68,7 @@ pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude:
         logits.push(format!("{:?}", out.size()));
     }
     Ok(polars::df!(
-        "preset" => PRESETS.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "preset" => Preset::names(),
         "layers" => layers,
         "params" => params,
         "logits" => logits,
@@ -75,7 +76,7 @@ pub fn presets_table(classes: i64, side: i64) -> anyhow::Result<polars::prelude:
 }
 
 /// Every variant of the study once: its accuracy (mean, 95% CI, seeds), its difference to
-/// its section's reference with the CI and verdict, and the report's difference.
+/// its section's reference with the CI and verdict, and the paper's difference.
 pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crate::plot::Figure {
     let rows = distinct_variants(sections)
         .into_iter()
@@ -109,4 +110,39 @@ pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crat
         None,
         rows,
     )
+}
+
+/// What each of `variants` is: its overrides from the paper's recipe (its bases' first), the
+/// keys among them not scaled, and the run directory its runs are in — those two columns only
+/// when some variant has one, or shares another's runs.
+pub fn overrides_table(study: &Setup, variants: &[&Variant]) -> anyhow::Result<Table> {
+    let plan = &study.plan;
+    let mut rows = Vec::new();
+    for &v in variants {
+        let r = plan.resolve(&v.key)?;
+        let set = if r.overrides.is_empty() {
+            "—".to_string()
+        } else {
+            r.overrides.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" ")
+        };
+        let absolute = r.absolute.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ");
+        rows.push(vec![
+            v.key.clone(),
+            v.label.clone(),
+            set,
+            if absolute.is_empty() { "—".into() } else { absolute },
+            study.run_name(v).to_string(),
+        ]);
+    }
+    let mut header: Vec<String> =
+        ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec();
+    let shared = rows.iter().any(|r| r[4] != r[0]);
+    let absolute = rows.iter().any(|r| r[3] != "—");
+    for (keep, col) in [(shared, 4), (absolute, 3)] {
+        if !keep {
+            header.remove(col);
+            rows.iter_mut().for_each(|r| drop(r.remove(col)));
+        }
+    }
+    Ok(Table { name: "variants".into(), header, rows })
 }

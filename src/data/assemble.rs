@@ -174,8 +174,8 @@ fn common_size(
         0 => Err(DataError::Config(format!("no image could be read ({} skipped)", skipped.len()))),
         1 => Ok(*sizes.keys().next().unwrap()),
         n => {
-            let mut by_count: Vec<(&(u32, u32), &(PathBuf, usize))> = sizes.iter().collect();
-            by_count.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+            let mut by_count: Vec<_> = sizes.iter().collect();
+            by_count.sort_by_key(|(_, (_, count))| std::cmp::Reverse(*count));
             let shown: Vec<String> = by_count
                 .iter()
                 .take(4)

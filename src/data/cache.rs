@@ -194,7 +194,7 @@ impl Dataset {
             _ => build_listing(cfg, listing.expect("listing sources have a listing"))?,
         };
         ds.cache_path = tensors_path.to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| DataError::Cache {
+        std::fs::create_dir_all(dir).map_err(|e| DataError::Cache {
             path: dir.to_path_buf(),
             problem: format!(
                 "cannot create the cache directory: {e}; choose another with --cache \
@@ -212,9 +212,9 @@ impl Dataset {
             named.push(("test_labels", &t.labels));
         }
         // Tensors first, manifest last: a manifest only ever describes a complete file.
-        write_cache_file(&tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
+        write_cache_file(tensors_path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
         let (tensors_size, tensors_crc32) =
-            file_crc32(&tensors_path).map_err(|e| DataError::Cache {
+            file_crc32(tensors_path).map_err(|e| DataError::Cache {
                 path: tensors_path.to_path_buf(),
                 problem: format!("cannot read back: {e}"),
             })?;
@@ -233,10 +233,10 @@ impl Dataset {
             val_files: ds.val.files.clone(),
             test_files: ds.test.as_ref().map(|t| t.files.clone()),
         };
-        if let Err(e) = write_cache_file(&manifest_path, |tmp| {
+        if let Err(e) = write_cache_file(manifest_path, |tmp| {
             Ok(std::fs::write(tmp, manifest_bytes(&manifest))?)
         }) {
-            let _ = std::fs::remove_file(&tensors_path); // no tensor file without its manifest
+            let _ = std::fs::remove_file(tensors_path); // no tensor file without its manifest
             return Err(e);
         }
         ds.seconds = start.elapsed().as_secs_f64();
@@ -325,11 +325,10 @@ fn try_cache(
             return None;
         }
     }
-    if let Some(l) = listing {
-        if l.classes != m.classes {
+    if let Some(l) = listing
+        && l.classes != m.classes {
             return None;
         }
-    }
     let tensors = match Tensor::read_safetensors(tensors_path) {
         Ok(t) => t,
         Err(e) => {

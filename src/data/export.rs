@@ -10,8 +10,7 @@ fn write_split(split: &Split, classes: &[String], dir: &Path) -> anyhow::Result<
     let n = split.len();
     let [_, c, h, w] = split.images.size()[..] else { anyhow::bail!("images are not [N,C,H,W]") };
     let labels: Vec<i64> = Vec::try_from(&split.labels)?;
-    for i in 0..n {
-        let label = labels[i];
+    for (i, &label) in labels.iter().enumerate().take(n) {
         anyhow::ensure!(label >= 0, "unlabelled images cannot go into class folders");
         let class_dir = dir.join(safe(&classes[label as usize]));
         std::fs::create_dir_all(&class_dir)?;

@@ -87,49 +87,6 @@ pub(crate) fn read_u8(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     Ok((dims, data.to_vec()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(crate) fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
-        let mut bytes = vec![0, 0, 8, dims.len() as u8];
-        for d in dims {
-            bytes.extend(d.to_be_bytes());
-        }
-        bytes.extend(data);
-        std::fs::write(path, bytes).unwrap();
-    }
-
-    #[test]
-    fn reads_plain_and_gzip_and_names_bad_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x-idx3-ubyte");
-        write_idx(&p, &[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-        let (dims, data) = read_u8(&p).unwrap();
-        assert_eq!(dims, [2, 2, 3]);
-        assert_eq!(data[11], 12);
-
-        let gz = dir.path().join("x-idx3-ubyte.gz");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut enc, &std::fs::read(&p).unwrap()).unwrap();
-        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        assert_eq!(read_u8(&gz).unwrap().1, data);
-        assert_eq!(find(dir.path(), "x-idx3-ubyte").unwrap(), gz);
-
-        let short = dir.path().join("short");
-        write_idx(&short, &[2, 2, 3], &[1, 2, 3]);
-        let err = read_u8(&short).unwrap_err().to_string();
-        assert!(err.contains("short") && err.contains("need 12 bytes"), "{err}");
-        std::fs::write(&short, b"hello").unwrap();
-        assert!(read_u8(&short).unwrap_err().to_string().contains("bad magic"));
-        let err = find(dir.path(), "t10k-labels-idx1-ubyte").unwrap_err().to_string();
-        assert!(
-            err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("dataset-fashion-mnist"),
-            "{err}"
-        );
-    }
-}
-
 /// Fashion-MNIST's four IDX files as a dataset: train is the first 50,000 training
 /// images, val the last 10,000 (a sixth of fewer), test the 10,000 `t10k` images.
 pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset, DataError> {
@@ -248,4 +205,47 @@ pub(crate) fn load_fashion_mnist(cfg: &DataConfig, dir: &Path) -> Result<Dataset
         cache_path: PathBuf::new(),
         seconds: 0.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
+        let mut bytes = vec![0, 0, 8, dims.len() as u8];
+        for d in dims {
+            bytes.extend(d.to_be_bytes());
+        }
+        bytes.extend(data);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn reads_plain_and_gzip_and_names_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x-idx3-ubyte");
+        write_idx(&p, &[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let (dims, data) = read_u8(&p).unwrap();
+        assert_eq!(dims, [2, 2, 3]);
+        assert_eq!(data[11], 12);
+
+        let gz = dir.path().join("x-idx3-ubyte.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &std::fs::read(&p).unwrap()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(read_u8(&gz).unwrap().1, data);
+        assert_eq!(find(dir.path(), "x-idx3-ubyte").unwrap(), gz);
+
+        let short = dir.path().join("short");
+        write_idx(&short, &[2, 2, 3], &[1, 2, 3]);
+        let err = read_u8(&short).unwrap_err().to_string();
+        assert!(err.contains("short") && err.contains("need 12 bytes"), "{err}");
+        std::fs::write(&short, b"hello").unwrap();
+        assert!(read_u8(&short).unwrap_err().to_string().contains("bad magic"));
+        let err = find(dir.path(), "t10k-labels-idx1-ubyte").unwrap_err().to_string();
+        assert!(
+            err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("dataset-fashion-mnist"),
+            "{err}"
+        );
+    }
 }

@@ -82,6 +82,7 @@ mod escaped_path {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::path::PathBuf;
 
+    #[allow(clippy::ptr_arg)] // serde's `serialize_with` passes the field as it is: `&PathBuf`.
     pub fn serialize<S: Serializer>(p: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::escape_name(p.as_os_str()))
     }

@@ -71,7 +71,7 @@ pub struct UnitLine {
 #[serde(deny_unknown_fields)]
 pub struct Grid {
     pub settings: Settings,
-    /// The plan, frozen as launched; absent (in grid files of before plans): the report's.
+    /// The plan, frozen as launched; absent (in grid files of before plans): the paper's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
     /// Section keys, in order.
@@ -85,7 +85,7 @@ impl Grid {
     pub fn new(settings: &Settings, setup: &Setup, sections: &[&Section]) -> Grid {
         let launched =
             SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        let plan = (!setup.plan.is_report()).then(|| setup.plan.clone());
+        let plan = (!setup.plan.is_paper()).then(|| setup.plan.clone());
         Grid {
             settings: settings.clone(),
             plan,
@@ -117,9 +117,9 @@ impl Grid {
         Ok(Grid { settings: g.settings.with_process_identity(), ..g })
     }
 
-    /// Its plan: the frozen one, else the report's.
+    /// Its plan: the frozen one, else the paper's.
     pub fn plan(&self) -> Plan {
-        self.plan.clone().unwrap_or_else(Plan::report)
+        self.plan.clone().unwrap_or_else(Plan::paper)
     }
 }
 
@@ -238,7 +238,7 @@ pub fn run_unit(setup: &Setup, unit: &Unit, when_busy: WhenBusy) -> anyhow::Resu
 
 /// The unit of `variant` (or probe) and `seed`, named as a user types them.
 pub fn unit(setup: &Setup, variant: &str, seed: u64) -> anyhow::Result<Unit> {
-    let v = setup.plan.find(variant)?.clone();
+    let v = setup.plan.find_variant(variant)?.clone();
     let dir = setup.runs_dir.join(setup.run_name(&v)).join(format!("seed-{seed}"));
     Ok(Unit { variant: v, seed, dir })
 }
@@ -312,10 +312,10 @@ impl WorkerEvent {
 }
 
 /// A worker: take units of `grid` until none is left that this worker can take — every
-/// unit done, held by a live process, or failed in this launch. Reports each through `report`.
-pub fn work(setup: &Setup, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
+/// unit done, held by a live process, or failed in this launch. Reports each through `emit`.
+pub fn work(setup: &Setup, grid: &Grid, mut emit: impl FnMut(WorkerEvent)) -> anyhow::Result<()> {
     let sections =
-        grid.sections.iter().map(|k| setup.section(k)).collect::<anyhow::Result<Vec<_>>>()?;
+        grid.sections.iter().map(|k| setup.find_section(k)).collect::<anyhow::Result<Vec<_>>>()?;
     let units = longest_first(setup, units(setup, &sections));
     let mut attempted: Vec<usize> = Vec::new();
     loop {
@@ -332,12 +332,12 @@ pub fn work(setup: &Setup, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
             }
             took = true;
             let (variant, seed) = (u.variant.key.clone(), u.seed);
-            report(WorkerEvent::Started { variant: variant.clone(), seed });
+            emit(WorkerEvent::Started { variant: variant.clone(), seed });
             let t0 = Instant::now();
             match run_unit(setup, u, WhenBusy::Skip) {
                 Ok(Started::Run(run)) => {
                     let s = run.summary.as_ref();
-                    report(WorkerEvent::Finished {
+                    emit(WorkerEvent::Finished {
                         variant,
                         seed,
                         acc: s.map_or(f64::NAN, |s| s.best_val_acc),
@@ -347,18 +347,18 @@ pub fn work(setup: &Setup, grid: &Grid, mut report: impl FnMut(WorkerEvent)) -> 
                 }
                 // Another process claimed it first: not ours, but ours to take over should it die.
                 Ok(Started::Busy(info)) => {
-                    report(WorkerEvent::Skipped { variant, seed, holder: info.describe() });
+                    emit(WorkerEvent::Skipped { variant, seed, holder: info.describe() });
                     continue;
                 }
                 Err(e) if crate::train::is_stop(&e) => {
-                    report(WorkerEvent::Stopped {
+                    emit(WorkerEvent::Stopped {
                         variant,
                         seed,
                         signal: crate::signals::received().unwrap_or("a signal").into(),
                     });
                     return Ok(());
                 }
-                Err(e) => report(WorkerEvent::Failed {
+                Err(e) => emit(WorkerEvent::Failed {
                     variant,
                     seed,
                     error: format!("{e:#}").lines().next().unwrap_or("").to_string(),
@@ -438,14 +438,14 @@ pub fn visible_gpus(settings: &Settings) -> anyhow::Result<Vec<String>> {
 
 /// How a local grid ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GridReport {
+pub struct GridOutcome {
     pub finished: usize,
     pub failed: Vec<String>,
     /// Workers that did not exit cleanly (killed, crashed): `worker 2: signal 9`.
     pub lost_workers: Vec<String>,
 }
 
-impl GridReport {
+impl GridOutcome {
     /// An error naming every failed unit and lost worker (the exit status says whether all
     /// succeeded).
     pub fn into_result(self) -> anyhow::Result<()> {
@@ -680,7 +680,7 @@ pub fn launch(
     slots: &[WorkerSlot],
     bar: bool,
     mut show: impl FnMut(&str),
-) -> anyhow::Result<GridReport> {
+) -> anyhow::Result<GridOutcome> {
     let logs = setup.runs_dir.join("logs");
     std::fs::create_dir_all(&logs)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
@@ -689,7 +689,8 @@ pub fn launch(
         .iter()
         .filter(|u| !matches!(unit_state(setup, u), Ok(UnitState::Done { .. })))
         .collect();
-    let cost_of = |variant: &str| setup.plan.find(variant).map_or(0.0, |v| unit_cost(setup, v));
+    let cost_of =
+        |variant: &str| setup.plan.find_variant(variant).map_or(0.0, |v| unit_cost(setup, v));
     let mut progress = Progress::new(
         units.len(),
         units.len() - to_train.len(),
@@ -736,7 +737,7 @@ pub fn launch(
         slots.len(),
         crate::train::format_duration(t0.elapsed().as_secs_f64())
     ));
-    Ok(GridReport { finished: progress.finished_now, failed: progress.failed, lost_workers })
+    Ok(GridOutcome { finished: progress.finished_now, failed: progress.failed, lost_workers })
 }
 
 /// The set-up of a grid file — its settings and plan — with `threads` libtorch threads per

@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn script_forwards_the_warning_and_lists_units() {
-        let v = crate::plan::variant("xknet18").unwrap();
+        let v = crate::plan::paper_variant("xknet18").unwrap();
         let units: Vec<Unit> = (1..=3)
             .map(|s| Unit {
                 variant: v.clone(),

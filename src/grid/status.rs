@@ -2,6 +2,7 @@
 //! failed or pending — as rows, as a polars table for notebooks, as `--status` text.
 use super::{UnitState, slurm, unit_state, units};
 use crate::plan::{Section, Setup};
+use crate::table::Table;
 
 /// One unit's line of [`status`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -94,20 +95,22 @@ pub fn status(setup: &Setup, sections: &[&Section]) -> anyhow::Result<polars::pr
 /// `convlab study --status`: one line per unit, then the counts per state.
 pub fn status_text(setup: &Setup, sections: &[&Section]) -> anyhow::Result<String> {
     let rows = status_rows(setup, sections)?;
-    let mut out =
-        vec![format!("{:<18} {:>9}  {:<8} {:>12}", "variant", "seed", "state", "best val acc")];
-    for r in &rows {
-        let detail = match (&r.holder, r.heartbeat_s_ago) {
-            (Some(h), Some(hb)) => format!("{h}, heartbeat {hb:.0} s ago, {}", r.note),
-            _ => r.note.clone(),
-        };
-        let acc = r.best_val_acc.map_or(String::new(), |a| format!("{a:.4}"));
-        out.push(
-            format!("{:<18} {:>9}  {:<8} {acc:>12}  {detail}", r.variant, r.seed, r.state)
-                .trim_end()
-                .to_string(),
-        );
-    }
+    let table = Table {
+        name: "status".into(),
+        header: ["variant", "seed", "state", "best val acc", "detail"].map(String::from).to_vec(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                let detail = match (&r.holder, r.heartbeat_s_ago) {
+                    (Some(h), Some(hb)) => format!("{h}, heartbeat {hb:.0} s ago, {}", r.note),
+                    _ => r.note.clone(),
+                };
+                let acc = r.best_val_acc.map_or(String::new(), |a| format!("{a:.4}"));
+                vec![r.variant.clone(), r.seed.to_string(), r.state.into(), acc, detail]
+            })
+            .collect(),
+    };
+    let mut out = vec![table.text()];
     let count = |s: &str| rows.iter().filter(|r| r.state == s).count();
     out.push(format!(
         "{} units: {} done, {} running, {} failed, {} pending",

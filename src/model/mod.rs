@@ -151,14 +151,68 @@ impl Default for ResNetConfig {
 /// A configuration that cannot make a network.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
-    #[error("unknown model preset `{0}`; known presets: {known}", known = PRESETS.join(", "))]
+    #[error("unknown model preset `{0}`; known presets: {known}", known = Preset::names().join(", "))]
     UnknownPreset(String),
     #[error("model field `{field}` = {value}: {problem}")]
     Invalid { field: &'static str, value: String, problem: &'static str },
 }
 
-/// Names accepted by [`ResNetConfig::preset`].
-pub const PRESETS: [&str; 4] = ["resnet18", "xknet18", "resnet14", "resnet34"];
+/// A named network of the study: `convlab train --preset`, the models notebook's table.
+/// A new preset is a variant here, an arm of [`Preset::config`] and a constructor below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// torchvision resnet18: the paper's baseline.
+    Resnet18,
+    /// resnet18 with a 3×3 stride-1 stem and no max-pool.
+    Xknet18,
+    /// xknet18 with `[1, 2, 2, 1]` blocks.
+    Resnet14,
+    /// xknet18 with `[3, 4, 6, 3]` blocks.
+    Resnet34,
+}
+
+impl Preset {
+    /// Every preset, in the order tables list them.
+    pub const ALL: [Preset; 4] =
+        [Preset::Resnet18, Preset::Xknet18, Preset::Resnet14, Preset::Resnet34];
+
+    /// Its name: `xknet18`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Resnet18 => "resnet18",
+            Preset::Xknet18 => "xknet18",
+            Preset::Resnet14 => "resnet14",
+            Preset::Resnet34 => "resnet34",
+        }
+    }
+
+    /// Every preset's name.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|p| p.as_str()).collect()
+    }
+
+    /// Its config.
+    pub fn config(self) -> ResNetConfig {
+        match self {
+            Preset::Resnet18 => ResNetConfig::resnet18(),
+            Preset::Xknet18 => ResNetConfig::xknet18(),
+            Preset::Resnet14 => ResNetConfig::resnet14(),
+            Preset::Resnet34 => ResNetConfig::resnet34(),
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ConfigError::UnknownPreset(s.to_string()))
+    }
+}
 
 impl ResNetConfig {
     /// torchvision resnet18 (He et al. 2015): ImageNet stem, `[2, 2, 2, 2]`, width 64 — the study's
@@ -180,15 +234,9 @@ impl ResNetConfig {
         Self { blocks: [3, 4, 6, 3], ..Self::xknet18() }
     }
 
-    /// A preset by name (see [`PRESETS`]).
+    /// A preset by name ([`Preset`]).
     pub fn preset(name: &str) -> Result<Self, ConfigError> {
-        match name {
-            "resnet18" => Ok(Self::resnet18()),
-            "xknet18" => Ok(Self::xknet18()),
-            "resnet14" => Ok(Self::resnet14()),
-            "resnet34" => Ok(Self::resnet34()),
-            other => Err(ConfigError::UnknownPreset(other.to_string())),
-        }
+        Ok(name.parse::<Preset>()?.config())
     }
 
     /// Channels of the four stages: width·`[1, 2, 4, 8]`.
@@ -209,7 +257,7 @@ impl ResNetConfig {
         if self.num_classes < 2 {
             return invalid("num_classes", self.num_classes.to_string(), "must be at least 2");
         }
-        if self.blocks.iter().any(|&b| b == 0) {
+        if self.blocks.contains(&0) {
             return invalid(
                 "blocks",
                 format!("{:?}", self.blocks),
@@ -285,9 +333,13 @@ mod tests {
         assert_eq!(ResNetConfig::resnet14().depth(), 14);
         assert_eq!(ResNetConfig::resnet18().depth(), 18);
         assert_eq!(ResNetConfig::resnet34().depth(), 34);
-        for name in PRESETS {
-            assert!(ResNetConfig::preset(name).is_ok(), "{name}");
+        for p in Preset::ALL {
+            assert_eq!(ResNetConfig::preset(p.as_str()), Ok(p.config()), "{p:?}");
         }
+        assert_eq!(
+            ResNetConfig::preset("resnet50").unwrap_err().to_string(),
+            "unknown model preset `resnet50`; known presets: resnet18, xknet18, resnet14, resnet34"
+        );
     }
 
     /// torchvision's model table gives resnet18 (224×224, 1000 classes) 1.814 GFLOPS

@@ -270,7 +270,7 @@ mod tests {
             Norm::None,
         ];
         let _guard = tch::no_grad_guard();
-        for name in crate::model::PRESETS {
+        for name in crate::model::Preset::names() {
             for norm in norms {
                 for (c, hw) in [(3, 64), (3, 32), (1, 28)] {
                     // Width 16 keeps this quick; stem and stages are the preset's.

@@ -27,7 +27,7 @@ pub struct DepthCost {
     pub section: SectionResult,
 }
 
-/// Q5. The report: "resnet34 takes about twice resnet14's time". Run records are confounded
+/// Q5. The paper: "resnet34 takes about twice resnet14's time". Run records are confounded
 /// when workers share the machine, so the three depths are timed by [`crate::bench::run`]
 /// alone, with every thread: a training step on a resident batch and a whole epoch with the
 /// loader, at the profile's scale. Stored beside the runs and reused while the configs match;
@@ -36,7 +36,7 @@ pub fn depth_cost(setup: &Setup, section: SectionResult, force: bool) -> anyhow:
     let path = setup.runs_dir.join("questions").join("depth-bench.json");
     let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"]
         .iter()
-        .map(|k| sections::variant(k).cloned())
+        .map(|k| sections::paper_variant(k).cloned())
         .collect::<anyhow::Result<_>>()?;
     let configs: Vec<BenchConfig> = variants
         .iter()

@@ -16,7 +16,7 @@ pub struct DropoutTrend {
     pub train: Option<Regression>,
 }
 
-/// Q4. The report: "accuracy falls steadily as p grows, with more under-fitting". Every run of
+/// Q4. The paper: "accuracy falls steadily as p grows, with more under-fitting". Every run of
 /// no normalization (p = 0: BatchNorm removed, no dropout) and of dropout 0.1 / 0.2 / 0.3
 /// (BatchNorm removed): the least-squares slope of best validation accuracy on p, with its
 /// 95% CI, and the same for the final train accuracy.
@@ -71,7 +71,7 @@ impl DropoutTrend {
     }
 
     pub(super) fn describe(r: &Regression) -> String {
-        // Per 0.1 of p, in pp: the step between the report's dropout settings.
+        // Per 0.1 of p, in pp: the step between the paper's dropout settings.
         let s = |x: f64| pp(x / 10.0);
         format!(
             "{} pp per 0.1 of p, 95% CI [{}, {}], p {}",
@@ -90,10 +90,10 @@ impl DropoutTrend {
             );
         };
         let words = match self.direction() {
-            Some(-1) => "accuracy **falls** as p grows: the report's trend is reproduced",
-            Some(1) => "accuracy **rises** as p grows: the report's trend is contradicted",
+            Some(-1) => "accuracy **falls** as p grows: the paper's trend is reproduced",
+            Some(1) => "accuracy **rises** as p grows: the paper's trend is contradicted",
             _ => {
-                "**no detectable trend**: the slope's CI spans zero, so the report's steady fall \
+                "**no detectable trend**: the slope's CI spans zero, so the paper's steady fall \
                     is neither shown nor ruled out"
             }
         };

@@ -1,4 +1,4 @@
-//! The profile held against the report's findings, finding by finding, and every answer
+//! The profile held against the paper's findings, finding by finding, and every answer
 //! computed once.
 use super::depth::{DepthCost, depth_cost};
 use super::dropout::{DropoutTrend, dropout_trend};
@@ -11,10 +11,10 @@ use crate::analysis::results::SectionResult;
 use crate::plan::Setup;
 use polars::prelude::*;
 
-/// Where the profile stands on one of the report's findings.
+/// Where the profile stands on one of the paper's findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fidelity {
-    /// Same direction as the report, adjusted p < 0.05 (or the measured ratio within its
+    /// Same direction as the paper, adjusted p < 0.05 (or the measured ratio within its
     /// tolerance).
     Reproduced,
     /// The opposite direction, adjusted p < 0.05.
@@ -34,16 +34,12 @@ impl Fidelity {
         }
     }
 
-    /// From a comparison and the direction the report found (+1 better, −1 worse).
-    fn of(c: &Comparison, report_sign: f64) -> Fidelity {
+    /// From a comparison and the direction the paper found (+1 better, −1 worse).
+    fn of(c: &Comparison, paper_sign: f64) -> Fidelity {
         match c.verdict() {
             Verdict::Better | Verdict::Worse => {
                 let d = c.diff().unwrap_or(0.0);
-                if d.signum() == report_sign {
-                    Fidelity::Reproduced
-                } else {
-                    Fidelity::Contradicted
-                }
+                if d.signum() == paper_sign { Fidelity::Reproduced } else { Fidelity::Contradicted }
             }
             Verdict::Pending => Fidelity::Pending,
             _ => Fidelity::NotSeparable,
@@ -55,8 +51,8 @@ impl Fidelity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub finding: &'static str,
-    /// What the report found.
-    pub report: String,
+    /// What the paper found.
+    pub paper: String,
     /// What this profile measured.
     pub here: String,
     pub status: Fidelity,
@@ -64,7 +60,7 @@ pub struct Finding {
     pub reason: String,
 }
 
-/// `0.4534 vs 0.4592 (−0.6 pp)`: the report's accuracies of `variant` and `reference`, the
+/// `0.4534 vs 0.4592 (−0.6 pp)`: the paper's accuracies of `variant` and `reference`, the
 /// reference's after `between`, and their difference.
 fn reported(variant: &str, reference: &str, between: &str) -> String {
     let (v, r) = (reported_acc(variant), reported_acc(reference));
@@ -106,20 +102,20 @@ pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<A
 }
 
 impl Answers {
-    /// The report's findings, one per line: reproduced, contradicted or not separable, with the
+    /// The paper's findings, one per line: reproduced, contradicted or not separable, with the
     /// reason where a question's experiment shows one.
     pub fn fidelity(&self, family: &Family) -> Vec<Finding> {
         let cmp = |v: &str| family.comparisons.iter().find(|c| c.variant.variant.key == v);
         let mut out = Vec::new();
         let by_comparison =
-            |finding: &'static str, variant: &str, report: &str, sign: f64, reason: String| {
+            |finding: &'static str, variant: &str, paper: &str, sign: f64, reason: String| {
                 let (status, here) = match cmp(variant) {
                     Some(c) => (Fidelity::of(c, sign), c.brief()),
                     None => (Fidelity::Pending, "no comparison".into()),
                 };
-                Finding { finding, report: report.into(), here, status, reason }
+                Finding { finding, paper: paper.into(), here, status, reason }
             };
-        // The report's numbers come from its plan (`reported` in studies/report.toml).
+        // The paper's numbers come from its plan (`reported` in studies/paper.toml).
         out.push(by_comparison(
             "stem",
             "xknet18",
@@ -164,7 +160,7 @@ impl Answers {
         };
         out.push(Finding {
             finding: "dropout trend",
-            report: "accuracy falls steadily as p grows".into(),
+            paper: "accuracy falls steadily as p grows".into(),
             here: self.dropout.val.map_or("no slope yet".into(), |r| DropoutTrend::describe(&r)),
             status: trend,
             reason: stalls,
@@ -179,7 +175,7 @@ impl Answers {
         let inorm = &self.instance_norm;
         let in_reason = match (inorm.row(PROBE_IN), inorm.row(PROBE_BN)) {
             (Some(pin), Some(pbn)) => format!(
-                "{} at this profile's lr; at the report's lr 0.001 InstanceNorm reaches {:.1}× \
+                "{} at this profile's lr; at the paper's lr 0.001 InstanceNorm reaches {:.1}× \
                     chance ({:.3} vs BatchNorm {:.3}){}",
                 if inorm.row("instance").is_some_and(|r| r.times_chance <= 2.0) {
                     "a collapse"
@@ -204,7 +200,7 @@ impl Answers {
         let g = &self.generalisation;
         out.push(Finding {
             finding: "constant lr 1e-3",
-            report: "accurate but unhealthy".into(),
+            paper: "accurate but unhealthy".into(),
             here: match (
                 g.row("constant-lr-1e-3"),
                 g.row("xknet18"),
@@ -239,7 +235,7 @@ impl Answers {
         let d = &self.depth;
         out.push(Finding {
             finding: "depth: time",
-            report: "resnet34 takes about twice resnet14's time".into(),
+            paper: "resnet34 takes about twice resnet14's time".into(),
             here: d.time_ratio("resnet34", "resnet14").map_or("not measured".into(), |r| {
                 format!("{r:.2}× (benchmark, {})", d.bench.machine)
             }),
@@ -258,7 +254,7 @@ impl Answers {
         let rows = self.fidelity(family);
         df!(
             "finding" => rows.iter().map(|r| r.finding).collect::<Vec<_>>(),
-            "report" => rows.iter().map(|r| r.report.clone()).collect::<Vec<_>>(),
+            "paper" => rows.iter().map(|r| r.paper.clone()).collect::<Vec<_>>(),
             "status" => rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
             "here" => rows.iter().map(|r| r.here.clone()).collect::<Vec<_>>(),
             "reason" => rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
@@ -284,14 +280,14 @@ impl Answers {
 /// The fidelity table as Markdown lines (the summary notebook, the CLI).
 pub fn fidelity_markdown(rows: &[Finding]) -> String {
     let mut out = vec![
-        "| finding | the report | here | status | why |".to_string(),
+        "| finding | the paper | here | status | why |".to_string(),
         "|---|---|---|---|---|".to_string(),
     ];
     for r in rows {
         out.push(format!(
             "| {} | {} | {} | **{}** | {} |",
             r.finding,
-            r.report,
+            r.paper,
             r.here,
             r.status.as_str(),
             r.reason
@@ -305,9 +301,9 @@ mod tests {
     use super::*;
 
     /// The fidelity table's report column, from the plan's `reported` accuracies: the same
-    /// text the report's numbers gave when they were written out by hand.
+    /// text the paper's numbers gave when they were written out by hand.
     #[test]
-    fn the_reports_side_comes_from_its_plan() {
+    fn the_papers_side_comes_from_its_plan() {
         assert_eq!(
             format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")),
             "xknet18 0.4592 vs resnet18 0.3916 (+6.8 pp)"
@@ -320,7 +316,7 @@ mod tests {
         assert_eq!(reported("flips-0.1", "xknet18", " "), "0.4536 vs 0.4592 (−0.6 pp)");
         assert_eq!(reported("no-residual", "xknet18", " "), "0.4184 vs 0.4592 (−4.1 pp)");
         assert_eq!(format!("{:.4}", reported_acc("instance")), "0.0658");
-        assert!(reported_acc("norm-none").is_nan(), "the report gave no number for it");
+        assert!(reported_acc("norm-none").is_nan(), "the paper gave no number for it");
         // The InstanceNorm conclusion's opening: 6.6× chance on 100 classes, IN/BN 0.14.
         let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
         assert_eq!(

@@ -53,7 +53,7 @@ pub struct Generalisation {
     pub accuracy: Option<Comparison>,
 }
 
-/// Q3. The report called constant lr 1e-3 "accurate but unhealthy": for every variant of
+/// Q3. The paper called constant lr 1e-3 "accurate but unhealthy": for every variant of
 /// `sections`, the final-epoch gap between train and validation accuracy (train accuracy
 /// as measured on the batches while they trained: train mode, augmented, averaged over the
 /// epoch) and how far the validation loss ended above its minimum; then constant lr 1e-3

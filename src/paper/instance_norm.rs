@@ -1,4 +1,4 @@
-//! Q1. Why did InstanceNorm collapse? Probes at the report's own lr, the spread of the pooled
+//! Q1. Why did InstanceNorm collapse? Probes at the paper's own lr, the spread of the pooled
 //! features, and a max-pooling head.
 use super::{PROBE_BN, PROBE_BN_MAX, PROBE_IN, PROBE_IN_MAX, mean, pct, reported_acc};
 use crate::analysis::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, show_p};
@@ -10,6 +10,7 @@ use crate::plot::Figure;
 use crate::train::{EpochRecord, Run};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
+use statrs::statistics::Statistics;
 
 /// How the pooled features (the input of `fc`) of a network spread over the images of a split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -37,8 +38,7 @@ impl FeatureSpread {
         let (mut total, mut between) = (0.0f64, 0.0f64);
         let classes = labels.iter().copied().max().unwrap_or(0).max(0) as usize + 1;
         for j in 0..c {
-            let mean = col(j).sum::<f64>() / n as f64;
-            let var = col(j).map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            let (mean, var) = (col(j).mean(), col(j).population_variance());
             if var > 0.0 && mean != 0.0 {
                 cvs.push(var.sqrt() / mean.abs());
             }
@@ -110,7 +110,7 @@ pub struct NormRow {
 #[derive(Debug, Clone)]
 pub struct InstanceNormAnswer {
     pub classes: usize,
-    /// xknet18 and InstanceNorm at the profile's lr, then the four probes at the report's lr 0.001
+    /// xknet18 and InstanceNorm at the profile's lr, then the four probes at the paper's lr 0.001
     /// (BatchNorm, InstanceNorm, each with average and with max pooling).
     pub rows: Vec<NormRow>,
     /// InstanceNorm − BatchNorm at the profile's lr (from the study's family).
@@ -127,7 +127,7 @@ pub struct InstanceNormAnswer {
 
 /// The comparisons of the InstanceNorm probes (section `normalization`).
 fn probe_members() -> anyhow::Result<Vec<Member>> {
-    let v = |k: &str| sections::variant(k).cloned();
+    let v = |k: &str| sections::paper_variant(k).cloned();
     let s = || "normalization".to_string();
     Ok(vec![
         (s(), v(PROBE_BN)?, v(PROBE_IN)?),
@@ -136,8 +136,8 @@ fn probe_members() -> anyhow::Result<Vec<Member>> {
     ])
 }
 
-/// Q1. The report's InstanceNorm reached 0.0658 on 100 classes, near chance. Tried at CPU
-/// cost: the report's own lr 0.001 (the profile scales it ×20). Tested: the explanation that
+/// Q1. The paper's InstanceNorm reached 0.0658 on 100 classes, near chance. Tried at CPU
+/// cost: the paper's own lr 0.001 (the profile scales it ×20). Tested: the explanation that
 /// instance normalisation erases each channel's per-image mean and scale at every block
 /// while global average pooling reads exactly those means — the pooled features' spread
 /// across images (BatchNorm vs InstanceNorm) and a max-pooling head (reads each channel's
@@ -203,7 +203,7 @@ pub fn instance_norm(setup: &Setup) -> anyhow::Result<InstanceNormAnswer> {
 }
 
 /// Step 4 of the InstanceNorm conclusion: what CPU cost left untried.
-const UNTRIED: &str = "4. Not tried at CPU cost: the report's 100 classes and 64×64 images. On the report's data, \
+const UNTRIED: &str = "4. Not tried at CPU cost: the paper's 100 classes and 64×64 images. On the paper's data, \
              `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study \
              --sections normalization` runs the same probes \
              (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the \
@@ -231,7 +231,7 @@ impl InstanceNormAnswer {
             rs.iter().map(|r| round(g(r), d)).collect::<Vec<_>>()
         };
         df!(
-            "network" => rs.iter().map(|r| sections::variant(r.key).map_or(r.key.to_string(), |v| v.label.clone())).collect::<Vec<_>>(),
+            "network" => rs.iter().map(|r| sections::paper_variant(r.key).map_or(r.key.to_string(), |v| v.label.clone())).collect::<Vec<_>>(),
             "lr" => rs.iter().map(|r| r.result.runs[0].config.train.lr).collect::<Vec<_>>(),
             "seeds" => rs.iter().map(|r| r.result.runs.len() as u32).collect::<Vec<_>>(),
             "best_val_acc" => f(&|r| r.result.summary.best_val_acc_mean, 4),
@@ -253,10 +253,7 @@ impl InstanceNormAnswer {
             .filter(|r| r.key.starts_with("probe-"))
             .map(|r| r.result.mean_curve())
             .collect();
-        Figure::val_curves(
-            "InstanceNorm vs BatchNorm at the report's lr 0.001 — validation",
-            curves,
-        )
+        Figure::val_curves("InstanceNorm vs BatchNorm at the paper's lr 0.001 — validation", curves)
     }
 
     /// Whether the probes reproduce a collapse: InstanceNorm at lr 0.001 at most 2× chance.
@@ -264,14 +261,14 @@ impl InstanceNormAnswer {
         self.row(PROBE_IN).map(|r| r.times_chance <= 2.0)
     }
 
-    /// What the numbers say, in four steps: the profile's lr, the report's lr, the explanation
+    /// What the numbers say, in four steps: the profile's lr, the paper's lr, the explanation
     /// tested, and what was left untried.
     pub fn conclusion(&self) -> String {
         let chance = 1.0 / self.classes as f64;
-        // The report's numbers, from its plan: 100 classes, so chance is 0.01.
+        // The paper's numbers, from its plan: 100 classes, so chance is 0.01.
         let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
         let mut out = vec![format!(
-            "Chance is 1/{} = {chance:.3}. The report's InstanceNorm, {inst:.4} on 100 classes, \
+            "Chance is 1/{} = {chance:.3}. The paper's InstanceNorm, {inst:.4} on 100 classes, \
                 is {:.1}× chance with BatchNorm at {bn:.4} (IN/BN = {:.2}).",
             self.classes,
             inst * 100.0,
@@ -289,7 +286,7 @@ impl InstanceNormAnswer {
         ) else {
             return out.join("\n\n");
         };
-        out.push(self.at_report_lr_step(pbn, pin));
+        out.push(self.at_paper_lr_step(pbn, pin));
         out.push(self.explanation_step(pbn, pin, pbn_max, pin_max));
         out.push(UNTRIED.to_string());
         out.join("\n\n")
@@ -298,7 +295,7 @@ impl InstanceNormAnswer {
     /// Step 1: InstanceNorm against BatchNorm at this profile's lr.
     fn at_profile_lr_step(&self, bn: &NormRow, inorm: &NormRow) -> String {
         format!(
-            "1. At this profile's lr {} (the report's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× \
+            "1. At this profile's lr {} (the paper's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× \
                 chance) against BatchNorm's {:.4} — {}.",
             self.profile_lr,
             self.profile_lr / crate::train::recipe::LR,
@@ -314,9 +311,9 @@ impl InstanceNormAnswer {
         )
     }
 
-    /// Step 2: the probes at the report's own lr 0.001 — a collapse or not, and how much of
+    /// Step 2: the probes at the paper's own lr 0.001 — a collapse or not, and how much of
     /// InstanceNorm's deficit is there in training already.
-    fn at_report_lr_step(&self, pbn: &NormRow, pin: &NormRow) -> String {
+    fn at_paper_lr_step(&self, pbn: &NormRow, pin: &NormRow) -> String {
         let collapse = if pin.times_chance <= 2.0 {
             format!(
                 "a collapse by the criterion of at most 2× chance: **reproduced** ({:.1}× chance)",
@@ -340,7 +337,7 @@ impl InstanceNormAnswer {
         };
         let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
         format!(
-            "2. At the report's own lr 0.001 (same data, epochs and schedule), InstanceNorm \
+            "2. At the paper's own lr 0.001 (same data, epochs and schedule), InstanceNorm \
                 reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
@@ -452,7 +449,7 @@ mod tests {
 
     /// Reference: numpy 2 on the same rows — `std = F.std(0); np.median((std / abs(F.mean(0)))[std
     /// > 0])`
-    /// and the between-class sum of squares over the total.
+    /// > and the between-class sum of squares over the total.
     #[test]
     fn feature_spread_matches_numpy() {
         let f = [1.0, 0.5, 0.0, 2.0, 0.7, 0.0, 3.0, 0.4, 0.0, 6.0, 0.6, 0.0];

@@ -1,6 +1,6 @@
-//! The report's open questions, answered by experiment, and the profile held against the
-//! report's findings:
-//! 1. [`instance_norm()`]: why did InstanceNorm collapse? Probes at the report's own lr, the
+//! The paper's open questions, answered by experiment, and the profile held against the
+//! paper's findings:
+//! 1. [`instance_norm()`]: why did InstanceNorm collapse? Probes at the paper's own lr, the
 //!    spread of the pooled features, and a max-pooling head.
 //! 2. [`no_norm()`]: is "no normalization" better than BatchNorm?
 //! 3. [`generalisation()`]: the gap between train and validation for every variant (is a
@@ -8,7 +8,7 @@
 //! 4. [`dropout_trend`]: does accuracy fall as dropout's p grows? A least-squares slope.
 //! 5. [`depth_cost`]: what do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
 //!
-//! [`Answers::fidelity`] then says, finding by finding, whether the profile reproduces the report,
+//! [`Answers::fidelity`] then says, finding by finding, whether the profile reproduces the paper,
 //! contradicts it or cannot tell. Every sentence of a conclusion is built from the numbers
 //! next to it.
 mod depth;
@@ -31,8 +31,8 @@ pub use writeup::addendum;
 
 use crate::plan as sections;
 
-/// The normalization section's probes (`studies/report.toml`): BatchNorm and InstanceNorm at
-/// the report's lr 0.001, each with the average-pooling and with a max-pooling head.
+/// The normalization section's probes (`studies/paper.toml`): BatchNorm and InstanceNorm at
+/// the paper's lr 0.001, each with the average-pooling and with a max-pooling head.
 pub(super) const PROBE_BN: &str = "probe-bn-lr1e-3";
 pub(super) const PROBE_IN: &str = "probe-in-lr1e-3";
 pub(super) const PROBE_BN_MAX: &str = "probe-bn-max-lr1e-3";
@@ -43,12 +43,13 @@ pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// The mean of `x` ([`stats::mean`]); 0 when it is empty.
 pub(super) fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len().max(1) as f64
+    if x.is_empty() { 0.0 } else { crate::analysis::stats::mean(x) }
 }
 
-/// The report's best validation accuracy of its variant `key` (its plan's `reported`; NaN
-/// where the report gave none).
+/// The paper's best validation accuracy of its variant `key` (its plan's `reported`; NaN
+/// where the paper gave none).
 pub(super) fn reported_acc(key: &str) -> f64 {
-    sections::variant(key).ok().and_then(|v| v.reported).unwrap_or(f64::NAN)
+    sections::paper_variant(key).ok().and_then(|v| v.reported).unwrap_or(f64::NAN)
 }

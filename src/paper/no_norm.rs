@@ -2,7 +2,7 @@
 use crate::analysis::compare::{Verdict, pp};
 use crate::analysis::results::SectionResult;
 
-/// Q2. The report found no normalization slightly better than BatchNorm: the study's
+/// Q2. The paper found no normalization slightly better than BatchNorm: the study's
 /// comparison `norm-none − xknet18`, in words.
 pub fn no_norm(normalization: &SectionResult) -> String {
     let Some(c) = normalization.comparison("norm-none") else {
@@ -24,8 +24,8 @@ pub fn no_norm(normalization: &SectionResult) -> String {
         _ => "not judged yet".to_string(),
     };
     format!(
-        "The report: no normalization slightly better than BatchNorm (one run each). Here: no \
-            normalization {:.4} against BatchNorm {:.4} — {}. The report's finding: {answer}.",
+        "The paper: no normalization slightly better than BatchNorm (one run each). Here: no \
+            normalization {:.4} against BatchNorm {:.4} — {}. The paper's finding: {answer}.",
         c.variant.mean().unwrap_or(f64::NAN),
         c.reference.mean().unwrap_or(f64::NAN),
         c.describe()

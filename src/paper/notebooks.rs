@@ -6,7 +6,7 @@ use crate::writeup::notebooks::{Cell, Extras, Layout, NotebookSpec, code, md, no
 
 /// The paper's notebooks, as committed in `notebooks/`.
 pub fn paper_notebooks() -> Vec<NotebookSpec> {
-    notebooks(crate::plan::report(), &Layout::report(), &PaperExtras)
+    notebooks(crate::plan::paper_plan(), &Layout::paper(), &PaperExtras)
 }
 
 /// The paper's additions to its plan's notebooks.
@@ -24,7 +24,7 @@ impl Extras for PaperExtras {
     fn summary(&self) -> Vec<Cell> {
         vec![
             md(
-                "## The profile against the report\n\nFor each of the report's findings: **reproduced** (the same direction, \
+                "## The profile against the paper\n\nFor each of the paper's findings: **reproduced** (the same direction, \
                 adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) \
                 or **not separable** (the \
                 interval spans zero), with the reason where a section's experiment shows one. The \
@@ -49,10 +49,10 @@ fn question_cells(s: &Section) -> Vec<Cell> {
     match s.key.as_str() {
         "normalization" => vec![
             md(
-                "## Why did InstanceNorm collapse?\n\nThe report's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
+                "## Why did InstanceNorm collapse?\n\nThe paper's InstanceNorm reached 0.0658 on 100 classes, near chance. Four \
                 probes try to reproduce a collapse at CPU cost and test an explanation: xknet18 \
                 with BatchNorm and with \
-                InstanceNorm at the report's own lr 0.001 (the profile multiplies every lr by its \
+                InstanceNorm at the paper's own lr 0.001 (the profile multiplies every lr by its \
                 scale), each with \
                 torchvision's average-pooling head and with a max-pooling head. They train on the \
                 profile's first two seeds \
@@ -75,7 +75,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
             code("inorm.curves()"),
             code("Markdown(inorm.conclusion())"),
             md(
-                "## Is no normalization better than BatchNorm?\n\nThe report found no normalization slightly better than \
+                "## Is no normalization better than BatchNorm?\n\nThe paper found no normalization slightly better than \
                 BatchNorm, from one run each. The comparison above, in words:",
             ),
             code("Markdown(convlab::paper::no_norm(&section))"),
@@ -115,7 +115,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
         ],
         "depth" => vec![
             md(
-                "## What does depth cost?\n\nThe report: resnet34 takes about twice resnet14's time. Run records time runs \
+                "## What does depth cost?\n\nThe paper: resnet34 takes about twice resnet14's time. Run records time runs \
                 that shared the machine with other workers, so the three depths are timed by \
                 `convlab bench`'s measurement \
                 instead, alone and with every thread: a whole training epoch with the loader, at \
@@ -139,7 +139,7 @@ fn models_notebook(layout: &Layout) -> NotebookSpec {
         file: "00_models.ipynb".into(),
         cells: vec![
             md(
-                "# The networks of the study\n\nEvery network in the report is one `ResNetConfig`: torchvision's resnet18 (the \
+                "# The networks of the study\n\nEvery network in the paper is one `ResNetConfig`: torchvision's resnet18 (the \
                 baseline), the study's xknet18 (3×3 stride-1 stem, no max-pool), and the depth \
                 ablations resnet14 / resnet34. \
                 This notebook builds each preset, counts its parameters and runs a 64×64 batch \
@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(files.first(), Some(&"00_models.ipynb"));
         assert_eq!(files[7], "07_lr_decay.ipynb");
         assert_eq!(files.last(), Some(&"10_summary.ipynb"));
-        assert_eq!(files.len(), crate::plan::report().sections.len() + 2);
+        assert_eq!(files.len(), crate::plan::paper_plan().sections.len() + 2);
         let aug = &nbs[4];
         assert!(
             aug.cells.iter().any(|c| c.source.contains("study.confusion(&last)")),
@@ -185,7 +185,7 @@ mod tests {
             );
         }
         // The family's size comes from the plan, never from the prose.
-        let n = crate::plan::report().family_members().len();
+        let n = crate::plan::paper_plan().family_members().len();
         assert!(
             nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons")))
         );

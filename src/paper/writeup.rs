@@ -28,7 +28,7 @@ impl Addendum for PaperAddendum {
         let mut blocks = Vec::new();
         let answers = self.answers.as_ref();
         blocks
-            .push(Block::Heading(2, format!("The {} profile against the report", p.name.as_str())));
+            .push(Block::Heading(2, format!("The {} profile against the paper", p.name.as_str())));
         match answers {
             Some(a) => {
                 blocks.push(Block::Para(
@@ -39,10 +39,10 @@ impl Addendum for PaperAddendum {
                 counts as \"about twice\")."
                         .into(),
                 ));
-                let rows = a.fidelity(&family);
+                let rows = a.fidelity(family);
                 blocks.push(Block::Table(Table {
                     name: "fidelity".into(),
-                    header: ["finding", "the report", "here", "status", "why"]
+                    header: ["finding", "the paper", "here", "status", "why"]
                         .map(String::from)
                         .to_vec(),
                     rows: rows
@@ -50,7 +50,7 @@ impl Addendum for PaperAddendum {
                         .map(|r| {
                             vec![
                                 r.finding.to_string(),
-                                r.report.clone(),
+                                r.paper.clone(),
                                 r.here.clone(),
                                 r.status.as_str().to_string(),
                                 r.reason.clone(),
@@ -97,7 +97,7 @@ fn question_blocks(
                 &[(
                     "normalization-probes",
                     "BatchNorm and \
-                InstanceNorm at the report's lr 0.001, each with an average- and a max-pooling \
+                InstanceNorm at the paper's lr 0.001, each with an average- and a max-pooling \
                 head: validation per epoch."
                         .into(),
                 )],

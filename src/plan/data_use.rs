@@ -321,10 +321,10 @@ fn conversion(channels: u8, colours: &std::collections::BTreeMap<String, usize>)
     (!notes.is_empty()).then(|| notes.join("; "))
 }
 
-/// The report's variants and probes that `profile` trains NCHW at `side`×`side` (memory
+/// The paper's variants and probes that `profile` trains NCHW at `side`×`side` (memory
 /// format `auto`), with the convolution channels-last would crash on.
-fn report_nchw(profile: &Profile, side: i64) -> anyhow::Result<Vec<(String, String)>> {
-    let plan = super::report();
+fn paper_nchw(profile: &Profile, side: i64) -> anyhow::Result<Vec<(String, String)>> {
+    let plan = super::paper_plan();
     let mut out = Vec::new();
     for v in plan.variants().into_iter().chain(plan.probes()) {
         let r = profile.mapped(&plan.resolve(&v.key)?, side)?;
@@ -349,14 +349,14 @@ pub struct Intake {
     pub channels: u8,
     pub conversion: Option<String>,
     pub score: Score,
-    /// The report's variants that would train NCHW under `auto`, with the convolution.
+    /// The paper's variants that would train NCHW under `auto`, with the convolution.
     pub nchw: Vec<(String, String)>,
     /// Why a study on this profile would be refused before training (one line with the fix).
     pub refusal: Option<String>,
 }
 
 impl Intake {
-    /// `profile`'s take of `inspection` (the report's plan for the memory formats).
+    /// `profile`'s take of `inspection` (the paper's plan for the memory formats).
     pub fn of(profile: &Profile, inspection: &Inspection) -> anyhow::Result<Intake> {
         let d = &profile.data;
         let caps = [d.train_per_class, d.val_per_class, d.test_limit];
@@ -381,7 +381,7 @@ impl Intake {
             Sizing::Resized(s) => Some(s as i64),
             Sizing::Refused(_) => None,
         };
-        let nchw = side.map(|side| report_nchw(profile, side)).transpose()?.unwrap_or_default();
+        let nchw = side.map(|side| paper_nchw(profile, side)).transpose()?.unwrap_or_default();
         let scorable = Scorable {
             source: format!(
                 "{} at {}",

@@ -6,14 +6,14 @@
 //! [[variant]]                                  # variants are defined once …
 //! key = "wd-5e-4"
 //! label = "weight decay 5e-4"
-//! base = "xknet18"                             # a variant of this plan or of the report's
-//! set = ["train.weight_decay=5e-4"]            # overrides, in the report's units
+//! base = "xknet18"                             # a variant of this plan or of the paper's
+//! set = ["train.weight_decay=5e-4"]            # overrides, in the paper's units
 //!
 //! [[section]]                                  # … and listed by the sections that compare them
 //! key = "weight-decay"
 //! title = "Weight decay"
 //! reference = "xknet18"
-//! variants = ["xknet18", "wd-5e-4"]            # the report's variants need no definition
+//! variants = ["xknet18", "wd-5e-4"]            # the paper's variants need no definition
 //!
 //! [[section]]
 //! key = "wd-sweep"
@@ -65,7 +65,9 @@ struct SectionFile {
     key: Spanned<String>,
     title: Option<String>,
     question: Option<String>,
-    report: Option<String>,
+    /// What the paper found, or what the author expects (`report` in plan files of before).
+    #[serde(alias = "report")]
+    notes: Option<String>,
     reference: Option<Spanned<String>>,
     variants: Option<Spanned<Vec<Spanned<String>>>>,
     sweep: Option<Spanned<SweepFile>>,
@@ -89,11 +91,16 @@ impl Lines {
     }
 }
 
+/// A key of a plan file and the line it is on.
+type KeyLine = (&'static str, usize);
+
 /// Where each thing of a plan file is, for errors.
 #[derive(Default)]
 pub(crate) struct Spans {
-    variants: Vec<(String, usize, Vec<usize>, Vec<(&'static str, usize)>)>,
-    sections: Vec<(String, usize, Vec<(&'static str, usize)>)>,
+    /// Each variant: key, line, the lines of its `set` entries, its keys' lines.
+    variants: Vec<(String, usize, Vec<usize>, Vec<KeyLine>)>,
+    /// Each section: key, line, its keys' lines.
+    sections: Vec<(String, usize, Vec<KeyLine>)>,
 }
 
 impl Spans {
@@ -144,7 +151,9 @@ impl Plan {
     /// comes with its line.
     pub fn from_toml(text: &str, stem: &str) -> Result<Plan, (usize, String)> {
         let (plan, spans) = Plan::parse_toml(text, stem)?;
-        plan.check().map_err(|e: PlanError| (spans.line(&e.at).unwrap_or(1), e.message))
+        plan.validate()
+            .map(Plan::with_styles)
+            .map_err(|e: PlanError| (spans.line(&e.at).unwrap_or(1), e.message))
     }
 
     /// A plan file's text read into a plan, not yet checked, and where each thing is in it.
@@ -214,7 +223,7 @@ fn read_variant(v: &VariantFile, lines: &Lines, spans: &mut Spans) -> Result<Var
     })
 }
 
-/// One `[[section]]`: its variants looked up among `defined` and the report's, or swept.
+/// One `[[section]]`: its variants looked up among `defined` and the paper's, or swept.
 fn read_section(
     s: &SectionFile,
     defined: &[Variant],
@@ -228,14 +237,14 @@ fn read_section(
         defined
             .iter()
             .find(|v| &v.key == name)
-            .or_else(|| super::report_unchecked().variant(name))
+            .or_else(|| super::paper_plan_unchecked().get_variant(name))
             .cloned()
             .ok_or_else(|| {
                 (
                     at_line(k.span()),
                     format!(
                         "section `{key}`: variant `{name}` is defined neither \
-                here (a [[variant]] with key = \"{name}\") nor in the report's study; define it \
+                here (a [[variant]] with key = \"{name}\") nor in the paper's study; define it \
                 or fix the name"
                     ),
                 )
@@ -279,7 +288,7 @@ fn read_section(
     if let Some(q) = &s.question {
         section.question = q.clone();
     }
-    section.report = s.report.clone().unwrap_or_default();
+    section.notes = s.notes.clone().unwrap_or_default();
     section.per_class = s.per_class;
     section.final_model = s.final_model.as_ref().map(|f| f.get_ref().clone());
     section.alone = s.alone.as_ref().map(|f| f.get_ref().clone());
@@ -318,8 +327,8 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         assert_eq!(p.sections.len(), 2);
         assert_eq!(
             p.sections[0].variants[0],
-            super::super::variant("xknet18").unwrap().clone(),
-            "the report's xknet18, as the report defines it"
+            super::super::paper_variant("xknet18").unwrap().clone(),
+            "the paper's xknet18, as the paper defines it"
         );
         assert_eq!(p.sections[1].reference.as_deref(), Some("xknet18+weight_decay=0"));
         assert_eq!(p.family_members().len(), 2);
@@ -382,7 +391,7 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         assert_eq!(line, 4);
         assert!(
             e.starts_with(
-                "variant `xknet18` is the report's (model.stem=small); this plan's \
+                "variant `xknet18` is the paper's (model.stem=small); this plan's \
             is xknet18 + train.weight_decay=5e-4: name yours differently"
             ),
             "{e}"

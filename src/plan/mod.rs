@@ -1,24 +1,30 @@
 //! A study as a value: a plan of sections, each a list of variants, each variant a base
-//! and overrides. The report's own study is one ([`Plan::report`], `studies/report.toml`);
-//! a user's is written in code with the builders below, in a TOML file ([`Plan::load`],
-//! `studies/<name>.toml`) or as a one-line sweep ([`Section::sweep`]).
+//! and overrides. The paper's own study is one ([`Plan::paper`], `studies/paper.toml`);
+//! a user's is written in code with the builders below (`with_…`), in a TOML file
+//! ([`Plan::load`], `studies/<name>.toml`) or as a one-line sweep ([`Section::sweep`]).
 //!
 //! ```
-//! use convlab::plan::{Plan, Section, Variant};
-//! let plan = Plan::new("weight-decay", "Weight decay against xknet18").section(
+//! use convlab::plan::{Plan, Section, Variant, paper_variant};
+//! let wd = Variant::new("wd-5e-4")
+//!     .with_label("weight decay 5e-4")
+//!     .with_base("xknet18")
+//!     .with_set("train.weight_decay=5e-4");
+//! let plan = Plan::new("weight-decay", "Weight decay against xknet18").with_section(
 //!     Section::new("weight-decay", "Weight decay")
-//!         .reference("xknet18")
-//!         .variant(Variant::report("xknet18").unwrap())
-//! .variant(Variant::new("wd-5e-4").label("weight decay
-//!         5e-4").base("xknet18").set("train.weight_decay=5e-4")),
+//!         .with_reference("xknet18")
+//!         .with_variant(paper_variant("xknet18").unwrap().clone())
+//!         .with_variant(wd),
 //! );
-//! let plan = plan.check().unwrap();
+//! let plan = plan.validate().unwrap().with_styles();
 //! assert_eq!(plan.family_members().len(), 1);
+//! assert_eq!(plan.find_variant("wd-5e-4").unwrap().label, "weight decay 5e-4");
 //! ```
 //!
-//! [`Plan::check`] validates everything before anything trains: every override against the
-//! recipe's serde form ([`recipe`]), names, references, bases, sweeps; and it gives
-//! every variant its style (the report's keep theirs, new ones take the first free one).
+//! [`Plan::validate`] checks everything before anything trains: every override against the
+//! recipe's serde form ([`recipe`]), names, references, bases, sweeps. [`Plan::with_styles`]
+//! then gives every variant its style (the paper's keep theirs, new ones take the first free
+//! one). Builders are `with_…`; look-ups are `find_…` (an error listing the keys) or `get_…`
+//! (an option).
 mod builtin;
 pub mod data_use;
 mod file;
@@ -27,8 +33,8 @@ pub mod recipe;
 mod runs;
 mod setup;
 
-pub(crate) use builtin::report_unchecked;
-pub use builtin::{PROBE_SEEDS, REPORT_TOML, report, section, variant};
+pub(crate) use builtin::paper_plan_unchecked;
+pub use builtin::{PAPER_TOML, PROBE_SEEDS, paper_plan, paper_section, paper_variant};
 pub use data_use::{DataUse, Intake, Sizing, check_scorable};
 pub use profile::{Profile, Score};
 pub use recipe::Recipe;
@@ -44,8 +50,8 @@ pub fn style_of(v: &Variant) -> Style {
     v.style.unwrap_or(Style::new((128, 128, 128), crate::plot::Dash::Solid))
 }
 
-/// One experiment: the recipe of its base (another variant, or the report's recipe when
-/// it has none) with its overrides, in the report's units ([`recipe::SCALED`]).
+/// One experiment: the recipe of its base (another variant, or the paper's recipe when
+/// it has none) with its overrides, in the paper's units ([`recipe::SCALED`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
@@ -54,18 +60,18 @@ pub struct Variant {
     pub key: String,
     /// How tables and figures call it.
     pub label: String,
-    /// The variant it starts from (a key of this plan or of the report's); none: the
-    /// report's recipe (torchvision resnet18, SGD lr 0.001, StepLR(7, 0.1), batch 64, 25 epochs).
+    /// The variant it starts from (a key of this plan or of the paper's); none: the
+    /// paper's recipe (torchvision resnet18 and [`crate::train::recipe`]).
     #[serde(default)]
     pub base: Option<String>,
     /// Overrides `key=value` of the base's recipe, applied in order.
     #[serde(default)]
     pub set: Vec<String>,
     /// Keys of `set` written in the profile's own units, which the profile does not scale
-    /// (e.g. the report's lr 0.001 on every profile).
+    /// (e.g. the paper's lr 0.001 on every profile).
     #[serde(default)]
     pub absolute: Vec<String>,
-    /// Best validation accuracy the report gives (full profile), when it gives one.
+    /// Best validation accuracy the paper gives (full profile), when it gives one.
     #[serde(default)]
     pub reported: Option<f64>,
     /// Its look in every figure; [`Plan::check`] gives one to each variant without.
@@ -74,7 +80,7 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// The report's recipe under `key`, until [`Variant::base`] and [`Variant::set`] change it.
+    /// The paper's recipe under `key`, until [`Variant::base`] and [`Variant::set`] change it.
     pub fn new(key: &str) -> Self {
         Self {
             key: key.into(),
@@ -87,29 +93,24 @@ impl Variant {
         }
     }
 
-    /// The report's variant `key` (`xknet18`, `dropout-0.1`, …) as the report defines it.
-    pub fn report(key: &str) -> anyhow::Result<Self> {
-        report().find(key).cloned()
-    }
-
-    pub fn label(mut self, label: &str) -> Self {
+    pub fn with_label(mut self, label: &str) -> Self {
         self.label = label.into();
         self
     }
 
-    pub fn base(mut self, key: &str) -> Self {
+    pub fn with_base(mut self, key: &str) -> Self {
         self.base = Some(key.into());
         self
     }
 
     /// One override, `key=value` (checked by [`Plan::check`]).
-    pub fn set(mut self, assignment: &str) -> Self {
+    pub fn with_set(mut self, assignment: &str) -> Self {
         self.set.push(assignment.into());
         self
     }
 
     /// One override in the profile's own units: not scaled by the profile.
-    pub fn set_absolute(mut self, assignment: &str) -> Self {
+    pub fn with_absolute(mut self, assignment: &str) -> Self {
         if let Some((k, _)) = assignment.split_once('=') {
             self.absolute.push(k.trim().into());
         }
@@ -117,12 +118,12 @@ impl Variant {
         self
     }
 
-    pub fn reported(mut self, accuracy: f64) -> Self {
+    pub fn with_reported(mut self, accuracy: f64) -> Self {
         self.reported = Some(accuracy);
         self
     }
 
-    pub fn style(mut self, style: Style) -> Self {
+    pub fn with_style(mut self, style: Style) -> Self {
         self.style = Some(style);
         self
     }
@@ -154,9 +155,9 @@ pub struct Section {
     /// The question it answers (Markdown; may be empty).
     #[serde(default)]
     pub question: String,
-    /// What the report found, or what its author expects (Markdown; may be empty).
-    #[serde(default)]
-    pub report: String,
+    /// What the paper found, or what the plan's author expects (Markdown; may be empty).
+    #[serde(default, alias = "report")]
+    pub notes: String,
     /// The variant the others are compared with (Δ columns), if any.
     #[serde(default)]
     pub reference: Option<String>,
@@ -184,7 +185,7 @@ impl Section {
             key: key.into(),
             title: title.into(),
             question: String::new(),
-            report: String::new(),
+            notes: String::new(),
             reference: None,
             variants: vec![],
             alone: None,
@@ -194,33 +195,33 @@ impl Section {
         }
     }
 
-    pub fn question(mut self, text: &str) -> Self {
+    pub fn with_question(mut self, text: &str) -> Self {
         self.question = text.into();
         self
     }
 
-    /// What the report found, or what you expect (shown under the question).
-    pub fn notes(mut self, text: &str) -> Self {
-        self.report = text.into();
+    /// What the paper found, or what you expect (shown under the question).
+    pub fn with_notes(mut self, text: &str) -> Self {
+        self.notes = text.into();
         self
     }
 
-    pub fn reference(mut self, key: &str) -> Self {
+    pub fn with_reference(mut self, key: &str) -> Self {
         self.reference = Some(key.into());
         self
     }
 
-    pub fn variant(mut self, v: Variant) -> Self {
+    pub fn with_variant(mut self, v: Variant) -> Self {
         self.variants.push(v);
         self
     }
 
-    pub fn probe(mut self, v: Variant) -> Self {
+    pub fn with_probe(mut self, v: Variant) -> Self {
         self.probes.push(v);
         self
     }
 
-    pub fn per_class(mut self, yes: bool) -> Self {
+    pub fn with_per_class(mut self, yes: bool) -> Self {
         self.per_class = yes;
         self
     }
@@ -302,11 +303,11 @@ impl Section {
                 .map(|(k, v)| format!("{} = {v}", leaf(k)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut v = Variant::new(&vkey).label(&label).base(base);
+            let mut v = Variant::new(&vkey).with_label(&label).with_base(base);
             for (k, value) in &combo {
-                v = v.set(&format!("{k}={value}"));
+                v = v.with_set(&format!("{k}={value}"));
             }
-            section = section.variant(v);
+            section = section.with_variant(v);
         }
         section.reference = Some(section.variants[0].key.clone());
         section.question = format!(
@@ -358,7 +359,7 @@ pub struct Plan {
     pub sections: Vec<Section>,
 }
 
-/// A variant's overrides from the report's recipe, its bases' first: what a profile maps.
+/// A variant's overrides from the paper's recipe, its bases' first: what a profile maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     /// Every override of the chain, the root's first.
@@ -367,31 +368,31 @@ pub struct Resolved {
     pub absolute: Vec<Override>,
 }
 
-/// The name of the report's own plan; no other plan may take it.
-pub const REPORT: &str = "report";
+/// The name of the paper's own plan; no other plan may take it.
+pub const PAPER: &str = "paper";
 
 impl Plan {
     pub fn new(name: &str, title: &str) -> Self {
         Self { name: name.into(), title: title.into(), sections: vec![] }
     }
 
-    pub fn section(mut self, s: Section) -> Self {
+    pub fn with_section(mut self, s: Section) -> Self {
         self.sections.push(s);
         self
     }
 
-    /// The report's study (`studies/report.toml`).
-    pub fn report() -> Plan {
-        report().clone()
+    /// The paper's study as a plan (`studies/paper.toml`).
+    pub fn paper() -> Plan {
+        paper_plan().clone()
     }
 
-    /// Whether this is the report's own study (its open questions and fidelity table apply).
-    pub fn is_report(&self) -> bool {
-        self.name == REPORT
+    /// Whether this is the paper's own plan (its open questions and fidelity table apply).
+    pub fn is_paper(&self) -> bool {
+        self.name == PAPER
     }
 
     /// A section by key, or an error listing the keys.
-    pub fn get(&self, key: &str) -> anyhow::Result<&Section> {
+    pub fn find_section(&self, key: &str) -> anyhow::Result<&Section> {
         self.sections.iter().find(|s| s.key == key).ok_or_else(|| {
             let keys: Vec<&str> = self.sections.iter().map(|s| s.key.as_str()).collect();
             anyhow::anyhow!(
@@ -418,14 +419,14 @@ impl Plan {
         self.sections.iter().flat_map(|s| &s.probes).collect()
     }
 
-    /// A variant or probe of this plan by key.
-    pub fn variant(&self, key: &str) -> Option<&Variant> {
+    /// A variant or probe of this plan by key, if it has one.
+    pub fn get_variant(&self, key: &str) -> Option<&Variant> {
         self.sections.iter().flat_map(|s| s.variants.iter().chain(&s.probes)).find(|v| v.key == key)
     }
 
     /// A variant or probe by key, or an error listing the keys.
-    pub fn find(&self, key: &str) -> anyhow::Result<&Variant> {
-        self.variant(key).ok_or_else(|| {
+    pub fn find_variant(&self, key: &str) -> anyhow::Result<&Variant> {
+        self.get_variant(key).ok_or_else(|| {
             let keys: Vec<&str> =
                 self.variants().into_iter().chain(self.probes()).map(|v| v.key.as_str()).collect();
             anyhow::anyhow!(
@@ -452,24 +453,24 @@ impl Plan {
         out
     }
 
-    /// A variant of this plan or, failing that, of the report's (a base may be either).
-    fn lookup<'a>(&'a self, key: &str, report: &'a Plan) -> Option<&'a Variant> {
-        self.variant(key).or_else(|| report.variant(key))
+    /// A variant of this plan or, failing that, of the paper's (a base may be either).
+    fn lookup<'a>(&'a self, key: &str, paper: &'a Plan) -> Option<&'a Variant> {
+        self.get_variant(key).or_else(|| paper.get_variant(key))
     }
 
-    /// Where bases not in this plan are looked up: the report's study (itself for the report).
+    /// Where bases not in this plan are looked up: the paper's study (itself for the paper).
     fn catalogue(&self) -> &Plan {
-        if self.is_report() { self } else { report_unchecked() }
+        if self.is_paper() { self } else { paper_plan_unchecked() }
     }
 
-    /// The overrides that make `key`, from the report's recipe through its bases.
+    /// The overrides that make `key`, from the paper's recipe through its bases.
     pub fn resolve(&self, key: &str) -> Result<Resolved, PlanError> {
         self.resolve_in(key, self.catalogue())
     }
 
-    fn resolve_in(&self, key: &str, report: &Plan) -> Result<Resolved, PlanError> {
+    fn resolve_in(&self, key: &str, paper: &Plan) -> Result<Resolved, PlanError> {
         let mut chain: Vec<&Variant> = Vec::new();
-        let mut at = self.lookup(key, report).ok_or_else(|| {
+        let mut at = self.lookup(key, paper).ok_or_else(|| {
             PlanError::at(At::Variant(key.into()), format!("unknown variant `{key}`"))
         })?;
         loop {
@@ -488,13 +489,13 @@ impl Plan {
             chain.push(at);
             let Some(b) = &at.base else { break };
             let child = at.key.clone();
-            at = self.lookup(b, report).ok_or_else(|| {
+            at = self.lookup(b, paper).ok_or_else(|| {
                 PlanError::at(
                     At::VariantField(child.clone(), "base"),
                     format!(
                         "variant \
-                    `{child}`: base `{b}` is neither a variant of this plan nor of the report's; \
-                    define it, or start from one of the report's (e.g. xknet18)"
+                    `{child}`: base `{b}` is neither a variant of this plan nor of the paper's; \
+                    define it, or start from one of the paper's (e.g. xknet18)"
                     ),
                 )
             })?;
@@ -518,10 +519,10 @@ impl Plan {
         Ok(Resolved { overrides, absolute })
     }
 
-    /// The recipe of `key` in the report's units, every override checked against it.
+    /// The recipe of `key` in the paper's units, every override checked against it.
     pub fn recipe(&self, key: &str) -> Result<Recipe, PlanError> {
         let r = self.resolve(key)?;
-        Recipe::report().with(&r.overrides).map_err(|e| {
+        Recipe::paper().with(&r.overrides).map_err(|e| {
             // Name the variant whose override failed.
             let owner = self.owner_of(key, &e.to_string());
             PlanError::at(owner.clone(), format!("variant `{}`: {e}", at_key(&owner)))
@@ -546,15 +547,22 @@ impl Plan {
         At::Variant(key.into())
     }
 
-    /// The plan validated, every variant given a style: the checks of the module's header.
-    pub fn check(self) -> Result<Plan, PlanError> {
-        let report = report_unchecked();
-        self.check_against(report)
+    /// The plan validated — the checks of the module's header — and returned unchanged.
+    pub fn validate(self) -> Result<Plan, PlanError> {
+        self.validate_against(paper_plan_unchecked())
     }
 
-    /// [`Plan::check`] with `report` as the report's catalogue (the report checks against itself).
-    pub(crate) fn check_against(mut self, report: &Plan) -> Result<Plan, PlanError> {
-        let is_report = self == *report;
+    /// Every variant and probe given its style ([`Plan::fill_styles`]): what a validated plan
+    /// needs before its figures are drawn.
+    pub fn with_styles(mut self) -> Plan {
+        self.fill_styles(paper_plan_unchecked());
+        self
+    }
+
+    /// [`Plan::validate`] with `paper` as the catalogue bases are found in (the paper's plan
+    /// validates against itself).
+    pub(crate) fn validate_against(self, paper: &Plan) -> Result<Plan, PlanError> {
+        let is_paper = self == *paper;
         let name_ok = !self.name.is_empty()
             && self
                 .name
@@ -570,10 +578,10 @@ impl Plan {
                 ),
             ));
         }
-        if self.name == REPORT && !is_report {
+        if self.name == PAPER && !is_paper {
             return Err(PlanError::at(
                 At::Plan,
-                format!("plan name `{REPORT}` is the report's own study; name yours differently"),
+                format!("plan name `{PAPER}` is the paper's own plan; name yours differently"),
             ));
         }
         if self.sections.is_empty() {
@@ -583,7 +591,7 @@ impl Plan {
             ));
         }
         self.check_sections()?;
-        let cat: &Plan = if is_report { &self } else { report };
+        let cat: &Plan = if is_paper { &self } else { paper };
         let mut definitions: BTreeMap<&str, &Variant> = BTreeMap::new();
         for v in self.sections.iter().flat_map(|s| s.variants.iter().chain(&s.probes)) {
             match definitions.get(v.key.as_str()) {
@@ -599,13 +607,12 @@ impl Plan {
                 _ => drop(definitions.insert(&v.key, v)),
             }
         }
-        if !is_report {
-            self.check_report_names(report)?;
+        if !is_paper {
+            self.check_paper_names(paper)?;
         }
         for v in definitions.values() {
             self.check_variant(v, cat)?;
         }
-        self.fill_styles(report);
         Ok(self)
     }
 
@@ -707,7 +714,7 @@ impl Plan {
             }
         }
         let resolved = self.resolve_in(&v.key, cat)?;
-        let recipe = Recipe::report().with(&resolved.overrides).map_err(|e| {
+        let recipe = Recipe::paper().with(&resolved.overrides).map_err(|e| {
             let owner = self.owner_of(&v.key, &e.to_string());
             PlanError::at(owner.clone(), format!("variant `{}`: {e}", at_key(&owner)))
         })?;
@@ -729,25 +736,25 @@ impl Plan {
         Ok(())
     }
 
-    /// A variant named as one of the report's must be the report's (the same recipe, however
+    /// A variant named as one of the paper's must be the paper's (the same recipe, however
     /// written).
-    fn check_report_names(&self, report: &Plan) -> Result<(), PlanError> {
+    fn check_paper_names(&self, paper: &Plan) -> Result<(), PlanError> {
         for v in self.variants().into_iter().chain(self.probes()) {
-            let Some(theirs) = report.variant(&v.key) else { continue };
+            let Some(theirs) = paper.get_variant(&v.key) else { continue };
             if same_definition(v, theirs) {
                 continue;
             }
-            let want = report.resolve_in(&v.key, report)?;
-            let recipe = |r: &Resolved| Recipe::report().with(&r.overrides).ok();
+            let want = paper.resolve_in(&v.key, paper)?;
+            let recipe = |r: &Resolved| Recipe::paper().with(&r.overrides).ok();
             // Its own bases may not resolve (`base = "xknet18"` on a variant named xknet18 is
-            // itself): then it is not the report's either.
+            // itself): then it is not the paper's either.
             let same = self
                 .resolve(&v.key)
                 .is_ok_and(|mine| recipe(&mine) == recipe(&want) && mine.absolute == want.absolute);
             if !same {
                 let show = |r: &Resolved| {
                     if r.overrides.is_empty() {
-                        "the report's recipe".to_string()
+                        "the paper's recipe".to_string()
                     } else {
                         r.overrides.iter().map(Override::to_string).collect::<Vec<_>>().join(" ")
                     }
@@ -762,11 +769,11 @@ impl Plan {
                 return Err(PlanError::at(
                     At::Variant(v.key.clone()),
                     format!(
-                        "variant `{}` is the report's ({}); this plan's is {}: name yours \
-                            differently (e.g. `{}-2`), or use the report's as it is",
+                        "variant `{}` is the paper's ({}); this plan's is {}: name yours \
+                            differently (e.g. `{}-2`), or use the paper's as it is",
                         v.key,
                         show(&want),
-                        if mine.is_empty() { "the report's recipe".into() } else { mine },
+                        if mine.is_empty() { "the paper's recipe".into() } else { mine },
                         theirs.key
                     ),
                 ));
@@ -775,9 +782,9 @@ impl Plan {
         Ok(())
     }
 
-    /// Every variant and probe its style: its own, the report's for the report's variants,
+    /// Every variant and probe its style: its own, the paper's for the paper's variants,
     /// else the first of [`Style::nth`] no other variant of the plan uses.
-    fn fill_styles(&mut self, report: &Plan) {
+    fn fill_styles(&mut self, paper: &Plan) {
         let mut given: BTreeMap<String, Style> = BTreeMap::new();
         let all: Vec<Variant> = self
             .sections
@@ -786,7 +793,7 @@ impl Plan {
             .cloned()
             .collect();
         for v in &all {
-            if let Some(s) = v.style.or_else(|| report.variant(&v.key).and_then(|r| r.style)) {
+            if let Some(s) = v.style.or_else(|| paper.get_variant(&v.key).and_then(|r| r.style)) {
                 given.entry(v.key.clone()).or_insert(s);
             }
         }
@@ -830,17 +837,21 @@ mod tests {
     use super::*;
 
     fn wd_plan() -> Plan {
-        Plan::new("wd", "Weight decay").section(
+        Plan::new("wd", "Weight decay").with_section(
             Section::new("weight-decay", "Weight decay")
-                .reference("xknet18")
-                .variant(Variant::report("xknet18").unwrap())
-                .variant(Variant::new("wd-5e-4").base("xknet18").set("train.weight_decay=5e-4")),
+                .with_reference("xknet18")
+                .with_variant(crate::plan::paper_variant("xknet18").cloned().unwrap())
+                .with_variant(
+                    Variant::new("wd-5e-4")
+                        .with_base("xknet18")
+                        .with_set("train.weight_decay=5e-4"),
+                ),
         )
     }
 
     #[test]
-    fn a_plan_resolves_through_its_bases_to_the_reports_recipe() {
-        let p = wd_plan().check().unwrap();
+    fn a_plan_resolves_through_its_bases_to_the_papers_recipe() {
+        let p = wd_plan().validate().map(Plan::with_styles).unwrap();
         let r = p.resolve("wd-5e-4").unwrap();
         assert_eq!(
             r.overrides.iter().map(Override::to_string).collect::<Vec<_>>(),
@@ -852,89 +863,103 @@ mod tests {
             (crate::model::Stem::Small, 5e-4)
         );
         assert_eq!(p.family_members().len(), 1);
-        // Styles: the report's xknet18 keeps black; the new one takes the first free one.
-        let style = |k: &str| p.variant(k).unwrap().style.unwrap();
-        assert_eq!(style("xknet18"), Variant::report("xknet18").unwrap().style.unwrap());
+        // Styles: the paper's xknet18 keeps black; the new one takes the first free one.
+        let style = |k: &str| p.get_variant(k).unwrap().style.unwrap();
+        assert_eq!(
+            style("xknet18"),
+            crate::plan::paper_variant("xknet18").cloned().unwrap().style.unwrap()
+        );
         assert_eq!(style("wd-5e-4"), Style::nth(0));
     }
 
     #[test]
     fn bad_plans_are_refused_with_the_key_and_what_to_do() {
-        let err = |p: Plan| p.check().unwrap_err().to_string();
+        let err = |p: Plan| p.validate().map(Plan::with_styles).unwrap_err().to_string();
         let one = |v: Variant| {
-            Plan::new("p", "P").section(
+            Plan::new("p", "P").with_section(
                 Section::new("s", "S")
-                    .reference("xknet18")
-                    .variant(Variant::report("xknet18").unwrap())
-                    .variant(v),
+                    .with_reference("xknet18")
+                    .with_variant(crate::plan::paper_variant("xknet18").cloned().unwrap())
+                    .with_variant(v),
             )
         };
         assert_eq!(
-            err(one(Variant::new("a").base("xknet18").set("train.wieght_decay=1e-4"))),
+            err(one(Variant::new("a").with_base("xknet18").with_set("train.wieght_decay=1e-4"))),
             "variant `a`: train.wieght_decay: unknown key; did you mean train.weight_decay?"
         );
         assert_eq!(
-            err(one(Variant::new("a").set("train.weight_decay=lots"))),
+            err(one(Variant::new("a").with_set("train.weight_decay=lots"))),
             "variant `a`: train.weight_decay=lots: expected a number, not string \"lots\""
         );
         assert_eq!(
-            err(one(Variant::new("a").set("model.dropout=1.5"))),
+            err(one(Variant::new("a").with_set("model.dropout=1.5"))),
             "variant `a`: model field `dropout` = 1.5: must be in [0, 1)"
         );
-        assert!(err(one(Variant::new("a").base("nope"))).starts_with(
-            "variant `a`: base `nope` is neither a variant of this plan nor of the report's"
+        assert!(err(one(Variant::new("a").with_base("nope"))).starts_with(
+            "variant `a`: base `nope` is neither a variant of this plan nor of the paper's"
         ));
         assert!(
-            err(one(Variant::new("a").set("train.batch_size=128")))
+            err(one(Variant::new("a").with_set("train.batch_size=128")))
                 .contains("add train.lr_batch=linear")
         );
         assert!(
-            one(Variant::new("a").set("train.batch_size=128").set("train.lr_batch=linear"))
-                .check()
-                .is_ok()
+            one(Variant::new("a")
+                .with_set("train.batch_size=128")
+                .with_set("train.lr_batch=linear"))
+            .validate()
+            .map(Plan::with_styles)
+            .is_ok()
         );
-        // The report's name with other overrides.
-        let e = err(one(Variant::new("dropout-0.1").base("xknet18").set("model.dropout=0.1")));
+        // The paper's name with other overrides.
+        let e = err(one(Variant::new("dropout-0.1")
+            .with_base("xknet18")
+            .with_set("model.dropout=0.1")));
         assert_eq!(
             e,
-            "variant `dropout-0.1` is the report's (model.stem=small model.norm=none \
+            "variant `dropout-0.1` is the paper's (model.stem=small model.norm=none \
                 model.dropout=0.1); this plan's is xknet18 + model.dropout=0.1: name yours \
-                differently (e.g. `dropout-0.1-2`), or use the report's as it is"
+                differently (e.g. `dropout-0.1-2`), or use the paper's as it is"
         );
-        // The report's name with the same recipe, written another way: accepted.
+        // The paper's name with the same recipe, written another way: accepted.
         assert!(
             one(Variant::new("dropout-0.1")
-                .base("norm-none")
-                .set("model.dropout=0.1")
-                .label("no BN, dropout 0.1"))
-            .check()
+                .with_base("norm-none")
+                .with_set("model.dropout=0.1")
+                .with_label("no BN, dropout 0.1"))
+            .validate()
+            .map(Plan::with_styles)
             .is_ok()
         );
         // Sections.
-        let e = err(Plan::new("p", "P")
-            .section(Section::new("s", "S").reference("xknet18").variant(Variant::new("a"))));
+        let e = err(Plan::new("p", "P").with_section(
+            Section::new("s", "S").with_reference("xknet18").with_variant(Variant::new("a")),
+        ));
         assert_eq!(
             e,
             "section `s`: reference `xknet18` is not one of its variants (a); add it to the \
                 section's variants or name one of them"
         );
         assert_eq!(
-            err(Plan::new("p", "P").section(Section::new("s", "S"))),
+            err(Plan::new("p", "P").with_section(Section::new("s", "S"))),
             "section `s` has no variants; list the variants it compares, its reference among them"
         );
         let twice = Plan::new("p", "P")
-            .section(Section::new("s", "S").variant(Variant::new("a").set("model.width=32")))
-            .section(Section::new("t", "T").variant(Variant::new("a").set("model.width=16")));
+            .with_section(
+                Section::new("s", "S").with_variant(Variant::new("a").with_set("model.width=32")),
+            )
+            .with_section(
+                Section::new("t", "T").with_variant(Variant::new("a").with_set("model.width=16")),
+            );
         assert_eq!(err(twice), "two variants are named `a` with different definitions; rename one");
         assert_eq!(
-            err(Plan::new("report", "mine")
-                .section(Section::new("s", "S").variant(Variant::new("a")))),
-            "plan name `report` is the report's own study; name yours differently"
+            err(Plan::new("paper", "mine")
+                .with_section(Section::new("s", "S").with_variant(Variant::new("a")))),
+            "plan name `paper` is the paper's own plan; name yours differently"
         );
-        let circle = Plan::new("p", "P").section(
+        let circle = Plan::new("p", "P").with_section(
             Section::new("s", "S")
-                .variant(Variant::new("a").base("b"))
-                .variant(Variant::new("b").base("a")),
+                .with_variant(Variant::new("a").with_base("b"))
+                .with_variant(Variant::new("b").with_base("a")),
         );
         assert!(err(circle).contains("go round in a circle (a → b → a)"));
     }
@@ -975,8 +1000,8 @@ mod tests {
                 .contains("listed twice")
         );
         // The reference of a sweep from 0 is xknet18's own recipe.
-        let p = Plan::new("sw", "Sweep").section(s).check().unwrap();
-        let x = Plan::report();
+        let p = Plan::new("sw", "Sweep").with_section(s).validate().map(Plan::with_styles).unwrap();
+        let x = Plan::paper();
         assert_eq!(p.recipe("xknet18+weight_decay=0").unwrap(), x.recipe("xknet18").unwrap());
     }
 }

@@ -1,4 +1,4 @@
-//! Profiles: the scale a study runs at, and the rule that maps the report's
+//! Profiles: the scale a study runs at, and the rule that maps the paper's
 //! recipe onto it.
 use super::Resolved;
 use super::recipe::Recipe;
@@ -11,12 +11,12 @@ use crate::train::{LrBatch, RunConfig, Schedule, recipe};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// The scale of a study and how the report's recipe maps onto it ([`Profile::map`]).
+/// The scale of a study and how the paper's recipe maps onto it ([`Profile::map`]).
 ///
 /// Mapping rule: epochs and StepLR step sizes scale with `epochs / 25` (rounded, at least
-/// 1); every learning rate of the report (0.001, and the 1e-4 of the LR ablation) is
+/// 1); every learning rate of the paper (0.001, and the 1e-4 of the LR ablation) is
 /// multiplied by `lr_scale`; widths scale with `width / 64`, batch sizes with
-/// `batch_size / 64`. The report's recipe is [`recipe`]. Everything else (momentum 0.9,
+/// `batch_size / 64`. The paper's recipe is [`recipe`]. Everything else (momentum 0.9,
 /// gammas, flip probabilities, dropout, weight decay, label smoothing) is taken as written.
 /// The keys this scales are [`super::recipe::SCALED`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,13 +24,13 @@ pub struct Profile {
     pub name: ProfileName,
     /// What every section trains on.
     pub data: DataConfig,
-    /// Epochs per run (the report: 25).
+    /// Epochs per run (the paper: 25).
     pub epochs: usize,
-    /// Images per step (the report: 64).
+    /// Images per step (the paper: 64).
     pub batch_size: usize,
-    /// Base width of resnet18/xknet18 (the report: 64).
+    /// Base width of resnet18/xknet18 (the paper: 64).
     pub width: i64,
-    /// Multiplier of the report's learning rates.
+    /// Multiplier of the paper's learning rates.
     pub lr_scale: f64,
     /// Seeds per variant: the comparisons' Welch tests need at least two per side.
     pub seeds: Vec<u64>,
@@ -53,13 +53,13 @@ pub struct Profile {
     #[serde(default)]
     pub warmup_epochs: f64,
     /// The gradients' global norm is clipped to this for every variant unless it sets its own
-    /// (`train.clip_grad_norm`). None: no clipping (the report's recipe).
+    /// (`train.clip_grad_norm`). None: no clipping (the paper's recipe).
     #[serde(default)]
     pub clip_grad_norm: Option<f64>,
 }
 
 impl Profile {
-    /// The report's settings on `source` (64×64 RGB), with three seeds (the report ran each variant
+    /// The paper's settings on `source` (64×64 RGB), with three seeds (the paper ran each variant
     /// once).
     pub fn full(source: Source, classes: Option<usize>) -> Self {
         Self {
@@ -88,11 +88,11 @@ impl Profile {
 
     /// Fashion-MNIST, 28×28 grayscale: 192 training images per class (30 full batches
     /// an epoch), 100 validation images per class, the first 5,000 test images; width 16 (a
-    /// quarter of the report's: stages of 16/32/64/128 channels, multiples of the CPU's
+    /// quarter of the paper's: stages of 16/32/64/128 channels, multiples of the CPU's
     /// 16-float vectors, so channels-last convolutions run without layout conversions);
     /// 6 epochs of batch 64 (180 steps); five seeds.
     ///
-    /// - lr ×20 (0.02; the LR ablation's 1e-4 becomes 2e-3): the report's runs took ~19,500
+    /// - lr ×20 (0.02; the LR ablation's 1e-4 becomes 2e-3): the paper's runs took ~19,500
     ///   steps, these ~100× fewer, so variants are compared trained, not under-trained.
     ///   StepLR(7) becomes StepLR(2) (7·6/25).
     /// - Gradients clipped to a global norm of 3 (`train.clip_grad_norm`): at lr 0.02 a no-BN
@@ -241,8 +241,8 @@ impl Profile {
 
     /// Write the synthetic tree of `smoke` when it is not there yet.
     pub fn prepare_data(&self) -> anyhow::Result<()> {
-        if let (Some(synth), Source::ImageFolder { root }) = (&self.synth, &self.data.source) {
-            if !root.join("train").exists() {
+        if let (Some(synth), Source::ImageFolder { root }) = (&self.synth, &self.data.source)
+            && !root.join("train").exists() {
                 let tmp = root.with_extension(format!("tmp-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&tmp);
                 synthetic::write_image_folder(&tmp, synth)?;
@@ -255,25 +255,24 @@ impl Profile {
                     );
                 }
             }
-        }
         Ok(())
     }
 
-    /// A number of the report's epochs (a run's length, a StepLR step size; the report ran 25)
+    /// A number of the paper's epochs (a run's length, a StepLR step size; the paper ran 25)
     /// scaled to this profile's epochs.
     pub fn scaled_step(&self, step_size: usize) -> usize {
         ((step_size as f64 * self.epochs as f64 / recipe::EPOCHS as f64).round() as usize).max(1)
     }
 
-    /// A learning rate of the report's at this profile's scale.
+    /// A learning rate of the paper's at this profile's scale.
     pub fn scaled_lr(&self, lr: f64) -> f64 {
         lr * self.lr_scale
     }
 
-    /// The recipe every variant starts from on this profile: the report's, with the
+    /// The recipe every variant starts from on this profile: the paper's, with the
     /// profile's device, threads, channels-last, bf16 and first seed.
     pub fn base(&self) -> Recipe {
-        let mut r = Recipe::report();
+        let mut r = Recipe::paper();
         r.train.seed = self.seeds[0];
         r.train.device = self.device;
         r.train.threads = self.threads;
@@ -282,7 +281,7 @@ impl Profile {
         r
     }
 
-    /// A recipe written in the report's units on this profile's scale (the module's rule).
+    /// A recipe written in the paper's units on this profile's scale (the module's rule).
     pub fn map(&self, r: &Recipe) -> Recipe {
         let mut r = r.clone();
         let t = &mut r.train;
@@ -309,9 +308,9 @@ impl Profile {
         if let LrBatch::Linear { base } = t.lr_batch {
             t.lr_batch = LrBatch::Linear { base: batch(base) };
         }
-        let report_width = ResNetConfig::resnet18().width as f64;
+        let paper_width = ResNetConfig::resnet18().width as f64;
         r.model.width =
-            ((r.model.width as f64 * self.width as f64 / report_width).round() as i64).max(1);
+            ((r.model.width as f64 * self.width as f64 / paper_width).round() as i64).max(1);
         r
     }
 
@@ -342,7 +341,7 @@ mod tests {
 
     #[test]
     fn auto_memory_format_keeps_nchw_where_channels_last_would_crash() {
-        let plan = super::super::report();
+        let plan = super::super::paper_plan();
         let layout = |p: &Profile, key: &str, side: i64| {
             p.mapped(&plan.resolve(key).unwrap(), side).unwrap().train.channels_last
         };

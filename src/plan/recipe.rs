@@ -1,8 +1,8 @@
-//! A variant's recipe in the report's units, and the keys an override reaches.
+//! A variant's recipe in the paper's units, and the keys an override reaches.
 //!
-//! Every variant is the report's recipe — torchvision resnet18, SGD lr 0.001 momentum 0.9,
-//! StepLR(7, 0.1), batch 64, 25 epochs ([`crate::train::recipe`]) — plus overrides
-//! `key=value` written in the report's units, whose keys are the dotted paths of
+//! Every variant is the paper's recipe — torchvision resnet18 and [`crate::train::recipe`] —
+//! plus overrides
+//! `key=value` written in the paper's units, whose keys are the dotted paths of
 //! [`Recipe`]'s serde form: `model.*` ([`ResNetConfig`]) and `train.*` ([`TrainConfig`]).
 //! A profile then maps the recipe onto its scale ([`super::Profile::map`]); the keys it
 //! scales are [`SCALED`].
@@ -29,15 +29,15 @@ pub const FIXED: &[(&str, &str)] = &[
 ];
 
 /// Shorthands: `train.augment.flips=p` sets the horizontal and the vertical flip
-/// probability, the report's augmentation.
+/// probability, the paper's augmentation.
 pub const ALIASES: &[(&str, &[&str])] =
     &[("train.augment.flips", &["train.augment.hflip", "train.augment.vflip"])];
 
 /// How overrides of a [`Recipe`] are taken.
 pub const RULES: Rules = Rules { fixed: FIXED, aliases: ALIASES };
 
-/// The keys written in the report's units, which a profile maps onto its own scale
-/// (quick: 6 epochs, lr ×20, width 16, batch 64; full: the report's own), and how.
+/// The keys written in the paper's units, which a profile maps onto its own scale
+/// (quick: 6 epochs, lr ×20, width 16, batch 64; full: the paper's own), and how.
 /// Every other key is taken as written.
 pub const SCALED: &[(&str, &str)] = &[
     ("train.epochs", "× profile epochs / 25 (rounded, at least 1)"),
@@ -58,9 +58,9 @@ pub const SCALED: &[(&str, &str)] = &[
 ];
 
 impl Recipe {
-    /// The report's recipe: torchvision resnet18 with the report's training, in the report's units.
-    pub fn report() -> Self {
-        Self { model: ResNetConfig::resnet18(), train: TrainConfig::report() }
+    /// The paper's recipe: torchvision resnet18 with the paper's training, in the paper's units.
+    pub fn paper() -> Self {
+        Self { model: ResNetConfig::resnet18(), train: TrainConfig::paper() }
     }
 
     /// This recipe with `overrides` applied in order (through serde: [`overrides::apply`]).
@@ -76,7 +76,7 @@ impl Recipe {
         let tree = serde_json::to_value(self).expect("a recipe serializes");
         let is_struct = |v: &serde_json::Value| {
             v.as_object().is_some_and(|m| {
-                !m.contains_key("kind") && !(m.len() == 1 && m.values().all(|x| x.is_object()))
+                !(m.contains_key("kind") || m.len() == 1 && m.values().all(|x| x.is_object()))
             })
         };
         RULES
@@ -117,10 +117,10 @@ mod tests {
     }
 
     /// Every key of the recipe's serde form takes an override without new code: each is set
-    /// to a value of its own type that differs from the report's, and exactly that key changes.
+    /// to a value of its own type that differs from the paper's, and exactly that key changes.
     #[test]
     fn every_field_is_reachable_by_name() {
-        let base = Recipe::report();
+        let base = Recipe::paper();
         let tree = serde_json::to_value(&base).unwrap();
         let mut checked = 0;
         for (key, value) in base.keys() {
@@ -163,7 +163,7 @@ mod tests {
             if other == value {
                 assert!(differing.is_empty(), "{key}: a round trip changed {differing:?}");
             } else {
-                assert_eq!(differing, [key.clone()], "{key}={other}");
+                assert_eq!(differing, std::slice::from_ref(&key), "{key}={other}");
             }
             checked += 1;
         }
@@ -180,8 +180,8 @@ mod tests {
     }
 
     #[test]
-    fn the_reports_changes_as_overrides() {
-        let r = Recipe::report();
+    fn the_papers_changes_as_overrides() {
+        let r = Recipe::paper();
         let xk = r.with(&[o("model.stem=small")]).unwrap();
         assert_eq!(xk.model.stem, Stem::Small);
         let v = xk
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn bad_overrides_name_the_key_and_the_expected_form() {
-        let err = |s: &str| Recipe::report().with(&[o(s)]).unwrap_err().to_string();
+        let err = |s: &str| Recipe::paper().with(&[o(s)]).unwrap_err().to_string();
         assert_eq!(
             err("train.wieght_decay=5e-4"),
             "train.wieght_decay: unknown key; did you mean train.weight_decay?"
@@ -276,9 +276,9 @@ mod tests {
     #[test]
     fn scaled_keys_are_keys() {
         // Cosine's min_lr is a key once the schedule is cosine.
-        let cosine = Recipe::report().with(&["train.schedule=cosine".parse().unwrap()]).unwrap();
+        let cosine = Recipe::paper().with(&["train.schedule=cosine".parse().unwrap()]).unwrap();
         let keys: Vec<String> =
-            Recipe::report().keys().into_iter().chain(cosine.keys()).map(|(k, _)| k).collect();
+            Recipe::paper().keys().into_iter().chain(cosine.keys()).map(|(k, _)| k).collect();
         for (k, _) in SCALED {
             assert!(keys.iter().any(|x| x == k), "{k}");
         }

@@ -1,6 +1,6 @@
 //! Which run directory each variant of a plan uses. Runs are shared by config, not by
 //! name: a variant whose config (on this profile and data, whatever its seed) equals
-//! another's trains nothing of its own — the report's variants first, then an earlier
+//! another's trains nothing of its own — the paper's variants first, then an earlier
 //! variant of the same plan, then any experiment already under the runs directory.
 //! A new config takes the variant's key, or, when that directory holds another config
 //! (the variant's overrides or the profile changed), the key with a hash of the config:
@@ -72,11 +72,11 @@ pub fn run_names(
             },
         )
     };
-    let report = super::report();
+    let paper = super::paper_plan();
     let mut shared: Vec<(String, RunConfig)> = Vec::new();
-    for v in report.variants().into_iter().chain(report.probes()) {
-        let c = key_of(report, &v.key)?;
-        // A report variant whose config equals an earlier one's is that one's (on `full`, the
+    for v in paper.variants().into_iter().chain(paper.probes()) {
+        let c = key_of(paper, &v.key)?;
+        // A paper variant whose config equals an earlier one's is that one's (on `full`, the
         // lr-0.001 probes).
         if !shared.iter().any(|(_, x)| *x == c) {
             shared.push((new_name(&v.key, &c)?, c));

@@ -2,9 +2,10 @@
 //! directories and how runs are trained — resolved once from the [`Settings`], and read by
 //! every later stage (the grid, the analysis, the write-up). Nothing here trains.
 use super::runs;
-use super::{DataUse, PROBE_SEEDS, Plan, Profile, Section, Variant, check_scorable, report};
+use super::{DataUse, PROBE_SEEDS, Plan, Profile, Section, Variant, check_scorable, paper_plan};
 use crate::data::Dataset;
 use crate::settings::Settings;
+use crate::table::Table;
 use crate::train::{Experiment, Holder, LeaseOptions, LogTo, RunOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,12 +17,12 @@ use std::path::PathBuf;
 pub struct Setup {
     pub profile: Profile,
     pub data: Dataset,
-    /// What it runs: the report's study ([`Plan::report`]) unless [`Setup::with_plan`] says
+    /// What it runs: the paper's study ([`Plan::paper`]) unless [`Setup::with_plan`] says
     /// otherwise.
     pub plan: Plan,
     /// Where experiments live: `<runs>/<profile>/<run>/`, shared by every plan.
     pub runs_dir: PathBuf,
-    /// Where figures are exported: `<figures>/<profile>/` for the report,
+    /// Where figures are exported: `<figures>/<profile>/` for the paper,
     /// `<figures>/<profile>/<plan>/` for another plan.
     pub figures_dir: PathBuf,
     /// How runs are trained and logged: resumed when interrupted, one line per epoch
@@ -43,7 +44,7 @@ impl Setup {
 
     /// `profile` with its data loaded (or decoded and cached); runs under
     /// `<settings.runs_dir>/<profile>/`, figures under `<settings.figures_dir>/<profile>/`,
-    /// paths shown relative to the project root; the report's plan.
+    /// paths shown relative to the project root; the paper's plan.
     pub fn new(profile: Profile, settings: &Settings) -> anyhow::Result<Self> {
         profile.prepare_data()?;
         let data = Dataset::load(&settings.data_config(profile.data.clone()))?;
@@ -66,14 +67,14 @@ impl Setup {
         let mut setup = Self {
             profile,
             data,
-            plan: report().clone(),
+            plan: paper_plan().clone(),
             runs_dir,
             figures_dir: figures_root.clone(),
             options,
             figures_root,
             runs: BTreeMap::new(),
         };
-        setup.set_plan(report().clone())?;
+        setup.set_plan(paper_plan().clone())?;
         Ok(setup)
     }
 
@@ -88,8 +89,8 @@ impl Setup {
     }
 
     fn set_plan(&mut self, plan: Plan) -> anyhow::Result<()> {
-        let plan = if plan == *report() { plan } else { plan.check()? };
-        self.figures_dir = if plan.is_report() {
+        let plan = if plan == *paper_plan() { plan } else { plan.validate()?.with_styles() };
+        self.figures_dir = if plan.is_paper() {
             self.figures_root.clone()
         } else {
             self.figures_root.join(&plan.name)
@@ -111,8 +112,8 @@ impl Setup {
     }
 
     /// A section of the plan by key, or an error listing the keys.
-    pub fn section(&self, key: &str) -> anyhow::Result<&Section> {
-        self.plan.get(key)
+    pub fn find_section(&self, key: &str) -> anyhow::Result<&Section> {
+        self.plan.find_section(key)
     }
 
     /// Every section of the plan, in order.
@@ -181,26 +182,20 @@ impl Setup {
         Ok(DataUse::of(&self.profile, &self.data, self.nchw_variants(sections)?))
     }
 
-    /// Each section's variants with the run config of each (model and recipe as JSON), one line per
-    /// variant.
+    /// Each section's variants with the run config of each (model and recipe as JSON), a table
+    /// per section.
     pub fn list(&self, sections: &[&Section]) -> anyhow::Result<String> {
         let mut out = Vec::new();
         for s in sections {
-            out.push(format!("{} — {}", s.key, s.title));
+            let mut rows = Vec::new();
             for v in &s.variants {
                 let c = self.config(v)?;
-                let run = if self.run_name(v) == v.key {
-                    String::new()
-                } else {
-                    format!(" (runs: {})", self.run_name(v))
-                };
-                out.push(format!(
-                    "  {:<18} {:<36} {}{run}",
-                    v.key,
-                    v.label,
-                    serde_json::to_string(&(&c.model, &c.train))?
-                ));
+                let config = serde_json::to_string(&(&c.model, &c.train))?;
+                rows.push(vec![v.key.clone(), v.label.clone(), self.run_name(v).into(), config]);
             }
+            let header = ["variant", "label", "runs", "model, recipe"].map(String::from).to_vec();
+            let table = Table { name: s.key.clone(), header, rows };
+            out.push(format!("{} — {}\n{}", s.key, s.title, table.text()));
         }
         Ok(out.join("\n"))
     }
@@ -208,7 +203,7 @@ impl Setup {
     /// One paragraph: profile, scale, data, where results go.
     pub fn describe(&self) -> String {
         let p = &self.profile;
-        let plan = if self.plan.is_report() {
+        let plan = if self.plan.is_paper() {
             String::new()
         } else {
             format!(
@@ -220,7 +215,7 @@ impl Setup {
             )
         };
         plan + &format!(
-            "profile {}: {} epochs, batch {}, width {}, lr ×{} (report's {} → {}), StepLR({}) → \
+            "profile {}: {} epochs, batch {}, width {}, lr ×{} (the paper's {} → {}), StepLR({}) → \
                 StepLR({}), seeds {:?}, device {}{}\n{}\nruns: {}\nfigures: {}",
             p.name.as_str(),
             p.epochs,

@@ -688,7 +688,7 @@ fn draw_curves<DB: DrawingBackend>(
 enum Panel {
     Accuracy,
     Delta,
-    Report,
+    Paper,
 }
 
 struct EffectsPlan {
@@ -724,10 +724,10 @@ fn effects_plan(
     } else {
         0.0
     };
-    let has_report = rows.iter().any(|r| r.report_delta_pp.is_some());
+    let has_paper = rows.iter().any(|r| r.paper_delta_pp.is_some());
     let has_delta = rows.iter().any(|r| r.delta_pp.is_some());
     // Accuracy at page width (or when there is nothing to compare), the difference when there
-    // is a reference, the report's difference when it gives one; widths in shares of the rest.
+    // is a reference, the paper's difference when it gives one; widths in shares of the rest.
     let mut shares: Vec<(Panel, f64)> = Vec::new();
     if page || !has_delta {
         shares.push((Panel::Accuracy, 0.34));
@@ -735,8 +735,8 @@ fn effects_plan(
     if has_delta {
         shares.push((Panel::Delta, 0.38));
     }
-    if has_report {
-        shares.push((Panel::Report, 0.28));
+    if has_paper {
+        shares.push((Panel::Paper, 0.28));
     }
     let total: f64 = shares.iter().map(|s| s.1).sum();
     let shares: Vec<(Panel, f64)> = shares.into_iter().map(|(p, f)| (p, f / total)).collect();
@@ -797,10 +797,10 @@ fn effect_entries(rows: &[EffectRow], metric: &str, accuracy: bool) -> Vec<Entry
             text: "Δ not detectable".into(),
         });
     }
-    if rows.iter().any(|r| r.report_delta_pp.is_some()) {
+    if rows.iter().any(|r| r.paper_delta_pp.is_some()) {
         out.push(Entry {
             symbol: Symbol::Cross(grey),
-            text: "the report's Δ (one run each)".into(),
+            text: "the paper's Δ (one run each)".into(),
         });
     }
     out
@@ -841,17 +841,17 @@ fn effects_axis(
                 0.08,
             ),
         ),
-        Panel::Report => (
-            "report's Δ".to_string(),
+        Panel::Paper => (
+            "paper's Δ".to_string(),
             "difference (pp)",
-            range_of(rows.iter().filter_map(|r| r.report_delta_pp), &[0.0], 0.12),
+            range_of(rows.iter().filter_map(|r| r.paper_delta_pp), &[0.0], 0.12),
         ),
     }
 }
 
 /// One row's marks in one panel at height `y`, through `at` (data to pixels): the seeds, the
 /// mean and its CI (accuracy); the difference and its CI, filled when detectable (Δ); the
-/// report's difference as a cross.
+/// paper's difference as a cross.
 fn draw_effect_marks<DB: DrawingBackend>(
     root: &Area<DB>,
     s: Scale,
@@ -899,8 +899,8 @@ fn draw_effect_marks<DB: DrawingBackend>(
                 layout.points.push(p);
             }
         }
-        Panel::Report => {
-            if let Some(d) = r.report_delta_pp {
+        Panel::Paper => {
+            if let Some(d) = r.paper_delta_pp {
                 let p = at(d, y);
                 cross(root, s, p, r.style.color)?;
                 layout.points.push(p);

@@ -297,7 +297,7 @@ impl Curve {
 }
 
 /// One row of an effects figure: a variant's accuracy over seeds, its difference to the
-/// reference with the CI, and the report's own difference.
+/// reference with the CI, and the paper's own difference.
 #[derive(Debug, Clone)]
 pub struct EffectRow {
     pub label: String,
@@ -315,8 +315,8 @@ pub struct EffectRow {
     /// Whether the difference is detectable (Holm-adjusted p < 0.05): a filled marker; hollow
     /// otherwise.
     pub detectable: bool,
-    /// The report's difference between the same two variants, in pp (one run each).
-    pub report_delta_pp: Option<f64>,
+    /// The paper's difference between the same two variants, in pp (one run each).
+    pub paper_delta_pp: Option<f64>,
     /// Text in the right-hand column, e.g. the verdict.
     pub note: Option<String>,
 }
@@ -328,7 +328,7 @@ pub enum Chart {
     /// each mean curve. With `show_train`, validation thick and training thin, in one style.
     Curves { title: String, curves: Vec<Curve>, show_train: bool },
     /// One row per variant: an accuracy (mean, CI, seeds) — `metric` names which, e.g. `best
-    /// validation` — the difference to the reference with its CI, the report's difference,
+    /// validation` — the difference to the reference with its CI, the paper's difference,
     /// and a note per row.
     Effects { title: String, reference: Option<String>, metric: String, rows: Vec<EffectRow> },
     /// Confusion matrix (rows: true class, columns: predicted), shaded by row share.
@@ -604,7 +604,7 @@ mod tests {
                    i: usize,
                    mean: f64,
                    delta: Option<(f64, Option<(f64, f64)>)>,
-                   report: Option<f64>| EffectRow {
+                   paper: Option<f64>| EffectRow {
             label: label.into(),
             style: Style::nth(i),
             mean,
@@ -614,7 +614,7 @@ mod tests {
             delta_pp: delta,
             detectable: delta
                 .is_some_and(|(_, ci)| ci.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)),
-            report_delta_pp: report,
+            paper_delta_pp: paper,
             note: delta.map(|_| "not detectable (Holm p = 0.41)".to_string()),
         };
         vec![
@@ -742,8 +742,8 @@ mod tests {
                     );
                     assert!(
                         has("Δ vs xknet18")
-                            && has("report's Δ")
-                            && has("the report's Δ (one run each)")
+                            && has("paper's Δ")
+                            && has("the paper's Δ (one run each)")
                             && has("−20"),
                         "{texts:?}"
                     );

@@ -292,7 +292,7 @@ mod tests {
             .view([2, 3])
             .set_requires_grad(true);
         let labels = Tensor::from_slice(&[1i64, 2]);
-        let cfg = TrainConfig { label_smoothing: 0.1, ..TrainConfig::report() };
+        let cfg = TrainConfig { label_smoothing: 0.1, ..TrainConfig::paper() };
         let loss = training_loss(&logits, &labels, &cfg);
         assert!((loss.double_value(&[]) - 0.4242382049560547).abs() < 1e-6, "{loss}");
         loss.backward();
@@ -307,8 +307,8 @@ mod tests {
         ]) {
             assert!((*g as f64 - want).abs() < 1e-6, "{grad:?}");
         }
-        // Without smoothing: plain cross-entropy, the report's loss.
-        let plain = training_loss(&logits, &labels, &TrainConfig::report()).double_value(&[]);
+        // Without smoothing: plain cross-entropy, the paper's loss.
+        let plain = training_loss(&logits, &labels, &TrainConfig::paper()).double_value(&[]);
         assert!(
             (plain - logits.detach().cross_entropy_for_logits(&labels).double_value(&[])).abs()
                 < 1e-12

@@ -1,8 +1,7 @@
 //! Training: one loop for every experiment, runs recorded on disk, resumable.
 //!
-//! [`TrainConfig::report`] (also its `Default`) is the study's baseline recipe,
-//! named once in [`recipe`]: SGD (momentum 0.9) at lr 0.001, StepLR(7, 0.1),
-//! batch 64, 25 epochs, seed 20211108.
+//! [`TrainConfig::paper`] (also its `Default`) is the study's baseline recipe, named once in
+//! [`recipe`].
 pub(crate) mod fit;
 pub mod lease;
 mod optim;
@@ -24,9 +23,9 @@ use crate::data::Augment;
 use crate::device::Device;
 use serde::{Deserialize, Serialize};
 
-/// The report's recipe ("Exp2: Convolution Neural Network": torchvision resnet18 on
+/// The paper's recipe ("Exp2: Convolution Neural Network": torchvision resnet18 on
 /// 100 classes of 64×64 ImageNet images), named once. Profiles scale it
-/// (`study::Profile`); [`TrainConfig::report`] is it as a config.
+/// (`study::Profile`); [`TrainConfig::paper`] is it as a config.
 pub mod recipe {
     /// SGD learning rate.
     pub const LR: f64 = 1e-3;
@@ -39,8 +38,17 @@ pub mod recipe {
     pub const BATCH_SIZE: usize = 64;
     /// Passes over the training split.
     pub const EPOCHS: usize = 25;
-    /// The report's seed (torch.manual_seed).
+    /// The paper's seed (torch.manual_seed).
     pub const SEED: u64 = 20211108;
+
+    /// The recipe in words, from the constants above: `SGD lr 0.001, momentum 0.9, StepLR(7,
+    /// 0.1), batch 64, 25 epochs` — what the write-up and the notebooks print.
+    pub fn words() -> String {
+        format!(
+            "SGD lr {LR}, momentum {MOMENTUM}, StepLR({STEP_SIZE}, {GAMMA}), batch {BATCH_SIZE}, \
+             {EPOCHS} epochs"
+        )
+    }
 }
 
 /// The smallest batch evaluation and prediction use ([`TrainConfig::eval_batch_size`]).
@@ -122,7 +130,7 @@ pub enum LrBatch {
 
 impl std::str::FromStr for LrBatch {
     type Err = String;
-    /// `none`, `linear` (the report's batch, 64, as the base) or `linear:N`.
+    /// `none`, `linear` (the paper's batch, 64, as the base) or `linear:N`.
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().split_once(':') {
             None if s.trim() == "none" => Ok(LrBatch::None),
@@ -181,7 +189,7 @@ impl std::str::FromStr for Schedule {
 }
 
 /// The training recipe. `Default` is the study's baseline. Fields added after runs were
-/// recorded read as their defaults (the report's recipe), so old runs keep their configs.
+/// recorded read as their defaults (the paper's recipe), so old runs keep their configs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -244,15 +252,15 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// The report's recipe.
+    /// The paper's recipe.
     fn default() -> Self {
-        Self::report()
+        Self::paper()
     }
 }
 
 impl TrainConfig {
-    /// The report's recipe ([`recipe`]), f32 NCHW on the automatic device, no augmentation.
-    pub fn report() -> Self {
+    /// The paper's recipe ([`recipe`]), f32 NCHW on the automatic device, no augmentation.
+    pub fn paper() -> Self {
         Self {
             epochs: recipe::EPOCHS,
             batch_size: recipe::BATCH_SIZE,

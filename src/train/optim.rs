@@ -251,12 +251,11 @@ impl Sgd {
     /// Restore buffers saved by [`Sgd::state`]; names not present are ignored.
     pub fn load_state(&mut self, named: &[(String, Tensor)]) {
         for (key, t) in named {
-            if let Some(name) = key.strip_prefix("sgd.momentum.") {
-                if let Some(p) = self.params.get(name) {
+            if let Some(name) = key.strip_prefix("sgd.momentum.")
+                && let Some(p) = self.params.get(name) {
                     self.buffers
                         .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
                 }
-            }
         }
     }
 }
@@ -476,7 +475,7 @@ mod tests {
             weight_decay: 0.05,
             nesterov: true,
             decay_norm_and_bias: !filter,
-            ..TrainConfig::report()
+            ..TrainConfig::paper()
         };
         let adamw = |filter: bool| TrainConfig {
             optimizer: OptimizerKind::AdamW,
@@ -484,7 +483,7 @@ mod tests {
             betas: [0.9, 0.999],
             eps: 1e-8,
             decay_norm_and_bias: !filter,
-            ..TrainConfig::report()
+            ..TrainConfig::paper()
         };
         let w_sgd = [0.216768101, 0.058222972, 0.100322187, 0.491759151];
         let (w, b) = three_steps(&sgd(false), 0.1);
@@ -513,7 +512,7 @@ mod tests {
         let cfg = TrainConfig {
             optimizer: OptimizerKind::AdamW,
             weight_decay: 0.1,
-            ..TrainConfig::report()
+            ..TrainConfig::paper()
         };
         let make = |init: &Tensor| {
             let vs = nn::VarStore::new(Device::Cpu);

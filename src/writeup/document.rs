@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
-    /// Markdown (`report.md`).
+    /// Markdown (`writeup.md`).
     Md,
-    /// LaTeX (`report.tex`), for pdflatex.
+    /// LaTeX (`writeup.tex`), for pdflatex.
     Latex,
 }
 
 impl Format {
     pub fn file_name(self) -> &'static str {
         match self {
-            Format::Md => "report.md",
-            Format::Latex => "report.tex",
+            Format::Md => "writeup.md",
+            Format::Latex => "writeup.tex",
         }
     }
 }
@@ -124,7 +124,7 @@ impl Document {
         ];
         for b in &self.blocks {
             out.push(match b {
-                // Unnumbered: the report's sections carry their own numbers.
+                // Unnumbered: the paper's sections carry their own numbers.
                 Block::Heading(1, text) => format!("\\section*{{{}}}", t(text)),
                 Block::Heading(2, text) => format!("\\subsection*{{{}}}", t(text)),
                 Block::Heading(_, text) => format!("\\subsubsection*{{{}}}", t(text)),

@@ -1,7 +1,7 @@
 //! The write-up: a study as a document — title, set-up, every section of its plan in order
-//! (question, the report's number, figures, table, conclusion, and for the report's own
+//! (question, the paper's number, figures, table, conclusion, and for the paper's own
 //! study the section's open question), then the summary, the family of comparisons and
-//! (for the report's study) the fidelity table — in Markdown
+//! (for the paper's study) the fidelity table — in Markdown
 //! (relative links to the PNG and SVG figures: JupyterLab's Markdown viewer, GitHub) or
 //! LaTeX (booktabs tables, PNG figures, ASCII only: pdflatex takes it as is). Every table
 //! is also written as CSV, one file per table. Built from the stored runs: nothing is
@@ -11,8 +11,11 @@ pub mod notebooks;
 
 pub use document::{Block, Document, Format, inline_tex};
 
-use crate::analysis::{self, Family, SectionResult, Table, summary_effects, summary_table};
-use crate::plan::{Section, Setup};
+use crate::analysis::{
+    self, Family, SectionResult, Table, overrides_table, summary_effects, summary_table,
+};
+use crate::plan::{Section, Setup, Variant};
+use crate::train::recipe;
 use std::path::{Path, PathBuf};
 
 /// What a plan's own code adds to its write-up — the paper's open questions and its fidelity
@@ -150,6 +153,7 @@ fn trained(study: &Setup) -> Trained {
 /// variants' overrides, and what is missing.
 fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
     let (p, family, missing) = (&study.profile, &g.family, &g.missing);
+    let paper_width = crate::model::ResNetConfig::resnet18().width;
     let mut blocks = vec![Block::Heading(1, "Set-up".into())];
     blocks.extend([
         Block::Para(study.data_use(&study.sections())?.paragraph(&study.options.paths)),
@@ -166,18 +170,21 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
             p.memory_format.as_str()
         )),
         Block::Para(format!(
-            "**Scaling rule.** Every variant is the report's recipe (SGD lr 0.001, momentum 0.9, \
-                StepLR(7, 0.1), batch 64, 25 epochs, width 64) with overrides in the report's \
-                units, mapped onto the profile: epochs and StepLR step sizes scale with {} / 25 \
-                (rounded, at least 1), every learning rate is multiplied by {} (0.001 becomes \
-                {}), widths scale with {} / 64 and batch sizes with {} / 64; everything else \
-                (momentum, gammas, flip probabilities, dropout, weight decay, label smoothing) is \
-                taken as written, as are a variant's `absolute` keys.",
+            "**Scaling rule.** Every variant is the paper's recipe ({}, width {paper_width}) with \
+                overrides in the paper's units, mapped onto the profile: epochs and StepLR step \
+                sizes scale with {} / {} (rounded, at least 1), every learning rate is multiplied \
+                by {} ({} becomes {}), widths scale with {} / {paper_width} and batch sizes with \
+                {} / {}; everything else (momentum, gammas, flip probabilities, dropout, weight \
+                decay, label smoothing) is taken as written, as are a variant's `absolute` keys.",
+            recipe::words(),
             p.epochs,
+            recipe::EPOCHS,
             p.lr_scale,
-            p.scaled_lr(crate::train::recipe::LR),
+            recipe::LR,
+            p.scaled_lr(recipe::LR),
             p.width,
-            p.batch_size
+            p.batch_size,
+            recipe::BATCH_SIZE,
         )),
         Block::Para(format!(
             "**Hardware.** {}. The runs trained on {} with libtorch threads {}.",
@@ -197,7 +204,7 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
                 Holm's method over the study's {} comparisons, and the minimum detectable effect \
                 — the smallest difference these seeds would detect at {:.0}% power after the \
                 adjustment (the noncentral t at α / {}, times the pooled spread of the two \
-                sides). *Better* / *worse* means an adjusted p below {}. Tables show the report's \
+                sides). *Better* / *worse* means an adjusted p below {}. Tables show the paper's \
                 metric, best validation accuracy, whatever the score.",
             p.score.sentence(),
             family.comparisons.len(),
@@ -207,13 +214,15 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
         )),
     ]);
     blocks.push(Block::Para(
-        "**Variants.** Each is the report's recipe with these overrides, in \
-        the report's units (the profile scales epochs, learning rates, StepLR steps, batch sizes \
+        "**Variants.** Each is the paper's recipe with these overrides, in \
+        the paper's units (the profile scales epochs, learning rates, StepLR steps, batch sizes \
         and widths; `absolute` ones are taken as written); variants with equal configs share one \
         run directory."
             .into(),
     ));
-    blocks.push(Block::Table(variants_table(&study)?));
+    let plan = &study.plan;
+    let all: Vec<&Variant> = plan.variants().into_iter().chain(plan.probes()).collect();
+    blocks.push(Block::Table(overrides_table(study, &all)?));
     if missing.is_empty() {
         blocks.push(Block::Para("Every unit of the study is finished.".into()));
     } else {
@@ -226,8 +235,8 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
     Ok(blocks)
 }
 
-/// One section: its question, the report's words, figures, table, conclusion and, for the
-/// report's plan, its open question.
+/// One section: its question, the paper's words, figures, table, conclusion and, for the
+/// paper's plan, its open question.
 fn section_blocks(
     study: &Setup,
     s: &Section,
@@ -240,11 +249,11 @@ fn section_blocks(
     if !s.question.is_empty() {
         blocks.push(Block::Para(format!("**Question.** {}", s.question)));
     }
-    if !s.report.is_empty() {
+    if !s.notes.is_empty() {
         blocks.push(Block::Para(format!(
             "**{}.** {}",
-            if study.plan.is_report() { "The report" } else { "Notes" },
-            s.report
+            if study.plan.is_paper() { "The paper" } else { "Notes" },
+            s.notes
         )));
     }
     let Some(result) = g.complete.iter().find(|r| r.section.key == s.key) else {
@@ -281,7 +290,7 @@ fn section_blocks(
                 format!(
                     "{}: {} (dot: mean; whisker: 95% CI; rings: seeds), the \
                 difference to the reference with its 95% CI (filled: detectable after Holm), and \
-                the report's difference (cross).",
+                the paper's difference (cross).",
                     s.title,
                     p.score.sentence()
                 ),
@@ -308,7 +317,7 @@ fn section_blocks(
 }
 
 /// The summary: every variant's table and effects, the family of comparisons and, for the
-/// report's plan, the profile against the report.
+/// paper's plan, the profile against the paper.
 fn summary_blocks(
     study: &Setup,
     g: &Gathered,
@@ -327,7 +336,7 @@ fn summary_blocks(
                 "summary-effects",
                 "Every variant: its score with \
             its 95% CI, the difference to its section's reference with its 95% CI and verdict, \
-            and the report's difference."
+            and the paper's difference."
                     .into(),
             )],
         ));
@@ -357,41 +366,6 @@ pub fn build(study: &Setup, addendum: Option<AddendumFn>) -> anyhow::Result<Docu
         title: format!("{} ({} profile)", study.plan.title, study.profile.name.as_str()),
         blocks,
     })
-}
-
-/// Every variant and probe of the study: its overrides from the report's recipe (its bases'
-/// first), the keys among them not scaled, and the run directory its runs are in — those two
-/// columns only when some variant has one, or shares another's runs.
-fn variants_table(study: &Setup) -> anyhow::Result<Table> {
-    let plan = &study.plan;
-    let mut rows = Vec::new();
-    for v in plan.variants().into_iter().chain(plan.probes()) {
-        let r = plan.resolve(&v.key)?;
-        let set = if r.overrides.is_empty() {
-            "—".to_string()
-        } else {
-            r.overrides.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(" ")
-        };
-        let absolute = r.absolute.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ");
-        rows.push(vec![
-            v.key.clone(),
-            v.label.clone(),
-            set,
-            if absolute.is_empty() { "—".into() } else { absolute },
-            study.run_name(v).to_string(),
-        ]);
-    }
-    let mut header: Vec<String> =
-        ["variant", "label", "overrides", "absolute", "runs"].map(String::from).to_vec();
-    let shared = rows.iter().any(|r| r[4] != r[0]);
-    let absolute = rows.iter().any(|r| r[3] != "—");
-    for (keep, col) in [(shared, 4), (absolute, 3)] {
-        if !keep {
-            header.remove(col);
-            rows.iter_mut().for_each(|r| drop(r.remove(col)));
-        }
-    }
-    Ok(Table { name: "variants".into(), header, rows })
 }
 
 /// Write the document as `format` into `out` (default: the study's figures directory), with

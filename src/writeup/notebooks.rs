@@ -1,10 +1,10 @@
 //! A study's notebooks, generated from its plan: one source of truth for their cells.
-//! `convlab notebooks` writes the report's into `notebooks/` (keeping the outputs of
+//! `convlab notebooks` writes the paper's into `notebooks/` (keeping the outputs of
 //! cells whose source did not change); `convlab notebooks --plan studies/<name>.toml`
 //! writes a plan's into `notebooks/<name>/`; `convlab notebooks --check` and the test
 //! suite compare the committed notebooks with what this module generates.
 //!
-//! Every section notebook reads: question and the report's numbers → profile →
+//! Every section notebook reads: question and the paper's numbers → profile →
 //! run (a table) → curves → effects → [the best model per class] → [the final model] → one variant
 //! alone →
 //! conclusion and exported figures.
@@ -57,13 +57,13 @@ pub struct NotebookSpec {
 pub struct Layout {
     /// The project root, relative to the notebooks' directory (`..` for `notebooks/`).
     pub root: String,
-    /// The plan file, relative to the project root; none for the report's own study.
+    /// The plan file, relative to the project root; none for the paper's own study.
     pub plan_file: Option<String>,
 }
 
 impl Layout {
-    /// The report's notebooks, in `notebooks/`.
-    pub fn report() -> Self {
+    /// The paper's notebooks, in `notebooks/`.
+    pub fn paper() -> Self {
         Self { root: "..".into(), plan_file: None }
     }
 
@@ -100,31 +100,74 @@ impl Layout {
     }
 }
 
-const PROFILE_NOTE: &str = "The profile (`CONVLAB_PROFILE`: `quick` by default, `full` on your data with `CONVLAB_DATA`, \
-`smoke` for CI; or `convlab.toml`) sets the data and scale. Runs are stored under \
-`runs/<profile>/<variant>/seed-<s>/`: re-running a cell reuses them, and a changed setting is \
-refused \
-rather than mixed in. While a run trains, its cell prints one line per epoch (run, seed, epoch, \
-loss, \
-accuracy, images/s, time left); **Kernel → Interrupt** stops it, and running the setup cells and \
-the same \
-cell again resumes it from its last finished epoch.";
+/// How a notebook runs: said once, in the summary notebook's method, and linked from the others.
+const RUNNING: &str = "**Running.** The profile (`CONVLAB_PROFILE`: `quick` by default, `full` on \
+your data with `CONVLAB_DATA`, `smoke` for CI; or `convlab.toml`) sets the data and scale. Runs are \
+stored under `runs/<profile>/<variant>/seed-<s>/`: re-running a cell reuses them, and a changed \
+setting is refused rather than mixed in. While a run trains, its cell prints one line per epoch \
+(run, seed, epoch, loss, accuracy, images/s, time left); **Kernel → Interrupt** stops it, and \
+running the setup cells and the same cell again resumes it from its last finished epoch.";
+
+/// The summary notebook's file name: after the sections' (`10_summary.ipynb` for nine).
+fn summary_file(plan: &Plan) -> String {
+    format!("{:02}_summary.ipynb", plan.sections.len() + 1)
+}
+
+/// The method, once for the whole plan: how notebooks run, what the tables' columns are, what the
+/// effects figures draw, and how a verdict is reached over the plan's `n` comparisons.
+fn method(n: usize) -> String {
+    format!(
+        "## Method\n\n{RUNNING}\n\n**Tables.** A section's table has one row per variant: \
+         `best_val_by_seed`, each seed's best validation accuracy in the profile's seed order; their \
+         `mean` and `std`; \
+         `test_at_best`, the mean test accuracy of the best epochs where the test split is \
+         labelled; then the comparison with the section's reference on the profile's score \
+         (`study.profile.score`: best validation accuracy, or the test accuracy of the best \
+         epoch): `delta_pp`, the difference in percentage points, with its 95% confidence \
+         interval (`ci95_lo_pp`, `ci95_hi_pp`; Welch's t, unequal variances), `p_holm`, the \
+         p-value adjusted by Holm's method over the study's {n} comparisons, `mde_pp`, the \
+         smallest difference these seeds would detect at 80% power, the `verdict`, and `paper`, \
+         the paper's own number. `section.runs_frame()` (one row per run: variant, seed, every \
+         configuration field, best validation accuracy, best epoch, test accuracy, minutes) and \
+         `section.history_frame()` (every epoch) are polars tables to slice in a cell of your \
+         own.\n\n**Figures.** Curves are means over seeds; the shaded band runs from the lowest \
+         to the highest seed. An effects figure shows each variant's score (dot: the mean; \
+         whisker: its 95% CI; rings: the seeds), its difference to the section's reference with \
+         its 95% CI (filled: detectable after Holm's adjustment; hollow: not), and — in its own \
+         panel, since the paper's accuracies are on another scale — the paper's difference \
+         between the same two variants (✕, one run each). Every variant keeps its colour and \
+         dash in every figure of the study.\n\n**Verdicts.** The family of {n} comparisons is \
+         fixed before any run; a comparison whose runs are missing counts as pending, never as \
+         dropped. *Better* or *worse* means an adjusted p below 0.05; otherwise the difference \
+         is not detectable with these seeds: the interval says how large it could be, and the \
+         minimum detectable effect how large a difference these seeds would catch."
+    )
+}
 
 /// `06_normalization.ipynb` for the sixth section.
 pub fn section_file(index: usize, section: &Section) -> String {
     format!("{:02}_{}.ipynb", index + 1, section.key.replace('-', "_"))
 }
 
-/// The section's heading cell: title, question, what the report (or the plan's author) says.
-fn heading(s: &Section, is_report: bool) -> String {
+/// The section's heading cell: title, question, what the paper (or the plan's author) says, and
+/// where the method is.
+fn heading(s: &Section, plan: &Plan) -> String {
     let mut out = format!("# {}", s.title);
     if !s.question.is_empty() {
         out += &format!("\n\n**Question.** {}", s.question);
     }
-    if !s.report.is_empty() {
-        out += &format!("\n\n**{}.** {}", if is_report { "The report" } else { "Notes" }, s.report);
+    if !s.notes.is_empty() {
+        out += &format!(
+            "\n\n**{}.** {}",
+            if plan.is_paper() { "The paper" } else { "Notes" },
+            s.notes
+        );
     }
-    out + "\n\n" + PROFILE_NOTE
+    out + &format!(
+        "\n\nHow the notebooks run, what the tables' columns mean and how a verdict is reached: \
+         the [method]({}) in the summary notebook.",
+        summary_file(plan)
+    )
 }
 
 fn section_notebook(
@@ -134,57 +177,30 @@ fn section_notebook(
     layout: &Layout,
     extras: &dyn Extras,
 ) -> NotebookSpec {
-    let n = plan.family_members().len();
     let mut cells = vec![
-        md(heading(s, plan.is_report())),
+        md(heading(s, plan)),
         code(layout.dep()),
         code(layout.setup()),
-        md(format!(
-            "## Run\n\nEvery variant of the section, each seed of the profile (stored runs are loaded, not retrained). \
-             The table gives each seed's best validation accuracy (the report's metric), their \
-             mean and std, the mean test \
-             accuracy of the best epochs where the test split is labelled, then the comparison \
-             with the section's \
-             reference on the profile's score (`study.profile.score`: best validation accuracy, \
-             or the test accuracy of \
-             the best epoch): the difference in percentage points with its 95% confidence \
-             interval (Welch's t), the \
-             p-value adjusted over the study's {n} comparisons (Holm), the smallest difference \
-             these seeds would detect at \
-             80% power (`mde_pp`), the verdict, and the report's number. Its runs' columns are \
-             computed from \
-             `section.runs_frame()` (one row per run: variant, seed, every configuration field, \
-             best validation \
-             accuracy, best epoch, test accuracy, minutes); `section.history_frame()` has every \
-             epoch. Both are polars \
-             tables to slice in a cell of your own."
-        )),
-        code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?", s.key)),
-        md(
-            "## Curves\n\nValidation accuracy and loss per epoch (mean over seeds; the shaded band runs from the lowest to the \
-            highest seed), then training (thin) against validation (thick). Every variant keeps \
-            its colour and dash in every \
-            figure of the study; the legend says when two curves coincide.",
-        ),
+        md("## Variants\n\nWhat each variant changes from the paper's recipe, in the paper's \
+            units (the profile scales epochs, learning rates, StepLR steps, batch sizes and widths)."),
+        code(format!("study.overrides(\"{}\")?", s.key)),
+        md("## Run\n\nEvery variant of the section, each seed of the profile (stored runs are \
+            loaded, not retrained), and each one's comparison with the section's reference."),
+        code(format!("let section = study.run_section(\"{}\")?;\nsection.table()?.show()", s.key)),
+        md("## Curves\n\nValidation accuracy and loss per epoch, then training (thin) against \
+            validation (thick)."),
         code("section.curves()"),
         code("section.train_val_curves()"),
-        md(
-            "## Effects\n\nEach variant's score — the legend says which — (dot: the mean; whisker: its 95% confidence interval; rings: \
-            the seeds), its difference to the section's reference in percentage points with its \
-            95% CI (filled: detectable \
-            after Holm's adjustment; hollow: not), and — in its own panel, since the report's \
-            accuracies are on another \
-            scale — the report's difference between the same two variants (✕, one run each).",
-        ),
+        md("## Effects\n\nEach variant's score, its difference to the reference, and the paper's."),
         code("section.effects()"),
     ];
     if s.per_class {
         cells.extend([
-            md("## The best model, class by class\n\nThe section's best run (the highest best validation accuracy over its \
-                variants and seeds), from its best weights on the validation split: the confusion \
-                matrix, then the accuracy of \
-                every class, the worst on top. `best.table()?` has every class with the class it \
-                is most often taken for."),
+            md("## The best model, class by class\n\nThe section's best run (the highest best \
+                validation accuracy over its variants and seeds), from its best weights on the \
+                validation split: the confusion matrix, then the accuracy of every class, the \
+                worst on top. `best.table()?` has every class with the class it is most often \
+                taken for."),
             code("let best = study.best_model(&section)?;\nbest.confusion()"),
             code("best.per_class()"),
         ]);
@@ -192,13 +208,14 @@ fn section_notebook(
     if let Some(key) = &s.final_model {
         cells.extend([
             md(format!(
-                "## The final model\n\nThe report's final model is `{key}`. Its confusion matrix on the validation split (first seed's \
-                 best weights), and its predictions for the test split — `test.txt`, one line per \
-                 image: file name, a tab, the \
-                 predicted class."
+                "## The final model\n\nThe paper's final model is `{key}`. Its confusion matrix on \
+                 the validation split (first seed's best weights), and its predictions for the test \
+                 split — `test.txt`, one line per image: file name, a tab, the predicted class."
             )),
-            code(format!("let last = section.get(\"{key}\").expect(\"{key} is in this \
-                section\").clone();\nstudy.confusion(&last)?")),
+            code(format!(
+                "let last = section.get(\"{key}\").expect(\"{key} is in this section\").clone();\n\
+                 study.confusion(&last)?"
+            )),
             code("println!(\"{}\", study.test_predictions(&last, 5)?);"),
         ]);
     }
@@ -207,28 +224,20 @@ fn section_notebook(
         .alone
         .clone()
         .unwrap_or_else(|| s.variants.last().map_or(String::new(), |v| v.key.clone()));
-    let figures = if plan.is_report() {
+    let figures = if plan.is_paper() {
         "figures/<profile>/".to_string()
     } else {
         format!("figures/<profile>/{}/", plan.name)
     };
     cells.extend([
-        md(format!(
-            "## One variant alone\n\nRe-run a single ablation without the rest of the section: its seeds' curves. Stored runs \
-             are reused; delete its directory under `runs/<profile>/` to train it again."
-        )),
+        md(
+            "## One variant alone\n\nRe-run a single ablation without the rest of the section: its \
+            seeds' curves. Stored runs are reused; delete its directory under `runs/<profile>/` to \
+            train it again.",
+        ),
         code(format!("let one = study.run_variant({alone:?})?;\none.seed_curves()")),
         md(format!(
-            "## Conclusion\n\nDrawn from the numbers above. Each variant is compared with the section's reference: the \
-             difference of mean scores, its 95% confidence interval (Welch's t, unequal \
-             variances), and the p-value \
-             adjusted by Holm's method over the study's {n} comparisons (those whose runs are \
-             missing count as pending, \
-             never as dropped). *Better* or *worse* means an adjusted p below 0.05; otherwise the \
-             difference is not \
-             detectable with these seeds: the interval says how large it could be, and the \
-             minimum detectable effect how \
-             large a difference these seeds would catch at 80% power. The figures are exported to \
+            "## Conclusion\n\nDrawn from the numbers above; the figures are exported to \
              `{figures}` as SVG and PNG."
         )),
         code("println!(\"{}\", section.conclusion());\nprintln!(\"{}\", study.export(&section)?);"),
@@ -238,17 +247,17 @@ fn section_notebook(
 
 fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> NotebookSpec {
     let n = plan.family_members().len();
-    let (doc, tables) = if plan.is_report() {
-        ("figures/<profile>/report.md".to_string(), "figures/<profile>/tables/".to_string())
+    let (doc, tables) = if plan.is_paper() {
+        ("figures/<profile>/writeup.md".to_string(), "figures/<profile>/tables/".to_string())
     } else {
         (
-            format!("figures/<profile>/{}/report.md", plan.name),
+            format!("figures/<profile>/{}/writeup.md", plan.name),
             format!("figures/<profile>/{}/tables/", plan.name),
         )
     };
     let mut cells = vec![
-        md(if plan.is_report() {
-            "# Summary: the whole report, re-run\n\nEvery variant of every section once, next to the report's single-run \
+        md(if plan.is_paper() {
+            "# Summary: the whole paper, re-run\n\nEvery variant of every section once, next to the paper's single-run \
              numbers (full profile; other profiles use other data, so compare directions and \
              differences, not absolute \
              accuracy). Variants shared by sections (xknet18 is the reference of every ablation) \
@@ -256,13 +265,14 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
                 .to_string()
         } else {
             format!(
-                "# Summary: {}\n\nEvery variant of every section once. Variants shared by sections, or with the report's study \
+                "# Summary: {}\n\nEvery variant of every section once. Variants shared by sections, or with the paper's study \
                  (the same config), are trained once.",
                 plan.title
             )
         }),
         code(layout.dep()),
         code(layout.setup()),
+        md(method(n)),
         md(
             "## The grid\n\nEvery unit (variant × seed) and where it stands: done, running (on a worker of `convlab study --jobs N`, \
             or anywhere else sharing the runs directory), failed or pending. The cells below \
@@ -270,7 +280,9 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
             for what another process is training.",
         ),
         code("study.status(&study.sections())?"),
-        code("let sections = study.run_all()?;\nconvlab::analysis::summary_table(&sections)?"),
+        code(
+            "let sections = study.run_all()?;\nconvlab::analysis::summary_table(&sections)?.show()",
+        ),
         code("convlab::analysis::summary_effects(&sections, study.profile.name)"),
         md(
             "## Every run, as data\n\n`study.runs_frame()` is every finished run as a polars table — variant, seed, every field of \
@@ -283,16 +295,13 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
                 \"best_val_acc\", \"test_acc\", \"minutes\"])?",
         ),
         md(format!(
-            "## Effect or noise: the study's {n} comparisons\n\nEach variant against its section's reference: the difference \
-             in percentage points, its 95% confidence interval (Welch's t), the p-value and the \
-             p-value adjusted by Holm's \
-             method over all {n} comparisons — the family is fixed before any run, and a \
-             comparison whose runs are missing \
-             counts as pending, not as dropped. *Better* / *worse*: adjusted p < 0.05. \
-             `report_delta_pp` is the report's own \
-             single-run difference, where it gives both numbers."
+            "## Effect or noise: the study's {n} comparisons\n\nEach variant against its \
+             section's reference, as the [method](#Method) says; `paper_delta_pp` is the paper's \
+             own single-run difference, where it gives both numbers."
         )),
-        code("let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?"),
+        code(
+            "let family = study.family()?;\nprintln!(\"{}\", family.tally());\nfamily.table()?.show()",
+        ),
     ];
     cells.extend(extras.summary());
     cells.extend([
@@ -304,14 +313,14 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
             "## The write-up\n\nThe study as a document, from the stored runs (nothing is trained): `{doc}` — set-up, every \
              section with its figures, table and conclusion, {}the summary — with relative links \
              to the figures, and every \
-             table as CSV under `{tables}`. `convlab report{} --format latex` writes `report.tex` \
+             table as CSV under `{tables}`. `convlab report{} --format latex` writes `writeup.tex` \
              for pdflatex.",
-            if plan.is_report() { "the open questions, the fidelity table, " } else { "" },
+            if plan.is_paper() { "the open questions, the fidelity table, " } else { "" },
             layout.plan_file.as_ref().map_or(String::new(), |f| format!(" --plan {f}"))
         )),
-        code("println!(\"{}\", study.write_report(convlab::writeup::Format::Md, None)?);"),
+        code("println!(\"{}\", study.write_up(convlab::writeup::Format::Md, None)?);"),
     ]);
-    NotebookSpec { file: format!("{:02}_summary.ipynb", plan.sections.len() + 1), cells }
+    NotebookSpec { file: summary_file(plan), cells }
 }
 
 /// What a plan's own code adds to its notebooks — the paper's models notebook, open questions
@@ -509,15 +518,16 @@ mod tests {
     use super::*;
 
     /// A user plan's notebooks: one per section and a summary, in `notebooks/<name>/`,
-    /// opening the plan file from the project root; no report-only cells.
+    /// opening the plan file from the project root; no paper-only cells.
     #[test]
     fn a_plans_notebooks_open_the_plan() {
         let plan = Plan::new("wd", "Weight decay")
-            .section(
+            .with_section(
                 crate::plan::Section::sweep("wd", "xknet18", &["train.weight_decay=0,5e-4"])
                     .unwrap(),
             )
-            .check()
+            .validate()
+            .map(Plan::with_styles)
             .unwrap();
         let nbs = notebooks(&plan, &Layout::plan("studies/wd.toml"), &NoExtras);
         let files: Vec<&str> = nbs.iter().map(|n| n.file.as_str()).collect();
@@ -534,15 +544,15 @@ mod tests {
         assert!(nbs[0].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
         assert!(
             !nbs[1].cells.iter().any(|c| c.source.contains("answer_all")),
-            "the report's questions are the report's"
+            "the paper's questions are the paper's"
         );
-        assert!(nbs[1].cells.iter().any(|c| c.source.contains("figures/<profile>/wd/report.md")));
+        assert!(nbs[1].cells.iter().any(|c| c.source.contains("figures/<profile>/wd/writeup.md")));
     }
 
     #[test]
     fn write_keeps_outputs_of_unchanged_cells_and_check_finds_edits() {
         let dir = tempfile::tempdir().unwrap();
-        let specs = notebooks(crate::plan::report(), &Layout::report(), &NoExtras);
+        let specs = notebooks(crate::plan::paper_plan(), &Layout::paper(), &NoExtras);
         let written = write_notebooks(dir.path(), &specs).unwrap();
         assert!(written.iter().all(|w| matches!(w, Written::Created(_))));
         assert!(check_notebooks(dir.path(), &specs).unwrap().is_empty());
