@@ -93,9 +93,10 @@ pub fn parse_sweep(s: &str) -> Result<(String, Vec<String>), OverrideError> {
 pub fn parse_value(text: &str) -> Result<Value, String> {
     let text = text.trim();
     if let Ok(table) = toml::from_str::<toml::Table>(&format!("v = {text}"))
-        && let Some(v) = table.get("v") {
-            return toml_to_json(v);
-        }
+        && let Some(v) = table.get("v")
+    {
+        return toml_to_json(v);
+    }
     if let Ok(x) = text.parse::<f64>() {
         return number(x);
     }
@@ -309,13 +310,15 @@ fn expected(msg: &str) -> String {
         e => e.to_string(),
     };
     if let Some(rest) = msg.strip_prefix("invalid type: ")
-        && let Some((got, want)) = rest.split_once(", expected ") {
-            return format!("expected {}, not {got}", kind(want));
-        }
+        && let Some((got, want)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, not {got}", kind(want));
+    }
     if let Some(rest) = msg.strip_prefix("invalid value: ")
-        && let Some((got, want)) = rest.split_once(", expected ") {
-            return format!("expected {}, not {got}", kind(want));
-        }
+        && let Some((got, want)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, not {got}", kind(want));
+    }
     msg.to_string()
 }
 

@@ -202,9 +202,7 @@ fn graphs(srcs: &[Source]) -> BTreeMap<String, Graph> {
                         add(gs.entry(String::new()).or_default(), &from_top, top, at.clone());
                     }
                     // Sibling edges: both files in the same directory `dir`.
-                    if s.module.len() < 2
-                        || !dirs.contains(&s.module[..s.module.len() - 1])
-                    {
+                    if s.module.len() < 2 || !dirs.contains(&s.module[..s.module.len() - 1]) {
                         continue;
                     }
                     let dir = &s.module[..s.module.len() - 1];

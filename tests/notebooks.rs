@@ -52,14 +52,15 @@ fn committed_figures_carry_a_png_and_outputs_no_paths() {
         for (i, o) in outputs(nb) {
             assert_ne!(o["output_type"], "error", "{name} cell {i}: an error output is committed");
             if let Some(data) = o["data"].as_object()
-                && data.contains_key("image/svg+xml") {
-                    figures += 1;
-                    let png = data.get("image/png").and_then(Value::as_str).unwrap_or_else(|| panic!("{name} cell {i}: an SVG figure without a PNG shows empty in an untrusted notebook"));
-                    assert!(
-                        png.starts_with("iVBORw0KGgo"),
-                        "{name} cell {i}: image/png is not a base64 PNG"
-                    );
-                }
+                && data.contains_key("image/svg+xml")
+            {
+                figures += 1;
+                let png = data.get("image/png").and_then(Value::as_str).unwrap_or_else(|| panic!("{name} cell {i}: an SVG figure without a PNG shows empty in an untrusted notebook"));
+                assert!(
+                    png.starts_with("iVBORw0KGgo"),
+                    "{name} cell {i}: image/png is not a base64 PNG"
+                );
+            }
             // Base64 image data can spell anything (`/root/` among it), so it is left out.
             let mut shown = o.clone();
             if let Some(data) = shown["data"].as_object_mut() {

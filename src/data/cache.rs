@@ -326,9 +326,10 @@ fn try_cache(
         }
     }
     if let Some(l) = listing
-        && l.classes != m.classes {
-            return None;
-        }
+        && l.classes != m.classes
+    {
+        return None;
+    }
     let tensors = match Tensor::read_safetensors(tensors_path) {
         Ok(t) => t,
         Err(e) => {

@@ -242,19 +242,20 @@ impl Profile {
     /// Write the synthetic tree of `smoke` when it is not there yet.
     pub fn prepare_data(&self) -> anyhow::Result<()> {
         if let (Some(synth), Source::ImageFolder { root }) = (&self.synth, &self.data.source)
-            && !root.join("train").exists() {
-                let tmp = root.with_extension(format!("tmp-{}", std::process::id()));
+            && !root.join("train").exists()
+        {
+            let tmp = root.with_extension(format!("tmp-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&tmp);
+            synthetic::write_image_folder(&tmp, synth)?;
+            if let Err(e) = std::fs::rename(&tmp, root) {
                 let _ = std::fs::remove_dir_all(&tmp);
-                synthetic::write_image_folder(&tmp, synth)?;
-                if let Err(e) = std::fs::rename(&tmp, root) {
-                    let _ = std::fs::remove_dir_all(&tmp);
-                    anyhow::ensure!(
-                        root.join("train").exists(),
-                        "cannot create {}: {e}",
-                        root.display()
-                    );
-                }
+                anyhow::ensure!(
+                    root.join("train").exists(),
+                    "cannot create {}: {e}",
+                    root.display()
+                );
             }
+        }
         Ok(())
     }
 

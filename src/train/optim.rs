@@ -252,10 +252,11 @@ impl Sgd {
     pub fn load_state(&mut self, named: &[(String, Tensor)]) {
         for (key, t) in named {
             if let Some(name) = key.strip_prefix("sgd.momentum.")
-                && let Some(p) = self.params.get(name) {
-                    self.buffers
-                        .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
-                }
+                && let Some(p) = self.params.get(name)
+            {
+                self.buffers
+                    .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
+            }
         }
     }
 }
