@@ -87,9 +87,9 @@ fn every_runnable_block_of_the_book_runs() {
     }
     // What the page says they leave behind.
     for f in [
-        "figures/smoke/sweep-weight_decay/report.md",
+        "figures/smoke/sweep-weight_decay/writeup.md",
         "figures/smoke/sweep-weight_decay/sweep-weight_decay-effects.png",
-        "figures/smoke/weight-decay/report.md",
+        "figures/smoke/weight-decay/writeup.md",
         "notebooks/weight-decay/01_weight_decay.ipynb",
         "notebooks/weight-decay/03_summary.ipynb",
     ] {

@@ -128,7 +128,7 @@ fn tiny_imagenet_from_inspect_to_the_write_up_on_quick_and_full() {
     }
     let (code, out, _) = run(root, &[&["report"][..], &quick].concat());
     assert_eq!(code, 0, "{out}");
-    let doc = std::fs::read_to_string(root.join("figures/quick/report.md")).unwrap();
+    let doc = std::fs::read_to_string(root.join("figures/quick/writeup.md")).unwrap();
     for want in [
         "**Data.** tiny-imagenet at",
         "6 of its 6 classes, every class (CRC-32 of the class list `288d41f9`",
@@ -193,7 +193,7 @@ fn tiny_imagenet_from_inspect_to_the_write_up_on_quick_and_full() {
     assert_eq!(trained(root, "full").len(), 4);
     let (code, out, _) = run(root, &[&["report"][..], &full[..4]].concat());
     assert_eq!(code, 0, "{out}");
-    let doc = std::fs::read_to_string(root.join("figures/full/report.md")).unwrap();
+    let doc = std::fs::read_to_string(root.join("figures/full/writeup.md")).unwrap();
     assert!(
         doc.contains("**Missing.**") && doc.contains("tiny-imagenet at"),
         "a partial study's write-up says what is missing"
@@ -266,7 +266,7 @@ fn an_image_folder_without_val_holds_out_part_of_train() {
     assert!(summary["test_acc"].is_f64(), "the labelled test split was scored");
     let (code, out, _) = run(root, &[&["report"][..], &args[..4]].concat());
     assert_eq!(code, 0, "{out}");
-    let doc = std::fs::read_to_string(root.join("figures/quick/report.md")).unwrap();
+    let doc = std::fs::read_to_string(root.join("figures/quick/writeup.md")).unwrap();
     assert!(
         doc.contains("Validation is held out of `train/`: 0.1 of each class's images")
             && doc.contains("test accuracy of the best epoch")
@@ -374,7 +374,7 @@ fn mixed_sizes_and_grayscale_need_a_size_on_quick_and_are_resized_on_full() {
     let (code, out, _) = run(root, &[&["report"][..], &full[..4]].concat());
     assert_eq!(code, 0, "{out}");
     assert!(
-        std::fs::read_to_string(root.join("figures/full/report.md"))
+        std::fs::read_to_string(root.join("figures/full/writeup.md"))
             .unwrap()
             .contains("Images 3×64×64")
     );

@@ -118,7 +118,7 @@ fn a_plan_file_runs_end_to_end_sharing_the_reports_runs() {
     // The write-up: the plan's title, its sections, its variants' overrides, its own family; no
     // report-only parts.
     smoke(&["report", "--plan", plan]);
-    let md = std::fs::read_to_string(root.join("figures/smoke/regularization/report.md")).unwrap();
+    let md = std::fs::read_to_string(root.join("figures/smoke/regularization/writeup.md")).unwrap();
     assert!(md.starts_with(&format!("# {} (smoke profile)", parsed.title)), "{}", &md[..200]);
     for s in &parsed.sections {
         assert!(
@@ -224,7 +224,7 @@ fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     assert!(written.contains("figures/smoke/my-ablation/weight-decay-effects.png"), "{written}");
     mine.write_up(Format::Md, None).unwrap();
     let md =
-        std::fs::read_to_string(tmp.path().join("figures/smoke/my-ablation/report.md")).unwrap();
+        std::fs::read_to_string(tmp.path().join("figures/smoke/my-ablation/writeup.md")).unwrap();
     assert!(md.contains("## Weight decay 5e-4") && md.contains("| wd-5e-4 |"), "{md}");
     // A new variant got a style of its own, distinct from the paper's xknet18.
     let style = |k: &str| mine.plan.get_variant(k).unwrap().style.unwrap();

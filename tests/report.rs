@@ -24,10 +24,10 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     // Markdown, into the figures directory (what `make report` writes).
     let written = study.write_up(Format::Md, None).unwrap();
     assert!(
-        written.ends_with("wrote figures/smoke/report.md"),
+        written.ends_with("wrote figures/smoke/writeup.md"),
         "paths as shown to users: {written}"
     );
-    let md = std::fs::read_to_string(study.figures_dir.join("report.md")).unwrap();
+    let md = std::fs::read_to_string(study.figures_dir.join("writeup.md")).unwrap();
     let sections = &convlab::plan::paper_plan().sections;
     for s in sections {
         assert!(md.contains(&format!("## {}", s.title)), "section {} is missing", s.key);
@@ -64,24 +64,22 @@ fn the_report_is_the_study_in_markdown_and_latex() {
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
         assert_eq!(rows.len(), s.variants.len(), "{}", s.key);
+        let col = header.iter().position(|h| *h == "best_val_by_seed").unwrap();
         for (row, v) in rows.iter().zip(&s.variants) {
             assert_eq!(row[0], v.key);
-            for seed in [1, 2] {
-                let col = header.iter().position(|h| *h == format!("seed_{seed}")).unwrap();
-                let want = best_val_acc(&study.runs_dir.join(&v.key).join(format!("seed-{seed}")));
-                assert_eq!(
-                    row[col].parse::<f64>().unwrap(),
-                    want,
-                    "{} {} seed {seed}",
-                    s.key,
-                    v.key
-                );
-                assert!(
-                    md.contains(&format!("| {want} |")) || md.contains(&format!(" {want} |")),
-                    "{want} is in the Markdown table of {}",
-                    s.key
-                );
-            }
+            let want: Vec<String> = [1, 2]
+                .iter()
+                .map(|seed| {
+                    let dir = study.runs_dir.join(&v.key).join(format!("seed-{seed}"));
+                    format!("{}", best_val_acc(&dir))
+                })
+                .collect();
+            assert_eq!(row[col], want.join(" "), "{} {}", s.key, v.key);
+            assert!(
+                md.contains(&format!("| {} |", want.join(" "))),
+                "{want:?} is in the Markdown table of {}",
+                s.key
+            );
         }
     }
     for t in [
@@ -100,7 +98,7 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     // LaTeX elsewhere: ASCII only, figures as PNG relative to it, compiled by pdflatex.
     let out = tmp.path().join("latex");
     study.write_up(Format::Latex, Some(&out)).unwrap();
-    let tex = std::fs::read_to_string(out.join("report.tex")).unwrap();
+    let tex = std::fs::read_to_string(out.join("writeup.tex")).unwrap();
     assert!(
         tex.is_ascii(),
         "pdflatex reads ASCII: {:?}",
@@ -118,7 +116,7 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     );
     assert!(!tex.contains(".svg}"), "pdflatex includes the PNGs");
     let pdflatex = Command::new("pdflatex")
-        .args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"])
+        .args(["-interaction=nonstopmode", "-halt-on-error", "writeup.tex"])
         .current_dir(&out)
         .output();
     let o = pdflatex.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
@@ -135,7 +133,7 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
     let study = smoke_study(tmp.path(), vec![1, 2]);
     study.run_section("residual").unwrap();
     let before: Vec<_> = common::files_under(&study.runs_dir);
-    let md_path = tmp.path().join("out").join("report.md");
+    let md_path = tmp.path().join("out").join("writeup.md");
     study.write_up(Format::Md, Some(&tmp.path().join("out"))).unwrap();
     assert_eq!(
         common::files_under(&study.runs_dir).iter().filter(|p| p.ends_with("summary.json")).count(),
@@ -156,13 +154,13 @@ fn a_report_of_an_unfinished_study_lists_what_is_missing_and_trains_nothing() {
 }
 
 /// The committed write-up of the quick profile, as a new user meets it: every figure
-/// `report.md` links and `report.tex` includes is committed beside them, and a copy of
-/// `figures/quick/` compiles with pdflatex (`pdflatex report.tex`).
+/// `writeup.md` links and `writeup.tex` includes is committed beside them, and a copy of
+/// `figures/quick/` compiles with pdflatex (`pdflatex writeup.tex`).
 #[test]
 fn the_committed_write_up_is_whole_and_compiles() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("figures/quick");
-    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    let tex = std::fs::read_to_string(dir.join("report.tex")).unwrap();
+    let md = std::fs::read_to_string(dir.join("writeup.md")).unwrap();
+    let tex = std::fs::read_to_string(dir.join("writeup.tex")).unwrap();
     let linked: Vec<String> =
         links(&md).into_iter().filter(|l| !l.contains("://") && !l.starts_with('#')).collect();
     let included: Vec<String> = tex
@@ -188,13 +186,13 @@ fn the_committed_write_up_is_whole_and_compiles() {
         std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
     }
     let o = Command::new("pdflatex")
-        .args(["-interaction=nonstopmode", "-halt-on-error", "report.tex"])
+        .args(["-interaction=nonstopmode", "-halt-on-error", "writeup.tex"])
         .current_dir(tmp.path())
         .output();
     let o = o.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
     assert!(
         o.status.success(),
-        "pdflatex on the committed figures/quick/report.tex failed:\n{}",
+        "pdflatex on the committed figures/quick/writeup.tex failed:\n{}",
         String::from_utf8_lossy(&o.stdout)
     );
 }

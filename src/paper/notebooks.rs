@@ -71,7 +71,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
                 `loss_learned` the share of chance-level loss (ln classes) the best validation \
                 loss removed.",
             ),
-            code("let inorm = convlab::paper::instance_norm(&study)?;\ninorm.table()?"),
+            code("let inorm = convlab::paper::instance_norm(&study)?;\ninorm.table()?.show()"),
             code("inorm.curves()"),
             code("Markdown(inorm.conclusion())"),
             md(
@@ -94,7 +94,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
             ),
             code(
                 "let all = study.run_all()?;\nlet gap = \
-                    convlab::paper::generalisation(&all);\ngap.table()?",
+                    convlab::paper::generalisation(&all);\ngap.table()?.show()",
             ),
             code("Markdown(gap.conclusion())"),
         ],
@@ -109,7 +109,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
             ),
             code(
                 "let trend = convlab::paper::dropout_trend(&section, \
-                    &study.run_variant(\"norm-none\")?);\ntrend.table()?",
+                    &study.run_variant(\"norm-none\")?);\ntrend.table()?.show()",
             ),
             code("Markdown(trend.conclusion())"),
         ],
@@ -126,7 +126,7 @@ fn question_cells(s: &Section) -> Vec<Cell> {
             ),
             code(
                 "let depth = convlab::paper::depth_cost(&study, section.clone(), \
-                    false)?;\ndepth.table()?",
+                    false)?;\ndepth.table()?.show()",
             ),
             code("Markdown(depth.conclusion())"),
         ],
@@ -148,7 +148,7 @@ fn models_notebook(layout: &Layout) -> NotebookSpec {
             code(layout.dep()),
             code("use convlab::prelude::*;\nprintln!(\"{}\", libtorch_info());"),
             md("Parameters and output shape of every preset (100 classes, RGB 64×64):"),
-            code("convlab::analysis::presets_table(100, 64)?"),
+            code("convlab::analysis::presets_table(100, 64)?.show()"),
         ],
     }
 }

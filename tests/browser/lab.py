@@ -18,7 +18,7 @@ Run by `make test` (target test-browser) with the project venv's Python. It
    lines appear while the cell still shows `[*]`, interrupts the kernel
    (Kernel → Interrupt), re-runs the setup and training cells, and checks that
    the run resumed from a finished epoch (recorded in its summary.json);
-5. opens the committed write-up, `figures/quick/report.md`, in JupyterLab's
+5. opens the committed write-up, `figures/quick/writeup.md`, in JupyterLab's
    Markdown viewer (the default viewer for Markdown in this lab's settings) and
    checks that every section's heading is there and every figure it links loads;
 6. in a notebook that opens the study, types the notebook cell of
@@ -462,7 +462,7 @@ return {
 
 
 def test_report_renders(browser, lab):
-    rel = "figures/quick/report.md"
+    rel = "figures/quick/writeup.md"
     path = os.path.join(ROOT, rel)
     if not os.path.exists(path):
         raise Failure(f"{rel} is not committed: run `convlab report`")
