@@ -10,6 +10,7 @@
 //! taker wins — and the old holder, should it still be alive (a paused process, a
 //! partitioned node), sees the newer generation at its next heartbeat and stops at the
 //! next epoch boundary: never two writers of one run.
+use super::run_dir::RunDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub struct Lease {
 }
 
 fn lease_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("lease-{generation}.json"))
+    RunDir::new(dir).lease(generation)
 }
 
 /// The lease generations present in `dir`, highest last.
@@ -117,11 +118,7 @@ fn generations(dir: &Path) -> std::io::Result<Vec<u64>> {
     for e in rd {
         let name = e?.file_name();
         let name = name.to_string_lossy();
-        if let Some(n) = name
-            .strip_prefix("lease-")
-            .and_then(|r| r.strip_suffix(".json"))
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(n) = RunDir::lease_generation(&name) {
             out.push(n);
         }
     }

@@ -3,22 +3,30 @@
 //! [`TrainConfig::report`] (also its `Default`) is the study's baseline recipe,
 //! named once in [`recipe`]: SGD (momentum 0.9) at lr 0.001, StepLR(7, 0.1),
 //! batch 64, 25 epochs, seed 20211108.
+mod checkpoint;
+mod config;
+mod experiment;
 pub(crate) mod fit;
 pub mod lease;
 mod optim;
 mod predict;
 mod run;
+pub mod run_dir;
 pub mod tensorboard;
+mod trace;
 
+pub use config::RunConfig;
+pub use experiment::{Experiment, ExperimentSummary, list_runs};
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use optim::{AdamW, Optimizer, Sgd, is_norm_or_bias};
 pub use predict::{pooled_features, predict, write_predictions};
 pub use run::{
-    Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Phases, Run, RunConfig, RunError,
-    RunOptions, RunSummary, Started, StepTrace, WhenBusy, code_version, eta_seconds,
-    format_duration, is_stop, list_runs, trace,
+    LeaseOptions, LogTo, Run, RunError, RunOptions, Started, WhenBusy, eta_seconds,
+    format_duration, is_stop,
 };
+pub use run_dir::{Attempt, Phases, RunDir, RunSummary, code_version};
+pub use trace::{StepTrace, trace};
 
 use crate::data::Augment;
 use crate::device::Device;
