@@ -384,26 +384,113 @@ impl RunDir {
     }
 }
 
-/// `history.csv`'s bytes for `history`: [`EpochRecord::CSV_HEADER`], then a record a line.
-fn history_csv(history: &[EpochRecord]) -> anyhow::Result<Vec<u8>> {
-    let mut text = String::from(EpochRecord::CSV_HEADER);
-    text.push('\n');
-    for r in history {
-        text.push_str(&r.to_csv());
-        text.push('\n');
+/// A history row as `history.csv` writes it: each number in the text it has always had there
+/// (the shortest text that reads back as the same `f64`; `lr` in exponent form, `2e-2`; seconds
+/// to the millisecond, images/s to a tenth). `csv` alone would write floats through `ryu`
+/// (`400.0`, `0.00001` as `1e-5`), hence the `serialize_with`s.
+#[derive(Serialize)]
+struct CsvRow {
+    epoch: usize,
+    #[serde(serialize_with = "exponent")]
+    lr: f64,
+    #[serde(serialize_with = "shortest")]
+    train_loss: f64,
+    #[serde(serialize_with = "shortest")]
+    train_acc: f64,
+    #[serde(serialize_with = "shortest")]
+    val_loss: f64,
+    #[serde(serialize_with = "shortest")]
+    val_acc: f64,
+    #[serde(serialize_with = "shortest")]
+    val_top5: f64,
+    #[serde(serialize_with = "millis")]
+    seconds: f64,
+    #[serde(serialize_with = "tenths")]
+    images_per_s: f64,
+}
+
+impl From<&EpochRecord> for CsvRow {
+    fn from(r: &EpochRecord) -> Self {
+        CsvRow {
+            epoch: r.epoch,
+            lr: r.lr,
+            train_loss: r.train_loss,
+            train_acc: r.train_acc,
+            val_loss: r.val_loss,
+            val_acc: r.val_acc,
+            val_top5: r.val_top5,
+            seconds: r.seconds,
+            images_per_s: r.images_per_s,
+        }
     }
-    Ok(text.into_bytes())
+}
+
+/// `{}`: the shortest text that reads back as the same number (`0.5`, `400`, `0.00001`).
+fn shortest<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// `{:e}`: the shortest mantissa, in exponent form (`1e-3`, `2.5e-2`).
+fn exponent<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:e}"))
+}
+
+/// `{:.3}` (`12.500`).
+fn millis<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:.3}"))
+}
+
+/// `{:.1}` (`400.0`).
+fn tenths<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:.1}"))
+}
+
+/// `history.csv`'s bytes for `history`: [`EpochRecord::CSV_HEADER`], then a [`CsvRow`] a line.
+fn history_csv(history: &[EpochRecord]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.write_record(EpochRecord::CSV_HEADER.split(','))?;
+    for r in history {
+        w.serialize(CsvRow::from(r))?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The records of `history.csv`'s text, read by position after the header line (whatever it
 /// says); blank lines are skipped. An error is its line and what is wrong there.
 fn parse_history(text: &str) -> Result<Vec<EpochRecord>, (u64, String)> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| EpochRecord::from_csv(l).map_err(|e| (i as u64 + 2, e)))
-        .collect()
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rd.records() {
+        let line = |p: Option<&csv::Position>| p.map_or(0, csv::Position::line);
+        let rec = rec.map_err(|e| (line(e.position()), e.to_string()))?;
+        if rec.iter().all(str::is_empty) {
+            continue;
+        }
+        let at = line(rec.position());
+        if rec.len() != 9 {
+            return Err((at, format!("expected 9 fields, found {}", rec.len())));
+        }
+        out.push(rec.deserialize::<EpochRecord>(None).map_err(|e| (at, field_error(&rec, &e)))?);
+    }
+    Ok(out)
+}
+
+/// What is wrong with the field `e` names: `epoch `x` is not a whole number`, `field 2 `x` is
+/// not a number`.
+fn field_error(rec: &csv::StringRecord, e: &csv::Error) -> String {
+    let field = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => err.field(),
+        _ => None,
+    };
+    match field.map(|i| i as usize) {
+        Some(0) => format!("epoch `{}` is not a whole number", &rec[0]),
+        Some(i) => format!("field {} `{}` is not a number", i + 1, rec.get(i).unwrap_or("")),
+        None => e.to_string(),
+    }
 }
 
 #[cfg(test)]
