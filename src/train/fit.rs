@@ -1,10 +1,12 @@
-//! The training loop: one epoch of optimizer steps, then evaluation, one record per epoch.
+//! The training loop: one epoch of optimizer steps, then evaluation, one record per epoch; and
+//! the set-up and step that training a run and replaying it share.
+use super::config::RunConfig;
 use super::{Optimizer, TrainConfig};
-use crate::data::Loader;
+use crate::data::{Dataset, Loader};
 use crate::model::ResNet;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::{Kind, Tensor, nn::ModuleT};
+use tch::{Kind, Tensor, nn, nn::ModuleT};
 
 /// One row of `history.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,12 +117,106 @@ pub(crate) fn train_step(
     lr: f64,
     cfg: &TrainConfig,
 ) -> (Tensor, Tensor) {
+    train_step_with(net, opt, images, labels, lr, cfg, |_| {})
+}
+
+/// [`train_step`], with `before_update` shown the optimizer between backward and the update
+/// (the gradients as computed, before clipping and weight decay).
+pub(crate) fn train_step_with(
+    net: &ResNet,
+    opt: &mut Optimizer,
+    images: &Tensor,
+    labels: &Tensor,
+    lr: f64,
+    cfg: &TrainConfig,
+    before_update: impl FnOnce(&Optimizer),
+) -> (Tensor, Tensor) {
     let logits = forward(net, images, true, cfg); // [B,classes] f32
     let loss = training_loss(&logits, labels, cfg);
     opt.zero_grad();
     loss.backward();
+    before_update(opt);
     opt.step(lr);
     (loss.detach(), logits.detach())
+}
+
+/// Seed libtorch's generator for `epoch` (0-based): dropout draws from it, so a resumed run or
+/// a replay repeats an epoch's draws.
+pub(crate) fn seed_epoch(cfg: &TrainConfig, epoch: usize) {
+    tch::manual_seed(cfg.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
+}
+
+/// libtorch's random generator is global to the process: weight init and dropout
+/// draw from it. Runs in one process therefore train one at a time, so that each
+/// stays deterministic for its seed: this is the turn, held while a run builds or trains.
+pub(crate) fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The network of `config` as a run starts it, on `device`: built under the seed of its
+/// initialisation, before any step (hold [`torch_rng`]).
+pub(crate) fn initial_network(
+    config: &RunConfig,
+    device: tch::Device,
+) -> anyhow::Result<(nn::VarStore, ResNet)> {
+    tch::manual_seed(config.train.seed_of_init() as i64);
+    let vs = nn::VarStore::new(device);
+    let net = ResNet::new(&vs.root(), &config.model)?;
+    Ok((vs, net))
+}
+
+/// What training a run needs, built from its config: the device, the network and its
+/// variables, the optimizer, and the loaders.
+pub(crate) struct Trainer {
+    /// Where it trains.
+    pub device: tch::Device,
+    /// The network's variables (what checkpoints hold).
+    pub vs: nn::VarStore,
+    /// The network.
+    pub net: ResNet,
+    /// The optimizer over its trainable variables.
+    pub opt: Optimizer,
+    /// Training batches: shuffled and augmented from the data seed.
+    pub train: Loader,
+    /// Validation batches.
+    pub val: Loader,
+}
+
+/// Set training up as [`Run::execute`](super::Run::execute) and [`trace`](super::trace) both
+/// do (hold [`torch_rng`]): libtorch's threads, the device, the [`initial_network`] and its
+/// optimizer; then `restore` on them (a resumed run loads its checkpoint there, its result
+/// returned beside the trainer), the weights' layout, and the [`loaders`].
+pub(crate) fn set_up<R>(
+    config: &RunConfig,
+    data: &Dataset,
+    restore: impl FnOnce(&mut nn::VarStore, &mut Optimizer) -> anyhow::Result<R>,
+) -> anyhow::Result<(Trainer, R)> {
+    let tc = &config.train;
+    if let Some(t) = tc.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = tc.device.resolve()?;
+    let (mut vs, net) = initial_network(config, device)?;
+    let mut opt = Optimizer::new(&vs, tc);
+    let restored = restore(&mut vs, &mut opt)?;
+    if tc.channels_last {
+        crate::model::weights_to_channels_last(&vs);
+    }
+    let (train, val) = loaders(tc, data, device);
+    Ok((Trainer { device, vs, net, opt, train, val }, restored))
+}
+
+/// The training loader (shuffled and augmented from the data seed) and the validation loader of a
+/// run.
+pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
+    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device)
+        .shuffle(tc.seed_of_data())
+        .augment(tc.augment.clone())
+        .channels_last(tc.channels_last);
+    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device)
+        .channels_last(tc.channels_last);
+    (train, val)
 }
 
 /// Evaluate in eval mode (running statistics, no dropout), without gradients.
@@ -183,8 +279,7 @@ pub fn fit(
     let steps = train.num_batches();
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {
-        // Dropout draws from libtorch's generator: seed it per epoch so a resumed run repeats them.
-        tch::manual_seed(cfg.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
+        seed_epoch(cfg, epoch);
         let t0 = Instant::now();
         // Sums stay on the device: no synchronisation per step.
         let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));

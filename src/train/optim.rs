@@ -148,6 +148,16 @@ impl Optimizer {
         }
     }
 
+    /// The gradients' global 2-norm, √(Σ‖∂loss/∂p‖²) over every trainable parameter that has a
+    /// gradient, summed in f64 in name order (reads it back: synchronises a GPU).
+    pub fn grad_norm(&self) -> f64 {
+        with_grads(&self.params)
+            .iter()
+            .map(|(_, _, g)| g.square().sum(tch::Kind::Double).double_value(&[]))
+            .sum::<f64>()
+            .sqrt()
+    }
+
     /// The optimizer's state by name, for a checkpoint.
     pub fn state(&self) -> Vec<(String, Tensor)> {
         match &self.algorithm {

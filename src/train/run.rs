@@ -8,7 +8,7 @@ use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
 use super::run_dir::{Attempt, LAST, Phases, RunDir, RunSummary, SEED_DIR_PREFIX};
 use super::{Optimizer, TrainConfig, is_improvement, predict, tensorboard, write_predictions};
-use crate::data::{Dataset, Loader};
+use crate::data::Dataset;
 use crate::io;
 use crate::model::{ResNet, parameter_count};
 use anyhow::Context;
@@ -240,11 +240,8 @@ impl Run {
     /// The network as this run started it: built from the config under the run's seed,
     /// before any step (what [`Run::execute`] trains from).
     pub fn initial(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
-        let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        tch::manual_seed(self.config.train.seed_of_init() as i64);
-        let vs = nn::VarStore::new(device);
-        let net = ResNet::new(&vs.root(), &self.config.model)?;
-        Ok((vs, net))
+        let _rng = fit::torch_rng();
+        fit::initial_network(&self.config, device)
     }
 
     /// The network of this run with the weights of `best.safetensors`.
@@ -415,23 +412,6 @@ fn run_label(dir: &Path, seed: u64) -> String {
     }
 }
 
-/// libtorch's random generator is global to the process: weight init and dropout
-/// draw from it. Runs in one process therefore train one at a time, so that each
-/// stays deterministic for its seed.
-pub(crate) static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The training loader (shuffled and augmented from the data seed) and the validation loader of a
-/// run.
-pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
-    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device)
-        .shuffle(tc.seed_of_data())
-        .augment(tc.augment.clone())
-        .channels_last(tc.channels_last);
-    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device)
-        .channels_last(tc.channels_last);
-    (train, val)
-}
-
 /// Where a run starts: its history so far, the best validation accuracy in it, the epochs
 /// done, and the epochs it was resumed after.
 struct Restored {
@@ -600,24 +580,13 @@ fn train(
     resume: Option<Run>,
     lease: &Lease,
 ) -> anyhow::Result<Run> {
-    let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _rng = fit::torch_rng();
     let t_start = Instant::now();
     let tc = &config.train;
-    if let Some(t) = tc.threads {
-        tch::set_num_threads(t as i32);
-    }
-    let device = tc.device.resolve()?;
-    tch::manual_seed(tc.seed_of_init() as i64);
-    let mut vs = nn::VarStore::new(device);
-    let net = ResNet::new(&vs.root(), &config.model)?;
-    let mut opt = Optimizer::new(&vs, tc);
-    let Restored { history, best, start, resumed_at } =
-        restore(files, tc, &mut vs, &mut opt, resume, opts)?;
+    let (mut t, restored) =
+        fit::set_up(config, data, |vs, opt| restore(files, tc, vs, opt, resume, opts))?;
+    let Restored { history, best, start, resumed_at } = restored;
     record_attempt(files, &opts.lease.holder, start)?;
-    if tc.channels_last {
-        crate::model::weights_to_channels_last(&vs);
-    }
-    let (train_loader, val_loader) = loaders(tc, data, device);
     let t0 = Instant::now();
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
     let mut progress = Progress {
@@ -632,25 +601,25 @@ fn train(
         done_now: 0,
         train_images: data.train.len() as f64,
         label: run_label(files.path(), tc.seed),
-        bar: step_bar(opts, train_loader.num_batches()),
+        bar: step_bar(opts, t.train.num_batches()),
         config_json: serde_json::to_string_pretty(&config.recorded())?,
     };
-    let mut on_event = |ev: Event, opt: &Optimizer| progress.on(ev, &vs, opt);
+    let mut on_event = |ev: Event, opt: &Optimizer| progress.on(ev, &t.vs, opt);
     let fitted =
-        fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, opts.stop, &mut on_event);
+        fit::fit(&t.net, &mut t.opt, &t.train, &t.val, tc, start, opts.stop, &mut on_event);
     if let Some(pb) = &progress.bar {
         pb.finish_and_clear();
     }
     fitted?;
     let trained = Trained {
         history: progress.history,
-        parameters: parameter_count(&vs),
+        parameters: parameter_count(&t.vs),
         wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(),
         resumed_at,
         phases: progress.phases,
     };
     let summary =
-        finish(files, config, data, device, &trained, opts.score_last_epoch.then_some(&net))?;
+        finish(files, config, data, t.device, &trained, opts.score_last_epoch.then_some(&t.net))?;
     Ok(Run {
         dir: files.path().to_path_buf(),
         config: config.clone(),
