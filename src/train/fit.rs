@@ -5,6 +5,7 @@ use super::{Optimizer, TrainConfig};
 use crate::data::{Dataset, Loader};
 use crate::model::ResNet;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tch::{Kind, Tensor, nn, nn::ModuleT};
 
@@ -254,8 +255,7 @@ pub const LOSS_READ_EVERY: usize = 50;
 /// What the loop reports as it goes.
 pub enum Event<'a> {
     /// Every [`LOSS_READ_EVERY`] optimizer steps and after an epoch's last one (reading the loss
-    /// back
-    /// synchronises a GPU, so it is not done at every step).
+    /// back synchronises a GPU, so it is not done at every step).
     Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
     /// After each epoch, with its record.
     Epoch(&'a EpochRecord),
@@ -265,6 +265,8 @@ pub enum Event<'a> {
 /// `on_event` gets each step and epoch (checkpoint there); its error stops training.
 /// When `stop` is set (a signal asked for it), training stops at the next step boundary
 /// with [`FitError::Stopped`]: the epoch in progress is dropped, and a resume repeats it.
+// Eight independent inputs: a struct of them would only rename them at the one call site.
+#[allow(clippy::too_many_arguments)]
 pub fn fit(
     net: &ResNet,
     opt: &mut Optimizer,
@@ -272,7 +274,7 @@ pub fn fit(
     val: &Loader,
     cfg: &TrainConfig,
     start: usize,
-    stop: Option<&std::sync::atomic::AtomicBool>,
+    stop: Option<&AtomicBool>,
     on_event: &mut dyn FnMut(Event, &Optimizer) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     crate::device::prepare_training(train.device(), cfg.bf16)?;
@@ -281,39 +283,8 @@ pub fn fit(
     for epoch in start..cfg.epochs {
         seed_epoch(cfg, epoch);
         let t0 = Instant::now();
-        // Sums stay on the device: no synchronisation per step.
-        let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));
-        let mut correct = Tensor::zeros([], (Kind::Int64, train.device()));
-        let mut n = 0usize;
         let lr0 = cfg.lr_at(epoch, 0, steps);
-        for (step, batch) in train.epoch(epoch).enumerate() {
-            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
-                return Err(FitError::Stopped { epoch: epoch + 1, step: step + 1 }.into());
-            }
-            let lr = cfg.lr_at(epoch, step, steps);
-            let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
-            let b = batch.labels.size()[0] as usize;
-            loss_sum += detached.to_kind(Kind::Double) * b as f64;
-            correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
-            n += b;
-            // Reading the loss synchronises a GPU: only every LOSS_READ_EVERY steps and at the end.
-            if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
-                let l = detached.double_value(&[]);
-                if !l.is_finite() {
-                    return Err(FitError::NonFinite {
-                        epoch: epoch + 1,
-                        step: step + 1,
-                        loss: l,
-                        lr,
-                    }
-                    .into());
-                }
-                on_event(
-                    Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr },
-                    opt,
-                )?;
-            }
-        }
+        let (loss_sum, correct, n) = train_epoch(net, opt, train, cfg, epoch, stop, on_event)?;
         let train_loss = loss_sum.double_value(&[]) / n.max(1) as f64;
         if !train_loss.is_finite() {
             return Err(FitError::NonFinite {
@@ -341,6 +312,45 @@ pub fn fit(
         records.push(record);
     }
     Ok(records)
+}
+
+/// The optimizer steps of one epoch (0-based) of [`fit`]: the summed loss (f64, weighted by
+/// batch size) and the correct predictions, both still on the device, and the images seen.
+fn train_epoch(
+    net: &ResNet,
+    opt: &mut Optimizer,
+    train: &Loader,
+    cfg: &TrainConfig,
+    epoch: usize,
+    stop: Option<&AtomicBool>,
+    on_event: &mut dyn FnMut(Event, &Optimizer) -> anyhow::Result<()>,
+) -> anyhow::Result<(Tensor, Tensor, usize)> {
+    let steps = train.num_batches();
+    // Sums stay on the device: no synchronisation per step.
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));
+    let mut correct = Tensor::zeros([], (Kind::Int64, train.device()));
+    let mut n = 0usize;
+    for (step, batch) in train.epoch(epoch).enumerate() {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(FitError::Stopped { epoch: epoch + 1, step: step + 1 }.into());
+        }
+        let lr = cfg.lr_at(epoch, step, steps);
+        let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
+        let b = batch.labels.size()[0] as usize;
+        loss_sum += detached.to_kind(Kind::Double) * b as f64;
+        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
+        n += b;
+        // Reading the loss synchronises a GPU: only every LOSS_READ_EVERY steps and at the end.
+        if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
+            let l = detached.double_value(&[]);
+            if !l.is_finite() {
+                let (epoch, step) = (epoch + 1, step + 1);
+                return Err(FitError::NonFinite { epoch, step, loss: l, lr }.into());
+            }
+            on_event(Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr }, opt)?;
+        }
+    }
+    Ok((loss_sum, correct, n))
 }
 
 #[cfg(test)]

@@ -75,8 +75,11 @@ fn trainable(
     (params, decayed)
 }
 
+/// A parameter that has a gradient: its name, the parameter, the gradient.
+type WithGrad<'a> = (&'a String, &'a Tensor, Tensor);
+
 /// The parameters that have gradients, with their names and gradients.
-fn with_grads(params: &BTreeMap<String, Tensor>) -> Vec<(&String, &Tensor, Tensor)> {
+fn with_grads(params: &BTreeMap<String, Tensor>) -> Vec<WithGrad<'_>> {
     params
         .iter()
         .filter_map(|(n, p)| Some(p.grad()).filter(Tensor::defined).map(|g| (n, p, g)))
@@ -261,11 +264,11 @@ impl Sgd {
     /// Restore buffers saved by [`Sgd::state`]; names not present are ignored.
     pub fn load_state(&mut self, named: &[(String, Tensor)]) {
         for (key, t) in named {
-            if let Some(name) = key.strip_prefix("sgd.momentum.") {
-                if let Some(p) = self.params.get(name) {
-                    self.buffers
-                        .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
-                }
+            if let Some(name) = key.strip_prefix("sgd.momentum.")
+                && let Some(p) = self.params.get(name)
+            {
+                self.buffers
+                    .insert(name.to_string(), t.to_device(p.device()).to_kind(p.kind()).copy());
             }
         }
     }
@@ -315,7 +318,7 @@ impl AdamW {
     /// share a step count and a weight decay (one group when every parameter has a gradient).
     pub fn step(&mut self, lr: f64) {
         let all = with_grads(&self.params);
-        let mut groups: BTreeMap<(u64, bool), Vec<(&String, &Tensor, Tensor)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(u64, bool), Vec<WithGrad<'_>>> = BTreeMap::new();
         for (n, p, g) in all {
             let step = self.steps.entry(n.clone()).or_insert(0);
             *step += 1;

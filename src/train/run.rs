@@ -129,6 +129,8 @@ pub struct Run {
 }
 
 /// What [`Run::start`] found.
+// Matched once per attempt, never stored in bulk: boxing `Run` would only change callers.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Started {
     /// The run, stored or just trained.

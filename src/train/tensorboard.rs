@@ -39,7 +39,7 @@ pub fn crc32c(data: &[u8]) -> u32 {
 /// strong.
 pub fn masked_crc32c(data: &[u8]) -> u32 {
     let c = crc32c(data);
-    ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
+    c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 /// One record: length, its masked CRC, the data, the data's masked CRC.
@@ -289,12 +289,17 @@ pub fn sync_at(
         ];
         bytes.extend(record(&event(ended(r.epoch), r.epoch as i64, Payload::Scalars(&values))));
     }
+    append(&path, &bytes)
+}
+
+/// Append `bytes` to the file at `path` (created if missing).
+fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    f.write_all(&bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
     f.flush()?;
     Ok(())
 }
