@@ -852,13 +852,13 @@ pub fn runs_table(experiments: &[ExperimentSummary], runs: &Path, paths: &PathSt
 
 /// A run directory, or the seed runs inside an experiment directory (sorted).
 pub fn run_dirs(p: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if p.join("history.csv").exists() {
+    if crate::train::RunDir::new(p).history().exists() {
         return Ok(vec![p.to_path_buf()]);
     }
     let mut seeds: Vec<PathBuf> = std::fs::read_dir(p)
         .with_context(|| format!("{}: not a run or experiment directory", p.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|d| d.join("history.csv").exists())
+        .filter(|d| crate::train::RunDir::new(d).history().exists())
         .collect();
     seeds.sort();
     anyhow::ensure!(!seeds.is_empty(), "{}: no runs (no history.csv) inside", p.display());

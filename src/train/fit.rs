@@ -1,10 +1,13 @@
-//! The training loop: one epoch of optimizer steps, then evaluation, one record per epoch.
+//! The training loop: one epoch of optimizer steps, then evaluation, one record per epoch; and
+//! the set-up and step that training a run and replaying it share.
+use super::config::RunConfig;
 use super::{Optimizer, TrainConfig};
-use crate::data::Loader;
+use crate::data::{Dataset, Loader};
 use crate::model::ResNet;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use tch::{Kind, Tensor, nn::ModuleT};
+use tch::{Kind, Tensor, nn, nn::ModuleT};
 
 /// One row of `history.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,8 +21,11 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Top-1 accuracy on the training batches as they were trained (augmented, train mode).
     pub train_acc: f64,
+    /// Mean cross-entropy over the validation split (eval mode, no label smoothing).
     pub val_loss: f64,
+    /// Top-1 accuracy on the validation split.
     pub val_acc: f64,
+    /// Top-5 accuracy on the validation split.
     pub val_top5: f64,
     /// Wall time of the epoch, training and evaluation.
     pub seconds: f64,
@@ -28,44 +34,9 @@ pub struct EpochRecord {
 }
 
 impl EpochRecord {
+    /// `history.csv`'s header line: the fields' names, in order.
     pub const CSV_HEADER: &'static str =
         "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,images_per_s";
-
-    pub fn to_csv(&self) -> String {
-        format!(
-            "{},{:e},{},{},{},{},{},{:.3},{:.1}",
-            self.epoch,
-            self.lr,
-            self.train_loss,
-            self.train_acc,
-            self.val_loss,
-            self.val_acc,
-            self.val_top5,
-            self.seconds,
-            self.images_per_s
-        )
-    }
-
-    pub fn from_csv(line: &str) -> Result<Self, String> {
-        let f: Vec<&str> = line.trim().split(',').collect();
-        if f.len() != 9 {
-            return Err(format!("expected 9 fields, found {}", f.len()));
-        }
-        let num = |i: usize| {
-            f[i].parse::<f64>().map_err(|_| format!("field {} `{}` is not a number", i + 1, f[i]))
-        };
-        Ok(Self {
-            epoch: f[0].parse().map_err(|_| format!("epoch `{}` is not a whole number", f[0]))?,
-            lr: num(1)?,
-            train_loss: num(2)?,
-            train_acc: num(3)?,
-            val_loss: num(4)?,
-            val_acc: num(5)?,
-            val_top5: num(6)?,
-            seconds: num(7)?,
-            images_per_s: num(8)?,
-        })
-    }
 
     /// The readable log line: `epoch  3/25  train 1.234  61.2%  val 1.301  58.9% top-5  84.0%  lr
     /// 1.0e-3  412 img/s  6.7s`
@@ -147,12 +118,106 @@ pub(crate) fn train_step(
     lr: f64,
     cfg: &TrainConfig,
 ) -> (Tensor, Tensor) {
+    train_step_with(net, opt, images, labels, lr, cfg, |_| {})
+}
+
+/// [`train_step`], with `before_update` shown the optimizer between backward and the update
+/// (the gradients as computed, before clipping and weight decay).
+pub(crate) fn train_step_with(
+    net: &ResNet,
+    opt: &mut Optimizer,
+    images: &Tensor,
+    labels: &Tensor,
+    lr: f64,
+    cfg: &TrainConfig,
+    before_update: impl FnOnce(&Optimizer),
+) -> (Tensor, Tensor) {
     let logits = forward(net, images, true, cfg); // [B,classes] f32
     let loss = training_loss(&logits, labels, cfg);
     opt.zero_grad();
     loss.backward();
+    before_update(opt);
     opt.step(lr);
     (loss.detach(), logits.detach())
+}
+
+/// Seed libtorch's generator for `epoch` (0-based): dropout draws from it, so a resumed run or
+/// a replay repeats an epoch's draws.
+pub(crate) fn seed_epoch(cfg: &TrainConfig, epoch: usize) {
+    tch::manual_seed(cfg.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
+}
+
+/// libtorch's random generator is global to the process: weight init and dropout
+/// draw from it. Runs in one process therefore train one at a time, so that each
+/// stays deterministic for its seed: this is the turn, held while a run builds or trains.
+pub(crate) fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The network of `config` as a run starts it, on `device`: built under the seed of its
+/// initialisation, before any step (hold [`torch_rng`]).
+pub(crate) fn initial_network(
+    config: &RunConfig,
+    device: tch::Device,
+) -> anyhow::Result<(nn::VarStore, ResNet)> {
+    tch::manual_seed(config.train.seed_of_init() as i64);
+    let vs = nn::VarStore::new(device);
+    let net = ResNet::new(&vs.root(), &config.model)?;
+    Ok((vs, net))
+}
+
+/// What training a run needs, built from its config: the device, the network and its
+/// variables, the optimizer, and the loaders.
+pub(crate) struct Trainer {
+    /// Where it trains.
+    pub device: tch::Device,
+    /// The network's variables (what checkpoints hold).
+    pub vs: nn::VarStore,
+    /// The network.
+    pub net: ResNet,
+    /// The optimizer over its trainable variables.
+    pub opt: Optimizer,
+    /// Training batches: shuffled and augmented from the data seed.
+    pub train: Loader,
+    /// Validation batches.
+    pub val: Loader,
+}
+
+/// Set training up as [`Run::execute`](super::Run::execute) and [`trace`](super::trace) both
+/// do (hold [`torch_rng`]): libtorch's threads, the device, the [`initial_network`] and its
+/// optimizer; then `restore` on them (a resumed run loads its checkpoint there, its result
+/// returned beside the trainer), the weights' layout, and the [`loaders`].
+pub(crate) fn set_up<R>(
+    config: &RunConfig,
+    data: &Dataset,
+    restore: impl FnOnce(&mut nn::VarStore, &mut Optimizer) -> anyhow::Result<R>,
+) -> anyhow::Result<(Trainer, R)> {
+    let tc = &config.train;
+    if let Some(t) = tc.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = tc.device.resolve()?;
+    let (mut vs, net) = initial_network(config, device)?;
+    let mut opt = Optimizer::new(&vs, tc);
+    let restored = restore(&mut vs, &mut opt)?;
+    if tc.channels_last {
+        crate::model::weights_to_channels_last(&vs);
+    }
+    let (train, val) = loaders(tc, data, device);
+    Ok((Trainer { device, vs, net, opt, train, val }, restored))
+}
+
+/// The training loader (shuffled and augmented from the data seed) and the validation loader of a
+/// run.
+pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
+    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device)
+        .shuffle(tc.seed_of_data())
+        .augment(tc.augment.clone())
+        .channels_last(tc.channels_last);
+    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device)
+        .channels_last(tc.channels_last);
+    (train, val)
 }
 
 /// Evaluate in eval mode (running statistics, no dropout), without gradients.
@@ -190,8 +255,7 @@ pub const LOSS_READ_EVERY: usize = 50;
 /// What the loop reports as it goes.
 pub enum Event<'a> {
     /// Every [`LOSS_READ_EVERY`] optimizer steps and after an epoch's last one (reading the loss
-    /// back
-    /// synchronises a GPU, so it is not done at every step).
+    /// back synchronises a GPU, so it is not done at every step).
     Step { epoch: usize, step: usize, steps: usize, loss: f64, lr: f64 },
     /// After each epoch, with its record.
     Epoch(&'a EpochRecord),
@@ -201,6 +265,8 @@ pub enum Event<'a> {
 /// `on_event` gets each step and epoch (checkpoint there); its error stops training.
 /// When `stop` is set (a signal asked for it), training stops at the next step boundary
 /// with [`FitError::Stopped`]: the epoch in progress is dropped, and a resume repeats it.
+// Eight independent inputs: a struct of them would only rename them at the one call site.
+#[allow(clippy::too_many_arguments)]
 pub fn fit(
     net: &ResNet,
     opt: &mut Optimizer,
@@ -208,49 +274,17 @@ pub fn fit(
     val: &Loader,
     cfg: &TrainConfig,
     start: usize,
-    stop: Option<&std::sync::atomic::AtomicBool>,
+    stop: Option<&AtomicBool>,
     on_event: &mut dyn FnMut(Event, &Optimizer) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     crate::device::prepare_training(train.device(), cfg.bf16)?;
     let steps = train.num_batches();
     let mut records = Vec::new();
     for epoch in start..cfg.epochs {
-        // Dropout draws from libtorch's generator: seed it per epoch so a resumed run repeats them.
-        tch::manual_seed(cfg.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
+        seed_epoch(cfg, epoch);
         let t0 = Instant::now();
-        // Sums stay on the device: no synchronisation per step.
-        let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));
-        let mut correct = Tensor::zeros([], (Kind::Int64, train.device()));
-        let mut n = 0usize;
         let lr0 = cfg.lr_at(epoch, 0, steps);
-        for (step, batch) in train.epoch(epoch).enumerate() {
-            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
-                return Err(FitError::Stopped { epoch: epoch + 1, step: step + 1 }.into());
-            }
-            let lr = cfg.lr_at(epoch, step, steps);
-            let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
-            let b = batch.labels.size()[0] as usize;
-            loss_sum += detached.to_kind(Kind::Double) * b as f64;
-            correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
-            n += b;
-            // Reading the loss synchronises a GPU: only every LOSS_READ_EVERY steps and at the end.
-            if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
-                let l = detached.double_value(&[]);
-                if !l.is_finite() {
-                    return Err(FitError::NonFinite {
-                        epoch: epoch + 1,
-                        step: step + 1,
-                        loss: l,
-                        lr,
-                    }
-                    .into());
-                }
-                on_event(
-                    Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr },
-                    opt,
-                )?;
-            }
-        }
+        let (loss_sum, correct, n) = train_epoch(net, opt, train, cfg, epoch, stop, on_event)?;
         let train_loss = loss_sum.double_value(&[]) / n.max(1) as f64;
         if !train_loss.is_finite() {
             return Err(FitError::NonFinite {
@@ -278,6 +312,45 @@ pub fn fit(
         records.push(record);
     }
     Ok(records)
+}
+
+/// The optimizer steps of one epoch (0-based) of [`fit`]: the summed loss (f64, weighted by
+/// batch size) and the correct predictions, both still on the device, and the images seen.
+fn train_epoch(
+    net: &ResNet,
+    opt: &mut Optimizer,
+    train: &Loader,
+    cfg: &TrainConfig,
+    epoch: usize,
+    stop: Option<&AtomicBool>,
+    on_event: &mut dyn FnMut(Event, &Optimizer) -> anyhow::Result<()>,
+) -> anyhow::Result<(Tensor, Tensor, usize)> {
+    let steps = train.num_batches();
+    // Sums stay on the device: no synchronisation per step.
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, train.device()));
+    let mut correct = Tensor::zeros([], (Kind::Int64, train.device()));
+    let mut n = 0usize;
+    for (step, batch) in train.epoch(epoch).enumerate() {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(FitError::Stopped { epoch: epoch + 1, step: step + 1 }.into());
+        }
+        let lr = cfg.lr_at(epoch, step, steps);
+        let (detached, logits) = train_step(net, opt, &batch.images, &batch.labels, lr, cfg);
+        let b = batch.labels.size()[0] as usize;
+        loss_sum += detached.to_kind(Kind::Double) * b as f64;
+        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(Kind::Int64);
+        n += b;
+        // Reading the loss synchronises a GPU: only every LOSS_READ_EVERY steps and at the end.
+        if step % LOSS_READ_EVERY == 0 || step + 1 == steps {
+            let l = detached.double_value(&[]);
+            if !l.is_finite() {
+                let (epoch, step) = (epoch + 1, step + 1);
+                return Err(FitError::NonFinite { epoch, step, loss: l, lr }.into());
+            }
+            on_event(Event::Step { epoch: epoch + 1, step: step + 1, steps, loss: l, lr }, opt)?;
+        }
+    }
+    Ok((loss_sum, correct, n))
 }
 
 #[cfg(test)]
@@ -317,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_round_trip_and_errors() {
+    fn log_line_fits_a_cell() {
         let r = EpochRecord {
             epoch: 3,
             lr: 1e-3,
@@ -329,10 +402,6 @@ mod tests {
             seconds: 12.5,
             images_per_s: 400.0,
         };
-        assert_eq!(EpochRecord::from_csv(&r.to_csv()).unwrap(), r);
-        assert_eq!(EpochRecord::CSV_HEADER.split(',').count(), 9);
-        assert!(EpochRecord::from_csv("1,2,3").unwrap_err().contains("9 fields"));
-        assert!(EpochRecord::from_csv("1,x,3,4,5,6,7,8,9").unwrap_err().contains("`x`"));
         let line = r.log_line(25);
         assert_eq!(
             line,

@@ -10,6 +10,7 @@
 //! taker wins — and the old holder, should it still be alive (a paused process, a
 //! partitioned node), sees the newer generation at its next heartbeat and stops at the
 //! next epoch boundary: never two writers of one run.
+use super::run_dir::RunDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub struct Lease {
 }
 
 fn lease_path(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("lease-{generation}.json"))
+    RunDir::new(dir).lease(generation)
 }
 
 /// The lease generations present in `dir`, highest last.
@@ -117,11 +118,7 @@ fn generations(dir: &Path) -> std::io::Result<Vec<u64>> {
     for e in rd {
         let name = e?.file_name();
         let name = name.to_string_lossy();
-        if let Some(n) = name
-            .strip_prefix("lease-")
-            .and_then(|r| r.strip_suffix(".json"))
-            .and_then(|n| n.parse().ok())
-        {
+        if let Some(n) = RunDir::lease_generation(&name) {
             out.push(n);
         }
     }
@@ -221,38 +218,49 @@ pub fn claim(dir: &Path, holder: &Holder, timeout: Duration) -> std::io::Result<
     }
     let lost = Arc::new(AtomicBool::new(false));
     let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
-    let thread = {
-        let (dir, path, lost, stop, mut info) =
-            (dir.to_path_buf(), path.clone(), lost.clone(), stop.clone(), info);
-        std::thread::spawn(move || {
-            let (flag, cvar) = &*stop;
-            let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                // Checked before waiting too: the holder may have dropped the lease before this
-                // thread ran.
-                if *stopped {
-                    return;
-                }
-                let (guard, waited) =
-                    cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
-                stopped = guard;
-                if *stopped {
-                    return;
-                }
-                if !waited.timed_out() {
-                    continue; // a spurious wake-up: not yet time for a heartbeat
-                }
-                // A newer generation: someone judged this lease stale and took the run over.
-                if generations(&dir).is_ok_and(|gs| gs.last().is_some_and(|&g| g > generation)) {
-                    lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-                info.heartbeat = now();
-                let _ = write_info(&path, &info);
-            }
-        })
-    };
+    let thread =
+        heartbeat(dir.to_path_buf(), path.clone(), generation, info, lost.clone(), stop.clone());
     Ok(Claim::Held(Lease { path, lost, stop, thread: Some(thread), took_over }))
+}
+
+/// The heartbeat thread of the lease of `generation` at `path` in `dir`: `info` rewritten every
+/// [`HEARTBEAT`] until `stop`'s flag is set (and notified), or until a newer generation appears
+/// (then `lost` is set and the thread ends).
+fn heartbeat(
+    dir: PathBuf,
+    path: PathBuf,
+    generation: u64,
+    mut info: LeaseInfo,
+    lost: Arc<AtomicBool>,
+    stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let (flag, cvar) = &*stop;
+        let mut stopped = flag.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            // Checked before waiting too: the holder may have dropped the lease before this
+            // thread ran.
+            if *stopped {
+                return;
+            }
+            let (guard, waited) =
+                cvar.wait_timeout(stopped, HEARTBEAT).unwrap_or_else(|p| p.into_inner());
+            stopped = guard;
+            if *stopped {
+                return;
+            }
+            if !waited.timed_out() {
+                continue; // a spurious wake-up: not yet time for a heartbeat
+            }
+            // A newer generation: someone judged this lease stale and took the run over.
+            if generations(&dir).is_ok_and(|gs| gs.last().is_some_and(|&g| g > generation)) {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            info.heartbeat = now();
+            let _ = write_info(&path, &info);
+        }
+    })
 }
 
 impl Lease {

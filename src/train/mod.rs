@@ -2,22 +2,30 @@
 //!
 //! [`TrainConfig::paper`] (also its `Default`) is the study's baseline recipe, named once in
 //! [`recipe`].
+mod checkpoint;
+mod config;
+mod experiment;
 pub(crate) mod fit;
 pub mod lease;
 mod optim;
 mod predict;
 mod run;
+pub mod run_dir;
 pub mod tensorboard;
+mod trace;
 
+pub use config::RunConfig;
+pub use experiment::{Experiment, ExperimentSummary, list_runs};
 pub use fit::{EpochRecord, Evaluation, Event, FitError, LOSS_READ_EVERY, evaluate, fit};
 pub use lease::{DEFAULT_LEASE_TIMEOUT, Holder, LeaseInfo};
 pub use optim::{AdamW, Optimizer, Sgd, is_norm_or_bias};
 pub use predict::{pooled_features, predict, write_predictions};
 pub use run::{
-    Attempt, Experiment, ExperimentSummary, LeaseOptions, LogTo, Phases, Run, RunConfig, RunError,
-    RunOptions, RunSummary, Started, StepTrace, WhenBusy, code_version, eta_seconds,
-    format_duration, is_stop, list_runs, trace,
+    LeaseOptions, LogTo, Run, RunError, RunOptions, Started, WhenBusy, eta_seconds,
+    format_duration, is_stop,
 };
+pub use run_dir::{Attempt, Phases, RunDir, RunSummary, code_version};
+pub use trace::{StepTrace, trace};
 
 use crate::data::Augment;
 use crate::device::Device;
@@ -25,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 /// The paper's recipe ("Exp2: Convolution Neural Network": torchvision resnet18 on
 /// 100 classes of 64×64 ImageNet images), named once. Profiles scale it
-/// (`study::Profile`); [`TrainConfig::paper`] is it as a config.
+/// (`plan::Profile`); [`TrainConfig::paper`] is it as a config.
 pub mod recipe {
     /// SGD learning rate.
     pub const LR: f64 = 1e-3;

@@ -75,8 +75,11 @@ fn trainable(
     (params, decayed)
 }
 
+/// A parameter that has a gradient: its name, the parameter, the gradient.
+type WithGrad<'a> = (&'a String, &'a Tensor, Tensor);
+
 /// The parameters that have gradients, with their names and gradients.
-fn with_grads(params: &BTreeMap<String, Tensor>) -> Vec<(&String, &Tensor, Tensor)> {
+fn with_grads(params: &BTreeMap<String, Tensor>) -> Vec<WithGrad<'_>> {
     params
         .iter()
         .filter_map(|(n, p)| Some(p.grad()).filter(Tensor::defined).map(|g| (n, p, g)))
@@ -146,6 +149,16 @@ impl Optimizer {
             Algorithm::Sgd(o) => o.step(lr),
             Algorithm::AdamW(o) => o.step(lr),
         }
+    }
+
+    /// The gradients' global 2-norm, √(Σ‖∂loss/∂p‖²) over every trainable parameter that has a
+    /// gradient, summed in f64 in name order (reads it back: synchronises a GPU).
+    pub fn grad_norm(&self) -> f64 {
+        with_grads(&self.params)
+            .iter()
+            .map(|(_, _, g)| g.square().sum(tch::Kind::Double).double_value(&[]))
+            .sum::<f64>()
+            .sqrt()
     }
 
     /// The optimizer's state by name, for a checkpoint.
@@ -305,7 +318,7 @@ impl AdamW {
     /// share a step count and a weight decay (one group when every parameter has a gradient).
     pub fn step(&mut self, lr: f64) {
         let all = with_grads(&self.params);
-        let mut groups: BTreeMap<(u64, bool), Vec<(&String, &Tensor, Tensor)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(u64, bool), Vec<WithGrad<'_>>> = BTreeMap::new();
         for (n, p, g) in all {
             let step = self.steps.entry(n.clone()).or_insert(0);
             *step += 1;

@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn test_txt_is_sorted_tab_separated() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("test.txt");
+        let p = crate::train::RunDir::new(dir.path()).predictions();
         let files = vec!["b.jpg".to_string(), "a.jpg".into(), "c/d.png".into()];
         let classes = vec!["cat".to_string(), "dog".into()];
         write_predictions(&p, &files, &[1, 0, 1], &classes).unwrap();

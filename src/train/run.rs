@@ -1,164 +1,20 @@
-//! Experiments on disk: `runs/<name>/` holds `config.json` and the aggregated
-//! `summary.json`; each seed trains in `runs/<name>/seed-<seed>/` with its own
-//! `config.json`, `history.csv`, `best.safetensors`, `last.safetensors`
-//! (weights, optimizer state, epoch), `summary.json`, `test.txt`, and `error.txt`
-//! when training failed.
-//! Every file is written atomically; an interrupted run resumes from `last`.
+//! One seed's run, driven to its end: [`Run::execute`] returns the run stored in its
+//! directory ([`RunDir`]) when it has this config and is finished; otherwise it claims the
+//! directory's lease, trains (from scratch, or resumed from `last.safetensors`), records
+//! every epoch as it finishes, and scores the best epoch's weights on the test split.
+use super::checkpoint::{load_checkpoint, load_network, meta, save_checkpoint};
+use super::config::RunConfig;
 use super::fit::{self, EpochRecord, Event};
 use super::lease::{self, Claim, Holder, Lease, LeaseInfo};
+use super::run_dir::{Attempt, LAST, Phases, RunDir, RunSummary, SEED_DIR_PREFIX};
 use super::{Optimizer, TrainConfig, is_improvement, predict, tensorboard, write_predictions};
-use crate::data::{DataConfig, DataRecord, Dataset, Loader};
+use crate::data::Dataset;
 use crate::io;
-use crate::model::{ResNet, ResNetConfig, parameter_count};
+use crate::model::{ResNet, parameter_count};
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::{Tensor, nn};
-
-/// Everything that determines a run's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    pub model: ResNetConfig,
-    pub data: DataConfig,
-    pub train: TrainConfig,
-}
-
-impl RunConfig {
-    /// `model` and `train` on `data`: the model's input channels and classes are the data's.
-    pub fn for_data(model: ResNetConfig, train: TrainConfig, data: &Dataset) -> RunConfig {
-        let [c, _, _] = data.shape();
-        let model =
-            ResNetConfig { in_channels: c, num_classes: data.num_classes() as i64, ..model };
-        RunConfig { model, data: data.config.clone(), train }
-    }
-
-    /// The config as compared between runs: cache location, memory budget and CPU threads
-    /// do not change results.
-    pub fn comparable(&self) -> RunConfig {
-        comparable(self)
-    }
-
-    /// The config of an experiment whatever its seed: [`RunConfig::comparable`] with seed 0.
-    /// Two variants whose configs are equal this way share their runs.
-    pub fn experiment_key(&self) -> RunConfig {
-        let mut c = comparable(self);
-        c.train.seed = 0;
-        c
-    }
-
-    /// Every field valid, the model fitted to `data`, and a layout libtorch can train —
-    /// checked once, before a run starts.
-    pub fn check(&self, data: &Dataset) -> anyhow::Result<()> {
-        self.check_fit(data)?;
-        if self.train.channels_last {
-            self.model.check_cpu_channels_last(self.train.device.resolve()?, data.shape()[1])?;
-        }
-        Ok(())
-    }
-
-    /// Every field valid and the model fitted to `data` (its channels and classes): what a
-    /// plan's every variant is checked for when it is opened, whichever sections then run.
-    pub fn check_fit(&self, data: &Dataset) -> anyhow::Result<()> {
-        self.model.validate()?;
-        self.train.validate()?;
-        let [c, _, _] = data.shape();
-        anyhow::ensure!(
-            c == self.model.in_channels,
-            "the data has {c} channels but model.in_channels = {}; set one to match the other",
-            self.model.in_channels
-        );
-        anyhow::ensure!(
-            data.num_classes() as i64 == self.model.num_classes,
-            "the data has {} classes but model.num_classes = {}",
-            data.num_classes(),
-            self.model.num_classes
-        );
-        Ok(())
-    }
-}
-
-/// `config.json`: the run's config, the code that ran it and the data it trained on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ConfigFile {
-    #[serde(flatten)]
-    config: RunConfig,
-    code_version: String,
-    /// What the data was (classes, their CRC-32, split sizes, shape, hold-out); absent in runs
-    /// recorded before convlab wrote it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dataset: Option<DataRecord>,
-}
-
-/// A stored run trained on other data than `data` (another class list, other split sizes or
-/// image shape): the error saying how. Runs recorded without a data record pass.
-fn check_same_data(dir: &Path, stored: Option<&DataRecord>, data: &Dataset) -> anyhow::Result<()> {
-    if let Some(why) = stored.and_then(|s| data.record().differs_from(s)) {
-        anyhow::bail!(
-            "run {} was trained on other data ({why}); train into another runs directory (--runs, \
-                CONVLAB_RUNS), or pass --force to retrain it",
-            dir.display()
-        );
-    }
-    Ok(())
-}
-
-/// convlab's version and, when built from git, the commit (`0.1.0 (git 3913288)`).
-pub fn code_version() -> String {
-    format!("{} (git {})", env!("CARGO_PKG_VERSION"), env!("CONVLAB_GIT"))
-}
-
-/// `summary.json` of one finished run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub seed: u64,
-    pub epochs: usize,
-    pub best_val_acc: f64,
-    /// 1-based epoch of the best validation accuracy.
-    pub best_epoch: usize,
-    pub best_val_top5: f64,
-    pub final_val_acc: f64,
-    pub final_train_acc: f64,
-    /// Test accuracy of the best weights (the epoch the validation split chose), when the
-    /// test split is labelled: a held-out score of the chosen checkpoint.
-    pub test_acc: Option<f64>,
-    /// Test accuracy of the last epoch's weights, when the test split is labelled and the run
-    /// was asked to score it ([`RunOptions::score_last_epoch`]).
-    #[serde(default)]
-    pub final_test_acc: Option<f64>,
-    pub parameters: i64,
-    /// Training wall time, all epochs (including resumed ones).
-    pub wall_seconds: f64,
-    /// Mean training throughput.
-    pub images_per_s: f64,
-    pub device: String,
-    /// libtorch's CPU threads while it trained (absent in runs recorded before 2026-11-29).
-    #[serde(default)]
-    pub threads: Option<i32>,
-    /// Completed epochs at which this run was resumed after an interruption
-    /// (empty when it trained in one go).
-    #[serde(default)]
-    pub resumed_at: Vec<usize>,
-    /// Where the last attempt's wall time went (absent in runs recorded before it existed).
-    #[serde(default)]
-    pub phases: Option<Phases>,
-}
-
-/// Where a training attempt's wall time went, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Phases {
-    /// Building the network and optimizer, loading a checkpoint to resume, the loaders.
-    pub setup: f64,
-    /// Optimizer steps over the training split (every epoch of this attempt).
-    pub train: f64,
-    /// The validation pass after each epoch.
-    pub validate: f64,
-    /// Checkpoints, history and TensorBoard events after each epoch.
-    pub write: f64,
-    /// The best weights loaded, the test split predicted and scored, the summary written.
-    pub finish: f64,
-}
+use tch::nn;
 
 /// Where a run's log lines go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -227,27 +83,34 @@ pub fn eta_seconds(seconds: f64, done: usize, remaining: usize) -> Option<f64> {
     (done > 0).then(|| seconds / done as f64 * remaining as f64)
 }
 
+/// Why a run was not trained or stopped short (what the caller asks for, or another process).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The directory holds a run of another config.
     #[error(
         "run {dir} exists with a different config ({diff}); choose another name or use --force to \
             replace it"
     )]
     ConfigMismatch { dir: PathBuf, diff: String },
+    /// The directory holds an unfinished run, and neither resuming nor restarting was asked.
     #[error(
         "run {dir} is unfinished ({done}/{epochs} epochs); use --resume to continue it or --force \
             to start over"
     )]
     Unfinished { dir: PathBuf, done: usize, epochs: usize },
+    /// [`RunOptions::stop_after`] epochs were trained.
     #[error("stopped after epoch {epoch} as asked; resume with --resume")]
     Stopped { epoch: usize },
+    /// Another live process holds the run ([`WhenBusy::Skip`]).
     #[error("run {dir} is being trained by {holder}")]
     Busy { dir: PathBuf, holder: String },
+    /// Another process took the run over.
     #[error(
         "run {dir} was taken over by another process (this one's lease went stale); stopped at an \
             epoch boundary"
     )]
     LeaseLost { dir: PathBuf },
+    /// The run is not finished and [`RunOptions::stored_only`] forbids training it.
     #[error("run {dir} is not finished, and nothing is trained here (run `convlab study` first)")]
     NotTrained { dir: PathBuf },
 }
@@ -255,193 +118,137 @@ pub enum RunError {
 /// One seed's run on disk.
 #[derive(Debug, Clone)]
 pub struct Run {
+    /// Its directory ([`Run::files`] names the files in it).
     pub dir: PathBuf,
+    /// Its config, as recorded.
     pub config: RunConfig,
+    /// One record per finished epoch.
     pub history: Vec<EpochRecord>,
+    /// Its summary, once finished.
     pub summary: Option<RunSummary>,
 }
 
-fn history_path(dir: &Path) -> PathBuf {
-    dir.join("history.csv")
+/// What [`Run::start`] found.
+// Matched once per attempt, never stored in bulk: boxing `Run` would only change callers.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Started {
+    /// The run, stored or just trained.
+    Run(Run),
+    /// Another live process holds its lease.
+    Busy(LeaseInfo),
 }
 
-fn write_history(dir: &Path, history: &[EpochRecord]) -> anyhow::Result<()> {
-    let mut text = String::from(EpochRecord::CSV_HEADER);
-    text.push('\n');
-    for r in history {
-        text.push_str(&r.to_csv());
-        text.push('\n');
+/// How often a waiting process looks again at a run another process holds.
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What to do when another live process holds a run's lease.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WhenBusy {
+    /// Wait until it is finished (or its holder is gone): notebooks and the CLI.
+    #[default]
+    Wait,
+    /// Leave it to its holder: grid workers take another unit.
+    Skip,
+}
+
+/// Who this process is in lease files, and when another holder is gone.
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    /// This process, as its leases and attempts name it.
+    pub holder: Holder,
+    /// A lease without a heartbeat for this long is stale (its holder on another host is presumed
+    /// gone).
+    pub timeout: std::time::Duration,
+}
+
+impl Default for LeaseOptions {
+    fn default() -> Self {
+        Self { holder: Holder::this_process(None), timeout: lease::DEFAULT_LEASE_TIMEOUT }
     }
-    io::write_bytes(&history_path(dir), text.as_bytes())
 }
 
-/// A short description of how two configs differ (top-level JSON keys).
-fn diff(a: &RunConfig, b: &RunConfig) -> String {
-    let (a, b) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
-    let mut out = Vec::new();
-    for part in ["model", "data", "train"] {
-        if let (Some(x), Some(y)) = (a[part].as_object(), b[part].as_object()) {
-            for (k, v) in x {
-                if y.get(k) != Some(v) {
-                    out.push(format!(
-                        "{part}.{k}: {} → {}",
-                        y.get(k).map_or("-".into(), |v| v.to_string()),
-                        v
-                    ));
-                }
-            }
-        }
-    }
-    out.join(", ")
+/// Whether `e` is a stop a signal asked for ([`fit::FitError::Stopped`]): the run is resumable, not
+/// failed.
+pub fn is_stop(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<fit::FitError>(), Some(fit::FitError::Stopped { .. }))
 }
 
-/// The config as compared between runs: cache location, memory budget and CPU threads do not change
-/// results.
-fn comparable(c: &RunConfig) -> RunConfig {
-    let mut c = c.clone();
-    c.data.cache_dir = None;
-    c.data.memory_budget = None;
-    c.train.threads = None;
-    c
-}
-
-/// The config as a run records it: without the cache's location, a detail of the machine
-/// that trained it (the settings give it wherever the run is read).
-fn recorded(c: &RunConfig) -> RunConfig {
-    let mut c = c.clone();
-    c.data.cache_dir = None;
-    c
-}
-
-fn save_checkpoint(
-    path: &Path,
-    vs: &nn::VarStore,
-    opt: Option<&Optimizer>,
-    meta: &[(&str, f64)],
-) -> anyhow::Result<()> {
-    let mut named: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
-        .collect();
-    if let Some(opt) = opt {
-        named.extend(
-            opt.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous())),
-        );
-    }
-    for (k, v) in meta {
-        named.push((format!("meta.{k}"), Tensor::from_slice(&[*v])));
-    }
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    io::write_atomic(path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))
-}
-
-/// Load a checkpoint's weights into `vs`; returns everything it holds (for optimizer state and
-/// meta).
-pub(crate) fn load_checkpoint(
-    path: &Path,
-    vs: &mut nn::VarStore,
-) -> anyhow::Result<Vec<(String, Tensor)>> {
-    let named = Tensor::read_safetensors(path)
-        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    tch::no_grad(|| -> anyhow::Result<()> {
-        for (name, mut var) in vs.variables() {
-            let (_, t) = named.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}: no tensor `{name}` (a checkpoint of another model?)",
-                    path.display()
-                )
-            })?;
-            anyhow::ensure!(
-                t.size() == var.size(),
-                "{}: `{name}` has shape {:?}, the model {:?}",
-                path.display(),
-                t.size(),
-                var.size()
-            );
-            var.copy_(t);
-        }
-        Ok(())
-    })?;
-    Ok(named)
-}
-
-fn meta(named: &[(String, Tensor)], key: &str) -> Option<f64> {
-    named.iter().find(|(n, _)| n == &format!("meta.{key}")).map(|(_, t)| t.double_value(&[0]))
+/// What the holder of a run's lease finds in its directory.
+enum OnDisk {
+    /// The finished run of this config.
+    Finished(Run),
+    /// An unfinished run of this config with a checkpoint, to resume.
+    Resume(Run),
+    /// Nothing to continue: training starts from scratch (what was there is removed).
+    Restart,
 }
 
 impl Run {
+    /// The files of its directory.
+    pub fn files(&self) -> RunDir {
+        RunDir::new(&self.dir)
+    }
+
     /// An error when the run stored in `dir` was trained on other data than `data` (its
     /// `config.json`'s data record; none stored, or an older record without one, passes).
     pub fn check_stored_data(dir: &Path, data: &Dataset) -> anyhow::Result<()> {
-        if !dir.join("config.json").exists() {
+        let files = RunDir::new(dir);
+        if !files.is_started() {
             return Ok(());
         }
-        check_same_data(
-            dir,
-            io::read_json::<ConfigFile>(&dir.join("config.json"))?.dataset.as_ref(),
-            data,
-        )
-    }
-
-    /// The config a run directory records (its `config.json`), without reading the rest.
-    pub fn stored_config(dir: &Path) -> anyhow::Result<RunConfig> {
-        Ok(io::read_json::<ConfigFile>(&dir.join("config.json"))?.config)
-    }
-
-    /// A run directory's `history.csv`, one record per finished epoch (none before the first).
-    pub fn stored_history(dir: &Path) -> anyhow::Result<Vec<EpochRecord>> {
-        let p = history_path(dir);
-        if !p.exists() {
-            return Ok(vec![]);
+        let stored = files.read_config_file()?.dataset;
+        if let Some(why) = stored.and_then(|s| data.record().differs_from(&s)) {
+            anyhow::bail!(
+                "run {} was trained on other data ({why}); train into another runs directory \
+                    (--runs, CONVLAB_RUNS), or pass --force to retrain it",
+                dir.display()
+            );
         }
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-        text.lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                EpochRecord::from_csv(l)
-                    .map_err(|e| anyhow::anyhow!("{} line {}: {e}", p.display(), i + 2))
-            })
-            .collect()
+        Ok(())
+    }
+
+    /// The config a run directory records (its `config.json`), without reading the rest
+    /// ([`RunDir::read_config`]).
+    pub fn stored_config(dir: &Path) -> anyhow::Result<RunConfig> {
+        RunDir::new(dir).read_config()
+    }
+
+    /// A run directory's `history.csv`, one record per finished epoch (none before the first;
+    /// [`RunDir::read_history`]).
+    pub fn stored_history(dir: &Path) -> anyhow::Result<Vec<EpochRecord>> {
+        RunDir::new(dir).read_history()
+    }
+
+    /// Every training attempt of the run in `dir`, oldest first (`attempts.jsonl`;
+    /// [`RunDir::read_attempts`]).
+    pub fn attempts(dir: &Path) -> anyhow::Result<Vec<Attempt>> {
+        RunDir::new(dir).read_attempts()
     }
 
     /// Read a run directory (finished or not).
     pub fn open(dir: &Path) -> anyhow::Result<Run> {
-        let cfg: ConfigFile = io::read_json(&dir.join("config.json"))?;
-        let summary_path = dir.join("summary.json");
-        let summary =
-            if summary_path.exists() { Some(io::read_json(&summary_path)?) } else { None };
-        Ok(Run {
-            dir: dir.to_path_buf(),
-            config: cfg.config,
-            history: Run::stored_history(dir)?,
-            summary,
-        })
+        let files = RunDir::new(dir);
+        let config = files.read_config()?;
+        let summary = files.read_summary()?;
+        Ok(Run { dir: dir.to_path_buf(), config, history: files.read_history()?, summary })
     }
 
+    /// Whether it has a summary.
     pub fn is_finished(&self) -> bool {
         self.summary.is_some()
     }
 
-    /// Build the network of this run with the weights of `best.safetensors`.
     /// The network as this run started it: built from the config under the run's seed,
     /// before any step (what [`Run::execute`] trains from).
     pub fn initial(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
-        let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        tch::manual_seed(self.config.train.seed_of_init() as i64);
-        let vs = nn::VarStore::new(device);
-        let net = ResNet::new(&vs.root(), &self.config.model)?;
-        Ok((vs, net))
+        let _rng = fit::torch_rng();
+        fit::initial_network(&self.config, device)
     }
 
+    /// The network of this run with the weights of `best.safetensors`.
     pub fn load_best(&self, device: tch::Device) -> anyhow::Result<(nn::VarStore, ResNet)> {
-        let mut vs = nn::VarStore::new(device);
-        let net = ResNet::new(&vs.root(), &self.config.model)?;
-        load_checkpoint(&self.dir.join("best.safetensors"), &mut vs)?;
-        Ok((vs, net))
+        load_network(&self.config.model, &self.files().best(), device)
     }
 
     /// Train (or return the stored result of) `config` in `dir`, on `data`. When another
@@ -485,12 +292,10 @@ impl Run {
         config.check(data)?;
         if !opts.force {
             Run::check_stored_data(dir, data)?;
-        }
-        // A finished run with this config needs no lease.
-        if !opts.force
-            && let Some(run) = Self::stored(dir, config)?
-        {
-            return Ok(Started::Run(run));
+            // A finished run with this config needs no lease.
+            if let Some(run) = Self::stored(dir, config)? {
+                return Ok(Started::Run(run));
+            }
         }
         if opts.stored_only {
             return Err(RunError::NotTrained { dir: dir.into() }.into());
@@ -508,202 +313,97 @@ impl Run {
                 gone.describe()
             ));
         }
-        // Under the lease: what is on disk now is ours to continue.
-        let mut resume_from = None;
-        if dir.join("config.json").exists() && !opts.force {
-            let existing = Run::open(dir)?;
-            if comparable(&existing.config) != comparable(config) {
-                return Err(RunError::ConfigMismatch {
-                    dir: dir.into(),
-                    diff: diff(config, &existing.config),
-                }
-                .into());
-            }
-            if existing.is_finished() {
-                return Ok(Started::Run(existing));
-            }
-            if dir.join("last.safetensors").exists() {
-                if !opts.resume {
-                    let done = existing.history.len();
-                    return Err(RunError::Unfinished {
-                        dir: dir.into(),
-                        done,
-                        epochs: config.train.epochs,
-                    }
-                    .into());
-                }
-                resume_from = Some(existing);
-            }
-        }
-        if resume_from.is_none() {
-            for f in [
-                "history.csv",
-                "best.safetensors",
-                "last.safetensors",
-                "summary.json",
-                "test.txt",
-                RESUMED,
-            ] {
-                let _ = std::fs::remove_file(dir.join(f));
-            }
-            for f in tensorboard::event_files(dir) {
-                let _ = std::fs::remove_file(f);
-            }
-        }
-        io::write_json(
-            &dir.join("config.json"),
-            &ConfigFile {
-                config: recorded(config),
-                code_version: code_version(),
-                dataset: Some(data.record()),
-            },
-        )?;
-        let _ = std::fs::remove_file(dir.join("error.txt"));
+        let files = RunDir::new(dir);
+        let resume_from = match Self::on_disk(&files, config, opts)? {
+            OnDisk::Finished(run) => return Ok(Started::Run(run)),
+            OnDisk::Resume(run) => Some(run),
+            OnDisk::Restart => None,
+        };
+        files.write_config(config, data.record())?;
+        let _ = std::fs::remove_file(files.error());
         opts.log(&format!("== training {}", opts.paths.show(dir)));
-        let result = train(dir, config, data, opts, resume_from, &lease);
+        let result = train(&files, config, data, opts, resume_from, &lease);
         if let Err(e) = &result {
             // A failure is part of the run's record (an interruption asked for is not).
             if e.downcast_ref::<RunError>().is_none() && !is_stop(e) {
-                io::write_bytes(&dir.join("error.txt"), format!("{e:#}\n").as_bytes())?;
+                io::write_bytes(&files.error(), format!("{e:#}\n").as_bytes())?;
             }
         }
         result.map(Started::Run)
     }
 
+    /// Under the lease, what is on disk now is the holder's to continue: the finished run of
+    /// `config`, or an unfinished one to resume (with `--resume`; without it, an error). Else,
+    /// and always with `--force`, what is there is removed for a start from scratch.
+    fn on_disk(files: &RunDir, config: &RunConfig, opts: &RunOptions) -> anyhow::Result<OnDisk> {
+        if !opts.force
+            && let Some(existing) = Self::open_matching(files, config)?
+        {
+            if existing.is_finished() {
+                return Ok(OnDisk::Finished(existing));
+            }
+            if files.has_checkpoint() {
+                if !opts.resume {
+                    let (done, epochs) = (existing.history.len(), config.train.epochs);
+                    let dir = files.path().into();
+                    return Err(RunError::Unfinished { dir, done, epochs }.into());
+                }
+                return Ok(OnDisk::Resume(existing));
+            }
+        }
+        for f in files.restart_files() {
+            let _ = std::fs::remove_file(f);
+        }
+        Ok(OnDisk::Restart)
+    }
+
     /// The finished run stored in `dir` when its config is `config` (`None` when it is not
     /// finished); an error when a run of another config is stored there.
     pub fn stored(dir: &Path, config: &RunConfig) -> anyhow::Result<Option<Run>> {
-        if !dir.join("summary.json").exists() || !dir.join("config.json").exists() {
+        let files = RunDir::new(dir);
+        if !files.is_finished() {
             return Ok(None);
         }
-        let existing = Run::open(dir)?;
-        if comparable(&existing.config) != comparable(config) {
-            return Err(RunError::ConfigMismatch {
-                dir: dir.into(),
-                diff: diff(config, &existing.config),
-            }
-            .into());
+        Ok(Self::open_matching(&files, config)?.filter(Run::is_finished))
+    }
+
+    /// The run stored in `files`, finished or not (`None` when it has no config): a
+    /// [`RunError::ConfigMismatch`] naming the fields that differ when its config is not
+    /// `config` as runs compare them ([`RunConfig::comparable`]).
+    fn open_matching(files: &RunDir, config: &RunConfig) -> anyhow::Result<Option<Run>> {
+        if !files.is_started() {
+            return Ok(None);
         }
-        Ok(existing.is_finished().then_some(existing))
-    }
-
-    /// Every training attempt of the run in `dir`, oldest first (`attempts.jsonl`).
-    pub fn attempts(dir: &Path) -> anyhow::Result<Vec<Attempt>> {
-        let path = dir.join(ATTEMPTS);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
-                );
-            }
-        };
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).with_context(|| {
-                    format!("{} line {}: not an attempt record", path.display(), i + 1)
-                })
-            })
-            .collect()
+        let existing = Run::open(files.path())?;
+        if existing.config.comparable() != config.comparable() {
+            let diff = config.diff(&existing.config);
+            return Err(RunError::ConfigMismatch { dir: files.path().into(), diff }.into());
+        }
+        Ok(Some(existing))
     }
 }
 
-/// Whether `e` is a stop a signal asked for ([`fit::FitError::Stopped`]): the run is resumable, not
-/// failed.
-pub fn is_stop(e: &anyhow::Error) -> bool {
-    matches!(e.downcast_ref::<fit::FitError>(), Some(fit::FitError::Stopped { .. }))
-}
-
-/// What [`Run::start`] found.
-#[derive(Debug)]
-pub enum Started {
-    /// The run, stored or just trained.
-    Run(Run),
-    /// Another live process holds its lease.
-    Busy(LeaseInfo),
-}
-
-/// How often a waiting process looks again at a run another process holds.
-const BUSY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// What to do when another live process holds a run's lease.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum WhenBusy {
-    /// Wait until it is finished (or its holder is gone): notebooks and the CLI.
-    #[default]
-    Wait,
-    /// Leave it to its holder: grid workers take another unit.
-    Skip,
-}
-
-/// Who this process is in lease files, and when another holder is gone.
-#[derive(Debug, Clone)]
-pub struct LeaseOptions {
-    pub holder: Holder,
-    /// A lease without a heartbeat for this long is stale (its holder on another host is presumed
-    /// gone).
-    pub timeout: std::time::Duration,
-}
-
-impl Default for LeaseOptions {
-    fn default() -> Self {
-        Self { holder: Holder::this_process(None), timeout: lease::DEFAULT_LEASE_TIMEOUT }
-    }
-}
-
-/// One training attempt of a run (a line of `attempts.jsonl`): who trained it, from which epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    pub host: String,
-    pub pid: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slurm_job: Option<String>,
-    /// Unix seconds.
-    pub started: f64,
-    /// Completed epochs it started after (0 = from scratch).
-    pub from_epoch: usize,
-}
-
-/// Every training attempt of a run, appended when it starts.
-const ATTEMPTS: &str = "attempts.jsonl";
-
-fn record_attempt(dir: &Path, holder: &Holder, from_epoch: usize) -> anyhow::Result<()> {
-    use std::io::Write;
+/// Append this attempt at the run in `files`, by `holder`, after `from_epoch` completed epochs,
+/// to its `attempts.jsonl`.
+fn record_attempt(files: &RunDir, holder: &Holder, from_epoch: usize) -> anyhow::Result<()> {
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let a = Attempt {
+    files.append_attempt(&Attempt {
         host: holder.host.clone(),
         pid: holder.pid,
         slurm_job: holder.slurm_job.clone(),
         started,
         from_epoch,
-    };
-    let mut line = serde_json::to_string(&a)?;
-    line.push('\n');
-    let path = dir.join(ATTEMPTS);
-    // One write of one short line with O_APPEND: lines of two writers never interleave.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(line.as_bytes()))
-        .with_context(|| format!("cannot write {}", path.display()))
+    })
 }
-
-/// The completed epochs at which an unfinished run was resumed, kept until its summary holds them.
-const RESUMED: &str = "resumed.json";
 
 /// `xknet18 seed 1` for `runs/quick/xknet18/seed-1`.
 fn run_label(dir: &Path, seed: u64) -> String {
     let name = dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let seed_dir = format!("{SEED_DIR_PREFIX}{seed}");
     match name {
-        Some(n)
-            if dir.file_name().is_some_and(|f| f.to_string_lossy() == format!("seed-{seed}")) =>
-        {
+        Some(n) if dir.file_name().is_some_and(|f| f.to_string_lossy() == seed_dir) => {
             format!("{n} seed {seed}")
         }
         _ => format!(
@@ -713,11 +413,6 @@ fn run_label(dir: &Path, seed: u64) -> String {
         ),
     }
 }
-
-/// libtorch's random generator is global to the process: weight init and dropout
-/// draw from it. Runs in one process therefore train one at a time, so that each
-/// stays deterministic for its seed.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Where a run starts: its history so far, the best validation accuracy in it, the epochs
 /// done, and the epochs it was resumed after.
@@ -731,19 +426,18 @@ struct Restored {
 /// A fresh start, or `resume`'s run restored from `last.safetensors` (weights and optimizer
 /// state; its history cut to the checkpoint's epoch), the resume recorded in `resumed.json`.
 fn restore(
-    dir: &Path,
+    files: &RunDir,
     tc: &TrainConfig,
     vs: &mut nn::VarStore,
     opt: &mut Optimizer,
     resume: Option<Run>,
     opts: &RunOptions,
 ) -> anyhow::Result<Restored> {
-    let mut resumed_at: Vec<usize> =
-        if dir.join(RESUMED).exists() { io::read_json(&dir.join(RESUMED))? } else { vec![] };
+    let mut resumed_at = files.read_resumed()?;
     let Some(run) = resume else {
         return Ok(Restored { history: vec![], best: None, start: 0, resumed_at });
     };
-    let named = load_checkpoint(&dir.join("last.safetensors"), vs)?;
+    let named = load_checkpoint(&files.last(), vs)?;
     opt.load_state(&named);
     let epoch = meta(&named, "epoch").unwrap_or(0.0) as usize;
     let mut history = run.history;
@@ -751,17 +445,17 @@ fn restore(
     anyhow::ensure!(
         history.len() == epoch,
         "{}: history has {} epochs, checkpoint {epoch}",
-        dir.display(),
+        files.path().display(),
         history.len()
     );
     let best = best_epoch(&history).map(|r| r.val_acc);
     if epoch > 0 {
         resumed_at.push(epoch);
-        io::write_json(&dir.join(RESUMED), &resumed_at)?;
+        files.write_resumed(&resumed_at)?;
     }
     opts.log(&format!(
-        "resuming {} after epoch {epoch}/{} (from last.safetensors)",
-        opts.paths.show(dir),
+        "resuming {} after epoch {epoch}/{} (from {LAST})",
+        opts.paths.show(files.path()),
         tc.epochs
     ));
     Ok(Restored { history, best, start: epoch, resumed_at })
@@ -786,199 +480,154 @@ fn step_bar(opts: &RunOptions, steps: usize) -> Option<indicatif::ProgressBar> {
     })
 }
 
-/// Train the run in `dir` to its last epoch: about 80 lines, kept as one because the epoch
-/// callback handed to `fit` shares the run's state with it (history, best, phases, the bar).
+/// A training attempt as its epochs finish: the history and best accuracy so far, where the
+/// time went, what is written and logged after each epoch, and the live bar.
+struct Progress<'a> {
+    files: &'a RunDir,
+    opts: &'a RunOptions,
+    lease: &'a Lease,
+    epochs: usize,
+    history: Vec<EpochRecord>,
+    best: Option<f64>,
+    phases: Phases,
+    /// When this attempt's first epoch started.
+    t0: Instant,
+    /// Epochs this attempt finished.
+    done_now: usize,
+    train_images: f64,
+    label: String,
+    bar: Option<indicatif::ProgressBar>,
+    /// The recorded config, as TensorBoard shows it.
+    config_json: String,
+}
+
+impl Progress<'_> {
+    /// What [`fit::fit`] reports: a step moves the bar; an epoch is recorded.
+    fn on(&mut self, ev: Event, vs: &nn::VarStore, opt: &Optimizer) -> anyhow::Result<()> {
+        match ev {
+            Event::Step { epoch, step, steps, loss, lr } => {
+                if let Some(pb) = &self.bar {
+                    pb.set_prefix(format!("epoch {epoch}/{}", self.epochs));
+                    pb.set_length(steps as u64);
+                    pb.set_position(step as u64);
+                    pb.set_message(format!("loss {loss:.3} lr {lr:.1e}"));
+                }
+                Ok(())
+            }
+            Event::Epoch(record) => self.epoch(record, vs, opt),
+        }
+    }
+
+    /// After an epoch: its time accounted, its files written, its line logged; then an error
+    /// when the lease was lost or `stop_after` epochs are done.
+    fn epoch(
+        &mut self,
+        record: &EpochRecord,
+        vs: &nn::VarStore,
+        opt: &Optimizer,
+    ) -> anyhow::Result<()> {
+        self.history.push(record.clone());
+        let train_seconds = self.train_images / record.images_per_s.max(1e-9);
+        self.phases.train += train_seconds;
+        self.phases.validate += (record.seconds - train_seconds).max(0.0);
+        let t_write = Instant::now();
+        self.write(record, vs, opt)?;
+        self.phases.write += t_write.elapsed().as_secs_f64();
+        self.done_now += 1;
+        // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
+        let eta =
+            eta_seconds(self.t0.elapsed().as_secs_f64(), self.done_now, self.epochs - record.epoch)
+                .map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
+        let line = format!("{}  {}{eta}", self.label, record.log_line(self.epochs));
+        match &self.bar {
+            Some(pb) => pb.println(line),
+            None => self.opts.log(&line),
+        }
+        if self.lease.is_lost() {
+            return Err(RunError::LeaseLost { dir: self.files.path().into() }.into());
+        }
+        if self.opts.stop_after.is_some_and(|n| self.done_now >= n) && record.epoch < self.epochs {
+            return Err(RunError::Stopped { epoch: record.epoch }.into());
+        }
+        Ok(())
+    }
+
+    /// The epoch on disk: `best.safetensors` when it is the best so far, the history,
+    /// `last.safetensors`, then the TensorBoard events.
+    fn write(
+        &mut self,
+        record: &EpochRecord,
+        vs: &nn::VarStore,
+        opt: &Optimizer,
+    ) -> anyhow::Result<()> {
+        let meta = [("epoch", record.epoch as f64)];
+        if is_improvement(record.val_acc, self.best) {
+            self.best = Some(record.val_acc);
+            save_checkpoint(&self.files.best(), vs, None, &meta)?;
+        }
+        self.files.write_history(&self.history)?;
+        save_checkpoint(&self.files.last(), vs, Some(opt), &meta)?;
+        // After the epoch is on disk: the events follow the history, never lead it.
+        tensorboard::sync(self.files.path(), &self.history, &self.config_json)
+    }
+}
+
+/// Train the run in `files` to its last epoch (its config written, its lease held), then
+/// [`finish`] it.
 fn train(
-    dir: &Path,
+    files: &RunDir,
     config: &RunConfig,
     data: &Dataset,
     opts: &RunOptions,
     resume: Option<Run>,
     lease: &Lease,
 ) -> anyhow::Result<Run> {
-    let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _rng = fit::torch_rng();
     let t_start = Instant::now();
     let tc = &config.train;
-    if let Some(t) = tc.threads {
-        tch::set_num_threads(t as i32);
-    }
-    let device = tc.device.resolve()?;
-    tch::manual_seed(tc.seed_of_init() as i64);
-    let mut vs = nn::VarStore::new(device);
-    let net = ResNet::new(&vs.root(), &config.model)?;
-    let mut opt = Optimizer::new(&vs, tc);
-
-    let Restored { mut history, mut best, start, resumed_at } =
-        restore(dir, tc, &mut vs, &mut opt, resume, opts)?;
-    record_attempt(dir, &opts.lease.holder, start)?;
-    if tc.channels_last {
-        crate::model::weights_to_channels_last(&vs);
-    }
-    let (train_loader, val_loader) = loaders(tc, data, device);
-
+    let (mut t, restored) =
+        fit::set_up(config, data, |vs, opt| restore(files, tc, vs, opt, resume, opts))?;
+    let Restored { history, best, start, resumed_at } = restored;
+    record_attempt(files, &opts.lease.holder, start)?;
     let t0 = Instant::now();
-    let mut phases = Phases { setup: (t0 - t_start).as_secs_f64(), ..Phases::default() };
-    let train_images = data.train.len() as f64;
     let prior_seconds: f64 = history.iter().map(|r| r.seconds).sum();
-    let mut done_now = 0usize;
-    let label = run_label(dir, tc.seed);
-    let bar = step_bar(opts, train_loader.num_batches());
-    let config_json = serde_json::to_string_pretty(&recorded(config))?;
-    let mut on_event = |ev: Event, opt: &Optimizer| -> anyhow::Result<()> {
-        let record = match ev {
-            Event::Step { epoch, step, steps, loss, lr } => {
-                if let Some(pb) = &bar {
-                    pb.set_prefix(format!("epoch {epoch}/{}", tc.epochs));
-                    pb.set_length(steps as u64);
-                    pb.set_position(step as u64);
-                    pb.set_message(format!("loss {loss:.3} lr {lr:.1e}"));
-                }
-                return Ok(());
-            }
-            Event::Epoch(record) => record,
-        };
-        history.push(record.clone());
-        let train_seconds = train_images / record.images_per_s.max(1e-9);
-        phases.train += train_seconds;
-        phases.validate += (record.seconds - train_seconds).max(0.0);
-        let t_write = Instant::now();
-        if is_improvement(record.val_acc, best) {
-            best = Some(record.val_acc);
-            save_checkpoint(
-                &dir.join("best.safetensors"),
-                &vs,
-                None,
-                &[("epoch", record.epoch as f64)],
-            )?;
-        }
-        write_history(dir, &history)?;
-        save_checkpoint(
-            &dir.join("last.safetensors"),
-            &vs,
-            Some(opt),
-            &[("epoch", record.epoch as f64)],
-        )?;
-        // After the epoch is on disk: the events follow the history, never lead it.
-        tensorboard::sync(dir, &history, &config_json)?;
-        phases.write += t_write.elapsed().as_secs_f64();
-        done_now += 1;
-        // Logged once the epoch is on disk: an interruption after this line loses nothing of it.
-        let eta = eta_seconds(t0.elapsed().as_secs_f64(), done_now, tc.epochs - record.epoch)
-            .map_or(String::new(), |s| format!("  eta {}", format_duration(s)));
-        let line = format!("{label}  {}{eta}", record.log_line(tc.epochs));
-        match &bar {
-            Some(pb) => pb.println(line),
-            None => opts.log(&line),
-        }
-        if lease.is_lost() {
-            return Err(RunError::LeaseLost { dir: dir.into() }.into());
-        }
-        if opts.stop_after.is_some_and(|n| done_now >= n) && record.epoch < tc.epochs {
-            return Err(RunError::Stopped { epoch: record.epoch }.into());
-        }
-        Ok(())
+    let mut progress = Progress {
+        files,
+        opts,
+        lease,
+        epochs: tc.epochs,
+        history,
+        best,
+        phases: Phases { setup: (t0 - t_start).as_secs_f64(), ..Phases::default() },
+        t0,
+        done_now: 0,
+        train_images: data.train.len() as f64,
+        label: run_label(files.path(), tc.seed),
+        bar: step_bar(opts, t.train.num_batches()),
+        config_json: serde_json::to_string_pretty(&config.recorded())?,
     };
+    let mut on_event = |ev: Event, opt: &Optimizer| progress.on(ev, &t.vs, opt);
     let fitted =
-        fit::fit(&net, &mut opt, &train_loader, &val_loader, tc, start, opts.stop, &mut on_event);
-    if let Some(pb) = &bar {
+        fit::fit(&t.net, &mut t.opt, &t.train, &t.val, tc, start, opts.stop, &mut on_event);
+    if let Some(pb) = &progress.bar {
         pb.finish_and_clear();
     }
     fitted?;
     let trained = Trained {
-        history,
-        parameters: parameter_count(&vs),
+        history: progress.history,
+        parameters: parameter_count(&t.vs),
         wall_seconds: prior_seconds + t0.elapsed().as_secs_f64(),
         resumed_at,
-        phases,
+        phases: progress.phases,
     };
     let summary =
-        finish(dir, config, data, device, &trained, opts.score_last_epoch.then_some(&net))?;
+        finish(files, config, data, t.device, &trained, opts.score_last_epoch.then_some(&t.net))?;
     Ok(Run {
-        dir: dir.to_path_buf(),
+        dir: files.path().to_path_buf(),
         config: config.clone(),
         history: trained.history,
         summary: Some(summary),
     })
-}
-
-/// The training loader (shuffled and augmented from the data seed) and the validation loader of a
-/// run.
-pub(crate) fn loaders(tc: &TrainConfig, data: &Dataset, device: tch::Device) -> (Loader, Loader) {
-    let train = Loader::new(&data.train, &data.stats, tc.batch_size, device)
-        .shuffle(tc.seed_of_data())
-        .augment(tc.augment.clone())
-        .channels_last(tc.channels_last);
-    let val = Loader::new(&data.val, &data.stats, tc.eval_batch_size(), device)
-        .channels_last(tc.channels_last);
-    (train, val)
-}
-
-/// One step of [`trace`]: the loss of its batch before the update, the gradients' global norm.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepTrace {
-    /// 1-based.
-    pub epoch: usize,
-    /// 1-based, within the epoch.
-    pub step: usize,
-    pub lr: f64,
-    /// Images in the batch.
-    pub images: usize,
-    pub loss: f64,
-    /// √(Σ‖∂loss/∂p‖²) over every parameter, before the optimizer's step (before weight decay).
-    pub grad_norm: f64,
-}
-
-/// The first `epochs` epochs of a run replayed from scratch in memory, step by step: the same
-/// seeds, batches and updates as training it (a replay of a recorded run reproduces its
-/// history's training loss), with each step's loss and gradient norm read back — what shows
-/// why a run stalls. Nothing is written.
-pub fn trace(config: &RunConfig, data: &Dataset, epochs: usize) -> anyhow::Result<Vec<StepTrace>> {
-    let _rng = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let tc = &config.train;
-    config.check(data)?;
-    if let Some(t) = tc.threads {
-        tch::set_num_threads(t as i32);
-    }
-    let device = tc.device.resolve()?;
-    tch::manual_seed(tc.seed_of_init() as i64);
-    let vs = nn::VarStore::new(device);
-    let net = ResNet::new(&vs.root(), &config.model)?;
-    let mut opt = Optimizer::new(&vs, tc);
-    if tc.channels_last {
-        crate::model::weights_to_channels_last(&vs);
-    }
-    crate::device::prepare_training(device, tc.bf16)?;
-    let (train_loader, _) = loaders(tc, data, device);
-    let steps = train_loader.num_batches();
-    let mut out = Vec::new();
-    for epoch in 0..epochs.min(tc.epochs) {
-        tch::manual_seed(tc.seed_of_dropout().wrapping_add(1 + epoch as u64) as i64);
-        for (step, batch) in train_loader.epoch(epoch).enumerate() {
-            let lr = tc.lr_at(epoch, step, steps);
-            let logits = fit::forward(&net, &batch.images, true, tc);
-            let loss = fit::training_loss(&logits, &batch.labels, tc);
-            opt.zero_grad();
-            loss.backward();
-            let squares: f64 = vs
-                .trainable_variables()
-                .iter()
-                .map(|p| p.grad())
-                .filter(Tensor::defined)
-                .map(|g| g.square().sum(tch::Kind::Double).double_value(&[]))
-                .sum();
-            opt.step(lr);
-            let images = batch.labels.size()[0] as usize;
-            out.push(StepTrace {
-                epoch: epoch + 1,
-                step: step + 1,
-                lr,
-                images,
-                loss: loss.double_value(&[]),
-                grad_norm: squares.sqrt(),
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// The best epoch of a history: the highest validation accuracy, the first on ties.
@@ -1010,11 +659,33 @@ fn accuracy(split: &crate::data::Split, predicted: &[i64]) -> anyhow::Result<Opt
     ))
 }
 
-/// After the last epoch: the best weights predict the test split (`test.txt`, and their
-/// accuracy when it is labelled, from the same predictions), the last epoch's weights
-/// (`last`, when given) are scored on it too, then `summary.json` is written — the run is finished.
+/// The test split scored, when the data has one: the best weights' predictions written to
+/// `test.txt` and their accuracy when it is labelled (from the same predictions), then the
+/// last epoch's weights' accuracy (`last`, when given).
+fn score_test(
+    files: &RunDir,
+    config: &RunConfig,
+    data: &Dataset,
+    device: tch::Device,
+    best: &ResNet,
+    last: Option<&ResNet>,
+) -> anyhow::Result<(Option<f64>, Option<f64>)> {
+    let Some(test) = &data.test else { return Ok((None, None)) };
+    let tc = &config.train;
+    let predicted = predict(best, test, &data.stats, tc, device)?;
+    write_predictions(&files.predictions(), &test.files, &predicted, &data.classes)?;
+    let test_acc = accuracy(test, &predicted)?;
+    let final_test_acc = match (test_acc, last) {
+        (Some(_), Some(net)) => accuracy(test, &predict(net, test, &data.stats, tc, device)?)?,
+        _ => None,
+    };
+    Ok((test_acc, final_test_acc))
+}
+
+/// After the last epoch: the best weights loaded and the test split scored ([`score_test`]),
+/// then `summary.json` written — the run is finished.
 fn finish(
-    dir: &Path,
+    files: &RunDir,
     config: &RunConfig,
     data: &Dataset,
     device: tch::Device,
@@ -1026,18 +697,8 @@ fn finish(
     let history = &trained.history;
     let best = best_epoch(history).context("no epoch was recorded")?;
     let last = history.last().context("no epoch was recorded")?;
-    let mut best_vs = nn::VarStore::new(device);
-    let best_net = ResNet::new(&best_vs.root(), &config.model)?;
-    load_checkpoint(&dir.join("best.safetensors"), &mut best_vs)?;
-    let (mut test_acc, mut final_test_acc) = (None, None);
-    if let Some(test) = &data.test {
-        let predicted = predict(&best_net, test, &data.stats, tc, device)?;
-        write_predictions(&dir.join("test.txt"), &test.files, &predicted, &data.classes)?;
-        test_acc = accuracy(test, &predicted)?;
-        if let (Some(_), Some(net)) = (test_acc, last_net) {
-            final_test_acc = accuracy(test, &predict(net, test, &data.stats, tc, device)?)?;
-        }
-    }
+    let (_best_vs, best_net) = load_network(&config.model, &files.best(), device)?;
+    let (test_acc, final_test_acc) = score_test(files, config, data, device, &best_net, last_net)?;
     let phases = Phases { finish: t_finish.elapsed().as_secs_f64(), ..trained.phases };
     let summary = RunSummary {
         seed: tc.seed,
@@ -1057,186 +718,9 @@ fn finish(
         resumed_at: trained.resumed_at.clone(),
         phases: Some(phases),
     };
-    io::write_json(&dir.join("summary.json"), &summary)?;
-    let _ = std::fs::remove_file(dir.join(RESUMED));
+    files.write_summary(&summary)?;
+    let _ = std::fs::remove_file(files.resumed());
     Ok(summary)
-}
-
-/// Several seeds of one config: `runs/<name>/seed-<s>/` each, and `runs/<name>/summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Experiment {
-    pub name: String,
-    pub config: RunConfig,
-    /// Seeds to run; the first is the config's own seed when this is empty.
-    pub seeds: Vec<u64>,
-}
-
-/// `runs/<name>/summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentSummary {
-    pub name: String,
-    pub seeds: Vec<u64>,
-    pub best_val_acc_mean: f64,
-    /// Sample standard deviation over seeds (0 for one seed).
-    pub best_val_acc_std: f64,
-    pub runs: Vec<RunSummary>,
-}
-
-impl ExperimentSummary {
-    pub fn from_runs(name: &str, runs: Vec<RunSummary>) -> Self {
-        let accs: Vec<f64> = runs.iter().map(|r| r.best_val_acc).collect();
-        let n = accs.len().max(1) as f64;
-        let mean = accs.iter().sum::<f64>() / n;
-        let var = if accs.len() > 1 {
-            accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
-        } else {
-            0.0
-        };
-        Self {
-            name: name.into(),
-            seeds: runs.iter().map(|r| r.seed).collect(),
-            best_val_acc_mean: mean,
-            best_val_acc_std: var.sqrt(),
-            runs,
-        }
-    }
-}
-
-impl Experiment {
-    pub fn new(name: &str, config: RunConfig) -> Self {
-        Self { name: name.into(), seeds: vec![config.train.seed], config }
-    }
-
-    /// Run every seed under `runs_root/<name>/` (stored results are reused; seeds another
-    /// process is training are waited for, or skipped and left out with [`WhenBusy::Skip`]).
-    pub fn run(
-        &self,
-        runs_root: &Path,
-        data: &Dataset,
-        opts: &RunOptions,
-    ) -> anyhow::Result<(ExperimentSummary, Vec<Run>)> {
-        let mut runs = Vec::new();
-        for seed in self.seeds() {
-            match self.run_seed(runs_root, seed, data, opts)? {
-                Started::Run(run) => runs.push(run),
-                Started::Busy(_) => {}
-            }
-        }
-        let summary = self.update_summary(runs_root)?;
-        Ok((summary, runs))
-    }
-
-    /// The seeds to run: [`Experiment::seeds`], or the config's own seed when that is empty.
-    pub fn seeds(&self) -> Vec<u64> {
-        if self.seeds.is_empty() { vec![self.config.train.seed] } else { self.seeds.clone() }
-    }
-
-    /// The run directory of one seed.
-    pub fn seed_dir(&self, runs_root: &Path, seed: u64) -> PathBuf {
-        runs_root.join(&self.name).join(format!("seed-{seed}"))
-    }
-
-    /// The config of its run with `seed`.
-    pub fn seed_config(&self, seed: u64) -> RunConfig {
-        let mut cfg = self.config.clone();
-        cfg.train.seed = seed;
-        cfg
-    }
-
-    /// The finished run of `seed` stored under `runs_root` (nothing is trained; `None` when
-    /// it has not finished); an error when a run of another config is stored there.
-    pub fn stored_seed(&self, runs_root: &Path, seed: u64) -> anyhow::Result<Option<Run>> {
-        Run::stored(&self.seed_dir(runs_root, seed), &self.seed_config(seed))
-    }
-
-    /// One seed — a unit of a grid: [`Run::execute`] under `opts.when_busy`
-    /// ([`Started::Busy`] when skipped), then the experiment's summary brought up to date.
-    pub fn run_seed(
-        &self,
-        runs_root: &Path,
-        seed: u64,
-        data: &Dataset,
-        opts: &RunOptions,
-    ) -> anyhow::Result<Started> {
-        anyhow::ensure!(
-            !self.name.is_empty()
-                && !self.name.contains(['/', '\\'])
-                && self.name != "."
-                && self.name != "..",
-            "experiment name `{}`: use letters, digits, '-', '_' or '.' (no path separators)",
-            self.name
-        );
-        let cfg = self.seed_config(seed);
-        let dir = self.seed_dir(runs_root, seed);
-        let started = match opts.when_busy {
-            WhenBusy::Wait => Started::Run(Run::execute(&dir, &cfg, data, opts)?),
-            WhenBusy::Skip => Run::start(&dir, &cfg, data, opts)?,
-        };
-        if matches!(started, Started::Run(_)) {
-            self.update_summary(runs_root)?;
-        }
-        Ok(started)
-    }
-
-    /// `<name>/summary.json` and `<name>/config.json` rewritten from the finished seeds on
-    /// disk, under the experiment's lock: two units finishing at once cannot leave a summary
-    /// that misses one of them (each rewrite reads every seed's record).
-    pub fn update_summary(&self, runs_root: &Path) -> anyhow::Result<ExperimentSummary> {
-        let dir = runs_root.join(&self.name);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let _lock = io::lock(&dir.join(".lock"))
-            .with_context(|| format!("cannot lock {}", dir.display()))?;
-        let mut finished = Vec::new();
-        for seed in self.seeds() {
-            let p = self.seed_dir(runs_root, seed).join("summary.json");
-            if p.exists() {
-                finished.push(io::read_json::<RunSummary>(&p)?);
-            }
-        }
-        let summary = ExperimentSummary::from_runs(&self.name, finished);
-        let experiment = Experiment { config: recorded(&self.config), ..self.clone() };
-        io::write_json(
-            &dir.join("config.json"),
-            &ExperimentFile { experiment, code_version: code_version() },
-        )?;
-        io::write_json(&dir.join("summary.json"), &summary)?;
-        Ok(summary)
-    }
-}
-
-#[derive(Serialize)]
-struct ExperimentFile {
-    #[serde(flatten)]
-    experiment: Experiment,
-    code_version: String,
-}
-
-/// Every experiment under `runs_root` with a finished seed (from its `summary.json`), sorted by
-/// name.
-pub fn list_runs(runs_root: &Path) -> anyhow::Result<Vec<ExperimentSummary>> {
-    let mut out = Vec::new();
-    let rd = match std::fs::read_dir(runs_root) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("cannot list {}", runs_root.display()))
-            );
-        }
-    };
-    for entry in rd {
-        let p = entry?.path().join("summary.json");
-        if p.exists() {
-            let s = io::read_json::<ExperimentSummary>(&p)?;
-            // An experiment whose seeds are all still training has nothing to list yet.
-            if !s.runs.is_empty() {
-                out.push(s);
-            }
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
 }
 
 #[cfg(test)]

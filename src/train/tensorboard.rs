@@ -13,6 +13,7 @@
 //! run reads the steps already written (its files' records, checksums verified) and
 //! writes only the rest, so no step appears twice.
 use super::EpochRecord;
+use super::run_dir::RunDir;
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -197,28 +198,11 @@ fn step_of(event: &[u8]) -> Option<(i64, bool)> {
     Some((step.unwrap_or(0), summary))
 }
 
-/// The event files of a run directory (`events.out.tfevents.*`), sorted by name.
-pub fn event_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents."))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
 /// The highest epoch with scalars in the run's event files (0 when none), and whether the
 /// config text is there.
 fn written(dir: &Path) -> anyhow::Result<(usize, bool)> {
     let (mut last, mut config) = (0usize, false);
-    for f in event_files(dir) {
+    for f in RunDir::new(dir).event_files() {
         let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
         // A file cut short by a kill ends in a partial record: what precedes it counts.
         let (recs, _damage) = records(&bytes);
@@ -280,15 +264,10 @@ pub fn sync_at(
         }
     };
     let host = crate::io::host_name().replace(['/', '.'], "_"); // a file-name part
-    let path = dir.join(format!(
-        "events.out.tfevents.{}.{host}.{}.convlab",
-        now as u64,
-        std::process::id()
-    ));
-    let path = event_files(dir)
-        .into_iter()
-        .find(|p| p.to_string_lossy().ends_with(&format!(".{host}.{}.convlab", std::process::id())))
-        .unwrap_or(path);
+    let files = RunDir::new(dir);
+    let pid = std::process::id();
+    let path =
+        files.event_file_of(&host, pid).unwrap_or_else(|| files.event_file(now as u64, &host, pid));
     let mut bytes = Vec::new();
     if !path.exists() {
         bytes.extend(record(&event(start, 0, Payload::FileVersion)));
@@ -310,12 +289,17 @@ pub fn sync_at(
         ];
         bytes.extend(record(&event(ended(r.epoch), r.epoch as i64, Payload::Scalars(&values))));
     }
+    append(&path, &bytes)
+}
+
+/// Append `bytes` to the file at `path` (created if missing).
+fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    f.write_all(&bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
     f.flush()?;
     Ok(())
 }
@@ -333,20 +317,12 @@ pub fn backfill(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
             rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         subdirs.sort();
         stack.extend(subdirs.into_iter().rev());
-        let (history, config) = (dir.join("history.csv"), dir.join("config.json"));
+        let files = RunDir::new(&dir);
+        let (history, config) = (files.history(), files.config());
         if !(history.is_file() && config.is_file()) {
             continue;
         }
-        let text = std::fs::read_to_string(&history)
-            .with_context(|| format!("cannot read {}", history.display()))?;
-        let records = text
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                EpochRecord::from_csv(l).map_err(|e| anyhow::anyhow!("{}: {e}", history.display()))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let records = files.read_history()?;
         let (last, has_config) = written(&dir)?;
         if records.iter().any(|r| r.epoch > last) || !has_config {
             let config_json = std::fs::read_to_string(&config)
