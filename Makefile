@@ -12,7 +12,7 @@ NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, figures/<profile>/report.md"
+	@echo "make report          setup, the study (profile: \$$CONVLAB_PROFILE, default quick), executed notebooks, figures, the write-up figures/<profile>/writeup.md"
 	@echo "make test            setup, setup-test, a local one-node Slurm (as root: installs it, writes /etc/slurm/slurm.conf, starts its daemons), every Rust test, the book, every notebook under the smoke profile (on a copy), the browser test"
 	@echo "make check           the inner loop: cargo fmt --check, clippy (warnings are errors), unit tests and the integration tests that need no Slurm, pdflatex, browser or notebook"
 	@echo "make lint           cargo fmt --check and cargo clippy --all-targets -D warnings (make check and make test run it)"
@@ -23,8 +23,8 @@ help:
 	@echo "make setup-test      what only the tests and the book need: mdBook, and Debian's chromium, chromium-driver, texlive-latex-recommended (root or sudo when missing)"
 	@echo "make doctor          libtorch, CUDA, cuDNN, the device a study would use, one training step timed per device"
 	@echo "make study           run every section (CLI) and export figures; CONVLAB_PROFILE=full|quick|smoke"
-	@echo "make notebooks       regenerate the report's notebooks from studies/report.toml, execute them in place, export HTML to figures/html (not committed)"
-	@echo "make bench           convlab against the report's PyTorch pipeline on the same data (quick profile's xknet18)"
+	@echo "make notebooks       regenerate the paper's notebooks from studies/paper.toml, execute them in place, export HTML to figures/html (not committed)"
+	@echo "make bench           convlab against the paper's PyTorch pipeline on the same data (quick profile's xknet18)"
 	@echo "make bench-data      data benchmark (decode, cache, loader share of an epoch)"
 	@echo "make bench-notebook  notebook latency: a fresh kernel's first cells, re-running one ablation cell, the cold build"
 	@echo "make bench-grid      the quick study as a grid: 1 worker × all cores vs 1 and 2 workers per core (every section: about an hour on 2 cores; SECTIONS=… SEEDS=… for less)"
@@ -76,7 +76,7 @@ test-rust: lint
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 # CI: every notebook under the smoke profile, outputs to a temporary copy, runs and figures in a
-# scratch dir — the report's, and those `convlab notebooks --plan` generates for the example plan.
+# scratch dir — the paper's, and those `convlab notebooks --plan` generates for the example plan.
 PLAN_NOTEBOOKS = target/plan-notebooks
 test-notebooks: build
 	@scratch=$$(mktemp -d) && rm -rf $(PLAN_NOTEBOOKS) && \

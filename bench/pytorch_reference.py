@@ -1,4 +1,4 @@
-"""The report's training pipeline in PyTorch, for a side-by-side benchmark with convlab.
+"""The paper's training pipeline in PyTorch, for a side-by-side benchmark with convlab.
 
 torchvision ImageFolder + PIL decoding every epoch, DataLoader(num_workers=0),
 ToTensor + Normalize, the same ResNet (torchvision's BasicBlock layout, with the
@@ -75,8 +75,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--steps", type=int, default=30, help="timed steps of the in-memory measurement")
-    ap.add_argument("--channels-last", action="store_true", help="NHWC model and batches (not the report's pipeline: for comparison)")
-    ap.add_argument("--keep-freed-memory", action="store_true", help="glibc mallopt as convlab sets it (not the report's pipeline: for comparison)")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC model and batches (not the paper's pipeline: for comparison)")
+    ap.add_argument("--keep-freed-memory", action="store_true", help="glibc mallopt as convlab sets it (not the paper's pipeline: for comparison)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.keep_freed_memory:  # M_MMAP_THRESHOLD = 32 MiB, M_TRIM_THRESHOLD = 1 GiB, M_TOP_PAD = 64 MiB
@@ -107,7 +107,7 @@ def main():
             opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
         step_img_s = max(step_img_s, args.steps * x.shape[0] / (time.perf_counter() - t0))
 
-    # The loader alone, then whole epochs (the report's loop: running loss and corrects).
+    # The loader alone, then whole epochs (the paper's loop: running loss and corrects).
     t0 = time.perf_counter()
     for _ in loader:
         pass

@@ -861,7 +861,12 @@ pub fn run_dirs(p: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .filter(|d| crate::train::RunDir::new(d).history().exists())
         .collect();
     seeds.sort();
-    anyhow::ensure!(!seeds.is_empty(), "{}: no runs (no history.csv) inside", p.display());
+    anyhow::ensure!(
+        !seeds.is_empty(),
+        "{}: no runs (no {}) inside",
+        p.display(),
+        crate::train::run_dir::HISTORY
+    );
     Ok(seeds)
 }
 

@@ -769,7 +769,7 @@ fn run_unit(args: &RunUnitArgs, edge: &Edge) -> anyhow::Result<()> {
         other => other?,
     };
     match started {
-        convlab::train::Started::Run(run) => {
+        convlab::train::Started::Finished(run) => {
             let acc = run.summary.as_ref().map_or(f64::NAN, |s| s.best_val_acc);
             println!(
                 "{} seed {}: best val acc {acc:.4} → {}",

@@ -179,7 +179,7 @@ impl Study {
 
     /// The first lines of a run's `test.txt` (its path as shown to users, line count, `n` lines).
     pub fn test_predictions(&self, result: &VariantResult, n: usize) -> anyhow::Result<String> {
-        let path = result.runs[0].dir.join("test.txt");
+        let path = result.runs[0].files().predictions();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let head: Vec<&str> = text.lines().take(n).collect();

@@ -5,7 +5,7 @@
 //! section's table is computed from it.
 use crate::grid::units;
 use crate::plan::Setup;
-use crate::train::{EpochRecord, Run, RunConfig, RunSummary};
+use crate::train::{EpochRecord, RunConfig, RunDir, RunSummary};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
@@ -152,13 +152,9 @@ pub(crate) fn history_frame_of<'a>(
 pub fn runs_frame(setup: &Setup) -> anyhow::Result<DataFrame> {
     let mut stored = Vec::new();
     for u in units(setup, &setup.sections()) {
-        let summary = u.dir.join("summary.json");
-        if summary.exists() {
-            stored.push((
-                u.variant.key.clone(),
-                crate::io::read_json::<RunSummary>(&summary)?,
-                Run::stored_config(&u.dir)?,
-            ));
+        let files = RunDir::new(&u.dir);
+        if let Some(summary) = files.read_summary()? {
+            stored.push((u.variant.key.clone(), summary, files.read_config()?));
         }
     }
     Ok(runs_frame_of(stored.iter().map(|(variant, summary, config)| RunRow {
@@ -174,8 +170,9 @@ pub fn runs_frame(setup: &Setup) -> anyhow::Result<DataFrame> {
 pub fn history_frame(setup: &Setup) -> anyhow::Result<DataFrame> {
     let mut stored = Vec::new();
     for u in units(setup, &setup.sections()) {
-        if u.dir.join("config.json").exists() {
-            stored.push((u.variant.key.clone(), u.seed, Run::stored_history(&u.dir)?));
+        let files = RunDir::new(&u.dir);
+        if files.is_started() {
+            stored.push((u.variant.key.clone(), u.seed, files.read_history()?));
         }
     }
     Ok(history_frame_of(stored.iter().map(|(variant, seed, history)| HistoryRows {

@@ -8,7 +8,7 @@ use crate::table::Table;
 
 /// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
 /// CI of the mean, std, the paper's number, minutes of training. The comparisons between
-/// variants, with their verdicts, are [`Study::family`]'s table.
+/// variants, with their verdicts, are [`super::family`]'s table.
 pub fn summary_table(
     sections: &[SectionResult],
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {

@@ -14,7 +14,7 @@ pub use status::{StatusRow, status, status_rows, status_text};
 
 use crate::plan::{Plan, Section, Setup, Variant};
 use crate::settings::Settings;
-use crate::train::{LeaseInfo, Run, RunOptions, Started, WhenBusy, lease};
+use crate::train::{LeaseInfo, Run, RunDir, RunOptions, Started, WhenBusy, lease};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,7 @@ impl Grid {
 
 /// Completed epochs of a run directory (rows of its history).
 fn epochs_done(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("history.csv"))
+    std::fs::read_to_string(RunDir::new(dir).history())
         .map_or(0, |t| t.lines().skip(1).filter(|l| !l.trim().is_empty()).count())
 }
 
@@ -149,7 +149,7 @@ pub fn units(setup: &Setup, sections: &[&Section]) -> Vec<Unit> {
     for v in variants {
         let run = setup.run_name(v);
         for seed in setup.seeds_of(v) {
-            let dir = setup.runs_dir.join(run).join(format!("seed-{seed}"));
+            let dir = RunDir::of_seed(&setup.runs_dir.join(run), seed).path().to_path_buf();
             if !out.iter().any(|u| u.dir == dir) {
                 out.push(Unit { variant: v.clone(), seed, dir });
             }
@@ -175,9 +175,8 @@ pub fn unit_cost(setup: &Setup, v: &Variant) -> f64 {
 
 /// Where `unit` stands, read from its run directory.
 pub fn unit_state(setup: &Setup, unit: &Unit) -> anyhow::Result<UnitState> {
-    let summary = unit.dir.join("summary.json");
-    if summary.exists() {
-        let s: crate::train::RunSummary = crate::io::read_json(&summary)?;
+    let files = RunDir::new(&unit.dir);
+    if let Some(s) = files.read_summary()? {
         return Ok(UnitState::Done { acc: s.best_val_acc });
     }
     let epoch = epochs_done(&unit.dir);
@@ -189,7 +188,7 @@ pub fn unit_state(setup: &Setup, unit: &Unit) -> anyhow::Result<UnitState> {
             return Ok(UnitState::Running { holder, epoch, epochs: setup.profile.epochs });
         }
     }
-    if let Ok(text) = std::fs::read_to_string(unit.dir.join("error.txt")) {
+    if let Ok(text) = std::fs::read_to_string(files.error()) {
         return Ok(UnitState::Failed { error: text.lines().next().unwrap_or("").to_string() });
     }
     Ok(UnitState::Pending { epoch, stale })
@@ -239,7 +238,7 @@ pub fn run_unit(setup: &Setup, unit: &Unit, when_busy: WhenBusy) -> anyhow::Resu
 /// The unit of `variant` (or probe) and `seed`, named as a user types them.
 pub fn unit(setup: &Setup, variant: &str, seed: u64) -> anyhow::Result<Unit> {
     let v = setup.plan.find_variant(variant)?.clone();
-    let dir = setup.runs_dir.join(setup.run_name(&v)).join(format!("seed-{seed}"));
+    let dir = RunDir::of_seed(&setup.runs_dir.join(setup.run_name(&v)), seed).path().to_path_buf();
     Ok(Unit { variant: v, seed, dir })
 }
 
@@ -335,7 +334,7 @@ pub fn work(setup: &Setup, grid: &Grid, mut emit: impl FnMut(WorkerEvent)) -> an
             emit(WorkerEvent::Started { variant: variant.clone(), seed });
             let t0 = Instant::now();
             match run_unit(setup, u, WhenBusy::Skip) {
-                Ok(Started::Run(run)) => {
+                Ok(Started::Finished(run)) => {
                     let s = run.summary.as_ref();
                     emit(WorkerEvent::Finished {
                         variant,
@@ -376,7 +375,7 @@ pub fn work(setup: &Setup, grid: &Grid, mut emit: impl FnMut(WorkerEvent)) -> an
 }
 
 fn failed_since(dir: &Path, launched: f64) -> bool {
-    std::fs::metadata(dir.join("error.txt"))
+    std::fs::metadata(RunDir::new(dir).error())
         .and_then(|m| m.modified())
         .map(|t| t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()) >= launched)
         .unwrap_or(false)

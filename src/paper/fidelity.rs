@@ -77,8 +77,9 @@ pub struct Answers {
     pub depth: DepthCost,
 }
 
-/// All five questions from a study whose sections `sections` are (run or loaded by
-/// [`Study::run_all`]); trains the probes and runs the depth benchmark when they are not stored.
+/// All five questions from a study whose sections `sections` are (every section run or loaded,
+/// as a study's `run_all` gives them); trains the probes and runs the depth benchmark when they
+/// are not stored.
 pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<Answers> {
     let get = |k: &str| {
         sections

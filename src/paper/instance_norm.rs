@@ -90,7 +90,7 @@ impl FeatureSpread {
 #[derive(Debug, Clone)]
 pub struct NormRow {
     /// The variant or probe asked for (`result` holds the runs of an equal config when it
-    /// duplicates one: [`Study::run_name`]).
+    /// duplicates one: [`Setup::run_name`]).
     pub key: &'static str,
     pub result: VariantResult,
     /// Best validation accuracy ÷ chance (1/classes), mean over seeds.

@@ -28,7 +28,7 @@ fn range_of(split: &Split, classes: usize) -> (i64, i64) {
 }
 
 impl DataUse {
-    /// `data` under `profile`; `nchw` as [`super::Study::nchw_variants`] gives it.
+    /// `data` under `profile`; `nchw` as [`super::Setup::nchw_variants`] gives it.
     pub fn of(profile: &Profile, data: &Dataset, nchw: Vec<(String, String)>) -> DataUse {
         let k = data.num_classes();
         DataUse {

@@ -45,7 +45,7 @@ use crate::plot::Style;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A variant's look in every figure: its own ([`Plan::check`] gives every variant one), else grey.
+/// A variant's look in every figure: its own ([`Plan::with_styles`] gives every variant one), else grey.
 pub fn style_of(v: &Variant) -> Style {
     v.style.unwrap_or(Style::new((128, 128, 128), crate::plot::Dash::Solid))
 }
@@ -74,7 +74,7 @@ pub struct Variant {
     /// Best validation accuracy the paper gives (full profile), when it gives one.
     #[serde(default)]
     pub reported: Option<f64>,
-    /// Its look in every figure; [`Plan::check`] gives one to each variant without.
+    /// Its look in every figure; [`Plan::with_styles`] gives one to each variant without.
     #[serde(default)]
     pub style: Option<Style>,
 }
@@ -103,7 +103,7 @@ impl Variant {
         self
     }
 
-    /// One override, `key=value` (checked by [`Plan::check`]).
+    /// One override, `key=value` (checked by [`Plan::validate`]).
     pub fn with_set(mut self, assignment: &str) -> Self {
         self.set.push(assignment.into());
         self
@@ -173,7 +173,7 @@ pub struct Section {
     #[serde(default)]
     pub per_class: bool,
     /// Extra experiments that answer the section's open question: trained with the section's
-    /// units on the profile's first [`super::PROBE_SEEDS`] seeds, and not part of the
+    /// units on the profile's first [`PROBE_SEEDS`] seeds, and not part of the
     /// study's family of comparisons.
     #[serde(default)]
     pub probes: Vec<Variant>,
@@ -552,7 +552,7 @@ impl Plan {
         self.validate_against(paper_plan_unchecked())
     }
 
-    /// Every variant and probe given its style ([`Plan::fill_styles`]): what a validated plan
+    /// Every variant and probe given its style: what a validated plan
     /// needs before its figures are drawn.
     pub fn with_styles(mut self) -> Plan {
         self.fill_styles(paper_plan_unchecked());

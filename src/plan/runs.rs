@@ -8,7 +8,7 @@
 use super::Plan;
 use super::profile::Profile;
 use crate::data::Dataset;
-use crate::train::{Run, RunConfig};
+use crate::train::{Run, RunConfig, RunDir, run_dir};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,8 +19,8 @@ fn stored_config(dir: &Path) -> Option<RunConfig> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
-                && p.join("config.json").exists()
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(run_dir::SEED_DIR_PREFIX))
+                && RunDir::new(p).is_started()
         })
         .collect();
     seeds.sort();

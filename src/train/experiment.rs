@@ -73,7 +73,7 @@ impl Experiment {
         let mut runs = Vec::new();
         for seed in self.seeds() {
             match self.run_seed(runs_root, seed, data, opts)? {
-                Started::Run(run) => runs.push(run),
+                Started::Finished(run) => runs.push(run),
                 Started::Busy(_) => {}
             }
         }
@@ -124,10 +124,10 @@ impl Experiment {
         let cfg = self.seed_config(seed);
         let dir = self.seed_dir(runs_root, seed);
         let started = match opts.when_busy {
-            WhenBusy::Wait => Started::Run(Run::execute(&dir, &cfg, data, opts)?),
+            WhenBusy::Wait => Started::Finished(Run::execute(&dir, &cfg, data, opts)?),
             WhenBusy::Skip => Run::start(&dir, &cfg, data, opts)?,
         };
-        if matches!(started, Started::Run(_)) {
+        if matches!(started, Started::Finished(_)) {
             self.update_summary(runs_root)?;
         }
         Ok(started)

@@ -133,8 +133,8 @@ pub struct Run {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Started {
-    /// The run, stored or just trained.
-    Run(Run),
+    /// The run finished: trained now, resumed to its end, or stored before.
+    Finished(Run),
     /// Another live process holds its lease.
     Busy(LeaseInfo),
 }
@@ -263,7 +263,7 @@ impl Run {
         let mut announced = false;
         loop {
             match Self::start(dir, config, data, opts)? {
-                Started::Run(run) => return Ok(run),
+                Started::Finished(run) => return Ok(run),
                 Started::Busy(info) if opts.when_busy == WhenBusy::Skip => {
                     return Err(RunError::Busy { dir: dir.into(), holder: info.describe() }.into());
                 }
@@ -294,7 +294,7 @@ impl Run {
             Run::check_stored_data(dir, data)?;
             // A finished run with this config needs no lease.
             if let Some(run) = Self::stored(dir, config)? {
-                return Ok(Started::Run(run));
+                return Ok(Started::Finished(run));
             }
         }
         if opts.stored_only {
@@ -315,7 +315,7 @@ impl Run {
         }
         let files = RunDir::new(dir);
         let resume_from = match Self::on_disk(&files, config, opts)? {
-            OnDisk::Finished(run) => return Ok(Started::Run(run)),
+            OnDisk::Finished(run) => return Ok(Started::Finished(run)),
             OnDisk::Resume(run) => Some(run),
             OnDisk::Restart => None,
         };
@@ -329,7 +329,7 @@ impl Run {
                 io::write_bytes(&files.error(), format!("{e:#}\n").as_bytes())?;
             }
         }
-        result.map(Started::Run)
+        result.map(Started::Finished)
     }
 
     /// Under the lease, what is on disk now is the holder's to continue: the finished run of

@@ -125,8 +125,7 @@ fn trained(study: &Setup) -> Trained {
     let (mut seconds, mut devices, mut threads, mut unrecorded) =
         (0.0, Vec::<String>::new(), Vec::<i32>::new(), 0usize);
     for u in crate::grid::units(study, &study.sections()) {
-        if let Ok(s) = crate::io::read_json::<crate::train::RunSummary>(&u.dir.join("summary.json"))
-        {
+        if let Ok(Some(s)) = crate::train::RunDir::new(&u.dir).read_summary() {
             seconds += s.wall_seconds;
             if !devices.contains(&s.device) {
                 devices.push(s.device.clone());
