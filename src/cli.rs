@@ -485,12 +485,11 @@ pub fn train_recipe(
 
 /// `convlab trace`'s CSV: one line per step.
 pub fn trace_csv(steps: &[crate::train::StepTrace]) -> String {
-    let mut out = String::from("epoch,step,lr,images,loss,grad_norm\n");
-    for s in steps {
-        out +=
-            &format!("{},{},{:e},{},{},{}\n", s.epoch, s.step, s.lr, s.images, s.loss, s.grad_norm);
-    }
-    out
+    let header = ["epoch", "step", "lr", "images", "loss", "grad_norm"].map(String::from).to_vec();
+    crate::table::csv_text(std::iter::once(header).chain(steps.iter().map(|s| {
+        let (lr, loss, g) = (format!("{:e}", s.lr), s.loss.to_string(), s.grad_norm.to_string());
+        vec![s.epoch.to_string(), s.step.to_string(), lr, s.images.to_string(), loss, g]
+    })))
 }
 
 /// `convlab sweep`: a one-section plan sweeping `base` over `overrides` (each `KEY=A,B,…`),

@@ -37,23 +37,26 @@ impl Table {
         Ok(Table { name: name.into(), header, rows })
     }
 
-    /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled;
-    /// missing values are empty fields.
+    /// RFC 4180 (the csv crate): fields with a comma, quote or line break are quoted, quotes
+    /// doubled; missing values (`—`) are empty fields; lines end in `\n`.
     pub fn csv(&self) -> String {
-        let field = |s: &str| {
-            if s == "—" {
-                String::new()
-            } else if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        };
-        let line = |cells: &[String]| cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(",");
-        let mut out = vec![line(&self.header)];
-        out.extend(self.rows.iter().map(|r| line(r)));
-        out.join("\n") + "\n"
+        csv_text(
+            std::iter::once(&self.header).chain(&self.rows).map(|r| {
+                r.iter().map(|s| if s == "—" { String::new() } else { s.clone() }).collect()
+            }),
+        )
     }
+}
+
+/// Records as CSV text (the csv crate: RFC 4180 quoting, `\n` line ends).
+pub fn csv_text(records: impl IntoIterator<Item = Vec<String>>) -> String {
+    // In memory and flexible (records of any length): writing cannot fail.
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for r in records {
+        w.write_record(&r).expect("writing CSV to memory does not fail");
+    }
+    let bytes = w.into_inner().expect("writing CSV to memory does not fail");
+    String::from_utf8(bytes).expect("CSV of Strings is UTF-8")
 }
 
 impl Table {

@@ -165,8 +165,11 @@ fn a_one_line_sweep_compares_each_value_with_the_first() {
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("The study's 1 comparisons"), "{out}");
+    // The comparisons' table: every name whole, in cells of its own.
     assert!(
-        out.contains("sweep-weight_decay xknet18+weight_decay=5e-4 vs xknet18+weight_decay=0"),
+        out.lines().any(|l| l.contains("│ sweep-weight_decay")
+            && l.contains("┆ xknet18+weight_decay=5e-4 ┆")
+            && l.contains("┆ xknet18+weight_decay=0 ┆")),
         "{out}"
     );
     let mut dirs: Vec<String> = std::fs::read_dir(runs.join("smoke"))

@@ -122,7 +122,7 @@ fn the_report_is_the_study_in_markdown_and_latex() {
     let o = pdflatex.expect("pdflatex runs (make setup installs texlive-latex-recommended)");
     assert!(o.status.success(), "pdflatex failed:\n{}", String::from_utf8_lossy(&o.stdout));
     assert!(
-        std::fs::metadata(out.join("report.pdf")).unwrap().len() > 10_000,
+        std::fs::metadata(out.join("writeup.pdf")).unwrap().len() > 10_000,
         "a PDF with its figures"
     );
 }

@@ -60,7 +60,7 @@ fn sections_and_variants_match_the_report() {
         section("pooling")
             .unwrap_err()
             .to_string()
-            .contains("sections of report: baseline, xknet18")
+            .contains("sections of paper: baseline, xknet18")
     );
 }
 
@@ -340,7 +340,7 @@ fn smoke_study_runs_end_to_end() {
     // The effects figure: each variant's row in its study-wide style, with the paper's own
     // difference.
     let svg = std::fs::read_to_string(study.figures_dir.join("augmentation-effects.svg")).unwrap();
-    assert!(svg.contains("h+v flips p = 0.1") && svg.contains("report&apos;s Δ"), "{svg}");
+    assert!(svg.contains("h+v flips p = 0.1") && svg.contains("paper&apos;s Δ"), "{svg}");
     let convlab::plot::Chart::Effects { rows, reference, .. } = &s.effects().chart else {
         panic!("an effects chart")
     };
@@ -463,7 +463,7 @@ fn smoke_study_runs_end_to_end() {
     };
     assert_eq!(curves.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["seed 1", "seed 2"]);
     assert!(
-        study.run_variant("nope").unwrap_err().to_string().contains("variants of report: resnet18")
+        study.run_variant("nope").unwrap_err().to_string().contains("variants of paper: resnet18")
     );
     let all = vec![s, r];
     let summary = convlab::analysis::summary_table(&all).unwrap();

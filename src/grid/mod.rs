@@ -248,13 +248,7 @@ pub fn unit(setup: &Setup, variant: &str, seed: u64) -> anyhow::Result<Unit> {
 /// Stored runs of those units are checked to have trained on this data.
 pub fn check_units(setup: &Setup, sections: &[&Section]) -> anyhow::Result<()> {
     for v in setup.members(sections) {
-        setup.config(v)?.check(&setup.data).map_err(|e| {
-            anyhow::anyhow!(
-                "variant `{}` on the {} profile: {e:#}",
-                v.key,
-                setup.profile.name.as_str()
-            )
-        })?;
+        setup.config(v)?.check(&setup.data).map_err(|e| setup.refusal(v, e))?;
     }
     for u in units(setup, sections) {
         crate::train::Run::check_stored_data(&u.dir, &setup.data)?;

@@ -184,10 +184,25 @@ mod tests {
                     .all(|c| !c.source.is_empty())
             );
         }
-        // The family's size comes from the plan, never from the prose.
+        // The method is said once, in the summary, and each section notebook links to it; the
+        // family's size comes from the plan, never from the prose.
         let n = crate::plan::paper_plan().family_members().len();
+        let summary = nbs.last().unwrap();
         assert!(
-            nbs[1].cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons")))
+            summary.cells.iter().any(|c| c.source.contains(&format!("study's {n} comparisons")))
         );
+        for nb in &nbs[1..nbs.len() - 1] {
+            assert!(nb.cells[0].source.contains("[method](10_summary.ipynb)"), "{}", nb.file);
+            assert!(
+                nb.cells.iter().any(|c| c.source.starts_with("study.overrides(")),
+                "{}",
+                nb.file
+            );
+            assert!(
+                !nb.cells.iter().any(|c| c.source.contains("Holm's method")),
+                "{}: the method again",
+                nb.file
+            );
+        }
     }
 }

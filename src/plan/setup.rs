@@ -99,16 +99,16 @@ impl Setup {
         // Every variant's config on this profile and data, checked before anything trains
         // (whether libtorch can train its layout: by the grid's check of the units that run).
         for v in self.plan.variants().into_iter().chain(self.plan.probes()) {
-            self.config(v)?.check_fit(&self.data).map_err(|e| {
-                anyhow::anyhow!(
-                    "variant `{}` on the {} profile: {e:#}",
-                    v.key,
-                    self.profile.name.as_str()
-                )
-            })?;
+            self.config(v)?.check_fit(&self.data).map_err(|e| self.refusal(v, e))?;
         }
         self.runs = runs::run_names(&self.profile, &self.data, &self.plan, &self.runs_dir)?;
         Ok(())
+    }
+
+    /// Why `v` cannot run on this profile and data, in one line: `variant `x` on the quick
+    /// profile: …`.
+    pub fn refusal(&self, v: &Variant, e: anyhow::Error) -> anyhow::Error {
+        anyhow::anyhow!("variant `{}` on the {} profile: {e:#}", v.key, self.profile.name.as_str())
     }
 
     /// A section of the plan by key, or an error listing the keys.

@@ -126,8 +126,9 @@ fn method(n: usize) -> String {
          epoch): `delta_pp`, the difference in percentage points, with its 95% confidence \
          interval (`ci95_lo_pp`, `ci95_hi_pp`; Welch's t, unequal variances), `p_holm`, the \
          p-value adjusted by Holm's method over the study's {n} comparisons, `mde_pp`, the \
-         smallest difference these seeds would detect at 80% power, the `verdict`, and `paper`, \
-         the paper's own number. `section.runs_frame()` (one row per run: variant, seed, every \
+         smallest difference these seeds would detect at 80% power, the `verdict`, `paper`, the \
+         paper's own number, `best_epoch`, the mean epoch of the best validation accuracy, and \
+         `minutes` of training. `section.runs_frame()` (one row per run: variant, seed, every \
          configuration field, best validation accuracy, best epoch, test accuracy, minutes) and \
          `section.history_frame()` (every epoch) are polars tables to slice in a cell of your \
          own.\n\n**Figures.** Curves are means over seeds; the shaded band runs from the lowest \
@@ -279,7 +280,7 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
             train what is pending and wait \
             for what another process is training.",
         ),
-        code("study.status(&study.sections())?"),
+        code("study.status(&study.sections())?.show()"),
         code(
             "let sections = study.run_all()?;\nconvlab::analysis::summary_table(&sections)?.show()",
         ),
@@ -292,7 +293,7 @@ fn summary_notebook(plan: &Plan, layout: &Layout, extras: &dyn Extras) -> Notebo
         ),
         code(
             "study.runs_frame()?.select([\"variant\", \"seed\", \"model.width\", \"train.lr\", \
-                \"best_val_acc\", \"test_acc\", \"minutes\"])?",
+                \"best_val_acc\", \"test_acc\", \"minutes\"])?.show()",
         ),
         md(format!(
             "## Effect or noise: the study's {n} comparisons\n\nEach variant against its \
@@ -541,7 +542,8 @@ mod tests {
             "{}",
             nbs[0].cells[2].source
         );
-        assert!(nbs[0].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
+        assert!(nbs[1].cells.iter().any(|c| c.source.contains("study's 1 comparisons")));
+        assert!(nbs[0].cells[0].source.contains("[method](02_summary.ipynb)"));
         assert!(
             !nbs[1].cells.iter().any(|c| c.source.contains("answer_all")),
             "the paper's questions are the paper's"
