@@ -16,6 +16,15 @@ def load(path):
         return {(r["section"], r["variant"], r["reference"]): r for r in csv.DictReader(f)}
 
 
+def col(row, name):
+    """A comparison's `name` column, whichever score its study compared (`test_at_best_delta_pp`,
+    `best_val_delta_pp`; `delta_pp` in tables of before); the paper's own column is not it."""
+    for k, v in row.items():
+        if (k == name or k.endswith("_" + name)) and not k.startswith("paper_"):
+            return v
+    return "—"
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -32,9 +41,9 @@ def main():
         a, b = few[k], many[k]
         same = a["verdict"] == b["verdict"]
         agree += same
-        ci = lambda r: f"[{r['ci95_lo_pp']}, {r['ci95_hi_pp']}]"
-        print(f"| {k[1]} vs {k[2]} | {a['delta_pp']} | {ci(a)} | {a.get('mde_pp', '—')} | {a['verdict']} | "
-              f"{b['delta_pp']} | {ci(b)} | {b.get('mde_pp', '—')} | {b['verdict']} | {'yes' if same else '**no**'} |")
+        ci = lambda r: f"[{col(r, 'ci95_lo_pp')}, {col(r, 'ci95_hi_pp')}]"
+        print(f"| {k[1]} vs {k[2]} | {col(a, 'delta_pp')} | {ci(a)} | {col(a, 'mde_pp')} | {a['verdict']} | "
+              f"{col(b, 'delta_pp')} | {ci(b)} | {col(b, 'mde_pp')} | {b['verdict']} | {'yes' if same else '**no**'} |")
     print(f"\n{agree} of {len(keys)} verdicts agree.")
 
 

@@ -65,7 +65,7 @@ impl std::str::FromStr for ProfileName {
 }
 
 /// What a study's statistics — its comparisons, intervals and verdicts — are computed on.
-/// Tables show the paper's metric, best validation accuracy, whichever it is.
+/// Tables show both metrics, each under its name ([`Score::column`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +105,15 @@ impl Score {
         match self {
             Score::BestVal => Some(run.best_val_acc),
             Score::TestAtBest => run.test_acc,
+        }
+    }
+
+    /// As a table's columns name it: `best_val`, `test_at_best` (`best_val_mean`,
+    /// `test_at_best_delta_pp`, …).
+    pub fn column(self) -> &'static str {
+        match self {
+            Score::BestVal => "best_val",
+            Score::TestAtBest => "test_at_best",
         }
     }
 

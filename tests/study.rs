@@ -238,16 +238,17 @@ fn smoke_study_runs_end_to_end() {
         [
             "variant",
             "best_val_by_seed",
-            "mean",
-            "std",
-            "test_at_best",
-            "delta_pp",
-            "ci95_lo_pp",
-            "ci95_hi_pp",
+            "best_val_mean",
+            "best_val_std",
+            "test_at_best_mean",
+            "test_at_best_std",
+            "best_val_delta_pp",
+            "best_val_ci95_lo_pp",
+            "best_val_ci95_hi_pp",
             "p_holm",
-            "mde_pp",
+            "best_val_mde_pp",
             "verdict",
-            "paper",
+            "paper_best_val",
             "best_epoch",
             "minutes"
         ]
@@ -446,9 +447,9 @@ fn smoke_study_runs_end_to_end() {
     let by_seed = table.column("best_val_by_seed").unwrap().str().unwrap().get(row).unwrap();
     assert_eq!(by_seed, format!("{} {}", accs[0], accs[1]));
     let mean = (accs[0] + accs[1]) / 2.0;
-    assert!((cell("mean") - mean).abs() <= 5e-5, "{} vs {mean}", cell("mean"));
+    assert!((cell("best_val_mean") - mean).abs() <= 5e-5, "{} vs {mean}", cell("best_val_mean"));
     assert!(
-        (cell("std") - (accs[0] - accs[1]).abs() / 2f64.sqrt()).abs() <= 5e-5,
+        (cell("best_val_std") - (accs[0] - accs[1]).abs() / 2f64.sqrt()).abs() <= 5e-5,
         "sample std of two seeds: |a − b| / √2"
     );
 
@@ -472,7 +473,7 @@ fn smoke_study_runs_end_to_end() {
     let (lo, hi) = xk.ci95().unwrap();
     assert!(lo <= xk.summary.best_val_acc_mean && xk.summary.best_val_acc_mean <= hi);
     assert_eq!(
-        summary.column("ci95_lo").unwrap().f64().unwrap().get(0),
+        summary.column("best_val_ci95_lo").unwrap().f64().unwrap().get(0),
         Some((lo * 1e4).round() / 1e4)
     );
     // The residual comparison joined the family once its section ran.
@@ -548,5 +549,121 @@ fn every_variant_of_a_seed_sees_the_same_data_stream() {
         stream(plan.find_variant("xknet18").unwrap(), 1).2,
         stream(plan.find_variant("xknet18").unwrap(), 2).2,
         "another seed, another order"
+    );
+}
+
+/// Every number of a study's tables is its own metric's, under that metric's name: on a study
+/// scored on the test split, the best-validation columns hold the runs' best validation
+/// accuracies and the `test_at_best_…` ones their test accuracies at the best epoch, and the
+/// comparisons (Δ, CI, MDE) are on the test accuracies, reproducible from the table's own
+/// `test_at_best_std`.
+#[test]
+fn every_number_is_its_metrics_on_a_test_scored_study() {
+    use convlab::analysis::stats;
+    use convlab::plan::Score;
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let synth = convlab::data::SynthConfig {
+        train_per_class: 24,
+        labelled_test: true,
+        ..Default::default()
+    };
+    convlab::data::synthetic::write(&tree, &synth).unwrap();
+    // The quick profile (it scores the test split) on a small labelled tree, two epochs.
+    let mut settings = Settings {
+        profile: ProfileName::Quick,
+        data: Some(Source::ImageFolder { root: tree }),
+        seeds: Some(vec![1, 2, 3]),
+        epochs: Some(2),
+        ..Settings::defaults(tmp.path(), &tmp.path().join("cache"))
+    };
+    settings.data_settings.score = Some(Score::TestAtBest);
+    let mut study = Study::open(&settings).unwrap();
+    study.options.progress = false;
+    study.options.quiet = true;
+    let s = study.run_section("augmentation").unwrap();
+    let table = s.table().unwrap();
+    let names: Vec<&str> = table.get_column_names().into_iter().map(|n| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "variant",
+            "best_val_by_seed",
+            "best_val_mean",
+            "best_val_std",
+            "test_at_best_mean",
+            "test_at_best_std",
+            "test_at_best_delta_pp",
+            "test_at_best_ci95_lo_pp",
+            "test_at_best_ci95_hi_pp",
+            "p_holm",
+            "test_at_best_mde_pp",
+            "verdict",
+            "paper_best_val",
+            "best_epoch",
+            "minutes"
+        ]
+    );
+    let runs = |key: &str| -> Vec<(f64, f64)> {
+        (1..=3)
+            .map(|seed| {
+                let dir = study.runs_dir.join(format!("{key}/seed-{seed}"));
+                let s: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap())
+                        .unwrap();
+                (s["best_val_acc"].as_f64().unwrap(), s["test_acc"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    let sd = |x: &[f64]| {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
+    };
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let reference: Vec<f64> = runs("xknet18").iter().map(|r| r.1).collect();
+    let mut distinct = false;
+    for (i, key) in ["xknet18", "flips-0.05", "flips-0.1"].iter().enumerate() {
+        let cell = |c: &str| table.column(c).unwrap().f64().unwrap().get(i);
+        let rs = runs(key);
+        let (val, test): (Vec<f64>, Vec<f64>) = rs.iter().cloned().unzip();
+        distinct |= val != test;
+        let close = |got: Option<f64>, want: f64, what: &str| {
+            assert!((got.unwrap() - want).abs() <= 5.01e-5, "{key} {what}: {got:?} vs {want}")
+        };
+        close(cell("best_val_mean"), mean(&val), "best_val_mean");
+        close(cell("best_val_std"), sd(&val), "best_val_std");
+        close(cell("test_at_best_mean"), mean(&test), "test_at_best_mean");
+        close(cell("test_at_best_std"), sd(&test), "test_at_best_std");
+        if i == 0 {
+            assert_eq!(cell("test_at_best_delta_pp"), None, "the reference");
+            continue;
+        }
+        let pp = |got: Option<f64>, want: f64, what: &str| {
+            assert!((got.unwrap() - want).abs() <= 0.00501, "{key} {what}: {got:?} vs {want}")
+        };
+        pp(cell("test_at_best_delta_pp"), 100.0 * (mean(&test) - mean(&reference)), "Δ");
+        let w = stats::welch(&reference, &test).unwrap();
+        pp(cell("test_at_best_ci95_lo_pp"), 100.0 * w.ci95.0, "CI");
+        pp(cell("test_at_best_ci95_hi_pp"), 100.0 * w.ci95.1, "CI");
+        // The MDE from the table's own spreads: its test_at_best_std of the two sides.
+        let sds = (sd(&reference), sd(&test));
+        let mde = stats::welch_detectable_effect(sds, (3, 3), 0.05 / 15.0, 0.8).unwrap();
+        pp(cell("test_at_best_mde_pp"), 100.0 * mde, "MDE");
+    }
+    assert!(distinct, "the two metrics differ somewhere, or this test could not tell them apart");
+    // The summary's CI is the score's, around the score's mean.
+    let summary = convlab::analysis::summary_table(&[s]).unwrap();
+    for i in 0..summary.height() {
+        let cell = |c: &str| summary.column(c).unwrap().f64().unwrap().get(i).unwrap();
+        let m = cell("test_at_best_mean");
+        assert!(cell("test_at_best_ci95_lo") <= m && m <= cell("test_at_best_ci95_hi"), "row {i}");
+    }
+    let fam = study.family().unwrap();
+    let t = fam.table().unwrap();
+    assert!(t.column("test_at_best_delta_pp").is_ok() && t.column("delta_pp").is_err());
+    assert!(
+        fam.comparisons[0].labelled().starts_with("test accuracy of the best epoch — "),
+        "{}",
+        fam.comparisons[0].labelled()
     );
 }

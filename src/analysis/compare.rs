@@ -1,13 +1,13 @@
 //! A study's family of comparisons, fixed before any run by its plan: every variant of a
-//! section against the reference that section names ([`crate::plan::Plan::family_members`]). Each gives
-//! the
-//! difference of mean best-validation accuracies with its 95% confidence interval and
+//! section against the reference that section names ([`crate::plan::Plan::family_members`]).
+//! Each gives the difference of the mean scores — the study's [`Score`], best validation
+//! accuracy or the test accuracy of the best epoch — with its 95% confidence interval and
 //! p-value (Welch's t, [`stats::welch`]), and the p-value adjusted over the whole family
 //! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
 //! all finished are *pending*: they count in the family's size all the same, so a
 //! verdict never gets easier because runs are missing.
 use super::stats::{self, Welch, round};
-use crate::plan::{Plan, Variant};
+use crate::plan::{Plan, Score, Variant};
 use polars::prelude::*;
 
 /// Adjusted p-values below this call a difference (the family-wise error rate, 5%).
@@ -44,11 +44,11 @@ impl Verdict {
     }
 }
 
-/// One side of a comparison: a variant's best validation accuracy per finished seed.
+/// One side of a comparison: a variant's score per finished seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Side {
     pub variant: Variant,
-    /// (seed, best validation accuracy) of each finished run, in the profile's seed order.
+    /// (seed, score) of each finished run, in the profile's seed order.
     pub values: Vec<(u64, f64)>,
     /// Seeds the profile runs.
     pub expected: usize,
@@ -82,11 +82,14 @@ pub struct Comparison {
     pub p_holm: Option<f64>,
     /// Comparisons in the family (pending ones included).
     pub family_size: usize,
-    /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] after
-    /// Holm's adjustment, from the measured spreads — [`stats::detectable_effect`] (the
-    /// noncentral t of an equal-n two-sample t-test) at α / family size (Holm's strictest
-    /// step, the Bonferroni bound), times the pooled SD of the two sides, with n the smaller
-    /// side's seeds. `None` until both sides are complete with two seeds or more.
+    /// What the two sides' values are.
+    pub score: Score,
+    /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] by
+    /// Welch's test as it is run ([`stats::welch_detectable_effect`]: its degrees of freedom
+    /// estimated from the samples), at α / family size — Holm's strictest step, the Bonferroni
+    /// bound: a difference this large is detected whatever its rank — taking the two sides'
+    /// measured SDs and seed counts as the truth. `None` until both sides are complete with
+    /// two seeds or more.
     pub mde: Option<f64>,
 }
 
@@ -178,12 +181,19 @@ impl Comparison {
 }
 
 impl Comparison {
-    /// The numbers alone, for a table cell: `−9.5 pp [−11.8, −7.2], adjusted p = 0.005`, or the
-    /// verdict when not judged.
+    /// [`Comparison::describe`] headed by the metric it compares, for a sentence that sets it
+    /// beside numbers of another: `test accuracy of the best epoch — worse: −11.6 pp, …`.
+    pub fn labelled(&self) -> String {
+        format!("{} — {}", self.score.sentence(), self.describe())
+    }
+
+    /// The numbers alone, with their metric, for a table cell: `test, best epoch: −9.5 pp
+    /// [−11.8, −7.2], adjusted p = 0.005`, or the verdict when not judged.
     pub fn brief(&self) -> String {
         match (self.welch, self.p_holm) {
             (Some(w), Some(p)) => format!(
-                "{} pp [{}, {}], adjusted p {}",
+                "{}: {} pp [{}, {}], adjusted p {}",
+                self.score.name(),
                 pp(w.diff),
                 pp(w.ci95.0),
                 pp(w.ci95.1),
@@ -209,15 +219,18 @@ pub fn members_of(plan: &Plan) -> Vec<Member> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
     pub comparisons: Vec<Comparison>,
+    /// What the comparisons compare.
+    pub score: Score,
 }
 
 impl Family {
     /// A fixed family of (section, reference, variant) comparisons, adjusted together (a
     /// study's is its plan's, [`members_of`]; a question's own experiments form smaller ones).
-    /// `values(variant)` gives a variant's (seed, best val acc) pairs and how many seeds the
+    /// `values(variant)` gives a variant's (seed, `score`) pairs and how many seeds the
     /// profile expects.
     pub fn over(
         members: Vec<Member>,
+        score: Score,
         mut values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> anyhow::Result<Family> {
         let mut comparisons = Vec::with_capacity(members.len());
@@ -238,26 +251,27 @@ impl Family {
                 welch,
                 p_holm: None,
                 family_size: 0,
+                score,
                 mde: None,
             });
         }
         let adjusted =
             stats::holm(&comparisons.iter().map(|c| c.welch.map(|w| w.p)).collect::<Vec<_>>());
         let n = comparisons.len();
-        // The detectable effect in SDs depends only on the seeds: computed once per seed count.
-        let mut effect: std::collections::BTreeMap<usize, Option<f64>> = Default::default();
         for (c, p) in comparisons.iter_mut().zip(adjusted) {
             c.p_holm = p;
             c.family_size = n;
             if c.welch.is_some() {
-                let seeds = c.reference.values.len().min(c.variant.values.len());
-                let d = *effect
-                    .entry(seeds)
-                    .or_insert_with(|| stats::detectable_effect(seeds, ALPHA / n as f64, POWER));
-                c.mde = d.map(|d| d * stats::pooled_sd(&c.reference.accs(), &c.variant.accs()));
+                let (r, v) = (c.reference.accs(), c.variant.accs());
+                c.mde = stats::welch_detectable_effect(
+                    (stats::sd(&r), stats::sd(&v)),
+                    (r.len(), v.len()),
+                    ALPHA / n as f64,
+                    POWER,
+                );
             }
         }
-        Ok(Family { comparisons })
+        Ok(Family { comparisons, score })
     }
 
     /// The comparisons of one section, in its order.
@@ -265,10 +279,11 @@ impl Family {
         self.comparisons.iter().filter(|c| c.section == key).cloned().collect()
     }
 
-    /// One line per comparison: section, variant, reference, means, Δ and its 95% CI (pp),
-    /// p, Holm-adjusted p, verdict, and the paper's own difference where it gives both numbers.
+    /// One line per comparison: section, variant, reference, seeds, Δ of the score and its
+    /// 95% CI (pp), p, Holm-adjusted p, verdict, the MDE, and the paper's own difference of
+    /// best validation accuracies where it gives both numbers.
     pub fn table(&self) -> PolarsResult<DataFrame> {
-        comparisons_table(&self.comparisons)
+        comparisons_table(&self.comparisons, self.score)
     }
 
     /// How many comparisons have each verdict, e.g. `3 worse, 1 better, 11 no detectable
@@ -292,23 +307,35 @@ impl Family {
     }
 }
 
-/// The table of [`Family::table`] for any list of comparisons.
-pub fn comparisons_table(cs: &[Comparison]) -> PolarsResult<DataFrame> {
-    let f = |g: &dyn Fn(&Comparison) -> Option<f64>| cs.iter().map(g).collect::<Vec<Option<f64>>>();
-    df!(
-        "section" => cs.iter().map(|c| c.section.as_str()).collect::<Vec<_>>(),
-        "variant" => cs.iter().map(|c| c.variant.variant.key.as_str()).collect::<Vec<_>>(),
-        "reference" => cs.iter().map(|c| c.reference.variant.key.as_str()).collect::<Vec<_>>(),
-        "seeds" => cs.iter().map(|c| format!("{}/{}", c.variant.values.len(), c.reference.values.len())).collect::<Vec<_>>(),
-        "delta_pp" => f(&|c| c.diff().map(|d| round(100.0 * d, 2))),
-        "ci95_lo_pp" => f(&|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
-        "ci95_hi_pp" => f(&|c| c.welch.map(|w| round(100.0 * w.ci95.1, 2))),
-        "p" => f(&|c| c.welch.map(|w| round(w.p, 4))),
-        "p_holm" => f(&|c| c.p_holm.map(|p| round(p, 4))),
-        "verdict" => cs.iter().map(|c| c.verdict().as_str()).collect::<Vec<_>>(),
-        "mde_pp" => f(&|c| c.mde.map(|m| round(100.0 * m, 2))),
-        "paper_delta_pp" => f(&|c| c.variant.variant.reported.zip(c.reference.variant.reported).map(|(a, b)| round(100.0 * (a - b), 2))),
-    )
+/// The table of [`Family::table`] for any list of comparisons of `score`: its columns are
+/// named after the score `S` ([`Score::column`]), `S_delta_pp`, `S_ci95_lo_pp`, …, and the
+/// paper's difference after its metric, `paper_best_val_delta_pp`.
+pub fn comparisons_table(cs: &[Comparison], score: Score) -> PolarsResult<DataFrame> {
+    let s = score.column();
+    let f = |name: String, g: &dyn Fn(&Comparison) -> Option<f64>| {
+        Column::new(name.into(), cs.iter().map(g).collect::<Vec<Option<f64>>>())
+    };
+    let text = |name: &str, g: &dyn Fn(&Comparison) -> String| {
+        Column::new(name.into(), cs.iter().map(g).collect::<Vec<String>>())
+    };
+    let cols = vec![
+        text("section", &|c| c.section.clone()),
+        text("variant", &|c| c.variant.variant.key.clone()),
+        text("reference", &|c| c.reference.variant.key.clone()),
+        text("seeds", &|c| format!("{}/{}", c.variant.values.len(), c.reference.values.len())),
+        f(format!("{s}_delta_pp"), &|c| c.diff().map(|d| round(100.0 * d, 2))),
+        f(format!("{s}_ci95_lo_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
+        f(format!("{s}_ci95_hi_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.1, 2))),
+        f("p".into(), &|c| c.welch.map(|w| round(w.p, 4))),
+        f("p_holm".into(), &|c| c.p_holm.map(|p| round(p, 4))),
+        text("verdict", &|c| c.verdict().as_str().to_string()),
+        f(format!("{s}_mde_pp"), &|c| c.mde.map(|m| round(100.0 * m, 2))),
+        f("paper_best_val_delta_pp".into(), &|c| {
+            let (v, r) = (c.variant.variant.reported?, c.reference.variant.reported?);
+            Some(round(100.0 * (v - r), 2))
+        }),
+    ];
+    DataFrame::new(cs.len(), cols)
 }
 
 #[cfg(test)]
@@ -326,7 +353,7 @@ mod tests {
     fn paper_family(
         values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> Family {
-        Family::over(members_of(crate::plan::paper_plan()), values).unwrap()
+        Family::over(members_of(crate::plan::paper_plan()), Score::BestVal, values).unwrap()
     }
 
     /// The paper's own family: its size is the paper's, pinned here.
@@ -406,11 +433,11 @@ mod tests {
             get("flips-0.1").describe()
         );
         assert_eq!(fam.tally(), "1 worse, 13 no detectable difference, 1 pending");
-        // The minimum detectable effect: statsmodels' `TTestIndPower().solve_power(nobs1=3,
-        // alpha=0.05/15, power=0.8)` = 6.400612409188463 SDs × the pooled SD 0.0037859388972
-        // (numpy, ddof=1) = 0.024232327485848793.
+        // The minimum detectable effect of Welch's test as it is run, at α/15 with both sides'
+        // SDs: scipy 1.17.1's adaptive quadrature, `python bench/welch_mde.py` (its last line:
+        // sds 0.0040415 and 0.0035119 by numpy with ddof=1, 3 seeds a side) = 0.03620067781504223.
         assert!(
-            (get("dropout-0.1").mde.unwrap() - 0.024232327485848793).abs() < 1e-7,
+            (get("dropout-0.1").mde.unwrap() - 0.03620067781504223).abs() < 1e-6,
             "{:?}",
             get("dropout-0.1").mde
         );
@@ -418,13 +445,14 @@ mod tests {
         assert!(
             get("dropout-0.1")
                 .describe()
-                .ends_with("; these seeds detect |Δ| ≥ 2.4 pp at 80% power"),
+                .ends_with("; these seeds detect |Δ| ≥ 3.6 pp at 80% power"),
             "{}",
             get("dropout-0.1").describe()
         );
         let t = fam.table().unwrap();
         assert_eq!(t.height(), 15);
         assert_eq!(t.column("verdict").unwrap().str().unwrap().get(14), Some("pending"));
+        assert!(t.column("best_val_delta_pp").is_ok(), "named after the score it compares");
 
         // One seed a side: too few to tell, and not "no difference".
         let one = paper_family(|v| Ok((value(&v.key).map_or(vec![], |a| vec![(1, a[0])]), 1)));

@@ -149,12 +149,15 @@ impl SectionResult {
         }))
     }
 
-    /// One row per variant: the best validation accuracy of every seed, in one column
-    /// (`best_val_by_seed`, the profile's seed order, `—` for a seed not run), their mean and std, the mean test accuracy of the best epochs, the difference to the
-    /// reference in pp with its 95% CI (Welch), the Holm-adjusted p over the study's
-    /// comparisons, the minimum detectable effect, the verdict, the paper's number, the mean
-    /// best epoch and the minutes of training. The runs' columns come from
-    /// [`SectionResult::runs_frame`], the comparisons' from [`SectionResult::comparisons`].
+    /// One row per variant, every number under its metric's name: the best validation
+    /// accuracy of every seed in one column (`best_val_by_seed`, the profile's seed order, `—`
+    /// for a seed not run), its mean and std (`best_val_mean`, `best_val_std`), the test
+    /// accuracy of the best epoch's (`test_at_best_mean`, `test_at_best_std`); then the
+    /// comparison with the reference on the study's score `S` ([`Score::column`]):
+    /// `S_delta_pp` with its 95% CI (Welch), the Holm-adjusted p over the study's comparisons,
+    /// `S_mde_pp`, the verdict; the paper's best validation accuracy, the mean best epoch and
+    /// the minutes of training. The runs' columns come from [`SectionResult::runs_frame`], the
+    /// comparisons' from [`SectionResult::comparisons`].
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let frame = self.runs_frame()?;
         let runs: Vec<VariantRuns> = self
@@ -171,8 +174,10 @@ impl SectionResult {
         let by_seed = runs
             .iter()
             .map(|r| {
-                let accs =
-                    seeds.iter().map(|&s| r.seed_acc(s)).collect::<PolarsResult<Vec<_>>>()?;
+                let accs = seeds
+                    .iter()
+                    .map(|&s| r.seed_score(s, Score::BestVal))
+                    .collect::<PolarsResult<Vec<_>>>()?;
                 Ok(accs
                     .iter()
                     .map(|a| a.map_or("—".to_string(), |a| format!("{a}")))
@@ -184,21 +189,46 @@ impl SectionResult {
         let of_runs = |name: &str, g: &dyn Fn(&VariantRuns) -> Option<f64>| {
             Column::new(name.into(), runs.iter().map(g).collect::<Vec<_>>())
         };
+        let r4 = |x: Option<f64>| x.map(|x| round(x, 4));
         cols.extend([
-            of_runs("mean", &|r| r.mean.map(|m| round(m, 4))),
-            of_runs("std", &|r| r.std.map(|s| round(s, 4))),
-            of_runs("test_at_best", &|r| r.test_at_best.map(|t| round(t, 4))),
+            of_runs("best_val_mean", &|r| r4(r.best_val_mean)),
+            of_runs("best_val_std", &|r| r4(r.best_val_std)),
+            of_runs("test_at_best_mean", &|r| r4(r.test_at_best_mean)),
+            of_runs("test_at_best_std", &|r| r4(r.test_at_best_std)),
         ]);
+        cols.extend(self.comparison_columns()?);
+        cols.extend([
+            Column::new(
+                "paper_best_val".into(),
+                rs.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+            ),
+            of_runs("best_epoch", &|r| r.best_epoch.map(|e| round(e, 1))),
+            of_runs("minutes", &|r| Some(round(r.minutes, 2))),
+        ]);
+        DataFrame::new(rs.len(), cols)
+    }
+
+    /// The table's comparison columns, on the study's score `S`: `S_delta_pp`,
+    /// `S_ci95_lo_pp`, `S_ci95_hi_pp`, `p_holm`, `S_mde_pp`, `verdict`.
+    fn comparison_columns(&self) -> PolarsResult<Vec<Column>> {
+        let rs = &self.results;
+        let s = self.score().column();
         let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
-        let f = |name: &str, g: &dyn Fn(&VariantResult) -> Option<f64>| {
+        let f = |name: String, g: &dyn Fn(&VariantResult) -> Option<f64>| {
             Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>())
         };
-        cols.extend([
-            f("delta_pp", &|r| cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))),
-            f("ci95_lo_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))),
-            f("ci95_hi_pp", &|r| cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))),
-            f("p_holm", &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
-            f("mde_pp", &|r| cmp(r).and_then(|c| c.mde).map(|m| round(100.0 * m, 2))),
+        Ok(vec![
+            f(format!("{s}_delta_pp"), &|r| {
+                cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))
+            }),
+            f(format!("{s}_ci95_lo_pp"), &|r| {
+                cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))
+            }),
+            f(format!("{s}_ci95_hi_pp"), &|r| {
+                cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))
+            }),
+            f("p_holm".into(), &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
+            f(format!("{s}_mde_pp"), &|r| cmp(r).and_then(|c| c.mde).map(|m| round(100.0 * m, 2))),
             Column::new(
                 "verdict".into(),
                 rs.iter()
@@ -213,30 +243,35 @@ impl SectionResult {
                     })
                     .collect::<Vec<_>>(),
             ),
-            f("paper", &|r| r.variant.reported),
-            of_runs("best_epoch", &|r| r.best_epoch.map(|e| round(e, 1))),
-            of_runs("minutes", &|r| Some(round(r.minutes, 2))),
-        ]);
-        DataFrame::new(rs.len(), cols)
+        ])
     }
 
-    /// Each seed's best validation accuracy (`seed_<s>`), their mean and std, and the verdict: a
-    /// column per seed, for a terminal.
+    /// For a terminal: each seed's value of the study's score `S` (`seed_<s>`, a column each),
+    /// their mean and std (`S_mean`, `S_std`), and the verdict.
     pub fn seed_table(&self) -> PolarsResult<DataFrame> {
         let frame = self.runs_frame()?;
+        let score = self.score();
+        let runs: Vec<VariantRuns> = self
+            .results
+            .iter()
+            .map(|r| VariantRuns::of(&frame, &r.variant.key))
+            .collect::<PolarsResult<_>>()?;
         let t = self.table()?;
         let mut cols = vec![t.column("variant")?.clone()];
         for seed in seeds_of(&frame)? {
-            let v = self
-                .results
+            let v = runs
                 .iter()
-                .map(|r| VariantRuns::of(&frame, &r.variant.key)?.seed_acc(seed))
+                .map(|r| r.seed_score(seed, score))
                 .collect::<PolarsResult<Vec<Option<f64>>>>()?;
             cols.push(Column::new(format!("seed_{seed}").into(), v));
         }
-        for name in ["mean", "std", "verdict"] {
-            cols.push(t.column(name)?.clone());
-        }
+        let s = score.column();
+        let (means, stds): (Vec<_>, Vec<_>) = runs.iter().map(|r| r.of_score(score)).unzip();
+        let r4 =
+            |x: Vec<Option<f64>>| x.into_iter().map(|x| x.map(|x| round(x, 4))).collect::<Vec<_>>();
+        cols.push(Column::new(format!("{s}_mean").into(), r4(means)));
+        cols.push(Column::new(format!("{s}_std").into(), r4(stds)));
+        cols.push(t.column("verdict")?.clone());
         DataFrame::new(t.height(), cols)
     }
 
@@ -260,7 +295,7 @@ impl SectionResult {
         )
     }
 
-    /// Each variant's best validation accuracy (mean, 95% CI, seeds), its difference to the
+    /// Each variant's score (mean, 95% CI, seeds), its difference to the
     /// section's reference with the CI and verdict, and the paper's difference.
     pub fn effects(&self) -> Figure {
         let rows = self
@@ -378,15 +413,17 @@ fn seeds_of(frame: &DataFrame) -> PolarsResult<Vec<u64>> {
     Ok(seeds)
 }
 
-/// One variant's rows of a runs frame and what the tables show of them: the mean and std
-/// (over seeds, for two or more) of the best validation accuracy, the mean test accuracy of
-/// the best epochs (when every run has one), the mean best epoch, the minutes of training.
+/// One variant's rows of a runs frame and what the tables show of them, each under its
+/// metric's name: the mean and std (over seeds, for two or more) of the best validation
+/// accuracy and of the test accuracy of the best epoch (when every run has one), the mean
+/// best epoch, the minutes of training.
 pub(crate) struct VariantRuns {
     rows: DataFrame,
     pub seeds: usize,
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
-    pub test_at_best: Option<f64>,
+    pub best_val_mean: Option<f64>,
+    pub best_val_std: Option<f64>,
+    pub test_at_best_mean: Option<f64>,
+    pub test_at_best_std: Option<f64>,
     pub best_epoch: Option<f64>,
     pub minutes: f64,
 }
@@ -397,21 +434,36 @@ impl VariantRuns {
         let rows = frame.filter(&frame.column("variant")?.str()?.equal(key))?;
         let acc = rows.column("best_val_acc")?.f64()?;
         let test = rows.column("test_acc")?.f64()?;
+        let spread = rows.height() > 1;
+        let tested = test.null_count() == 0;
         Ok(Self {
             seeds: rows.height(),
-            mean: acc.mean(),
-            std: if rows.height() > 1 { acc.std(1) } else { None },
-            test_at_best: if test.null_count() == 0 { test.mean() } else { None },
+            best_val_mean: acc.mean(),
+            best_val_std: if spread { acc.std(1) } else { None },
+            test_at_best_mean: if tested { test.mean() } else { None },
+            test_at_best_std: if tested && spread { test.std(1) } else { None },
             best_epoch: rows.column("best_epoch")?.cast(&DataType::Float64)?.f64()?.mean(),
             minutes: rows.column("minutes")?.f64()?.sum().unwrap_or(0.0),
             rows,
         })
     }
 
-    /// The best validation accuracy of `seed`'s run, if it is among the rows.
-    pub(crate) fn seed_acc(&self, seed: u64) -> PolarsResult<Option<f64>> {
+    /// The mean and std of `score` over the rows.
+    pub(crate) fn of_score(&self, score: Score) -> (Option<f64>, Option<f64>) {
+        match score {
+            Score::BestVal => (self.best_val_mean, self.best_val_std),
+            Score::TestAtBest => (self.test_at_best_mean, self.test_at_best_std),
+        }
+    }
+
+    /// `score` of `seed`'s run, if it is among the rows.
+    pub(crate) fn seed_score(&self, seed: u64, score: Score) -> PolarsResult<Option<f64>> {
         let of_seed = self.rows.filter(&self.rows.column("seed")?.u64()?.equal(seed))?;
-        let acc = of_seed.column("best_val_acc")?.f64()?;
+        let column = match score {
+            Score::BestVal => "best_val_acc",
+            Score::TestAtBest => "test_acc",
+        };
+        let acc = of_seed.column(column)?.f64()?;
         Ok(if acc.is_empty() { None } else { acc.get(0) })
     }
 }
@@ -529,20 +581,33 @@ mod tests {
         assert_eq!(seeds_of(&frame).unwrap(), [1, 2, 3], "first-seen order, once each");
         let a = VariantRuns::of(&frame, "a").unwrap();
         assert_eq!(a.seeds, 3);
-        assert!((a.mean.unwrap() - 0.6).abs() < 1e-12);
+        assert!((a.best_val_mean.unwrap() - 0.6).abs() < 1e-12);
         // Sample std (ddof 1): sqrt((0.1² + 0 + 0.1²) / 2) = 0.1.
-        assert!((a.std.unwrap() - 0.1).abs() < 1e-12);
-        assert_eq!(a.test_at_best, None, "one run without a test score: no mean");
+        assert!((a.best_val_std.unwrap() - 0.1).abs() < 1e-12);
+        assert_eq!(
+            (a.test_at_best_mean, a.test_at_best_std),
+            (None, None),
+            "one run without a test score: no mean"
+        );
         assert!((a.best_epoch.unwrap() - 8.0 / 3.0).abs() < 1e-12);
         assert_eq!(a.minutes, 6.0);
-        assert_eq!((a.seed_acc(3).unwrap(), a.seed_acc(4).unwrap()), (Some(0.7), None));
+        assert_eq!(
+            (a.seed_score(3, Score::BestVal).unwrap(), a.seed_score(4, Score::BestVal).unwrap()),
+            (Some(0.7), None)
+        );
+        assert_eq!(a.seed_score(2, Score::TestAtBest).unwrap(), Some(0.5), "each metric its own");
         let b = VariantRuns::of(&frame, "b").unwrap();
         assert_eq!(
-            (b.seeds, b.mean, b.std, b.test_at_best),
-            (1, Some(0.9), None, Some(0.8)),
+            (b.seeds, b.best_val_mean, b.best_val_std, b.test_at_best_mean, b.test_at_best_std),
+            (1, Some(0.9), None, Some(0.8), None),
             "one seed: no std"
         );
+        assert_eq!(b.of_score(Score::TestAtBest), (Some(0.8), None));
+        // Two test scores, 0.4 and 0.5: sample std 0.0707…, not the best-val one.
+        let ab = VariantRuns::of(&frame.head(Some(2)), "a").unwrap();
+        assert!((ab.test_at_best_std.unwrap() - 0.1 / 2f64.sqrt()).abs() < 1e-12);
+        assert!((ab.best_val_std.unwrap() - 0.1 / 2f64.sqrt()).abs() < 1e-12);
         let none = VariantRuns::of(&frame, "c").unwrap();
-        assert_eq!((none.seeds, none.mean, none.minutes), (0, None, 0.0));
+        assert_eq!((none.seeds, none.best_val_mean, none.minutes), (0, None, 0.0));
     }
 }

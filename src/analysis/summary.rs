@@ -6,9 +6,11 @@ use crate::plan::{Score, Setup, Variant};
 use crate::settings::ProfileName;
 use crate::table::Table;
 
-/// Every variant of the study once: its seeds, mean best validation accuracy with the 95%
-/// CI of the mean, std, the paper's number, minutes of training. The comparisons between
-/// variants, with their verdicts, are [`super::family`]'s table.
+/// Every variant of the study once, each number under its metric's name: its seeds, the
+/// mean and std of its best validation accuracy and of the test accuracy of its best epochs,
+/// the 95% CI of the mean of the study's score `S` (`S_ci95_lo`, `S_ci95_hi`:
+/// [`Score::column`]), the paper's best validation accuracy, minutes of training. The
+/// comparisons between variants, with their verdicts, are [`super::family`]'s table.
 pub fn summary_table(
     sections: &[SectionResult],
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
@@ -20,18 +22,36 @@ pub fn summary_table(
         .iter()
         .map(|r| results::VariantRuns::of(&frame, &r.variant.key))
         .collect::<PolarsResult<Vec<_>>>()?;
-    let r4 = |x: f64| stats::round(x, 4);
-    df!(
-        "variant" => seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
-        "seeds" => runs.iter().map(|r| r.seeds as u32).collect::<Vec<_>>(),
-        "mean" => runs.iter().map(|r| r.mean.map(r4)).collect::<Vec<_>>(),
-        "ci95_lo" => seen.iter().map(|r| r.ci95().map(|c| r4(c.0))).collect::<Vec<_>>(),
-        "ci95_hi" => seen.iter().map(|r| r.ci95().map(|c| r4(c.1))).collect::<Vec<_>>(),
-        "std" => runs.iter().map(|r| r.std.map(r4)).collect::<Vec<_>>(),
-        "test_at_best" => runs.iter().map(|r| r.test_at_best.map(r4)).collect::<Vec<_>>(),
-        "paper" => seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
-        "minutes" => runs.iter().map(|r| stats::round(r.minutes, 2)).collect::<Vec<_>>(),
-    )
+    let s = seen.first().map_or(Score::BestVal, |r| r.score).column();
+    let r4 = |x: Option<f64>| x.map(|x| stats::round(x, 4));
+    let of_runs = |name: &str, g: &dyn Fn(&results::VariantRuns) -> Option<f64>| {
+        Column::new(name.into(), runs.iter().map(|r| r4(g(r))).collect::<Vec<_>>())
+    };
+    let ci = |name: String, g: &dyn Fn((f64, f64)) -> f64| {
+        Column::new(name.into(), seen.iter().map(|r| r4(r.ci95().map(g))).collect::<Vec<_>>())
+    };
+    let cols = vec![
+        Column::new(
+            "variant".into(),
+            seen.iter().map(|r| r.variant.key.to_string()).collect::<Vec<_>>(),
+        ),
+        Column::new("seeds".into(), runs.iter().map(|r| r.seeds as u32).collect::<Vec<_>>()),
+        of_runs("best_val_mean", &|r| r.best_val_mean),
+        of_runs("best_val_std", &|r| r.best_val_std),
+        of_runs("test_at_best_mean", &|r| r.test_at_best_mean),
+        of_runs("test_at_best_std", &|r| r.test_at_best_std),
+        ci(format!("{s}_ci95_lo"), &|c| c.0),
+        ci(format!("{s}_ci95_hi"), &|c| c.1),
+        Column::new(
+            "paper_best_val".into(),
+            seen.iter().map(|r| r.variant.reported).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "minutes".into(),
+            runs.iter().map(|r| stats::round(r.minutes, 2)).collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(seen.len(), cols)
 }
 
 /// Each variant of `sections` once, in order.

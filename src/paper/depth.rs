@@ -104,12 +104,14 @@ impl DepthCost {
     }
 
     /// One row per depth: blocks, parameters, MACs per image, step and epoch throughput,
-    /// time and MACs relative to resnet14, mean best validation accuracy and Δ to xknet18.
+    /// time and MACs relative to resnet14, and the study's score `S` ([`crate::settings::Score::column`]): its
+    /// mean (`S_mean`) and its Δ to xknet18 (`S_delta_pp_vs_xknet18`).
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let rows: Vec<(&String, &BenchConfig, &BenchResult)> =
             self.bench.results.iter().map(|(k, c, r)| (k, c, r)).collect();
         let macs14 = self.macs.first().copied().unwrap_or(1) as f64;
-        df!(
+        let s = self.section.score().column();
+        let mut t = df!(
             "variant" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
             "blocks" => rows.iter().map(|r| format!("{:?}", r.1.model.blocks)).collect::<Vec<_>>(),
             "params" => rows.iter().map(|r| r.2.parameters).collect::<Vec<_>>(),
@@ -118,9 +120,12 @@ impl DepthCost {
             "epoch_s" => rows.iter().map(|r| r.2.epoch_seconds.map(|s| round(s, 2))).collect::<Vec<_>>(),
             "time_vs_resnet14" => rows.iter().map(|r| self.time_ratio(r.0, "resnet14").map(|x| round(x, 2))).collect::<Vec<_>>(),
             "macs_vs_resnet14" => self.macs.iter().map(|&m| round(m as f64 / macs14, 2)).collect::<Vec<_>>(),
-            "best_val_acc" => rows.iter().map(|r| self.section.get(r.0).map(|v| round(v.summary.best_val_acc_mean, 4))).collect::<Vec<_>>(),
+            "mean" => rows.iter().map(|r| self.section.get(r.0).map(|v| round(v.mean_score(), 4))).collect::<Vec<_>>(),
             "delta_pp_vs_xknet18" => rows.iter().map(|r| self.section.comparison(r.0).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))).collect::<Vec<_>>(),
-        )
+        )?;
+        t.rename("mean", format!("{s}_mean").into())?;
+        t.rename("delta_pp_vs_xknet18", format!("{s}_delta_pp_vs_xknet18").into())?;
+        Ok(t)
     }
 
     /// Whether "about twice" holds: resnet34's epoch takes 1.5–2.5× resnet14's.

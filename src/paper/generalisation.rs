@@ -124,20 +124,17 @@ impl Generalisation {
             mean(&c.rises),
             mean(&x.rises)
         )];
-        let acc = self.accuracy.as_ref().map_or("not compared yet".into(), |a| a.describe());
+        let acc = self.accuracy.as_ref().map_or("not compared yet".into(), |a| a.labelled());
         match self.gap_test("constant-lr-1e-3") {
             Some(w) => out.push(format!(
-                "Gap difference {} pp, 95% CI [{}, {}], p {} (Welch, one pre-stated test). Best \
-                    validation accuracy against xknet18: {acc}.",
+                "Gap difference {} pp, 95% CI [{}, {}], p {} (Welch, one pre-stated test). \
+                    Against xknet18, {acc}.",
                 pp(w.diff),
                 pp(w.ci95.0),
                 pp(w.ci95.1),
                 show_p(w.p)
             )),
-            None => out.push(format!(
-                "Too few seeds to test the gap. Best validation accuracy \
-                against xknet18: {acc}."
-            )),
+            None => out.push(format!("Too few seeds to test the gap. Against xknet18, {acc}.")),
         }
         out.push(match self.unhealthy() {
             Some(true) => "\"Accurate but unhealthy\": **reproduced** — as accurate as StepLR \

@@ -295,8 +295,8 @@ impl InstanceNormAnswer {
     /// Step 1: InstanceNorm against BatchNorm at this profile's lr.
     fn at_profile_lr_step(&self, bn: &NormRow, inorm: &NormRow) -> String {
         format!(
-            "1. At this profile's lr {} (the paper's 0.001 × {}), InstanceNorm {}: {:.4} ({:.1}× \
-                chance) against BatchNorm's {:.4} — {}.",
+            "1. At this profile's lr {} (the paper's 0.001 × {}), InstanceNorm {}: best \
+                validation accuracy {:.4} ({:.1}× chance) against BatchNorm's {:.4}; {}.",
             self.profile_lr,
             self.profile_lr / crate::train::recipe::LR,
             if inorm.times_chance <= 2.0 {
@@ -307,7 +307,7 @@ impl InstanceNormAnswer {
             inorm.result.summary.best_val_acc_mean,
             inorm.times_chance,
             bn.result.summary.best_val_acc_mean,
-            self.at_profile_lr.as_ref().map_or("not compared yet".into(), |c| c.describe())
+            self.at_profile_lr.as_ref().map_or("not compared yet".into(), |c| c.labelled())
         )
     }
 
@@ -338,10 +338,11 @@ impl InstanceNormAnswer {
         let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
         format!(
             "2. At the paper's own lr 0.001 (same data, epochs and schedule), InstanceNorm \
-                reaches {:.4} against BatchNorm's {:.4} ({}); {collapse}. IN/BN = {:.2}.{}",
+                reaches a best validation accuracy of {:.4} against BatchNorm's {:.4} ({}); \
+                {collapse}. IN/BN = {:.2}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
-            in_vs_bn.map_or("not compared yet".into(), |c| c.describe()),
+            in_vs_bn.map_or("not compared yet".into(), |c| c.labelled()),
             pin.result.summary.best_val_acc_mean / pbn.result.summary.best_val_acc_mean,
             {
                 // How much of the deficit is there in training already: evaluation-time statistics
@@ -392,13 +393,14 @@ impl InstanceNormAnswer {
         );
         let head = format!(
             "A max-pooling head, which reads each channel's peak instead of its mean, takes \
-                InstanceNorm from {:.4} to {:.4} ({}) and BatchNorm from {:.4} to {:.4} ({})",
+                InstanceNorm's best validation accuracy from {:.4} to {:.4} ({}) and BatchNorm's \
+                from {:.4} to {:.4} ({})",
             pin.result.summary.best_val_acc_mean,
             pin_max.result.summary.best_val_acc_mean,
-            max_in.map_or("not compared yet".into(), |c| c.describe()),
+            max_in.map_or("not compared yet".into(), |c| c.labelled()),
             pbn.result.summary.best_val_acc_mean,
             pbn_max.result.summary.best_val_acc_mean,
-            max_bn.map_or("not compared yet".into(), |c| c.describe())
+            max_bn.map_or("not compared yet".into(), |c| c.labelled())
         );
         let interaction = match self.interaction {
             Some(w) => format!(

@@ -26,8 +26,8 @@ impl Extras for PaperExtras {
             md(
                 "## The profile against the paper\n\nFor each of the paper's findings: **reproduced** (the same direction, \
                 adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) \
-                or **not separable** (the \
-                interval spans zero), with the reason where a section's experiment shows one. The \
+                or **not separable** (an adjusted p of 0.05 or more, whatever the unadjusted \
+                interval shows), with the reason where a section's experiment shows one. The \
                 dropout trend is judged by \
                 its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's \
                 time by the benchmark \

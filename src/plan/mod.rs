@@ -311,8 +311,7 @@ impl Section {
         }
         section.reference = Some(section.variants[0].key.clone());
         section.question = format!(
-            "How does {} change {base}'s best validation accuracy? Each value is compared with \
-                the first, {}.",
+            "How does {} change {base}'s accuracy? Each value is compared with the first, {}.",
             swept.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(" and "),
             section.variants[0].label
         );

@@ -202,14 +202,18 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
                 difference of the means with its 95% CI (Welch's t), the p-value adjusted by \
                 Holm's method over the study's {} comparisons, and the minimum detectable effect \
                 — the smallest difference these seeds would detect at {:.0}% power after the \
-                adjustment (the noncentral t at α / {}, times the pooled spread of the two \
-                sides). *Better* / *worse* means an adjusted p below {}. Tables show the paper's \
-                metric, best validation accuracy, whatever the score.",
+                adjustment (Welch's test as it is run, its degrees of freedom estimated from the \
+                samples, at α / {}, with the two sides' measured spreads taken as the truth). *Better* / *worse* means an adjusted p below {}. Every number is named after \
+                its metric: tables show the paper's metric, best validation accuracy \
+                (`best_val_…`), and the test accuracy of the best epoch (`test_at_best_…`) side \
+                by side, and the comparisons' columns carry the score's name (`{}_delta_pp`, \
+                …).",
             p.score.sentence(),
             family.comparisons.len(),
             100.0 * crate::analysis::compare::POWER,
             family.comparisons.len(),
-            crate::analysis::compare::ALPHA
+            crate::analysis::compare::ALPHA,
+            p.score.column()
         )),
     ]);
     blocks.push(Block::Para(

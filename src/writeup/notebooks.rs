@@ -117,21 +117,24 @@ fn summary_file(plan: &Plan) -> String {
 /// effects figures draw, and how a verdict is reached over the plan's `n` comparisons.
 fn method(n: usize) -> String {
     format!(
-        "## Method\n\n{RUNNING}\n\n**Tables.** A section's table has one row per variant: \
-         `best_val_by_seed`, each seed's best validation accuracy in the profile's seed order; their \
-         `mean` and `std`; \
-         `test_at_best`, the mean test accuracy of the best epochs where the test split is \
-         labelled; then the comparison with the section's reference on the profile's score \
-         (`study.profile.score`: best validation accuracy, or the test accuracy of the best \
-         epoch): `delta_pp`, the difference in percentage points, with its 95% confidence \
-         interval (`ci95_lo_pp`, `ci95_hi_pp`; Welch's t, unequal variances), `p_holm`, the \
-         p-value adjusted by Holm's method over the study's {n} comparisons, `mde_pp`, the \
-         smallest difference these seeds would detect at 80% power, the `verdict`, `paper`, the \
-         paper's own number, `best_epoch`, the mean epoch of the best validation accuracy, and \
-         `minutes` of training. `section.runs_frame()` (one row per run: variant, seed, every \
-         configuration field, best validation accuracy, best epoch, test accuracy, minutes) and \
-         `section.history_frame()` (every epoch) are polars tables to slice in a cell of your \
-         own.\n\n**Figures.** Curves are means over seeds; the shaded band runs from the lowest \
+        "## Method\n\n{RUNNING}\n\n**Tables.** A section's table has one row per variant, and \
+         each number is named after its metric. `best_val_by_seed` holds each seed's best \
+         validation accuracy (the paper's metric) in the profile's seed order, \
+         `best_val_mean` and `best_val_std` their mean and standard deviation; \
+         `test_at_best_mean` and `test_at_best_std` are those of the test accuracy of the \
+         best epochs, where the test split is labelled. The comparison with the section's \
+         reference is on the profile's score `S` (`study.profile.score`: `best_val`, or \
+         `test_at_best`), and its columns carry that name: `S_delta_pp`, the difference of the \
+         means in percentage points, with its 95% confidence interval (`S_ci95_lo_pp`, \
+         `S_ci95_hi_pp`; Welch's t, unequal variances, not adjusted for the other \
+         comparisons), `p_holm`, the p-value adjusted by Holm's method over the study's {n} \
+         comparisons, `S_mde_pp`, the smallest difference these seeds would detect at 80% \
+         power by Welch's test as it is run, from the two sides' `S_std` and seeds; then the `verdict`, \
+         `paper_best_val`, the paper's own number, `best_epoch`, the mean epoch of the best \
+         validation accuracy, and `minutes` of training. `section.runs_frame()` (one row per \
+         run: variant, seed, every configuration field, best validation accuracy, best epoch, \
+         test accuracy, minutes) and `section.history_frame()` (every epoch) are polars \
+         tables to slice in a cell of your own.\n\n**Figures.** Curves are means over seeds; the shaded band runs from the lowest \
          to the highest seed. An effects figure shows each variant's score (dot: the mean; \
          whisker: its 95% CI; rings: the seeds), its difference to the section's reference with \
          its 95% CI (filled: detectable after Holm's adjustment; hollow: not), and — in its own \
@@ -140,8 +143,10 @@ fn method(n: usize) -> String {
          dash in every figure of the study.\n\n**Verdicts.** The family of {n} comparisons is \
          fixed before any run; a comparison whose runs are missing counts as pending, never as \
          dropped. *Better* or *worse* means an adjusted p below 0.05; otherwise the difference \
-         is not detectable with these seeds: the interval says how large it could be, and the \
-         minimum detectable effect how large a difference these seeds would catch."
+         is not detectable with these seeds — even where its unadjusted 95% interval excludes \
+         zero, since the adjusted p is what decides: the interval says how large the difference \
+         could be, and the minimum detectable effect how large a difference these seeds would \
+         catch."
     )
 }
 
