@@ -219,7 +219,7 @@ fn a_notebook_cells_section_runs_with_the_reports_machinery() {
     assert_eq!((c.family_size, c.welch.is_some()), (1, true), "its own family of one");
     assert!(matches!(
         c.verdict(),
-        Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference
+        Verdict::Better | Verdict::Worse | Verdict::Equivalent | Verdict::Undecided
     ));
     assert_eq!(wd.get("wd-5e-4").unwrap().runs[0].config.train.weight_decay, 5e-4);
     // Its figures and its write-up, under the plan's own directory.

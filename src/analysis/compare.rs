@@ -16,15 +16,22 @@ pub const ALPHA: f64 = 0.05;
 /// The power a minimum detectable effect is stated at ([`Comparison::mde`]).
 pub const POWER: f64 = 0.8;
 
-/// What a comparison says.
+/// The most seeds a side [`Comparison::seeds_to_decide`] looks at.
+pub const MAX_SEEDS: usize = 1000;
+
+/// What a comparison says. Better and worse come from Holm's adjusted p; equivalence from
+/// the family's simultaneous interval ([`Comparison::ci_family`]) inside the margin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Higher accuracy than the reference, Holm-adjusted p < [`ALPHA`].
     Better,
     /// Lower accuracy than the reference, Holm-adjusted p < [`ALPHA`].
     Worse,
-    /// Adjusted p ≥ [`ALPHA`]: the CI says how large a difference could still hide in the noise.
-    NoDetectableDifference,
+    /// The same within the study's margin: the simultaneous interval at 1 − α/m (two one-sided
+    /// tests at α/(2m) each) lies inside ±margin.
+    Equivalent,
+    /// Neither shown: [`Comparison::seeds_to_decide`] says how many seeds would decide it.
+    Undecided,
     /// Every run finished, but fewer than two seeds on a side: no spread to judge by.
     TooFewSeeds,
     /// Runs still missing on either side.
@@ -37,7 +44,8 @@ impl Verdict {
         match self {
             Verdict::Better => "better",
             Verdict::Worse => "worse",
-            Verdict::NoDetectableDifference => "no detectable difference",
+            Verdict::Equivalent => "equivalent",
+            Verdict::Undecided => "undecided",
             Verdict::TooFewSeeds => "too few seeds to tell",
             Verdict::Pending => "pending",
         }
@@ -82,15 +90,11 @@ pub struct Comparison {
     pub p_holm: Option<f64>,
     /// Comparisons in the family (pending ones included).
     pub family_size: usize,
+    /// The margin of practical equivalence, in accuracy (the plan's `margin_pp` / 100), if
+    /// the study states one.
+    pub margin: Option<f64>,
     /// What the two sides' values are.
     pub score: Score,
-    /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] by
-    /// Welch's test as it is run ([`stats::welch_detectable_effect`]: its degrees of freedom
-    /// estimated from the samples), at α / family size — Holm's strictest step, the Bonferroni
-    /// bound: a difference this large is detected whatever its rank — taking the two sides'
-    /// measured SDs and seed counts as the truth. `None` until both sides are complete with
-    /// two seeds or more.
-    pub mde: Option<f64>,
 }
 
 /// `+1.2` / `−0.6` percentage points (a true minus sign).
@@ -117,8 +121,69 @@ impl Comparison {
                     Verdict::Worse
                 }
             }
-            (Some(_), Some(_)) => Verdict::NoDetectableDifference,
+            (Some(_), Some(_)) => match (self.ci_family(), self.margin) {
+                (Some((lo, hi)), Some(m)) if -m < lo && hi < m => Verdict::Equivalent,
+                _ => Verdict::Undecided,
+            },
             _ => Verdict::TooFewSeeds,
+        }
+    }
+
+    /// The interval the verdicts read, simultaneous over the family: the difference's Welch
+    /// interval at 1 − α/m (Bonferroni; it excludes zero only where Holm's adjusted p is below
+    /// α, so it never sits beside "undecided" away from zero).
+    pub fn ci_family(&self) -> Option<(f64, f64)> {
+        let w = self.welch?;
+        w.interval(1.0 - ALPHA / self.family_size.max(1) as f64)
+    }
+
+    /// Seeds a side that would decide an undecided comparison at the measured spreads, were the
+    /// observed difference true: the fewest with which Welch's test would detect it with
+    /// [`POWER`] at α/m, or (within the margin) its simultaneous interval would fall inside
+    /// ±margin with that probability ([`stats::seeds_to_decide`]). `None` for a decided one.
+    pub fn seeds_to_decide(&self) -> Option<usize> {
+        if self.verdict() != Verdict::Undecided {
+            return None;
+        }
+        let (r, v) = (self.reference.accs(), self.variant.accs());
+        stats::seeds_to_decide(
+            (stats::sd(&r), stats::sd(&v)),
+            self.welch?.diff,
+            self.margin,
+            ALPHA / self.family_size.max(1) as f64,
+            POWER,
+        )
+    }
+
+    /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] by
+    /// Welch's test as it is run ([`stats::welch_detectable_effect`]: its degrees of freedom
+    /// estimated from the samples), at α / family size — Holm's strictest step, the Bonferroni
+    /// bound: a difference this large is detected whatever its rank — taking the two sides'
+    /// measured SDs and seed counts as the truth. `None` until both sides are complete with
+    /// two seeds or more. Computed when asked (tens of milliseconds).
+    pub fn mde(&self) -> Option<f64> {
+        self.welch?;
+        let (r, v) = (self.reference.accs(), self.variant.accs());
+        stats::welch_detectable_effect(
+            (stats::sd(&r), stats::sd(&v)),
+            (r.len(), v.len()),
+            ALPHA / self.family_size.max(1) as f64,
+            POWER,
+        )
+    }
+
+    /// `equivalent within ±1.0 pp`, `undecided (about 12 seeds a side would decide it)`, or
+    /// the verdict as tables show it.
+    pub fn verdict_text(&self) -> String {
+        match self.verdict() {
+            Verdict::Equivalent => {
+                format!("equivalent within ±{:.1} pp", 100.0 * self.margin.unwrap_or(f64::NAN))
+            }
+            Verdict::Undecided => match self.seeds_to_decide() {
+                Some(n) => format!("undecided (about {n} seeds a side would decide it)"),
+                None => format!("undecided (more than {MAX_SEEDS} seeds a side)"),
+            },
+            v => v.as_str().to_string(),
         }
     }
 
@@ -153,7 +218,7 @@ impl Comparison {
                 let (w, p_holm) = (self.welch.expect("judged"), self.p_holm.expect("judged"));
                 let mut s = format!(
                     "{}: {} pp, 95% CI [{}, {}], p {}, Holm-adjusted p {} ({} comparisons)",
-                    v.as_str(),
+                    self.verdict_text(),
                     pp(w.diff),
                     pp(w.ci95.0),
                     pp(w.ci95.1),
@@ -161,13 +226,23 @@ impl Comparison {
                     show_p(p_holm),
                     self.family_size
                 );
-                if v == Verdict::NoDetectableDifference && w.p < ALPHA {
+                if let Some((lo, hi)) = self.ci_family() {
+                    s += &format!("; over the family, [{}, {}]", pp(lo), pp(hi));
+                    if let Some(m) = self.margin {
+                        s += &format!(
+                            " ({} ±{:.1} pp)",
+                            if v == Verdict::Equivalent { "inside" } else { "against" },
+                            100.0 * m
+                        );
+                    }
+                }
+                if v == Verdict::Undecided && w.p < ALPHA {
                     s += &format!(
                         " — p < {ALPHA} alone, but not once the {} comparisons are accounted for",
                         self.family_size
                     );
                 }
-                if let Some(m) = self.mde {
+                if let Some(m) = self.mde() {
                     s += &format!(
                         "; these seeds detect |Δ| ≥ {:.1} pp at {:.0}% power",
                         100.0 * m,
@@ -227,14 +302,16 @@ impl Family {
     /// A fixed family of (section, reference, variant) comparisons, adjusted together (a
     /// study's is its plan's, [`members_of`]; a question's own experiments form smaller ones).
     /// `values(variant)` gives a variant's (seed, `score`) pairs and how many seeds the
-    /// profile expects.
+    /// profile expects; `margin(section)` the margin of equivalence of a section's comparisons.
     pub fn over(
         members: Vec<Member>,
         score: Score,
+        margin: &dyn Fn(&str) -> Option<f64>,
         mut values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> anyhow::Result<Family> {
         let mut comparisons = Vec::with_capacity(members.len());
         for (section, r, v) in members {
+            let section_key = section.clone();
             let (rv, re) = values(&r)?;
             let (vv, ve) = values(&v)?;
             let reference = Side { variant: r, values: rv, expected: re };
@@ -251,8 +328,8 @@ impl Family {
                 welch,
                 p_holm: None,
                 family_size: 0,
+                margin: margin(&section_key),
                 score,
-                mde: None,
             });
         }
         let adjusted =
@@ -261,15 +338,6 @@ impl Family {
         for (c, p) in comparisons.iter_mut().zip(adjusted) {
             c.p_holm = p;
             c.family_size = n;
-            if c.welch.is_some() {
-                let (r, v) = (c.reference.accs(), c.variant.accs());
-                c.mde = stats::welch_detectable_effect(
-                    (stats::sd(&r), stats::sd(&v)),
-                    (r.len(), v.len()),
-                    ALPHA / n as f64,
-                    POWER,
-                );
-            }
         }
         Ok(Family { comparisons, score })
     }
@@ -292,7 +360,8 @@ impl Family {
         let order = [
             Verdict::Better,
             Verdict::Worse,
-            Verdict::NoDetectableDifference,
+            Verdict::Equivalent,
+            Verdict::Undecided,
             Verdict::TooFewSeeds,
             Verdict::Pending,
         ];
@@ -326,10 +395,14 @@ pub fn comparisons_table(cs: &[Comparison], score: Score) -> PolarsResult<DataFr
         f(format!("{s}_delta_pp"), &|c| c.diff().map(|d| round(100.0 * d, 2))),
         f(format!("{s}_ci95_lo_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
         f(format!("{s}_ci95_hi_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.1, 2))),
+        f(format!("{s}_ci95_family_lo_pp"), &|c| c.ci_family().map(|c| round(100.0 * c.0, 2))),
+        f(format!("{s}_ci95_family_hi_pp"), &|c| c.ci_family().map(|c| round(100.0 * c.1, 2))),
         f("p".into(), &|c| c.welch.map(|w| round(w.p, 4))),
         f("p_holm".into(), &|c| c.p_holm.map(|p| round(p, 4))),
         text("verdict", &|c| c.verdict().as_str().to_string()),
-        f(format!("{s}_mde_pp"), &|c| c.mde.map(|m| round(100.0 * m, 2))),
+        f("margin_pp".into(), &|c| c.margin.map(|m| round(100.0 * m, 2))),
+        f("seeds_to_decide".into(), &|c| c.seeds_to_decide().map(|n| n as f64)),
+        f(format!("{s}_mde_pp"), &|c| c.mde().map(|m| round(100.0 * m, 2))),
         f("paper_best_val_delta_pp".into(), &|c| {
             let (v, r) = (c.variant.variant.reported?, c.reference.variant.reported?);
             Some(round(100.0 * (v - r), 2))
@@ -350,10 +423,112 @@ mod tests {
         );
     }
 
+    /// A family of three (m = 3) with margins by section — 2 pp for `a`, 1 pp for `b`: the
+    /// simultaneous intervals are scipy 1.17.1's `ttest_ind(v, r, equal_var=False)
+    /// .confidence_interval(1 - 0.05/3)`, the seeds to decide the same normal-theory size
+    /// computed independently with scipy's `t.ppf` (`seeds()` in the note of #36:
+    /// (t.ppf(1-α/2, df) + t.ppf(0.8, df))·√((s²a+s²b)/n) ≤ margin − |Δ|).
+    #[test]
+    fn equivalence_reads_the_simultaneous_interval_inside_the_margin() {
+        let get = |k: &str| crate::plan::paper_variant(k).unwrap().clone();
+        let members = vec![
+            ("a".to_string(), get("xknet18"), get("resnet14")),
+            ("b".to_string(), get("xknet18"), get("flips-0.1")),
+            ("b".to_string(), get("xknet18"), get("resnet34")),
+        ];
+        let value = |k: &str| match k {
+            "xknet18" => [0.823, 0.820, 0.815],
+            "resnet14" => [0.8225, 0.8195, 0.8150],
+            "flips-0.1" => [0.826, 0.818, 0.820],
+            _ => [0.805, 0.800, 0.809],
+        };
+        let margin = |s: &str| Some(if s == "a" { 0.02 } else { 0.01 });
+        let fam = Family::over(members, Score::TestAtBest, &margin, |v| {
+            Ok((value(&v.key).iter().enumerate().map(|(i, &a)| (i as u64, a)).collect(), 3))
+        })
+        .unwrap();
+        let [r14, flips, r34] = [0, 1, 2].map(|i| &fam.comparisons[i]);
+        let close =
+            |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9;
+        assert!(close(r14.ci_family().unwrap(), (-0.013014081134488466, 0.012347414467821897)));
+        assert!(close(flips.ci_family().unwrap(), (-0.011275332803272678, 0.015275332803272928)));
+        assert!(close(r34.ci_family().unwrap(), (-0.028610751783779274, -0.0007225815495536855)));
+        assert_eq!(r14.verdict(), Verdict::Equivalent, "[−1.30, +1.23] inside ±2 pp");
+        assert_eq!(flips.verdict(), Verdict::Undecided, "[−1.13, +1.53] not inside ±1 pp");
+        assert_eq!(r34.verdict(), Verdict::Worse, "Holm: 3 × 0.0141 < 0.05");
+        assert_eq!((r14.seeds_to_decide(), flips.seeds_to_decide()), (None, Some(8)));
+        assert_eq!(flips.verdict_text(), "undecided (about 8 seeds a side would decide it)");
+        assert!(
+            r14.describe().starts_with("equivalent within ±2.0 pp: −0.0 pp")
+                || r14.describe().starts_with("equivalent within ±2.0 pp: +0.0 pp"),
+            "{}",
+            r14.describe()
+        );
+        assert!(r14.describe().contains("; over the family, [−1.3, +1.2] (inside ±2.0 pp)"));
+        assert_eq!(fam.tally(), "1 worse, 1 equivalent, 1 undecided");
+        let t = fam.table().unwrap();
+        let col = |c: &str| t.column(c).unwrap().f64().unwrap().get(1);
+        assert_eq!((col("margin_pp"), col("seeds_to_decide")), (Some(1.0), Some(8.0)));
+    }
+
+    /// The verdicts' error rates by simulation (normal scores, seeded), at 5 seeds a side and
+    /// m = 15 comparisons, each side's SD 1 and the margin 3 SDs: with every true difference
+    /// on the margin's edge, a family calls some comparison *equivalent* in at most α of the
+    /// simulated studies; with every true difference 0, a family calls some comparison
+    /// better or worse in at most α of them (Holm); and an interval simultaneous over the
+    /// family that excludes 0 never stands beside *undecided*. Measured on this seed: 0.45%
+    /// false equivalence (the Bonferroni interval is conservative) and 2.75% family-wise.
+    #[test]
+    fn false_verdicts_are_rare_in_simulation() {
+        let base = crate::plan::paper_variant("xknet18").unwrap().clone();
+        let members: Vec<Member> = (0..15)
+            .map(|i| {
+                let mut v = base.clone();
+                v.key = format!("v{i}");
+                ("s".to_string(), base.clone(), v)
+            })
+            .collect();
+        let mut rng = crate::data::Rng::new(36);
+        let reps = 2000;
+        let (mut false_equivalent, mut false_difference) = (0, 0);
+        for (shift, counter) in [(3.0, &mut false_equivalent), (0.0, &mut false_difference)] {
+            for _ in 0..reps {
+                let mut draw = |mean: f64| (0..5u64).map(|s| (s, mean + rng.normal())).collect();
+                let reference: Vec<(u64, f64)> = draw(0.0);
+                let values: Vec<Vec<(u64, f64)>> = (0..15).map(|_| draw(shift)).collect();
+                let fam = Family::over(members.clone(), Score::BestVal, &|_| Some(3.0), |v| {
+                    Ok(match v.key.strip_prefix('v') {
+                        Some(i) => (values[i.parse::<usize>().unwrap()].clone(), 5),
+                        None => (reference.clone(), 5),
+                    })
+                })
+                .unwrap();
+                let wrong = if shift == 0.0 {
+                    [Verdict::Better, Verdict::Worse].as_slice()
+                } else {
+                    [Verdict::Equivalent].as_slice()
+                };
+                *counter += fam.comparisons.iter().any(|c| wrong.contains(&c.verdict())) as usize;
+                for c in &fam.comparisons {
+                    let (lo, hi) = c.ci_family().unwrap();
+                    assert!(
+                        lo <= 0.0 && 0.0 <= hi || c.verdict() != Verdict::Undecided,
+                        "an interval without 0 beside undecided: {}",
+                        c.describe()
+                    );
+                }
+            }
+        }
+        let rate = |n: usize| n as f64 / reps as f64;
+        assert!(rate(false_equivalent) <= ALPHA, "false equivalence {}", rate(false_equivalent));
+        assert!(rate(false_difference) <= ALPHA, "FWER {}", rate(false_difference));
+    }
+
     fn paper_family(
         values: impl FnMut(&Variant) -> anyhow::Result<(Vec<(u64, f64)>, usize)>,
     ) -> Family {
-        Family::over(members_of(crate::plan::paper_plan()), Score::BestVal, values).unwrap()
+        Family::over(members_of(crate::plan::paper_plan()), Score::BestVal, &|_| None, values)
+            .unwrap()
     }
 
     /// The paper's own family: its size is the paper's, pinned here.
@@ -399,7 +574,7 @@ mod tests {
         });
         let get = |v: &str| fam.comparisons.iter().find(|c| c.variant.variant.key == v).unwrap();
         assert_eq!(get("dropout-0.1").verdict(), Verdict::Worse);
-        assert_eq!(get("flips-0.1").verdict(), Verdict::NoDetectableDifference);
+        assert_eq!(get("flips-0.1").verdict(), Verdict::Undecided);
         assert_eq!(get("resnet34").verdict(), Verdict::Pending);
         assert_eq!(get("resnet34").p_holm, None);
         assert!(
@@ -426,22 +601,22 @@ mod tests {
         );
         assert!(
             get("flips-0.1").describe().starts_with(
-                "no detectable difference: +0.2 pp, 95% \
+                "undecided (about 123 seeds a side would decide it): +0.2 pp, 95% \
             CI [−0.7, +1.1], p = 0.583, Holm-adjusted p = 1.000"
             ),
             "{}",
             get("flips-0.1").describe()
         );
-        assert_eq!(fam.tally(), "1 worse, 13 no detectable difference, 1 pending");
+        assert_eq!(fam.tally(), "1 worse, 13 undecided, 1 pending");
         // The minimum detectable effect of Welch's test as it is run, at α/15 with both sides'
         // SDs: scipy 1.17.1's adaptive quadrature, `python bench/welch_mde.py` (its last line:
         // sds 0.0040415 and 0.0035119 by numpy with ddof=1, 3 seeds a side) = 0.03620067781504223.
         assert!(
-            (get("dropout-0.1").mde.unwrap() - 0.03620067781504223).abs() < 1e-6,
+            (get("dropout-0.1").mde().unwrap() - 0.03620067781504223).abs() < 1e-6,
             "{:?}",
-            get("dropout-0.1").mde
+            get("dropout-0.1").mde()
         );
-        assert_eq!(get("resnet34").mde, None, "pending: no spread yet");
+        assert_eq!(get("resnet34").mde(), None, "pending: no spread yet");
         assert!(
             get("dropout-0.1")
                 .describe()

@@ -39,7 +39,7 @@ pub fn family(setup: &Setup) -> anyhow::Result<Family> {
 
 /// Any fixed family of comparisons from the runs finished so far (nothing is trained).
 pub fn family_over(setup: &Setup, members: Vec<Member>) -> anyhow::Result<Family> {
-    Family::over(members, setup.profile.score, |v| {
+    Family::over(members, setup.profile.score, &|s| setup.plan.margin_of(s), |v| {
         let exp = setup.experiment(v)?;
         let mut values = Vec::new();
         for &seed in &exp.seeds {

@@ -78,7 +78,7 @@ impl VariantResult {
         note: Option<String>,
     ) -> EffectRow {
         let delta_pp = comparison.and_then(|c| {
-            Some((100.0 * c.diff()?, c.welch.map(|w| (100.0 * w.ci95.0, 100.0 * w.ci95.1))))
+            Some((100.0 * c.diff()?, c.ci_family().map(|(lo, hi)| (100.0 * lo, 100.0 * hi))))
         });
         let paper_delta_pp = comparison.and_then(|c| {
             Some(100.0 * (c.variant.variant.reported? - c.reference.variant.reported?))
@@ -91,8 +91,10 @@ impl VariantResult {
             seeds: self.seed_accs(),
             reference,
             delta_pp,
-            detectable: comparison
-                .is_some_and(|c| matches!(c.verdict(), Verdict::Better | Verdict::Worse)),
+            detectable: comparison.is_some_and(|c| {
+                matches!(c.verdict(), Verdict::Better | Verdict::Worse | Verdict::Equivalent)
+            }),
+            margin_pp: comparison.and_then(|c| c.margin).map(|m| 100.0 * m),
             paper_delta_pp,
             note,
         }
@@ -208,8 +210,10 @@ impl SectionResult {
         DataFrame::new(rs.len(), cols)
     }
 
-    /// The table's comparison columns, on the study's score `S`: `S_delta_pp`,
-    /// `S_ci95_lo_pp`, `S_ci95_hi_pp`, `p_holm`, `S_mde_pp`, `verdict`.
+    /// The table's comparison columns, on the study's score `S`: `S_delta_pp`, its 95% CI
+    /// alone (`S_ci95_lo_pp`, `S_ci95_hi_pp`) and simultaneous over the family, the one the
+    /// verdicts read (`S_ci95_family_lo_pp`, `…_hi_pp`), `p_holm`, `S_mde_pp`, `margin_pp`,
+    /// `verdict` and, for an undecided one, `seeds_to_decide`.
     fn comparison_columns(&self) -> PolarsResult<Vec<Column>> {
         let rs = &self.results;
         let s = self.score().column();
@@ -227,8 +231,17 @@ impl SectionResult {
             f(format!("{s}_ci95_hi_pp"), &|r| {
                 cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))
             }),
+            f(format!("{s}_ci95_family_lo_pp"), &|r| {
+                cmp(r).and_then(|c| c.ci_family()).map(|c| round(100.0 * c.0, 2))
+            }),
+            f(format!("{s}_ci95_family_hi_pp"), &|r| {
+                cmp(r).and_then(|c| c.ci_family()).map(|c| round(100.0 * c.1, 2))
+            }),
             f("p_holm".into(), &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
-            f(format!("{s}_mde_pp"), &|r| cmp(r).and_then(|c| c.mde).map(|m| round(100.0 * m, 2))),
+            f(format!("{s}_mde_pp"), &|r| {
+                cmp(r).and_then(|c| c.mde()).map(|m| round(100.0 * m, 2))
+            }),
+            f("margin_pp".into(), &|r| cmp(r).and_then(|c| c.margin).map(|m| round(100.0 * m, 2))),
             Column::new(
                 "verdict".into(),
                 rs.iter()
@@ -241,6 +254,12 @@ impl SectionResult {
                         }
                         None => "",
                     })
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "seeds_to_decide".into(),
+                rs.iter()
+                    .map(|r| cmp(r).and_then(|c| c.seeds_to_decide()).map(|n| n as u32))
                     .collect::<Vec<_>>(),
             ),
         ])
@@ -305,10 +324,10 @@ impl SectionResult {
                 let c = self.comparison(&r.variant.key);
                 let note = c.map(|c| match (c.verdict(), c.p_holm) {
                     (
-                        v @ (Verdict::Better | Verdict::Worse | Verdict::NoDetectableDifference),
+                        Verdict::Better | Verdict::Worse | Verdict::Equivalent | Verdict::Undecided,
                         Some(p),
                     ) => {
-                        format!("{} (Holm p {})", short_verdict(v), super::compare::show_p(p))
+                        format!("{} (Holm p {})", short_verdict(c), super::compare::show_p(p))
                     }
                     (v, _) => v.as_str().to_string(),
                 });
@@ -540,11 +559,14 @@ impl BestModel {
     }
 }
 
-/// A verdict in a figure's note column: `better`, `worse`, `not detectable`, or as tables say it.
-pub(crate) fn short_verdict(v: Verdict) -> &'static str {
-    match v {
-        Verdict::NoDetectableDifference => "not detectable",
-        v => v.as_str(),
+/// A verdict in a figure's note column: `better`, `worse`, `equivalent ±1.0 pp`,
+/// `undecided`, or as tables say it.
+pub(crate) fn short_verdict(c: &Comparison) -> String {
+    match c.verdict() {
+        Verdict::Equivalent => {
+            format!("equivalent ±{:.1} pp", 100.0 * c.margin.unwrap_or(f64::NAN))
+        }
+        v => v.as_str().to_string(),
     }
 }
 

@@ -21,6 +21,21 @@ pub struct Welch {
     pub ci95: (f64, f64),
 }
 
+impl Welch {
+    /// The difference's two-sided interval at `level` (e.g. 0.95, or 1 − α/m for one
+    /// simultaneous over m comparisons), by the same t with the Welch–Satterthwaite df.
+    pub fn interval(&self, level: f64) -> Option<(f64, f64)> {
+        if !(0.0..1.0).contains(&level) {
+            return None;
+        }
+        if self.se == 0.0 {
+            return Some((self.diff, self.diff));
+        }
+        let q = StudentsT::new(0.0, 1.0, self.df).ok()?.inverse_cdf(0.5 + level / 2.0);
+        Some((self.diff - q * self.se, self.diff + q * self.se))
+    }
+}
+
 /// The mean of `x` (statrs); NaN when it is empty.
 pub fn mean(x: &[f64]) -> f64 {
     x.mean()
@@ -349,6 +364,52 @@ pub fn welch_detectable_effect(
         if w.at(mid) < power { lo = mid } else { hi = mid }
     }
     Some(0.5 * (lo + hi))
+}
+
+/// Seeds a side (at most [`crate::analysis::compare::MAX_SEEDS`]) that would decide a
+/// comparison whose sides have SDs `sd`, were its observed difference `diff` true: the fewest
+/// n with which a two-sided Welch test at `alpha` detects `diff` with `power`, or — when
+/// |diff| < `margin` — with which the interval at 1 − `alpha` falls inside ±margin with
+/// `power`. The usual normal-theory sample size with t quantiles at the Welch–Satterthwaite
+/// df of n seeds a side: (t₁₋α/₂ + t_power)·se(n) ≤ |diff|, or ≤ margin − |diff|. An
+/// estimate for planning seeds, not a test; `None` beyond the most seeds looked at.
+pub fn seeds_to_decide(
+    sd: (f64, f64),
+    diff: f64,
+    margin: Option<f64>,
+    alpha: f64,
+    power: f64,
+) -> Option<usize> {
+    let (va, vb) = (sd.0 * sd.0, sd.1 * sd.1);
+    if !(va + vb > 0.0) {
+        return None;
+    }
+    let room = |n: usize| {
+        let df = (va + vb).powi(2) * (n as f64 - 1.0) / (va * va + vb * vb);
+        let t = StudentsT::new(0.0, 1.0, df).ok()?;
+        let se = ((va + vb) / n as f64).sqrt();
+        Some((t.inverse_cdf(1.0 - alpha / 2.0) + t.inverse_cdf(power)) * se)
+    };
+    let decides = |n: usize| {
+        room(n).is_some_and(|r| {
+            r <= diff.abs() || margin.is_some_and(|m| diff.abs() < m && r <= m - diff.abs())
+        })
+    };
+    let max = crate::analysis::compare::MAX_SEEDS;
+    let (mut lo, mut hi) = (2usize, 2usize);
+    while !decides(hi) {
+        if hi >= max {
+            return None;
+        }
+        lo = hi;
+        hi = (hi * 2).min(max);
+    }
+    // The fewest in (lo, hi]: `decides` holds from some n on.
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if decides(mid) { hi = mid } else { lo = mid }
+    }
+    Some(if decides(lo) { lo } else { hi })
 }
 
 /// The sample standard deviation (n − 1) of `x` (statrs); NaN below two values.

@@ -112,14 +112,8 @@ pub fn summary_effects(sections: &[SectionResult], profile: ProfileName) -> crat
             r.effect_row(
                 c,
                 false,
-                c.map(|c| {
-                    format!(
-                        "{} vs {}",
-                        results::short_verdict(c.verdict()),
-                        c.reference.variant.key
-                    )
-                })
-                .or(is_reference.then(|| "a reference".to_string())),
+                c.map(|c| format!("{} vs {}", results::short_verdict(c), c.reference.variant.key))
+                    .or(is_reference.then(|| "a reference".to_string())),
             )
         })
         .collect();

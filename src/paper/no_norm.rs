@@ -15,7 +15,12 @@ pub fn no_norm(normalization: &SectionResult) -> String {
         (Verdict::Worse, _) => {
             "**contradicted**: here no normalization is worse than BatchNorm".to_string()
         }
-        (Verdict::NoDetectableDifference, Some(w)) => format!(
+        (Verdict::Equivalent, _) => format!(
+            "**no difference that matters**: here no normalization equals BatchNorm within \
+                ±{:.1} pp, the study's margin",
+            100.0 * c.margin.unwrap_or(f64::NAN)
+        ),
+        (Verdict::Undecided, Some(w)) => format!(
             "**not separable**: with these seeds the difference could be anything from {} to {} \
                 pp, so \"slightly better\" is neither shown nor ruled out",
             pp(w.ci95.0),

@@ -2,6 +2,8 @@
 //!
 //! ```toml
 //! title = "Regularization against xknet18"   # name: the file's stem unless given
+//! margin_pp = 1.0                              # within ±1 pp a difference does not matter
+//! margin_reason = "why, decided before any result"
 //!
 //! [[variant]]                                  # variants are defined once …
 //! key = "wd-5e-4"
@@ -17,6 +19,7 @@
 //!
 //! [[section]]
 //! key = "wd-sweep"
+//! margin_pp = 0.5                              # this section's own margin
 //! title = "Weight decay, swept"
 //! sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4,5e-4"] }
 //! ```
@@ -32,6 +35,8 @@ use toml::Spanned;
 struct PlanFile {
     name: Option<String>,
     title: Option<String>,
+    margin_pp: Option<Spanned<f64>>,
+    margin_reason: Option<String>,
     #[serde(default)]
     variant: Vec<VariantFile>,
     #[serde(default)]
@@ -77,6 +82,7 @@ struct SectionFile {
     per_class: bool,
     final_model: Option<Spanned<String>>,
     alone: Option<Spanned<String>>,
+    margin_pp: Option<Spanned<f64>>,
 }
 
 /// Byte offsets of a file's lines, to turn spans into line numbers.
@@ -101,6 +107,8 @@ pub(crate) struct Spans {
     variants: Vec<(String, usize, Vec<usize>, Vec<KeyLine>)>,
     /// Each section: key, line, its keys' lines.
     sections: Vec<(String, usize, Vec<KeyLine>)>,
+    /// The plan's own keys' lines.
+    plan: Vec<KeyLine>,
 }
 
 impl Spans {
@@ -109,6 +117,7 @@ impl Spans {
         let variant = |k: &str| self.variants.iter().find(|v| v.0 == k);
         match at {
             At::Plan => Some(1),
+            At::PlanField(f) => Some(self.plan.iter().find(|(n, _)| n == f).map_or(1, |(_, l)| *l)),
             At::Section(k) | At::Sweep(k) => section(k).map(|s| s.1),
             At::SectionField(k, f) => {
                 section(k).map(|s| s.2.iter().find(|(n, _)| n == f).map_or(s.1, |(_, l)| *l))
@@ -173,7 +182,17 @@ impl Plan {
             .map(|s| read_section(s, &defined, &lines, &mut spans))
             .collect::<Result<Vec<_>, _>>()?;
         let name = file.name.unwrap_or_else(|| stem.to_string());
-        Ok((Plan { title: file.title.unwrap_or_else(|| name.clone()), name, sections }, spans))
+        if let Some(m) = &file.margin_pp {
+            spans.plan.push(("margin_pp", lines.line(m.span().start)));
+        }
+        let plan = Plan {
+            title: file.title.unwrap_or_else(|| name.clone()),
+            name,
+            sections,
+            margin_pp: file.margin_pp.map(|m| *m.get_ref()),
+            margin_reason: file.margin_reason.unwrap_or_default(),
+        };
+        Ok((plan, spans))
     }
 }
 
@@ -255,6 +274,9 @@ fn read_section(
             .into_iter()
             .filter_map(|(n, f)| Some((n, at_line(f.as_ref()?.span()))))
             .collect();
+    if let Some(m) = &s.margin_pp {
+        fields.push(("margin_pp", at_line(m.span())));
+    }
     let mut section = match (&s.variants, &s.sweep) {
         (Some(_), Some(sw)) => {
             return Err((
@@ -293,6 +315,7 @@ fn read_section(
     section.final_model = s.final_model.as_ref().map(|f| f.get_ref().clone());
     section.alone = s.alone.as_ref().map(|f| f.get_ref().clone());
     section.probes = s.probes.iter().map(&lookup).collect::<Result<_, _>>()?;
+    section.margin_pp = s.margin_pp.as_ref().map(|m| *m.get_ref());
     spans.sections.push((key, at_line(s.key.span()), fields));
     Ok(section)
 }

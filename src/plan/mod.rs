@@ -177,6 +177,9 @@ pub struct Section {
     /// study's family of comparisons.
     #[serde(default)]
     pub probes: Vec<Variant>,
+    /// Its comparisons' margin of equivalence in pp, over the plan's ([`Plan::margin_pp`]).
+    #[serde(default)]
+    pub margin_pp: Option<f64>,
 }
 
 impl Section {
@@ -192,6 +195,7 @@ impl Section {
             final_model: None,
             per_class: false,
             probes: vec![],
+            margin_pp: None,
         }
     }
 
@@ -324,8 +328,10 @@ impl Section {
 pub enum At {
     Plan,
     Section(String),
-    /// A section's field (`reference`, `alone`, `final_model`, `variants`).
+    /// A section's field (`reference`, `alone`, `final_model`, `variants`, `margin_pp`).
     SectionField(String, &'static str),
+    /// A plan's own field (`margin_pp`).
+    PlanField(&'static str),
     Sweep(String),
     Variant(String),
     /// A variant's `i`-th override.
@@ -356,6 +362,13 @@ pub struct Plan {
     pub name: String,
     pub title: String,
     pub sections: Vec<Section>,
+    /// The margin of practical equivalence of its comparisons, in percentage points of the
+    /// score, stated before any result (`margin_pp`): within ±margin a difference does not
+    /// matter, and a comparison whose simultaneous interval lies inside it is *equivalent*.
+    /// `None`: no comparison can be called equivalent.
+    pub margin_pp: Option<f64>,
+    /// Why that margin (`margin_reason`), for the write-up.
+    pub margin_reason: String,
 }
 
 /// A variant's overrides from the paper's recipe, its bases' first: what a profile maps.
@@ -372,12 +385,32 @@ pub const PAPER: &str = "paper";
 
 impl Plan {
     pub fn new(name: &str, title: &str) -> Self {
-        Self { name: name.into(), title: title.into(), sections: vec![] }
+        Self {
+            name: name.into(),
+            title: title.into(),
+            sections: vec![],
+            margin_pp: None,
+            margin_reason: String::new(),
+        }
     }
 
     pub fn with_section(mut self, s: Section) -> Self {
         self.sections.push(s);
         self
+    }
+
+    /// The plan with a margin of equivalence of `pp` percentage points, and why.
+    pub fn with_margin(mut self, pp: f64, reason: &str) -> Self {
+        self.margin_pp = Some(pp);
+        self.margin_reason = reason.into();
+        self
+    }
+
+    /// The margin of equivalence of `section`'s comparisons, in accuracy (not pp): the
+    /// section's own `margin_pp`, else the plan's.
+    pub fn margin_of(&self, section: &str) -> Option<f64> {
+        let own = self.sections.iter().find(|s| s.key == section).and_then(|s| s.margin_pp);
+        own.or(self.margin_pp).map(|pp| pp / 100.0)
     }
 
     /// The paper's study as a plan (`studies/paper.toml`).
@@ -589,6 +622,7 @@ impl Plan {
                 format!("plan `{}` has no sections; add at least one", self.name),
             ));
         }
+        self.check_margins()?;
         self.check_sections()?;
         let cat: &Plan = if is_paper { &self } else { paper };
         let mut definitions: BTreeMap<&str, &Variant> = BTreeMap::new();
@@ -613,6 +647,33 @@ impl Plan {
             self.check_variant(v, cat)?;
         }
         Ok(self)
+    }
+
+    /// Every margin a positive number of percentage points below 100.
+    fn check_margins(&self) -> Result<(), PlanError> {
+        let bad = |m: Option<f64>| m.is_some_and(|m| !(m > 0.0 && m < 100.0));
+        if bad(self.margin_pp) {
+            return Err(PlanError::at(
+                At::PlanField("margin_pp"),
+                format!(
+                    "margin_pp = {}: give the margin of equivalence in percentage points, \
+                        above 0 and below 100 (e.g. margin_pp = 1.0)",
+                    self.margin_pp.unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(s) = self.sections.iter().find(|s| bad(s.margin_pp)) {
+            return Err(PlanError::at(
+                At::SectionField(s.key.clone(), "margin_pp"),
+                format!(
+                    "section `{}`: margin_pp = {}: give the margin of equivalence in percentage \
+                        points, above 0 and below 100 (e.g. margin_pp = 1.0)",
+                    s.key,
+                    s.margin_pp.unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn check_sections(&self) -> Result<(), PlanError> {
@@ -820,7 +881,7 @@ fn at_key(at: &At) -> &str {
     match at {
         At::Override(k, _) | At::Variant(k) | At::VariantField(k, _) => k,
         At::Section(k) | At::SectionField(k, _) | At::Sweep(k) => k,
-        At::Plan => "",
+        At::Plan | At::PlanField(_) => "",
     }
 }
 

@@ -769,6 +769,9 @@ fn row_label(r: &EffectRow) -> String {
     r.label.clone()
 }
 
+/// The margin band's grey, light enough for the marks on it.
+const BAND: (u8, u8, u8) = (222, 222, 222);
+
 /// The right-hand column: the row's note, or "reference".
 fn row_note(r: &EffectRow) -> Option<String> {
     r.note.clone().or(r.reference.then(|| "reference".to_string()))
@@ -790,11 +793,17 @@ fn effect_entries(rows: &[EffectRow], metric: &str, accuracy: bool) -> Vec<Entry
     if rows.iter().any(|r| r.delta_pp.is_some()) {
         out.push(Entry {
             symbol: Symbol::Dot { color: grey, filled: true },
-            text: "Δ with 95% CI, detectable (Holm p < 0.05)".into(),
+            text: "Δ, 95% CI simultaneous over the family: better, worse or equivalent".into(),
         });
         out.push(Entry {
             symbol: Symbol::Dot { color: grey, filled: false },
-            text: "Δ not detectable".into(),
+            text: "Δ undecided".into(),
+        });
+    }
+    if rows.iter().any(|r| r.delta_pp.is_some() && r.margin_pp.is_some()) {
+        out.push(Entry {
+            symbol: Symbol::Line(Style::new(BAND, super::Dash::Solid), 6.0, 1.0),
+            text: "± the margin of equivalence".into(),
         });
     }
     if rows.iter().any(|r| r.paper_delta_pp.is_some()) {
@@ -834,9 +843,17 @@ fn effects_axis(
             },
             "difference (pp)",
             range_of(
-                rows.iter().filter_map(|r| r.delta_pp).flat_map(|(d, ci)| {
-                    [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())
-                }),
+                rows.iter()
+                    .filter_map(|r| r.delta_pp)
+                    .flat_map(|(d, ci)| {
+                        [d].into_iter().chain(ci.map(|c| [c.0, c.1]).into_iter().flatten())
+                    })
+                    .chain(
+                        rows.iter()
+                            .filter(|r| r.delta_pp.is_some())
+                            .filter_map(|r| r.margin_pp)
+                            .flat_map(|m| [-m, m]),
+                    ),
                 &[0.0],
                 0.08,
             ),
@@ -891,6 +908,10 @@ fn draw_effect_marks<DB: DrawingBackend>(
         }
         Panel::Delta => {
             if let Some((d, ci)) = r.delta_pp {
+                if let Some(m) = r.margin_pp {
+                    let (a, b) = (at(-m, y - 0.36), at(m, y + 0.36));
+                    root.draw(&Rectangle::new([a, b], rgb(BAND).filled()))?;
+                }
                 if let Some((a, b)) = ci {
                     whisker(root, a, b, layout)?;
                 }

@@ -310,11 +310,14 @@ pub struct EffectRow {
     pub seeds: Vec<f64>,
     /// Whether this row is the reference the others are compared with.
     pub reference: bool,
-    /// Difference to the reference in percentage points, and its 95% CI (Welch).
+    /// Difference to the reference in percentage points, and its interval: the one its
+    /// verdict reads, simultaneous over the study's family (Welch at 1 − α/m).
     pub delta_pp: Option<(f64, Option<(f64, f64)>)>,
-    /// Whether the difference is detectable (Holm-adjusted p < 0.05): a filled marker; hollow
-    /// otherwise.
+    /// Whether the verdict is decided — better, worse or equivalent: a filled marker; hollow
+    /// when undecided.
     pub detectable: bool,
+    /// The comparison's margin of equivalence in pp, drawn as a band around zero.
+    pub margin_pp: Option<f64>,
     /// The paper's difference between the same two variants, in pp (one run each).
     pub paper_delta_pp: Option<f64>,
     /// Text in the right-hand column, e.g. the verdict.
@@ -615,7 +618,8 @@ mod tests {
             detectable: delta
                 .is_some_and(|(_, ci)| ci.is_some_and(|(lo, hi)| lo > 0.0 || hi < 0.0)),
             paper_delta_pp: paper,
-            note: delta.map(|_| "not detectable (Holm p = 0.41)".to_string()),
+            margin_pp: delta.map(|_| 1.0),
+            note: delta.map(|_| "undecided (Holm p = 0.41)".to_string()),
         };
         vec![
             row("xknet18 (3×3/1 stem, no max-pool)", 0, 0.80, None, None),
@@ -748,9 +752,7 @@ mod tests {
                         "{texts:?}"
                     );
                     assert_eq!(
-                        has("accuracy")
-                            && has("reference")
-                            && has("not detectable (Holm p = 0.41)"),
+                        has("accuracy") && has("reference") && has("undecided (Holm p = 0.41)"),
                         fig.width == Width::Page,
                         "accuracy panel and notes at page width only"
                     );

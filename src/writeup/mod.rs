@@ -150,6 +150,54 @@ fn trained(study: &Setup) -> Trained {
 
 /// The set-up: data, profile, scaling rule, hardware, training time, code, statistics, the
 /// variants' overrides, and what is missing.
+/// The write-up's method paragraph: what is compared, how a verdict is reached over the
+/// study's `m` comparisons, the margin of equivalence and why, and how numbers are named.
+fn statistics(study: &Setup, m: usize) -> String {
+    use crate::analysis::compare::{ALPHA, POWER};
+    let (p, plan) = (&study.profile, &study.plan);
+    let margin = match plan.margin_pp {
+        Some(pp) => {
+            let own: Vec<String> = plan
+                .sections
+                .iter()
+                .filter_map(|s| Some(format!("{} ±{:.1} pp", s.key, s.margin_pp?)))
+                .collect();
+            format!(
+                " The margin of equivalence is ±{pp:.1} pp{}{}: *equivalent* means the \
+                    simultaneous interval lies inside it.",
+                if own.is_empty() { String::new() } else { format!(" ({})", own.join(", ")) },
+                if plan.margin_reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", plan.margin_reason.trim_end_matches('.'))
+                }
+            )
+        }
+        None => " The plan states no margin of equivalence (`margin_pp`), so no comparison can \
+            be called equivalent."
+            .into(),
+    };
+    format!(
+        "**Statistics.** Each variant is compared with its section's reference on the {}: the \
+            difference of the means with its 95% CI (Welch's t) and its interval simultaneous \
+            over the study's {m} comparisons (Welch's t at 1 − α/{m}, the one the verdicts read), \
+            the p-value adjusted by Holm's method over the {m} comparisons, and the minimum \
+            detectable effect — the smallest difference these seeds would detect at {:.0}% power \
+            after the adjustment (Welch's test as it is run, its degrees of freedom estimated \
+            from the samples, at α / {m}, with the two sides' measured spreads taken as the \
+            truth). *Better* / *worse* means an adjusted p below {ALPHA}; *equivalent*, a \
+            simultaneous interval inside ± the margin; otherwise *undecided*, with the seeds a \
+            side that would decide it were the observed difference true \
+            (`seeds_to_decide`).{margin} Every number is named after its metric: tables show the \
+            paper's metric, best validation accuracy (`best_val_…`), and the test accuracy of \
+            the best epoch (`test_at_best_…`) side by side, and the comparisons' columns carry \
+            the score's name (`{}_delta_pp`, …).",
+        p.score.sentence(),
+        100.0 * POWER,
+        p.score.column()
+    )
+}
+
 fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
     let (p, family, missing) = (&study.profile, &g.family, &g.missing);
     let paper_width = crate::model::ResNetConfig::resnet18().width;
@@ -197,24 +245,7 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
             t.seconds / 60.0
         )),
         Block::Para(format!("**Code.** convlab {}.", crate::train::code_version())),
-        Block::Para(format!(
-            "**Statistics.** Each variant is compared with its section's reference on the {}: the \
-                difference of the means with its 95% CI (Welch's t), the p-value adjusted by \
-                Holm's method over the study's {} comparisons, and the minimum detectable effect \
-                — the smallest difference these seeds would detect at {:.0}% power after the \
-                adjustment (Welch's test as it is run, its degrees of freedom estimated from the \
-                samples, at α / {}, with the two sides' measured spreads taken as the truth). *Better* / *worse* means an adjusted p below {}. Every number is named after \
-                its metric: tables show the paper's metric, best validation accuracy \
-                (`best_val_…`), and the test accuracy of the best epoch (`test_at_best_…`) side \
-                by side, and the comparisons' columns carry the score's name (`{}_delta_pp`, \
-                …).",
-            p.score.sentence(),
-            family.comparisons.len(),
-            100.0 * crate::analysis::compare::POWER,
-            family.comparisons.len(),
-            crate::analysis::compare::ALPHA,
-            p.score.column()
-        )),
+        Block::Para(statistics(study, family.comparisons.len())),
     ]);
     blocks.push(Block::Para(
         "**Variants.** Each is the paper's recipe with these overrides, in \

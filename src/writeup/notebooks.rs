@@ -127,9 +127,12 @@ fn method(n: usize) -> String {
          `test_at_best`), and its columns carry that name: `S_delta_pp`, the difference of the \
          means in percentage points, with its 95% confidence interval (`S_ci95_lo_pp`, \
          `S_ci95_hi_pp`; Welch's t, unequal variances, not adjusted for the other \
-         comparisons), `p_holm`, the p-value adjusted by Holm's method over the study's {n} \
-         comparisons, `S_mde_pp`, the smallest difference these seeds would detect at 80% \
-         power by Welch's test as it is run, from the two sides' `S_std` and seeds; then the `verdict`, \
+         comparisons) and simultaneous over the family (`S_ci95_family_lo_pp`, \
+         `S_ci95_family_hi_pp`: at 1 − α/{n}, the interval the verdicts read), `p_holm`, the \
+         p-value adjusted by Holm's method over the study's {n} comparisons, `S_mde_pp`, the \
+         smallest difference these seeds would detect at 80% \
+         power by Welch's test as it is run, from the two sides' `S_std` and seeds; `margin_pp`, \
+         the margin of equivalence; the `verdict` and, when undecided, `seeds_to_decide`; \
          `paper_best_val`, the paper's own number, `best_epoch`, the mean epoch of the best \
          validation accuracy, and `minutes` of training. `section.runs_frame()` (one row per \
          run: variant, seed, every configuration field, best validation accuracy, best epoch, \
@@ -137,16 +140,17 @@ fn method(n: usize) -> String {
          tables to slice in a cell of your own.\n\n**Figures.** Curves are means over seeds; the shaded band runs from the lowest \
          to the highest seed. An effects figure shows each variant's score (dot: the mean; \
          whisker: its 95% CI; rings: the seeds), its difference to the section's reference with \
-         its 95% CI (filled: detectable after Holm's adjustment; hollow: not), and — in its own \
+         its interval simultaneous over the family (filled: decided — better, worse or \
+         equivalent; hollow: undecided) over a grey band of ± the margin, and — in its own \
          panel, since the paper's accuracies are on another scale — the paper's difference \
          between the same two variants (✕, one run each). Every variant keeps its colour and \
          dash in every figure of the study.\n\n**Verdicts.** The family of {n} comparisons is \
          fixed before any run; a comparison whose runs are missing counts as pending, never as \
-         dropped. *Better* or *worse* means an adjusted p below 0.05; otherwise the difference \
-         is not detectable with these seeds — even where its unadjusted 95% interval excludes \
-         zero, since the adjusted p is what decides: the interval says how large the difference \
-         could be, and the minimum detectable effect how large a difference these seeds would \
-         catch."
+         dropped. *Better* or *worse* means an adjusted p below 0.05; *equivalent*, a \
+         simultaneous interval inside ± the plan's margin (`margin_pp`, stated before any \
+         result); anything else is *undecided*, and `seeds_to_decide` says how many seeds a \
+         side would decide it were the observed difference true. The minimum detectable \
+         effect says how large a difference these seeds would catch."
     )
 }
 
