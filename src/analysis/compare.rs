@@ -152,6 +152,7 @@ impl Comparison {
             self.margin,
             ALPHA / self.family_size.max(1) as f64,
             POWER,
+            MAX_SEEDS,
         )
     }
 

@@ -260,7 +260,13 @@ struct WelchPower {
 
 impl WelchPower {
     fn new(sd: (f64, f64), n: (usize, usize), alpha: f64) -> Option<Self> {
-        if n.0 < 2 || n.1 < 2 || !(sd.0 > 0.0 || sd.1 > 0.0) || !(0.0..1.0).contains(&alpha) {
+        if n.0 < 2
+            || n.1 < 2
+            || sd.0.max(sd.1) <= 0.0
+            || sd.0.is_nan()
+            || sd.1.is_nan()
+            || !(0.0..1.0).contains(&alpha)
+        {
             return None;
         }
         let k = ((n.0 - 1) as f64, (n.1 - 1) as f64);
@@ -366,7 +372,7 @@ pub fn welch_detectable_effect(
     Some(0.5 * (lo + hi))
 }
 
-/// Seeds a side (at most [`crate::analysis::compare::MAX_SEEDS`]) that would decide a
+/// Seeds a side (at most `max`) that would decide a
 /// comparison whose sides have SDs `sd`, were its observed difference `diff` true: the fewest
 /// n with which a two-sided Welch test at `alpha` detects `diff` with `power`, or — when
 /// |diff| < `margin` — with which the interval at 1 − `alpha` falls inside ±margin with
@@ -379,9 +385,10 @@ pub fn seeds_to_decide(
     margin: Option<f64>,
     alpha: f64,
     power: f64,
+    max: usize,
 ) -> Option<usize> {
     let (va, vb) = (sd.0 * sd.0, sd.1 * sd.1);
-    if !(va + vb > 0.0) {
+    if va + vb <= 0.0 || (va + vb).is_nan() {
         return None;
     }
     let room = |n: usize| {
@@ -395,7 +402,6 @@ pub fn seeds_to_decide(
             r <= diff.abs() || margin.is_some_and(|m| diff.abs() < m && r <= m - diff.abs())
         })
     };
-    let max = crate::analysis::compare::MAX_SEEDS;
     let (mut lo, mut hi) = (2usize, 2usize);
     while !decides(hi) {
         if hi >= max {

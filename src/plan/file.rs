@@ -358,6 +358,33 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
     }
 
     /// Each bad plan of the issue: one line, the file's line, the key, what to do.
+    /// A margin of equivalence for the plan and one section's own; a bad one named with its line.
+    #[test]
+    fn margins_are_read_per_plan_and_section_and_checked() {
+        let text = GOOD
+            .replace(
+                "title = \"Regularization\"\n",
+                "title = \"Regularization\"\nmargin_pp = 1.5\nmargin_reason = \"why\"\n",
+            )
+            .replace("key = \"wd-sweep\"\n", "key = \"wd-sweep\"\nmargin_pp = 0.5\n");
+        let p = Plan::from_toml(&text, "x").unwrap();
+        assert_eq!((p.margin_pp, p.margin_reason.as_str()), (Some(1.5), "why"));
+        assert_eq!(
+            (p.margin_of("weight-decay"), p.margin_of("wd-sweep")),
+            (Some(0.015), Some(0.005))
+        );
+        assert_eq!(Plan::from_toml(GOOD, "x").unwrap().margin_of("weight-decay"), None);
+        let (line, e) =
+            Plan::from_toml(&text.replace("margin_pp = 0.5", "margin_pp = -1.0"), "x").unwrap_err();
+        assert_eq!(line, 19, "{e}");
+        assert!(e.starts_with("section `wd-sweep`: margin_pp = -1: give the margin"), "{e}");
+        let (line, e) = Plan::from_toml(&text.replace("margin_pp = 1.5", "margin_pp = 250.0"), "x")
+            .unwrap_err();
+        assert_eq!(line, 2, "{e}");
+        assert!(e.starts_with("margin_pp = 250: give the margin of equivalence"), "{e}");
+        assert!(crate::plan::paper_plan().margin_pp == Some(1.0), "the paper's plan states one");
+    }
+
     #[test]
     fn bad_plan_files_name_the_line_and_the_key() {
         let err = |text: &str| Plan::from_toml(text, "x").unwrap_err();

@@ -908,10 +908,6 @@ fn draw_effect_marks<DB: DrawingBackend>(
         }
         Panel::Delta => {
             if let Some((d, ci)) = r.delta_pp {
-                if let Some(m) = r.margin_pp {
-                    let (a, b) = (at(-m, y - 0.36), at(m, y + 0.36));
-                    root.draw(&Rectangle::new([a, b], rgb(BAND).filled()))?;
-                }
                 if let Some((a, b)) = ci {
                     whisker(root, a, b, layout)?;
                 }
@@ -1031,6 +1027,13 @@ fn draw_effects<DB: DrawingBackend>(
             Panel::Accuracy => reference_mean,
             _ => Some(0.0),
         };
+        // Each comparison's band of ± its margin, under the zero line and the marks.
+        for (i, r) in rows.iter().enumerate().filter(|_| panel == Panel::Delta) {
+            if let (Some(_), Some(m)) = (r.delta_pp, r.margin_pp) {
+                let (a, b) = (at(-m, yc(i) - 0.36), at(m, yc(i) + 0.36));
+                root.draw(&Rectangle::new([a, b], rgb(BAND).filled()))?;
+            }
+        }
         if let Some(g) = guide {
             let (gx, _) = at(g, 0.0);
             let pts = [(gx as f64, plot.y0 as f64), (gx as f64, plot.y1 as f64)];
