@@ -242,20 +242,7 @@ impl SectionResult {
                 cmp(r).and_then(|c| c.mde()).map(|m| round(100.0 * m, 2))
             }),
             f("margin_pp".into(), &|r| cmp(r).and_then(|c| c.margin).map(|m| round(100.0 * m, 2))),
-            Column::new(
-                "verdict".into(),
-                rs.iter()
-                    .map(|r| match cmp(r) {
-                        Some(c) => c.verdict().as_str(),
-                        None if self.section.reference.as_deref()
-                            == Some(r.variant.key.as_str()) =>
-                        {
-                            "reference"
-                        }
-                        None => "",
-                    })
-                    .collect::<Vec<_>>(),
-            ),
+            self.verdict_column(),
             Column::new(
                 "seeds_to_decide".into(),
                 rs.iter()
@@ -275,8 +262,10 @@ impl SectionResult {
             .iter()
             .map(|r| VariantRuns::of(&frame, &r.variant.key))
             .collect::<PolarsResult<_>>()?;
-        let t = self.table()?;
-        let mut cols = vec![t.column("variant")?.clone()];
+        let mut cols = vec![Column::new(
+            "variant".into(),
+            self.results.iter().map(|r| r.variant.key.as_str()).collect::<Vec<_>>(),
+        )];
         for seed in seeds_of(&frame)? {
             let v = runs
                 .iter()
@@ -290,8 +279,21 @@ impl SectionResult {
             |x: Vec<Option<f64>>| x.into_iter().map(|x| x.map(|x| round(x, 4))).collect::<Vec<_>>();
         cols.push(Column::new(format!("{s}_mean").into(), r4(means)));
         cols.push(Column::new(format!("{s}_std").into(), r4(stds)));
-        cols.push(t.column("verdict")?.clone());
-        DataFrame::new(t.height(), cols)
+        cols.push(self.verdict_column());
+        DataFrame::new(self.results.len(), cols)
+    }
+
+    /// Each variant's verdict against the section's reference: `reference` for the reference
+    /// itself, empty for a variant the section does not compare.
+    fn verdict_column(&self) -> Column {
+        let verdict = |r: &VariantResult| match self.comparison(&r.variant.key) {
+            Some(c) => c.verdict().as_str(),
+            None if self.section.reference.as_deref() == Some(r.variant.key.as_str()) => {
+                "reference"
+            }
+            None => "",
+        };
+        Column::new("verdict".into(), self.results.iter().map(verdict).collect::<Vec<_>>())
     }
 
     /// Validation curves of every variant (mean over seeds, min–max band), overlaid.

@@ -95,15 +95,6 @@ pub fn contrast(groups: &[(&[f64], f64)]) -> Option<Welch> {
     Some(Welch { diff, se, df, t, p, ci95: (diff - q * se, diff + q * se) })
 }
 
-/// The pooled standard deviation of two groups, √((s²a + s²b) / 2) (equal weights: the
-/// equal-n form the detectable effect assumes); 0 when a group has fewer than two values.
-pub fn pooled_sd(a: &[f64], b: &[f64]) -> f64 {
-    if a.len() < 2 || b.len() < 2 {
-        return 0.0;
-    }
-    ((mean_var(a).1 + mean_var(b).1) / 2.0).sqrt()
-}
-
 /// `x` rounded to `digits` decimals, as the study's tables show numbers.
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
