@@ -33,6 +33,7 @@ pub mod device;
 pub mod doctor;
 pub mod grid;
 pub mod io;
+pub mod looks;
 pub mod model;
 pub mod overrides;
 pub mod paper;

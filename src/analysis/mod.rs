@@ -4,10 +4,12 @@
 //! frames ([`frames`]), and the summary ([`summary`]).
 //! The statistics compare each variant's score — best validation accuracy, or the test accuracy
 //! of the best epoch ([`crate::plan::Score`]) — with its section's reference.
+pub mod boundaries;
 pub mod compare;
 pub mod frames;
 pub mod gather;
 pub mod results;
+pub mod sequential;
 pub mod stats;
 pub mod summary;
 
