@@ -8,7 +8,7 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup setup-test doctor build check lint docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data
+.PHONY: help setup setup-test doctor build check lint docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data bench-sequential
 .DEFAULT_GOAL := help
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-variance  where the quick profile's seed-to-seed spread comes from: init, data order, dropout, the validation set"
 	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
 	@echo "make bench-own-data  your own 64×64 data: data inspect on 120,000 files, a quick two-section study, the full profile's throughput"
+	@echo "make bench-sequential the sequential procedure by simulation: error rates and power of each design (docs/development/sequential-simulation.md)"
 
 setup:
 	@scripts/setup.sh
@@ -137,6 +138,10 @@ bench-units: build
 # A researcher's own 64×64 colour data (a generated Tiny-ImageNet-layout tree; ~15 min here).
 bench-own-data: build
 	bash bench/own_data.sh
+
+# The sequential procedure's error rates and power, simulated (no training; about a minute).
+bench-sequential: setup
+	$(CARGO) bench --bench sequential
 
 bench-data: setup
 	$(CARGO) bench --bench data

@@ -115,6 +115,12 @@ pub struct DataSettingsArgs {
     /// nchw.
     #[arg(long, value_enum)]
     pub memory_format: Option<MemoryFormat>,
+    /// Run the family's comparisons in looks of so many seeds a side, each stopping once
+    /// decided: `--sequential` (5,10,15,20), `--sequential 4,8,12`, `pocock:5,10,15,20`, or
+    /// `fixed` (the profile's seeds; overrides a plan's own looks) (default: $CONVLAB_SEQUENTIAL,
+    /// convlab.toml, else the plan's `sequential`, else fixed).
+    #[arg(long, value_name = "LOOKS", num_args = 0..=1, default_missing_value = "5,10,15,20")]
+    pub sequential: Option<crate::looks::Seeding>,
 }
 
 impl DataSettingsArgs {
@@ -145,6 +151,7 @@ impl DataSettingsArgs {
             holdout: self.holdout,
             score: self.score,
             memory_format: self.memory_format,
+            sequential: self.sequential.clone(),
         })
     }
 }

@@ -72,19 +72,19 @@ impl std::fmt::Display for Looks {
 
 /// A study's seeds, as the settings choose: `fixed` (the profile's seeds), or looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Schedule {
+pub enum Seeding {
     Fixed,
     Sequential(Looks),
 }
 
-impl FromStr for Schedule {
+impl FromStr for Seeding {
     type Err = String;
     /// `fixed`, `5,10,15,20`, or `pocock:5,10,15,20` (the spending before a colon; default
     /// O'Brien–Fleming type).
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s == "fixed" {
-            return Ok(Schedule::Fixed);
+            return Ok(Seeding::Fixed);
         }
         let (spending, seeds) = match s.split_once(':') {
             Some(("obrien-fleming", rest)) => (Spending::ObrienFleming, rest),
@@ -109,16 +109,29 @@ impl FromStr for Schedule {
             .collect::<Result<Vec<_>, _>>()?;
         let looks = Looks { seeds, spending };
         looks.validate()?;
-        Ok(Schedule::Sequential(looks))
+        Ok(Seeding::Sequential(looks))
     }
 }
 
-impl std::fmt::Display for Schedule {
+impl std::fmt::Display for Seeding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Schedule::Fixed => write!(f, "fixed"),
-            Schedule::Sequential(l) => write!(f, "{l}"),
+            Seeding::Fixed => write!(f, "fixed"),
+            Seeding::Sequential(l) => write!(f, "{l}"),
         }
+    }
+}
+
+/// As its text (`fixed`, `5,10,15,20`): how settings files and grid files hold it.
+impl Serialize for Seeding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Seeding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -128,17 +141,17 @@ mod tests {
 
     #[test]
     fn schedules_read_and_refuse_with_the_fix() {
-        let s: Schedule = "5,10,15,20".parse().unwrap();
+        let s: Seeding = "5,10,15,20".parse().unwrap();
         assert_eq!(
             s,
-            Schedule::Sequential(Looks {
+            Seeding::Sequential(Looks {
                 seeds: DEFAULT_LOOKS.to_vec(),
                 spending: Spending::ObrienFleming
             })
         );
-        assert_eq!("pocock:3,6".parse::<Schedule>().unwrap().to_string(), "pocock:3,6");
-        assert_eq!("fixed".parse::<Schedule>().unwrap(), Schedule::Fixed);
-        let e = |t: &str| t.parse::<Schedule>().unwrap_err();
+        assert_eq!("pocock:3,6".parse::<Seeding>().unwrap().to_string(), "pocock:3,6");
+        assert_eq!("fixed".parse::<Seeding>().unwrap(), Seeding::Fixed);
+        let e = |t: &str| t.parse::<Seeding>().unwrap_err();
         assert_eq!(
             e("5,five"),
             "`five` is not a number of seeds: give looks as 5,10,15,20 (or fixed)"

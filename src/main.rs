@@ -608,22 +608,64 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         }
         return Ok(());
     }
+    let progress = study.look_progress()?;
     if args.status {
+        if let Some(p) = &progress {
+            println!("{}", p.line(next_look_seeds(&study, p)));
+        }
         println!("{}", grid::status_text(&study, &sections)?);
         return Ok(());
     }
-    // Only what runs is checked for what libtorch can train (a forced channels-last, say).
-    grid::check_units(&study, &sections)?;
-    if let Some((opts, max_array)) = slurm {
-        return submit_to_slurm(args.slurm.dry_run, &opts, max_array, &study, &sections, edge);
+    if let Some((opts, max_array)) = slurm
+        && !progress.as_ref().is_some_and(|p| p.finished)
+    {
+        grid::check_units(&study, &sections)?;
+        let judged = progress.as_ref().map(|p| p.judged);
+        return submit_to_slurm(
+            args.slurm.dry_run,
+            &opts,
+            max_array,
+            &study,
+            &sections,
+            judged,
+            edge,
+        );
     }
     let t0 = std::time::Instant::now();
-    let grid_file = grid::Grid::path(&study);
-    grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
-    let exe = std::env::current_exe()?;
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let outcome =
-        grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |line| eprintln!("{line}"))?;
+    let mut outcome = grid::GridOutcome { finished: 0, failed: vec![], lost_workers: vec![] };
+    // A sequential study runs look after look while a comparison is open; a fixed one once.
+    let mut progress = progress;
+    loop {
+        if let Some(p) = &progress {
+            eprintln!("{}", p.line(next_look_seeds(&study, p)));
+            if p.finished {
+                break;
+            }
+        }
+        // Only what runs is checked for what libtorch can train (a forced channels-last, say).
+        grid::check_units(&study, &sections)?;
+        let grid_file = grid::Grid::path(&study);
+        grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
+        let exe = std::env::current_exe()?;
+        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let look =
+            grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |l| eprintln!("{l}"))?;
+        let before = progress.as_ref().map(|p| (p.judged, p.decided));
+        outcome.finished += look.finished;
+        outcome.failed.extend(look.failed);
+        outcome.lost_workers.extend(look.lost_workers);
+        progress = study.look_progress()?;
+        let after = progress.as_ref().map(|p| (p.judged, p.decided));
+        // Stop on a failure, and where a look could not advance (its units held elsewhere,
+        // or sections left out of this launch): nothing is retried in a loop.
+        if before.is_none() || !outcome.failed.is_empty() || !outcome.lost_workers.is_empty() {
+            break;
+        }
+        if before == after {
+            eprintln!("the look did not advance: some of its units are not done (see --status)");
+            break;
+        }
+    }
     let summarised = summarise(&study, &sections)?;
     let complete = summarised.len() == study.plan.sections.len() && outcome.failed.is_empty();
     if !study.plan.is_paper() && complete {
@@ -653,6 +695,11 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
     outcome.into_result()
 }
 
+/// Seeds a side the next look of a sequential study runs, while one is to run.
+fn next_look_seeds(study: &Study, p: &convlab::analysis::LookProgress) -> Option<usize> {
+    (!p.finished).then(|| study.looks().map(|l| l.seeds[p.judged])).flatten()
+}
+
 /// Each finished section's table, conclusion and figures, then the family's verdicts.
 fn summarise(
     study: &Study,
@@ -676,9 +723,9 @@ fn summarise(
     }
     let family = study.family()?;
     println!(
-        "The study's {} comparisons, 95% CIs by Welch's t, p adjusted over all of them by Holm's \
-            method: {}",
+        "The study's {} comparisons, {}: {}",
         family.comparisons.len(),
+        family.method(),
         family.tally()
     );
     let table = convlab::table::Table {
@@ -715,9 +762,20 @@ fn submit_to_slurm(
     max_array: usize,
     study: &Study,
     sections: &[&Section],
+    judged: Option<usize>,
     edge: &Edge,
 ) -> anyhow::Result<()> {
     use convlab::grid::slurm;
+    // The job after a look: that look's units did not all finish (failed, cancelled).
+    if let Some(k) = judged
+        && std::env::var("CONVLAB_AFTER_LOOK").ok() == Some(k.to_string())
+    {
+        anyhow::bail!(
+            "look {} did not finish: some of its units failed or were cancelled (convlab study \
+                --status); not resubmitted — fix them, then run this command again",
+            k + 1
+        );
+    }
     let pending: Vec<_> = grid::longest_first(study, study.units(sections))
         .into_iter()
         .filter(|u| matches!(grid::unit_state(study, u), Ok(s) if s.name() == "pending" || s.name() == "failed"))
@@ -739,6 +797,7 @@ fn submit_to_slurm(
         opts,
         max_array,
     )?;
+    let mut jobs = Vec::new();
     for (path, text) in &scripts {
         if dry_run {
             println!("# {}\n{text}", edge.paths.show(path));
@@ -746,6 +805,30 @@ fn submit_to_slurm(
             let job = slurm::submit(path)?;
             let n = text.lines().filter(|l| l.starts_with("  \"")).count();
             println!("submitted array job {job}: {n} unit(s), script {}", edge.paths.show(path));
+            jobs.push(job);
+        }
+    }
+    if let Some(k) = judged {
+        // A sequential study: a job after this look's arrays judges it and goes on.
+        let mut command: Vec<String> = std::env::args().collect();
+        command[0] = exe.display().to_string();
+        let after = if dry_run { vec!["<array job>".to_string()] } else { jobs };
+        let text = slurm::next_look_script(
+            &command,
+            &std::env::current_dir()?,
+            &study.runs_dir.join("slurm"),
+            &name,
+            &after,
+            k,
+            opts,
+        );
+        let path = study.runs_dir.join("slurm").join(format!("next-look-{}.sbatch", k + 1));
+        convlab::io::write_bytes(&path, text.as_bytes())?;
+        if dry_run {
+            println!("# {}\n{text}", edge.paths.show(&path));
+        } else {
+            let job = slurm::submit(&path)?;
+            println!("submitted job {job}: look {} judged when its units end", k + 1);
         }
     }
     if !dry_run {

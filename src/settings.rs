@@ -23,6 +23,7 @@
 //! ``CONVLAB_SEEDS=1,x: `x` is not a number``.
 use crate::data::{DataConfig, Source};
 use crate::device::{Device, MemoryFormat};
+use crate::looks::Seeding;
 use crate::paths::PathStyle;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -266,6 +267,8 @@ pub struct DataSettings {
     pub score: Option<Score>,
     /// Channels-last or NCHW, per variant.
     pub memory_format: Option<MemoryFormat>,
+    /// Fixed seeds (the profile's) or looks ([`crate::looks`]); unset: the plan's own.
+    pub sequential: Option<Seeding>,
 }
 
 impl DataSettings {
@@ -281,6 +284,7 @@ impl DataSettings {
             holdout: self.holdout.or(lower.holdout),
             score: self.score.or(lower.score),
             memory_format: self.memory_format.or(lower.memory_format),
+            sequential: self.sequential.or(lower.sequential),
         }
     }
 
@@ -309,6 +313,11 @@ impl DataSettings {
                 "CONVLAB_MEMORY_FORMAT",
                 var("CONVLAB_MEMORY_FORMAT"),
                 str::parse::<MemoryFormat>,
+            )?,
+            sequential: read(
+                "CONVLAB_SEQUENTIAL",
+                var("CONVLAB_SEQUENTIAL"),
+                str::parse::<Seeding>,
             )?,
         })
     }
@@ -346,6 +355,7 @@ impl DataSettings {
             score: key("score", &file.score).parse(str::parse::<Score>)?,
             memory_format: key("memory_format", &file.memory_format)
                 .parse(str::parse::<MemoryFormat>)?,
+            sequential: key("sequential", &file.sequential).parse(str::parse::<Seeding>)?,
         })
     }
 }
@@ -438,6 +448,7 @@ struct TomlFile {
     holdout: Option<toml::Value>,
     score: Option<toml::Value>,
     memory_format: Option<toml::Value>,
+    sequential: Option<toml::Value>,
 }
 
 fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
@@ -609,6 +620,7 @@ impl Layer {
         put("holdout", d.holdout.map(Value::Float));
         put("score", d.score.map(|s| Value::String(s.as_str().into())));
         put("memory_format", d.memory_format.map(|m| Value::String(m.as_str().into())));
+        put("sequential", d.sequential.as_ref().map(|s| Value::String(s.to_string())));
         t
     }
 
@@ -1011,7 +1023,7 @@ mod tests {
             .unwrap();
         let toml_text = "size = 64\nchannels = 3\ntrain_per_class = \"all\"\nval_per_class = \
             50\nholdout = 0.2\nscore = \"best-val\"\nmemory_format = \"nchw\"\nclass_list = \
-            \"classes.txt\"";
+            \"classes.txt\"\nsequential = \"4,8\"";
         let file = Layer::from_toml(&tmp.path().join("convlab.toml"), toml_text, tmp.path())
             .unwrap()
             .data_settings;
@@ -1028,6 +1040,7 @@ mod tests {
             holdout: Some(0.2),
             score: Some(Score::BestVal),
             memory_format: Some(MemoryFormat::Nchw),
+            sequential: Some("4,8".parse().unwrap()),
         };
         assert_eq!(file, want);
         let env = Layer::from_vars(vars(&[
@@ -1035,6 +1048,7 @@ mod tests {
             ("CONVLAB_TEST_LIMIT", "all"),
             ("CONVLAB_SCORE", "test_at_best"),
             ("CONVLAB_MEMORY_FORMAT", "channels-last"),
+            ("CONVLAB_SEQUENTIAL", "fixed"),
         ]))
         .unwrap()
         .data_settings;
@@ -1053,6 +1067,7 @@ mod tests {
             (merged.score, merged.memory_format),
             (Some(Score::TestAtBest), Some(MemoryFormat::ChannelsLast))
         );
+        assert_eq!(merged.sequential, Some(crate::looks::Seeding::Fixed), "the variable wins");
     }
 
     #[test]
@@ -1100,6 +1115,11 @@ mod tests {
         assert_eq!(
             terr("score = true"),
             "/p/convlab.toml: score = true: expected a number or a string"
+        );
+        assert_eq!(
+            terr("sequential = \"5,4\""),
+            "/p/convlab.toml: sequential = \"5,4\": 5,4: each look needs more seeds than the one \
+                before"
         );
         assert_eq!(
             terr("test_limit = \"some\""),

@@ -35,12 +35,6 @@ impl std::ops::DerefMut for Study {
     }
 }
 
-impl From<Setup> for Study {
-    fn from(setup: Setup) -> Self {
-        Study { setup }
-    }
-}
-
 impl Study {
     /// The study the environment and `convlab.toml` choose ([`Settings::from_env`]): what a
     /// notebook opens.
@@ -58,17 +52,35 @@ impl Study {
 
     /// The study `settings` name: their profile, data and directories ([`Setup::open`]).
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
-        Ok(Setup::open(settings)?.into())
+        Self::settled(Setup::open(settings)?)
     }
 
     /// `profile` with its data loaded, under `settings`' directories ([`Setup::new`]).
     pub fn new(profile: Profile, settings: &Settings) -> anyhow::Result<Self> {
-        Ok(Setup::new(profile, settings)?.into())
+        Self::settled(Setup::new(profile, settings)?)
     }
 
     /// The same profile, data and directories with another plan ([`Setup::with_plan`]).
     pub fn with_plan(&self, plan: Plan) -> anyhow::Result<Self> {
-        Ok(self.setup.with_plan(plan)?.into())
+        Self::settled(self.setup.with_plan(plan)?)
+    }
+
+    /// `setup` as a study; a sequential one at the look its stored runs have reached.
+    fn settled(setup: Setup) -> anyhow::Result<Self> {
+        let mut study = Study { setup };
+        study.look_progress()?;
+        Ok(study)
+    }
+
+    /// A sequential study's progress through its looks, read from the stored runs; the seeds
+    /// each variant needs now are set on the study (what its grid runs and its analysis reads).
+    /// `None` for a study of fixed seeds.
+    pub fn look_progress(&mut self) -> anyhow::Result<Option<analysis::LookProgress>> {
+        let progress = analysis::look_progress(&self.setup)?;
+        if let Some(p) = &progress {
+            self.setup.set_look_seeds(p.seeds.clone());
+        }
+        Ok(progress)
     }
 
     /// The set-up every stage works from.

@@ -334,3 +334,55 @@ fn a_sweep_runs_as_a_slurm_array() {
         }
     }
 }
+
+/// A sequential sweep on Slurm: the first look's arrays, then a job after them that judges the
+/// look and submits the next one's units (only the open comparison's and its reference's),
+/// then a last job that writes the tables — no command typed in between.
+#[test]
+fn a_sequential_sweep_goes_from_look_to_look_on_slurm() {
+    require_slurm();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let runs = root.join("runs");
+    let sweep = [
+        "sweep",
+        "--profile",
+        "smoke",
+        "--sequential",
+        "pocock:5,10",
+        "--base",
+        "xknet18",
+        "train.lr=0.001,1e-9,0.00101",
+    ];
+    let o = out(convlab(
+        root,
+        &runs,
+        &[&sweep[..], &["--slurm", "--cpus-per-task", "1", "--time", "10"]].concat(),
+    ));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("look 1 judged when its units end"), "{}", text(&o));
+    let table = root.join("figures/smoke/sweep-lr/tables/comparisons.csv");
+    wait_until("the last look's tables", Duration::from_secs(600), || table.exists());
+    let t = std::fs::read_to_string(&table).unwrap();
+    assert!(t.lines().nth(1).unwrap().contains(",1/2,"), "decided at the first look: {t}");
+    assert!(t.lines().nth(2).unwrap().contains(",2/2,"), "open to the last look: {t}");
+    let seeds = |run: &str| {
+        std::fs::read_dir(runs.join("smoke").join(run))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("seed-"))
+            .count()
+    };
+    assert_eq!(
+        [seeds("xknet18+lr=1e-9"), seeds("xknet18"), seeds("xknet18+lr=0.00101")],
+        [5, 10, 10]
+    );
+    let logs: String = std::fs::read_dir(runs.join("smoke/slurm"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("next-look-"))
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".out"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(logs.contains("submitted job") && logs.contains("the study is finished"), "{logs}");
+}

@@ -6,6 +6,7 @@
 //! (Holm, [`stats::holm`]); the verdict reads from those. Comparisons whose runs are not
 //! all finished are *pending*: they count in the family's size all the same, so a
 //! verdict never gets easier because runs are missing.
+use super::sequential::{Call, Design};
 use super::stats::{self, Welch, round};
 use crate::plan::{Plan, Score, Variant};
 use polars::prelude::*;
@@ -95,6 +96,27 @@ pub struct Comparison {
     pub margin: Option<f64>,
     /// What the two sides' values are.
     pub score: Score,
+    /// In a sequential study: where the looks left it ([`Family::sequential`]).
+    pub look: Option<LookInfo>,
+}
+
+/// A comparison in a sequential study ([`super::sequential`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LookInfo {
+    /// The look it was decided at, or the last look judged (0-based); `None`: none judged yet.
+    pub look: Option<usize>,
+    /// Looks in the design.
+    pub looks: usize,
+    /// Seeds a side its numbers rest on (its look's).
+    pub seeds: usize,
+    /// The nominal level its Welch p was held to at that look (its share of α, spent).
+    pub level: Option<f64>,
+    /// The repeated confidence interval at that look: simultaneous over the family and looks.
+    pub interval: Option<(f64, f64)>,
+    /// What it decided, if anything.
+    pub decided: Option<Call>,
+    /// A later look is still to run for it.
+    pub open: bool,
 }
 
 /// `+1.2` / `−0.6` percentage points (a true minus sign).
@@ -110,6 +132,16 @@ pub fn show_p(p: f64) -> String {
 
 impl Comparison {
     pub fn verdict(&self) -> Verdict {
+        if let Some(l) = self.look {
+            return match (l.decided, l.open) {
+                (Some(Call::Better), _) => Verdict::Better,
+                (Some(Call::Worse), _) => Verdict::Worse,
+                (Some(Call::Equivalent), _) => Verdict::Equivalent,
+                (None, true) => Verdict::Pending,
+                (None, false) if self.welch.is_none() => Verdict::TooFewSeeds,
+                (None, false) => Verdict::Undecided,
+            };
+        }
         if !self.reference.complete() || !self.variant.complete() {
             return Verdict::Pending;
         }
@@ -133,6 +165,9 @@ impl Comparison {
     /// interval at 1 − α/m (Bonferroni; it excludes zero only where Holm's adjusted p is below
     /// α, so it never sits beside "undecided" away from zero).
     pub fn ci_family(&self) -> Option<(f64, f64)> {
+        if let Some(l) = self.look {
+            return l.interval;
+        }
         let w = self.welch?;
         w.interval(1.0 - ALPHA / self.family_size.max(1) as f64)
     }
@@ -142,7 +177,7 @@ impl Comparison {
     /// [`POWER`] at α/m, or (within the margin) its simultaneous interval would fall inside
     /// ±margin with that probability ([`stats::seeds_to_decide`]). `None` for a decided one.
     pub fn seeds_to_decide(&self) -> Option<usize> {
-        if self.verdict() != Verdict::Undecided {
+        if self.verdict() != Verdict::Undecided || self.look.is_some() {
             return None;
         }
         let (r, v) = (self.reference.accs(), self.variant.accs());
@@ -163,6 +198,9 @@ impl Comparison {
     /// measured SDs and seed counts as the truth. `None` until both sides are complete with
     /// two seeds or more. Computed when asked (tens of milliseconds).
     pub fn mde(&self) -> Option<f64> {
+        if self.look.is_some() {
+            return None;
+        }
         self.welch?;
         let (r, v) = (self.reference.accs(), self.variant.accs());
         stats::welch_detectable_effect(
@@ -180,6 +218,7 @@ impl Comparison {
             Verdict::Equivalent => {
                 format!("equivalent within ±{:.1} pp", 100.0 * self.margin.unwrap_or(f64::NAN))
             }
+            Verdict::Undecided if self.look.is_some() => "undecided".into(),
             Verdict::Undecided => match self.seeds_to_decide() {
                 Some(n) => format!("undecided (about {n} seeds a side would decide it)"),
                 None => format!("undecided (more than {MAX_SEEDS} seeds a side)"),
@@ -215,6 +254,7 @@ impl Comparison {
                 self.variant.values.len(),
                 self.reference.values.len()
             ),
+            _ if self.look.is_some() => self.describe_look(),
             _ => {
                 let (w, p_holm) = (self.welch.expect("judged"), self.p_holm.expect("judged"));
                 let mut s = format!(
@@ -257,6 +297,50 @@ impl Comparison {
 }
 
 impl Comparison {
+    /// Seeds a side its numbers rest on: its look's in a sequential study, else the fewer of
+    /// its two sides'.
+    pub fn seeds(&self) -> usize {
+        match self.look {
+            Some(l) => l.seeds,
+            None => self.variant.values.len().min(self.reference.values.len()),
+        }
+    }
+
+    /// [`Comparison::describe`] for a judged comparison of a sequential study: `worse at look
+    /// 1 of 4 (5 seeds a side): −9.5 pp, 95% CI [−11.8, −7.2], p < 0.001 against its bound
+    /// 0.00012; repeated interval [−14.0, −5.0] (against ±1.0 pp)`.
+    fn describe_look(&self) -> String {
+        let (Some(l), Some(w)) = (self.look, self.welch) else {
+            return self.verdict().as_str().to_string();
+        };
+        let word = if self.verdict() == Verdict::Undecided { "after" } else { "at" };
+        let at = l.look.map_or(String::new(), |k| format!(" {word} look {} of {}", k + 1, l.looks));
+        let mut s = format!(
+            "{}{at} ({} seeds a side): {} pp, 95% CI [{}, {}], p {}",
+            self.verdict_text(),
+            l.seeds,
+            pp(w.diff),
+            pp(w.ci95.0),
+            pp(w.ci95.1),
+            show_p(w.p)
+        );
+        if let Some(level) = l.level {
+            s += &format!(" against its bound {level:.2e}");
+        }
+        if let Some((lo, hi)) = l.interval {
+            s += &format!("; repeated interval over the family and looks [{}, {}]", pp(lo), pp(hi));
+            if let Some(m) = self.margin {
+                let inside = self.verdict() == Verdict::Equivalent;
+                s += &format!(
+                    " ({} ±{:.1} pp)",
+                    if inside { "inside" } else { "against" },
+                    100.0 * m
+                );
+            }
+        }
+        s
+    }
+
     /// [`Comparison::describe`] headed by the metric it compares, for a sentence that sets it
     /// beside numbers of another: `test accuracy of the best epoch — worse: −11.6 pp, …`.
     pub fn labelled(&self) -> String {
@@ -297,6 +381,8 @@ pub struct Family {
     pub comparisons: Vec<Comparison>,
     /// What the comparisons compare.
     pub score: Score,
+    /// A sequential study's design ([`Family::sequential`]); `None`: fixed seeds.
+    pub design: Option<Design>,
 }
 
 impl Family {
@@ -331,6 +417,7 @@ impl Family {
                 family_size: 0,
                 margin: margin(&section_key),
                 score,
+                look: None,
             });
         }
         let adjusted =
@@ -340,7 +427,63 @@ impl Family {
             c.p_holm = p;
             c.family_size = n;
         }
-        Ok(Family { comparisons, score })
+        Ok(Family { comparisons, score, design: None })
+    }
+
+    /// The family of a sequential study ([`super::sequential`]): `values(variant)` gives a
+    /// variant's stored (seed, score) pairs in the study's seed order, with no gap; the looks
+    /// are replayed over them ([`Design::replay`]) and each comparison is judged on the seeds
+    /// of the look that decided it, or of the last look judged.
+    pub fn sequential(
+        members: Vec<Member>,
+        score: Score,
+        margin: &dyn Fn(&str) -> Option<f64>,
+        design: &Design,
+        mut values: impl FnMut(&Variant) -> anyhow::Result<Vec<(u64, f64)>>,
+    ) -> anyhow::Result<Family> {
+        let stored = members
+            .iter()
+            .map(|(_, r, v)| Ok((values(r)?, values(v)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let accs: Vec<(Vec<f64>, Vec<f64>)> = stored
+            .iter()
+            .map(|(r, v)| (r.iter().map(|x| x.1).collect(), v.iter().map(|x| x.1).collect()))
+            .collect();
+        let scores: Vec<(&[f64], &[f64])> = accs.iter().map(|(r, v)| (&r[..], &v[..])).collect();
+        let margins: Vec<Option<f64>> = members.iter().map(|(s, _, _)| margin(s)).collect();
+        let replay = design.replay(&scores, &margins);
+        let finished = replay.finished(design);
+        let mut comparisons = Vec::with_capacity(members.len());
+        for (i, ((section, r, v), (rv, vv))) in members.into_iter().zip(stored).enumerate() {
+            let n = design.seeds_of(&replay, i);
+            let look = replay.decided[i].map(|d| d.look).or(replay.judged.checked_sub(1));
+            let welch = look.and_then(|_| stats::welch(&scores[i].0[..n], &scores[i].1[..n]));
+            let side = |variant: Variant, values: Vec<(u64, f64)>| Side {
+                variant,
+                values: values.into_iter().take(n).collect(),
+                expected: n,
+            };
+            comparisons.push(Comparison {
+                margin: margins[i],
+                look: Some(LookInfo {
+                    look,
+                    looks: design.looks.len(),
+                    seeds: n,
+                    level: replay.levels[i],
+                    interval: welch.and_then(|w| design.interval(&w, look?)),
+                    decided: replay.decided[i].map(|d| d.call),
+                    open: replay.decided[i].is_none() && !finished,
+                }),
+                section,
+                reference: side(r, rv),
+                variant: side(v, vv),
+                welch,
+                p_holm: None,
+                family_size: design.m,
+                score,
+            });
+        }
+        Ok(Family { comparisons, score, design: Some(design.clone()) })
     }
 
     /// The comparisons of one section, in its order.
@@ -353,6 +496,20 @@ impl Family {
     /// best validation accuracies where it gives both numbers.
     pub fn table(&self) -> PolarsResult<DataFrame> {
         comparisons_table(&self.comparisons, self.score)
+    }
+
+    /// How its verdicts are reached, for a sentence after "the study's n comparisons":
+    /// `95% CIs by Welch's t, p adjusted over all of them by Holm's method`, or the looks.
+    pub fn method(&self) -> String {
+        match &self.design {
+            None => "95% CIs by Welch's t, p adjusted over all of them by Holm's method".into(),
+            Some(d) => format!(
+                "judged at looks of {} seeds a side: Welch's t against {}-type spending \
+                    boundaries, Holm's graph over all of them",
+                d.looks.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+                d.spending.as_str()
+            ),
+        }
     }
 
     /// How many comparisons have each verdict, e.g. `3 worse, 1 better, 11 no detectable
@@ -378,38 +535,80 @@ impl Family {
 }
 
 /// The table of [`Family::table`] for any list of comparisons of `score`: its columns are
-/// named after the score `S` ([`Score::column`]), `S_delta_pp`, `S_ci95_lo_pp`, …, and the
-/// paper's difference after its metric, `paper_best_val_delta_pp`.
+/// named after the score `S` ([`Score::column`]), `S_delta_pp`, `S_ci95_lo_pp`, …
+/// ([`stat_columns`]), and the paper's difference after its metric, `paper_best_val_delta_pp`.
 pub fn comparisons_table(cs: &[Comparison], score: Score) -> PolarsResult<DataFrame> {
-    let s = score.column();
-    let f = |name: String, g: &dyn Fn(&Comparison) -> Option<f64>| {
-        Column::new(name.into(), cs.iter().map(g).collect::<Vec<Option<f64>>>())
-    };
     let text = |name: &str, g: &dyn Fn(&Comparison) -> String| {
         Column::new(name.into(), cs.iter().map(g).collect::<Vec<String>>())
     };
-    let cols = vec![
+    let mut cols = vec![
         text("section", &|c| c.section.clone()),
         text("variant", &|c| c.variant.variant.key.clone()),
         text("reference", &|c| c.reference.variant.key.clone()),
         text("seeds", &|c| format!("{}/{}", c.variant.values.len(), c.reference.values.len())),
-        f(format!("{s}_delta_pp"), &|c| c.diff().map(|d| round(100.0 * d, 2))),
-        f(format!("{s}_ci95_lo_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.0, 2))),
-        f(format!("{s}_ci95_hi_pp"), &|c| c.welch.map(|w| round(100.0 * w.ci95.1, 2))),
-        f(format!("{s}_ci95_family_lo_pp"), &|c| c.ci_family().map(|c| round(100.0 * c.0, 2))),
-        f(format!("{s}_ci95_family_hi_pp"), &|c| c.ci_family().map(|c| round(100.0 * c.1, 2))),
-        f("p".into(), &|c| c.welch.map(|w| round(w.p, 4))),
-        f("p_holm".into(), &|c| c.p_holm.map(|p| round(p, 4))),
-        text("verdict", &|c| c.verdict().as_str().to_string()),
-        f("margin_pp".into(), &|c| c.margin.map(|m| round(100.0 * m, 2))),
-        f("seeds_to_decide".into(), &|c| c.seeds_to_decide().map(|n| n as f64)),
-        f(format!("{s}_mde_pp"), &|c| c.mde().map(|m| round(100.0 * m, 2))),
-        f("paper_best_val_delta_pp".into(), &|c| {
-            let (v, r) = (c.variant.variant.reported?, c.reference.variant.reported?);
-            Some(round(100.0 * (v - r), 2))
-        }),
+        Column::new(
+            "p".into(),
+            cs.iter().map(|c| c.welch.map(|w| round(w.p, 4))).collect::<Vec<_>>(),
+        ),
     ];
+    let rows: Vec<Option<&Comparison>> = cs.iter().map(Some).collect();
+    cols.extend(stat_columns(&rows, score));
+    cols.push(text("verdict", &|c| c.verdict().as_str().to_string()));
+    cols.push(Column::new(
+        "paper_best_val_delta_pp".into(),
+        cs.iter()
+            .map(|c| {
+                let (v, r) = (c.variant.variant.reported?, c.reference.variant.reported?);
+                Some(round(100.0 * (v - r), 2))
+            })
+            .collect::<Vec<Option<f64>>>(),
+    ));
     DataFrame::new(cs.len(), cols)
+}
+
+/// The columns of a comparison that every table of them shows, a row per entry of `rows`
+/// (`None`: a row without one, e.g. a section's reference), named after the score `S`:
+/// `S_delta_pp`; its 95% CI alone (`S_ci95_lo_pp`, `S_ci95_hi_pp`) and the interval the
+/// verdicts read (`S_ci95_family_lo_pp`, `…_hi_pp`: simultaneous over the family, and in a
+/// sequential study over its looks too); `p_holm`; in a sequential study `look` (decided or
+/// last judged, `2/4`) and `p_bound` (the level its p was held to); `S_mde_pp`, `margin_pp`
+/// and, for an undecided one, `seeds_to_decide`.
+pub fn stat_columns(rows: &[Option<&Comparison>], score: Score) -> Vec<Column> {
+    let s = score.column();
+    let f = |name: String, g: &dyn Fn(&Comparison) -> Option<f64>| {
+        Column::new(name.into(), rows.iter().map(|c| c.and_then(g)).collect::<Vec<Option<f64>>>())
+    };
+    let pp2 = |x: f64| round(100.0 * x, 2);
+    let mut cols = vec![
+        f(format!("{s}_delta_pp"), &|c| c.diff().map(pp2)),
+        f(format!("{s}_ci95_lo_pp"), &|c| c.welch.map(|w| pp2(w.ci95.0))),
+        f(format!("{s}_ci95_hi_pp"), &|c| c.welch.map(|w| pp2(w.ci95.1))),
+        f(format!("{s}_ci95_family_lo_pp"), &|c| c.ci_family().map(|c| pp2(c.0))),
+        f(format!("{s}_ci95_family_hi_pp"), &|c| c.ci_family().map(|c| pp2(c.1))),
+        f("p_holm".into(), &|c| c.p_holm.map(|p| round(p, 4))),
+    ];
+    if rows.iter().flatten().any(|c| c.look.is_some()) {
+        let look = |c: &Comparison| {
+            let l = c.look?;
+            Some(format!("{}/{}", l.look? + 1, l.looks))
+        };
+        cols.push(Column::new(
+            "look".into(),
+            rows.iter().map(|c| c.and_then(look)).collect::<Vec<Option<String>>>(),
+        ));
+        cols.push(f("p_bound".into(), &|c| c.look?.level.map(|x| stats::significant(x, 4))));
+    }
+    cols.extend([
+        f(format!("{s}_mde_pp"), &|c| c.mde().map(pp2)),
+        f("margin_pp".into(), &|c| c.margin.map(pp2)),
+        Column::new(
+            "seeds_to_decide".into(),
+            rows.iter()
+                .map(|c| c.and_then(|c| c.seeds_to_decide()).map(|n| n as u32))
+                .collect::<Vec<_>>(),
+        ),
+    ]);
+    cols
 }
 
 #[cfg(test)]
@@ -469,7 +668,8 @@ mod tests {
         assert_eq!(fam.tally(), "1 worse, 1 equivalent, 1 undecided");
         let t = fam.table().unwrap();
         let col = |c: &str| t.column(c).unwrap().f64().unwrap().get(1);
-        assert_eq!((col("margin_pp"), col("seeds_to_decide")), (Some(1.0), Some(8.0)));
+        let seeds = t.column("seeds_to_decide").unwrap().u32().unwrap().get(1);
+        assert_eq!((col("margin_pp"), seeds), (Some(1.0), Some(8)));
     }
 
     /// The verdicts' error rates by simulation (normal scores, seeded), at 5 seeds a side and

@@ -1,10 +1,12 @@
 //! A study's results gathered from its runs: a section's or a variant's runs (trained when
 //! not stored, unless the set-up's options say stored only), the family of comparisons read
 //! from disk, the best model, and a section's figures exported.
-use super::compare::{Family, Member, members_of};
+use super::compare::{ALPHA, Family, Member, members_of};
 use super::results::{BestModel, SectionResult, VariantResult, confusion_matrix};
+use super::sequential::Design;
 use crate::plan::Setup;
 use crate::table::Table;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A section's variants run (or loaded), its comparisons not yet filled in.
@@ -37,26 +39,143 @@ pub fn family(setup: &Setup) -> anyhow::Result<Family> {
     family_over(setup, members_of(&setup.plan))
 }
 
-/// Any fixed family of comparisons from the runs finished so far (nothing is trained).
+/// Any fixed family of comparisons from the runs finished so far (nothing is trained). In a
+/// sequential study ([`Setup::looks`]) the plan's family is judged look by look
+/// ([`Family::sequential`]); any other family, on the profile's seeds.
 pub fn family_over(setup: &Setup, members: Vec<Member>) -> anyhow::Result<Family> {
-    Family::over(members, setup.profile.score, &|s| setup.plan.margin_of(s), |v| {
+    let margin = |s: &str| setup.plan.margin_of(s);
+    if let Some(design) = design(setup)?
+        && members == members_of(&setup.plan)
+    {
+        return Family::sequential(members, setup.profile.score, &margin, &design, |v| {
+            stored_scores(setup, v)
+        });
+    }
+    Family::over(members, setup.profile.score, &margin, |v| {
         let exp = setup.experiment(v)?;
         let mut values = Vec::new();
         for &seed in &exp.seeds {
             if let Some(s) = exp.stored_seed(&setup.runs_dir, seed)?.and_then(|r| r.summary) {
-                let v = setup.profile.score.of(&s).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{} seed {seed} has no {}: the {} profile needs a labelled test split",
-                        exp.name,
-                        setup.profile.score.sentence(),
-                        setup.profile.name.as_str()
-                    )
-                })?;
-                values.push((seed, v));
+                values.push((seed, score_of(setup, &exp.name, seed, &s)?));
             }
         }
         Ok((values, exp.seeds.len()))
     })
+}
+
+/// A run's value of the study's score, or why it has none.
+fn score_of(
+    setup: &Setup,
+    name: &str,
+    seed: u64,
+    s: &crate::train::RunSummary,
+) -> anyhow::Result<f64> {
+    setup.profile.score.of(s).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{name} seed {seed} has no {}: the {} profile needs a labelled test split",
+            setup.profile.score.sentence(),
+            setup.profile.name.as_str()
+        )
+    })
+}
+
+/// The sequential design of the plan's family at [`ALPHA`], in a sequential study.
+pub fn design(setup: &Setup) -> anyhow::Result<Option<Design>> {
+    let Some(looks) = setup.looks() else { return Ok(None) };
+    let m = setup.plan.family_members().len();
+    Design::new(looks, ALPHA, m).map(Some).map_err(|e| anyhow::anyhow!("sequential {e}"))
+}
+
+/// A variant's stored scores in the sequential study's seed order ([`Setup::seed_list`]), up to
+/// the last look's, stopping at the first seed not stored: what the looks are judged on.
+fn stored_scores(setup: &Setup, v: &crate::plan::Variant) -> anyhow::Result<Vec<(u64, f64)>> {
+    let most = setup.looks().map_or(0, |l| l.most());
+    let exp = setup.experiment(v)?;
+    let mut values = Vec::new();
+    for seed in setup.seed_list(most) {
+        match exp.stored_seed(&setup.runs_dir, seed)?.and_then(|r| r.summary) {
+            Some(s) => values.push((seed, score_of(setup, &exp.name, seed, &s)?)),
+            None => break,
+        }
+    }
+    Ok(values)
+}
+
+/// Where a sequential study's looks stand, read from its stored runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookProgress {
+    /// Seeds a side each variant of the family needs now: its comparisons' next look's while
+    /// one is open, else the look that decided them.
+    pub seeds: BTreeMap<String, usize>,
+    /// Looks judged so far, of how many.
+    pub judged: usize,
+    pub looks: usize,
+    /// Comparisons decided, of how many.
+    pub decided: usize,
+    pub comparisons: usize,
+    /// Every look judged or every comparison decided: nothing more to run.
+    pub finished: bool,
+}
+
+impl LookProgress {
+    /// `look 2 of 4 judged: 9 of 15 comparisons decided; the next look runs 10 seeds a side of
+    /// 8 variants`, or the end.
+    pub fn line(&self, next_seeds: Option<usize>) -> String {
+        let head = format!(
+            "look {} of {} judged: {} of {} comparisons decided",
+            self.judged, self.looks, self.decided, self.comparisons
+        );
+        match (self.finished, next_seeds) {
+            (true, _) => format!("{head}; the study is finished"),
+            (false, Some(n)) => {
+                let open = self.seeds.values().filter(|&&s| s == n).count();
+                format!(
+                    "{head}; look {} runs {n} seeds a side of {open} variant(s)",
+                    self.judged + 1
+                )
+            }
+            (false, None) => head,
+        }
+    }
+}
+
+/// A sequential study's progress through its looks (`None` for a fixed one): the looks
+/// replayed over the stored runs, and the seeds each variant of the family needs now.
+pub fn look_progress(setup: &Setup) -> anyhow::Result<Option<LookProgress>> {
+    let Some(design) = design(setup)? else { return Ok(None) };
+    let members = members_of(&setup.plan);
+    let family = Family::sequential(
+        members,
+        setup.profile.score,
+        &|s| setup.plan.margin_of(s),
+        &design,
+        |v| stored_scores(setup, v),
+    )?;
+    let mut seeds: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut judged, mut finished, mut decided) = (0, true, 0);
+    for c in &family.comparisons {
+        let l = c.look.expect("a sequential family");
+        judged = judged.max(l.look.map_or(0, |k| k + 1));
+        finished &= !l.open;
+        decided += l.decided.is_some() as usize;
+        let need = match (l.open, l.look) {
+            (true, Some(k)) => design.looks[k + 1],
+            (true, None) => design.looks[0],
+            (false, _) => l.seeds,
+        };
+        for key in [&c.reference.variant.key, &c.variant.variant.key] {
+            let e = seeds.entry(key.clone()).or_insert(0);
+            *e = (*e).max(need);
+        }
+    }
+    Ok(Some(LookProgress {
+        seeds,
+        judged,
+        looks: design.looks.len(),
+        decided,
+        comparisons: family.comparisons.len(),
+        finished,
+    }))
 }
 
 /// Run (or load) one variant or probe alone — a single ablation. A variant whose config

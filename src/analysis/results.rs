@@ -210,46 +210,13 @@ impl SectionResult {
         DataFrame::new(rs.len(), cols)
     }
 
-    /// The table's comparison columns, on the study's score `S`: `S_delta_pp`, its 95% CI
-    /// alone (`S_ci95_lo_pp`, `S_ci95_hi_pp`) and simultaneous over the family, the one the
-    /// verdicts read (`S_ci95_family_lo_pp`, `…_hi_pp`), `p_holm`, `S_mde_pp`, `margin_pp`,
-    /// `verdict` and, for an undecided one, `seeds_to_decide`.
+    /// The table's comparison columns ([`super::compare::stat_columns`]) and the verdict.
     fn comparison_columns(&self) -> PolarsResult<Vec<Column>> {
-        let rs = &self.results;
-        let s = self.score().column();
-        let cmp = |r: &VariantResult| self.comparison(&r.variant.key);
-        let f = |name: String, g: &dyn Fn(&VariantResult) -> Option<f64>| {
-            Column::new(name.into(), rs.iter().map(g).collect::<Vec<Option<f64>>>())
-        };
-        Ok(vec![
-            f(format!("{s}_delta_pp"), &|r| {
-                cmp(r).and_then(|c| c.diff()).map(|d| round(100.0 * d, 2))
-            }),
-            f(format!("{s}_ci95_lo_pp"), &|r| {
-                cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.0, 2))
-            }),
-            f(format!("{s}_ci95_hi_pp"), &|r| {
-                cmp(r).and_then(|c| c.welch).map(|w| round(100.0 * w.ci95.1, 2))
-            }),
-            f(format!("{s}_ci95_family_lo_pp"), &|r| {
-                cmp(r).and_then(|c| c.ci_family()).map(|c| round(100.0 * c.0, 2))
-            }),
-            f(format!("{s}_ci95_family_hi_pp"), &|r| {
-                cmp(r).and_then(|c| c.ci_family()).map(|c| round(100.0 * c.1, 2))
-            }),
-            f("p_holm".into(), &|r| cmp(r).and_then(|c| c.p_holm).map(|p| round(p, 4))),
-            f(format!("{s}_mde_pp"), &|r| {
-                cmp(r).and_then(|c| c.mde()).map(|m| round(100.0 * m, 2))
-            }),
-            f("margin_pp".into(), &|r| cmp(r).and_then(|c| c.margin).map(|m| round(100.0 * m, 2))),
-            self.verdict_column(),
-            Column::new(
-                "seeds_to_decide".into(),
-                rs.iter()
-                    .map(|r| cmp(r).and_then(|c| c.seeds_to_decide()).map(|n| n as u32))
-                    .collect::<Vec<_>>(),
-            ),
-        ])
+        let rows: Vec<Option<&Comparison>> =
+            self.results.iter().map(|r| self.comparison(&r.variant.key)).collect();
+        let mut cols = super::compare::stat_columns(&rows, self.score());
+        cols.push(self.verdict_column());
+        Ok(cols)
     }
 
     /// For a terminal: each seed's value of the study's score `S` (`seed_<s>`, a column each),

@@ -83,13 +83,15 @@ impl Design {
     }
 
     /// One look `k`: `welch[i]` is comparison i's test on the look's seeds (`None` when it is
-    /// decided already); `decided` is updated with what this look decides.
+    /// decided already); `decided` is updated with what this look decides, and `levels` with
+    /// the nominal level each tested comparison's p was last held to.
     pub fn judge(
         &self,
         k: usize,
         welch: &[Option<Welch>],
         margins: &[Option<f64>],
         decided: &mut [Option<Decided>],
+        levels: &mut [Option<f64>],
     ) {
         // Holm's step-down with shares α/j, j the hypotheses not yet rejected.
         loop {
@@ -97,9 +99,9 @@ impl Design {
             let level = self.level(self.m - rejected, k);
             let mut any = false;
             for (i, w) in welch.iter().enumerate() {
-                if let (None, Some(w)) = (decided[i], w)
-                    && w.p < level
-                {
+                let (None, Some(w)) = (decided[i], w) else { continue };
+                levels[i] = Some(level);
+                if w.p < level {
                     let call = if w.diff > 0.0 { Call::Better } else { Call::Worse };
                     decided[i] = Some(Decided { call, look: k });
                     any = true;
@@ -122,6 +124,7 @@ impl Design {
     /// look after look while every open comparison has the look's seeds on both sides.
     pub fn replay(&self, scores: &[(&[f64], &[f64])], margins: &[Option<f64>]) -> Replay {
         let mut decided = vec![None; scores.len()];
+        let mut levels = vec![None; scores.len()];
         let mut judged = 0;
         for (k, &n) in self.looks.iter().enumerate() {
             let open: Vec<usize> = (0..scores.len()).filter(|&i| decided[i].is_none()).collect();
@@ -136,10 +139,10 @@ impl Design {
                     decided[i].is_none().then(|| stats::welch(&r[..n], &v[..n])).flatten()
                 })
                 .collect();
-            self.judge(k, &welch, margins, &mut decided);
+            self.judge(k, &welch, margins, &mut decided, &mut levels);
             judged = k + 1;
         }
-        Replay { decided, judged }
+        Replay { decided, levels, judged }
     }
 
     /// Seeds a side comparison `i` has at the end: its deciding look's, else the last look
@@ -157,6 +160,8 @@ impl Design {
 pub struct Replay {
     /// Each comparison's decision, if any.
     pub decided: Vec<Option<Decided>>,
+    /// The nominal level each comparison's p was last held to.
+    pub levels: Vec<Option<f64>>,
     /// Looks judged (0 to K): the next look to run is `looks[judged]`, for the open ones.
     pub judged: usize,
 }
@@ -190,6 +195,10 @@ pub struct Simulated {
     pub false_equivalence: f64,
     /// Per comparison: share decided (better, worse or equivalent).
     pub decided: Vec<f64>,
+    /// Per comparison: share called rightly — better for a true Δ > 0, worse for Δ < 0,
+    /// equivalent for Δ = 0 — and its mean seeds a side at the end.
+    pub right: Vec<f64>,
+    pub seeds: Vec<f64>,
     /// Units (arm × seed) run, mean over repetitions, and the fixed design's at the last look.
     pub units: f64,
     pub units_fixed: usize,
@@ -203,6 +212,7 @@ pub fn simulate(design: &Design, s: &Scenario, reps: usize, seed: u64) -> Simula
     let margins = vec![Some(s.margin); s.pairs.len()];
     let (mut fd, mut fa, mut fe, mut units) = (0usize, 0usize, 0usize, 0usize);
     let mut decided = vec![0usize; s.pairs.len()];
+    let (mut right, mut seeds) = (vec![0usize; s.pairs.len()], vec![0usize; s.pairs.len()]);
     for _ in 0..reps {
         let draws: Vec<Vec<f64>> = s
             .means
@@ -219,7 +229,14 @@ pub fn simulate(design: &Design, s: &Scenario, reps: usize, seed: u64) -> Simula
             let n = design.seeds_of(&replay, i);
             arm_seeds[r] = arm_seeds[r].max(n);
             arm_seeds[v] = arm_seeds[v].max(n);
+            seeds[i] += n;
             let Some(d) = replay.decided[i] else { continue };
+            let want = match delta {
+                x if x > 0.0 => Call::Better,
+                x if x < 0.0 => Call::Worse,
+                _ => Call::Equivalent,
+            };
+            right[i] += (d.call == want) as usize;
             decided[i] += 1;
             let wrong = match d.call {
                 Call::Better => delta <= 0.0,
@@ -242,6 +259,8 @@ pub fn simulate(design: &Design, s: &Scenario, reps: usize, seed: u64) -> Simula
         false_any: share(fa),
         false_equivalence: share(fe),
         decided: decided.into_iter().map(share).collect(),
+        right: right.into_iter().map(share).collect(),
+        seeds: seeds.into_iter().map(share).collect(),
         units: units as f64 / reps as f64,
         units_fixed: s.means.len() * last,
     }
@@ -274,8 +293,9 @@ mod tests {
         let mut welch = vec![w(0.5, 0.001); 15];
         welch[0] = w(0.003, -0.05);
         welch[1] = w(0.0035, 0.04);
-        let mut decided = vec![None; 15];
-        d.judge(0, &welch, &[None; 15], &mut decided);
+        let (mut decided, mut levels) = (vec![None; 15], vec![None; 15]);
+        d.judge(0, &welch, &[None; 15], &mut decided, &mut levels);
+        assert!((levels[2].unwrap() - 0.05 / 13.0).abs() < 1e-12, "the third step's share");
         assert_eq!(decided[0], Some(Decided { call: Call::Worse, look: 0 }));
         assert_eq!(decided[1], Some(Decided { call: Call::Better, look: 0 }));
         assert!(decided[2..].iter().all(Option::is_none));

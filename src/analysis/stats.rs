@@ -409,6 +409,15 @@ pub fn seeds_to_decide(
     Some(if decides(lo) { lo } else { hi })
 }
 
+/// `x` to `digits` significant digits (a tiny level keeps its digits: 1.547e-5).
+pub fn significant(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
 /// The sample standard deviation (n − 1) of `x` (statrs); NaN below two values.
 pub fn sd(x: &[f64]) -> f64 {
     mean_var(x).1.sqrt()

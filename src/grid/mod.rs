@@ -16,6 +16,7 @@ use crate::plan::{Plan, Section, Setup, Variant};
 use crate::settings::Settings;
 use crate::train::{LeaseInfo, Run, RunDir, RunOptions, Started, WhenBusy, lease};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -78,6 +79,10 @@ pub struct Grid {
     pub sections: Vec<String>,
     /// Unix seconds of the launch: a unit that failed after it is not retried in this launch.
     pub launched: f64,
+    /// In a sequential study, the seeds a side each variant needs at this launch's look
+    /// ([`Setup::look_seeds`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub look_seeds: BTreeMap<String, usize>,
 }
 
 impl Grid {
@@ -91,6 +96,7 @@ impl Grid {
             plan,
             sections: sections.iter().map(|s| s.key.to_string()).collect(),
             launched,
+            look_seeds: setup.look_seeds().clone(),
         }
     }
 
@@ -738,7 +744,9 @@ pub fn launch(
 pub fn open_grid(grid: &Grid, threads: Option<usize>) -> anyhow::Result<Setup> {
     let mut setup = Setup::open(&grid.settings)?;
     setup.profile.threads = threads;
-    setup.with_plan(grid.plan())
+    let mut setup = setup.with_plan(grid.plan())?;
+    setup.set_look_seeds(grid.look_seeds.clone());
+    Ok(setup)
 }
 
 /// A run directory's record of one unit (for tests and status): its attempts.

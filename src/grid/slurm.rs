@@ -123,6 +123,41 @@ pub fn script(
     s
 }
 
+/// The job that carries a sequential study to its next look: when the look's arrays `after`
+/// have ended (`afterany`), it runs the same `convlab study … --slurm` command again in `cwd`,
+/// which judges the look and submits the next one's units (and another such job), or, after
+/// the last, writes the tables and figures. One CPU; the submission's partition, account and
+/// time. `CONVLAB_AFTER_LOOK` tells it the look it follows, so that a look whose units failed
+/// is not resubmitted in a loop.
+pub fn next_look_script(
+    command: &[String],
+    cwd: &Path,
+    log_dir: &Path,
+    name: &str,
+    after: &[String],
+    judged: usize,
+    opts: &SlurmOptions,
+) -> String {
+    let mut s = String::from("#!/bin/bash\n");
+    s += "# Written by `convlab study --slurm` for a sequential study: its next look.\n";
+    s += &format!("#SBATCH --job-name={name}-next-look\n");
+    s += &format!("#SBATCH --output={}/next-look-%j.out\n", log_dir.display());
+    s += &format!("#SBATCH --dependency=afterany:{}\n", after.join(":"));
+    s += "#SBATCH --kill-on-invalid-dep=no\n#SBATCH --cpus-per-task=1\n";
+    for (flag, v) in [("partition", &opts.partition), ("account", &opts.account)] {
+        if let Some(v) = v {
+            s += &format!("#SBATCH --{flag}={v}\n");
+        }
+    }
+    if let Some((t, _)) = &opts.time {
+        s += &format!("#SBATCH --time={t}\n");
+    }
+    s += &format!("cd {}\n", shell_quote(&cwd.display().to_string()));
+    let words: Vec<String> = command.iter().map(|w| shell_quote(w)).collect();
+    s += &format!("CONVLAB_AFTER_LOOK={judged} exec {}\n", words.join(" "));
+    s
+}
+
 fn shell_quote(s: &str) -> String {
     if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c)) {
         s.to_string()
@@ -281,6 +316,23 @@ mod tests {
             assert!(s.lines().any(|l| l == line), "no line `{line}` in:\n{s}");
         }
         assert!(!s.contains("--gpus-per-task"), "no GPU asked for unless given");
+        let next = next_look_script(
+            &["/opt/convlab".into(), "study".into(), "--slurm".into(), "--sequential".into()],
+            Path::new("/home/me/proj"),
+            Path::new("/r/slurm"),
+            "convlab-quick",
+            &["17".into(), "18".into()],
+            1,
+            &opts,
+        );
+        for line in [
+            "#SBATCH --dependency=afterany:17:18",
+            "#SBATCH --partition=gpu",
+            "cd /home/me/proj",
+            "CONVLAB_AFTER_LOOK=1 exec /opt/convlab study --slurm --sequential",
+        ] {
+            assert!(next.lines().any(|l| l == line), "no line `{line}` in:\n{next}");
+        }
         assert_eq!(shell_quote("/a b/c'd"), "'/a b/c'\\''d'");
     }
 }

@@ -4,6 +4,7 @@
 //! title = "Regularization against xknet18"   # name: the file's stem unless given
 //! margin_pp = 1.0                              # within ±1 pp a difference does not matter
 //! margin_reason = "why, decided before any result"
+//! sequential = "5,10,15,20"                    # looks: seeds a side, each comparison stopping once decided
 //!
 //! [[variant]]                                  # variants are defined once …
 //! key = "wd-5e-4"
@@ -26,6 +27,7 @@
 //!
 //! Every error is one line: `<file>:<line>: <what> — what to do`.
 use super::{At, Plan, PlanError, Section, Variant};
+use crate::looks::Seeding;
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -37,6 +39,7 @@ struct PlanFile {
     title: Option<String>,
     margin_pp: Option<Spanned<f64>>,
     margin_reason: Option<String>,
+    sequential: Option<Spanned<String>>,
     #[serde(default)]
     variant: Vec<VariantFile>,
     #[serde(default)]
@@ -185,7 +188,21 @@ impl Plan {
         if let Some(m) = &file.margin_pp {
             spans.plan.push(("margin_pp", lines.line(m.span().start)));
         }
+        let sequential = match &file.sequential {
+            None => None,
+            Some(text) => match text.get_ref().parse::<Seeding>() {
+                Ok(Seeding::Sequential(looks)) => Some(looks),
+                Ok(Seeding::Fixed) => None,
+                Err(e) => {
+                    return Err((
+                        lines.line(text.span().start),
+                        format!("sequential = {:?}: {e}", text.get_ref()),
+                    ));
+                }
+            },
+        };
         let plan = Plan {
+            sequential,
             title: file.title.unwrap_or_else(|| name.clone()),
             name,
             sections,
@@ -357,7 +374,26 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         assert_eq!(p.family_members().len(), 2);
     }
 
-    /// Each bad plan of the issue: one line, the file's line, the key, what to do.
+    /// A plan's own looks (`sequential`), read with its spending; a bad one named with its line.
+    #[test]
+    fn a_plans_looks_are_read_and_checked() {
+        let with = |v: &str| {
+            GOOD.replace(
+                "title = \"Regularization\"\n",
+                &format!("title = \"Regularization\"\nsequential = \"{v}\"\n"),
+            )
+        };
+        let p = Plan::from_toml(&with("pocock:4,8,12"), "x").unwrap();
+        let looks = p.sequential.unwrap();
+        assert_eq!((looks.seeds, looks.spending), (vec![4, 8, 12], crate::looks::Spending::Pocock));
+        assert_eq!(Plan::from_toml(&with("fixed"), "x").unwrap().sequential, None);
+        let (line, e) = Plan::from_toml(&with("5,3"), "x").unwrap_err();
+        assert_eq!(
+            (line, e.as_str()),
+            (2, "sequential = \"5,3\": 5,3: each look needs more seeds than the one before")
+        );
+    }
+
     /// A margin of equivalence for the plan and one section's own; a bad one named with its line.
     #[test]
     fn margins_are_read_per_plan_and_section_and_checked() {
@@ -385,6 +421,7 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
         assert!(crate::plan::paper_plan().margin_pp == Some(1.0), "the paper's plan states one");
     }
 
+    /// Each bad plan of the issue: one line, the file's line, the key, what to do.
     #[test]
     fn bad_plan_files_name_the_line_and_the_key() {
         let err = |text: &str| Plan::from_toml(text, "x").unwrap_err();

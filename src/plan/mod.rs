@@ -369,6 +369,10 @@ pub struct Plan {
     pub margin_pp: Option<f64>,
     /// Why that margin (`margin_reason`), for the write-up.
     pub margin_reason: String,
+    /// Its comparisons run in looks (`sequential = "5,10,15,20"`), unless the settings say
+    /// otherwise; `None`: the profile's seeds, fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<crate::looks::Looks>,
 }
 
 /// A variant's overrides from the paper's recipe, its bases' first: what a profile maps.
@@ -391,6 +395,7 @@ impl Plan {
             sections: vec![],
             margin_pp: None,
             margin_reason: String::new(),
+            sequential: None,
         }
     }
 

@@ -4,6 +4,7 @@ use super::Resolved;
 use super::recipe::Recipe;
 use crate::data::{DataConfig, Dataset, Holdout, Source, SynthConfig, synthetic};
 use crate::device::{Device, MemoryFormat};
+use crate::looks::Seeding;
 use crate::model::ResNetConfig;
 pub use crate::settings::Score;
 use crate::settings::{DataSettings, ProfileName, Settings};
@@ -56,6 +57,9 @@ pub struct Profile {
     /// (`train.clip_grad_norm`). None: no clipping (the paper's recipe).
     #[serde(default)]
     pub clip_grad_norm: Option<f64>,
+    /// Fixed seeds or looks, as the settings say (`--sequential`); `None`: the plan's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeding: Option<Seeding>,
 }
 
 impl Profile {
@@ -83,6 +87,7 @@ impl Profile {
             score: Score::BestVal,
             warmup_epochs: 0.0,
             clip_grad_norm: None,
+            seeding: None,
         }
     }
 
@@ -127,6 +132,7 @@ impl Profile {
             score: Score::TestAtBest,
             warmup_epochs: 0.0,
             clip_grad_norm: Some(3.0),
+            seeding: None,
         }
     }
 
@@ -159,6 +165,7 @@ impl Profile {
             score: Score::BestVal,
             warmup_epochs: 0.0,
             clip_grad_norm: None,
+            seeding: None,
         }
     }
 
@@ -221,6 +228,9 @@ impl Profile {
         }
         self.score = ds.score.unwrap_or(self.score);
         self.memory_format = ds.memory_format.unwrap_or(self.memory_format);
+        if ds.sequential.is_some() {
+            self.seeding = ds.sequential.clone();
+        }
     }
 
     /// Whether a variant of `model` trains channels-last on this profile, for images of

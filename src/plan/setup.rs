@@ -4,6 +4,7 @@
 use super::runs;
 use super::{DataUse, PROBE_SEEDS, Plan, Profile, Section, Variant, check_scorable, paper_plan};
 use crate::data::Dataset;
+use crate::looks::{Looks, Seeding};
 use crate::settings::Settings;
 use crate::table::Table;
 use crate::train::{Experiment, Holder, LeaseOptions, LogTo, RunOptions};
@@ -34,6 +35,10 @@ pub struct Setup {
     /// Each variant's run directory name under `runs_dir` ([`super::runs::run_names`]): variants
     /// whose configs are equal share one, across plans.
     runs: BTreeMap<String, String>,
+    /// In a sequential study ([`Setup::looks`]): the seeds a side each variant needs at the
+    /// look its comparisons have reached, as the analysis of its stored runs says
+    /// ([`Setup::set_look_seeds`]); a variant not named: the first look's.
+    look_seeds: BTreeMap<String, usize>,
 }
 
 impl Setup {
@@ -73,6 +78,7 @@ impl Setup {
             options,
             figures_root,
             runs: BTreeMap::new(),
+            look_seeds: BTreeMap::new(),
         };
         setup.set_plan(paper_plan().clone())?;
         Ok(setup)
@@ -142,14 +148,53 @@ impl Setup {
     }
 
     /// The seeds `v` runs with: the profile's, or for a probe ([`Section::probes`]) the first
-    /// [`PROBE_SEEDS`] of them.
+    /// [`PROBE_SEEDS`] of them; in a sequential study, as many as its look needs
+    /// ([`Setup::seed_list`]).
     pub fn seeds_of(&self, v: &Variant) -> Vec<u64> {
-        let n = if self.plan.is_probe(&v.key) {
-            PROBE_SEEDS.min(self.profile.seeds.len())
-        } else {
-            self.profile.seeds.len()
-        };
-        self.profile.seeds[..n].to_vec()
+        if self.plan.is_probe(&v.key) {
+            return self.profile.seeds[..PROBE_SEEDS.min(self.profile.seeds.len())].to_vec();
+        }
+        match self.looks() {
+            Some(looks) => {
+                self.seed_list(self.look_seeds.get(&v.key).copied().unwrap_or(looks.seeds[0]))
+            }
+            None => self.profile.seeds.clone(),
+        }
+    }
+
+    /// The first `n` seeds of a sequential study: the profile's, then on from the last of
+    /// them (`20211108, 1, 2, 3, 4`, then `5, 6, …`), skipping any already listed.
+    pub fn seed_list(&self, n: usize) -> Vec<u64> {
+        let mut seeds: Vec<u64> = self.profile.seeds.iter().copied().take(n).collect();
+        let mut next = self.profile.seeds.last().copied().unwrap_or(0);
+        while seeds.len() < n {
+            next += 1;
+            if !self.profile.seeds.contains(&next) {
+                seeds.push(next);
+            }
+        }
+        seeds
+    }
+
+    /// The looks of a sequential study: the settings' (`--sequential`), else the plan's own;
+    /// `None` for a study of fixed seeds (the profile's).
+    pub fn looks(&self) -> Option<&Looks> {
+        match &self.profile.seeding {
+            Some(Seeding::Fixed) => None,
+            Some(Seeding::Sequential(looks)) => Some(looks),
+            None => self.plan.sequential.as_ref(),
+        }
+    }
+
+    /// Set the seeds each variant needs at its look (what [`crate::analysis::looks`] reads from
+    /// the stored runs), so that the grid runs those units and the analysis reads them.
+    pub fn set_look_seeds(&mut self, seeds: BTreeMap<String, usize>) {
+        self.look_seeds = seeds;
+    }
+
+    /// The seeds each variant needs at its look, as last set.
+    pub fn look_seeds(&self) -> &BTreeMap<String, usize> {
+        &self.look_seeds
     }
 
     /// The variants and probes of `sections`, each once, in order.

@@ -14,6 +14,7 @@ pub use document::{Block, Document, Format, inline_tex};
 use crate::analysis::{
     self, Family, SectionResult, Table, overrides_table, summary_effects, summary_table,
 };
+use crate::looks::{Looks, Spending};
 use crate::plan::{Section, Setup, Variant};
 use crate::train::recipe;
 use std::path::{Path, PathBuf};
@@ -148,8 +149,6 @@ fn trained(study: &Setup) -> Trained {
     Trained { seconds, devices, threads }
 }
 
-/// The set-up: data, profile, scaling rule, hardware, training time, code, statistics, the
-/// variants' overrides, and what is missing.
 /// The write-up's method paragraph: what is compared, how a verdict is reached over the
 /// study's `m` comparisons, the margin of equivalence and why, and how numbers are named.
 fn statistics(study: &Setup, m: usize) -> String {
@@ -177,6 +176,9 @@ fn statistics(study: &Setup, m: usize) -> String {
             be called equivalent."
             .into(),
     };
+    if let Some(looks) = study.looks() {
+        return sequential_statistics(study, looks, m, &margin);
+    }
     format!(
         "**Statistics.** Each variant is compared with its section's reference on the {}: the \
             difference of the means with its 95% CI (Welch's t) and its interval simultaneous \
@@ -198,6 +200,40 @@ fn statistics(study: &Setup, m: usize) -> String {
     )
 }
 
+/// `5, 10, 15, 20`.
+fn looks_list(l: &Looks) -> String {
+    l.seeds.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// [`statistics`] for a sequential study: its looks, boundaries and repeated intervals.
+fn sequential_statistics(study: &Setup, looks: &Looks, m: usize, margin: &str) -> String {
+    use crate::analysis::compare::ALPHA;
+    let spending = match looks.spending {
+        Spending::ObrienFleming => "O'Brien–Fleming",
+        Spending::Pocock => "Pocock",
+    };
+    format!(
+        "**Statistics.** Each variant is compared with its section's reference on the {}, in \
+            looks of {} seeds a side. After each look every comparison still open is judged, and \
+            a decided one stops: the next look's seeds go only to the open comparisons and their \
+            references. *Better* / *worse* means Welch's p below the nominal level of a \
+            group-sequential boundary (`p_bound`): Lan–DeMets {spending}-type spending of the \
+            comparison's share of α = {ALPHA}, the shares by Holm's graph over the {m} \
+            comparisons (α/j for each of the j not yet rejected; Maurer & Bretz 2013), the z \
+            boundary carried to Welch's t through its p-value. *Equivalent* means the repeated \
+            confidence interval at α/{m} — simultaneous over the comparisons and the looks — \
+            inside ± the margin; a comparison still open after the last look is *undecided*. \
+            Each comparison's numbers are those of the look that decided it, or of the last look \
+            (`look`, `seeds`); the 95% CI beside them is Welch's alone, unadjusted.{margin} \
+            Every number is named after its metric: tables show best validation accuracy \
+            (`best_val_…`) and the test accuracy of the best epoch (`test_at_best_…`) side by \
+            side, and the comparisons' columns carry the score's name (`{}_delta_pp`, …).",
+        study.profile.score.sentence(),
+        looks_list(looks),
+        study.profile.score.column()
+    )
+}
+
 fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<Block>> {
     let (p, family, missing) = (&study.profile, &g.family, &g.missing);
     let paper_width = crate::model::ResNetConfig::resnet18().width;
@@ -205,13 +241,20 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
     blocks.extend([
         Block::Para(study.data_use(&study.sections())?.paragraph(&study.options.paths)),
         Block::Para(format!(
-            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {:?} (probes: the first {}), \
+            "**Profile.** `{}`: {} epochs, batch {}, width {}, seeds {} (probes: the first {}), \
                 device `{}`, memory format `{}`.",
             p.name.as_str(),
             p.epochs,
             p.batch_size,
             p.width,
-            p.seeds,
+            match study.looks() {
+                Some(l) => format!(
+                    "{:?} (looks: the first {} of them)",
+                    study.seed_list(l.most()),
+                    looks_list(l)
+                ),
+                None => format!("{:?}", p.seeds),
+            },
             crate::plan::PROBE_SEEDS.min(p.seeds.len()),
             p.device,
             p.memory_format.as_str()
