@@ -315,7 +315,7 @@ fn describe(gs: &BTreeMap<String, Graph>) -> Vec<String> {
 /// modules of its own layer or below, never above. `lib` (the crate root) and `prelude`
 /// (re-exports for notebooks) sit over every layer.
 const LAYERS: &[&[&str]] = &[
-    &["io", "paths", "signals", "device", "overrides", "table"],
+    &["io", "paths", "signals", "device", "overrides", "table", "looks"],
     &["model", "data"],
     &["train"],
     &["plot", "bench", "doctor"],
