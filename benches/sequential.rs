@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     writeln!(
         md,
-        "| design | FWER, global null | any wrong call, mixed | false equivalence, |Δ| = margin | units, mixed |"
+        "| design | FWER, global null | any wrong call, mixed | false equivalence, Δ on the margin | units, mixed |"
     )?;
     writeln!(md, "|---|---|---|---|---|")?;
     let mut record = Vec::new();

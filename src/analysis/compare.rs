@@ -98,6 +98,8 @@ pub struct Comparison {
     pub score: Score,
     /// In a sequential study: where the looks left it ([`Family::sequential`]).
     pub look: Option<LookInfo>,
+    /// [`Comparison::mde`], computed once (a quadrature of tens of milliseconds).
+    mde: std::cell::OnceCell<Option<f64>>,
 }
 
 /// A comparison in a sequential study ([`super::sequential`]).
@@ -175,20 +177,23 @@ impl Comparison {
     /// Seeds a side that would decide an undecided comparison at the measured spreads, were the
     /// observed difference true: the fewest with which Welch's test would detect it with
     /// [`POWER`] at α/m, or (within the margin) its simultaneous interval would fall inside
-    /// ±margin with that probability ([`stats::seeds_to_decide`]). `None` for a decided one.
+    /// ±margin with that probability ([`stats::seeds_to_decide`]), and at least one more than
+    /// it has. `None` for a decided one.
     pub fn seeds_to_decide(&self) -> Option<usize> {
         if self.verdict() != Verdict::Undecided || self.look.is_some() {
             return None;
         }
         let (r, v) = (self.reference.accs(), self.variant.accs());
-        stats::seeds_to_decide(
+        let n = stats::seeds_to_decide(
             (stats::sd(&r), stats::sd(&v)),
             self.welch?.diff,
             self.margin,
             ALPHA / self.family_size.max(1) as f64,
             POWER,
             MAX_SEEDS,
-        )
+        )?;
+        // These seeds did not decide it: a normal-theory size below them says "one more".
+        Some(n.max(self.seeds() + 1))
     }
 
     /// The minimum detectable effect: the smallest |Δ| these seeds detect with [`POWER`] by
@@ -196,8 +201,12 @@ impl Comparison {
     /// estimated from the samples), at α / family size — Holm's strictest step, the Bonferroni
     /// bound: a difference this large is detected whatever its rank — taking the two sides'
     /// measured SDs and seed counts as the truth. `None` until both sides are complete with
-    /// two seeds or more. Computed when asked (tens of milliseconds).
+    /// two seeds or more. Computed when first asked (tens of milliseconds), then kept.
     pub fn mde(&self) -> Option<f64> {
+        *self.mde.get_or_init(|| self.compute_mde())
+    }
+
+    fn compute_mde(&self) -> Option<f64> {
         if self.look.is_some() {
             return None;
         }
@@ -350,6 +359,20 @@ impl Comparison {
     /// The numbers alone, with their metric, for a table cell: `test, best epoch: −9.5 pp
     /// [−11.8, −7.2], adjusted p = 0.005`, or the verdict when not judged.
     pub fn brief(&self) -> String {
+        if let (Some(w), Some(l)) = (self.welch, self.look) {
+            return format!(
+                "{}: {} pp [{}, {}], look {} of {} ({} seeds), p {} against {:.2e}",
+                self.score.name(),
+                pp(w.diff),
+                pp(w.ci95.0),
+                pp(w.ci95.1),
+                l.look.map_or(0, |k| k + 1),
+                l.looks,
+                l.seeds,
+                show_p(w.p),
+                l.level.unwrap_or(f64::NAN)
+            );
+        }
         match (self.welch, self.p_holm) {
             (Some(w), Some(p)) => format!(
                 "{}: {} pp [{}, {}], adjusted p {}",
@@ -418,6 +441,7 @@ impl Family {
                 margin: margin(&section_key),
                 score,
                 look: None,
+                mde: Default::default(),
             });
         }
         let adjusted =
@@ -481,6 +505,7 @@ impl Family {
                 p_holm: None,
                 family_size: design.m,
                 score,
+                mde: Default::default(),
             });
         }
         Ok(Family { comparisons, score, design: Some(design.clone()) })

@@ -291,14 +291,24 @@ impl SectionResult {
             .iter()
             .map(|r| {
                 let c = self.comparison(&r.variant.key);
-                let note = c.map(|c| match (c.verdict(), c.p_holm) {
-                    (
-                        Verdict::Better | Verdict::Worse | Verdict::Equivalent | Verdict::Undecided,
-                        Some(p),
-                    ) => {
+                let judged = |v| {
+                    matches!(
+                        v,
+                        Verdict::Better | Verdict::Worse | Verdict::Equivalent | Verdict::Undecided
+                    )
+                };
+                let note = c.map(|c| match (c.verdict(), c.p_holm, c.look) {
+                    (v, Some(p), _) if judged(v) => {
                         format!("{} (Holm p {})", short_verdict(c), super::compare::show_p(p))
                     }
-                    (v, _) => v.as_str().to_string(),
+                    (v, _, Some(l)) if judged(v) => format!(
+                        "{} (look {} of {}, {} seeds)",
+                        short_verdict(c),
+                        l.look.map_or(0, |k| k + 1),
+                        l.looks,
+                        l.seeds
+                    ),
+                    (v, _, _) => v.as_str().to_string(),
                 });
                 r.effect_row(
                     c,

@@ -19,7 +19,13 @@ pub enum Fidelity {
     Reproduced,
     /// The opposite direction, adjusted p < 0.05.
     Contradicted,
-    /// Neither: the CI spans zero (or runs are missing: `Pending`).
+    /// Neither, but the interval the verdict reads (simultaneous over the family) leaves out
+    /// the paper's own difference: whatever the effect here, it is not the report's.
+    Excluded,
+    /// Equivalent within the margin, the paper's own difference inside the interval.
+    Equivalent,
+    /// Neither: the interval holds zero and the paper's difference (or runs are missing:
+    /// `Pending`).
     NotSeparable,
     Pending,
 }
@@ -29,19 +35,31 @@ impl Fidelity {
         match self {
             Fidelity::Reproduced => "reproduced",
             Fidelity::Contradicted => "contradicted",
+            Fidelity::Excluded => "the report's effect is excluded",
+            Fidelity::Equivalent => "equivalent",
             Fidelity::NotSeparable => "not separable",
             Fidelity::Pending => "pending",
         }
     }
 
-    /// From a comparison and the direction the paper found (+1 better, −1 worse).
+    /// From a comparison and the direction the paper found (+1 better, −1 worse); the
+    /// paper's own difference, where it gives both numbers, read against the interval the
+    /// verdict reads ([`Comparison::ci_family`]).
     fn of(c: &Comparison, paper_sign: f64) -> Fidelity {
+        let paper =
+            c.variant.variant.reported.zip(c.reference.variant.reported).map(|(v, r)| v - r);
+        let excluded = match (paper, c.ci_family()) {
+            (Some(d), Some((lo, hi))) => d < lo || d > hi,
+            _ => false,
+        };
         match c.verdict() {
             Verdict::Better | Verdict::Worse => {
                 let d = c.diff().unwrap_or(0.0);
                 if d.signum() == paper_sign { Fidelity::Reproduced } else { Fidelity::Contradicted }
             }
             Verdict::Pending => Fidelity::Pending,
+            _ if excluded => Fidelity::Excluded,
+            Verdict::Equivalent => Fidelity::Equivalent,
             _ => Fidelity::NotSeparable,
         }
     }
@@ -103,8 +121,8 @@ pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<A
 }
 
 impl Answers {
-    /// The paper's findings, one per line: reproduced, contradicted or not separable, with the
-    /// reason where a question's experiment shows one.
+    /// The paper's findings, one per line: reproduced, contradicted, excluded, equivalent or not
+    /// separable, with the reason where a question's experiment shows one.
     pub fn fidelity(&self, family: &Family) -> Vec<Finding> {
         let cmp = |v: &str| family.comparisons.iter().find(|c| c.variant.variant.key == v);
         let mut out = Vec::new();
@@ -300,6 +318,29 @@ pub fn fidelity_markdown(rows: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stem's case: undecided here, the simultaneous interval [−2.2, +0.3] pp, the paper's
+    /// +6.8 pp far outside it — *the report's effect is excluded*, not "not separable"; a
+    /// paper's difference inside the interval stays not separable.
+    #[test]
+    fn an_interval_that_leaves_out_the_papers_difference_excludes_it() {
+        let get = |k: &str| crate::plan::paper_variant(k).unwrap().clone();
+        let fam = |values: [[f64; 5]; 2]| {
+            let members = vec![("xknet18".to_string(), get("resnet18"), get("xknet18"))];
+            Family::over(members, crate::plan::Score::TestAtBest, &|_| Some(0.01), |v| {
+                let i = (v.key == "xknet18") as usize;
+                Ok((values[i].iter().enumerate().map(|(s, &a)| (s as u64, a)).collect(), 5))
+            })
+            .unwrap()
+        };
+        let stem = fam([[0.80, 0.81, 0.79, 0.80, 0.82], [0.80, 0.795, 0.80, 0.79, 0.81]]);
+        let c = &stem.comparisons[0];
+        assert_eq!(c.verdict(), Verdict::Undecided, "{}", c.describe());
+        assert!(c.ci_family().unwrap().1 < 0.068);
+        assert_eq!(Fidelity::of(c, 1.0), Fidelity::Excluded);
+        let wide = fam([[0.70, 0.81, 0.79, 0.90, 0.82], [0.80, 0.795, 0.85, 0.79, 0.91]]);
+        assert_eq!(Fidelity::of(&wide.comparisons[0], 1.0), Fidelity::NotSeparable);
+    }
 
     /// The fidelity table's report column, from the plan's `reported` accuracies: the same
     /// text the paper's numbers gave when they were written out by hand.

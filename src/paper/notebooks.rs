@@ -25,9 +25,11 @@ impl Extras for PaperExtras {
         vec![
             md(
                 "## The profile against the paper\n\nFor each of the paper's findings: **reproduced** (the same direction, \
-                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05) \
-                or **not separable** (an adjusted p of 0.05 or more, whatever the unadjusted \
-                interval shows), with the reason where a section's experiment shows one. The \
+                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05), \
+                **the report's effect is excluded** (neither, but the simultaneous interval leaves \
+                out the paper's own difference), **equivalent** (within the margin, the paper's \
+                difference inside the interval) or **not separable** (otherwise, whatever the \
+                unadjusted interval shows), with the reason where a section's experiment shows one. The \
                 dropout trend is judged by \
                 its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's \
                 time by the benchmark \

@@ -33,8 +33,10 @@ impl Addendum for PaperAddendum {
             Some(a) => {
                 blocks.push(Block::Para(
                     "*Reproduced*: the same direction, adjusted p < 0.05; \
-                *contradicted*: the opposite direction, adjusted p < 0.05; *not separable*: \
-                otherwise. The dropout trend is judged by its slope's CI, \"accurate but \
+                *contradicted*: the opposite direction, adjusted p < 0.05; *the report's effect \
+                is excluded*: neither, but the interval the verdict reads (simultaneous over the \
+                family) leaves out the paper's own difference; *equivalent*: within the margin, \
+                the paper's difference inside the interval; *not separable*: otherwise. The dropout trend is judged by its slope's CI, \"accurate but \
                 unhealthy\" by the generalisation gap, depth's time by the benchmark (1.5–2.5× \
                 counts as \"about twice\")."
                         .into(),
