@@ -30,9 +30,7 @@ fn sweep(root: &Path) -> Command {
 }
 
 fn seed_dirs(root: &Path, run: &str) -> usize {
-    std::fs::read_dir(root.join("runs/smoke").join(run)).map_or(0, |d| {
-        d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("seed-")).count()
-    })
+    common::seed_dirs(&root.join("runs/smoke").join(run))
 }
 
 fn comparisons(root: &Path) -> String {

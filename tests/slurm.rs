@@ -366,13 +366,7 @@ fn a_sequential_sweep_goes_from_look_to_look_on_slurm() {
     let t = std::fs::read_to_string(&table).unwrap();
     assert!(t.lines().nth(1).unwrap().contains(",1/2,"), "decided at the first look: {t}");
     assert!(t.lines().nth(2).unwrap().contains(",2/2,"), "open to the last look: {t}");
-    let seeds = |run: &str| {
-        std::fs::read_dir(runs.join("smoke").join(run))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("seed-"))
-            .count()
-    };
+    let seeds = |run: &str| common::seed_dirs(&runs.join("smoke").join(run));
     assert_eq!(
         [seeds("xknet18+lr=1e-9"), seeds("xknet18"), seeds("xknet18+lr=0.00101")],
         [5, 10, 10]

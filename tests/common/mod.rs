@@ -115,3 +115,10 @@ pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// The seed directories (`seed-<s>`) of one run directory: how many seeds a variant has run.
+pub fn seed_dirs(run: &Path) -> usize {
+    std::fs::read_dir(run).map_or(0, |d| {
+        d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("seed-")).count()
+    })
+}
