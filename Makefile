@@ -8,7 +8,7 @@ PY = $(CONVLAB_VENV)/bin/python
 CONVLAB = target/release/convlab
 NOTEBOOKS = $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help setup setup-test doctor build check lint docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data bench-sequential
+.PHONY: help setup setup-test doctor build check lint docs test test-rust test-notebooks test-browser test-tensorboard lab tensorboard study notebooks report bench bench-data bench-notebook bench-grid bench-variance bench-units bench-own-data bench-sequential bench-sequential-study
 .DEFAULT_GOAL := help
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-units     where the quick study's time goes: each unit's phases (after make study)"
 	@echo "make bench-own-data  your own 64×64 data: data inspect on 120,000 files, a quick two-section study, the full profile's throughput"
 	@echo "make bench-sequential the sequential procedure by simulation: error rates and power of each design (docs/development/sequential-simulation.md)"
+	@echo "make bench-sequential-study the paper's plan on quick with --sequential, on a copy of runs/quick (its first look): what each look decides, and the time"
 
 setup:
 	@scripts/setup.sh
@@ -142,6 +143,10 @@ bench-own-data: build
 # The sequential procedure's error rates and power, simulated (no training; about a minute).
 bench-sequential: setup
 	$(CARGO) bench --bench sequential
+
+# The quick study run sequentially from the fixed study's stored runs (after make study).
+bench-sequential-study: build
+	bash bench/sequential_study.sh
 
 bench-data: setup
 	$(CARGO) bench --bench data
