@@ -646,7 +646,7 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         grid::check_units(&study, &sections)?;
         let grid_file = grid::Grid::path(&study);
         grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
-        let exe = std::env::current_exe()?;
+        let exe = grid::worker_exe()?;
         let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let look =
             grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |l| eprintln!("{l}"))?;

@@ -138,3 +138,36 @@ fn bad_looks_are_refused_in_one_line() {
     );
     assert_eq!(e.trim().lines().count(), 1, "{e}");
 }
+
+/// `cargo build` during a long study replaces the binary: the next look's workers still start
+/// (from the running binary, `grid::worker_exe`), here with the binary's file deleted outright
+/// once the first look is under way.
+#[test]
+fn the_next_looks_workers_start_when_the_binary_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = tmp.path().join("convlab");
+    std::fs::copy(env!("CARGO_BIN_EXE_convlab"), &exe).unwrap();
+    let cmd = sweep(tmp.path());
+    let mut child = Command::new(&exe)
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut deleted = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !deleted && line.starts_with("finished ") {
+            std::fs::remove_file(&exe).unwrap();
+            deleted = true;
+        }
+        log += &line;
+        log.push('\n');
+    }
+    assert!(child.wait().unwrap().success(), "{log}");
+    assert!(deleted && log.contains("look 2 of 2 judged"), "{log}");
+    assert_eq!(finished(&log), 25, "{log}");
+}

@@ -666,6 +666,17 @@ fn progress_bar(total: usize, done: usize) -> indicatif::ProgressBar {
     pb
 }
 
+/// The binary a local grid's workers run: this process's own, even once `cargo build` has
+/// replaced the file during a long study (Linux's `/proc/self/exe` still names the running
+/// binary then, where its path would name the new one, or nothing mid-build); elsewhere its path.
+pub fn worker_exe() -> anyhow::Result<PathBuf> {
+    let own = Path::new("/proc/self/exe");
+    if own.exists() {
+        return Ok(own.to_path_buf());
+    }
+    Ok(std::env::current_exe()?)
+}
+
 /// Run `slots.len()` worker processes (`exe study-worker --grid <grid> --threads T`) and
 /// show their progress through `show`: one line per unit started and finished (variant,
 /// seed, accuracy, minutes) with the overall counts and an ETA, and with `bar` (a terminal)
