@@ -4,7 +4,8 @@
 # study's stored runs (runs/quick, `make study`): its first look is those five seeds, so only
 # the later looks train. Records how many of the 15 comparisons each look decided, the later
 # looks' grid time, the first look's unit time (the stored runs' wall time over 2 workers),
-# and their sum: the whole study's time on this machine. Needs runs/quick complete.
+# and their sum: the whole study's time on this machine; then the other designs replayed on
+# the same runs (bench/sequential_levers.py). Needs runs/quick complete.
 #   LOOKS=pocock:5,10,15,20 bash bench/sequential_study.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +32,13 @@ t0=$(date +%s)
 minutes=$(python3 -c "print(f'{($(date +%s) - $t0) / 60:.1f}')")
 looks=$(grep '^look ' "$WORK/study.err" | sed 's/;.*//' | paste -sd '|' | sed 's/|/; /g')
 tally=$(grep -o "over all of them: .*" "$WORK/study.out" | sed 's/over all of them: //')
+units=$(grep -c '^finished' "$WORK/study.err" || true)
 echo "looks: $looks"
 echo "verdicts: $tally"
-echo "later looks $minutes min; first look's units $first min (2 workers)"
+echo "later looks: $units units in $minutes min; first look's units $first min (2 workers)"
 python3 bench/record.py "make bench-sequential-study" \
-    "quick study of the paper's plan, --sequential $LOOKS: verdicts=$tally" \
-    "quick study of the paper's plan, --sequential $LOOKS: each look=$looks" \
-    "quick study of the paper's plan, --sequential $LOOKS: minutes, first look's units (stored, over 2 workers) + later looks (grid, study and questions)=$first + $minutes"
+    "the paper's plan on quick, --sequential $LOOKS: verdicts=$tally" \
+    "the paper's plan on quick, --sequential $LOOKS: each look=$looks" \
+    "the paper's plan on quick, --sequential $LOOKS: minutes, the first look's units (stored, over 2 workers) + the later looks' grids, study and questions=$first + $minutes"
+# The other designs, replayed on the same stored runs (nothing trains).
+python3 bench/sequential_levers.py "$WORK/runs" "$C"
