@@ -250,8 +250,8 @@ fn smoke_study_runs_end_to_end() {
             "p_holm",
             "best_val_mde_pp",
             "margin_pp",
-            "verdict",
             "seeds_to_decide",
+            "verdict",
             "paper_best_val",
             "best_epoch",
             "minutes"
@@ -605,8 +605,8 @@ fn every_number_is_its_metrics_on_a_test_scored_study() {
             "p_holm",
             "test_at_best_mde_pp",
             "margin_pp",
-            "verdict",
             "seeds_to_decide",
+            "verdict",
             "paper_best_val",
             "best_epoch",
             "minutes"

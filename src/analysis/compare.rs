@@ -99,7 +99,18 @@ pub struct Comparison {
     /// In a sequential study: where the looks left it ([`Family::sequential`]).
     pub look: Option<LookInfo>,
     /// [`Comparison::mde`], computed once (a quadrature of tens of milliseconds).
-    mde: std::cell::OnceCell<Option<f64>>,
+    mde: Memo,
+}
+
+/// A value computed once, when first asked: a cache, not data — any two are equal, so that
+/// comparing two comparisons compares what they say, not what was asked of them.
+#[derive(Debug, Clone, Default)]
+struct Memo(std::cell::OnceCell<Option<f64>>);
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
 }
 
 /// A comparison in a sequential study ([`super::sequential`]).
@@ -203,7 +214,7 @@ impl Comparison {
     /// measured SDs and seed counts as the truth. `None` until both sides are complete with
     /// two seeds or more. Computed when first asked (tens of milliseconds), then kept.
     pub fn mde(&self) -> Option<f64> {
-        *self.mde.get_or_init(|| self.compute_mde())
+        *self.mde.0.get_or_init(|| self.compute_mde())
     }
 
     fn compute_mde(&self) -> Option<f64> {
