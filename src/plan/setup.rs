@@ -186,7 +186,7 @@ impl Setup {
         }
     }
 
-    /// Set the seeds each variant needs at its look (what [`crate::analysis::looks`] reads from
+    /// Set the seeds each variant needs at its look (what [`crate::analysis::look_progress`] reads from
     /// the stored runs), so that the grid runs those units and the analysis reads them.
     pub fn set_look_seeds(&mut self, seeds: BTreeMap<String, usize>) {
         self.look_seeds = seeds;
