@@ -60,6 +60,11 @@ impl Looks {
     }
 }
 
+/// Seeds a side at each look as a sentence lists them: `5, 10, 15, 20`.
+pub fn listed(seeds: &[usize]) -> String {
+    seeds.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+}
+
 impl std::fmt::Display for Looks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let seeds: Vec<String> = self.seeds.iter().map(usize::to_string).collect();

@@ -646,11 +646,11 @@ fn run_study(args: &GridArgs, plan: Option<Plan>, edge: &Edge) -> anyhow::Result
         grid::check_units(&study, &sections)?;
         let grid_file = grid::Grid::path(&study);
         grid::Grid::new(&edge.settings, &study, &sections).freeze(&grid_file)?;
+        let before = progress.as_ref().map(|p| (p.judged, p.decided));
         let exe = grid::worker_exe()?;
         let bar = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let look =
             grid::launch(&exe, &grid_file, &study, &sections, &slots, bar, |l| eprintln!("{l}"))?;
-        let before = progress.as_ref().map(|p| (p.judged, p.decided));
         outcome.finished += look.finished;
         outcome.failed.extend(look.failed);
         outcome.lost_workers.extend(look.lost_workers);

@@ -542,7 +542,7 @@ impl Family {
             Some(d) => format!(
                 "judged at looks of {} seeds a side: Welch's t against {}-type spending \
                     boundaries, Holm's graph over all of them",
-                d.looks.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+                crate::looks::listed(&d.looks),
                 d.spending.as_str()
             ),
         }

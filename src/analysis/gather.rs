@@ -43,15 +43,12 @@ pub fn family(setup: &Setup) -> anyhow::Result<Family> {
 /// sequential study ([`Setup::looks`]) the plan's family is judged look by look
 /// ([`Family::sequential`]); any other family, on the profile's seeds.
 pub fn family_over(setup: &Setup, members: Vec<Member>) -> anyhow::Result<Family> {
-    let margin = |s: &str| setup.plan.margin_of(s);
     if let Some(design) = design(setup)?
         && members == members_of(&setup.plan)
     {
-        return Family::sequential(members, setup.profile.score, &margin, &design, |v| {
-            stored_scores(setup, v)
-        });
+        return sequential_family(setup, &design);
     }
-    Family::over(members, setup.profile.score, &margin, |v| {
+    Family::over(members, setup.profile.score, &|s| setup.plan.margin_of(s), |v| {
         let exp = setup.experiment(v)?;
         let mut values = Vec::new();
         for &seed in &exp.seeds {
@@ -84,6 +81,14 @@ pub fn design(setup: &Setup) -> anyhow::Result<Option<Design>> {
     let Some(looks) = setup.looks() else { return Ok(None) };
     let m = setup.plan.family_members().len();
     Design::new(looks, ALPHA, m).map(Some).map_err(|e| anyhow::anyhow!("sequential {e}"))
+}
+
+/// The plan's family judged look by look over the stored runs ([`Family::sequential`]).
+fn sequential_family(setup: &Setup, design: &Design) -> anyhow::Result<Family> {
+    let margin = |s: &str| setup.plan.margin_of(s);
+    Family::sequential(members_of(&setup.plan), setup.profile.score, &margin, design, |v| {
+        stored_scores(setup, v)
+    })
 }
 
 /// A variant's stored scores in the sequential study's seed order ([`Setup::seed_list`]), up to
@@ -143,14 +148,7 @@ impl LookProgress {
 /// replayed over the stored runs, and the seeds each variant of the family needs now.
 pub fn look_progress(setup: &Setup) -> anyhow::Result<Option<LookProgress>> {
     let Some(design) = design(setup)? else { return Ok(None) };
-    let members = members_of(&setup.plan);
-    let family = Family::sequential(
-        members,
-        setup.profile.score,
-        &|s| setup.plan.margin_of(s),
-        &design,
-        |v| stored_scores(setup, v),
-    )?;
+    let family = sequential_family(setup, &design)?;
     let mut seeds: BTreeMap<String, usize> = BTreeMap::new();
     let (mut judged, mut finished, mut decided) = (0, true, 0);
     for c in &family.comparisons {

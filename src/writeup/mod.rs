@@ -14,7 +14,7 @@ pub use document::{Block, Document, Format, inline_tex};
 use crate::analysis::{
     self, Family, SectionResult, Table, overrides_table, summary_effects, summary_table,
 };
-use crate::looks::{Looks, Spending};
+use crate::looks::{Looks, Spending, listed};
 use crate::plan::{Section, Setup, Variant};
 use crate::train::recipe;
 use std::path::{Path, PathBuf};
@@ -200,11 +200,6 @@ fn statistics(study: &Setup, m: usize) -> String {
     )
 }
 
-/// `5, 10, 15, 20`.
-fn looks_list(l: &Looks) -> String {
-    l.seeds.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
-}
-
 /// [`statistics`] for a sequential study: its looks, boundaries and repeated intervals.
 fn sequential_statistics(study: &Setup, looks: &Looks, m: usize, margin: &str) -> String {
     use crate::analysis::compare::ALPHA;
@@ -229,7 +224,7 @@ fn sequential_statistics(study: &Setup, looks: &Looks, m: usize, margin: &str) -
             (`best_val_…`) and the test accuracy of the best epoch (`test_at_best_…`) side by \
             side, and the comparisons' columns carry the score's name (`{}_delta_pp`, …).",
         study.profile.score.sentence(),
-        looks_list(looks),
+        listed(&looks.seeds),
         study.profile.score.column()
     )
 }
@@ -251,7 +246,7 @@ fn setup_blocks(study: &Setup, g: &Gathered, t: &Trained) -> anyhow::Result<Vec<
                 Some(l) => format!(
                     "{:?} (looks: the first {} of them)",
                     study.seed_list(l.most()),
-                    looks_list(l)
+                    listed(&l.seeds)
                 ),
                 None => format!("{:?}", p.seeds),
             },
