@@ -1,9 +1,11 @@
-"""Verdict stability: the same profile's comparisons with few seeds against many.
+"""Verdict stability: the same profile's comparisons on two sets of seeds.
 
-    python3 bench/stability.py FEW/tables/comparisons.csv MANY/tables/comparisons.csv
+    python3 bench/stability.py A/tables/comparisons.csv B/tables/comparisons.csv [NAME_A NAME_B]
 
-Both files are `convlab study`'s comparisons table (figures/PROFILE/tables/comparisons.csv)
-of one plan under one profile, one with its seeds, one with more (e.g. --seeds with ten).
+Both files are `convlab report`'s comparisons table (figures/PROFILE/tables/comparisons.csv)
+of one plan under one profile, on different seeds: disjoint ones (e.g. the study's five
+against --seeds 5,6,7,8,9) test whether a verdict holds on new seeds. NAME_A and NAME_B head
+the columns (default: the seed counts).
 Prints one row per comparison: Δ (pp), its 95% CI, the minimum detectable effect and the
 verdict of each, and whether the verdicts agree, then the tally.
 """
@@ -26,15 +28,18 @@ def col(row, name):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 5):
         sys.exit(__doc__)
     few, many = load(sys.argv[1]), load(sys.argv[2])
     keys = [k for k in few if k in many]
     if not keys:
         sys.exit(f"bench/stability.py: {sys.argv[1]} and {sys.argv[2]} share no comparison")
-    n_few = few[keys[0]]["seeds"].split("/")[0]
-    n_many = many[keys[0]]["seeds"].split("/")[0]
-    print(f"| comparison | Δ, {n_few} seeds (pp) | 95% CI | MDE | verdict | Δ, {n_many} seeds (pp) | 95% CI | MDE | verdict | agree |")
+    if len(sys.argv) == 5:
+        n_few, n_many = sys.argv[3], sys.argv[4]
+    else:
+        n_few = few[keys[0]]["seeds"].split("/")[0] + " seeds"
+        n_many = many[keys[0]]["seeds"].split("/")[0] + " seeds"
+    print(f"| comparison | Δ, {n_few} (pp) | 95% CI | MDE | verdict | Δ, {n_many} (pp) | 95% CI | MDE | verdict | agree |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     agree = 0
     for k in keys:

@@ -154,6 +154,68 @@ fn epoch_throughput(
     (loader.len() as f64 / s, s, loader_s / s)
 }
 
+/// Seconds of whole training epochs (the real loader, as `fit` runs them) of each of `cfgs`,
+/// in `rounds` interleaved rounds after one untimed epoch each: `seconds[round][config]`.
+/// One epoch of every config per round, in reverse order every other round: drift slower than
+/// a round slows the configs of a round alike and cancels in their ratios, and drift within a
+/// round does not favour one config. All configs share `cfgs[0]`'s threads and device.
+pub fn epoch_rounds(
+    cfgs: &[BenchConfig],
+    data: &Dataset,
+    rounds: usize,
+) -> anyhow::Result<Vec<Vec<f64>>> {
+    let Some(first) = cfgs.first() else { return Ok(vec![]) };
+    if let Some(t) = first.train.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = first.train.device.resolve()?;
+    crate::device::prepare_training(device, first.train.bf16)?;
+    tch::manual_seed(0);
+    let mut models = Vec::new();
+    for cfg in cfgs {
+        let vs = nn::VarStore::new(device);
+        let net = ResNet::new(&vs.root(), &cfg.model)?;
+        if cfg.train.channels_last {
+            crate::model::weights_to_channels_last(&vs);
+        }
+        let opt = Optimizer::new(&vs, &cfg.train);
+        let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
+            .shuffle(1)
+            .augment(cfg.train.augment.clone())
+            .channels_last(cfg.train.channels_last);
+        models.push((cfg, vs, net, opt, loader));
+    }
+    let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+    let mut epoch = |m: &mut (&BenchConfig, nn::VarStore, ResNet, Optimizer, Loader), e: usize| {
+        let (cfg, _, net, opt, loader) = m;
+        let t0 = Instant::now();
+        for batch in loader.epoch(e) {
+            let (loss, _) =
+                train_step(net, opt, &batch.images, &batch.labels, cfg.train.lr, &cfg.train);
+            loss_sum += loss.to_kind(Kind::Double);
+        }
+        sync(device);
+        t0.elapsed().as_secs_f64()
+    };
+    for m in models.iter_mut() {
+        epoch(m, 0);
+    }
+    let mut seconds = Vec::new();
+    for r in 1..=rounds {
+        let mut times = vec![0.0; models.len()];
+        let mut order: Vec<usize> = (0..models.len()).collect();
+        if r % 2 == 0 {
+            order.reverse();
+        }
+        for i in order {
+            times[i] = epoch(&mut models[i], r);
+        }
+        seconds.push(times);
+    }
+    anyhow::ensure!(loss_sum.double_value(&[]).is_finite(), "benchmark loss diverged");
+    Ok(seconds)
+}
+
 /// Run the in-memory measurements, and the epoch when `data` is given.
 pub fn run(cfg: &BenchConfig, data: Option<&Dataset>) -> anyhow::Result<BenchResult> {
     if let Some(t) = cfg.train.threads {

@@ -27,21 +27,22 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
     let study = smoke_study(tmp.path(), vec![1, 2, 3]);
     let runs = study.runs_dir.clone();
 
-    // The probes are units of the normalization section, on the first PROBE_SEEDS seeds.
+    // The probes are units of the normalization section, on the first PROBE_SEEDS seeds (all
+    // three of this study's).
+    let probe_seeds = PROBE_SEEDS.min(3);
     let units = study.units(&[section("normalization").unwrap()]);
     let probe_units: Vec<String> = units
         .iter()
         .filter(|u| u.variant.key.starts_with("probe-"))
         .map(|u| format!("{}:{}", u.variant.key, u.seed))
         .collect();
-    assert_eq!(probe_units.len(), 4 * PROBE_SEEDS, "{probe_units:?}");
-    assert!(!probe_units.iter().any(|u| u.ends_with(":3")), "{probe_units:?}");
+    assert_eq!(probe_units.len(), 4 * probe_seeds, "{probe_units:?}");
 
     let all = study.run_all().unwrap();
     let answers = paper::answer_all(&study, &all).unwrap();
     let family = study.family().unwrap();
 
-    // 1. InstanceNorm: the probes ran at the paper's lr, two seeds each, the max heads with max
+    // 1. InstanceNorm: the probes ran at the paper's lr, on every seed, the max heads with max
     //    pooling.
     let inorm = &answers.instance_norm;
     assert_eq!(
@@ -56,7 +57,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         ]
     );
     for r in &inorm.rows[2..] {
-        assert_eq!(r.result.runs.len(), PROBE_SEEDS, "{}", r.key);
+        assert_eq!(r.result.runs.len(), probe_seeds, "{}", r.key);
         assert_eq!(r.result.runs[0].config.train.lr, 0.001, "{}: the paper's lr, unscaled", r.key);
         assert_eq!(
             r.result.runs[0].config.model.pool == convlab::model::Pool::Max,
@@ -64,9 +65,10 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
             "{}",
             r.key
         );
-        let mean =
-            (1..=2).map(|s| best_val_acc(&runs.join(r.key).join(format!("seed-{s}")))).sum::<f64>()
-                / 2.0;
+        let mean = (1..=probe_seeds)
+            .map(|s| best_val_acc(&runs.join(r.key).join(format!("seed-{s}"))))
+            .sum::<f64>()
+            / probe_seeds as f64;
         assert!((r.result.summary.best_val_acc_mean - mean).abs() < 1e-12, "{}", r.key);
         assert!((r.times_chance - 4.0 * mean).abs() < 1e-9, "4 classes: × chance is 4 × accuracy");
         assert!(
@@ -79,10 +81,6 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
             r.key
         );
     }
-    assert!(
-        !runs.join("probe-in-lr1e-3/seed-3").exists(),
-        "a probe runs two seeds, not the profile's three"
-    );
     // Its three comparisons are adjusted among themselves.
     assert_eq!(inorm.probes.comparisons.len(), 3);
     for c in &inorm.probes.comparisons {
@@ -107,7 +105,19 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
             && text.contains("CONVLAB_PROFILE=full"),
         "{text}"
     );
-    assert_eq!(inorm.collapsed(), Some(inorm.rows[3].times_chance <= 2.0));
+    // The collapse criterion, from the records' best validation accuracies: Fieller's interval
+    // of (IN − chance) ÷ (BN − chance), chance 1/4.
+    let accs = |k: &str| -> Vec<f64> {
+        (1..=probe_seeds).map(|s| best_val_acc(&runs.join(k).join(format!("seed-{s}")))).collect()
+    };
+    let collapse = paper::Collapse::of(&accs("probe-in-lr1e-3"), &accs("probe-bn-lr1e-3"), 0.25);
+    assert_eq!(inorm.collapse("probe-in-lr1e-3", "probe-bn-lr1e-3"), collapse);
+    if let Some(c) = collapse {
+        let gain = |k: &str| stats::mean(&accs(k)) - 0.25;
+        assert!((c.share - gain("probe-in-lr1e-3") / gain("probe-bn-lr1e-3")).abs() < 1e-12);
+        assert!(c.ci95.0 <= c.share && c.share <= c.ci95.1);
+        assert_eq!(inorm.collapsed(), c.collapsed());
+    }
 
     // 2. No normalization: the family's own comparison, in words.
     let none = family.comparisons.iter().find(|c| c.variant.variant.key == "norm-none").unwrap();
@@ -163,9 +173,15 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         stamp,
         "a stored benchmark is reused"
     );
-    let secs =
-        |k: &str| again.bench.results.iter().find(|r| r.0 == k).unwrap().2.epoch_seconds.unwrap();
-    assert_eq!(again.time_ratio("resnet34", "resnet14"), Some(secs("resnet34") / secs("resnet14")));
+    // The time ratio: the geometric mean of the rounds' own ratios, its interval a t interval on
+    // their logarithms.
+    assert_eq!(again.bench.rounds.len(), paper::ROUNDS);
+    let logs: Vec<f64> = again.bench.rounds.iter().map(|r| (r[2] / r[0]).ln()).collect();
+    let ratio = again.ratio("resnet34", "resnet14").unwrap();
+    assert!((ratio.ratio - stats::mean(&logs).exp()).abs() < 1e-12);
+    let (lo, hi) = stats::mean_ci95(&logs).unwrap();
+    assert!((ratio.ci95.0 - lo.exp()).abs() < 1e-12 && (ratio.ci95.1 - hi.exp()).abs() < 1e-12);
+    assert_eq!(again.twice(), ratio.within(&paper::TWICE));
     assert_eq!(
         again.bench.results.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
         ["resnet14", "xknet18", "resnet34"]
@@ -174,7 +190,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
 
     // The fidelity table follows the verdicts and the paper's directions.
     let rows = answers.fidelity(&family);
-    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len(), 11);
     for (finding, variant, sign) in [
         ("stem", "xknet18", 1.0),
         ("width", "xknet18-half", -1.0),
@@ -192,8 +208,28 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         };
         assert_eq!(rows.iter().find(|r| r.finding == finding).unwrap().status, want, "{finding}");
     }
+    // Each status says at which lr it holds and whether its test is the family's.
+    for r in &rows {
+        let family_test = ["stem", "width", "flips p = 0.05", "flips p = 0.1", "residual"]
+            .contains(&r.finding)
+            || r.finding == "no normalization";
+        assert_eq!(r.test == "in the family", family_test, "{}: {}", r.finding, r.test);
+        let measured = r.finding == "depth: time";
+        assert_eq!(r.test.starts_with("exploratory"), !family_test && !measured, "{}", r.finding);
+    }
+    let collapse_lrs: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.finding == "InstanceNorm collapse")
+        .map(|r| r.lr.as_str())
+        .collect();
+    assert_eq!(collapse_lrs, [rows[0].lr.as_str(), "0.001 (the paper's)"]);
+    assert!(
+        rows[0]
+            .lr
+            .starts_with(&format!("{} (the paper's 0.001 × ", study.profile.scaled_lr(0.001)))
+    );
     let md = paper::fidelity_markdown(&rows);
-    assert_eq!(md.lines().count(), 12, "{md}");
+    assert_eq!(md.lines().count(), 13, "{md}");
     assert!(answers.conclusions().contains("### Why did InstanceNorm collapse?"));
 }
 
@@ -231,7 +267,7 @@ fn probes_that_duplicate_a_variant_are_that_variant() {
     assert!(!units.iter().any(|u| u == "probe-bn-lr1e-3" || u == "probe-in-lr1e-3"), "{units:?}");
     assert_eq!(
         units.iter().filter(|u| u.ends_with("max-lr1e-3")).count(),
-        2 * PROBE_SEEDS,
+        2 * PROBE_SEEDS.min(study.profile.seeds.len()),
         "{units:?}"
     );
 }

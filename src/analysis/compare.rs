@@ -367,33 +367,32 @@ impl Comparison {
         format!("{} — {}", self.score.sentence(), self.describe())
     }
 
-    /// The numbers alone, with their metric, for a table cell: `test, best epoch: −9.5 pp
-    /// [−11.8, −7.2], adjusted p = 0.005`, or the verdict when not judged.
+    /// The numbers alone, with their metric, for a table cell: `test, best epoch: −9.5 pp,
+    /// over the family [−12.9, −6.1], adjusted p = 0.005` — the interval the verdict reads
+    /// ([`Comparison::ci_family`]), so no interval that excludes zero stands beside an
+    /// undecided verdict — or the verdict when not judged.
     pub fn brief(&self) -> String {
-        if let (Some(w), Some(l)) = (self.welch, self.look) {
-            return format!(
-                "{}: {} pp [{}, {}], look {} of {} ({} seeds), p {} against {:.2e}",
-                self.score.name(),
-                pp(w.diff),
-                pp(w.ci95.0),
-                pp(w.ci95.1),
+        let (Some(w), Some((lo, hi))) = (self.welch, self.ci_family()) else {
+            return self.verdict().as_str().to_string();
+        };
+        let head = format!(
+            "{}: {} pp, over the family [{}, {}]",
+            self.score.name(),
+            pp(w.diff),
+            pp(lo),
+            pp(hi)
+        );
+        match (self.look, self.p_holm) {
+            (Some(l), _) => format!(
+                "{head}, look {} of {} ({} seeds), p {} against {:.2e}",
                 l.look.map_or(0, |k| k + 1),
                 l.looks,
                 l.seeds,
                 show_p(w.p),
                 l.level.unwrap_or(f64::NAN)
-            );
-        }
-        match (self.welch, self.p_holm) {
-            (Some(w), Some(p)) => format!(
-                "{}: {} pp [{}, {}], adjusted p {}",
-                self.score.name(),
-                pp(w.diff),
-                pp(w.ci95.0),
-                pp(w.ci95.1),
-                show_p(p)
             ),
-            _ => self.verdict().as_str().to_string(),
+            (None, Some(p)) => format!("{head}, adjusted p {}", show_p(p)),
+            (None, None) => self.verdict().as_str().to_string(),
         }
     }
 }

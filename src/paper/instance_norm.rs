@@ -5,7 +5,7 @@ use crate::analysis::compare::{ALPHA, Comparison, Family, Member, Verdict, pp, s
 use crate::analysis::results::VariantResult;
 use crate::analysis::stats::{self, Welch, round};
 use crate::plan as sections;
-use crate::plan::Setup;
+use crate::plan::{Score, Setup};
 use crate::plot::Figure;
 use crate::train::{EpochRecord, Run};
 use polars::prelude::*;
@@ -82,6 +82,68 @@ impl FeatureSpread {
                 run.dir.display()
             )
         })
+    }
+}
+
+/// A collapse: InstanceNorm keeps less than this share of BatchNorm's best validation accuracy
+/// above chance. The paper's own InstanceNorm keeps (0.0658 − 0.01) ÷ (0.4592 − 0.01) = 0.12 of
+/// BatchNorm's gain and meets it.
+pub const COLLAPSE_SHARE: f64 = 0.5;
+
+/// How much of BatchNorm's gain over chance InstanceNorm keeps:
+/// `(IN − chance) ÷ (BN − chance)` of best validation accuracy, means over seeds, with Fieller's
+/// 95% interval ([`stats::ratio_ci95`]). The two sides are treated as independent samples, as
+/// the family's Welch tests treat them, although they share seeds (data order, augmentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Collapse {
+    pub share: f64,
+    pub ci95: (f64, f64),
+    /// Seeds of InstanceNorm and of BatchNorm.
+    pub seeds: (usize, usize),
+}
+
+impl Collapse {
+    /// From the best validation accuracies of each seed; `None` with fewer than two seeds on a
+    /// side or a BatchNorm not clearly above chance.
+    pub fn of(inorm: &[f64], bn: &[f64], chance: f64) -> Option<Collapse> {
+        let gain = |x: &[f64]| x.iter().map(|a| a - chance).collect::<Vec<_>>();
+        let (share, ci95) = stats::ratio_ci95(&gain(inorm), &gain(bn))?;
+        Some(Collapse { share, ci95, seeds: (inorm.len(), bn.len()) })
+    }
+
+    /// The paper's own share, from its plan's accuracies on 100 classes.
+    pub fn papers() -> f64 {
+        (reported_acc("instance") - 0.01) / (reported_acc("xknet18") - 0.01)
+    }
+
+    /// `Some(true)` when the whole interval lies below [`COLLAPSE_SHARE`] (a collapse),
+    /// `Some(false)` when it lies above (none), `None` when it holds the threshold.
+    pub fn collapsed(&self) -> Option<bool> {
+        if self.ci95.1 < COLLAPSE_SHARE {
+            Some(true)
+        } else if self.ci95.0 > COLLAPSE_SHARE {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// `keeps 0.29 [0.26, 0.32] of BatchNorm's gain over chance (5 and 5 seeds): a collapse
+    /// (the interval lies below 0.5)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "keeps {:.2} [{:.2}, {:.2}] of BatchNorm's gain over chance ({} and {} seeds): {}",
+            self.share,
+            self.ci95.0,
+            self.ci95.1,
+            self.seeds.0,
+            self.seeds.1,
+            match self.collapsed() {
+                Some(true) => format!("a collapse (the interval lies below {COLLAPSE_SHARE})"),
+                Some(false) => format!("no collapse (the interval lies above {COLLAPSE_SHARE})"),
+                None => format!("not separable (the interval holds {COLLAPSE_SHARE})"),
+            }
+        )
     }
 }
 
@@ -256,9 +318,18 @@ impl InstanceNormAnswer {
         Figure::val_curves("InstanceNorm vs BatchNorm at the paper's lr 0.001 — validation", curves)
     }
 
-    /// Whether the probes reproduce a collapse: InstanceNorm at lr 0.001 at most 2× chance.
+    /// InstanceNorm `inorm` against BatchNorm `bn` by the collapse criterion ([`Collapse`]).
+    pub fn collapse(&self, inorm: &str, bn: &str) -> Option<Collapse> {
+        let accs = |k: &str| -> Option<Vec<f64>> {
+            let r = self.row(k)?;
+            Some(r.result.summary.runs.iter().filter_map(|s| Score::BestVal.of(s)).collect())
+        };
+        Collapse::of(&accs(inorm)?, &accs(bn)?, 1.0 / self.classes as f64)
+    }
+
+    /// Whether the probes at the paper's lr reproduce a collapse ([`Collapse::collapsed`]).
     pub fn collapsed(&self) -> Option<bool> {
-        self.row(PROBE_IN).map(|r| r.times_chance <= 2.0)
+        self.collapse(PROBE_IN, PROBE_BN)?.collapsed()
     }
 
     /// What the numbers say, in four steps: the profile's lr, the paper's lr, the explanation
@@ -269,10 +340,14 @@ impl InstanceNormAnswer {
         let (inst, bn) = (reported_acc("instance"), reported_acc("xknet18"));
         let mut out = vec![format!(
             "Chance is 1/{} = {chance:.3}. The paper's InstanceNorm, {inst:.4} on 100 classes, \
-                is {:.1}× chance with BatchNorm at {bn:.4} (IN/BN = {:.2}).",
+                is {:.1}× chance with BatchNorm at {bn:.4}: it keeps {:.2} of BatchNorm's best \
+                validation accuracy above chance. Here a collapse means keeping less than \
+                {COLLAPSE_SHARE} of it, judged on Fieller's 95% interval over seeds: the paper's \
+                own number passes this criterion, and an interval that holds {COLLAPSE_SHARE} \
+                leaves it not separable.",
             self.classes,
             inst * 100.0,
-            inst / bn
+            Collapse::papers()
         )];
         let (Some(bn), Some(inorm)) = (self.row("xknet18"), self.row("instance")) else {
             return out.join("\n\n");
@@ -295,18 +370,16 @@ impl InstanceNormAnswer {
     /// Step 1: InstanceNorm against BatchNorm at this profile's lr.
     fn at_profile_lr_step(&self, bn: &NormRow, inorm: &NormRow) -> String {
         format!(
-            "1. At this profile's lr {} (the paper's 0.001 × {}), InstanceNorm {}: best \
-                validation accuracy {:.4} ({:.1}× chance) against BatchNorm's {:.4}; {}.",
+            "1. At this profile's lr {} (the paper's 0.001 × {}), InstanceNorm's best validation \
+                accuracy is {:.4} ({:.1}× chance) against BatchNorm's {:.4}: it {}. Its score \
+                against BatchNorm's: {}.",
             self.profile_lr,
             self.profile_lr / crate::train::recipe::LR,
-            if inorm.times_chance <= 2.0 {
-                "collapses (at most 2× chance)"
-            } else {
-                "does not collapse"
-            },
             inorm.result.summary.best_val_acc_mean,
             inorm.times_chance,
             bn.result.summary.best_val_acc_mean,
+            self.collapse("instance", "xknet18")
+                .map_or("has too few seeds to judge a collapse".into(), |c| c.describe()),
             self.at_profile_lr.as_ref().map_or("not compared yet".into(), |c| c.labelled())
         )
     }
@@ -314,36 +387,24 @@ impl InstanceNormAnswer {
     /// Step 2: the probes at the paper's own lr 0.001 — a collapse or not, and how much of
     /// InstanceNorm's deficit is there in training already.
     fn at_paper_lr_step(&self, pbn: &NormRow, pin: &NormRow) -> String {
-        let collapse = if pin.times_chance <= 2.0 {
-            format!(
-                "a collapse by the criterion of at most 2× chance: **reproduced** ({:.1}× chance)",
-                pin.times_chance
-            )
-        } else {
-            format!(
-                "by the criterion of at most 2× chance a collapse is **not reproduced** ({:.1}× \
-                    chance), but its validation loss leaves chance level by only {} of ln {} \
-                    (BatchNorm: {}){}",
-                pin.times_chance,
-                pct(pin.loss_learned),
-                self.classes,
-                pct(pbn.loss_learned),
-                if pin.loss_learned < 0.5 * pbn.loss_learned {
-                    " — a near-collapse: the network barely learns"
-                } else {
-                    ""
-                }
-            )
-        };
+        let collapse = self.collapse(PROBE_IN, PROBE_BN).map_or(
+            "too few seeds to judge a collapse".into(),
+            |c| {
+                format!(
+                    "InstanceNorm {}{}",
+                    c.describe(),
+                    if c.collapsed() == Some(true) { ": **reproduced**" } else { "" }
+                )
+            },
+        );
         let in_vs_bn = self.probe(PROBE_IN, PROBE_BN);
         format!(
             "2. At the paper's own lr 0.001 (same data, epochs and schedule), InstanceNorm \
                 reaches a best validation accuracy of {:.4} against BatchNorm's {:.4} ({}); \
-                {collapse}. IN/BN = {:.2}.{}",
+                {collapse}.{}",
             pin.result.summary.best_val_acc_mean,
             pbn.result.summary.best_val_acc_mean,
             in_vs_bn.map_or("not compared yet".into(), |c| c.labelled()),
-            pin.result.summary.best_val_acc_mean / pbn.result.summary.best_val_acc_mean,
             {
                 // How much of the deficit is there in training already: evaluation-time statistics
                 // can explain at most the rest.

@@ -23,20 +23,11 @@ impl Extras for PaperExtras {
 
     fn summary(&self) -> Vec<Cell> {
         vec![
-            md(
-                "## The profile against the paper\n\nFor each of the paper's findings: **reproduced** (the same direction, \
-                adjusted p < 0.05), **contradicted** (the opposite direction, adjusted p < 0.05), \
-                **the report's effect is excluded** (neither, but the simultaneous interval leaves \
-                out the paper's own difference), **equivalent** (within the margin, the paper's \
-                difference inside the interval) or **not separable** (otherwise, whatever the \
-                unadjusted interval shows), with the reason where a section's experiment shows one. The \
-                dropout trend is judged by \
-                its slope's CI, \"accurate but unhealthy\" by the generalisation gap, and depth's \
-                time by the benchmark \
-                (within 1.5–2.5× counts as \"about twice\"). The five open questions' answers \
-                follow; each section's \
-                notebook shows its experiment.",
-            ),
+            md(format!(
+                "## The profile against the paper\n\n{} The five open questions' answers \
+                follow; each section's notebook shows its experiment.",
+                super::FIDELITY_KEY
+            )),
             code(
                 "let answers = convlab::paper::answer_all(&study, \
                 &sections)?;\nMarkdown(convlab::paper::fidelity_markdown(&answers.fidelity(&family)))",
@@ -57,10 +48,12 @@ fn question_cells(s: &Section) -> Vec<Cell> {
                 InstanceNorm at the paper's own lr 0.001 (the profile multiplies every lr by its \
                 scale), each with \
                 torchvision's average-pooling head and with a max-pooling head. They train on the \
-                profile's first two seeds \
-                with the section's units and are not among the study's family of comparisons; \
+                profile's first five seeds \
+                with the section's units and are not among the study's family of comparisons: \
                 their three comparisons are \
-                Holm-adjusted among themselves.\n\nThe explanation under test: instance \
+                Holm-adjusted among themselves, and read as exploratory. A collapse means \
+                that InstanceNorm keeps less than half of BatchNorm's best validation accuracy \
+                above chance, judged on Fieller's 95% interval (the paper's own keeps 0.12).\n\nThe explanation under test: instance \
                 normalisation erases each channel's \
                 per-image mean and scale at every block, and global average pooling then reads \
                 exactly those means. The \
@@ -120,8 +113,10 @@ fn question_cells(s: &Section) -> Vec<Cell> {
                 "## What does depth cost?\n\nThe paper: resnet34 takes about twice resnet14's time. Run records time runs \
                 that shared the machine with other workers, so the three depths are timed by \
                 `convlab bench`'s measurement \
-                instead, alone and with every thread: a whole training epoch with the loader, at \
-                the profile's scale. The \
+                instead, alone and with every thread: whole training epochs with the loader, at \
+                the profile's scale, one epoch of each depth per round over seven rounds, so the \
+                ratio of times gets a 95% interval and \"about twice\" (1.5–2.5×) is judged on \
+                it. The \
                 result is stored in `runs/<profile>/questions/depth-bench.json` and reused; \
                 `depth_cost(&study, section.clone(), true)` measures again (on an otherwise idle \
                 machine).",

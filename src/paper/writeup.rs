@@ -31,34 +31,12 @@ impl Addendum for PaperAddendum {
             .push(Block::Heading(2, format!("The {} profile against the paper", p.name.as_str())));
         match answers {
             Some(a) => {
-                blocks.push(Block::Para(
-                    "*Reproduced*: the same direction, adjusted p < 0.05; \
-                *contradicted*: the opposite direction, adjusted p < 0.05; *the report's effect \
-                is excluded*: neither, but the interval the verdict reads (simultaneous over the \
-                family) leaves out the paper's own difference; *equivalent*: within the margin, \
-                the paper's difference inside the interval; *not separable*: otherwise. The dropout trend is judged by its slope's CI, \"accurate but \
-                unhealthy\" by the generalisation gap, depth's time by the benchmark (1.5–2.5× \
-                counts as \"about twice\")."
-                        .into(),
-                ));
+                blocks.push(Block::Para(super::FIDELITY_KEY.into()));
                 let rows = a.fidelity(family);
                 blocks.push(Block::Table(Table {
                     name: "fidelity".into(),
-                    header: ["finding", "the paper", "here", "status", "why"]
-                        .map(String::from)
-                        .to_vec(),
-                    rows: rows
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.finding.to_string(),
-                                r.paper.clone(),
-                                r.here.clone(),
-                                r.status.as_str().to_string(),
-                                r.reason.clone(),
-                            ]
-                        })
-                        .collect(),
+                    header: super::FIDELITY_HEADER.map(String::from).to_vec(),
+                    rows: super::fidelity_cells(&rows),
                 }));
             }
             None => blocks.push(Block::Para(

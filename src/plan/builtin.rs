@@ -7,8 +7,9 @@
 use super::{Plan, Section, Variant};
 use std::sync::OnceLock;
 
-/// Seeds of a probe: the profile's first two (one when it has one), the fewest that give a spread.
-pub const PROBE_SEEDS: usize = 2;
+/// Seeds of a probe: the profile's first five (all it has when fewer) — enough for the quick
+/// profile's InstanceNorm collapse to be decided on its interval ([`crate::paper::Collapse`]).
+pub const PROBE_SEEDS: usize = 5;
 
 /// A section of the paper's plan by key, or an error listing the keys.
 pub fn paper_section(key: &str) -> anyhow::Result<&'static Section> {

@@ -106,8 +106,9 @@ impl Profile {
     ///   BatchNorm runs' norms stay near it (median ~2.7 in epoch 1, below 2 after).
     /// - Statistics on the test accuracy of the epoch the validation split chose
     ///   ([`Score::TestAtBest`]): scored on 5,000 images that chose nothing.
-    /// - 192 images per class and five seeds: the most training that keeps the whole study,
-    ///   probes included, within 20 minutes on 2 cores.
+    /// - 192 images per class and five seeds: the most training that kept the family's 80 units
+    ///   and the probes' 8 within 20 minutes on 2 cores; the probes' five seeds
+    ///   ([`crate::plan::PROBE_SEEDS`]) add 12 units, about 3 minutes.
     ///
     /// The measurements behind each choice are in `docs/decisions/quick-profile.md`.
     pub fn quick() -> Self {
