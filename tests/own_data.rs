@@ -119,7 +119,7 @@ fn tiny_imagenet_from_inspect_to_the_write_up_on_quick_and_full() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("memory format auto: channels-last, NCHW for xknet18-half"), "{out}");
     let runs = trained(root, "quick");
-    assert_eq!(runs.len(), 20, "16 variants and 4 probes, one seed each");
+    assert_eq!(runs.len(), 27, "16 variants and 11 probes, one seed each");
     for r in &runs {
         let c = config(r);
         assert_eq!(c["dataset"]["classes_crc32"], "288d41f9", "{}", r.display());

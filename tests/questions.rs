@@ -36,7 +36,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         .filter(|u| u.variant.key.starts_with("probe-"))
         .map(|u| format!("{}:{}", u.variant.key, u.seed))
         .collect();
-    assert_eq!(probe_units.len(), 4 * probe_seeds, "{probe_units:?}");
+    assert_eq!(probe_units.len(), 11 * probe_seeds, "{probe_units:?}");
 
     let all = study.run_all().unwrap();
     let answers = paper::answer_all(&study, &all).unwrap();
@@ -190,7 +190,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
 
     // The fidelity table follows the verdicts and the paper's directions.
     let rows = answers.fidelity(&family);
-    assert_eq!(rows.len(), 11);
+    assert_eq!(rows.len(), 16);
     for (finding, variant, sign) in [
         ("stem", "xknet18", 1.0),
         ("width", "xknet18-half", -1.0),
@@ -209,13 +209,49 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
         assert_eq!(rows.iter().find(|r| r.finding == finding).unwrap().status, want, "{finding}");
     }
     // Each status says at which lr it holds and whether its test is the family's.
+    let compared = ["stem", "width", "flips p = 0.05", "flips p = 0.1", "no normalization"];
     for r in &rows {
-        let family_test = ["stem", "width", "flips p = 0.05", "flips p = 0.1", "residual"]
-            .contains(&r.finding)
-            || r.finding == "no normalization";
+        let family_test =
+            (compared.contains(&r.finding) || r.finding == "residual") && r.lr == rows[0].lr;
         assert_eq!(r.test == "in the family", family_test, "{}: {}", r.finding, r.test);
         let measured = r.finding == "depth: time";
         assert_eq!(r.test.starts_with("exploratory"), !family_test && !measured, "{}", r.finding);
+    }
+    // The findings probed at the paper's lr, each in the row after its profile's.
+    let mut at_paper: Vec<&str> =
+        rows.iter().filter(|r| r.lr == "0.001 (the paper's)").map(|r| r.finding).collect();
+    at_paper.sort();
+    assert_eq!(
+        at_paper,
+        [
+            "InstanceNorm collapse",
+            "constant lr 1e-3",
+            "dropout trend",
+            "no normalization",
+            "residual",
+            "stem"
+        ]
+    );
+    // Their comparisons: each probe against xknet18 at lr 0.001 (the stem: xknet18 against
+    // resnet18, both at lr 0.001), Holm over the four.
+    let lr = &answers.paper_lr;
+    assert_eq!(lr.family.comparisons.len(), 4);
+    for c in &lr.family.comparisons {
+        assert_eq!(c.family_size, 4);
+        assert!(
+            c.variant.variant.key.starts_with("probe-")
+                && c.reference.variant.key.starts_with("probe-")
+        );
+    }
+    let stem = lr.comparison("xknet18").unwrap();
+    assert_eq!(
+        (stem.variant.variant.key.as_str(), stem.reference.variant.key.as_str()),
+        ("probe-bn-lr1e-3", "probe-resnet18-lr1e-3")
+    );
+    assert_eq!(lr.dropout.points.len(), 4 * probe_seeds, "p = 0, 0.1, 0.2, 0.3 at lr 0.001");
+    for key in convlab::paper::DROPOUT {
+        let cfg = convlab::plan::paper_variant(key).unwrap();
+        assert_eq!(study.config(cfg).unwrap().train.lr, 0.001, "{key}: the paper's lr, unscaled");
     }
     let collapse_lrs: Vec<&str> = rows
         .iter()
@@ -229,7 +265,7 @@ fn the_five_questions_and_the_fidelity_table_come_from_the_run_records() {
             .starts_with(&format!("{} (the paper's 0.001 × ", study.profile.scaled_lr(0.001)))
     );
     let md = paper::fidelity_markdown(&rows);
-    assert_eq!(md.lines().count(), 13, "{md}");
+    assert_eq!(md.lines().count(), 18, "{md}");
     assert!(answers.conclusions().contains("### Why did InstanceNorm collapse?"));
 }
 

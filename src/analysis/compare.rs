@@ -138,6 +138,11 @@ pub(crate) fn pp(x: f64) -> String {
     if s == "-0.0" { "+0.0".into() } else { s.replacen('-', "−", 1) }
 }
 
+/// A Welch difference in words: `+5.6 pp, 95% CI [+3.2, +8.0], p < 0.001`.
+pub(crate) fn welch_words(w: &Welch) -> String {
+    format!("{} pp, 95% CI [{}, {}], p {}", pp(w.diff), pp(w.ci95.0), pp(w.ci95.1), show_p(w.p))
+}
+
 /// A p-value as a reader wants it: three decimals, or `< 0.001`.
 pub fn show_p(p: f64) -> String {
     if p < 0.001 { "< 0.001".into() } else { format!("= {p:.3}") }

@@ -21,10 +21,17 @@ pub struct DropoutTrend {
 /// (BatchNorm removed): the least-squares slope of best validation accuracy on p, with its
 /// 95% CI, and the same for the final train accuracy.
 pub fn dropout_trend(dropout: &SectionResult, norm_none: &VariantResult) -> DropoutTrend {
+    dropout_trend_over(
+        std::iter::once(norm_none)
+            .chain(dropout.results.iter().filter(|r| r.variant.key.starts_with("dropout-"))),
+    )
+}
+
+/// The slopes of [`dropout_trend`] over the runs of `results` (no-BN variants, each with its
+/// own dropout p; p = 0 is no normalization without dropout).
+pub fn dropout_trend_over<'a>(results: impl Iterator<Item = &'a VariantResult>) -> DropoutTrend {
     let mut points = Vec::new();
-    let runs = std::iter::once(norm_none)
-        .chain(dropout.results.iter().filter(|r| r.variant.key.starts_with("dropout-")));
-    for r in runs {
+    for r in results {
         for run in &r.runs {
             let (Some(s), Some(last)) = (run.summary.as_ref(), run.history.last()) else {
                 continue;

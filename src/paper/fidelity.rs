@@ -5,9 +5,11 @@ use super::dropout::{DropoutTrend, dropout_trend};
 use super::generalisation::{Generalisation, generalisation};
 use super::instance_norm::{COLLAPSE_SHARE, Collapse, InstanceNormAnswer, instance_norm};
 use super::no_norm::no_norm;
-use super::{PROBE_BN, PROBE_IN, mean, reported_acc};
-use crate::analysis::compare::{ALPHA, Comparison, Family, Verdict, pp, show_p};
+use super::paper_lr::{AtPaperLr, at_paper_lr};
+use super::{PROBE_BN, PROBE_IN, reported_acc};
+use crate::analysis::compare::{ALPHA, Comparison, Family, Verdict, pp, welch_words};
 use crate::analysis::results::SectionResult;
+use crate::analysis::stats::Welch;
 use crate::plan::Setup;
 use polars::prelude::*;
 
@@ -103,11 +105,13 @@ pub struct Answers {
     pub generalisation: Generalisation,
     pub dropout: DropoutTrend,
     pub depth: DepthCost,
+    /// The findings probed at the paper's own lr.
+    pub paper_lr: AtPaperLr,
 }
 
-/// All five questions from a study whose sections `sections` are (every section run or loaded,
-/// as a study's `run_all` gives them); trains the probes and runs the depth benchmark when they
-/// are not stored.
+/// All five questions, and the findings at the paper's lr, from a study whose sections
+/// `sections` are (every section run or loaded, as a study's `run_all` gives them); trains the
+/// probes and runs the depth benchmark when they are not stored.
 pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<Answers> {
     let get = |k: &str| {
         sections
@@ -127,6 +131,7 @@ pub fn answer_all(setup: &Setup, sections: &[SectionResult]) -> anyhow::Result<A
         generalisation: generalisation(sections),
         dropout: dropout_trend(&get("dropout")?, &norm_none),
         depth: depth_cost(setup, get("depth")?, false)?,
+        paper_lr: at_paper_lr(setup)?,
     })
 }
 
@@ -140,6 +145,117 @@ fn lr_words(lr: f64) -> String {
     }
 }
 
+/// A fidelity row from a comparison: its status against the paper's direction `sign` and its
+/// numbers, or pending without one.
+fn comparison_row(
+    finding: &'static str,
+    c: Option<&Comparison>,
+    paper: &str,
+    sign: f64,
+    lr: &str,
+    test: String,
+) -> Finding {
+    let (status, here) = match c {
+        Some(c) => (Fidelity::of(c, sign), c.brief()),
+        None => (Fidelity::Pending, "no comparison".into()),
+    };
+    Finding {
+        finding,
+        paper: paper.into(),
+        here,
+        status,
+        lr: lr.into(),
+        test,
+        reason: String::new(),
+    }
+}
+
+/// The dropout trend's row: the slope's direction against the paper's falling trend.
+fn trend_row(trend: &DropoutTrend, lr: &str, reason: String) -> Finding {
+    Finding {
+        finding: "dropout trend",
+        paper: "accuracy falls steadily as p grows".into(),
+        here: trend.val.map_or("no slope yet".into(), |r| DropoutTrend::describe(&r)),
+        status: match trend.direction() {
+            Some(-1) => Fidelity::Reproduced,
+            Some(1) => Fidelity::Contradicted,
+            Some(_) => Fidelity::NotSeparable,
+            None => Fidelity::Pending,
+        },
+        lr: lr.into(),
+        test: format!("{EXPLORATORY}: a least-squares slope over p"),
+        reason,
+    }
+}
+
+/// The "accurate but unhealthy" row from the gap test `gap` (constant − StepLR), the rule's
+/// answer `unhealthy` and the accuracy comparison.
+fn unhealthy_row(
+    gap: Option<Welch>,
+    unhealthy: Option<bool>,
+    accuracy: Option<&Comparison>,
+    lr: &str,
+) -> Finding {
+    Finding {
+        finding: "constant lr 1e-3",
+        paper: "accurate but unhealthy".into(),
+        here: gap.map_or("not run yet".into(), |w| format!("gap Δ {}", welch_words(&w))),
+        status: match (unhealthy, gap) {
+            (Some(true), _) => Fidelity::Reproduced,
+            (Some(false), Some(w)) if w.p < ALPHA && w.diff < 0.0 => Fidelity::Contradicted,
+            (Some(false), _) => Fidelity::NotSeparable,
+            (None, _) => Fidelity::Pending,
+        },
+        lr: lr.into(),
+        test: format!("{EXPLORATORY}: Welch's t on the train–validation gap"),
+        reason: accuracy
+            .map_or(String::new(), |a| format!("accuracy vs StepLR: {}", a.verdict().as_str())),
+    }
+}
+
+/// The collapse row at one lr ([`Collapse`]).
+fn collapse_row(c: Option<Collapse>, lr: &str, test: String) -> Finding {
+    let (inst, xk) = (reported_acc("instance"), reported_acc("xknet18"));
+    Finding {
+        finding: "InstanceNorm collapse",
+        paper: format!(
+            "{inst:.4} vs {xk:.4}: keeps {:.2} of BatchNorm's gain over chance",
+            Collapse::papers()
+        ),
+        here: c.map_or("too few seeds".into(), |c| c.describe()),
+        status: match c.map(|c| c.collapsed()) {
+            Some(Some(true)) => Fidelity::Reproduced,
+            Some(Some(false)) => Fidelity::Contradicted,
+            Some(None) => Fidelity::NotSeparable,
+            None => Fidelity::Pending,
+        },
+        lr: lr.into(),
+        test,
+        reason: String::new(),
+    }
+}
+
+/// The depth row: "about twice" judged on the time ratio's interval.
+fn depth_row(d: &DepthCost) -> Finding {
+    let ratio = d.ratio("resnet34", "resnet14");
+    Finding {
+        finding: "depth: time",
+        paper: "resnet34 takes about twice resnet14's time".into(),
+        here: ratio.map_or("not measured".into(), |r| {
+            format!("{} (benchmark, {})", r.describe(), d.bench.machine)
+        }),
+        status: match (d.twice(), ratio) {
+            (Some(true), _) => Fidelity::Reproduced,
+            (Some(false), _) => Fidelity::Contradicted,
+            (None, Some(_)) => Fidelity::NotSeparable,
+            (None, None) => Fidelity::Pending,
+        },
+        lr: "—".into(),
+        test: "a measurement: the ratio's 95% interval over rounds".into(),
+        reason: format!("{:.2}× the multiply-accumulates", d.macs[2] as f64 / d.macs[0] as f64),
+    }
+}
+
 impl Answers {
     /// The profile's learning rate, as the fidelity table names it.
     fn profile_lr(&self) -> String {
@@ -147,164 +263,62 @@ impl Answers {
     }
 
     /// The paper's findings, one per line: reproduced, contradicted, excluded, equivalent or not
-    /// separable, with the reason where a question's experiment shows one.
+    /// separable, at the profile's lr and, where probed, at the paper's (the row after).
     pub fn fidelity(&self, family: &Family) -> Vec<Finding> {
-        let cmp = |v: &str| family.comparisons.iter().find(|c| c.variant.variant.key == v);
+        let (here, there) = (self.profile_lr(), lr_words(crate::train::recipe::LR));
+        // At the paper's own lr (the full profile) every probe is its variant: no second rows.
+        let probed = (self.instance_norm.profile_lr - crate::train::recipe::LR).abs() > 1e-12;
+        let probes =
+            format!("{EXPLORATORY}: probes, Holm over {}", self.paper_lr.family.comparisons.len());
         let mut out = Vec::new();
-        let profile_lr = self.profile_lr();
-        let paper_lr = lr_words(crate::train::recipe::LR);
-        let by_comparison =
-            |finding: &'static str, variant: &str, paper: &str, sign: f64, reason: String| {
-                let (status, here) = match cmp(variant) {
-                    Some(c) => (Fidelity::of(c, sign), c.brief()),
-                    None => (Fidelity::Pending, "no comparison".into()),
-                };
-                let (lr, test) = (profile_lr.clone(), IN_FAMILY.to_string());
-                Finding { finding, paper: paper.into(), here, status, lr, test, reason }
-            };
-        // The paper's numbers come from its plan (`reported` in studies/paper.toml).
-        out.push(by_comparison(
-            "stem",
-            "xknet18",
-            &format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 ")),
-            1.0,
-            String::new(),
-        ));
-        out.push(by_comparison(
-            "width",
-            "xknet18-half",
-            &format!("half width {}", reported("xknet18-half", "xknet18", " ")),
-            -1.0,
-            String::new(),
-        ));
-        out.push(by_comparison(
-            "flips p = 0.05",
-            "flips-0.05",
-            &reported("flips-0.05", "xknet18", " "),
-            -1.0,
-            String::new(),
-        ));
-        out.push(by_comparison(
-            "flips p = 0.1",
-            "flips-0.1",
-            &reported("flips-0.1", "xknet18", " "),
-            -1.0,
-            String::new(),
-        ));
-        let trend = match self.dropout.direction() {
-            Some(-1) => Fidelity::Reproduced,
-            Some(1) => Fidelity::Contradicted,
-            Some(_) => Fidelity::NotSeparable,
-            None => Fidelity::Pending,
+        // A comparison of the family, then its probe at the paper's lr when it has one.
+        let mut compared = |finding: &'static str, variant: &str, paper: &str, sign: f64| {
+            let c = family.comparisons.iter().find(|c| c.variant.variant.key == variant);
+            out.push(comparison_row(finding, c, paper, sign, &here, IN_FAMILY.into()));
+            if let Some(p) = self.paper_lr.comparison(variant).filter(|_| probed) {
+                out.push(comparison_row(finding, Some(p), paper, sign, &there, probes.clone()));
+            }
         };
-        let stalls = if self.dropout.val.is_some()
-            && self.dropout.train.is_some()
-            && !self.dropout.stalled().is_empty()
-        {
+        // The paper's numbers come from its plan (`reported` in studies/paper.toml).
+        let stem = format!("xknet18 {}", reported("xknet18", "resnet18", " resnet18 "));
+        compared("stem", "xknet18", &stem, 1.0);
+        let half = format!("half width {}", reported("xknet18-half", "xknet18", " "));
+        compared("width", "xknet18-half", &half, -1.0);
+        compared("flips p = 0.05", "flips-0.05", &reported("flips-0.05", "xknet18", " "), -1.0);
+        compared("flips p = 0.1", "flips-0.1", &reported("flips-0.1", "xknet18", " "), -1.0);
+        compared("no normalization", "norm-none", "slightly better than BatchNorm", 1.0);
+        compared("residual", "no-residual", &reported("no-residual", "xknet18", " "), -1.0);
+        let stalls = if self.dropout.val.is_some() && !self.dropout.stalled().is_empty() {
             "no-BN runs that stall at this lr widen the spread".to_string()
         } else {
             String::new()
         };
-        out.push(Finding {
-            finding: "dropout trend",
-            paper: "accuracy falls steadily as p grows".into(),
-            here: self.dropout.val.map_or("no slope yet".into(), |r| DropoutTrend::describe(&r)),
-            status: trend,
-            lr: profile_lr.clone(),
-            test: format!("{EXPLORATORY}: a least-squares slope over p"),
-            reason: stalls,
-        });
-        out.push(by_comparison(
-            "no normalization",
-            "norm-none",
-            "slightly better than BatchNorm",
-            1.0,
-            String::new(),
-        ));
+        out.push(trend_row(&self.dropout, &here, stalls));
+        if probed {
+            out.push(trend_row(&self.paper_lr.dropout, &there, String::new()));
+        }
+        let criterion = format!("Fieller's interval, criterion < {COLLAPSE_SHARE}");
         let inorm = &self.instance_norm;
-        let (inst, xk) = (reported_acc("instance"), reported_acc("xknet18"));
-        let in_paper = format!(
-            "{inst:.4} vs {xk:.4}: keeps {:.2} of BatchNorm's gain over chance",
-            Collapse::papers()
-        );
-        let collapse_row = |lr: String, c: Option<Collapse>, test: String| Finding {
-            finding: "InstanceNorm collapse",
-            paper: in_paper.clone(),
-            here: c.map_or("too few seeds".into(), |c| c.describe()),
-            status: match c.map(|c| c.collapsed()) {
-                Some(Some(true)) => Fidelity::Reproduced,
-                Some(Some(false)) => Fidelity::Contradicted,
-                Some(None) => Fidelity::NotSeparable,
-                None => Fidelity::Pending,
-            },
-            lr,
-            test,
-            reason: String::new(),
-        };
         out.push(collapse_row(
-            profile_lr.clone(),
             inorm.collapse("instance", "xknet18"),
-            format!("{EXPLORATORY}: Fieller's interval, criterion < {COLLAPSE_SHARE}"),
+            &here,
+            format!("{EXPLORATORY}: {criterion}"),
         ));
-        out.push(collapse_row(
-            paper_lr.clone(),
-            inorm.collapse(PROBE_IN, PROBE_BN),
-            format!("{EXPLORATORY}: probes, Fieller's interval, criterion < {COLLAPSE_SHARE}"),
-        ));
+        if probed {
+            out.push(collapse_row(
+                inorm.collapse(PROBE_IN, PROBE_BN),
+                &there,
+                format!("{EXPLORATORY}: probes, {criterion}"),
+            ));
+        }
         let g = &self.generalisation;
-        out.push(Finding {
-            finding: "constant lr 1e-3",
-            paper: "accurate but unhealthy".into(),
-            here: match (
-                g.row("constant-lr-1e-3"),
-                g.row("xknet18"),
-                g.gap_test("constant-lr-1e-3"),
-            ) {
-                (Some(c), Some(x), Some(w)) => format!(
-                    "gap {} vs {} pp (Δ {} pp, p {})",
-                    pp(mean(&c.gaps)),
-                    pp(mean(&x.gaps)),
-                    pp(w.diff),
-                    show_p(w.p)
-                ),
-                _ => "not run yet".into(),
-            },
-            status: match (g.unhealthy(), g.gap_test("constant-lr-1e-3")) {
-                (Some(true), _) => Fidelity::Reproduced,
-                (Some(false), Some(w)) if w.p < ALPHA && w.diff < 0.0 => Fidelity::Contradicted,
-                (Some(false), _) => Fidelity::NotSeparable,
-                (None, _) => Fidelity::Pending,
-            },
-            lr: profile_lr.clone(),
-            test: format!("{EXPLORATORY}: Welch's t on the train–validation gap"),
-            reason: g.accuracy.as_ref().map_or(String::new(), |a| {
-                format!("accuracy vs xknet18: {}", a.verdict().as_str())
-            }),
-        });
-        out.push(by_comparison(
-            "residual",
-            "no-residual",
-            &reported("no-residual", "xknet18", " "),
-            -1.0,
-            String::new(),
-        ));
-        let d = &self.depth;
-        out.push(Finding {
-            finding: "depth: time",
-            paper: "resnet34 takes about twice resnet14's time".into(),
-            here: d.ratio("resnet34", "resnet14").map_or("not measured".into(), |r| {
-                format!("{} (benchmark, {})", r.describe(), d.bench.machine)
-            }),
-            status: match (d.twice(), d.ratio("resnet34", "resnet14")) {
-                (Some(true), _) => Fidelity::Reproduced,
-                (Some(false), _) => Fidelity::Contradicted,
-                (None, Some(_)) => Fidelity::NotSeparable,
-                (None, None) => Fidelity::Pending,
-            },
-            lr: "—".into(),
-            test: "a measurement: the ratio's 95% interval over rounds".into(),
-            reason: format!("{:.2}× the multiply-accumulates", d.macs[2] as f64 / d.macs[0] as f64),
-        });
+        let gap = g.gap_test("constant-lr-1e-3");
+        out.push(unhealthy_row(gap, g.unhealthy(), g.accuracy.as_ref(), &here));
+        let p = &self.paper_lr;
+        if probed {
+            out.push(unhealthy_row(p.gap, p.unhealthy(), p.comparison("constant-lr-1e-3"), &there));
+        }
+        out.push(depth_row(&self.depth));
         out
     }
 
@@ -330,6 +344,7 @@ impl Answers {
             ("Constant lr 1e-3: accurate but unhealthy?", self.generalisation.conclusion()),
             ("Does accuracy fall as dropout's p grows?", self.dropout.conclusion()),
             ("What does depth cost?", self.depth.conclusion()),
+            ("Do the findings hold at the paper's own lr?", self.paper_lr.conclusion()),
         ]
         .iter()
         .map(|(q, a)| format!("### {q}\n\n{a}"))

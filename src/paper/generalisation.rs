@@ -1,7 +1,7 @@
 //! Q3. The gap between train and validation for every variant: is a constant lr "accurate but
 //! unhealthy"?
 use super::{mean, pct};
-use crate::analysis::compare::{ALPHA, Comparison, Verdict, pp, show_p};
+use crate::analysis::compare::{ALPHA, Comparison, Verdict, pp, welch_words};
 use crate::analysis::results::{SectionResult, VariantResult};
 use crate::analysis::stats::{self, Welch, round};
 use crate::train::EpochRecord;
@@ -23,7 +23,8 @@ pub struct GapRow {
 }
 
 impl GapRow {
-    fn of(r: &VariantResult) -> Option<GapRow> {
+    /// From a variant's runs; `None` before any run has an epoch.
+    pub fn of(r: &VariantResult) -> Option<GapRow> {
         let last = |h: &[EpochRecord]| h.last().cloned();
         let lasts: Vec<EpochRecord> = r.runs.iter().filter_map(|run| last(&run.history)).collect();
         if lasts.is_empty() {
@@ -43,6 +44,12 @@ impl GapRow {
             best_val_acc: r.summary.best_val_acc_mean,
         })
     }
+}
+
+/// "Accurate but unhealthy": `accuracy` (constant lr against StepLR) not detectably worse, and
+/// the gap test `gap` (constant − StepLR) larger at p < 0.05.
+pub fn accurate_but_unhealthy(accuracy: &Comparison, gap: &Welch) -> bool {
+    !matches!(accuracy.verdict(), Verdict::Worse) && gap.diff > 0.0 && gap.p < ALPHA
 }
 
 /// The generalisation gap of every variant. See [`generalisation`].
@@ -104,9 +111,7 @@ impl Generalisation {
     /// Whether "accurate but unhealthy" holds: the accuracy not detectably worse, the gap larger (p
     /// < 0.05).
     pub fn unhealthy(&self) -> Option<bool> {
-        let acc = self.accuracy.as_ref()?;
-        let w = self.gap_test("constant-lr-1e-3")?;
-        Some(!matches!(acc.verdict(), Verdict::Worse) && w.diff > 0.0 && w.p < ALPHA)
+        Some(accurate_but_unhealthy(self.accuracy.as_ref()?, &self.gap_test("constant-lr-1e-3")?))
     }
 
     pub fn conclusion(&self) -> String {
@@ -127,12 +132,8 @@ impl Generalisation {
         let acc = self.accuracy.as_ref().map_or("not compared yet".into(), |a| a.labelled());
         match self.gap_test("constant-lr-1e-3") {
             Some(w) => out.push(format!(
-                "Gap difference {} pp, 95% CI [{}, {}], p {} (Welch, one pre-stated test). \
-                    Against xknet18, {acc}.",
-                pp(w.diff),
-                pp(w.ci95.0),
-                pp(w.ci95.1),
-                show_p(w.p)
+                "Gap difference {} (Welch, one pre-stated test). Against xknet18, {acc}.",
+                welch_words(&w)
             )),
             None => out.push(format!("Too few seeds to test the gap. Against xknet18, {acc}.")),
         }

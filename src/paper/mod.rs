@@ -8,6 +8,9 @@
 //! 4. [`dropout_trend`]: does accuracy fall as dropout's p grows? A least-squares slope.
 //! 5. [`depth_cost`]: what do resnet14 / resnet18 / resnet34 cost? Measured by the benchmark.
 //!
+//! [`at_paper_lr()`] probes the findings whose status may hinge on the profile's scaled lr at
+//! the paper's own lr 0.001.
+//!
 //! [`Answers::fidelity`] then says, finding by finding, whether the profile reproduces the paper,
 //! contradicts it or cannot tell. Every sentence of a conclusion is built from the numbers
 //! next to it.
@@ -18,6 +21,7 @@ mod generalisation;
 mod instance_norm;
 mod no_norm;
 mod notebooks;
+mod paper_lr;
 mod writeup;
 
 pub use depth::*;
@@ -27,6 +31,7 @@ pub use generalisation::*;
 pub use instance_norm::*;
 pub use no_norm::*;
 pub use notebooks::{PaperExtras, paper_notebooks};
+pub use paper_lr::*;
 pub use writeup::addendum;
 
 use crate::plan as sections;

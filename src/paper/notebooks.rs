@@ -25,6 +25,7 @@ impl Extras for PaperExtras {
         vec![
             md(format!(
                 "## The profile against the paper\n\n{} The five open questions' answers \
+                and the findings probed at the paper's own lr \
                 follow; each section's notebook shows its experiment.",
                 super::FIDELITY_KEY
             )),

@@ -38,6 +38,9 @@ impl Addendum for PaperAddendum {
                     header: super::FIDELITY_HEADER.map(String::from).to_vec(),
                     rows: super::fidelity_cells(&rows),
                 }));
+                blocks
+                    .push(Block::Heading(3, "Do the findings hold at the paper's own lr?".into()));
+                blocks.extend(paras(&a.paper_lr.conclusion()));
             }
             None => blocks.push(Block::Para(
                 "Not available until every section, the probes and the \

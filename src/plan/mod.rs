@@ -172,9 +172,10 @@ pub struct Section {
     /// Whether the section shows its best model's confusion matrix and per-class accuracy.
     #[serde(default)]
     pub per_class: bool,
-    /// Extra experiments that answer the section's open question: trained with the section's
-    /// units on the profile's first [`PROBE_SEEDS`] seeds, and not part of the
-    /// study's family of comparisons.
+    /// Extra experiments for the paper's questions (the section's own, or findings probed at the
+    /// paper's lr beside a reference this section trains): trained with the section's units on
+    /// the profile's first [`PROBE_SEEDS`] seeds, and not part of the study's family of
+    /// comparisons.
     #[serde(default)]
     pub probes: Vec<Variant>,
     /// Its comparisons' margin of equivalence in pp, over the plan's ([`Plan::margin_pp`]).

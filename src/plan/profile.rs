@@ -108,7 +108,8 @@ impl Profile {
     ///   ([`Score::TestAtBest`]): scored on 5,000 images that chose nothing.
     /// - 192 images per class and five seeds: the most training that kept the family's 80 units
     ///   and the probes' 8 within 20 minutes on 2 cores; the probes' five seeds
-    ///   ([`crate::plan::PROBE_SEEDS`]) add 12 units, about 3 minutes.
+    ///   ([`crate::plan::PROBE_SEEDS`]) and the findings probed at the paper's lr bring the
+    ///   study to 135 units, about 28 minutes.
     ///
     /// The measurements behind each choice are in `docs/decisions/quick-profile.md`.
     pub fn quick() -> Self {
