@@ -136,7 +136,30 @@ impl Serialize for Seeding {
 
 impl<'de> Deserialize<'de> for Seeding {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        LooksText::deserialize(d)?.0.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Looks as a file writes them, not yet checked: a string, or an error that shows the forms a
+/// number or a list could have been written in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LooksText(pub String);
+
+impl<'de> Deserialize<'de> for LooksText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = LooksText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a quoted list of looks, e.g. \"5,10,15,20\", \"pocock:5,10,15,20\" or \"fixed\"",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooksText, E> {
+                Ok(LooksText(v.to_string()))
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 

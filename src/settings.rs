@@ -510,9 +510,16 @@ impl Layer {
 
     /// The `convlab.toml` level from the file's text; relative paths are made relative to `root`.
     pub fn from_toml(path: &Path, text: &str, root: &Path) -> Result<Layer, SettingsError> {
-        let file: TomlFile = toml::from_str(text).map_err(|e| SettingsError::Toml {
-            path: path.into(),
-            problem: e.to_string().trim_end().to_string(),
+        // One line: the line the parser points at, and its message without the source excerpt.
+        let file: TomlFile = toml::from_str(text).map_err(|e| {
+            let line =
+                e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = e.message().trim().replace('\n', " ");
+            let source = text.lines().nth(line - 1).unwrap_or("").trim();
+            SettingsError::Toml {
+                path: path.into(),
+                problem: format!("line {line} (`{source}`): {message}"),
+            }
         })?;
         let invalid = |key: &str, value: String, problem: String| SettingsError::Invalid {
             setting: format!("{}: {key} = {value}", path.display()),
@@ -982,6 +989,12 @@ mod tests {
         assert!(e.contains("epochs") && e.contains("invalid type"), "{e}");
         let e = err("seed = [1]");
         assert!(e.contains("unknown field `seed`"), "{e}");
+        let e = err("epochs = 6\nprofil = \"quick\"");
+        assert!(
+            e.starts_with("/p/convlab.toml: line 2 (`profil = \"quick\"`): unknown field `profil`"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
         let e = err("profile = ");
         assert!(e.starts_with("/p/convlab.toml: "), "{e}");
     }

@@ -215,9 +215,11 @@ fn committed_notebooks_answer_the_open_questions() {
         (
             "10_summary.ipynb",
             vec![
-                "| finding | the paper | here | status | why |",
+                "| finding | the paper | here | status | lr | test | why |",
                 "| InstanceNorm collapse |",
+                "| 0.001 (the paper's) | exploratory: probes, Holm over 4 |",
                 "### Why did InstanceNorm collapse?",
+                "### Do the findings hold at the paper's own lr?",
             ],
         ),
     ];
@@ -238,5 +240,10 @@ fn committed_notebooks_answer_the_open_questions() {
         .lines()
         .filter(|l| l.starts_with("| ") && l.contains("| **"))
         .count();
-    assert_eq!(fidelity_rows, 10, "the fidelity table has one row per finding");
+    assert_eq!(
+        fidelity_rows,
+        10 + 6,
+        "the fidelity table: a row per finding at the profile's lr, and one per finding probed \
+            at the paper's (the stem, no normalization, residual, dropout, InstanceNorm, constant lr)"
+    );
 }

@@ -79,7 +79,8 @@ pub struct Finding {
     /// The learning rate the status holds at: the profile's or the paper's own 0.001.
     pub lr: String,
     /// The test behind the status: one of the study's family (adjusted over it), or
-    /// exploratory (outside the family, unadjusted), or a measurement's interval.
+    /// exploratory (outside the family: unadjusted, or adjusted only among the probes), or a
+    /// measurement's interval.
     pub test: String,
     /// Why, where an experiment of this module shows it.
     pub reason: String,
@@ -364,7 +365,8 @@ pub const FIDELITY_KEY: &str = "*Reproduced*: the same direction, adjusted p < 0
     one half is a collapse), and depth's time by the interval of its ratio over timed rounds \
     (inside 1.5–2.5× is \"about twice\"). `lr` is the learning rate a status holds at; `test` \
     says whether it comes from the study's family of comparisons, adjusted over it, from an \
-    exploratory test outside the family, unadjusted, or from a measurement's interval.";
+    exploratory test outside the family (unadjusted, or Holm-adjusted only among the probes it \
+    names), or from a measurement's interval.";
 
 /// The fidelity table's cells, one row per finding, in [`FIDELITY_HEADER`]'s order.
 pub fn fidelity_cells(rows: &[Finding]) -> Vec<Vec<String>> {

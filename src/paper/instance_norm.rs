@@ -268,8 +268,8 @@ pub fn instance_norm(setup: &Setup) -> anyhow::Result<InstanceNormAnswer> {
 const UNTRIED: &str = "4. Not tried at CPU cost: the paper's 100 classes and 64×64 images. On the paper's data, \
              `CONVLAB_PROFILE=full CONVLAB_DATA=imagefolder:/path/to/data convlab study \
              --sections normalization` runs the same probes \
-             (there the lr-0.001 probes are xknet18 and InstanceNorm themselves, so only the \
-             max-pooling heads train in addition).";
+             (there every lr-0.001 probe is its variant itself, so only the max-pooling heads \
+             and the variants of other sections that the probes stand for train in addition).";
 
 impl InstanceNormAnswer {
     /// The row of `key` (a variant or probe key).

@@ -39,7 +39,7 @@ struct PlanFile {
     title: Option<String>,
     margin_pp: Option<Spanned<f64>>,
     margin_reason: Option<String>,
-    sequential: Option<Spanned<String>>,
+    sequential: Option<Spanned<crate::looks::LooksText>>,
     #[serde(default)]
     variant: Vec<VariantFile>,
     #[serde(default)]
@@ -190,13 +190,13 @@ impl Plan {
         }
         let sequential = match &file.sequential {
             None => None,
-            Some(text) => match text.get_ref().parse::<Seeding>() {
+            Some(text) => match text.get_ref().0.parse::<Seeding>() {
                 Ok(Seeding::Sequential(looks)) => Some(looks),
                 Ok(Seeding::Fixed) => None,
                 Err(e) => {
                     return Err((
                         lines.line(text.span().start),
-                        format!("sequential = {:?}: {e}", text.get_ref()),
+                        format!("sequential = {:?}: {e}", text.get_ref().0),
                     ));
                 }
             },
@@ -392,6 +392,14 @@ sweep = { base = "xknet18", set = ["train.weight_decay=0,1e-4"] }
             (line, e.as_str()),
             (2, "sequential = \"5,3\": 5,3: each look needs more seeds than the one before")
         );
+        // Unquoted looks: the line, and the forms that work.
+        let text = GOOD.replace(
+            "title = \"Regularization\"\n",
+            "title = \"Regularization\"\nsequential = [4, 8]\n",
+        );
+        let (line, e) = Plan::from_toml(&text, "x").unwrap_err();
+        assert_eq!(line, 2, "{e}");
+        assert!(e.contains("expected a quoted list of looks, e.g. \"5,10,15,20\""), "{e}");
     }
 
     /// A margin of equivalence for the plan and one section's own; a bad one named with its line.
