@@ -118,6 +118,15 @@ fn step_throughput(
     Ok((step_img_s, raw_step_img_s))
 }
 
+/// The real loader over `data`'s training split with `cfg`'s batch, augmentation and memory
+/// format, shuffled with a fixed seed: what both epoch timings train on.
+fn train_loader(cfg: &BenchConfig, data: &Dataset, device: Device) -> Loader {
+    Loader::new(&data.train, &data.stats, cfg.batch_size, device)
+        .shuffle(1)
+        .augment(cfg.train.augment.clone())
+        .channels_last(cfg.train.channels_last)
+}
+
 /// The loader alone over `data`'s training split, then epochs of training with it as `fit`
 /// runs them: (images per second and seconds of the fastest epoch, the loader's share of it).
 fn epoch_throughput(
@@ -128,10 +137,7 @@ fn epoch_throughput(
     opt: &mut Optimizer,
     loss_sum: &mut Tensor,
 ) -> (f64, f64, f64) {
-    let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
-        .shuffle(1)
-        .augment(cfg.train.augment.clone())
-        .channels_last(cfg.train.channels_last);
+    let loader = train_loader(cfg, data, device);
     sync(device);
     let t0 = Instant::now();
     for batch in loader.epoch(0) {
@@ -179,11 +185,7 @@ pub fn epoch_rounds(
             crate::model::weights_to_channels_last(&vs);
         }
         let opt = Optimizer::new(&vs, &cfg.train);
-        let loader = Loader::new(&data.train, &data.stats, cfg.batch_size, device)
-            .shuffle(1)
-            .augment(cfg.train.augment.clone())
-            .channels_last(cfg.train.channels_last);
-        models.push((cfg, vs, net, opt, loader));
+        models.push((cfg, vs, net, opt, train_loader(cfg, data, device)));
     }
     let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
     let mut epoch = |m: &mut (&BenchConfig, nn::VarStore, ResNet, Optimizer, Loader), e: usize| {

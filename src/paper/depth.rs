@@ -81,8 +81,8 @@ pub struct DepthCost {
 /// when workers share the machine, so the three depths are timed by [`crate::bench::run`]
 /// alone, with every thread: a training step on a resident batch and a whole epoch with the
 /// loader, at the profile's scale; then [`ROUNDS`] rounds of one epoch of each depth, which
-/// give the time ratio its interval ([`DepthCost::ratio`]). Stored beside the runs and reused while the configs match;
-/// `force` measures again. Run it on an otherwise idle machine.
+/// give the time ratio its interval ([`DepthCost::ratio`]). Stored beside the runs and reused
+/// while the configs match; `force` measures again. Run it on an otherwise idle machine.
 pub fn depth_cost(setup: &Setup, section: SectionResult, force: bool) -> anyhow::Result<DepthCost> {
     let path = setup.runs_dir.join("questions").join("depth-bench.json");
     let variants: Vec<Variant> = ["resnet14", "xknet18", "resnet34"]
@@ -148,9 +148,8 @@ pub fn depth_cost(setup: &Setup, section: SectionResult, force: bool) -> anyhow:
 
 impl DepthCost {
     /// One row per depth: blocks, parameters, MACs per image, step throughput, seconds per
-    /// epoch (geometric mean over the rounds), time
-    /// relative to resnet14 over the rounds with its 95% interval, MACs relative to resnet14,
-    /// and the study's score `S` ([`crate::settings::Score::column`]): its mean (`S_mean`) and
+    /// epoch (geometric mean over the rounds), time relative to resnet14 over the rounds with
+    /// its 95% interval, MACs relative to resnet14, and the study's score `S` ([`crate::settings::Score::column`]): its mean (`S_mean`) and
     /// its Δ to xknet18 (`S_delta_pp_vs_xknet18`).
     pub fn table(&self) -> PolarsResult<DataFrame> {
         let rows: Vec<(&String, &BenchConfig, &BenchResult)> =

@@ -1,6 +1,6 @@
 //! The profile held against the paper's findings, finding by finding, and every answer
 //! computed once.
-use super::depth::{DepthCost, depth_cost};
+use super::depth::{DepthCost, TWICE, depth_cost};
 use super::dropout::{DropoutTrend, dropout_trend};
 use super::generalisation::{Generalisation, generalisation};
 use super::instance_norm::{COLLAPSE_SHARE, Collapse, InstanceNormAnswer, instance_norm};
@@ -41,6 +41,17 @@ impl Fidelity {
             Fidelity::Equivalent => "equivalent",
             Fidelity::NotSeparable => "not separable",
             Fidelity::Pending => "pending",
+        }
+    }
+
+    /// From an interval's judgement against the paper's claim: nothing measured yet (pending),
+    /// the interval across the claim's edge (not separable), or wholly on one side of it.
+    fn judged(judgement: Option<Option<bool>>) -> Fidelity {
+        match judgement {
+            Some(Some(true)) => Fidelity::Reproduced,
+            Some(Some(false)) => Fidelity::Contradicted,
+            Some(None) => Fidelity::NotSeparable,
+            None => Fidelity::Pending,
         }
     }
 
@@ -224,12 +235,7 @@ fn collapse_row(c: Option<Collapse>, lr: &str, test: String) -> Finding {
             Collapse::papers()
         ),
         here: c.map_or("too few seeds".into(), |c| c.describe()),
-        status: match c.map(|c| c.collapsed()) {
-            Some(Some(true)) => Fidelity::Reproduced,
-            Some(Some(false)) => Fidelity::Contradicted,
-            Some(None) => Fidelity::NotSeparable,
-            None => Fidelity::Pending,
-        },
+        status: Fidelity::judged(c.map(|c| c.collapsed())),
         lr: lr.into(),
         test,
         reason: String::new(),
@@ -245,12 +251,7 @@ fn depth_row(d: &DepthCost) -> Finding {
         here: ratio.map_or("not measured".into(), |r| {
             format!("{} (benchmark, {})", r.describe(), d.bench.machine)
         }),
-        status: match (d.twice(), ratio) {
-            (Some(true), _) => Fidelity::Reproduced,
-            (Some(false), _) => Fidelity::Contradicted,
-            (None, Some(_)) => Fidelity::NotSeparable,
-            (None, None) => Fidelity::Pending,
-        },
+        status: Fidelity::judged(ratio.map(|r| r.within(&TWICE))),
         lr: "—".into(),
         test: "a measurement: the ratio's 95% interval over rounds".into(),
         reason: format!("{:.2}× the multiply-accumulates", d.macs[2] as f64 / d.macs[0] as f64),
